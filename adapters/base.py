@@ -1,0 +1,181 @@
+"""The one interface every platform implements, its value types and its error taxonomy."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a platform accepts: text length (and how it is counted), links."""
+
+    text: int
+    counts: Callable[[str], int] = len
+    unit: str = "characters"
+    links: bool = True
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most `count` posts per rolling `window` on one account (the platform's own
+    write limit): the dispatcher holds what would exceed it, so no 429 is ever earned."""
+
+    count: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class Content:
+    """What goes out on one channel."""
+
+    text: str
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    content: Content
+    # Our publication id; lets a platform (or the sandbox) trace a call back to us.
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    external_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """How to reach the platform: a base URL override (the sandbox) and a timeout."""
+
+    base_url: str | None = None
+    timeout_s: float = 10.0
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+class AdapterError(Exception):
+    """Base of the taxonomy. `reason` is the platform's own words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RateLimited(AdapterError):
+    """Throttled; nothing was created. Try again at `retry_at` (None: unknown)."""
+
+    def __init__(self, reason: str, retry_at: datetime | None = None) -> None:
+        super().__init__(reason)
+        self.retry_at = retry_at
+
+
+class AuthExpired(AdapterError):
+    """The credentials no longer work; a person must reconnect the channel."""
+
+
+class Rejected(AdapterError):
+    """The platform refused this content for good; `duplicate` if it says it has it already."""
+
+    def __init__(self, reason: str, *, duplicate: bool = False) -> None:
+        super().__init__(reason)
+        self.duplicate = duplicate
+
+
+class Transient(AdapterError):
+    """Proven not accepted (connection refused, 503 before acceptance): safe to retry."""
+
+
+class OutcomeUnknown(AdapterError):
+    """The request may have been accepted (timeout after sending, 5xx): never resend blindly."""
+
+
+class Adapter(ABC):
+    """A platform. Translates; never retries, sleeps or touches the database."""
+
+    platform: ClassVar[str]
+    display_name: ClassVar[str]
+    limits: ClassVar[Limits]
+    credentials_model: ClassVar[type[BaseModel]]
+    budgets: ClassVar[tuple[Budget, ...]] = ()
+
+    def __init__(
+        self, credentials: Mapping[str, Any], *, account_id: str, config: AdapterConfig
+    ) -> None:
+        self.account_id = account_id
+        self.config = config
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account_id={self.account_id!r})"
+
+    @classmethod
+    def render_text(cls, content: Content) -> str:
+        """The text exactly as it will be sent (a platform may fold the link into it)."""
+        return content.text
+
+    @classmethod
+    def measure(cls, content: Content) -> int:
+        """The length of the rendered text, counted the platform's way."""
+        return cls.limits.counts(cls.render_text(content))
+
+    @classmethod
+    def validate(cls, content: Content) -> list[str]:
+        """Problems that stop this content from going out here, in words a person reads."""
+        problems = []
+        if not content.text.strip():
+            problems.append("text is empty")
+        length = cls.measure(content)
+        if length > cls.limits.text:
+            problems.append(
+                f"{length} of {cls.limits.text} {cls.limits.unit} on {cls.display_name}"
+            )
+        if content.link and not cls.limits.links:
+            problems.append(f"{cls.display_name} posts cannot carry a link")
+        return problems
+
+    @abstractmethod
+    def publish(self, request: PublishRequest) -> PublishResult:
+        """Create the post. Raises one of the AdapterError subclasses on failure."""
+
+    @abstractmethod
+    def find(self, content: Content, *, since: datetime) -> PublishResult | None:
+        """The account's post with this content created since `since`, if there is one.
+        Reconciliation asks this before anything is sent again."""
+
+    @abstractmethod
+    def get(self, external_id: str) -> dict[str, Any] | None:
+        """Read a published post back (text and platform fields); None if it does not exist."""
+
+
+AdapterRegistry = dict[str, type[Adapter]]
+
+_URL = re.compile(r"https?://\S+")
+
+
+def comparable(text: str) -> str:
+    """Text as platforms hand it back: links may be rewritten (t.co), spacing trimmed."""
+    return " ".join(_URL.sub("<link>", unicodedata.normalize("NFC", text)).split())
+
+
+def load_adapters() -> AdapterRegistry:
+    """Every adapter installed under the `publisher.adapters` entry point group."""
+    registry: AdapterRegistry = {}
+    for ep in entry_points(group="publisher.adapters"):
+        cls = ep.load()
+        if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+            log.warning("entry point %s is not an Adapter subclass; ignored", ep.name)
+            continue
+        registry[cls.platform] = cls
+    return registry

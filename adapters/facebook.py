@@ -1,0 +1,142 @@
+"""Facebook Pages through facebook-sdk's GraphAPI on a current Graph API version.
+
+Docs: https://developers.facebook.com/docs/graph-api/reference/page/feed/ (POST /{page-id}/feed),
+https://developers.facebook.com/docs/graph-api/guides/error-handling (codes 4/17/32/613, 190,
+368, 506), https://developers.facebook.com/docs/graph-api/overview/rate-limiting.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from adapters.base import (
+    Adapter,
+    AdapterConfig,
+    AuthExpired,
+    Content,
+    Limits,
+    OutcomeUnknown,
+    PublishRequest,
+    PublishResult,
+    RateLimited,
+    Rejected,
+    Transient,
+    comparable,
+)
+from adapters.http import PlatformSession, translate_transport
+
+with warnings.catch_warnings():
+    # facebook-sdk 3.1.0 (2018) has invalid escapes that warn at import on Python 3.12.
+    warnings.simplefilter("ignore", SyntaxWarning)
+    import facebook
+
+GRAPH_HOST = "https://graph.facebook.com"
+DEFAULT_VERSION = "v21.0"
+THROTTLED = {4, 17, 32, 613}
+AUTH_EXPIRED = {102, 190}
+DUPLICATE_POST = 506
+NO_SUCH_OBJECT = 100
+
+
+class FacebookCredentials(BaseModel):
+    """A Page access token for the Page the channel posts to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page_access_token: SecretStr = Field(min_length=1)
+
+
+class FacebookAdapter(Adapter):
+    """Posts to a Page's feed."""
+
+    platform = "facebook"
+    display_name = "Facebook"
+    limits = Limits(text=63206)
+    credentials_model = FacebookCredentials
+
+    def __init__(
+        self, credentials: Mapping[str, Any], *, account_id: str, config: AdapterConfig
+    ) -> None:
+        super().__init__(credentials, account_id=account_id, config=config)
+        token = FacebookCredentials.model_validate(credentials).page_access_token
+        self._session = PlatformSession(GRAPH_HOST, config.base_url, config.timeout_s)
+        self._graph = facebook.GraphAPI(
+            access_token=token.get_secret_value(), session=self._session
+        )
+        # facebook-sdk validates versions only up to 3.1; set the current one afterwards.
+        self._graph.version = config.options.get("graph_version", DEFAULT_VERSION)
+
+    def publish(self, request: PublishRequest) -> PublishResult:
+        fields: dict[str, str] = {"message": request.content.text}
+        if request.content.link:
+            fields["link"] = request.content.link
+        with self._translate_errors():
+            result = self._graph.put_object(self.account_id, "feed", **fields)
+        return self._result(str(result["id"]))
+
+    def find(self, content: Content, *, since: datetime) -> PublishResult | None:
+        """Search the Page's feed since `since` for this message (and link)."""
+        wanted = comparable(content.text)
+        with self._translate_errors():
+            page = self._graph.get_connections(
+                self.account_id,
+                "feed",
+                fields="id,message,link,created_time",
+                since=int(since.timestamp()),
+                limit=100,
+            )
+        for post in page.get("data", []):
+            if comparable(post.get("message", "")) == wanted and (
+                not content.link or post.get("link") in (None, content.link)
+            ):
+                return self._result(str(post["id"]))
+        return None
+
+    @staticmethod
+    def _result(post_id: str) -> PublishResult:
+        return PublishResult(external_id=post_id, url=f"https://www.facebook.com/{post_id}")
+
+    def get(self, external_id: str) -> dict[str, Any] | None:
+        try:
+            with self._translate_errors():
+                return self._graph.get_object(external_id, fields="id,message,created_time,link")
+        except Rejected as exc:
+            if f"code {NO_SUCH_OBJECT}:" in exc.reason:
+                return None
+            raise
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except facebook.GraphAPIError as exc:
+            raise self._graph_error(exc) from exc
+        except requests.RequestException as exc:
+            raise translate_transport(exc) from exc
+
+    def _graph_error(self, exc: facebook.GraphAPIError) -> Exception:
+        error = exc.result.get("error", {}) if isinstance(exc.result, dict) else {}
+        last = self._session.last_response  # a Response is falsy for 4xx: compare with None
+        status = last.status_code if last is not None else 0
+        code = error.get("code") if isinstance(error, dict) else None
+        reason = f"Graph {status} code {code}: {exc.message}"
+        if code in THROTTLED:
+            return RateLimited(reason)
+        if code in AUTH_EXPIRED:
+            return AuthExpired(reason)
+        if code == DUPLICATE_POST:
+            return Rejected(reason, duplicate=True)
+        if status == 503 or (
+            status < 500 and isinstance(error, dict) and error.get("is_transient")
+        ):
+            return Transient(reason)
+        if status >= 500 or code is None:
+            return OutcomeUnknown(reason)
+        return Rejected(reason)

@@ -1,0 +1,60 @@
+"""A requests.Session that can point a platform library at another base URL (the sandbox)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from adapters.base import OutcomeUnknown, Transient
+
+
+class PlatformSession(requests.Session):
+    """Rewrites `real_base` to `base_url`, applies a timeout, keeps the last response.
+
+    tweepy builds its URLs from a hard-coded host and facebook-sdk from a module constant,
+    but both send through a session we can hand them, so the sandbox needs no patching.
+    facebook-sdk also drops the HTTP status; `last_response` keeps it for error mapping.
+    """
+
+    def __init__(self, real_base: str, base_url: str | None, timeout_s: float) -> None:
+        super().__init__()
+        self.real_base = real_base.rstrip("/")
+        self.base_url = (base_url or real_base).rstrip("/")
+        self.timeout_s = timeout_s
+        self.last_response: requests.Response | None = None
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        if url.startswith(self.real_base):
+            url = self.base_url + url[len(self.real_base) :]
+        kwargs["timeout"] = kwargs.get("timeout") or self.timeout_s
+        self.last_response = None
+        response = super().request(method, url, *args, **kwargs)
+        self.last_response = response
+        return response
+
+
+def translate_transport(exc: requests.RequestException) -> Exception:
+    """A transport failure as our taxonomy: refused before sending is safe, anything else not."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return Transient(f"connect timeout: {exc}")
+    if isinstance(exc, requests.ConnectionError) and _refused(exc):
+        return Transient(f"connection refused: {exc}")
+    return OutcomeUnknown(f"no answer after sending: {type(exc).__name__}: {exc}")
+
+
+def _refused(exc: BaseException) -> bool:
+    """True when the chain shows the connection was never made."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        name = type(seen).__name__
+        if name in {"NewConnectionError", "NameResolutionError"}:
+            return True
+        reason = getattr(seen, "reason", None)  # urllib3's MaxRetryError
+        nxt = reason if isinstance(reason, BaseException) else seen.__cause__ or seen.__context__
+        if nxt is None and seen.args and isinstance(seen.args[0], BaseException):
+            nxt = seen.args[0]
+        seen = nxt
+    return False

@@ -1,0 +1,96 @@
+"""The sandbox: loopback X and Graph API servers with a ledger and fault injection."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import requests
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from adapters.sandbox.ledger import Accepted, Fault, Ledger
+from adapters.sandbox.servers import graph_app, x_app
+
+__all__ = ["Accepted", "Fault", "Ledger", "Sandbox", "SandboxClient"]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        """The ledger is the record; one log line per request would drown the demo."""
+
+
+@dataclass
+class Sandbox:
+    """Both servers on loopback ports, serving from background threads."""
+
+    host: str = "127.0.0.1"
+    x_port: int = 0
+    graph_port: int = 0
+    ledger: Ledger = field(default_factory=Ledger)
+    _servers: list[BaseWSGIServer] = field(default_factory=list)
+
+    def start(self) -> Sandbox:
+        for port, app in (
+            (self.x_port, x_app(self.ledger)),
+            (self.graph_port, graph_app(self.ledger)),
+        ):
+            server = make_server(self.host, port, app, threaded=True, request_handler=_QuietHandler)
+            server.daemon_threads = True
+            threading.Thread(
+                target=server.serve_forever, daemon=True, name=f"sandbox-{app.name}"
+            ).start()
+            self._servers.append(server)
+        return self
+
+    @property
+    def x_url(self) -> str:
+        return f"http://{self.host}:{self._servers[0].server_port}"
+
+    @property
+    def graph_url(self) -> str:
+        return f"http://{self.host}:{self._servers[1].server_port}"
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class SandboxClient:
+    """The control API, for a sandbox running in another process."""
+
+    base_url: str
+
+    def ledger(self, platform: str | None = None) -> list[dict]:
+        params = {"platform": platform} if platform else None
+        response = requests.get(f"{self.base_url}/_sandbox/ledger", params=params, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def inject(self, platform: str, **fault: object) -> None:
+        requests.post(
+            f"{self.base_url}/_sandbox/faults", json={"platform": platform, **fault}, timeout=5
+        ).raise_for_status()
+
+    def latency(self, platform: str, seconds: float) -> None:
+        requests.post(
+            f"{self.base_url}/_sandbox/latency",
+            json={"platform": platform, "seconds": seconds},
+            timeout=5,
+        ).raise_for_status()
+
+    def expire_token(self, token: str) -> None:
+        requests.post(
+            f"{self.base_url}/_sandbox/expire-token", json={"token": token}, timeout=5
+        ).raise_for_status()
+
+    def reset(self) -> None:
+        requests.post(f"{self.base_url}/_sandbox/reset", timeout=5).raise_for_status()

@@ -1,0 +1,175 @@
+"""The sandbox's own record of what it accepted, and the faults it is told to inject."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """One post the platform created."""
+
+    platform: str
+    account: str
+    external_id: str
+    text: str
+    link: str | None
+    received_at: str
+    text_sha256: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Fault:
+    """What to do to the next matching request instead of (or after) serving it.
+
+    status: answer this HTTP status (429, 500, 503, 401 ...) instead of the normal answer.
+    accept: create the post first (a 5xx or a hang *after* acceptance).
+    hold_s: hold the answer this long (past the client's timeout: "accept, then hang").
+    reset_in_s: for 429, the x-rate-limit-reset header's distance from now.
+    code: Graph API error code to put in the error body.
+    """
+
+    status: int | None = None
+    accept: bool = False
+    hold_s: float = 0.0
+    reset_in_s: int = 60
+    code: int | None = None
+    times: int = 1
+
+
+@dataclass
+class Ledger:
+    """Thread-safe store shared by both servers and read by tests through the control API."""
+
+    latency_s: dict[str, float] = field(default_factory=dict)
+    # Per platform, (count, window seconds): the platform's own per-account write limit.
+    rate_limits: dict[str, tuple[int, float]] = field(default_factory=dict)
+    throttled: int = 0  # how many 429s the sandbox has answered
+    _accepted: list[Accepted] = field(default_factory=list)
+    _faults: dict[str, list[Fault]] = field(default_factory=dict)
+    _expired_tokens: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def next_id(self) -> int:
+        with self._lock:
+            return next(self._ids)
+
+    def accept(
+        self,
+        platform: str,
+        account: str,
+        external_id: str,
+        text: str,
+        link: str | None,
+        *,
+        received_at: datetime | None = None,
+    ) -> Accepted:
+        """Record a created post; `received_at` is when its request arrived."""
+        record = Accepted(
+            platform=platform,
+            account=account,
+            external_id=external_id,
+            text=text,
+            link=link,
+            received_at=(received_at or datetime.now(UTC)).isoformat(timespec="microseconds"),
+            text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        )
+        with self._lock:
+            self._accepted.append(record)
+        return record
+
+    def accepted(self, platform: str | None = None) -> list[Accepted]:
+        with self._lock:
+            return [a for a in self._accepted if platform in (None, a.platform)]
+
+    def find(self, platform: str, account: str, text: str) -> Accepted | None:
+        with self._lock:
+            return next(
+                (
+                    a
+                    for a in self._accepted
+                    if (a.platform, a.account, a.text) == (platform, account, text)
+                ),
+                None,
+            )
+
+    def get(self, platform: str, external_id: str) -> Accepted | None:
+        with self._lock:
+            return next(
+                (
+                    a
+                    for a in self._accepted
+                    if a.platform == platform and a.external_id == external_id
+                ),
+                None,
+            )
+
+    def over_limit(self, platform: str, account: str, now: datetime) -> float | None:
+        """Seconds until the account may post again, if its write limit is spent."""
+        if platform not in self.rate_limits:
+            return None
+        count, window = self.rate_limits[platform]
+        with self._lock:
+            recent = sorted(
+                datetime.fromisoformat(a.received_at)
+                for a in self._accepted
+                if a.platform == platform
+                and a.account == account
+                and (now - datetime.fromisoformat(a.received_at)).total_seconds() < window
+            )
+            if len(recent) < count:
+                return None
+            self.throttled += 1
+        return window - (now - recent[len(recent) - count]).total_seconds()
+
+    def inject(self, platform: str, fault: Fault) -> None:
+        with self._lock:
+            self._faults.setdefault(platform, []).append(fault)
+
+    def take_fault(self, platform: str) -> Fault | None:
+        with self._lock:
+            queue = self._faults.get(platform) or []
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                queue.pop(0)
+            return fault
+
+    def reset_faults(self) -> None:
+        """Drop the faults not served yet (the ledger stays)."""
+        with self._lock:
+            self._faults.clear()
+
+    def expire_token(self, token: str) -> None:
+        with self._lock:
+            self._expired_tokens.add(token)
+
+    def token_expired(self, token: str) -> bool:
+        with self._lock:
+            return token in self._expired_tokens
+
+    def delay(self, platform: str) -> None:
+        latency = self.latency_s.get(platform, 0.0)
+        if latency > 0:
+            time.sleep(latency)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._accepted.clear()
+            self._faults.clear()
+            self._expired_tokens.clear()
+            self.latency_s.clear()
+            self.rate_limits.clear()
+            self.throttled = 0

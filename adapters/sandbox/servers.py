@@ -1,0 +1,302 @@
+"""Loopback servers speaking the subset of X API v2 and the Graph API the adapters use.
+
+Response shapes follow the platforms' documentation: X's POST /2/tweets answers 201 with
+`{"data": {"id", "text", "edit_history_tweet_ids"}}` and errors as problem documents; the
+Graph API answers `{"id": "<page>_<post>"}` and errors as `{"error": {message, type, code,
+error_subcode, fbtrace_id}}`. Each server also carries the control API under /_sandbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify, request
+
+from adapters.sandbox.ledger import Fault, Ledger
+
+_OAUTH_TOKEN = re.compile(r'oauth_token="([^"]+)"')
+TWEET_ID_BASE = 1_860_000_000_000_000_000
+
+
+def control_blueprint(ledger: Ledger) -> Blueprint:
+    """GET ledger, POST faults / latency / expired tokens / reset."""
+    bp = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
+
+    @bp.get("/ledger")
+    def ledger_view():
+        platform = request.args.get("platform")
+        return jsonify([a.as_dict() for a in ledger.accepted(platform)])
+
+    @bp.post("/faults")
+    def inject():
+        body = request.get_json(force=True)
+        platform = body.pop("platform")
+        ledger.inject(platform, Fault(**body))
+        return jsonify({"ok": True})
+
+    @bp.post("/latency")
+    def latency():
+        body = request.get_json(force=True)
+        ledger.latency_s[body["platform"]] = float(body["seconds"])
+        return jsonify({"ok": True})
+
+    @bp.post("/expire-token")
+    def expire():
+        ledger.expire_token(request.get_json(force=True)["token"])
+        return jsonify({"ok": True})
+
+    @bp.post("/reset")
+    def reset():
+        ledger.reset()
+        return jsonify({"ok": True})
+
+    return bp
+
+
+def _serve_fault(fault: Fault | None, error_body: Any, headers: dict | None = None):
+    """The injected answer for `fault`, or None to serve normally."""
+    if fault is None or fault.status is None:
+        return None
+    response = jsonify(error_body)
+    response.status_code = fault.status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def x_app(ledger: Ledger) -> Flask:
+    """X API v2: create and read posts, the authenticated user."""
+    app = Flask("sandbox_x")
+    app.register_blueprint(control_blueprint(ledger))
+
+    def account() -> tuple[str, str]:
+        auth = request.headers.get("Authorization", "")
+        match = _OAUTH_TOKEN.search(auth)
+        token = match.group(1) if match else auth.removeprefix("Bearer ").strip()
+        return token, str(int(hashlib.sha256(token.encode()).hexdigest()[:12], 16))
+
+    def problem(status: int, title: str, detail: str):
+        body = {"title": title, "detail": detail, "type": "about:blank", "status": status}
+        response = jsonify(body)
+        response.status_code = status
+        return response
+
+    @app.post("/2/tweets")
+    def create_tweet():
+        arrived = datetime.now(UTC)  # the ledger's time: latency delays only the answer
+        ledger.delay("x")
+        token, user_id = account()
+        if not token or ledger.token_expired(token):
+            return problem(401, "Unauthorized", "Unauthorized")
+        body = request.get_json(silent=True) or {}
+        text = body.get("text") or ""
+        fault = ledger.take_fault("x")
+        if fault and not fault.accept:
+            reset = str(int(time.time()) + fault.reset_in_s)
+            injected = _serve_fault(
+                fault,
+                {
+                    "title": "Injected",
+                    "detail": "Injected fault",
+                    "type": "about:blank",
+                    "status": fault.status,
+                },
+                {"x-rate-limit-reset": reset} if fault.status == 429 else None,
+            )
+            if injected is not None:
+                return injected
+        wait_s = ledger.over_limit("x", user_id, arrived)
+        if wait_s is not None:
+            response = problem(429, "Too Many Requests", "Too Many Requests")
+            response.headers["x-rate-limit-reset"] = str(int(time.time() + wait_s) + 1)
+            return response
+        if ledger.find("x", user_id, text):
+            return problem(
+                403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."
+            )
+        tweet_id = str(TWEET_ID_BASE + ledger.next_id())
+        ledger.accept("x", user_id, tweet_id, text, None, received_at=arrived)
+        if fault and fault.accept:
+            time.sleep(fault.hold_s)
+            injected = _serve_fault(fault, {"title": "Internal Server Error", "status": 500})
+            if injected is not None:
+                return injected
+        response = jsonify(
+            {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}
+        )
+        response.status_code = 201
+        return response
+
+    @app.get("/2/tweets/<tweet_id>")
+    def get_tweet(tweet_id: str):
+        ledger.delay("x")
+        found = ledger.get("x", tweet_id)
+        if found is None:
+            return jsonify(
+                {
+                    "errors": [
+                        {
+                            "value": tweet_id,
+                            "detail": f"Could not find tweet with id: [{tweet_id}].",
+                            "title": "Not Found Error",
+                            "resource_type": "tweet",
+                            "parameter": "id",
+                            "resource_id": tweet_id,
+                            "type": "https://api.twitter.com/2/problems/resource-not-found",
+                        }
+                    ]
+                }
+            )
+        return jsonify(
+            {
+                "data": {
+                    "id": found.external_id,
+                    "text": found.text,
+                    "author_id": found.account,
+                    "created_at": found.received_at,
+                    "edit_history_tweet_ids": [found.external_id],
+                }
+            }
+        )
+
+    @app.get("/2/users/<user_id>/tweets")
+    def user_tweets(user_id: str):
+        ledger.delay("x")
+        start = request.args.get("start_time")
+        since = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+        limit = min(int(request.args.get("max_results", 10)), 100)
+        offset = int(request.args.get("pagination_token") or 0)
+        mine = [
+            a
+            for a in reversed(ledger.accepted("x"))
+            if a.account == user_id
+            and (since is None or datetime.fromisoformat(a.received_at) >= since)
+        ]
+        page = mine[offset : offset + limit]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta.update(newest_id=page[0].external_id, oldest_id=page[-1].external_id)
+        if offset + limit < len(mine):
+            meta["next_token"] = str(offset + limit)
+        body: dict[str, Any] = {"meta": meta}
+        if page:
+            body["data"] = [
+                {
+                    "id": a.external_id,
+                    "text": a.text,
+                    "created_at": a.received_at,
+                    "edit_history_tweet_ids": [a.external_id],
+                }
+                for a in page
+            ]
+        return jsonify(body)
+
+    @app.get("/2/users/me")
+    def me():
+        token, user_id = account()
+        if not token or ledger.token_expired(token):
+            return problem(401, "Unauthorized", "Unauthorized")
+        return jsonify({"data": {"id": user_id, "name": "Sandbox", "username": f"u{user_id}"}})
+
+    return app
+
+
+def graph_app(ledger: Ledger) -> Flask:
+    """Graph API: create and read Page feed posts, on any version path."""
+    app = Flask("sandbox_graph")
+    app.register_blueprint(control_blueprint(ledger))
+
+    def error(
+        status: int,
+        code: int,
+        message: str,
+        kind: str = "OAuthException",
+        subcode: int | None = None,
+    ):
+        body: dict[str, Any] = {
+            "error": {"message": message, "type": kind, "code": code, "fbtrace_id": "AsandboxTrace"}
+        }
+        if subcode is not None:
+            body["error"]["error_subcode"] = subcode
+        response = jsonify(body)
+        response.status_code = status
+        return response
+
+    def token() -> str:
+        return (request.values.get("access_token") or "").strip()
+
+    @app.post("/<version>/<page_id>/feed")
+    def create_post(version: str, page_id: str):
+        arrived = datetime.now(UTC)
+        ledger.delay("facebook")
+        if not token() or ledger.token_expired(token()):
+            return error(
+                400, 190, "Error validating access token: Session has expired.", subcode=463
+            )
+        message = request.form.get("message", "")
+        link = request.form.get("link")
+        fault = ledger.take_fault("facebook")
+        if fault and not fault.accept and fault.status is not None:
+            return error(fault.status, fault.code or 2, "Injected fault")
+        if ledger.find("facebook", page_id, message):
+            return error(400, 506, "Duplicate status message", subcode=1455006)
+        post_id = f"{page_id}_{ledger.next_id()}"
+        ledger.accept("facebook", page_id, post_id, message, link, received_at=arrived)
+        if fault and fault.accept:
+            time.sleep(fault.hold_s)
+            if fault.status is not None:
+                return error(fault.status, fault.code or 1, "An unknown error occurred")
+        return jsonify({"id": post_id})
+
+    @app.get("/<version>/<page_id>/feed")
+    def page_feed(version: str, page_id: str):
+        ledger.delay("facebook")
+        if not token() or ledger.token_expired(token()):
+            return error(
+                400, 190, "Error validating access token: Session has expired.", subcode=463
+            )
+        since = request.args.get("since")
+        limit = min(int(request.args.get("limit", 25)), 100)
+        posts = [
+            a
+            for a in reversed(ledger.accepted("facebook"))
+            if a.account == page_id
+            and (since is None or datetime.fromisoformat(a.received_at).timestamp() >= int(since))
+        ][:limit]
+        return jsonify(
+            {
+                "data": [
+                    {
+                        "id": a.external_id,
+                        "message": a.text,
+                        "created_time": a.received_at,
+                        **({"link": a.link} if a.link else {}),
+                    }
+                    for a in posts
+                ],
+                "paging": {"cursors": {"before": "b", "after": "a"}},
+            }
+        )
+
+    @app.get("/<version>/<object_id>")
+    def get_object(version: str, object_id: str):
+        ledger.delay("facebook")
+        found = ledger.get("facebook", object_id)
+        if found is None:
+            return error(
+                400,
+                100,
+                f"Unsupported get request. Object with ID '{object_id}' does not exist",
+                kind="GraphMethodException",
+                subcode=33,
+            )
+        body = {"id": found.external_id, "message": found.text, "created_time": found.received_at}
+        if found.link:
+            body["link"] = found.link
+        return jsonify(body)
+
+    return app

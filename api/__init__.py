@@ -1,0 +1,76 @@
+"""The HTTP API: `create_app(settings)` is its composition root."""
+
+from __future__ import annotations
+
+import html
+
+from flask import Blueprint, Flask, Response, jsonify
+from werkzeug.routing import IntegerConverter
+
+from api import campaigns, channels, context, errors, keys, pauses, posts, publications, reviews
+from api.spec import openapi_document
+from publisher.runtime import Runtime, build_runtime
+from publisher.settings import Settings
+
+API_VERSION = "0.1.0"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` path ids stop at the database's 32-bit range: beyond it is a 404."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    """The Flask app; pass a built `runtime` to share one (tests), else one is built."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.url_map.converters["int"] = IdConverter
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["publisher"] = runtime or build_runtime(settings or Settings.from_env())
+    errors.init_app(app)
+    context.init_app(app)
+
+    v1 = Blueprint("v1", __name__, url_prefix="/v1")
+    for module in (channels, campaigns, posts, reviews, publications, keys, pauses):
+        v1.register_blueprint(module.bp)
+    app.register_blueprint(v1)
+
+    @app.get("/healthz")
+    def health():
+        return jsonify({"status": "ok"})
+
+    @app.get("/openapi.json")
+    def spec():
+        return jsonify(openapi_document(app, title="Publisher API", version=API_VERSION))
+
+    @app.get("/docs")
+    def docs():
+        return Response(
+            _docs_page(openapi_document(app, title="Publisher API", version=API_VERSION)),
+            mimetype="text/html",
+        )
+
+    return app
+
+
+def _docs_page(document: dict) -> str:
+    """A plain page listing every operation; works offline (no CDN-hosted UI)."""
+    rows = []
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            rows.append(
+                f"<tr><td><code>{method.upper()}</code></td><td><code>"
+                f"{html.escape(path)}</code></td><td>{html.escape(op['summary'])}</td></tr>"
+            )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Publisher API</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td{padding:4px 12px}</style></head>"
+        "<body><h1>Publisher API</h1><p>Every call needs <code>Authorization: Bearer "
+        "&lt;key&gt;</code>. Errors are <code>application/problem+json</code>. The machine-"
+        "readable document is <a href='/openapi.json'>/openapi.json</a> (OpenAPI 3.1).</p>"
+        f"<table>{''.join(rows)}</table></body></html>"
+    )

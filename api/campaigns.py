@@ -1,0 +1,36 @@
+"""/v1/campaigns."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+
+from api.context import actor, commit, db, runtime
+from api.spec import endpoint, json_response
+from publisher import campaigns
+from publisher.schemas import CampaignCreate, CampaignRead
+
+bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+
+
+@bp.post("")
+@endpoint("Create a campaign", body=CampaignCreate, response=CampaignRead, status=201)
+def create():
+    campaign = campaigns.create_campaign(db(), actor(), g.body, now=runtime().clock())
+    commit()
+    return json_response(CampaignRead.model_validate(campaign), 201)
+
+
+@bp.get("")
+@endpoint("List campaigns", response=list[CampaignRead])
+def index():
+    return json_response(
+        [CampaignRead.model_validate(c) for c in campaigns.list_campaigns(db(), actor())]
+    )
+
+
+@bp.get("/<int:campaign_id>")
+@endpoint("Get a campaign", response=CampaignRead)
+def show(campaign_id: int):
+    return json_response(
+        CampaignRead.model_validate(campaigns.get_campaign(db(), actor(), campaign_id))
+    )

@@ -1,0 +1,51 @@
+"""/v1/channels: the accounts content goes out on. Credentials are write-only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+
+from api.context import actor, commit, db, runtime
+from api.spec import endpoint, json_response
+from publisher import channels
+from publisher.schemas import ChannelCreate, ChannelRead, ChannelUpdate
+
+bp = Blueprint("channels", __name__, url_prefix="/channels")
+
+
+@bp.post("")
+@endpoint("Create a channel", body=ChannelCreate, response=ChannelRead, status=201)
+def create():
+    rt = runtime()
+    channel = channels.create_channel(
+        db(), actor(), g.body, registry=rt.registry, box=rt.box, now=rt.clock()
+    )
+    commit()
+    return json_response(ChannelRead.model_validate(channel), 201)
+
+
+@bp.get("")
+@endpoint("List channels", response=list[ChannelRead])
+def index():
+    return json_response(
+        [ChannelRead.model_validate(c) for c in channels.list_channels(db(), actor())]
+    )
+
+
+@bp.get("/<int:channel_id>")
+@endpoint("Get a channel", response=ChannelRead)
+def show(channel_id: int):
+    return json_response(
+        ChannelRead.model_validate(channels.get_channel(db(), actor(), channel_id))
+    )
+
+
+@bp.patch("/<int:channel_id>")
+@endpoint("Rename a channel or replace its credentials", body=ChannelUpdate, response=ChannelRead)
+def update(channel_id: int):
+    rt = runtime()
+    channel = channels.update_channel(
+        db(), actor(), channel_id, g.body, registry=rt.registry, box=rt.box, now=rt.clock()
+    )
+    commit()
+    rt.queue.wake()  # a channel back from needs_reauth has publications to send
+    return json_response(ChannelRead.model_validate(channel))

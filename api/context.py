@@ -1,0 +1,43 @@
+"""Per-request access to the runtime, the database session and the caller."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from sqlmodel import Session
+
+from publisher.runtime import Runtime
+from publisher.workspaces import Actor, authenticate
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["publisher"]
+
+
+def db() -> Session:
+    """This request's session; views commit at the end (the boundary), nothing else does."""
+    if "db" not in g:
+        g.db = runtime().session()
+    return g.db
+
+
+def actor() -> Actor:
+    return g.actor
+
+
+def commit() -> None:
+    db().commit()
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def identify() -> None:
+        if request.blueprint and request.blueprint.startswith("v1"):
+            header = request.headers.get("Authorization", "")
+            token = header[7:].strip() if header[:7].lower() == "bearer " else None
+            g.actor = authenticate(db(), token)
+
+    @app.teardown_request
+    def close(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()

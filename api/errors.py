@@ -1,0 +1,88 @@
+"""The one place errors become `application/problem+json` (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from pydantic import ValidationError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from publisher.errors import PublisherError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://publisher.dev/problems/"
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
+    body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail}
+    body.update(extra)
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def field_errors(exc: ValidationError, prefix: tuple = ()) -> list[dict[str, Any]]:
+    """pydantic's errors as `{loc, msg, type}` (the input itself is never echoed back)."""
+    return [
+        {"loc": [*prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(PublisherError)
+    def domain_error(exc: PublisherError):
+        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+    @app.errorhandler(ValidationError)
+    def invalid(exc: ValidationError):
+        errors = field_errors(exc)
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
+        return problem(422, "validation_failed", "Validation failed", detail, errors=errors)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response = problem(exc.code or 500, code, exc.name, exc.description or exc.name)
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc: DBAPIError):
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+        response = problem(
+            503,
+            "unavailable",
+            "Service unavailable",
+            "the database is unavailable; nothing was changed, try again",
+        )
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(IntegrityError)
+    def conflict(exc: IntegrityError):
+        log.warning("integrity error on %s %s: %s", request.method, request.path, exc.orig)
+        return problem(
+            409,
+            "conflict",
+            "Conflict",
+            "the change conflicts with existing data; nothing was changed",
+        )
+
+    @app.errorhandler(DataError)
+    def refused_value(exc: DataError):
+        log.warning("data error on %s %s: %s", request.method, request.path, exc.orig)
+        return problem(
+            422,
+            "validation_failed",
+            "Validation failed",
+            "a value does not fit what the database can store; nothing was changed",
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "internal", "Internal error", "an unexpected error occurred")

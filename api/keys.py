@@ -1,0 +1,43 @@
+"""/v1/keys: an admin mints and revokes the workspace's API keys."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+
+from api.context import actor, commit, db, runtime
+from api.spec import endpoint, json_response
+from publisher import workspaces
+from publisher.schemas import KeyCreate, KeyCreated, KeyRead
+from publisher.workspaces import Permission
+
+bp = Blueprint("keys", __name__, url_prefix="/keys")
+
+
+@bp.post("")
+@endpoint(
+    "Create an API key (its secret is shown once)", body=KeyCreate, response=KeyCreated, status=201
+)
+def create():
+    who = actor()
+    who.require(Permission.MANAGE_KEYS)
+    key, secret = workspaces.create_key(
+        db(), workspace_id=who.workspace_id, name=g.body.name, role=g.body.role
+    )
+    commit()
+    return json_response(
+        KeyCreated(id=key.id, name=key.name, role=key.role, prefix=key.prefix, key=secret), 201
+    )
+
+
+@bp.get("")
+@endpoint("List API keys (never their secrets)", response=list[KeyRead])
+def index():
+    return json_response([KeyRead.model_validate(k) for k in workspaces.list_keys(db(), actor())])
+
+
+@bp.post("/<int:key_id>/revoke")
+@endpoint("Revoke an API key", response=KeyRead)
+def revoke(key_id: int):
+    key = workspaces.revoke_key(db(), actor(), key_id, now=runtime().clock())
+    commit()
+    return json_response(KeyRead.model_validate(key))

@@ -1,0 +1,57 @@
+"""/v1/pause, /v1/resume, /v1/pauses: the crisis stop."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+
+from api.context import actor, commit, db, runtime
+from api.spec import endpoint, json_response
+from publisher import pauses
+from publisher.schemas import PauseCreate, PauseRead, PauseResult, ResumeRequest, ResumeResult
+
+bp = Blueprint("pauses", __name__)
+
+
+@bp.post("/pause")
+@endpoint(
+    "Stop a workspace, campaign or channel; when this returns nothing in it starts",
+    body=PauseCreate,
+    response=PauseResult,
+    status=201,
+)
+def pause():
+    outcome = pauses.pause(db(), actor(), g.body, now=runtime().clock())
+    commit()
+    result = PauseResult(
+        pause=PauseRead.model_validate(outcome.pause),
+        paused=outcome.paused,
+        in_flight=outcome.in_flight,
+    )
+    return json_response(result, 201 if outcome.created else 200)
+
+
+@bp.post("/resume")
+@endpoint(
+    "Lift a pause; missed publications follow its on_resume policy",
+    body=ResumeRequest,
+    response=ResumeResult,
+)
+def resume():
+    rt = runtime()
+    outcome = pauses.resume(db(), actor(), g.body, now=rt.clock())
+    commit()
+    rt.queue.wake()
+    return json_response(
+        ResumeResult(
+            pause=PauseRead.model_validate(outcome.pause),
+            rescheduled=outcome.rescheduled,
+            to_review=outcome.to_review,
+            skipped=outcome.skipped,
+        )
+    )
+
+
+@bp.get("/pauses")
+@endpoint("Active pauses", response=list[PauseRead])
+def index():
+    return json_response([PauseRead.model_validate(p) for p in pauses.list_active(db(), actor())])

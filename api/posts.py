@@ -1,0 +1,75 @@
+"""/v1/posts: content, its edits, submission for review and cancellation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+from pydantic import BaseModel, ConfigDict
+
+from api.context import actor, commit, db, runtime
+from api.spec import endpoint, json_response
+from publisher import posts
+from publisher.models import Post
+from publisher.publications import to_read
+from publisher.schemas import Id, PostCreate, PostRead, PostUpdate
+
+bp = Blueprint("posts", __name__, url_prefix="/posts")
+
+
+class PostQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    campaign_id: Id | None = None
+
+
+def _read(post: Post) -> PostRead:
+    pubs = [to_read(p) for p in posts.publications_of(db(), post)]
+    return PostRead.model_validate({**post.model_dump(), "publications": pubs})
+
+
+@bp.post("")
+@endpoint(
+    "Create a post and its draft publications", body=PostCreate, response=PostRead, status=201
+)
+def create():
+    post = posts.create_post(db(), actor(), g.body, now=runtime().clock())
+    commit()
+    return json_response(_read(post), 201)
+
+
+@bp.get("")
+@endpoint("List posts", query=PostQuery, response=list[PostRead])
+def index():
+    found = posts.list_posts(db(), actor(), campaign_id=g.query.campaign_id)
+    return json_response([_read(p) for p in found])
+
+
+@bp.get("/<int:post_id>")
+@endpoint("Get a post with its publications", response=PostRead)
+def show(post_id: int):
+    return json_response(_read(posts.get_post(db(), actor(), post_id)))
+
+
+@bp.patch("/<int:post_id>")
+@endpoint(
+    "Edit a post (approved publications go back to review)", body=PostUpdate, response=PostRead
+)
+def update(post_id: int):
+    post = posts.update_post(db(), actor(), post_id, g.body, now=runtime().clock())
+    commit()
+    return json_response(_read(post))
+
+
+@bp.post("/<int:post_id>/submit")
+@endpoint("Check the post against its platforms and send it to review", response=PostRead)
+def submit(post_id: int):
+    rt = runtime()
+    post = posts.submit_post(db(), actor(), post_id, registry=rt.registry, now=rt.clock())
+    commit()
+    return json_response(_read(post))
+
+
+@bp.post("/<int:post_id>/cancel")
+@endpoint("Cancel every publication of the post that has not started", response=PostRead)
+def cancel(post_id: int):
+    post = posts.cancel_post(db(), actor(), post_id, now=runtime().clock())
+    commit()
+    return json_response(_read(post))

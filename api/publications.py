@@ -1,0 +1,76 @@
+"""/v1/publications: each (post, channel) pair and where it stands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, g
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.context import actor, commit, db, runtime
+from api.spec import endpoint, json_response
+from publisher import publications
+from publisher.schemas import Id, Output, PublicationRead
+from publisher.states import Status
+
+bp = Blueprint("publications", __name__, url_prefix="/publications")
+
+
+class PublicationQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Status | None = None
+    campaign_id: Id | None = None
+    channel_id: Id | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+    after_id: int = Field(
+        default=0, ge=0, le=2**31 - 1, description="Page on: the last id you received"
+    )
+
+
+class EventRead(Output):
+    kind: str
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    reason: str | None
+    at: datetime
+
+
+@bp.get("")
+@endpoint("List publications", query=PublicationQuery, response=list[PublicationRead])
+def index():
+    q = g.query
+    found = publications.list_publications(
+        db(),
+        actor(),
+        status=q.status,
+        campaign_id=q.campaign_id,
+        channel_id=q.channel_id,
+        limit=q.limit,
+        after_id=q.after_id,
+    )
+    return json_response([publications.to_read(p) for p in found])
+
+
+@bp.get("/<int:publication_id>")
+@endpoint("Get a publication", response=PublicationRead)
+def show(publication_id: int):
+    return json_response(
+        publications.to_read(publications.get_publication(db(), actor(), publication_id))
+    )
+
+
+@bp.get("/<int:publication_id>/history")
+@endpoint("Every recorded change of a publication", response=list[EventRead])
+def history(publication_id: int):
+    return json_response(
+        [EventRead.model_validate(e) for e in publications.history(db(), actor(), publication_id)]
+    )
+
+
+@bp.post("/<int:publication_id>/cancel")
+@endpoint("Cancel a publication that has not started going out", response=PublicationRead)
+def cancel(publication_id: int):
+    pub = publications.cancel_publication(db(), actor(), publication_id, now=runtime().clock())
+    commit()
+    return json_response(publications.to_read(pub))

@@ -1,0 +1,15 @@
+"""The baseline job: what a plain RQ `enqueue_at` scheduler runs at the due time."""
+
+from __future__ import annotations
+
+import tweepy
+
+from adapters.http import PlatformSession
+from adapters.x import API_HOST
+
+
+def post_tweet(text: str, sandbox_url: str, token: str) -> str:
+    """Create the post through tweepy, as the engine's X adapter does, without the engine."""
+    client = tweepy.Client(bearer_token=token)
+    client.session = PlatformSession(API_HOST, sandbox_url, 10.0)
+    return str(client.create_tweet(text=text, user_auth=False).data["id"])

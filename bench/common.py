@@ -1,0 +1,132 @@
+"""Shared set-up for the benchmarks: a private home, a private Redis, seeded publications."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from publisher import migrate
+from publisher.content import content_hash
+from publisher.db import make_engine, session_scope, utcnow
+from publisher.embedded import start_private_redis
+from publisher.models import Campaign, Channel, Post, Publication
+from publisher.security import CredentialBox
+from publisher.settings import Settings
+from publisher.workspaces import get_or_create_workspace
+
+X_TOKEN = "bench-x-token"
+
+
+@dataclass
+class World:
+    settings: Settings
+    channel_ids: list[int]
+    campaign_id: int
+    workspace_id: int
+
+
+def private_settings(database_url: str | None = None) -> tuple[Settings, object]:
+    """Settings on a fresh directory and a private redis-server (stopped by the caller)."""
+    home = Path(tempfile.mkdtemp(prefix="publisher-bench-"))
+    url, redis_proc = start_private_redis(home / "redis")
+    settings = Settings(
+        home=home, database_url=database_url or "", redis_url=url, secret_keys=("bench-secret",)
+    )
+    migrate.upgrade(settings.effective_database_url)
+    return settings, redis_proc
+
+
+def seed_world(settings: Settings, channels: int = 20) -> World:
+    """A workspace with `channels` X accounts and one campaign. Loads are spread over the
+    accounts, as a community team's are: 2,000 posts on one X account would be held by its
+    posting budget (200 per 15 minutes), which is not what these figures measure."""
+    engine = make_engine(settings.effective_database_url)
+    box = CredentialBox(settings.secret_keys)
+    with session_scope(engine) as session:
+        workspace = get_or_create_workspace(session, "bench")
+        accounts = [
+            Channel(
+                workspace_id=workspace.id,
+                platform="x",
+                name=f"bench {i}",
+                external_account_id=str(i),
+                credentials=box.seal({"access_token": f"{X_TOKEN}-{i}"}),
+            )
+            for i in range(channels)
+        ]
+        campaign = Campaign(workspace_id=workspace.id, name="bench", objective="awareness")
+        session.add_all([*accounts, campaign])
+        session.flush()
+        world = World(settings, [c.id for c in accounts], campaign.id, workspace.id)
+    engine.dispose()
+    return world
+
+
+def seed_scheduled(
+    session: Session, world: World, times: list[datetime], *, prefix: str
+) -> list[str]:
+    """Approved, scheduled publications at `times` (bulk inserts); returns their texts."""
+    now = utcnow()
+    texts = [f"{prefix} {i}" for i in range(len(times))]
+    post_rows = [
+        {
+            "workspace_id": world.workspace_id,
+            "campaign_id": world.campaign_id,
+            "text": text,
+            "content_hash": content_hash(text, None),
+            "revision": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for text in texts
+    ]
+    post_ids = (
+        session.execute(insert(Post).returning(Post.id, sort_by_parameter_order=True), post_rows)
+        .scalars()
+        .all()
+    )
+    session.execute(
+        insert(Publication),
+        [
+            {
+                "workspace_id": world.workspace_id,
+                "post_id": post_id,
+                "channel_id": world.channel_ids[i % len(world.channel_ids)],
+                "status": "scheduled",
+                "scheduled_at": at,
+                "due_at": at,
+                "time_zone": "UTC",
+                "approved_hash": content_hash(text, None),
+                "approved_at": now,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, (post_id, text, at) in enumerate(zip(post_ids, texts, times, strict=True))
+        ],
+    )
+    return texts
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest rank."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+def summary(lateness_ms: list[float]) -> dict[str, float]:
+    return {
+        "p50": statistics.median(lateness_ms),
+        "p99": percentile(lateness_ms, 99),
+        "max": max(lateness_ms),
+        "earliest": min(lateness_ms),
+    }

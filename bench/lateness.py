@@ -1,0 +1,227 @@
+"""Lateness and throughput of publishing, against plain RQ `enqueue_at` in the same run.
+
+Loads (each against the sandbox at 50 ms latency, judged by the sandbox's own clock):
+  spread: 2,000 publications spread evenly over 60 s
+  burst:  2,000 publications due in the same instant
+Engine: `publisher` dispatcher + N workers (processes). Baseline: the same publications as
+RQ jobs enqueued with `enqueue_at` and run by N `rq worker --with-scheduler` processes
+(SimpleWorker, like the engine's workers: the default forking worker is far slower).
+Ends with one JSON line of the figures.
+
+    python bench/lateness.py [--count 2000] [--spread-s 60] [--workers 4] [--skip-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from redis import Redis  # noqa: E402
+from rq import Queue  # noqa: E402
+
+from adapters.sandbox import Sandbox  # noqa: E402
+from bench.common import X_TOKEN, private_settings, seed_scheduled, seed_world, summary  # noqa: E402
+from publisher.db import make_engine, session_scope  # noqa: E402
+from publisher.queue import PublishQueue  # noqa: E402
+from publisher.stack import Stack  # noqa: E402
+
+LATENCY_S = 0.05
+LEAD_S = 5.0  # the first publication falls due this long after seeding
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _times(count: int, spread_s: float, start: datetime) -> list[datetime]:
+    if spread_s <= 0:
+        return [start] * count
+    return [start + timedelta(seconds=spread_s * i / count) for i in range(count)]
+
+
+def _collect(
+    sandbox: Sandbox, texts: dict[str, datetime], timeout_s: float
+) -> tuple[list[float], int]:
+    """Wait until every text is on the ledger, or until nothing new arrived for 30 s after
+    the last due time. Returns lateness in ms by the sandbox's clock, and how many never
+    arrived (a lost publication is a finding, not a crash of the benchmark)."""
+    deadline = time.monotonic() + timeout_s
+    last_due = max(texts.values())
+    seen_count, last_progress = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        seen = {a.text for a in sandbox.ledger.accepted() if a.text in texts}
+        if len(seen) == len(texts):
+            break
+        if len(seen) != seen_count:
+            seen_count, last_progress = len(seen), time.monotonic()
+        elif datetime.now(UTC) > last_due and time.monotonic() - last_progress > 30:
+            break
+        time.sleep(0.2)
+    accepted = [a for a in sandbox.ledger.accepted() if a.text in texts]
+    if len({a.text for a in accepted}) != len(accepted):
+        raise SystemExit("a publication reached the platform twice")
+    lateness = [
+        (datetime.fromisoformat(a.received_at) - texts[a.text]) / timedelta(milliseconds=1)
+        for a in accepted
+    ]
+    return lateness, len(texts) - len(accepted)
+
+
+def run_engine(
+    sandbox: Sandbox,
+    *,
+    count: int,
+    spread_s: float,
+    workers: int,
+    label: str,
+    database_url: str | None = None,
+) -> tuple[list[float], int]:
+    settings, redis_proc = private_settings(database_url)
+    settings = settings.with_(api_base_urls={"x": sandbox.x_url})
+    world = seed_world(settings)
+    stack = Stack(
+        settings, port=_free_port(), workers=workers, log_dir=settings.home / "logs"
+    ).start()
+    try:
+        time.sleep(1.0)  # workers connected
+        start = datetime.now(UTC) + timedelta(seconds=LEAD_S)
+        times = _times(count, spread_s, start)
+        engine = make_engine(settings.effective_database_url)
+        with session_scope(engine) as session:
+            texts = seed_scheduled(session, world, times, prefix=f"engine {label}")
+        engine.dispose()
+        redis = Redis.from_url(settings.redis_url)
+        PublishQueue(redis).wake()
+        return _collect(sandbox, dict(zip(texts, times, strict=True)), LEAD_S + spread_s + 120)
+    finally:
+        stack.stop()
+        redis_proc.terminate()
+
+
+def run_baseline(
+    sandbox: Sandbox, *, count: int, spread_s: float, workers: int, label: str
+) -> tuple[list[float], int]:
+    settings, redis_proc = private_settings()
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rq.cli",
+                "worker",
+                "--with-scheduler",
+                # RQ's default worker forks per job and imports tweepy in every fork (about
+                # 12 jobs/s here): SimpleWorker, as the engine's workers, keeps it fair.
+                "--worker-class",
+                "rq.worker.SimpleWorker",
+                "-u",
+                settings.redis_url,
+                "baseline",
+            ],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        time.sleep(2.0)
+        redis = Redis.from_url(settings.redis_url)
+        queue = Queue("baseline", connection=redis)
+        start = datetime.now(UTC) + timedelta(seconds=LEAD_S)
+        times = _times(count, spread_s, start)
+        texts = [f"baseline {label} {i}" for i in range(count)]
+        with redis.pipeline() as pipe:
+            for text, at in zip(texts, times, strict=True):
+                queue.enqueue_at(
+                    at, "bench.baseline.post_tweet", text, sandbox.x_url, X_TOKEN, pipeline=pipe
+                )
+            pipe.execute()
+        return _collect(sandbox, dict(zip(texts, times, strict=True)), LEAD_S + spread_s + 300)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        redis_proc.terminate()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--spread-s", type=float, default=60.0)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="worker processes, for the engine and for the baseline",
+    )
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+
+    sandbox = Sandbox().start()
+    sandbox.ledger.latency_s["x"] = LATENCY_S
+    figures: dict[str, float] = {}
+    runs = [("engine", run_engine)] + ([] if args.skip_baseline else [("baseline", run_baseline)])
+    for name, run in runs:
+        prefix = "" if name == "engine" else "baseline_"
+        earliest = []
+        for load, spread in (("spread", args.spread_s), ("burst", 0.0)):
+            lateness, lost = run(
+                sandbox, count=args.count, spread_s=spread, workers=args.workers, label=load
+            )
+            stats = summary(lateness)
+            rate = len(lateness) / max(stats["max"] / 1000, 1e-3)
+            earliest.append(stats["earliest"])
+            throughput = f"  {rate:.0f} publications/s" if load == "burst" else ""
+            print(
+                f"{name:8} {load:6} n={len(lateness)} lost={lost} p50={stats['p50']:.1f} ms "
+                f"p99={stats['p99']:.1f} ms max={stats['max']:.1f} ms "
+                f"earliest={stats['earliest']:.1f} ms{throughput}",
+                flush=True,
+            )
+            figures[f"{prefix}{load}_lost"] = lost
+            if load == "spread":
+                figures[f"{prefix}spread_p50_ms"] = stats["p50"]
+                figures[f"{prefix}spread_p99_ms"] = stats["p99"]
+                figures[f"{prefix}spread_max_ms"] = stats["max"]
+            else:
+                figures[f"{prefix}burst_per_s"] = rate
+        figures[f"{prefix}earliest_ms"] = min(earliest)
+    sandbox.stop()
+    if "baseline_spread_p99_ms" in figures:
+        p99_ratio = figures["baseline_spread_p99_ms"] / figures["spread_p99_ms"]
+        burst_ratio = figures["burst_per_s"] / figures["baseline_burst_per_s"]
+        print(
+            f"ratio: spread p99 baseline/engine {p99_ratio:.1f}x; "
+            f"burst throughput engine/baseline {burst_ratio:.1f}x"
+        )
+    keys = [
+        "spread_p50_ms",
+        "spread_p99_ms",
+        "spread_max_ms",
+        "earliest_ms",
+        "burst_per_s",
+        "baseline_spread_p99_ms",
+        "baseline_earliest_ms",
+        "baseline_burst_per_s",
+    ]
+    print(json.dumps({k: round(figures[k], 1) for k in keys if k in figures}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Publisher: the domain core (models, state machine, services, dispatch, jobs)."""

@@ -1,0 +1,36 @@
+"""Campaigns: the recruitment, loyalty, awareness or engagement effort content serves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from publisher.errors import NotFound
+from publisher.models import Campaign
+from publisher.schemas import CampaignCreate
+from publisher.workspaces import Actor, Permission
+
+
+def create_campaign(
+    session: Session, actor: Actor, data: CampaignCreate, *, now: datetime
+) -> Campaign:
+    """A campaign in the actor's workspace."""
+    actor.require(Permission.WRITE_CONTENT)
+    campaign = Campaign(workspace_id=actor.workspace_id, created_at=now, **data.model_dump())
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign:
+    """The actor's campaign, or NotFound (also for another workspace's campaign)."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.workspace_id != actor.workspace_id:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return campaign
+
+
+def list_campaigns(session: Session, actor: Actor) -> list[Campaign]:
+    query = select(Campaign).where(Campaign.workspace_id == actor.workspace_id)
+    return list(session.exec(query.order_by(Campaign.id)))

@@ -1,0 +1,155 @@
+"""Channels: one account on one platform, with its encrypted credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from adapters.base import AdapterRegistry
+from publisher import events
+from publisher.errors import NotFound, ValidationFailed, field_error
+from publisher.models import Channel
+from publisher.schemas import ChannelCreate, ChannelUpdate
+from publisher.security import CredentialBox
+from publisher.workspaces import Actor, Permission
+
+ACTIVE = "active"
+NEEDS_REAUTH = "needs_reauth"
+
+
+def _checked_credentials(
+    registry: AdapterRegistry, platform: str, credentials: dict[str, Any]
+) -> dict[str, Any]:
+    """The credentials if they have the platform's shape; field errors otherwise."""
+    try:
+        model = registry[platform].credentials_model
+        model.model_validate(credentials, strict=True)
+    except ValidationError as exc:
+        errors = [
+            field_error(["credentials", *map(str, e["loc"])], e["msg"], e["type"])
+            for e in exc.errors(include_url=False)
+        ]
+        raise ValidationFailed(f"credentials do not fit {platform}", errors) from exc
+    return credentials
+
+
+def create_channel(
+    session: Session,
+    actor: Actor,
+    data: ChannelCreate,
+    *,
+    registry: AdapterRegistry,
+    box: CredentialBox,
+    now: datetime,
+) -> Channel:
+    """A channel on an installed platform, credentials encrypted before they are stored."""
+    actor.require(Permission.MANAGE_CHANNELS)
+    if data.platform not in registry:
+        raise ValidationFailed(
+            f"unknown platform {data.platform!r}",
+            [field_error("platform", f"one of: {', '.join(sorted(registry))}")],
+        )
+    credentials = _checked_credentials(registry, data.platform, data.credentials)
+    channel = Channel(
+        workspace_id=actor.workspace_id,
+        platform=data.platform,
+        name=data.name,
+        external_account_id=data.external_account_id,
+        credentials=box.seal(credentials),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(channel)
+    session.flush()
+    return channel
+
+
+def get_channel(session: Session, actor: Actor, channel_id: int) -> Channel:
+    """The actor's channel, or NotFound (also for another workspace's channel)."""
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.workspace_id != actor.workspace_id:
+        raise NotFound(f"channel {channel_id} not found")
+    return channel
+
+
+def list_channels(session: Session, actor: Actor) -> list[Channel]:
+    query = select(Channel).where(Channel.workspace_id == actor.workspace_id).order_by(Channel.id)
+    return list(session.exec(query))
+
+
+def update_channel(
+    session: Session,
+    actor: Actor,
+    channel_id: int,
+    data: ChannelUpdate,
+    *,
+    registry: AdapterRegistry,
+    box: CredentialBox,
+    now: datetime,
+) -> Channel:
+    """Rename, or replace the credentials (which makes a `needs_reauth` channel active)."""
+    actor.require(Permission.MANAGE_CHANNELS)
+    channel = get_channel(session, actor, channel_id)
+    if data.name is not None:
+        channel.name = data.name
+    if data.credentials is not None:
+        channel.credentials = box.seal(
+            _checked_credentials(registry, channel.platform, data.credentials)
+        )
+        if channel.status == NEEDS_REAUTH:
+            channel.status = ACTIVE
+            events.record(
+                session,
+                workspace_id=channel.workspace_id,
+                kind="channel.reauthorized",
+                actor=actor.label,
+                now=now,
+                channel_id=channel.id,
+            )
+    channel.updated_at = now
+    return channel
+
+
+def mark_needs_reauth(session: Session, channel: Channel, *, reason: str, now: datetime) -> None:
+    """The platform refused the credentials: hold the channel until a person reconnects it."""
+    if channel.status == NEEDS_REAUTH:
+        return
+    channel.status = NEEDS_REAUTH
+    channel.updated_at = now
+    events.record(
+        session,
+        workspace_id=channel.workspace_id,
+        kind="channel.needs_reauth",
+        actor="system:worker",
+        now=now,
+        channel_id=channel.id,
+        reason=reason,
+    )
+
+
+def hold_channel(
+    session: Session,
+    channel: Channel,
+    *,
+    until: datetime,
+    reason: str,
+    now: datetime,
+    actor: str = "system:worker",
+) -> None:
+    """Publish nothing on the channel before `until` (throttled, or its budget is spent)."""
+    if channel.held_until is not None and channel.held_until >= until:
+        return
+    channel.held_until = until
+    channel.updated_at = now
+    events.record(
+        session,
+        workspace_id=channel.workspace_id,
+        kind="channel.held",
+        actor=actor,
+        now=now,
+        channel_id=channel.id,
+        reason=f"{reason}; held until {until.isoformat()}",
+    )

@@ -1,0 +1,188 @@
+"""The `publisher` command. Each subcommand is a composition root for one process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+
+from publisher.settings import Settings
+
+
+def _api(settings: Settings, args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    from api import create_app
+
+    server = make_server(args.host, args.port, create_app(settings), threaded=True)
+    _stop_on_sigterm()
+    logging.getLogger(__name__).info("API on http://%s:%d", args.host, args.port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from worker import run_worker
+
+    run_worker(settings, burst=args.burst)
+    return 0
+
+
+def _dispatcher(settings: Settings, _args: argparse.Namespace) -> int:
+    from worker import run_dispatcher_process
+
+    run_dispatcher_process(settings)
+    return 0
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    from publisher import migrate
+
+    migrate.upgrade(settings.effective_database_url)
+    print(f"database at head: {settings.effective_database_url}")
+    return 0
+
+
+def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from publisher.db import make_engine, session_scope
+    from publisher.workspaces import create_key, get_or_create_workspace
+
+    engine = make_engine(settings.effective_database_url)
+    with session_scope(engine) as session:
+        workspace = get_or_create_workspace(session, args.workspace)
+        key, secret = create_key(
+            session, workspace_id=workspace.id, name=args.name or f"{args.role} key", role=args.role
+        )
+    engine.dispose()
+    print(f"workspace {workspace.name} (id {workspace.id}), {key.role} key {key.prefix}:")
+    print(secret)
+    print("This is the only time the key is shown; store it now.", file=sys.stderr)
+    return 0
+
+
+def _sandbox(_settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.sandbox import Sandbox
+
+    sandbox = Sandbox(x_port=args.x_port, graph_port=args.graph_port).start()
+    print(f"PUBLISHER_X_API_URL={sandbox.x_url}")
+    print(f"PUBLISHER_FACEBOOK_API_URL={sandbox.graph_url}")
+    print(f"ledger: {sandbox.x_url}/_sandbox/ledger", flush=True)
+    _sleep_until_signal()
+    sandbox.stop()
+    return 0
+
+
+def _up(settings: Settings, args: argparse.Namespace) -> int:
+    from publisher.stack import Stack
+
+    stack = Stack(settings, port=args.port, workers=args.workers)
+    if args.sandbox:
+        from adapters.sandbox import Sandbox
+
+        sandbox = Sandbox().start()
+        stack.settings = settings.with_(
+            api_base_urls={"x": sandbox.x_url, "facebook": sandbox.graph_url}
+        )
+        print(f"sandbox: X {sandbox.x_url}, Graph {sandbox.graph_url}")
+    stack.start()
+    print(
+        f"Publisher is up: API {stack.api_url} (docs {stack.api_url}/docs), "
+        f"{args.workers} worker(s), dispatcher; Ctrl-C stops it",
+        flush=True,
+    )
+    _stop_on_sigterm()
+    try:
+        return stack.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from publisher.demo import run_demo
+
+    return run_demo(settings, port=args.port, delay_s=args.delay)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so `finally` blocks run."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _sleep_until_signal() -> None:
+    _stop_on_sigterm()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="publisher", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up", help="API + dispatcher + worker(s) in one command")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--sandbox", action="store_true", help="publish to the loopback sandbox")
+    p.set_defaults(run=_up)
+
+    p = sub.add_parser("api", help="the HTTP API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(run=_api)
+
+    p = sub.add_parser("worker", help="one publish worker")
+    p.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    p.set_defaults(run=_worker)
+
+    sub.add_parser("dispatcher", help="hands due publications to workers").set_defaults(
+        run=_dispatcher
+    )
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply every migration").set_defaults(run=_db_upgrade)
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys", required=True)
+    p = keys.add_parser("create", help="create a key (and the workspace if new); shown once")
+    p.add_argument("--workspace", required=True)
+    p.add_argument("--role", required=True, choices=["admin", "editor", "reviewer", "automation"])
+    p.add_argument("--name")
+    p.set_defaults(run=_keys_create)
+
+    p = sub.add_parser("sandbox", help="loopback X and Graph API servers")
+    p.add_argument("--x-port", type=int, default=8401)
+    p.add_argument("--graph-port", type=int, default=8402)
+    p.set_defaults(run=_sandbox)
+
+    p = sub.add_parser("demo", help="the main job end to end on the embedded default")
+    p.add_argument("--port", type=int, default=0, help="API port (default: any free one)")
+    p.add_argument("--delay", type=float, default=5.0, help="seconds until the post is due")
+    p.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return args.run(Settings.from_env(), args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Handing due publications to workers: at their time, never before, again if Redis lost them."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlmodel import Session
+
+from publisher import events
+from publisher.budgets import Budgets, within_budgets
+from publisher.channels import ACTIVE
+from publisher.models import Channel, DispatcherLease, Publication
+from publisher.pauses import under_active_pause
+from publisher.queue import PublishQueue
+from publisher.states import Status
+
+log = logging.getLogger(__name__)
+
+DISPATCHER = "system:dispatcher"
+BATCH = 1000
+
+
+def available_channels(now: datetime):
+    """Channels that may publish at `now`: active (credentials work) and not held."""
+    return select(Channel.id).where(
+        Channel.status == ACTIVE, or_(Channel.held_until.is_(None), Channel.held_until <= now)
+    )
+
+
+def dispatch_due(
+    session: Session,
+    queue: PublishQueue,
+    *,
+    now: datetime,
+    fence: int | None = None,
+    budgets: Budgets | None = None,
+) -> int:
+    """Mark every due publication `queued`, commit, then enqueue it. Returns how many.
+    With `fence`, nothing moves unless that token is still the leader's in the database;
+    with `budgets`, no channel gets more than its platform's write limits allow."""
+    due_ids = (
+        select(Publication.id, Publication.channel_id, Channel.platform)
+        .join(Channel, Channel.id == Publication.channel_id)
+        .where(Publication.status == Status.SCHEDULED)
+        .where(Publication.due_at <= now)
+        .where(Publication.channel_id.in_(available_channels(now)))
+        .where(~under_active_pause())
+        .order_by(Publication.due_at)
+        .limit(BATCH)
+    )
+    # Read the due ids first (an index range scan that finds nothing on an idle pass), then
+    # one conditional UPDATE by primary key: a row moved by someone else in between is
+    # simply not returned. (An UPDATE ... WHERE id IN (subquery) made SQLite walk every
+    # scheduled row through the status index.)
+    rows = [tuple(row) for row in session.execute(due_ids)]
+    due = within_budgets(session, rows, budgets, now=now) if budgets else [r[0] for r in rows]
+    if not due:
+        session.commit()  # a channel may have just been held
+        return 0
+    handover = (
+        update(Publication)
+        .where(Publication.id.in_(due))
+        .where(Publication.status == Status.SCHEDULED)
+    )
+    if fence is not None:
+        handover = handover.where(
+            exists(select(DispatcherLease.id).where(DispatcherLease.token == fence))
+        )
+    moved = session.execute(
+        handover.values(status=Status.QUEUED, queued_at=now, updated_at=now).returning(
+            Publication.id, Publication.workspace_id
+        )
+    ).all()
+    if not moved:
+        return 0
+    events.record_bulk_transition(
+        session,
+        moved,
+        from_status=Status.SCHEDULED,
+        to_status=Status.QUEUED,
+        actor=DISPATCHER,
+        now=now,
+    )
+    session.commit()
+    queue.hand_over(pid for pid, _ in moved)
+    log.info("dispatched %d publications due by %s", len(moved), now.isoformat())
+    return len(moved)
+
+
+def next_due_at(session: Session, *, now: datetime) -> datetime | None:
+    """When the dispatcher next has something to do: a due time, or a channel hold ending."""
+    # ORDER BY ... LIMIT 1, not MIN(): with filters, MIN() reads every scheduled row,
+    # while the ordered index walk stops at the first row that passes them.
+    due = session.execute(
+        select(Publication.due_at)
+        .where(Publication.status == Status.SCHEDULED)
+        .where(Publication.channel_id.in_(available_channels(now)))
+        .where(~under_active_pause())
+        .order_by(Publication.due_at)
+        .limit(1)
+    ).scalar_one_or_none()
+    check = session.execute(
+        select(func.min(Publication.due_at)).where(Publication.status == Status.UNKNOWN)
+    ).scalar_one_or_none()
+    hold_ends = session.execute(
+        select(func.min(Channel.held_until)).where(Channel.held_until > now)
+    ).scalar_one_or_none()
+    return min((t for t in (due, check, hold_ends) if t is not None), default=None)
+
+
+def requeue_lost(
+    session: Session, queue: PublishQueue, *, now: datetime, older_than: timedelta
+) -> int:
+    """Hand over again the `queued` publications whose job Redis no longer has."""
+    stale = (
+        session.execute(
+            select(Publication.id)
+            .where(Publication.status == Status.QUEUED)
+            .where(Publication.queued_at <= now - older_than)
+            .limit(BATCH)
+        )
+        .scalars()
+        .all()
+    )
+    lost = queue.missing(stale) if stale else []
+    if lost:
+        log.warning("re-enqueueing %d publications whose jobs were lost: %s", len(lost), lost[:20])
+        queue.hand_over(lost)
+    return len(lost)
+
+
+def expire_claims(session: Session, *, now: datetime, claim_timeout: timedelta) -> int:
+    """A worker that held a claim past the job timeout died: its outcome is unknown."""
+    stuck = session.execute(
+        update(Publication)
+        .where(
+            and_(
+                Publication.status == Status.PUBLISHING,
+                Publication.claimed_at <= now - claim_timeout,
+            )
+        )
+        .values(
+            status=Status.UNKNOWN,
+            updated_at=now,
+            last_error="claim expired: the worker stopped before recording an outcome",
+        )
+        .returning(Publication.id, Publication.workspace_id)
+    ).all()
+    events.record_bulk_transition(
+        session,
+        stuck,
+        from_status=Status.PUBLISHING,
+        to_status=Status.UNKNOWN,
+        actor=DISPATCHER,
+        now=now,
+        reason="claim expired",
+    )
+    if stuck:
+        log.warning("claims expired, now unknown: %s", [pid for pid, _ in stuck][:20])
+    return len(stuck)

@@ -1,0 +1,95 @@
+"""The dispatcher loop: lead (or stand by), sleep until the next due time or a wake-up,
+hand over what is due, sweep. Survives Redis and database outages by retrying."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from datetime import timedelta
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
+
+from publisher import dispatch
+from publisher.leader import Leadership
+from publisher.pauses import pause_stragglers
+from publisher.reconcile import dispatch_reconciliations
+from publisher.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+LEASE_S = 3.0
+# The leader renews its lease at least this often; a standby polls as often.
+TICK_S = 1.0
+SWEEP_EVERY_S = 5.0
+OUTAGE_RETRY_S = 0.5
+
+
+def run_dispatcher(runtime: Runtime, stop: threading.Event, *, name: str | None = None) -> None:
+    """Run until `stop` is set. Never hands a publication over before its due time."""
+    leadership = Leadership(runtime.redis, lease_s=LEASE_S, name=name)
+    loop = _Loop(runtime, leadership)
+    log.info("dispatcher %s started", leadership.name)
+    while not stop.is_set():
+        try:
+            sleep_s = loop.step()
+            if sleep_s > 0 and not stop.is_set():
+                if leadership.token is None:
+                    stop.wait(sleep_s)
+                else:
+                    runtime.queue.wait_for_wake(sleep_s)
+        except (RedisError, DBAPIError) as exc:
+            log.warning("dispatcher %s: outage, retrying: %s", leadership.name, exc)
+            leadership.token = None  # lead again only through a fresh lease and token
+            stop.wait(OUTAGE_RETRY_S)
+    with contextlib.suppress(RedisError):
+        leadership.release()
+    log.info("dispatcher %s stopped", leadership.name)
+
+
+class _Loop:
+    def __init__(self, runtime: Runtime, leadership: Leadership) -> None:
+        self.runtime = runtime
+        self.leadership = leadership
+        self.claim_timeout = timedelta(
+            seconds=runtime.settings.job_timeout_s + runtime.settings.claim_grace_s
+        )
+        self.requeue_after = timedelta(seconds=runtime.settings.requeue_after_s)
+        self.last_sweep = runtime.clock() - timedelta(seconds=SWEEP_EVERY_S)
+
+    def step(self) -> float:
+        """One pass; returns how long to sleep."""
+        rt, clock = self.runtime, self.runtime.clock
+        with rt.session() as session:
+            if self.leadership.token is None:
+                if not self.leadership.try_acquire(session, now=clock()):
+                    return TICK_S
+            elif not self.leadership.renew():
+                return 0
+            fence = self.leadership.token
+            while (
+                dispatch.dispatch_due(
+                    session, rt.queue, now=clock(), fence=fence, budgets=rt.budgets
+                )
+                == dispatch.BATCH
+            ):
+                pass
+            dispatch_reconciliations(session, rt.queue, now=clock())
+            if (clock() - self.last_sweep).total_seconds() >= SWEEP_EVERY_S:
+                self._sweep(session)
+            next_due = dispatch.next_due_at(session, now=clock())
+            session.rollback()
+        if next_due is None:
+            return TICK_S
+        return min(max((next_due - clock()).total_seconds(), 0.0), TICK_S)
+
+    def _sweep(self, session) -> None:
+        clock = self.runtime.clock
+        dispatch.requeue_lost(
+            session, self.runtime.queue, now=clock(), older_than=self.requeue_after
+        )
+        dispatch.expire_claims(session, now=clock(), claim_timeout=self.claim_timeout)
+        pause_stragglers(session, now=clock())
+        session.commit()
+        self.last_sweep = clock()

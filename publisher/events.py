@@ -1,0 +1,97 @@
+"""Every state change goes through `move`, which checks it and writes the audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from publisher.models import Event, Publication
+from publisher.states import Status, check_transition
+
+
+def record(
+    session: Session,
+    *,
+    workspace_id: int,
+    kind: str,
+    actor: str,
+    now: datetime,
+    publication_id: int | None = None,
+    channel_id: int | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Append one audit event."""
+    session.add(
+        Event(
+            workspace_id=workspace_id,
+            kind=kind,
+            actor=actor,
+            at=now,
+            publication_id=publication_id,
+            channel_id=channel_id,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+        )
+    )
+
+
+def move(
+    session: Session,
+    publication: Publication,
+    target: Status,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """Take `publication` to `target` if the state machine allows it, and record it."""
+    current = publication.status
+    check_transition(current, target)
+    publication.status = target
+    publication.updated_at = now
+    record(
+        session,
+        workspace_id=publication.workspace_id,
+        kind="publication.transition",
+        actor=actor,
+        now=now,
+        publication_id=publication.id,
+        from_status=current,
+        to_status=target,
+        reason=reason,
+    )
+
+
+def record_bulk_transition(
+    session: Session,
+    rows: Iterable[tuple[int, int]],
+    *,
+    from_status: Status,
+    to_status: Status,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """Audit events for a set-based UPDATE that already moved (id, workspace_id) rows."""
+    check_transition(from_status, to_status)
+    values = [
+        {
+            "workspace_id": workspace_id,
+            "publication_id": publication_id,
+            "kind": "publication.transition",
+            "actor": actor,
+            "from_status": from_status.value,
+            "to_status": to_status.value,
+            "reason": reason,
+            "at": now,
+        }
+        for publication_id, workspace_id in rows
+    ]
+    if values:
+        session.execute(insert(Event), values)

@@ -1,0 +1,74 @@
+"""RQ entry points: thin, they take ids, find the runtime and call a service."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from publisher import publishing, reconcile
+from publisher.runtime import Runtime, build_runtime
+from publisher.settings import Settings
+from publisher.states import Status
+
+log = logging.getLogger(__name__)
+
+_runtime: Runtime | None = None
+
+
+def bind(runtime: Runtime | None) -> None:
+    """Set the runtime the jobs of this process use (the worker's composition root does)."""
+    global _runtime
+    _runtime = runtime
+
+
+def current() -> Runtime:
+    if _runtime is None:
+        bind(build_runtime(Settings.from_env()))
+    assert _runtime is not None
+    return _runtime
+
+
+def run_publish(*publication_ids: int) -> list[str]:
+    """Publish each publication that can still be claimed; several run concurrently."""
+    runtime = current()
+    if len(publication_ids) == 1:
+        statuses = [_publish_one(runtime, publication_ids[0])]
+    else:
+        with ThreadPoolExecutor(len(publication_ids), thread_name_prefix="publish") as pool:
+            statuses = list(pool.map(lambda pid: _publish_one(runtime, pid), publication_ids))
+    if Status.SCHEDULED in statuses:
+        runtime.queue.wake()  # held or retried: the dispatcher must see its new due time
+    return statuses
+
+
+def _publish_one(runtime: Runtime, publication_id: int) -> str:
+    with runtime.session() as session:
+        return publishing.publish_publication(
+            session,
+            publication_id,
+            adapter_for=runtime.adapter_for,
+            clock=runtime.clock,
+            policy=runtime.policy,
+        )
+
+
+def run_reconcile(*publication_ids: int) -> list[str]:
+    """Settle `unknown` publications by asking their platform."""
+    runtime = current()
+    statuses = []
+    for publication_id in publication_ids:
+        with runtime.session() as session:
+            statuses.append(
+                reconcile.reconcile_publication(
+                    session,
+                    publication_id,
+                    adapter_for=runtime.adapter_for,
+                    clock=runtime.clock,
+                    policy=runtime.policy,
+                    settle_after=timedelta(seconds=runtime.settings.reconcile_after_s),
+                )
+            )
+    if {Status.SCHEDULED, Status.UNKNOWN} & set(statuses):
+        runtime.queue.wake()
+    return statuses

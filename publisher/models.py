@@ -1,0 +1,157 @@
+"""Table models. Request and response models live in `publisher.schemas`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from publisher.db import UTCDateTime, utcnow
+
+
+class Workspace(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    prefix: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
+    key_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Channel(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    platform: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    external_account_id: str = Field(max_length=200)
+    credentials: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="active", max_length=20)
+    # Set when the platform throttles the account: nothing goes out on it before then.
+    held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Campaign(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    name: str = Field(max_length=200)
+    objective: str = Field(max_length=20)
+    starts_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    goals: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Post(SQLModel, table=True):
+    """The content; `revision` and `content_hash` change with every edit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    text: str
+    link: str | None = Field(default=None, max_length=2048)
+    revision: int = 1
+    content_hash: str = Field(max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="api_key.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Publication(SQLModel, table=True):
+    """One (post, channel) pair: the unit that is scheduled, approved, published."""
+
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel_id"),
+        # The dispatcher reads only what is due: (status, due_at) keeps that flat.
+        Index("ix_publication_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    channel_id: int = Field(foreign_key="channel.id", index=True)
+    status: str = Field(default="draft", max_length=20)
+    scheduled_at: datetime = Field(sa_type=UTCDateTime)
+    time_zone: str = Field(max_length=64)
+    # When the dispatcher may next hand it over: scheduled_at, or later after a hold.
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    approved_hash: str | None = Field(default=None, max_length=64)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    approved_by: int | None = Field(default=None, foreign_key="api_key.id")
+    queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    external_id: str | None = Field(default=None, max_length=200)
+    external_url: str | None = Field(default=None, max_length=2048)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Review(SQLModel, table=True):
+    """A reviewer's decision on one revision of a publication's content."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    publication_id: int = Field(foreign_key="publication.id", index=True)
+    reviewer_id: int = Field(foreign_key="api_key.id")
+    decision: str = Field(max_length=20)
+    comment: str = ""
+    revision: int
+    content_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit record of every state change."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    publication_id: int | None = Field(default=None, foreign_key="publication.id", index=True)
+    channel_id: int | None = Field(default=None, foreign_key="channel.id")
+    kind: str = Field(max_length=60)
+    actor: str = Field(max_length=100)
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str | None = Field(default=None, max_length=20)
+    reason: str | None = None
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Pause(SQLModel, table=True):
+    """A crisis stop or manual pause of a workspace, a campaign or a channel."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    scope: str = Field(max_length=20)  # workspace | campaign | channel
+    scope_id: int
+    reason: str
+    on_resume: str = Field(default="auto", max_length=20)  # auto | publish | skip | review
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resumed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    resumed_by: str | None = Field(default=None, max_length=100)
+
+
+class DispatcherLease(SQLModel, table=True):
+    """The fencing token of the current dispatcher leader (one row, id 1)."""
+
+    __tablename__ = "dispatcher_lease"
+
+    id: int = Field(default=1, primary_key=True)
+    token: int = 0
+    holder: str = Field(default="", max_length=200)
+    acquired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,191 @@
+"""Posts: create, edit (which sends approved publications back to review), submit, cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from adapters.base import AdapterRegistry
+from publisher import events
+from publisher.campaigns import get_campaign
+from publisher.content import content_hash, content_of
+from publisher.errors import Conflict, NotFound, ValidationFailed, field_error
+from publisher.models import Campaign, Channel, Post, Publication
+from publisher.schemas import PostCreate, PostUpdate
+from publisher.states import Status
+from publisher.workspaces import Actor, Permission
+
+# An edit takes these back to review: their approval was for other content.
+_BACK_TO_REVIEW = frozenset(
+    {Status.APPROVED, Status.SCHEDULED, Status.QUEUED, Status.PAUSED, Status.IN_REVIEW}
+)
+_SUBMITTABLE = frozenset({Status.DRAFT, Status.CHANGES_REQUESTED})
+_CANCELLABLE = frozenset(
+    {
+        Status.DRAFT,
+        Status.IN_REVIEW,
+        Status.CHANGES_REQUESTED,
+        Status.APPROVED,
+        Status.SCHEDULED,
+        Status.QUEUED,
+        Status.PAUSED,
+    }
+)
+
+
+def _check_references(session: Session, actor: Actor, data: PostCreate) -> None:
+    """Campaign and channels must exist in the actor's workspace; one 422 lists every miss."""
+    errors = []
+    campaign = session.get(Campaign, data.campaign_id)
+    if campaign is None or campaign.workspace_id != actor.workspace_id:
+        errors.append(field_error("campaign_id", f"no campaign {data.campaign_id} here"))
+    for i, target in enumerate(data.targets):
+        channel = session.get(Channel, target.channel_id)
+        if channel is None or channel.workspace_id != actor.workspace_id:
+            errors.append(
+                field_error(["targets", i, "channel_id"], f"no channel {target.channel_id} here")
+            )
+    if errors:
+        raise ValidationFailed("the post refers to objects that do not exist", errors)
+
+
+def create_post(session: Session, actor: Actor, data: PostCreate, *, now: datetime) -> Post:
+    """A post and one draft publication per target channel."""
+    actor.require(Permission.WRITE_CONTENT)
+    _check_references(session, actor, data)
+    link = str(data.link) if data.link else None
+    post = Post(
+        workspace_id=actor.workspace_id,
+        campaign_id=data.campaign_id,
+        text=data.text,
+        link=link,
+        content_hash=content_hash(data.text, link),
+        created_by=actor.key_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(post)
+    session.flush()
+    for target in data.targets:
+        session.add(
+            Publication(
+                workspace_id=actor.workspace_id,
+                post_id=post.id,
+                channel_id=target.channel_id,
+                scheduled_at=target.scheduled_at,
+                due_at=target.scheduled_at,
+                time_zone=target.time_zone,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    session.flush()
+    return post
+
+
+def get_post(session: Session, actor: Actor, post_id: int) -> Post:
+    """The actor's post, or NotFound (also for another workspace's post)."""
+    post = session.get(Post, post_id)
+    if post is None or post.workspace_id != actor.workspace_id:
+        raise NotFound(f"post {post_id} not found")
+    return post
+
+
+def list_posts(session: Session, actor: Actor, *, campaign_id: int | None = None) -> list[Post]:
+    query = select(Post).where(Post.workspace_id == actor.workspace_id)
+    if campaign_id is not None:
+        get_campaign(session, actor, campaign_id)
+        query = query.where(Post.campaign_id == campaign_id)
+    return list(session.exec(query.order_by(Post.id)))
+
+
+def publications_of(session: Session, post: Post) -> list[Publication]:
+    query = select(Publication).where(Publication.post_id == post.id).order_by(Publication.id)
+    return list(session.exec(query))
+
+
+def update_post(
+    session: Session, actor: Actor, post_id: int, data: PostUpdate, *, now: datetime
+) -> Post:
+    """New content is a new revision; publications approved for the old one go back to review."""
+    actor.require(Permission.WRITE_CONTENT)
+    post = get_post(session, actor, post_id)
+    pubs = publications_of(session, post)
+    going_out = [p.id for p in pubs if p.status in (Status.PUBLISHING, Status.UNKNOWN)]
+    if going_out:
+        # Reconciliation looks for the text that was sent: keep it until they are settled.
+        raise Conflict(f"publications {going_out} are going out; edit once they are settled")
+    if not any(p.status in _BACK_TO_REVIEW | _SUBMITTABLE for p in pubs):
+        raise Conflict("nothing of this post can change any more: every publication is settled")
+    text = data.text or post.text
+    link = (str(data.link) if data.link else None) if "link" in data.model_fields_set else post.link
+    new_hash = content_hash(text, link)
+    if new_hash == post.content_hash:
+        return post
+    post.text, post.link, post.content_hash = text, link, new_hash
+    post.revision += 1
+    post.updated_at = now
+    for pub in pubs:
+        if pub.status not in _BACK_TO_REVIEW:
+            continue
+        pub.approved_hash = pub.approved_at = pub.approved_by = None
+        reason = f"edited to revision {post.revision}"
+        if pub.status == Status.IN_REVIEW:
+            events.record(
+                session,
+                workspace_id=pub.workspace_id,
+                kind="publication.edited",
+                actor=actor.label,
+                now=now,
+                publication_id=pub.id,
+                reason=reason,
+            )
+            pub.updated_at = now
+        else:
+            events.move(session, pub, Status.IN_REVIEW, actor=actor.label, now=now, reason=reason)
+    return post
+
+
+def submit_post(
+    session: Session, actor: Actor, post_id: int, *, registry: AdapterRegistry, now: datetime
+) -> Post:
+    """Check the content against every target platform, then send it to review."""
+    actor.require(Permission.WRITE_CONTENT)
+    post = get_post(session, actor, post_id)
+    pubs = [p for p in publications_of(session, post) if p.status in _SUBMITTABLE]
+    if not pubs:
+        raise Conflict("nothing to submit: no publication of this post is a draft")
+    errors = []
+    for pub in pubs:
+        channel = session.get(Channel, pub.channel_id)
+        adapter = registry.get(channel.platform) if channel else None
+        if adapter is None:
+            errors.append(field_error(["channels", pub.channel_id], "platform not installed"))
+            continue
+        for problem in adapter.validate(content_of(post)):
+            errors.append(field_error(["text"], f"{problem} (channel {channel.name!r})"))
+    if errors:
+        raise ValidationFailed("the content does not fit its channels", errors)
+    for pub in pubs:
+        events.move(
+            session,
+            pub,
+            Status.IN_REVIEW,
+            actor=actor.label,
+            now=now,
+            reason=f"submitted revision {post.revision}",
+        )
+    return post
+
+
+def cancel_post(session: Session, actor: Actor, post_id: int, *, now: datetime) -> Post:
+    """Cancel every publication of the post that has not started going out."""
+    actor.require(Permission.WRITE_CONTENT)
+    post = get_post(session, actor, post_id)
+    pubs = [p for p in publications_of(session, post) if p.status in _CANCELLABLE]
+    if not pubs:
+        raise Conflict("nothing to cancel: every publication has started or settled")
+    for pub in pubs:
+        events.move(session, pub, Status.CANCELLED, actor=actor.label, now=now)
+    return post

@@ -1,0 +1,72 @@
+"""Reading publications, and cancelling one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from publisher import events
+from publisher.errors import NotFound
+from publisher.models import Event, Post, Publication
+from publisher.schemas import PublicationRead
+from publisher.states import Status
+from publisher.workspaces import Actor, Permission
+
+
+def get_publication(session: Session, actor: Actor, publication_id: int) -> Publication:
+    """The actor's publication, or NotFound (also for another workspace's)."""
+    pub = session.get(Publication, publication_id)
+    if pub is None or pub.workspace_id != actor.workspace_id:
+        raise NotFound(f"publication {publication_id} not found")
+    return pub
+
+
+def list_publications(
+    session: Session,
+    actor: Actor,
+    *,
+    status: Status | None = None,
+    campaign_id: int | None = None,
+    channel_id: int | None = None,
+    limit: int = 100,
+    after_id: int = 0,
+) -> list[Publication]:
+    """The workspace's publications, filtered, in id order, one page at a time."""
+    query = select(Publication).where(Publication.workspace_id == actor.workspace_id)
+    if status is not None:
+        query = query.where(Publication.status == status)
+    if channel_id is not None:
+        query = query.where(Publication.channel_id == channel_id)
+    if campaign_id is not None:
+        query = query.join(Post, Post.id == Publication.post_id).where(
+            Post.campaign_id == campaign_id
+        )
+    query = query.where(Publication.id > after_id).order_by(Publication.id).limit(limit)
+    return list(session.exec(query))
+
+
+def cancel_publication(
+    session: Session, actor: Actor, publication_id: int, *, now: datetime
+) -> Publication:
+    """Cancel one publication that has not started going out (409 otherwise)."""
+    actor.require(Permission.WRITE_CONTENT)
+    pub = get_publication(session, actor, publication_id)
+    events.move(session, pub, Status.CANCELLED, actor=actor.label, now=now)
+    return pub
+
+
+def history(session: Session, actor: Actor, publication_id: int) -> list[Event]:
+    """Every recorded change of one publication, oldest first."""
+    get_publication(session, actor, publication_id)
+    query = select(Event).where(Event.publication_id == publication_id).order_by(Event.id)
+    return list(session.exec(query))
+
+
+def to_read(pub: Publication) -> PublicationRead:
+    """The API view: times in UTC, plus the scheduled time in the planned time zone."""
+    local = pub.scheduled_at.astimezone(ZoneInfo(pub.time_zone)).isoformat()
+    return PublicationRead.model_validate(
+        {**pub.model_dump(), "status": pub.status, "scheduled_local": local}
+    )

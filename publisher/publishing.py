@@ -1,0 +1,248 @@
+"""The worker's side: claim one publication, send it, write down what happened."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from adapters.base import (
+    Adapter,
+    AdapterError,
+    AuthExpired,
+    OutcomeUnknown,
+    PublishRequest,
+    PublishResult,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+from publisher import events
+from publisher.channels import hold_channel, mark_needs_reauth
+from publisher.content import content_hash, content_of
+from publisher.dispatch import available_channels
+from publisher.models import Channel, Post, Publication
+from publisher.pauses import is_paused, under_active_pause
+from publisher.states import CLAIMABLE, Status
+
+log = logging.getLogger(__name__)
+
+WORKER = "system:worker"
+AdapterFactory = Callable[[Channel], Adapter]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff for failures the platform proved harmless (refused, 503, throttled)."""
+
+    max_attempts: int = 5
+    base_s: float = 5.0
+    cap_s: float = 900.0
+    rate_limit_hold_s: float = 300.0  # when a platform throttles without saying until when
+
+    def backoff(self, attempt: int) -> timedelta:
+        delay = min(self.base_s * 2 ** max(attempt - 1, 0), self.cap_s)
+        return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    publication: Publication
+    channel: Channel
+    post: Post
+
+
+def claim(session: Session, publication_id: int, *, now: datetime) -> Claimed | None:
+    """Compare-and-set `queued|scheduled -> publishing`: due, approved for this content, on
+    an available channel, under no pause. One row updated, or nothing done and None."""
+    previous = next(
+        (
+            s
+            for s in CLAIMABLE_ORDER
+            if session.execute(_claim_statement(publication_id, s, now)).rowcount == 1
+        ),
+        None,
+    )
+    if previous is None:
+        pub = session.get(Publication, publication_id)
+        if pub is not None:
+            _not_claimed(session, pub, now=now)
+        return None
+    pub, post, channel = session.execute(
+        select(Publication, Post, Channel)
+        .join(Post, Post.id == Publication.post_id)
+        .join(Channel, Channel.id == Publication.channel_id)
+        .where(Publication.id == publication_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    events.record(
+        session,
+        workspace_id=pub.workspace_id,
+        kind="publication.transition",
+        actor=WORKER,
+        now=now,
+        publication_id=pub.id,
+        from_status=previous,
+        to_status=Status.PUBLISHING,
+        reason=f"attempt {pub.attempts}",
+    )
+    # Belt and braces: what we are about to send must be exactly what was approved.
+    if content_hash(post.text, post.link) != pub.approved_hash:
+        _back_to_review(session, pub, now=now)
+        return None
+    return Claimed(pub, channel, post)
+
+
+# Most jobs find their publication `queued`; `scheduled` is tried second.
+CLAIMABLE_ORDER = (Status.QUEUED, Status.SCHEDULED)
+
+
+def _claim_statement(publication_id: int, previous: Status, now: datetime):
+    current_hash = select(Post.content_hash).where(Post.id == Publication.post_id)
+    return (
+        update(Publication)
+        .where(Publication.id == publication_id, Publication.status == previous)
+        .where(Publication.due_at <= now)
+        .where(Publication.approved_hash == current_hash.scalar_subquery())
+        .where(Publication.channel_id.in_(available_channels(now)))
+        .where(~under_active_pause())
+        .values(
+            status=Status.PUBLISHING,
+            claimed_at=now,
+            updated_at=now,
+            attempts=Publication.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _back_to_review(session: Session, pub: Publication, *, now: datetime) -> None:
+    pub.approved_hash = pub.approved_at = pub.approved_by = None
+    events.move(
+        session,
+        pub,
+        Status.IN_REVIEW,
+        actor=WORKER,
+        now=now,
+        reason="content changed after approval",
+    )
+
+
+def _not_claimed(session: Session, pub: Publication, *, now: datetime) -> None:
+    """Why a job found nothing to do, and put the publication where it can go on from."""
+    if pub.status not in CLAIMABLE:
+        return  # cancelled, edited, or another worker has it: nothing to do
+    post = session.get(Post, pub.post_id)
+    if pub.approved_hash != post.content_hash:
+        _back_to_review(session, pub, now=now)
+    elif is_paused(session, pub):
+        events.move(session, pub, Status.PAUSED, actor=WORKER, now=now, reason="under a pause")
+    elif pub.status == Status.QUEUED:
+        # Early (rescheduled) or its channel is held: the dispatcher hands it over when due.
+        events.move(
+            session, pub, Status.SCHEDULED, actor=WORKER, now=now, reason="not claimable yet"
+        )
+
+
+def publish_publication(
+    session: Session,
+    publication_id: int,
+    *,
+    adapter_for: AdapterFactory,
+    clock: Callable[[], datetime],
+    policy: RetryPolicy,
+) -> str:
+    """Claim, call the platform, record the outcome; commits after the claim and at the end."""
+    claimed = claim(session, publication_id, now=clock())
+    session.commit()
+    if claimed is None:
+        return "skipped"
+    pub, channel, post = claimed.publication, claimed.channel, claimed.post
+    request = PublishRequest(content=content_of(post), reference=f"publication:{pub.id}")
+    try:
+        adapter = adapter_for(channel)
+        outcome: PublishResult | AdapterError = adapter.publish(request)
+    except AdapterError as exc:
+        outcome = exc
+    except ValueError as exc:  # credentials that no longer decrypt or parse
+        outcome = AuthExpired(f"stored credentials unusable: {exc}")
+    status = record_outcome(session, pub, channel, outcome, now=clock(), policy=policy)
+    session.commit()
+    log.info("publication %s: %s", pub.id, status)
+    return status
+
+
+def record_outcome(
+    session: Session,
+    pub: Publication,
+    channel: Channel,
+    outcome: PublishResult | AdapterError,
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+) -> str:
+    """Write down what the platform did. Platform failures are data, not exceptions."""
+    session.refresh(pub)
+    if pub.status not in (Status.PUBLISHING, Status.UNKNOWN):
+        log.error("publication %s is %s before its outcome was recorded", pub.id, pub.status)
+        return pub.status
+    uncertain = isinstance(outcome, OutcomeUnknown) or _duplicate_of_an_earlier_try(pub, outcome)
+    if pub.status == Status.UNKNOWN and uncertain:
+        return pub.status  # the claim expired first; still unknown, reconciliation settles it
+    if isinstance(outcome, PublishResult):
+        # The platform's id first, in the same transaction that leaves `publishing`.
+        pub.external_id, pub.external_url = outcome.external_id, outcome.url
+        pub.published_at, pub.last_error = now, None
+        events.move(session, pub, Status.PUBLISHED, actor=WORKER, now=now)
+        return pub.status
+    pub.last_error = outcome.reason[:2000]
+    if uncertain:
+        pub.due_at = now  # reconciliation asks the platform before anything is resent
+        events.move(session, pub, Status.UNKNOWN, actor=WORKER, now=now, reason=outcome.reason)
+    elif isinstance(outcome, Rejected):
+        events.move(session, pub, Status.FAILED, actor=WORKER, now=now, reason=outcome.reason)
+    elif isinstance(outcome, AuthExpired):
+        mark_needs_reauth(session, channel, reason=outcome.reason, now=now)
+        pub.attempts -= 1  # not the publication's fault; it waits for the channel
+        _retry_at(session, pub, pub.due_at, now=now, reason=outcome.reason)
+    elif isinstance(outcome, RateLimited):
+        pub.attempts -= 1
+        hold = max(outcome.retry_at or now + timedelta(seconds=policy.rate_limit_hold_s), now)
+        hold_channel(session, channel, until=hold, reason=outcome.reason, now=now)
+        _retry_at(session, pub, hold, now=now, reason=outcome.reason)
+    elif isinstance(outcome, Transient) and pub.attempts < policy.max_attempts:
+        _retry_at(session, pub, now + policy.backoff(pub.attempts), now=now, reason=outcome.reason)
+    else:
+        events.move(
+            session,
+            pub,
+            Status.FAILED,
+            actor=WORKER,
+            now=now,
+            reason=f"gave up after {pub.attempts} attempts: {outcome.reason}",
+        )
+    return pub.status
+
+
+def _duplicate_of_an_earlier_try(pub: Publication, outcome: AdapterError) -> bool:
+    """A duplicate-content refusal on a retry is evidence the earlier try landed."""
+    return isinstance(outcome, Rejected) and outcome.duplicate and pub.attempts > 1
+
+
+def _retry_at(
+    session: Session, pub: Publication, when: datetime, *, now: datetime, reason: str
+) -> None:
+    pub.due_at = when
+    events.move(
+        session,
+        pub,
+        Status.SCHEDULED,
+        actor=WORKER,
+        now=now,
+        reason=f"{reason}; next attempt at {when.isoformat()}",
+    )

@@ -1,0 +1,94 @@
+"""Redis as transport: the RQ queue of publish jobs and the dispatcher's wake-up signal.
+
+Redis holds nothing the database cannot rebuild: a job only carries a publication id,
+and the database claim decides whether it runs. Publish jobs never use RQ's Retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+
+from redis import Redis
+from rq import Queue
+from rq.registry import StartedJobRegistry
+from rq.worker import Worker
+
+log = logging.getLogger(__name__)
+
+RUN_PUBLISH = "publisher.jobs.run_publish"
+RUN_RECONCILE = "publisher.jobs.run_reconcile"
+_PREFIX = {RUN_PUBLISH: "publish", RUN_RECONCILE: "reconcile"}
+
+
+# A burst is handed over in jobs of up to this many publications, which a worker sends
+# concurrently: RQ's own cost per job (~7 ms of CPU) then no longer bounds throughput.
+MAX_CHUNK = 10
+
+
+def job_id(publication_ids: Iterable[int], func: str = RUN_PUBLISH) -> str:
+    """Job ids name their publications, so a sweep can tell which ones Redis still holds."""
+    return f"{_PREFIX[func]}-" + "-".join(str(i) for i in publication_ids)
+
+
+def _ids_of(job: str) -> list[int]:
+    return [int(part) for part in job.split("-")[1:] if part.isdigit()]
+
+
+class PublishQueue:
+    """Hands publication ids to workers and wakes the dispatcher when schedules change."""
+
+    def __init__(self, redis: Redis, *, name: str = "publish", job_timeout_s: int = 120) -> None:
+        self.redis = redis
+        self.rq = Queue(name, connection=redis)
+        self.job_timeout_s = job_timeout_s
+        self._wake_key = f"publisher:{name}:wake"
+
+    def hand_over(self, publication_ids: Iterable[int], func: str = RUN_PUBLISH) -> int:
+        """Enqueue the ids in one round trip: one job each, or chunks when there are many
+        more than workers. Returns the number of jobs."""
+        ids = list(publication_ids)
+        size = self._chunk_size(len(ids))
+        chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+        datas = [
+            Queue.prepare_data(
+                func,
+                args=tuple(chunk),
+                job_id=job_id(chunk, func),
+                timeout=self.job_timeout_s,
+                result_ttl=300,
+                failure_ttl=7 * 24 * 3600,
+                description=f"{_PREFIX[func]} publications {chunk}",
+            )
+            for chunk in chunks
+        ]
+        if datas:
+            self.rq.enqueue_many(datas)
+        return len(datas)
+
+    def _chunk_size(self, count: int) -> int:
+        if count <= 1:
+            return 1
+        workers = max(Worker.count(queue=self.rq), 1)
+        return max(1, min(MAX_CHUNK, math.ceil(count / (2 * workers))))
+
+    def missing(self, publication_ids: Iterable[int]) -> list[int]:
+        """The ids no waiting or running job carries any more (lost with a Redis flush)."""
+        live_jobs = self.rq.get_job_ids() + StartedJobRegistry(queue=self.rq).get_job_ids()
+        live = {pid for job in live_jobs if job.startswith("publish-") for pid in _ids_of(job)}
+        return [pid for pid in publication_ids if pid not in live]
+
+    def wake(self) -> None:
+        """Tell the dispatcher that a schedule changed (it re-reads the next due time)."""
+        pipe = self.redis.pipeline()
+        pipe.lpush(self._wake_key, 1)
+        pipe.ltrim(self._wake_key, 0, 0)
+        pipe.execute()
+
+    def wait_for_wake(self, timeout_s: float) -> bool:
+        """Block until woken or `timeout_s` passes; True if woken."""
+        if timeout_s <= 0:
+            return False
+        # BLPOP's timeout 0 means forever; Redis >= 6 takes fractions of a second.
+        return self.redis.blpop([self._wake_key], timeout=max(timeout_s, 0.001)) is not None

@@ -1,0 +1,113 @@
+"""Settling `unknown` publications: ask the platform before anything is sent again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from adapters.base import AdapterError
+from publisher import events
+from publisher.content import content_hash, content_of
+from publisher.models import Channel, Post, Publication
+from publisher.publishing import AdapterFactory, RetryPolicy
+from publisher.queue import RUN_RECONCILE, PublishQueue
+from publisher.states import Status
+
+log = logging.getLogger(__name__)
+
+RECONCILER = "system:reconciler"
+# Look this far before the attempt: clocks differ and a platform stamps its own time.
+LOOK_BACK = timedelta(minutes=2)
+# A reconcile job that found nothing to settle (or failed) is tried again after this.
+RECHECK = timedelta(seconds=60)
+BATCH = 500
+
+
+def dispatch_reconciliations(session: Session, queue: PublishQueue, *, now: datetime) -> int:
+    """Hand `unknown` publications whose check is due to workers (at most one job each)."""
+    moved = (
+        session.execute(
+            update(Publication)
+            .where(
+                Publication.id.in_(
+                    select(Publication.id)
+                    .where(Publication.status == Status.UNKNOWN, Publication.due_at <= now)
+                    .limit(BATCH)
+                    .scalar_subquery()
+                )
+            )
+            .where(Publication.status == Status.UNKNOWN)
+            .values(due_at=now + RECHECK)
+            .returning(Publication.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    session.commit()
+    if moved:
+        queue.hand_over(moved, RUN_RECONCILE)
+    return len(moved)
+
+
+def reconcile_publication(
+    session: Session,
+    publication_id: int,
+    *,
+    adapter_for: AdapterFactory,
+    clock: Callable[[], datetime],
+    policy: RetryPolicy,
+    settle_after: timedelta,
+) -> str:
+    """Found on the platform: `published` with its id. Proven absent: safe to send again."""
+    pub = session.get(Publication, publication_id)
+    if pub is None or pub.status != Status.UNKNOWN:
+        return "skipped"
+    post = session.get(Post, pub.post_id)
+    channel = session.get(Channel, pub.channel_id)
+    attempted_at = pub.claimed_at or pub.updated_at
+    if content_hash(post.text, post.link) != pub.approved_hash:
+        # Only the approved content can have been sent, and we no longer have its text.
+        pub.last_error = "content changed since it was sent; settle it by hand"
+        session.commit()
+        return pub.status
+    try:
+        found = adapter_for(channel).find(content_of(post), since=attempted_at - LOOK_BACK)
+    except (AdapterError, ValueError) as exc:
+        log.warning("publication %s: reconciliation could not ask the platform: %s", pub.id, exc)
+        pub.last_error = f"reconciliation pending: {exc}"[:2000]
+        session.commit()
+        return pub.status
+    now = clock()
+    if found is not None:
+        pub.external_id, pub.external_url = found.external_id, found.url
+        pub.published_at = pub.published_at or now
+        events.move(
+            session,
+            pub,
+            Status.PUBLISHED,
+            actor=RECONCILER,
+            now=now,
+            reason=f"found on the platform as {found.external_id}",
+        )
+    elif now - attempted_at < settle_after:
+        pub.due_at = attempted_at + settle_after  # the platform may not list it yet
+    elif pub.attempts >= policy.max_attempts:
+        pub.last_error = f"not on the platform after {pub.attempts} attempts: {pub.last_error}"
+        events.move(session, pub, Status.FAILED, actor=RECONCILER, now=now, reason=pub.last_error)
+    else:
+        pub.due_at = now
+        events.move(
+            session,
+            pub,
+            Status.SCHEDULED,
+            actor=RECONCILER,
+            now=now,
+            reason="not on the platform: safe to send again",
+        )
+    session.commit()
+    return pub.status

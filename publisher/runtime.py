@@ -1,0 +1,83 @@
+"""The parts a process works with, built once from Settings by a composition root."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from redis import Redis
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from adapters.base import Adapter, AdapterConfig, AdapterRegistry, Budget, Rejected, load_adapters
+from publisher.db import make_engine, utcnow
+from publisher.models import Channel
+from publisher.publishing import RetryPolicy
+from publisher.queue import PublishQueue
+from publisher.security import CredentialBox
+from publisher.settings import Settings, ensure_secret_keys
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    redis: Redis
+    box: CredentialBox
+    registry: AdapterRegistry
+    queue: PublishQueue
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Callable[[], datetime] = utcnow
+    _adapters: threading.local = field(default_factory=threading.local, repr=False)
+
+    @property
+    def budgets(self) -> dict[str, tuple[Budget, ...]]:
+        """Each installed platform's declared posting budgets."""
+        return {slug: cls.budgets for slug, cls in self.registry.items()}
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def adapter_for(self, channel: Channel) -> Adapter:
+        """A ready adapter for `channel`, kept per thread (its HTTP connections stay open)
+        until the channel changes (new credentials bump `updated_at`)."""
+        base_url = self.settings.api_base_urls.get(channel.platform)
+        key = (channel.id, channel.updated_at, base_url)
+        cache: dict = self._adapters.__dict__.setdefault("by_channel", {})
+        adapter = cache.get(key)
+        if adapter is None:
+            adapter = cache[key] = self._new_adapter(channel, base_url)
+        return adapter
+
+    def _new_adapter(self, channel: Channel, base_url: str | None) -> Adapter:
+        cls = self.registry.get(channel.platform)
+        if cls is None:
+            raise Rejected(f"no adapter installed for platform {channel.platform!r}")
+        config = AdapterConfig(
+            base_url=base_url,
+            timeout_s=self.settings.platform_timeout_s,
+            options={"graph_version": self.settings.graph_api_version},
+        )
+        credentials = self.box.open(channel.credentials)
+        return cls(credentials, account_id=channel.external_account_id, config=config)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.redis.close()
+
+
+def build_runtime(settings: Settings, *, registry: AdapterRegistry | None = None) -> Runtime:
+    """Connect to the database and Redis named by `settings` (nothing connects at import)."""
+    settings = ensure_secret_keys(settings)
+    redis = Redis.from_url(settings.redis_url)
+    return Runtime(
+        settings=settings,
+        engine=make_engine(settings.effective_database_url),
+        redis=redis,
+        box=CredentialBox(settings.secret_keys),
+        registry=registry if registry is not None else load_adapters(),
+        queue=PublishQueue(redis, name=settings.queue_name, job_timeout_s=settings.job_timeout_s),
+        policy=RetryPolicy(max_attempts=settings.max_attempts),
+    )

@@ -1,0 +1,304 @@
+"""Request and response models: what the API accepts and returns (never the table models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
+
+from publisher.states import Status
+
+Objective = Literal["awareness", "recruitment", "loyalty", "engagement"]
+Role = Literal["admin", "editor", "reviewer", "automation"]
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty or only spaces")
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+def _link(url: HttpUrl) -> str:
+    text = str(url)
+    if len(text) > 2048:
+        raise ValueError("links are limited to 2048 characters")
+    return text
+
+
+# Ids are 32-bit in the database: anything larger is a 422, not a driver error.
+Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
+Link = Annotated[HttpUrl, AfterValidator(_link)]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
+Text = Annotated[str, Field(min_length=1, max_length=100_000), AfterValidator(_not_blank)]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+
+
+class Input(BaseModel):
+    """Every request body: unknown fields are an error, types are not coerced from strings."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# -- channels ---------------------------------------------------------------------------
+
+
+class ChannelCreate(Input):
+    platform: str = Field(min_length=1, max_length=40, examples=["x", "facebook"])
+    name: Name
+    external_account_id: Name = Field(description="The X user id or the Facebook Page id")
+    credentials: dict[str, Any] = Field(
+        description="Write-only; encrypted at rest. X: access_token (OAuth 2.0) or the four "
+        "OAuth 1.0a values; Facebook: page_access_token."
+    )
+
+
+class ChannelUpdate(Input):
+    name: Name | None = None
+    credentials: dict[str, Any] | None = Field(
+        default=None, description="New credentials; a channel that needed re-auth is active again"
+    )
+
+
+class ChannelRead(Output):
+    id: int
+    platform: str
+    name: str
+    external_account_id: str
+    status: str
+    held_until: datetime | None = Field(description="Throttled by the platform until then")
+    created_at: datetime
+    updated_at: datetime
+
+
+# -- campaigns --------------------------------------------------------------------------
+
+
+class CampaignCreate(Input):
+    name: Name
+    objective: Objective
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    goals: dict[
+        Annotated[str, Field(min_length=1, max_length=60)], Annotated[float, Field(ge=0)]
+    ] = Field(default_factory=dict, examples=[{"signups": 500, "impressions": 100000}])
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CampaignCreate:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class CampaignRead(Output):
+    id: int
+    name: str
+    objective: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    goals: dict[str, float]
+    created_at: datetime
+
+
+# -- posts ------------------------------------------------------------------------------
+
+
+class TargetIn(Input):
+    channel_id: Id
+    scheduled_at: AwareDatetime = Field(
+        description="ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+01:00"
+    )
+    time_zone: TimeZone = Field(description="IANA time zone the time is planned in")
+
+
+class PostCreate(Input):
+    campaign_id: Id
+    text: Text
+    link: Link | None = None
+    targets: list[TargetIn] = Field(min_length=1, max_length=50)
+
+    @field_validator("targets")
+    @classmethod
+    def _one_target_per_channel(cls, targets: list[TargetIn]) -> list[TargetIn]:
+        ids = [t.channel_id for t in targets]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each channel may be targeted once per post")
+        return targets
+
+
+class PostUpdate(Input):
+    text: Text | None = None
+    link: Link | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PostUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of text, link")
+        if "text" in self.model_fields_set and self.text is None:
+            raise ValueError("text cannot be null; send a new text or leave it out")
+        return self
+
+
+class PublicationRead(Output):
+    id: int
+    post_id: int
+    channel_id: int
+    status: Status
+    scheduled_at: datetime
+    time_zone: str
+    scheduled_local: str
+    approved_at: datetime | None
+    attempts: int
+    external_id: str | None
+    external_url: str | None
+    published_at: datetime | None
+    last_error: str | None
+    updated_at: datetime
+
+
+class PostRead(Output):
+    id: int
+    campaign_id: int
+    text: str
+    link: str | None
+    revision: int
+    content_hash: str
+    created_at: datetime
+    updated_at: datetime
+    publications: list[PublicationRead]
+
+
+# -- reviews ----------------------------------------------------------------------------
+
+
+class Decision(Input):
+    comment: str = Field(default="", max_length=5000)
+
+
+class CommentRequired(Input):
+    comment: Text = Field(max_length=5000)
+
+
+class Preview(Output):
+    platform: str
+    channel_name: str
+    text: str
+    link: str | None
+    length: int
+    limit: int
+    unit: str
+    problems: list[str]
+
+
+class ReviewItem(Output):
+    publication: PublicationRead
+    post_id: int
+    revision: int
+    preview: Preview
+
+
+class ReviewRead(Output):
+    id: int
+    publication_id: int
+    decision: str
+    comment: str
+    revision: int
+    created_at: datetime
+
+
+# -- pauses -----------------------------------------------------------------------------
+
+Scope = Literal["workspace", "campaign", "channel"]
+
+
+class PauseCreate(Input):
+    scope: Scope
+    id: Id | None = Field(
+        default=None, description="The campaign or channel id; omit for the workspace"
+    )
+    reason: Text = Field(max_length=2000)
+    on_resume: Literal["auto", "publish", "skip", "review"] = Field(
+        default="auto",
+        description="What publications that missed their time do on resume: publish now, "
+        "skip (cancel), go back to review, or auto (review when more than 15 minutes late)",
+    )
+
+
+class ResumeRequest(Input):
+    scope: Scope
+    id: Id | None = None
+
+
+class PauseRead(Output):
+    id: int
+    scope: str
+    scope_id: int
+    reason: str
+    on_resume: str
+    created_by: str
+    created_at: datetime
+    resumed_at: datetime | None
+
+
+class PauseResult(Output):
+    pause: PauseRead
+    paused: list[int] = Field(description="Publications stopped by this call")
+    in_flight: list[int] = Field(
+        description="Already at the platform: they finish and are reported"
+    )
+
+
+class ResumeResult(Output):
+    pause: PauseRead
+    rescheduled: list[int]
+    to_review: list[int]
+    skipped: list[int]
+
+
+# -- keys -------------------------------------------------------------------------------
+
+
+class KeyCreate(Input):
+    name: Name
+    role: Role
+
+
+class KeyCreated(Output):
+    id: int
+    name: str
+    role: str
+    prefix: str
+    key: str = Field(description="Shown once; store it now")
+
+
+class KeyRead(Output):
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None

@@ -1,0 +1,105 @@
+"""One Settings object, read from the environment once and passed down."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+_BASE_URL_VAR = re.compile(r"PUBLISHER_([A-Z0-9]+)_API_URL")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the engine needs to know about where it runs."""
+
+    home: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Per platform slug, a base URL to use instead of the real host (the sandbox).
+    api_base_urls: Mapping[str, str] = field(default_factory=dict)
+    graph_api_version: str = "v21.0"
+    platform_timeout_s: float = 10.0
+    job_timeout_s: int = 120
+    queue_name: str = "publish"
+    max_attempts: int = 5
+    # An unknown outcome is checked with the platform this long after the attempt.
+    reconcile_after_s: float = 15.0
+    # A claim older than job_timeout_s + claim_grace_s belongs to a dead worker.
+    claim_grace_s: float = 30.0
+    # A `queued` row whose job Redis lost is handed over again after this.
+    requeue_after_s: float = 30.0
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or a SQLite file under `home`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'publisher.db').resolve()}"
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that `from_env` reads back as these settings (for child processes)."""
+        env = {
+            "PUBLISHER_HOME": str(self.home),
+            "DATABASE_URL": self.effective_database_url,
+            "REDIS_URL": self.redis_url,
+            "PUBLISHER_SECRET_KEY": ",".join(self.secret_keys),
+            "PUBLISHER_GRAPH_API_VERSION": self.graph_api_version,
+            "PUBLISHER_PLATFORM_TIMEOUT": str(self.platform_timeout_s),
+            "PUBLISHER_JOB_TIMEOUT": str(self.job_timeout_s),
+            "PUBLISHER_MAX_ATTEMPTS": str(self.max_attempts),
+            "PUBLISHER_RECONCILE_AFTER": str(self.reconcile_after_s),
+            "PUBLISHER_CLAIM_GRACE": str(self.claim_grace_s),
+            "PUBLISHER_REQUEUE_AFTER": str(self.requeue_after_s),
+        }
+        env.update({f"PUBLISHER_{p.upper()}_API_URL": url for p, url in self.api_base_urls.items()})
+        return env
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read the PUBLISHER_* / DATABASE_URL / REDIS_URL environment variables."""
+        env = os.environ if environ is None else environ
+        home = Path(env.get("PUBLISHER_HOME", "var"))
+        keys = tuple(k for k in env.get("PUBLISHER_SECRET_KEY", "").split(",") if k.strip())
+        return cls(
+            home=home,
+            database_url=env.get("DATABASE_URL", ""),
+            redis_url=env.get("REDIS_URL", cls.redis_url),
+            secret_keys=keys,
+            api_base_urls={
+                m.group(1).lower(): value
+                for name, value in env.items()
+                if (m := _BASE_URL_VAR.fullmatch(name)) and value
+            },
+            graph_api_version=env.get("PUBLISHER_GRAPH_API_VERSION", cls.graph_api_version),
+            platform_timeout_s=float(env.get("PUBLISHER_PLATFORM_TIMEOUT", "10")),
+            job_timeout_s=int(env.get("PUBLISHER_JOB_TIMEOUT", "120")),
+            max_attempts=int(env.get("PUBLISHER_MAX_ATTEMPTS", "5")),
+            reconcile_after_s=float(env.get("PUBLISHER_RECONCILE_AFTER", "15")),
+            claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "30")),
+            requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "30")),
+        )
+
+
+def ensure_secret_keys(settings: Settings) -> Settings:
+    """Embedded default: without PUBLISHER_SECRET_KEY, keep a generated key in `home`."""
+    if settings.secret_keys:
+        return settings
+    path = settings.home / "secret.key"
+    settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made earlier, or by a sibling process of `publisher up`
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+    return settings.with_(secret_keys=(path.read_text().strip(),))

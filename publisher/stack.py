@@ -1,0 +1,117 @@
+"""The embedded default as processes: API, dispatcher and worker(s), with Redis if needed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from publisher import migrate
+from publisher.embedded import redis_answers, start_private_redis
+from publisher.settings import Settings, ensure_secret_keys
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stack:
+    """Start with `start()`, stop with `stop()`; children get the settings as environment."""
+
+    settings: Settings
+    port: int = 8000
+    workers: int = 1
+    log_dir: Path | None = None
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self) -> Stack:
+        self.settings = ensure_secret_keys(self.settings)
+        if not redis_answers(self.settings.redis_url):
+            url, proc = start_private_redis(self.settings.home / "redis")
+            self.procs["redis"] = proc
+            self.settings = self.settings.with_(redis_url=url)
+        migrate.upgrade(self.settings.effective_database_url)
+        self._spawn("api", "api", "--port", str(self.port))
+        self._spawn("dispatcher", "dispatcher")
+        for _ in range(self.workers):
+            self.spawn_worker()
+        self._wait_for_api()
+        return self
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+        env.update(self.settings.to_env())
+        return env
+
+    def spawn_worker(self) -> str:
+        """One more worker process (a fault test replaces one it killed)."""
+        name = f"worker-{sum(n.startswith('worker') for n in self.procs) + 1}"
+        self._spawn(name, "worker")
+        return name
+
+    def _spawn(self, name: str, *args: str) -> None:
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed by the child)
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "publisher.cli", *args],
+            env=self.env(),
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
+
+    def _wait_for_api(self, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.procs["api"].poll() is not None:
+                raise RuntimeError("the API process exited during start-up")
+            try:
+                if requests.get(f"{self.api_url}/healthz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the API did not answer in time")
+
+    def stop(self, timeout_s: float = 15) -> None:
+        """SIGTERM the engine's processes (workers finish their job), Redis last."""
+        redis = self.procs.pop("redis", None)
+        _terminate(list(self.procs.values()), timeout_s)
+        if redis is not None:
+            _terminate([redis], timeout_s)
+        self.procs.clear()
+
+    def wait(self) -> int:
+        """Block until one child exits (or a signal arrives); returns its exit code."""
+        while True:
+            for name, proc in self.procs.items():
+                code = proc.poll()
+                if code is not None:
+                    log.error("%s exited with %s", name, code)
+                    return code
+            time.sleep(0.5)
+
+
+def _terminate(procs: list[subprocess.Popen], timeout_s: float) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for proc in procs:
+        try:
+            proc.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,110 @@
+"""Workspaces, API keys, who is calling and what their role lets them do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from publisher import security
+from publisher.errors import Forbidden, NotFound, Unauthenticated
+from publisher.models import ApiKey, Workspace
+
+
+class Permission(StrEnum):
+    READ = "read"
+    MANAGE_CHANNELS = "manage_channels"
+    WRITE_CONTENT = "write_content"
+    DECIDE_REVIEWS = "decide_reviews"
+    MANAGE_KEYS = "manage_keys"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "admin": frozenset(Permission),
+    "editor": frozenset({P.READ, P.MANAGE_CHANNELS, P.WRITE_CONTENT, P.PAUSE, P.RESUME}),
+    # Automation may pull the crisis stop (say, a sentiment alarm); a person resumes.
+    "automation": frozenset({P.READ, P.WRITE_CONTENT, P.PAUSE}),
+    # The committee decides; it never writes the content it decides on.
+    "reviewer": frozenset({P.READ, P.DECIDE_REVIEWS, P.PAUSE, P.RESUME}),
+}
+ROLES = tuple(ROLE_PERMISSIONS)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller: a key of one workspace, with one role."""
+
+    workspace_id: int
+    key_id: int | None
+    role: str
+
+    @property
+    def label(self) -> str:
+        return f"key:{self.key_id}" if self.key_id else f"system:{self.role}"
+
+    def require(self, permission: Permission) -> None:
+        if permission not in ROLE_PERMISSIONS.get(self.role, frozenset()):
+            raise Forbidden(f"role {self.role!r} may not {permission.value.replace('_', ' ')}")
+
+
+def get_or_create_workspace(session: Session, name: str) -> Workspace:
+    """The workspace called `name`, created if it does not exist yet."""
+    workspace = session.exec(select(Workspace).where(Workspace.name == name)).first()
+    if workspace is None:
+        workspace = Workspace(name=name)
+        session.add(workspace)
+        session.flush()
+    return workspace
+
+
+def create_key(session: Session, *, workspace_id: int, name: str, role: str) -> tuple[ApiKey, str]:
+    """A new key; the secret is returned once and only its hash is stored."""
+    if role not in ROLE_PERMISSIONS:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    minted = security.mint_api_key()
+    key = ApiKey(
+        workspace_id=workspace_id,
+        name=name,
+        role=role,
+        prefix=minted.prefix,
+        key_hash=security.hash_api_key(minted.secret),
+    )
+    session.add(key)
+    session.flush()
+    return key, minted.secret
+
+
+def list_keys(session: Session, actor: Actor) -> list[ApiKey]:
+    actor.require(P.MANAGE_KEYS)
+    query = select(ApiKey).where(ApiKey.workspace_id == actor.workspace_id).order_by(ApiKey.id)
+    return list(session.exec(query))
+
+
+def revoke_key(session: Session, actor: Actor, key_id: int, *, now: datetime) -> ApiKey:
+    actor.require(P.MANAGE_KEYS)
+    key = session.get(ApiKey, key_id)
+    if key is None or key.workspace_id != actor.workspace_id:
+        raise NotFound(f"API key {key_id} not found")
+    if key.revoked_at is None:
+        key.revoked_at = now
+    return key
+
+
+def authenticate(session: Session, presented: str | None) -> Actor:
+    """The Actor behind a bearer key, or Unauthenticated."""
+    if not presented:
+        raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
+    prefix = security.split_api_key(presented)
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first() if prefix else None
+    if (
+        key is None
+        or key.revoked_at is not None
+        or not security.key_matches(presented, key.key_hash)
+    ):
+        raise Unauthenticated("the API key is not valid")
+    return Actor(workspace_id=key.workspace_id, key_id=key.id, role=key.role)

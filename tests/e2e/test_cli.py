@@ -1,0 +1,161 @@
+"""The `publisher` command as a user runs it: fresh home, no configuration."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(home, **extra) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PUBLISHER_") and k not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update(PUBLISHER_HOME=str(home), **extra)
+    return env
+
+
+def _publisher(*args: str, env: dict[str, str], timeout: float = 120):
+    return subprocess.run(
+        [sys.executable, "-m", "publisher.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_demo_runs_on_the_embedded_default_with_its_own_redis(tmp_path):
+    """No Redis answers at REDIS_URL: the demo starts a private redis-server and succeeds."""
+    env = _env(tmp_path / "home", REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
+    result = _publisher("demo", "--delay", "2", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "demo OK" in out
+    assert "sandbox ledger: 2 posts accepted for 2 publications" in out
+    assert len(re.findall(r": published id=\S+ url=https://\S+ lateness=\d+ ms", out)) == 2
+    assert (tmp_path / "home" / "publisher.db").exists()
+    assert (tmp_path / "home" / "secret.key").exists()
+
+
+def test_keys_create_prints_the_key_once_and_it_works(tmp_path, redis_url):
+    env = _env(tmp_path / "home", REDIS_URL=redis_url)
+    assert _publisher("db", "upgrade", env=env).returncode == 0
+    result = _publisher("keys", "create", "--workspace", "acme", "--role", "reviewer", env=env)
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("pub_")
+    assert "only time" in result.stderr
+
+    from api import create_app
+    from publisher.settings import Settings
+
+    app = create_app(Settings.from_env(env))
+    client = app.test_client()
+    assert client.get("/v1/reviews", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert client.get("/v1/reviews", headers={"Authorization": "Bearer pub_x"}).status_code == 401
+    app.extensions["publisher"].close()
+
+
+def test_bad_role_is_refused_by_the_cli(tmp_path):
+    result = _publisher("keys", "create", "--workspace", "w", "--role", "owner", env=_env(tmp_path))
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_sandbox_command_serves_both_apis(tmp_path):
+    x_port, graph_port = _closed_port(), _closed_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "publisher.cli",
+            "sandbox",
+            "--x-port",
+            str(x_port),
+            "--graph-port",
+            str(graph_port),
+        ],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()
+        assert first.strip() == f"PUBLISHER_X_API_URL=http://127.0.0.1:{x_port}"
+        tweet = requests.post(
+            f"http://127.0.0.1:{x_port}/2/tweets",
+            json={"text": "hi"},
+            headers={"Authorization": "Bearer t"},
+            timeout=5,
+        )
+        assert tweet.status_code == 201 and tweet.json()["data"]["text"] == "hi"
+        feed = requests.post(
+            f"http://127.0.0.1:{graph_port}/v21.0/42/feed",
+            data={"message": "salut", "access_token": "p"},
+            timeout=5,
+        )
+        assert feed.json()["id"].startswith("42_")
+        ledger = requests.get(f"http://127.0.0.1:{x_port}/_sandbox/ledger", timeout=5).json()
+        assert [(a["platform"], a["text"]) for a in ledger] == [("x", "hi"), ("facebook", "salut")]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert proc.returncode == 0
+
+
+def test_up_starts_the_engine_and_stops_cleanly_on_sigterm(tmp_path, redis_url):
+    import signal
+    import time
+
+    port = _closed_port()
+    env = _env(tmp_path / "home", REDIS_URL=redis_url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "publisher.cli", "up", "--sandbox", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = ""
+        while "Publisher is up" not in line:
+            line = proc.stdout.readline()
+            assert line, "publisher up exited before it was up"
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {
+            "status": "ok"
+        }
+        children = _children(proc.pid)
+        assert len(children) == 3  # api, dispatcher, worker
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert proc.returncode == 0
+    time.sleep(0.2)
+    assert [pid for pid in children if os.path.exists(f"/proc/{pid}")] == []
+
+
+def _children(pid: int) -> list[int]:
+    """Child pids from /proc (field 4 of /proc/<pid>/stat is the parent)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found

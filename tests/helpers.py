@@ -1,0 +1,195 @@
+"""Test helpers: keys per role, an API wrapper, the standard scenario, running the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rq import SimpleWorker
+from sqlalchemy import func, select
+from sqlmodel import SQLModel
+
+from publisher import dispatch
+from publisher.db import session_scope
+from publisher.runtime import Runtime
+from publisher.workspaces import create_key, get_or_create_workspace
+
+TEXT = "Élan d'hiver : rejoignez-nous ! 🎉👩🏽‍💻 Ça commence lundi."
+X_CREDS = {"access_token": "x-token-acme"}
+FB_CREDS = {"page_access_token": "fb-token-acme"}
+
+
+@dataclass
+class KeyRing:
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, role: str) -> str:
+        return self.keys[role]
+
+
+def make_keys(runtime: Runtime) -> KeyRing:
+    ring = KeyRing()
+    with session_scope(runtime.engine) as session:
+        acme = get_or_create_workspace(session, "acme")
+        for role in ("admin", "editor", "reviewer", "automation"):
+            ring.keys[role] = create_key(session, workspace_id=acme.id, name=role, role=role)[1]
+        other = get_or_create_workspace(session, "other")
+        ring.keys["other"] = create_key(session, workspace_id=other.id, name="o", role="admin")[1]
+    return ring
+
+
+class Api:
+    """Flask test client calls as a given role; returns (status, json)."""
+
+    def __init__(self, client, keys: KeyRing) -> None:
+        self.client, self.keys = client, keys
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        as_: str = "editor",
+        raw: bytes | str | None = None,
+        content_type: str = "application/json",
+        expect: int | None = None,
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self.keys[as_]}"} if as_ else {}
+        kwargs: dict[str, Any] = {"headers": headers}
+        if raw is not None:
+            kwargs.update(data=raw, content_type=content_type)
+        elif body is not None:
+            kwargs["json"] = body
+        response = self.client.open(path, method=method, **kwargs)
+        data = response.get_json(silent=True)
+        if expect is not None:
+            assert response.status_code == expect, (response.status_code, data)
+        return response.status_code, data
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, **kw)[1]
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        kw.setdefault("expect", None)
+        return self.call("POST", path, body, **kw)[1]
+
+    # -- the standard scenario --------------------------------------------------------
+
+    def channels(self, as_: str = "editor") -> tuple[dict, dict]:
+        x = self.post(
+            "/v1/channels",
+            {
+                "platform": "x",
+                "name": "Acme on X",
+                "external_account_id": "1001",
+                "credentials": X_CREDS,
+            },
+            as_=as_,
+            expect=201,
+        )
+        fb = self.post(
+            "/v1/channels",
+            {
+                "platform": "facebook",
+                "name": "Acme Page",
+                "external_account_id": "2002",
+                "credentials": FB_CREDS,
+            },
+            as_=as_,
+            expect=201,
+        )
+        return x, fb
+
+    def campaign(self, as_: str = "editor") -> dict:
+        return self.post(
+            "/v1/campaigns",
+            {"name": "Winter", "objective": "recruitment", "goals": {"signups": 500}},
+            as_=as_,
+            expect=201,
+        )
+
+    def post_for(
+        self,
+        channels: list[dict],
+        *,
+        at: datetime,
+        text: str = TEXT,
+        campaign: dict | None = None,
+        link: str | None = None,
+    ) -> dict:
+        campaign = campaign or self.campaign()
+        body = {
+            "campaign_id": campaign["id"],
+            "text": text,
+            "targets": [
+                {"channel_id": c["id"], "scheduled_at": at.isoformat(), "time_zone": "Europe/Paris"}
+                for c in channels
+            ],
+        }
+        if link:
+            body["link"] = link
+        return self.post("/v1/posts", body, expect=201)
+
+    def submit_and_approve(self, post: dict) -> None:
+        self.post(f"/v1/posts/{post['id']}/submit", expect=200)
+        for pub in post["publications"]:
+            self.post(
+                f"/v1/reviews/{pub['id']}/approve", {"comment": "ok"}, as_="reviewer", expect=201
+            )
+
+    def publication(self, pub_id: int) -> dict:
+        return self.get(f"/v1/publications/{pub_id}")
+
+
+def soon(seconds: float = 0.0) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def run_pipeline(runtime: Runtime, *, now: datetime | None = None) -> int:
+    """One dispatcher pass at `now`, then a burst worker in this process. Returns dispatched."""
+    with runtime.session() as session:
+        count = dispatch.dispatch_due(session, runtime.queue, now=now or datetime.now(UTC))
+    SimpleWorker([runtime.queue.rq], connection=runtime.redis).work(burst=True)
+    return count
+
+
+def drain_queue(runtime: Runtime) -> None:
+    SimpleWorker([runtime.queue.rq], connection=runtime.redis).work(burst=True)
+
+
+def row_counts(runtime: Runtime) -> dict[str, int]:
+    """Rows per table: 'nothing written' means this does not change."""
+    with runtime.engine.connect() as conn:
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in SQLModel.metadata.sorted_tables
+        }
+
+
+def reconcile_pass(runtime: Runtime, *, now: datetime | None = None) -> int:
+    """One dispatcher pass over `unknown` publications, then a burst worker."""
+    from publisher.reconcile import dispatch_reconciliations
+
+    with runtime.session() as session:
+        count = dispatch_reconciliations(session, runtime.queue, now=now or datetime.now(UTC))
+    drain_queue(runtime)
+    return count
+
+
+def wait_until(predicate, *, timeout_s: float = 60.0, what: str = "condition", state=None):
+    """Poll `predicate` until it returns something truthy, and return that. A deadline for
+    waiting on other processes, not a timing assertion: only a hang makes it fail."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            detail = f": {state()}" if state else ""
+            raise AssertionError(f"timed out waiting for {what}{detail}")
+        time.sleep(min(0.05, remaining))

@@ -1,0 +1,249 @@
+"""Bad input gets a clear 4xx problem document and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import row_counts, soon
+
+PROBLEM_FIELDS = {"type", "title", "status", "detail"}
+
+
+@pytest.fixture
+def world(api):
+    x, fb = api.channels()
+    campaign = api.campaign()
+    return {"x": x, "fb": fb, "campaign": campaign}
+
+
+def _post_body(world, **changes):
+    body = {
+        "campaign_id": world["campaign"]["id"],
+        "text": "Hello",
+        "targets": [
+            {
+                "channel_id": world["x"]["id"],
+                "scheduled_at": soon(60).isoformat(),
+                "time_zone": "Europe/Paris",
+            }
+        ],
+    }
+    body.update(changes)
+    return body
+
+
+def _target(world, **changes):
+    target = {
+        "channel_id": world["x"]["id"],
+        "scheduled_at": soon(60).isoformat(),
+        "time_zone": "Europe/Paris",
+    }
+    target.update(changes)
+    return [target]
+
+
+CASES = {
+    "malformed json": dict(raw=b'{"campaign_id": 1, "text": ', status=400),
+    "not json": dict(
+        raw="text=hello", content_type="application/x-www-form-urlencoded", status=415
+    ),
+    "json array": dict(raw=b"[1, 2]", status=422),
+    "unknown field": dict(body=lambda w: _post_body(w, colour="red"), status=422, loc=["colour"]),
+    "wrong type": dict(
+        body=lambda w: _post_body(w, campaign_id="1"), status=422, loc=["campaign_id"]
+    ),
+    "empty text": dict(body=lambda w: _post_body(w, text=""), status=422, loc=["text"]),
+    "blank text": dict(body=lambda w: _post_body(w, text="   \n"), status=422, loc=["text"]),
+    "missing targets": dict(
+        body=lambda w: {"campaign_id": w["campaign"]["id"], "text": "Hi"},
+        status=422,
+        loc=["targets"],
+    ),
+    "no targets": dict(body=lambda w: _post_body(w, targets=[]), status=422, loc=["targets"]),
+    "time without offset": dict(
+        body=lambda w: _post_body(w, targets=_target(w, scheduled_at="2026-12-01T09:00:00")),
+        status=422,
+        loc=["targets", 0, "scheduled_at"],
+    ),
+    "not a time": dict(
+        body=lambda w: _post_body(w, targets=_target(w, scheduled_at="next monday")),
+        status=422,
+        loc=["targets", 0, "scheduled_at"],
+    ),
+    "unknown time zone": dict(
+        body=lambda w: _post_body(w, targets=_target(w, time_zone="Europe/Atlantis")),
+        status=422,
+        loc=["targets", 0, "time_zone"],
+    ),
+    "unknown channel": dict(
+        body=lambda w: _post_body(w, targets=_target(w, channel_id=999_999)),
+        status=422,
+        loc=["targets", 0, "channel_id"],
+    ),
+    "same channel twice": dict(
+        body=lambda w: _post_body(w, targets=_target(w) * 2), status=422, loc=["targets"]
+    ),
+    "unknown campaign": dict(
+        body=lambda w: _post_body(w, campaign_id=424242), status=422, loc=["campaign_id"]
+    ),
+    "bad link": dict(body=lambda w: _post_body(w, link="not a url"), status=422, loc=["link"]),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_bad_post_bodies_are_refused_and_change_nothing(api, runtime, world, case):
+    spec = CASES[case]
+    before = row_counts(runtime)
+    body = spec["body"](world) if "body" in spec else None
+    status, problem = api.call(
+        "POST",
+        "/v1/posts",
+        body,
+        raw=spec.get("raw"),
+        content_type=spec.get("content_type", "application/json"),
+    )
+    assert status == spec["status"], problem
+    assert set(problem) >= PROBLEM_FIELDS
+    assert problem["status"] == status and problem["detail"]
+    if "loc" in spec:
+        assert spec["loc"] in [e["loc"] for e in problem["errors"]], problem["errors"]
+    assert row_counts(runtime) == before
+
+
+OTHER_CASES = [
+    (
+        "POST",
+        "/v1/channels",
+        {"platform": "myspace", "name": "n", "external_account_id": "1", "credentials": {}},
+        422,
+        ["platform"],
+    ),
+    (
+        "POST",
+        "/v1/channels",
+        {"platform": "x", "name": "n", "external_account_id": "1", "credentials": {"token": "t"}},
+        422,
+        ["credentials", "token"],
+    ),
+    (
+        "POST",
+        "/v1/channels",
+        {
+            "platform": "x",
+            "name": "n",
+            "external_account_id": "1",
+            "credentials": {"access_token": "a", "consumer_key": "k"},
+        },
+        422,
+        ["credentials"],
+    ),
+    (
+        "POST",
+        "/v1/channels",
+        {
+            "platform": "facebook",
+            "name": "",
+            "external_account_id": "1",
+            "credentials": {"page_access_token": "t"},
+        },
+        422,
+        ["name"],
+    ),
+    ("POST", "/v1/campaigns", {"name": "c", "objective": "fame"}, 422, ["objective"]),
+    (
+        "POST",
+        "/v1/campaigns",
+        {
+            "name": "c",
+            "objective": "loyalty",
+            "starts_at": "2026-12-02T00:00:00Z",
+            "ends_at": "2026-12-01T00:00:00Z",
+        },
+        422,
+        [],
+    ),
+    (
+        "POST",
+        "/v1/campaigns",
+        {"name": "c", "objective": "loyalty", "goals": {"signups": -1}},
+        422,
+        ["goals", "signups"],
+    ),
+    ("GET", "/v1/publications?status=sent", None, 422, ["query", "status"]),
+    ("GET", "/v1/publications?limit=abc", None, 422, ["query", "limit"]),
+    ("GET", "/v1/publications?colour=red", None, 422, ["query", "colour"]),
+    ("GET", "/v1/posts/abc", None, 404, None),
+    ("DELETE", "/v1/posts", None, 405, None),
+    ("PATCH", "/v1/posts/1", {}, 422, []),
+]
+
+
+@pytest.mark.parametrize("method,path,body,status,loc", OTHER_CASES)
+def test_other_bad_inputs(api, runtime, world, method, path, body, status, loc):
+    before = row_counts(runtime)
+    got, problem = api.call(method, path, body)
+    assert got == status, problem
+    assert set(problem) >= PROBLEM_FIELDS
+    if loc:
+        assert loc in [e["loc"] for e in problem["errors"]], problem["errors"]
+    assert row_counts(runtime) == before
+
+
+def test_review_decisions_need_a_comment_to_refuse(api, runtime, world):
+    post = api.post("/v1/posts", _post_body(world), expect=201)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    pub_id = post["publications"][0]["id"]
+    before = row_counts(runtime)
+    for action in ("reject", "request-changes"):
+        status, problem = api.call("POST", f"/v1/reviews/{pub_id}/{action}", {}, as_="reviewer")
+        assert status == 422 and problem["errors"][0]["loc"] == ["comment"]
+    assert row_counts(runtime) == before
+
+
+def test_submit_refuses_text_over_the_x_limit_with_a_readable_reason(api, runtime, world):
+    post = api.post("/v1/posts", _post_body(world, text="🎉" * 141), expect=201)
+    before = row_counts(runtime)
+    status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit")
+    assert status == 422
+    assert "282 of 280 weighted characters on X" in problem["errors"][0]["msg"]
+    assert row_counts(runtime) == before
+
+
+def test_missing_or_wrong_key_is_401(api):
+    status, problem = api.call("GET", "/v1/channels", as_=None)
+    assert status == 401 and problem["title"] == "Unauthenticated"
+    api.keys.keys["forged"] = "pub_deadbeef_" + "x" * 43
+    assert api.call("GET", "/v1/channels", as_="forged")[0] == 401
+
+
+EDGE_CASES = [
+    ("POST", "/v1/posts", lambda w: _post_body(w, campaign_id=2**40), 422),
+    ("POST", "/v1/posts", lambda w: _post_body(w, targets=_target(w, channel_id=2**63)), 422),
+    ("POST", "/v1/posts", lambda w: _post_body(w, text="nul\x00byte"), 422),
+    ("POST", "/v1/posts", lambda w: _post_body(w, link="https://e.org/" + "a" * 3000), 422),
+    ("POST", "/v1/campaigns", lambda w: {"name": "n\x00", "objective": "loyalty"}, 422),
+    ("POST", "/v1/campaigns", lambda w: {"name": "n" * 201, "objective": "loyalty"}, 422),
+    ("GET", "/v1/posts/99999999999999999999", None, 404),
+    ("GET", "/v1/publications?campaign_id=99999999999999", None, 422),
+    ("GET", "/v1/publications?after_id=-1", None, 422),
+    ("POST", "/v1/posts", lambda w: {"text": "x" * (2 * 1024 * 1024)}, 413),
+]
+
+
+@pytest.mark.parametrize("method,path,body,status", EDGE_CASES)
+def test_values_beyond_the_databases_limits_are_4xx(
+    api, runtime, world, method, path, body, status
+):
+    before = row_counts(runtime)
+    got, problem = api.call(method, path, body(world) if body else None)
+    assert got == status, problem
+    assert problem["status"] == status
+    assert row_counts(runtime) == before
+
+
+def test_an_approval_needs_no_body(api, runtime, world):
+    post = api.post("/v1/posts", _post_body(world), expect=201)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    pub_id = post["publications"][0]["id"]
+    status, review = api.call("POST", f"/v1/reviews/{pub_id}/approve", as_="reviewer")
+    assert status == 201 and review["decision"] == "approved"

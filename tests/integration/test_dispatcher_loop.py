@@ -1,0 +1,93 @@
+"""The dispatcher loop in a thread: wakes on approval, hands over at the due time."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from publisher.dispatcher import run_dispatcher
+from tests.helpers import drain_queue, soon, wait_until
+
+
+def test_dispatcher_hands_over_when_due_and_not_before(api, runtime, sandbox):
+    stop = threading.Event()
+    loop = threading.Thread(target=run_dispatcher, args=(runtime, stop), daemon=True)
+    loop.start()
+    try:
+        (x, _) = api.channels()
+        at = soon(1.0)
+        post = api.post_for([x], at=at)
+        api.submit_and_approve(post)  # the approval wakes the dispatcher
+        pub_id = post["publications"][0]["id"]
+        wait_until(lambda: api.publication(pub_id)["status"] == "queued", what="the hand-over")
+    finally:
+        stop.set()
+        runtime.queue.wake()
+        loop.join(10)
+    history = api.get(f"/v1/publications/{pub_id}/history")
+    queued = next(h for h in history if h["to_status"] == "queued")
+    assert datetime.fromisoformat(queued["at"]) >= at
+    drain_queue(runtime)
+    assert [a.text for a in sandbox.ledger.accepted()] == [post["text"]]
+    assert not loop.is_alive()
+
+
+def test_jobs_lost_with_a_redis_flush_are_handed_over_again(api, runtime, sandbox):
+    from datetime import UTC, timedelta
+
+    from publisher import dispatch
+
+    (x, _) = api.channels()
+    post = api.post_for([x], at=soon())
+    api.submit_and_approve(post)
+    with runtime.session() as session:
+        assert dispatch.dispatch_due(session, runtime.queue, now=datetime.now(UTC)) == 1
+    runtime.redis.flushdb()  # Redis loses the job
+    drain_queue(runtime)
+    assert sandbox.ledger.accepted() == []
+    with runtime.session() as session:
+        later = datetime.now(UTC) + timedelta(minutes=1)
+        assert (
+            dispatch.requeue_lost(
+                session, runtime.queue, now=later, older_than=timedelta(seconds=30)
+            )
+            == 1
+        )
+        # a job that is still waiting is not handed over twice
+        assert (
+            dispatch.requeue_lost(
+                session, runtime.queue, now=later, older_than=timedelta(seconds=30)
+            )
+            == 0
+        )
+    drain_queue(runtime)
+    assert len(sandbox.ledger.accepted()) == 1
+
+
+def test_a_claim_held_past_the_job_timeout_becomes_unknown(api, runtime, sandbox):
+    from datetime import UTC, timedelta
+
+    from publisher import dispatch, publishing
+
+    (x, _) = api.channels()
+    post = api.post_for([x], at=soon())
+    api.submit_and_approve(post)
+    pub_id = post["publications"][0]["id"]
+    with runtime.session() as session:  # a worker claims, then dies before the platform call
+        assert publishing.claim(session, pub_id, now=datetime.now(UTC)) is not None
+        session.commit()
+    with runtime.session() as session:
+        assert (
+            dispatch.expire_claims(
+                session, now=datetime.now(UTC), claim_timeout=timedelta(seconds=60)
+            )
+            == 0
+        )
+        later = datetime.now(UTC) + timedelta(seconds=61)
+        assert dispatch.expire_claims(session, now=later, claim_timeout=timedelta(seconds=60)) == 1
+        session.commit()
+    pub = api.publication(pub_id)
+    assert pub["status"] == "unknown" and "claim expired" in pub["last_error"]
+    runtime.queue.hand_over([pub_id])
+    drain_queue(runtime)
+    assert sandbox.ledger.accepted() == []  # never resent blindly

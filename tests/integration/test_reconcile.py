@@ -1,0 +1,140 @@
+"""`unknown` is settled by asking the platform, never by resending blindly. Every outcome is
+judged from the sandbox's ledger: one post per publication."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.sandbox import Fault
+from publisher import dispatch, publishing
+from tests.helpers import TEXT, reconcile_pass, run_pipeline, soon
+
+
+@pytest.fixture
+def pub(api):
+    x, _ = api.channels()
+    post = api.post_for([x], at=soon())
+    api.submit_and_approve(post)
+    return post["publications"][0]["id"]
+
+
+def test_timeout_after_accept_is_reconciled_to_the_post_that_landed(api, runtime, sandbox, pub):
+    sandbox.ledger.inject("x", Fault(accept=True, hold_s=runtime.settings.platform_timeout_s + 0.5))
+    run_pipeline(runtime)
+    assert api.publication(pub)["status"] == "unknown"
+    assert reconcile_pass(runtime) == 1
+    settled = api.publication(pub)
+    (tweet,) = sandbox.ledger.accepted("x")
+    assert settled["status"] == "published" and settled["external_id"] == tweet.external_id
+    history = api.get(f"/v1/publications/{pub}/history")
+    assert history[-1]["actor"] == "system:reconciler" and "found" in history[-1]["reason"]
+
+
+def test_500_before_the_platform_created_it_is_sent_again_once(api, runtime, sandbox, pub):
+    sandbox.ledger.inject("x", Fault(status=500))
+    run_pipeline(runtime)
+    assert api.publication(pub)["status"] == "unknown"
+    reconcile_pass(runtime)
+    assert api.publication(pub)["status"] == "scheduled"  # proven absent: safe to resend
+    run_pipeline(runtime)
+    assert api.publication(pub)["status"] == "published"
+    assert [t.text for t in sandbox.ledger.accepted("x")] == [TEXT]
+
+
+def test_500_after_the_platform_created_it_is_reconciled_not_resent(api, runtime, sandbox, pub):
+    sandbox.ledger.inject("x", Fault(status=500, accept=True))
+    run_pipeline(runtime)
+    reconcile_pass(runtime)
+    run_pipeline(runtime)
+    assert api.publication(pub)["status"] == "published"
+    assert len(sandbox.ledger.accepted("x")) == 1
+
+
+def test_worker_gone_before_the_call_is_published_once(api, runtime, sandbox, pub):
+    with runtime.session() as session:
+        assert publishing.claim(session, pub, now=datetime.now(UTC)) is not None
+        session.commit()  # ... and the worker dies here
+    with runtime.session() as session:
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        dispatch.expire_claims(session, now=later, claim_timeout=timedelta(seconds=60))
+        session.commit()
+    reconcile_pass(runtime, now=datetime.now(UTC) + timedelta(minutes=5))
+    run_pipeline(runtime)
+    assert api.publication(pub)["status"] == "published"
+    assert len(sandbox.ledger.accepted("x")) == 1
+
+
+def test_duplicate_answer_on_a_retry_counts_as_evidence_it_landed(api, runtime, sandbox, pub):
+    # First try: the platform creates the post but the answer is lost (500 after accept);
+    # pretend reconciliation was skipped and the publication was retried anyway.
+    sandbox.ledger.inject("x", Fault(status=500, accept=True))
+    run_pipeline(runtime)
+    with runtime.session() as session:
+        from publisher.models import Publication
+
+        row = session.get(Publication, pub)
+        row.status, row.due_at = "scheduled", datetime.now(UTC)
+        session.commit()
+    run_pipeline(runtime)  # the retry: X answers 403 duplicate content
+    assert api.publication(pub)["status"] == "unknown"
+    reconcile_pass(runtime)
+    settled = api.publication(pub)
+    assert settled["status"] == "published"
+    assert settled["external_id"] == sandbox.ledger.accepted("x")[0].external_id
+    assert len(sandbox.ledger.accepted("x")) == 1
+
+
+def test_reconciliation_that_cannot_ask_the_platform_stays_unknown(api, runtime, sandbox, pub):
+    sandbox.ledger.inject("x", Fault(status=500, accept=True))
+    run_pipeline(runtime)
+    sandbox.ledger.expire_token("x-token-acme")  # the timeline lookup now answers 401
+    reconcile_pass(runtime)
+    pub_now = api.publication(pub)
+    assert pub_now["status"] == "unknown" and "reconciliation pending" in pub_now["last_error"]
+    assert len(sandbox.ledger.accepted("x")) == 1
+
+
+def test_a_publication_that_never_lands_fails_after_bounded_attempts(api, runtime, sandbox, pub):
+    runtime.policy = publishing.RetryPolicy(max_attempts=2)
+    sandbox.ledger.inject("x", Fault(status=500, times=2))
+    for hop in range(3):
+        when = datetime.now(UTC) + timedelta(hours=hop)
+        run_pipeline(runtime, now=when)
+        reconcile_pass(runtime, now=when)
+    settled = api.publication(pub)
+    assert settled["status"] == "failed" and "not on the platform after 2" in settled["last_error"]
+    assert sandbox.ledger.accepted("x") == []
+
+
+def test_a_post_cannot_be_edited_while_its_outcome_is_unknown(api, runtime, sandbox, pub):
+    sandbox.ledger.inject("x", Fault(status=500, accept=True))
+    run_pipeline(runtime)
+    post_id = api.publication(pub)["post_id"]
+    status, problem = api.call("PATCH", f"/v1/posts/{post_id}", {"text": "changed"})
+    assert status == 409 and "settled" in problem["detail"]
+
+
+def test_an_answer_arriving_after_the_claim_expired_is_still_recorded(api, runtime, sandbox, pub):
+    """The worker was slow, not dead: its claim expired (unknown) before the answer came."""
+    from adapters.base import OutcomeUnknown, PublishResult, Rejected
+    from publisher.models import Channel, Publication
+    from publisher.publishing import record_outcome
+
+    for outcome, expected in [
+        (OutcomeUnknown("timeout"), "unknown"),
+        (Rejected("duplicate content", duplicate=True), "unknown"),
+        (PublishResult(external_id="42", url="https://x.com/i/web/status/42"), "published"),
+    ]:
+        with runtime.session() as session:
+            row = session.get(Publication, pub)
+            row.status, row.attempts = "unknown", 2
+            session.commit()
+            channel = session.get(Channel, row.channel_id)
+            status = record_outcome(
+                session, row, channel, outcome, now=datetime.now(UTC), policy=runtime.policy
+            )
+            session.commit()
+        assert status == expected
+    assert api.publication(pub)["external_id"] == "42"

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from publisher.settings import Settings, ensure_secret_keys
+
+
+def test_defaults_are_the_embedded_engine():
+    settings = Settings.from_env({})
+    assert settings.effective_database_url == f"sqlite:///{Path('var/publisher.db').resolve()}"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.api_base_urls == {}
+
+
+def test_environment_is_read_once_into_settings():
+    settings = Settings.from_env(
+        {
+            "PUBLISHER_HOME": "/srv/pub",
+            "DATABASE_URL": "postgresql+psycopg://db/pub",
+            "PUBLISHER_SECRET_KEY": "new,old",
+            "PUBLISHER_X_API_URL": "http://127.0.0.1:1",
+            "PUBLISHER_FACEBOOK_API_URL": "http://127.0.0.1:2",
+        }
+    )
+    assert settings.home == Path("/srv/pub")
+    assert settings.effective_database_url == "postgresql+psycopg://db/pub"
+    assert settings.secret_keys == ("new", "old")
+    assert settings.api_base_urls == {"x": "http://127.0.0.1:1", "facebook": "http://127.0.0.1:2"}
+    assert "new" not in repr(settings)
+
+
+def test_a_secret_key_is_generated_once_and_kept_private(tmp_path):
+    first = ensure_secret_keys(Settings(home=tmp_path))
+    second = ensure_secret_keys(Settings(home=tmp_path))
+    assert first.secret_keys == second.secret_keys and len(first.secret_keys[0]) > 30
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_settings_survive_the_trip_through_a_child_processes_environment(tmp_path):
+    settings = Settings(
+        home=tmp_path,
+        database_url="sqlite:///x.db",
+        redis_url="redis://h/3",
+        secret_keys=("a", "b"),
+        api_base_urls={"x": "http://127.0.0.1:9"},
+        platform_timeout_s=1.5,
+        job_timeout_s=7,
+        max_attempts=2,
+        reconcile_after_s=0.0,
+        claim_grace_s=1.0,
+        requeue_after_s=2.0,
+    )
+    assert Settings.from_env(settings.to_env()) == settings
