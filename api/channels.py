@@ -6,8 +6,8 @@ from flask import Blueprint, g
 
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
-from publisher import channels
-from publisher.schemas import ChannelCreate, ChannelRead, ChannelUpdate
+from publisher import channels, slots
+from publisher.schemas import ChannelCreate, ChannelRead, ChannelUpdate, SlotsIn, SlotsRead
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
 
@@ -49,3 +49,32 @@ def update(channel_id: int):
     commit()
     rt.queue.wake()  # a channel back from needs_reauth has publications to send
     return json_response(ChannelRead.model_validate(channel))
+
+
+def _slots_read(channel) -> SlotsRead:
+    timetable = channel.slots or {}
+    free = slots.free_slots(db(), channel, after=runtime().clock(), count=5)
+    return SlotsRead(
+        channel_id=channel.id,
+        time_zone=timetable.get("time_zone"),
+        slots=timetable.get("slots", []),
+        next_free=free,
+    )
+
+
+@bp.get("/<int:channel_id>/slots")
+@endpoint("The channel's weekly posting slots and its next free ones", response=SlotsRead)
+def show_slots(channel_id: int):
+    return json_response(_slots_read(channels.get_channel(db(), actor(), channel_id)))
+
+
+@bp.put("/<int:channel_id>/slots")
+@endpoint(
+    "Set the weekly posting slots that 'add to queue' (a target with queue: true) fills",
+    body=SlotsIn,
+    response=SlotsRead,
+)
+def set_slots(channel_id: int):
+    channel = slots.set_slots(db(), actor(), channel_id, g.body, now=runtime().clock())
+    commit()
+    return json_response(_slots_read(channel))

@@ -9,7 +9,7 @@ from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
 from publisher import posts
 from publisher.models import Post
-from publisher.publications import to_read
+from publisher.publications import series_to_read, to_read
 from publisher.schemas import Id, PostCreate, PostRead, PostUpdate
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
@@ -22,7 +22,8 @@ class PostQuery(BaseModel):
 
 def _read(post: Post) -> PostRead:
     pubs = [to_read(p) for p in posts.publications_of(db(), post)]
-    return PostRead.model_validate({**post.model_dump(), "publications": pubs})
+    series = [series_to_read(s) for s in posts.series_of(db(), post)]
+    return PostRead.model_validate({**post.model_dump(), "publications": pubs, "series": series})
 
 
 @bp.post("")

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
 from publisher import reviews
-from publisher.publications import to_read
+from publisher.publications import series_to_read, to_read
 from publisher.schemas import CommentRequired, Decision, Id, ReviewItem, ReviewRead
 from publisher.states import Status
 
@@ -39,6 +39,8 @@ def queue():
                 post_id=item.post.id,
                 revision=item.post.revision,
                 preview=reviews.preview(item, registry),
+                series=series_to_read(item.series) if item.series else None,
+                occurrences=item.occurrences,
             )
             for item in items
         ]

@@ -11,7 +11,7 @@ from datetime import timedelta
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
-from publisher import dispatch
+from publisher import dispatch, recurrence
 from publisher.leader import Leadership
 from publisher.pauses import pause_stragglers
 from publisher.reconcile import dispatch_reconciliations
@@ -91,5 +91,8 @@ class _Loop:
         )
         dispatch.expire_claims(session, now=clock(), claim_timeout=self.claim_timeout)
         pause_stragglers(session, now=clock())
+        session.commit()
+        if recurrence.extend_all(session, now=clock()):
+            self.runtime.queue.wake()
         session.commit()
         self.last_sweep = clock()

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from publisher.db import UTCDateTime, utcnow
@@ -40,6 +49,8 @@ class Channel(SQLModel, table=True):
     status: str = Field(default="active", max_length=20)
     # Set when the platform throttles the account: nothing goes out on it before then.
     held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The weekly posting timetable "add to queue" fills: {"time_zone": ..., "slots": [...]}.
+    slots: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -70,11 +81,39 @@ class Post(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class Series(SQLModel, table=True):
+    """A recurring target: one post on one channel, repeated by an RFC 5545 RRULE whose
+    times are wall-clock times in `time_zone`. Occurrences are materialised ahead as
+    publications; the committee approves the series' content once for all of them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    channel_id: int = Field(foreign_key="channel.id", index=True)
+    rule: str = Field(max_length=500)
+    time_zone: str = Field(max_length=64)
+    # DTSTART as a local wall-clock time, ISO 8601 without offset.
+    starts_local: str = Field(max_length=19)
+    # The last occurrence made into a publication (local wall-clock time), None before any.
+    last_local: str | None = Field(default=None, max_length=19)
+    # The instant of the first occurrence not materialised yet (the sweep's index).
+    next_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # The revision the series was sent to review with, and the one approved: occurrences
+    # made later start in review, or scheduled, only while the content is still that one.
+    submitted_hash: str | None = Field(default=None, max_length=64)
+    approved_hash: str | None = Field(default=None, max_length=64)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    approved_by: int | None = Field(default=None, foreign_key="api_key.id")
+    # Set when the rule has no more occurrences, or the series was cancelled or rejected.
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Publication(SQLModel, table=True):
-    """One (post, channel) pair: the unit that is scheduled, approved, published."""
+    """One (post, channel, time): the unit that is scheduled, approved, published."""
 
     __table_args__ = (
-        UniqueConstraint("post_id", "channel_id"),
+        UniqueConstraint("post_id", "channel_id", "scheduled_at", name="uq_publication_occurrence"),
         # The dispatcher reads only what is due: (status, due_at) keeps that flat.
         Index("ix_publication_status_due", "status", "due_at"),
     )
@@ -83,6 +122,15 @@ class Publication(SQLModel, table=True):
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     post_id: int = Field(foreign_key="post.id", index=True)
     channel_id: int = Field(foreign_key="channel.id", index=True)
+    series_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("series.id", name="fk_publication_series_id"),
+            index=True,
+            nullable=True,
+        ),
+    )
     status: str = Field(default="draft", max_length=20)
     scheduled_at: datetime = Field(sa_type=UTCDateTime)
     time_zone: str = Field(max_length=64)

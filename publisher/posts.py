@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
 from adapters.base import AdapterRegistry
-from publisher import events
+from publisher import events, recurrence, slots
 from publisher.campaigns import get_campaign
 from publisher.content import content_hash, content_of
 from publisher.errors import Conflict, NotFound, ValidationFailed, field_error
-from publisher.models import Campaign, Channel, Post, Publication
-from publisher.schemas import PostCreate, PostUpdate
+from publisher.localtime import format_local, to_local
+from publisher.models import Campaign, Channel, Post, Publication, Series
+from publisher.schemas import PostCreate, PostUpdate, TargetIn
 from publisher.states import Status
 from publisher.workspaces import Actor, Permission
 
@@ -34,7 +35,21 @@ _CANCELLABLE = frozenset(
 )
 
 
-def _check_references(session: Session, actor: Actor, data: PostCreate) -> None:
+def _rule_problem(target: TargetIn, now: datetime) -> str | None:
+    """Why a recurrence cannot run, or None: it must start within the last year and
+    have an occurrence ahead."""
+    if target.scheduled_at < now - timedelta(days=366):
+        return "the first occurrence (scheduled_at) is more than a year in the past"
+    starts = to_local(target.scheduled_at, target.time_zone)
+    rule = recurrence.parse(target.recurrence, starts, target.time_zone)
+    after = max(starts, to_local(now, target.time_zone))
+    ahead = recurrence.first_occurrence(rule, after_local=after)
+    if ahead is None:
+        return "the rule has no occurrence ahead"
+    return None
+
+
+def _check_references(session: Session, actor: Actor, data: PostCreate, now: datetime) -> None:
     """Campaign and channels must exist in the actor's workspace; one 422 lists every miss."""
     errors = []
     campaign = session.get(Campaign, data.campaign_id)
@@ -46,6 +61,16 @@ def _check_references(session: Session, actor: Actor, data: PostCreate) -> None:
             errors.append(
                 field_error(["targets", i, "channel_id"], f"no channel {target.channel_id} here")
             )
+        elif target.queue and not slots.has_slots(channel):
+            errors.append(
+                field_error(
+                    ["targets", i, "queue"],
+                    f"channel {channel.name!r} has no posting slots: set them with "
+                    f"PUT /v1/channels/{channel.id}/slots",
+                )
+            )
+        elif target.recurrence is not None and (problem := _rule_problem(target, now)):
+            errors.append(field_error(["targets", i, "recurrence"], problem))
     if errors:
         raise ValidationFailed("the post refers to objects that do not exist", errors)
 
@@ -53,7 +78,7 @@ def _check_references(session: Session, actor: Actor, data: PostCreate) -> None:
 def create_post(session: Session, actor: Actor, data: PostCreate, *, now: datetime) -> Post:
     """A post and one draft publication per target channel."""
     actor.require(Permission.WRITE_CONTENT)
-    _check_references(session, actor, data)
+    _check_references(session, actor, data, now)
     link = str(data.link) if data.link else None
     post = Post(
         workspace_id=actor.workspace_id,
@@ -68,20 +93,63 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
     session.add(post)
     session.flush()
     for target in data.targets:
+        if target.recurrence is not None:
+            _start_series(session, post, target, now=now)
+            continue
+        if target.queue:
+            at, zone = slots.take_next_slot(session, target.channel_id, now=now)
+        else:
+            at, zone = target.scheduled_at, target.time_zone
         session.add(
             Publication(
                 workspace_id=actor.workspace_id,
                 post_id=post.id,
                 channel_id=target.channel_id,
-                scheduled_at=target.scheduled_at,
-                due_at=target.scheduled_at,
-                time_zone=target.time_zone,
+                scheduled_at=at,
+                due_at=at,
+                time_zone=zone,
                 created_at=now,
                 updated_at=now,
             )
         )
-    session.flush()
+        session.flush()  # the next queued target sees this slot taken
     return post
+
+
+def _start_series(session: Session, post: Post, target: TargetIn, *, now: datetime) -> Series:
+    starts = to_local(target.scheduled_at, target.time_zone)
+    series = Series(
+        workspace_id=post.workspace_id,
+        post_id=post.id,
+        channel_id=target.channel_id,
+        rule=target.recurrence,
+        time_zone=target.time_zone,
+        starts_local=format_local(starts),
+        next_at=target.scheduled_at,
+        created_at=now,
+    )
+    session.add(series)
+    session.flush()
+    recurrence.start(session, series, now=now)
+    return series
+
+
+def end_series(session: Session, series: Series, *, actor: str, now: datetime, reason: str) -> None:
+    """No further occurrences (those already made are the caller's business)."""
+    series.ended_at, series.next_at = now, None
+    events.record(
+        session,
+        workspace_id=series.workspace_id,
+        kind="series.ended",
+        actor=actor,
+        now=now,
+        channel_id=series.channel_id,
+        reason=f"series {series.id}: {reason}",
+    )
+
+
+def series_of(session: Session, post: Post) -> list[Series]:
+    return list(session.exec(select(Series).where(Series.post_id == post.id).order_by(Series.id)))
 
 
 def get_post(session: Session, actor: Actor, post_id: int) -> Post:
@@ -116,7 +184,8 @@ def update_post(
     if going_out:
         # Reconciliation looks for the text that was sent: keep it until they are settled.
         raise Conflict(f"publications {going_out} are going out; edit once they are settled")
-    if not any(p.status in _BACK_TO_REVIEW | _SUBMITTABLE for p in pubs):
+    running = [s for s in series_of(session, post) if s.ended_at is None]
+    if not running and not any(p.status in _BACK_TO_REVIEW | _SUBMITTABLE for p in pubs):
         raise Conflict("nothing of this post can change any more: every publication is settled")
     text = data.text or post.text
     link = (str(data.link) if data.link else None) if "link" in data.model_fields_set else post.link
@@ -126,6 +195,12 @@ def update_post(
     post.text, post.link, post.content_hash = text, link, new_hash
     post.revision += 1
     post.updated_at = now
+    for series in running:
+        # Later occurrences need a decision on the new revision; a submitted or approved
+        # series goes back to review, as its publications do.
+        if series.submitted_hash or series.approved_hash:
+            series.submitted_hash = new_hash
+        series.approved_hash = series.approved_at = series.approved_by = None
     for pub in pubs:
         if pub.status not in _BACK_TO_REVIEW:
             continue
@@ -154,19 +229,27 @@ def submit_post(
     actor.require(Permission.WRITE_CONTENT)
     post = get_post(session, actor, post_id)
     pubs = [p for p in publications_of(session, post) if p.status in _SUBMITTABLE]
-    if not pubs:
+    # A series not yet sent to review is submittable before its first occurrence exists.
+    waiting = [
+        s
+        for s in series_of(session, post)
+        if s.ended_at is None and post.content_hash not in (s.submitted_hash, s.approved_hash)
+    ]
+    if not pubs and not waiting:
         raise Conflict("nothing to submit: no publication of this post is a draft")
     errors = []
-    for pub in pubs:
-        channel = session.get(Channel, pub.channel_id)
+    for channel_id in sorted({p.channel_id for p in pubs} | {s.channel_id for s in waiting}):
+        channel = session.get(Channel, channel_id)
         adapter = registry.get(channel.platform) if channel else None
         if adapter is None:
-            errors.append(field_error(["channels", pub.channel_id], "platform not installed"))
+            errors.append(field_error(["channels", channel_id], "platform not installed"))
             continue
         for problem in adapter.validate(content_of(post)):
             errors.append(field_error(["text"], f"{problem} (channel {channel.name!r})"))
     if errors:
         raise ValidationFailed("the content does not fit its channels", errors)
+    for series in waiting:
+        series.submitted_hash = post.content_hash
     for pub in pubs:
         events.move(
             session,
@@ -184,8 +267,11 @@ def cancel_post(session: Session, actor: Actor, post_id: int, *, now: datetime) 
     actor.require(Permission.WRITE_CONTENT)
     post = get_post(session, actor, post_id)
     pubs = [p for p in publications_of(session, post) if p.status in _CANCELLABLE]
-    if not pubs:
+    running = [s for s in series_of(session, post) if s.ended_at is None]
+    if not pubs and not running:
         raise Conflict("nothing to cancel: every publication has started or settled")
+    for series in running:
+        end_series(session, series, actor=actor.label, now=now, reason="post cancelled")
     for pub in pubs:
         events.move(session, pub, Status.CANCELLED, actor=actor.label, now=now)
     return post

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from publisher import events
+from publisher import events, recurrence
 from publisher.errors import NotFound
-from publisher.models import Event, Post, Publication
-from publisher.schemas import PublicationRead
+from publisher.models import Event, Post, Publication, Series
+from publisher.schemas import PublicationRead, SeriesRead
 from publisher.states import Status
 from publisher.workspaces import Actor, Permission
 
@@ -69,4 +69,15 @@ def to_read(pub: Publication) -> PublicationRead:
     local = pub.scheduled_at.astimezone(ZoneInfo(pub.time_zone)).isoformat()
     return PublicationRead.model_validate(
         {**pub.model_dump(), "status": pub.status, "scheduled_local": local}
+    )
+
+
+def series_to_read(series: Series) -> SeriesRead:
+    """The API view of a recurring series, with its next occurrences."""
+    return SeriesRead.model_validate(
+        {
+            **series.model_dump(),
+            "approved": series.approved_hash is not None,
+            "upcoming": recurrence.upcoming(series),
+        }
     )

@@ -11,17 +11,20 @@ from adapters.base import AdapterRegistry
 from publisher import events
 from publisher.content import content_of
 from publisher.errors import Conflict, NotFound
-from publisher.models import Channel, Post, Publication, Review
+from publisher.models import Channel, Post, Publication, Review, Series
 from publisher.pauses import is_paused
+from publisher.posts import end_series
 from publisher.states import Status
 from publisher.workspaces import Actor, Permission
 
 
-@dataclass(frozen=True)
+@dataclass
 class QueueItem:
     publication: Publication
     post: Post
     channel: Channel
+    series: Series | None = None
+    occurrences: int = 1
 
 
 def review_queue(
@@ -44,7 +47,18 @@ def review_queue(
     if channel_id is not None:
         query = query.where(Publication.channel_id == channel_id)
     query = query.order_by(Publication.scheduled_at, Publication.id)
-    return [QueueItem(pub, post, channel) for pub, post, channel in session.exec(query)]
+    items: list[QueueItem] = []
+    by_series: dict[int, QueueItem] = {}
+    for pub, post, channel in session.exec(query):
+        if pub.series_id is None:
+            items.append(QueueItem(pub, post, channel))
+        elif (first := by_series.get(pub.series_id)) is not None:
+            first.occurrences += 1  # one decision covers the series
+        else:
+            series = session.get(Series, pub.series_id)
+            by_series[pub.series_id] = item = QueueItem(pub, post, channel, series)
+            items.append(item)
+    return items
 
 
 def preview(item: QueueItem, registry: AdapterRegistry) -> dict:
@@ -94,9 +108,43 @@ def decide(
     comment: str,
     now: datetime,
 ) -> Review:
-    """Approve (then schedule), request changes or reject; the vote binds to this revision."""
+    """Approve (then schedule), request changes or reject; the vote binds to this revision.
+    On an occurrence of a recurring series, the decision is the series': it applies to
+    every occurrence waiting for review and to those materialised later."""
     actor.require(Permission.DECIDE_REVIEWS)
     pub, post = _pending(session, actor, publication_id)
+    review = _decide_one(session, actor, pub, post, decision, comment=comment, now=now)
+    if pub.series_id is None:
+        return review
+    series = session.get(Series, pub.series_id)
+    siblings = session.exec(
+        select(Publication)
+        .where(Publication.series_id == series.id, Publication.status == Status.IN_REVIEW)
+        .order_by(Publication.scheduled_at)
+    ).all()
+    for sibling in siblings:
+        _decide_one(session, actor, sibling, post, decision, comment=comment, now=now)
+    if decision == Status.APPROVED:
+        series.approved_hash, series.approved_at = post.content_hash, now
+        series.approved_by = actor.key_id
+    elif decision == Status.CHANGES_REQUESTED:
+        series.submitted_hash = None
+    elif series.ended_at is None:
+        end_series(session, series, actor=actor.label, now=now, reason="rejected")
+    session.flush()
+    return review
+
+
+def _decide_one(
+    session: Session,
+    actor: Actor,
+    pub: Publication,
+    post: Post,
+    decision: Status,
+    *,
+    comment: str,
+    now: datetime,
+) -> Review:
     review = Review(
         workspace_id=actor.workspace_id,
         publication_id=pub.id,

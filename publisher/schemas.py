@@ -127,12 +127,55 @@ class CampaignRead(Output):
 # -- posts ------------------------------------------------------------------------------
 
 
+def _rule(text: str) -> str:
+    from publisher.recurrence import normalise_rule
+
+    return normalise_rule(text)
+
+
+Rule = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_rule)]
+
+
 class TargetIn(Input):
+    """Where and when: a time (`scheduled_at` + `time_zone`), optionally repeated by
+    `recurrence`; or `queue: true` for the channel's next free posting slot."""
+
     channel_id: Id
-    scheduled_at: AwareDatetime = Field(
-        description="ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+01:00"
+    scheduled_at: AwareDatetime | None = Field(
+        default=None,
+        description="ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+01:00; with "
+        "`recurrence`, the first occurrence (DTSTART)",
     )
-    time_zone: TimeZone = Field(description="IANA time zone the time is planned in")
+    time_zone: TimeZone | None = Field(
+        default=None,
+        description="IANA time zone the time is planned in (recurrences keep its wall-clock "
+        "time across daylight-saving changes)",
+    )
+    recurrence: Rule | None = Field(
+        default=None,
+        description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,TH or "
+        "FREQ=MONTHLY;BYMONTHDAY=1;COUNT=6; HOURLY or coarser. Local times the zone skips "
+        "are moved forward by the gap; repeated ones mean the first (RFC 5545 3.3.5).",
+        examples=["FREQ=WEEKLY;BYDAY=MO"],
+    )
+    queue: bool = Field(
+        default=False, description="Take the channel's next free posting slot instead of a time"
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_say_when(self) -> TargetIn:
+        if self.queue:
+            if self.scheduled_at is not None or self.recurrence is not None:
+                raise ValueError(
+                    "queue: true takes the next slot; leave out scheduled_at and recurrence"
+                )
+            if self.time_zone is not None:
+                raise ValueError(
+                    "queue: true uses the time zone of the channel's slots; leave out time_zone"
+                )
+        elif self.scheduled_at is None or self.time_zone is None:
+            raise ValueError("give scheduled_at and time_zone, or queue: true")
+        return self
 
 
 class PostCreate(Input):
@@ -167,6 +210,7 @@ class PublicationRead(Output):
     id: int
     post_id: int
     channel_id: int
+    series_id: int | None = Field(description="The recurring series it is an occurrence of")
     status: Status
     scheduled_at: datetime
     time_zone: str
@@ -180,6 +224,18 @@ class PublicationRead(Output):
     updated_at: datetime
 
 
+class SeriesRead(Output):
+    id: int
+    channel_id: int
+    rule: str
+    time_zone: str
+    starts_local: str
+    last_local: str | None = Field(description="The last occurrence made into a publication")
+    approved: bool
+    ended_at: datetime | None
+    upcoming: list[datetime] = Field(description="Next occurrences, not materialised yet")
+
+
 class PostRead(Output):
     id: int
     campaign_id: int
@@ -190,6 +246,7 @@ class PostRead(Output):
     created_at: datetime
     updated_at: datetime
     publications: list[PublicationRead]
+    series: list[SeriesRead]
 
 
 # -- reviews ----------------------------------------------------------------------------
@@ -219,6 +276,35 @@ class ReviewItem(Output):
     post_id: int
     revision: int
     preview: Preview
+    series: SeriesRead | None = Field(
+        default=None,
+        description="For a recurring post: one item stands for the whole series, and the "
+        "decision applies to every occurrence waiting for review",
+    )
+    occurrences: int = Field(default=1, description="Publications this decision covers")
+
+
+# -- posting slots ----------------------------------------------------------------------
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class Slot(Input):
+    day: Weekday
+    time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])
+
+
+class SlotsIn(Input):
+    time_zone: TimeZone
+    slots: list[Slot] = Field(max_length=7 * 48, description="An empty list removes the timetable")
+
+
+class SlotsRead(Output):
+    channel_id: int
+    time_zone: str | None
+    slots: list[dict[str, str]]
+    next_free: list[datetime] = Field(description="The next free slots, soonest first")
 
 
 class ReviewRead(Output):

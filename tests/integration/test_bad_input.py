@@ -87,6 +87,56 @@ CASES = {
         body=lambda w: _post_body(w, campaign_id=424242), status=422, loc=["campaign_id"]
     ),
     "bad link": dict(body=lambda w: _post_body(w, link="not a url"), status=422, loc=["link"]),
+    "rule finer than hourly": dict(
+        body=lambda w: _post_body(w, targets=_target(w, recurrence="FREQ=MINUTELY")),
+        status=422,
+        loc=["targets", 0, "recurrence"],
+    ),
+    "rule that is not a rule": dict(
+        body=lambda w: _post_body(w, targets=_target(w, recurrence="every monday")),
+        status=422,
+        loc=["targets", 0, "recurrence"],
+    ),
+    "rule that never matches": dict(
+        body=lambda w: _post_body(
+            w, targets=_target(w, recurrence="FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30")
+        ),
+        status=422,
+        loc=["targets", 0, "recurrence"],
+    ),
+    "rule spent before now": dict(
+        body=lambda w: _post_body(
+            w,
+            targets=_target(
+                w, scheduled_at=soon(-3 * 86400).isoformat(), recurrence="FREQ=DAILY;COUNT=2"
+            ),
+        ),
+        status=422,
+        loc=["targets", 0, "recurrence"],
+    ),
+    "rule starting years ago": dict(
+        body=lambda w: _post_body(
+            w,
+            targets=_target(w, scheduled_at="2020-01-06T09:00:00+01:00", recurrence="FREQ=WEEKLY"),
+        ),
+        status=422,
+        loc=["targets", 0, "recurrence"],
+    ),
+    "queue and a time": dict(
+        body=lambda w: _post_body(w, targets=_target(w, queue=True)),
+        status=422,
+        loc=["targets", 0],
+    ),
+    "neither a time nor the queue": dict(
+        body=lambda w: _post_body(w, targets=[{"channel_id": w["x"]["id"]}]),
+        status=422,
+        loc=["targets", 0],
+    ),
+    "queue on a channel without slots": dict(
+        body=lambda w: _post_body(w, targets=[{"channel_id": w["x"]["id"], "queue": True}]),
+        status=422,
+        loc=["targets", 0, "queue"],
+    ),
 }
 
 
@@ -247,3 +297,32 @@ def test_an_approval_needs_no_body(api, runtime, world):
     pub_id = post["publications"][0]["id"]
     status, review = api.call("POST", f"/v1/reviews/{pub_id}/approve", as_="reviewer")
     assert status == 201 and review["decision"] == "approved"
+
+
+@pytest.mark.parametrize(
+    "body,loc",
+    [
+        (
+            {"time_zone": "Europe/Paris", "slots": [{"day": "funday", "time": "09:00"}]},
+            ["slots", 0, "day"],
+        ),
+        (
+            {"time_zone": "Europe/Paris", "slots": [{"day": "monday", "time": "24:00"}]},
+            ["slots", 0, "time"],
+        ),
+        (
+            {"time_zone": "Europe/Paris", "slots": [{"day": "monday", "time": "9:00"}]},
+            ["slots", 0, "time"],
+        ),
+        ({"time_zone": "Mars/Olympus", "slots": []}, ["time_zone"]),
+        ({"slots": []}, ["time_zone"]),
+    ],
+)
+def test_bad_posting_slots_are_refused_and_change_nothing(api, runtime, world, body, loc):
+    before = row_counts(runtime)
+    path = f"/v1/channels/{world['x']['id']}/slots"
+    status, problem = api.call("PUT", path, body)
+    assert status == 422, problem
+    assert loc in [e["loc"] for e in problem["errors"]], problem["errors"]
+    assert row_counts(runtime) == before
+    assert api.get(path)["slots"] == []

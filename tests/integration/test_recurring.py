@@ -1,0 +1,242 @@
+"""Recurring posts: RRULE occurrences in IANA zones, materialised ahead, reviewed as a series,
+published as ordinary publications."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from publisher import recurrence
+from publisher.models import Event
+from tests.helpers import TEXT, run_pipeline, soon
+
+PARIS = "Europe/Paris"
+
+
+@pytest.fixture
+def at(runtime):
+    """Set the engine's clock (the API's and the materialiser's 'now')."""
+
+    def set_now(instant: datetime) -> datetime:
+        runtime.clock = lambda: instant
+        return instant
+
+    return set_now
+
+
+def _recurring(api, channel, *, starts: str, rule: str, zone: str = PARIS, text: str = TEXT):
+    body = {
+        "campaign_id": api.campaign()["id"],
+        "text": text,
+        "targets": [
+            {
+                "channel_id": channel["id"],
+                "scheduled_at": starts,
+                "time_zone": zone,
+                "recurrence": rule,
+            }
+        ],
+    }
+    return api.post("/v1/posts", body, expect=201)
+
+
+def _extend(runtime, now: datetime) -> int:
+    with runtime.session() as session:
+        made = recurrence.extend_all(session, now=now)
+        session.commit()
+    return made
+
+
+def _publications(api, post):
+    return sorted(
+        api.get(f"/v1/posts/{post['id']}")["publications"], key=lambda p: p["scheduled_at"]
+    )
+
+
+def test_weekly_at_nine_stays_at_nine_local_across_the_spring_change(api, runtime, at):
+    (x, _) = api.channels()
+    at(datetime(2027, 3, 10, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-03-15T09:00:00+01:00", rule="FREQ=WEEKLY;BYDAY=MO")
+
+    pubs = _publications(api, post)
+    # Materialised 30 days ahead of "now": four Mondays, the last two in summer time.
+    assert [p["scheduled_local"] for p in pubs] == [
+        "2027-03-15T09:00:00+01:00",
+        "2027-03-22T09:00:00+01:00",
+        "2027-03-29T09:00:00+02:00",
+        "2027-04-05T09:00:00+02:00",
+    ]
+    assert [datetime.fromisoformat(p["scheduled_at"]).hour for p in pubs] == [8, 8, 7, 7]
+    assert {p["series_id"] for p in pubs} == {post["series"][0]["id"]}
+    assert post["series"][0]["upcoming"][0] == "2027-04-12T07:00:00Z"
+
+    # A week later the horizon has moved on: one more Monday, none made twice.
+    assert _extend(runtime, datetime(2027, 3, 17, 12, 0, tzinfo=UTC)) == 1
+    assert _extend(runtime, datetime(2027, 3, 17, 12, 0, tzinfo=UTC)) == 0
+    assert _publications(api, post)[-1]["scheduled_local"] == "2027-04-12T09:00:00+02:00"
+
+
+def test_daily_at_a_time_the_zone_skips_or_repeats_follows_the_documented_rule(api, at):
+    (x, _) = api.channels()
+    at(datetime(2027, 3, 25, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-03-27T02:30:00+01:00", rule="FREQ=DAILY;COUNT=3")
+    assert [p["scheduled_at"] for p in _publications(api, post)] == [
+        "2027-03-27T01:30:00Z",  # 02:30 CET
+        "2027-03-28T01:30:00Z",  # 02:30 does not exist: read with +01:00, it is 03:30 CEST
+        "2027-03-29T00:30:00Z",  # 02:30 CEST
+    ]
+
+    at(datetime(2027, 10, 29, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-10-30T02:30:00+02:00", rule="FREQ=DAILY;COUNT=3")
+    assert [p["scheduled_at"] for p in _publications(api, post)] == [
+        "2027-10-30T00:30:00Z",  # 02:30 CEST
+        "2027-10-31T00:30:00Z",  # 02:30 happens twice: the first, still CEST
+        "2027-11-01T01:30:00Z",  # 02:30 CET
+    ]
+
+
+def test_two_local_times_that_land_on_one_instant_make_one_publication(api, at):
+    (x, _) = api.channels()
+    at(datetime(2027, 3, 26, 12, 0, tzinfo=UTC))
+    post = _recurring(
+        api,
+        x,
+        starts="2027-03-27T02:30:00+01:00",
+        rule="FREQ=DAILY;BYHOUR=2,3;BYMINUTE=30;COUNT=6",
+    )
+    times = [p["scheduled_at"] for p in _publications(api, post)]
+    # On the 28th, 02:30 (skipped, read as 03:30 CEST) and 03:30 CEST are the same instant.
+    assert times == [
+        "2027-03-27T01:30:00Z",
+        "2027-03-27T02:30:00Z",
+        "2027-03-28T01:30:00Z",
+        "2027-03-29T00:30:00Z",
+        "2027-03-29T01:30:00Z",
+    ]
+
+
+def test_a_series_is_reviewed_once_and_later_occurrences_inherit_the_decision(api, runtime, at):
+    (x, _) = api.channels()
+    now = at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY")
+    assert {p["status"] for p in _publications(api, post)} == {"draft"}
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+
+    queue = api.get("/v1/reviews", as_="reviewer")
+    assert len(queue) == 1  # one item stands for the series
+    (item,) = queue
+    assert item["occurrences"] == 5 and item["series"]["rule"] == "FREQ=WEEKLY"
+    api.post(
+        f"/v1/reviews/{item['publication']['id']}/approve",
+        {"comment": "fine every week"},
+        as_="reviewer",
+        expect=201,
+    )
+    assert {p["status"] for p in _publications(api, post)} == {"scheduled"}
+
+    assert _extend(runtime, now + timedelta(days=14)) == 2
+    later = _publications(api, post)[-2:]
+    assert {p["status"] for p in later} == {"scheduled"}
+    with runtime.session() as session:
+        made = session.exec(select(Event).where(Event.kind == "publication.materialised")).all()
+        assert {e.to_status for e in made if e.publication_id == later[-1]["id"]} == {"scheduled"}
+
+    # An edit takes the whole series back to review, and what is made next waits too.
+    api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "New words"}, expect=200)
+    assert {p["status"] for p in _publications(api, post)} == {"in_review"}
+    assert _extend(runtime, now + timedelta(days=21)) == 1
+    assert _publications(api, post)[-1]["status"] == "in_review"
+
+    # Rejected: every waiting occurrence is rejected and the series makes no more.
+    (item,) = api.get("/v1/reviews", as_="reviewer")
+    api.post(
+        f"/v1/reviews/{item['publication']['id']}/reject",
+        {"comment": "not this"},
+        as_="reviewer",
+        expect=201,
+    )
+    assert {p["status"] for p in _publications(api, post)} == {"rejected"}
+    assert _extend(runtime, now + timedelta(days=60)) == 0
+    assert api.get(f"/v1/posts/{post['id']}")["series"][0]["ended_at"] is not None
+
+
+def test_changes_requested_on_a_series_then_resubmitted(api, runtime, at):
+    (x, _) = api.channels()
+    now = at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY")
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    (item,) = api.get("/v1/reviews", as_="reviewer")
+    api.post(
+        f"/v1/reviews/{item['publication']['id']}/request-changes",
+        {"comment": "shorter"},
+        as_="reviewer",
+        expect=201,
+    )
+    assert {p["status"] for p in _publications(api, post)} == {"changes_requested"}
+    assert _extend(runtime, now + timedelta(days=7)) == 1
+    assert _publications(api, post)[-1]["status"] == "draft"  # not submitted yet
+    api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "Short"}, expect=200)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    assert {p["status"] for p in _publications(api, post)} == {"in_review"}
+
+
+def test_occurrences_publish_like_any_publication_each_once(api, runtime, sandbox):
+    (x, _) = api.channels()
+    first = soon(1)
+    post = _recurring(api, x, starts=first.isoformat(), rule="FREQ=DAILY", zone="UTC")
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    (item,) = api.get("/v1/reviews", as_="reviewer")
+    api.post(f"/v1/reviews/{item['publication']['id']}/approve", {}, as_="reviewer", expect=201)
+
+    assert run_pipeline(runtime, now=first + timedelta(seconds=1)) == 1
+    assert run_pipeline(runtime, now=first + timedelta(seconds=2)) == 0
+    pubs = _publications(api, post)
+    assert pubs[0]["status"] == "published" and pubs[0]["external_id"]
+    assert {p["status"] for p in pubs[1:]} == {"scheduled"}
+    assert [t.text for t in sandbox.ledger.accepted("x")] == [TEXT]
+
+
+def test_occurrences_missed_while_nothing_ran_are_skipped_and_reported(api, runtime, at):
+    (x, _) = api.channels()
+    at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=DAILY")
+    made = len(_publications(api, post))
+    # The engine was down for 40 days: the occurrences between are not sent late.
+    later = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+    assert _extend(runtime, later) > 0
+    new = _publications(api, post)[made:]
+    assert min(datetime.fromisoformat(p["scheduled_at"]) for p in new) > later
+    with runtime.session() as session:
+        (missed,) = session.exec(
+            select(Event).where(Event.kind == "series.occurrences_missed")
+        ).all()
+    assert "skipped" in missed.reason
+
+
+def test_cancelling_the_post_ends_the_series(api, runtime, at):
+    (x, _) = api.channels()
+    now = at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY")
+    api.post(f"/v1/posts/{post['id']}/cancel", expect=200)
+    assert {p["status"] for p in _publications(api, post)} == {"cancelled"}
+    assert _extend(runtime, now + timedelta(days=60)) == 0
+    series = api.get(f"/v1/posts/{post['id']}")["series"][0]
+    assert series["ended_at"] is not None and series["upcoming"] == []
+
+
+def test_a_count_rule_ends_its_series(api, runtime, at):
+    (x, _) = api.channels()
+    now = at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY;COUNT=3")
+    assert len(_publications(api, post)) == 3
+    assert api.get(f"/v1/posts/{post['id']}")["series"][0]["ended_at"] is not None
+    assert _extend(runtime, now + timedelta(days=60)) == 0
+
+
+def test_a_series_starting_in_the_past_begins_with_the_next_occurrence(api, at):
+    (x, _) = api.channels()
+    at(datetime(2027, 1, 20, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-01-04T09:00:00+01:00", rule="FREQ=WEEKLY;BYDAY=MO")
+    assert _publications(api, post)[0]["scheduled_local"] == "2027-01-25T09:00:00+01:00"
