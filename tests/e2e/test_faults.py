@@ -259,3 +259,85 @@ def test_two_sigterms_end_in_one_post_recorded(faulty_stack, keys, sandbox):
     )
     (tweet,) = sandbox.ledger.accepted("x")
     assert settled["external_id"] == tweet.external_id
+
+
+def _settled_once_and_on_time(http: Http, sandbox, ids: list[int], due: datetime) -> None:
+    """Every publication published, each text on the platform once, none before its time."""
+    wait_until(
+        lambda: all(p["status"] == "published" for p in _statuses(http).values()),
+        what="every publication to go out",
+        state=lambda: _status_counts(http),
+    )
+    accepted = sandbox.ledger.accepted("x")
+    assert sorted(a.text for a in accepted) == sorted(f"post {i} ✨" for i in range(len(ids)))
+    assert min(datetime.fromisoformat(a.received_at) for a in accepted) >= due
+
+
+def test_database_unreachable_mid_burst_then_everything_goes_out_once(
+    runtime, settings, keys, sandbox, tmp_path
+):
+    """PostgreSQL behind a relay the test cuts: connections reset, new ones refused."""
+    from sqlalchemy.engine import make_url
+
+    from tests.e2e.netcut import NetCut
+
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("the PostgreSQL pass cuts the network; the SQLite pass locks the file")
+    relay = NetCut(url.host or "127.0.0.1", url.port or 5432).start()
+    through_relay = url.set(host="127.0.0.1", port=relay.port).render_as_string(False)
+    stack = Stack(
+        settings.with_(database_url=through_relay, **FAULT_SETTINGS),
+        port=_free_port(),
+        workers=2,
+        log_dir=tmp_path / "logs",
+    ).start()
+    try:
+        http = Http(stack.api_url, keys)
+        sandbox.ledger.latency_s["x"] = 0.1
+        due = datetime.now(UTC) + timedelta(seconds=3)
+        ids = _plan(http, 40, due)
+        wait_until(lambda: len(sandbox.ledger.accepted("x")) >= 5, what="the burst to start")
+        relay.cut()
+        cut_at = time.monotonic()
+        response = requests.get(
+            f"{stack.api_url}/v1/publications",
+            headers={"Authorization": f"Bearer {keys['editor']}"},
+            timeout=30,
+        )
+        assert response.status_code == 503, response.text
+        assert response.headers["Content-Type"].startswith("application/problem+json")
+        assert response.json()["status"] == 503
+        time.sleep(max(0.0, 4 - (time.monotonic() - cut_at)))  # the outage lasts ~4 s
+        relay.restore()
+        _settled_once_and_on_time(http, sandbox, ids, due)
+    finally:
+        stack.stop()
+        relay.stop()
+
+
+@pytest.mark.parametrize("faulty_stack", [2], indirect=True)
+def test_database_locked_mid_burst_then_everything_goes_out_once(
+    faulty_stack, settings, keys, sandbox
+):
+    """SQLite: another process holds the write lock for some seconds; writers wait."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("the SQLite pass locks the file; the PostgreSQL pass cuts the network")
+    http = Http(faulty_stack.api_url, keys)
+    sandbox.ledger.latency_s["x"] = 0.1
+    due = datetime.now(UTC) + timedelta(seconds=3)
+    ids = _plan(http, 40, due)
+    wait_until(lambda: len(sandbox.ledger.accepted("x")) >= 5, what="the burst to start")
+    locker = sqlite3.connect(url.database, timeout=30, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        time.sleep(4)  # the lock is held ~4 s while the burst wants to write
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    _settled_once_and_on_time(http, sandbox, ids, due)
