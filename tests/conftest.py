@@ -138,3 +138,14 @@ def api(app, keys: KeyRing) -> Api:
 @pytest.fixture
 def redis(runtime: Runtime) -> Redis:
     return runtime.redis
+
+
+@pytest.fixture
+def at(runtime: Runtime):
+    """Set the engine's clock (the API's and the materialiser's 'now') to an instant."""
+
+    def set_now(instant):
+        runtime.clock = lambda: instant
+        return instant
+
+    return set_now

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlmodel import select
 
 from publisher import recurrence
@@ -13,17 +12,6 @@ from publisher.models import Event
 from tests.helpers import TEXT, run_pipeline, soon, wait_until
 
 PARIS = "Europe/Paris"
-
-
-@pytest.fixture
-def at(runtime):
-    """Set the engine's clock (the API's and the materialiser's 'now')."""
-
-    def set_now(instant: datetime) -> datetime:
-        runtime.clock = lambda: instant
-        return instant
-
-    return set_now
 
 
 def _recurring(api, channel, *, starts: str, rule: str, zone: str = PARIS, text: str = TEXT):

@@ -5,21 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-import pytest
-
 from publisher import slots
 from publisher.models import Channel
 from tests.helpers import Api
-
-
-@pytest.fixture
-def at(runtime):
-    def set_now(instant: datetime) -> datetime:
-        runtime.clock = lambda: instant
-        return instant
-
-    return set_now
-
 
 TIMETABLE = {
     "time_zone": "Europe/Paris",
