@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import statistics
 import tempfile
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from publisher import migrate
@@ -31,15 +34,36 @@ class World:
     workspace_id: int
 
 
-def private_settings(database_url: str | None = None) -> tuple[Settings, object]:
-    """Settings on a fresh directory and a private redis-server (stopped by the caller)."""
+def private_settings(server_url: str | None = None) -> tuple[Settings, object]:
+    """Settings on a fresh directory and a private redis-server (stopped by the caller).
+    The database is a fresh SQLite file, or with `server_url` (PostgreSQL) a throw-away
+    database created on that server and dropped when the benchmark exits."""
     home = Path(tempfile.mkdtemp(prefix="publisher-bench-"))
     url, redis_proc = start_private_redis(home / "redis")
+    database_url = _throwaway_database(server_url) if server_url else ""
     settings = Settings(
-        home=home, database_url=database_url or "", redis_url=url, secret_keys=("bench-secret",)
+        home=home, database_url=database_url, redis_url=url, secret_keys=("bench-secret",)
     )
     migrate.upgrade(settings.effective_database_url)
     return settings, redis_proc
+
+
+def _throwaway_database(server_url: str) -> str:
+    server = make_url(server_url)
+    name = f"publisher_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    def drop() -> None:
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    atexit.register(drop)
+    return server.set(database=name).render_as_string(hide_password=False)
 
 
 def seed_world(settings: Settings, channels: int = 20) -> World:

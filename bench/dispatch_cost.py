@@ -81,7 +81,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument(
-        "--database-url", default=None, help="an empty database (default: a fresh SQLite file)"
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server to create throw-away databases on (default: SQLite files)",
     )
     args = parser.parse_args()
     figures = {}

@@ -171,6 +171,14 @@ def main() -> None:
         help="worker processes, for the engine and for the baseline",
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server to create throw-away databases on (default: SQLite files)",
+    )
+    parser.add_argument(
+        "--loads", default="spread,burst", help="which loads to run: spread, burst or both"
+    )
     args = parser.parse_args()
 
     sandbox = Sandbox().start()
@@ -180,9 +188,16 @@ def main() -> None:
     for name, run in runs:
         prefix = "" if name == "engine" else "baseline_"
         earliest = []
-        for load, spread in (("spread", args.spread_s), ("burst", 0.0)):
+        loads = [("spread", args.spread_s), ("burst", 0.0)]
+        for load, spread in [(n, s) for n, s in loads if n in args.loads.split(",")]:
+            options = {"database_url": args.database_url} if name == "engine" else {}
             lateness, lost = run(
-                sandbox, count=args.count, spread_s=spread, workers=args.workers, label=load
+                sandbox,
+                count=args.count,
+                spread_s=spread,
+                workers=args.workers,
+                label=load,
+                **options,
             )
             stats = summary(lateness)
             rate = len(lateness) / max(stats["max"] / 1000, 1e-3)

@@ -19,7 +19,7 @@ from publisher.states import Status
 log = logging.getLogger(__name__)
 
 DISPATCHER = "system:dispatcher"
-BATCH = 1000
+BATCH = 250
 
 
 def available_channels(now: datetime):

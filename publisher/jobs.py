@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from publisher import publishing, reconcile
@@ -30,27 +29,20 @@ def current() -> Runtime:
 
 
 def run_publish(*publication_ids: int) -> list[str]:
-    """Publish each publication that can still be claimed; several run concurrently."""
+    """Publish each publication that can still be claimed; several are sent concurrently."""
     runtime = current()
-    if len(publication_ids) == 1:
-        statuses = [_publish_one(runtime, publication_ids[0])]
-    else:
-        with ThreadPoolExecutor(len(publication_ids), thread_name_prefix="publish") as pool:
-            statuses = list(pool.map(lambda pid: _publish_one(runtime, pid), publication_ids))
-    if Status.SCHEDULED in statuses:
-        runtime.queue.wake()  # held or retried: the dispatcher must see its new due time
-    return statuses
-
-
-def _publish_one(runtime: Runtime, publication_id: int) -> str:
     with runtime.session() as session:
-        return publishing.publish_publication(
+        statuses = publishing.publish_many(
             session,
-            publication_id,
+            publication_ids,
             adapter_for=runtime.adapter_for,
             clock=runtime.clock,
             policy=runtime.policy,
+            senders=runtime.senders,
         )
+    if Status.SCHEDULED in statuses:
+        runtime.queue.wake()  # held or retried: the dispatcher must see its new due time
+    return statuses
 
 
 def run_reconcile(*publication_ids: int) -> list[str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,55 +59,64 @@ class Claimed:
 
 
 def claim(session: Session, publication_id: int, *, now: datetime) -> Claimed | None:
-    """Compare-and-set `queued|scheduled -> publishing`: due, approved for this content, on
-    an available channel, under no pause. One row updated, or nothing done and None."""
-    previous = next(
-        (
-            s
-            for s in CLAIMABLE_ORDER
-            if session.execute(_claim_statement(publication_id, s, now)).rowcount == 1
-        ),
-        None,
-    )
-    if previous is None:
-        pub = session.get(Publication, publication_id)
-        if pub is not None:
+    """`claim_many` for one publication: the claimed one, or None."""
+    return next(iter(claim_many(session, [publication_id], now=now)), None)
+
+
+def claim_many(session: Session, publication_ids: Sequence[int], *, now: datetime) -> list[Claimed]:
+    """Compare-and-set `queued|scheduled -> publishing` for each publication that is due,
+    approved for its current content, on an available channel and under no pause. A row
+    another worker moved first is simply not updated. Returns the claimed ones in id order;
+    the others are put where they can go on from. The caller commits."""
+    previous: dict[int, Status] = {}
+    for status in CLAIMABLE_ORDER:
+        left = [pid for pid in publication_ids if pid not in previous]
+        if left:
+            moved = session.execute(_claim_statement(left, status, now)).scalars()
+            previous.update((pid, status) for pid in moved)
+    for pid in publication_ids:
+        if pid not in previous and (pub := session.get(Publication, pid)) is not None:
             _not_claimed(session, pub, now=now)
-        return None
-    pub, post, channel = session.execute(
+    if not previous:
+        return []
+    rows = session.execute(
         select(Publication, Post, Channel)
         .join(Post, Post.id == Publication.post_id)
         .join(Channel, Channel.id == Publication.channel_id)
-        .where(Publication.id == publication_id)
+        .where(Publication.id.in_(previous))
+        .order_by(Publication.id)
         .execution_options(populate_existing=True)
-    ).one()
-    events.record(
-        session,
-        workspace_id=pub.workspace_id,
-        kind="publication.transition",
-        actor=WORKER,
-        now=now,
-        publication_id=pub.id,
-        from_status=previous,
-        to_status=Status.PUBLISHING,
-        reason=f"attempt {pub.attempts}",
-    )
-    # Belt and braces: what we are about to send must be exactly what was approved.
-    if content_hash(post.text, post.link) != pub.approved_hash:
-        _back_to_review(session, pub, now=now)
-        return None
-    return Claimed(pub, channel, post)
+    ).all()
+    claimed = []
+    for pub, post, channel in rows:
+        events.record(
+            session,
+            workspace_id=pub.workspace_id,
+            kind="publication.transition",
+            actor=WORKER,
+            now=now,
+            publication_id=pub.id,
+            from_status=previous[pub.id],
+            to_status=Status.PUBLISHING,
+            reason=f"attempt {pub.attempts}",
+        )
+        # Belt and braces: what we are about to send must be exactly what was approved.
+        if content_hash(post.text, post.link) != pub.approved_hash:
+            _back_to_review(session, pub, now=now)
+        else:
+            claimed.append(Claimed(pub, channel, post))
+    return claimed
 
 
-# Most jobs find their publication `queued`; `scheduled` is tried second.
+# Most jobs find their publications `queued`; `scheduled` is tried second.
 CLAIMABLE_ORDER = (Status.QUEUED, Status.SCHEDULED)
 
 
-def _claim_statement(publication_id: int, previous: Status, now: datetime):
+def _claim_statement(publication_ids: list[int], previous: Status, now: datetime):
     current_hash = select(Post.content_hash).where(Post.id == Publication.post_id)
     return (
         update(Publication)
-        .where(Publication.id == publication_id, Publication.status == previous)
+        .where(Publication.id.in_(publication_ids), Publication.status == previous)
         .where(Publication.due_at <= now)
         .where(Publication.approved_hash == current_hash.scalar_subquery())
         .where(Publication.channel_id.in_(available_channels(now)))
@@ -117,6 +127,7 @@ def _claim_statement(publication_id: int, previous: Status, now: datetime):
             updated_at=now,
             attempts=Publication.attempts + 1,
         )
+        .returning(Publication.id)
         .execution_options(synchronize_session=False)
     )
 
@@ -158,22 +169,71 @@ def publish_publication(
     policy: RetryPolicy,
 ) -> str:
     """Claim, call the platform, record the outcome; commits after the claim and at the end."""
-    claimed = claim(session, publication_id, now=clock())
+    (status,) = publish_many(
+        session, [publication_id], adapter_for=adapter_for, clock=clock, policy=policy
+    )
+    return status
+
+
+def publish_many(
+    session: Session,
+    publication_ids: Sequence[int],
+    *,
+    adapter_for: AdapterFactory,
+    clock: Callable[[], datetime],
+    policy: RetryPolicy,
+    senders: Executor | None = None,
+) -> list[str]:
+    """Claim the publications in one transaction, send them concurrently on `senders`, and
+    record each outcome as soon as it is back (outcomes back together share a transaction).
+    Only this thread touches the session. Returns each publication's status, in order; a
+    publication that could not be claimed is "skipped"."""
+    claimed = claim_many(session, publication_ids, now=clock())
     session.commit()
-    if claimed is None:
-        return "skipped"
+    statuses = dict.fromkeys(publication_ids, "skipped")
+    if senders is None or len(claimed) == 1:
+        for one in claimed:
+            outcome = _send(adapter_for, one)
+            statuses[one.publication.id] = _record(session, one, outcome, clock(), policy)
+            session.commit()
+        return list(statuses.values())
+    pending = {senders.submit(_send, adapter_for, one): one for one in claimed}
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        now = clock()
+        for future in done:
+            one = pending.pop(future)
+            statuses[one.publication.id] = _record(session, one, future.result(), now, policy)
+        session.commit()
+    return list(statuses.values())
+
+
+def _send(adapter_for: AdapterFactory, claimed: Claimed) -> PublishResult | AdapterError:
+    """One call to the platform; every failure comes back as a value (no database here)."""
     pub, channel, post = claimed.publication, claimed.channel, claimed.post
     request = PublishRequest(content=content_of(post), reference=f"publication:{pub.id}")
     try:
-        adapter = adapter_for(channel)
-        outcome: PublishResult | AdapterError = adapter.publish(request)
+        return adapter_for(channel).publish(request)
     except AdapterError as exc:
-        outcome = exc
+        return exc
     except ValueError as exc:  # credentials that no longer decrypt or parse
-        outcome = AuthExpired(f"stored credentials unusable: {exc}")
-    status = record_outcome(session, pub, channel, outcome, now=clock(), policy=policy)
-    session.commit()
-    log.info("publication %s: %s", pub.id, status)
+        return AuthExpired(f"stored credentials unusable: {exc}")
+    except Exception as exc:  # an adapter bug: the request may have gone out
+        log.exception("adapter %s failed on publication %s", channel.platform, pub.id)
+        return OutcomeUnknown(f"adapter error: {type(exc).__name__}: {exc}")
+
+
+def _record(
+    session: Session,
+    claimed: Claimed,
+    outcome: PublishResult | AdapterError,
+    now: datetime,
+    policy: RetryPolicy,
+) -> str:
+    status = record_outcome(
+        session, claimed.publication, claimed.channel, outcome, now=now, policy=policy
+    )
+    log.info("publication %s: %s", claimed.publication.id, status)
     return status
 
 

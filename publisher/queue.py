@@ -24,7 +24,7 @@ _PREFIX = {RUN_PUBLISH: "publish", RUN_RECONCILE: "reconcile"}
 
 # A burst is handed over in jobs of up to this many publications, which a worker sends
 # concurrently: RQ's own cost per job (~7 ms of CPU) then no longer bounds throughput.
-MAX_CHUNK = 10
+MAX_CHUNK = 32
 
 
 def job_id(publication_ids: Iterable[int], func: str = RUN_PUBLISH) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from adapters.base import Adapter, AdapterConfig, AdapterRegistry, Budget, Rejec
 from publisher.db import make_engine, utcnow
 from publisher.models import Channel
 from publisher.publishing import RetryPolicy
-from publisher.queue import PublishQueue
+from publisher.queue import MAX_CHUNK, PublishQueue
 from publisher.security import CredentialBox
 from publisher.settings import Settings, ensure_secret_keys
 
@@ -31,11 +32,20 @@ class Runtime:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
     _adapters: threading.local = field(default_factory=threading.local, repr=False)
+    _senders: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @property
     def budgets(self) -> dict[str, tuple[Budget, ...]]:
         """Each installed platform's declared posting budgets."""
         return {slug: cls.budgets for slug, cls in self.registry.items()}
+
+    @property
+    def senders(self) -> ThreadPoolExecutor:
+        """The threads that make platform calls for this process's publish jobs. They live
+        as long as the process, so each keeps its adapters and their open connections."""
+        if self._senders is None:
+            self._senders = ThreadPoolExecutor(MAX_CHUNK, thread_name_prefix="send")
+        return self._senders
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -64,6 +74,9 @@ class Runtime:
         return cls(credentials, account_id=channel.external_account_id, config=config)
 
     def close(self) -> None:
+        if self._senders is not None:
+            self._senders.shutdown(wait=True)
+            self._senders = None
         self.engine.dispose()
         self.redis.close()
 

@@ -1,0 +1,102 @@
+"""One publish job carries several publications (a burst is handed over in chunks): they are
+claimed together, sent concurrently, and each outcome is written down on its own terms as
+soon as it is back. Judged from the sandbox's ledger and each publication's recorded state."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from adapters.sandbox import Fault
+from publisher import jobs, publishing
+from publisher.models import Publication
+from tests.helpers import soon, wait_until
+
+
+@pytest.fixture
+def six(api):
+    """Six approved X publications, due now, each its own post."""
+    x, _ = api.channels()
+    ids = []
+    for i in range(6):
+        post = api.post_for([x], at=soon(), text=f"batch post number {i}")
+        api.submit_and_approve(post)
+        ids.append(post["publications"][0]["id"])
+    return ids
+
+
+def _statuses(runtime, ids) -> dict[int, str]:
+    with runtime.session() as session:
+        rows = session.execute(
+            select(Publication.id, Publication.status).where(Publication.id.in_(ids))
+        )
+        return dict(rows.all())
+
+
+def test_each_outcome_in_a_job_is_recorded_on_its_own_terms(api, runtime, sandbox, six):
+    cancelled = six[-1]
+    api.post(f"/v1/posts/{api.publication(cancelled)['post_id']}/cancel", expect=200)
+    sandbox.ledger.inject("x", Fault(status=503))  # proven not taken: retried later
+    sandbox.ledger.inject("x", Fault(status=500, accept=True))  # taken, then an error
+
+    statuses = jobs.run_publish(*six)
+
+    assert statuses[-1] == "skipped"
+    assert Counter(statuses[:-1]) == {"published": 3, "scheduled": 1, "unknown": 1}
+    assert _statuses(runtime, six) == dict(zip(six, [*statuses[:-1], "cancelled"], strict=True))
+    accepted = sandbox.ledger.accepted("x")
+    assert len(accepted) == 4 and len({a.text for a in accepted}) == 4
+    for pub_id, status in zip(six, statuses, strict=True):
+        pub = api.publication(pub_id)
+        if status == "published":
+            assert pub["external_id"] in {a.external_id for a in accepted}
+        if status == "scheduled":
+            assert "503" in pub["last_error"]
+    history = api.get(f"/v1/publications/{six[0]}/history")
+    assert [h["to_status"] for h in history][-2] == "publishing"
+
+
+def test_a_slow_answer_does_not_hold_back_the_others(api, runtime, sandbox, six):
+    # The first request to arrive is accepted, then answered only after 1.5 s (under the
+    # client's 2 s timeout); the other five must be on record as published meanwhile.
+    sandbox.ledger.inject("x", Fault(accept=True, hold_s=1.5))
+    job = threading.Thread(target=jobs.run_publish, args=tuple(six))
+    job.start()
+    try:
+        wait_until(
+            lambda: sorted(_statuses(runtime, six).values()) == ["published"] * 5 + ["publishing"],
+            timeout_s=10,
+            what="five published while one answer is still held",
+            state=lambda: _statuses(runtime, six),
+        )
+    finally:
+        job.join(30)
+    assert set(_statuses(runtime, six).values()) == {"published"}
+    assert len(sandbox.ledger.accepted("x")) == 6
+
+
+class _BuggyAdapter:
+    """A third-party adapter whose platform library fails in a way it never mapped."""
+
+    def publish(self, request):
+        raise KeyError("data")
+
+
+def test_an_adapter_bug_leaves_the_outcome_unknown_not_the_job_crashed(api, runtime, six):
+    # The request may have gone out, so the publication is `unknown` (reconciliation asks
+    # the platform), never resent blindly and never left hanging in `publishing`.
+    with runtime.session() as session:
+        statuses = publishing.publish_many(
+            session,
+            six[:2],
+            adapter_for=lambda channel: _BuggyAdapter(),
+            clock=runtime.clock,
+            policy=runtime.policy,
+            senders=runtime.senders,
+        )
+    assert statuses == ["unknown", "unknown"]
+    assert _statuses(runtime, six[:2]) == {six[0]: "unknown", six[1]: "unknown"}
+    assert api.publication(six[0])["last_error"].startswith("adapter error: KeyError")
