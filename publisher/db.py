@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -44,11 +46,74 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _WriterQueue(f"{path}-writer.lock").install(engine)
         # pysqlite's own transaction handling defers BEGIN; take it over so that a
         # write transaction takes the lock up front (see SQLAlchemy's pysqlite notes).
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     return create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+
+
+class _WriterQueue:
+    """Makes SQLite writers wait their turn in the kernel instead of polling.
+
+    SQLite lets one writer in at a time and has the others retry with growing sleeps (1, 2,
+    5, 10 ... 100 ms): with a dispatcher and several workers writing, that polling, not the
+    work, made the lateness tail (bench/lateness.py). Each transaction first takes an
+    flock(2) on a file beside the database, which wakes the next waiter as soon as the
+    holder commits or rolls back, and is dropped by the kernel if its process dies. SQLite's
+    own lock still guards correctness; this only orders the queue in front of it.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def install(self, engine: Engine) -> None:
+        event.listen(engine, "connect", self._open)
+        event.listen(engine, "close", self._close)
+        event.listen(engine, "begin", self._acquire)  # registered before BEGIN IMMEDIATE
+        dialect = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_conn) -> None:
+            try:
+                commit(dbapi_conn)
+            finally:
+                self._release(dbapi_conn)
+
+        def do_rollback(dbapi_conn) -> None:
+            try:
+                rollback(dbapi_conn)
+            finally:
+                self._release(dbapi_conn)
+
+        # The pool's reset-on-return goes through the same dialect methods.
+        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+
+    def _open(self, _dbapi_conn, record) -> None:
+        record.info["writer_lock"] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def _close(self, _dbapi_conn, record) -> None:
+        fd = record.info.pop("writer_lock", None)
+        if fd is not None:
+            os.close(fd)
+
+    @staticmethod
+    def _acquire(conn) -> None:
+        fd = conn.connection.info.get("writer_lock")
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+
+    @staticmethod
+    def _release(dbapi_conn) -> None:
+        try:
+            fd = dbapi_conn.info.get("writer_lock")
+        except (AttributeError, NotImplementedError):  # a bare connection at first connect
+            return
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
