@@ -36,6 +36,8 @@ class Fault:
     hold_s: hold the answer this long (past the client's timeout: "accept, then hang").
     reset_in_s: for 429, the x-rate-limit-reset header's distance from now.
     code: Graph API error code to put in the error body.
+    on: which kind of request it hits: "publish" (creating a post) or "account" (reading
+        the account the token acts as: X's /2/users/me, a Graph Page object).
     """
 
     status: int | None = None
@@ -44,6 +46,7 @@ class Fault:
     reset_in_s: int = 60
     code: int | None = None
     times: int = 1
+    on: str = "publish"
 
 
 @dataclass
@@ -55,6 +58,9 @@ class Ledger:
     rate_limits: dict[str, tuple[int, float]] = field(default_factory=dict)
     throttled: int = 0  # how many 429s the sandbox has answered
     _accepted: list[Accepted] = field(default_factory=list)
+    # Lookups by content and by id stay O(1) however long a benchmark's ledger grows.
+    _by_text: dict[tuple[str, str, str], Accepted] = field(default_factory=dict)
+    _by_id: dict[tuple[str, str], Accepted] = field(default_factory=dict)
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _expired_tokens: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -86,6 +92,8 @@ class Ledger:
         )
         with self._lock:
             self._accepted.append(record)
+            self._by_text.setdefault((platform, account, text), record)
+            self._by_id[(platform, external_id)] = record
         return record
 
     def accepted(self, platform: str | None = None) -> list[Accepted]:
@@ -94,25 +102,11 @@ class Ledger:
 
     def find(self, platform: str, account: str, text: str) -> Accepted | None:
         with self._lock:
-            return next(
-                (
-                    a
-                    for a in self._accepted
-                    if (a.platform, a.account, a.text) == (platform, account, text)
-                ),
-                None,
-            )
+            return self._by_text.get((platform, account, text))
 
     def get(self, platform: str, external_id: str) -> Accepted | None:
         with self._lock:
-            return next(
-                (
-                    a
-                    for a in self._accepted
-                    if a.platform == platform and a.external_id == external_id
-                ),
-                None,
-            )
+            return self._by_id.get((platform, external_id))
 
     def over_limit(self, platform: str, account: str, now: datetime) -> float | None:
         """Seconds until the account may post again, if its write limit is spent."""
@@ -136,15 +130,15 @@ class Ledger:
         with self._lock:
             self._faults.setdefault(platform, []).append(fault)
 
-    def take_fault(self, platform: str) -> Fault | None:
+    def take_fault(self, platform: str, on: str = "publish") -> Fault | None:
         with self._lock:
             queue = self._faults.get(platform) or []
-            if not queue:
+            fault = next((f for f in queue if f.on == on), None)
+            if fault is None:
                 return None
-            fault = queue[0]
             fault.times -= 1
             if fault.times <= 0:
-                queue.pop(0)
+                queue.remove(fault)
             return fault
 
     def reset_faults(self) -> None:
@@ -168,6 +162,8 @@ class Ledger:
     def reset(self) -> None:
         with self._lock:
             self._accepted.clear()
+            self._by_text.clear()
+            self._by_id.clear()
             self._faults.clear()
             self._expired_tokens.clear()
             self.latency_s.clear()
