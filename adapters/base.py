@@ -58,6 +58,15 @@ class PublishResult:
 
 
 @dataclass(frozen=True)
+class Account:
+    """Who the credentials post as, in the platform's words."""
+
+    id: str
+    name: str
+    username: str | None = None
+
+
+@dataclass(frozen=True)
 class AdapterConfig:
     """How to reach the platform: a base URL override (the sandbox) and a timeout."""
 
@@ -66,10 +75,35 @@ class AdapterConfig:
     options: Mapping[str, str] = field(default_factory=dict)
 
 
+# Where credentials show up in text: a Graph API URL's query string (facebook-sdk sends
+# the token as `access_token=` on GET), Authorization headers, OAuth 1.0a header fields,
+# and JSON bodies of credentials. Longest alternatives first.
+_SECRET = re.compile(
+    r"""(?P<key>(?:page_)?access_token(?:_secret)?|consumer_(?:key|secret)|client_secret"""
+    r"""|oauth_(?:token|signature|consumer_key)|appsecret_proof)"""
+    r"""(?P<sep>["']?\s*[=:]\s*["']?)(?P<value>[^&\s"',)]+)"""
+    r"""|(?P<scheme>Bearer)\s+(?P<cred>[^\s"',]+)""",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """`text` with every credential value it carries replaced by `[redacted]`."""
+
+    def hide(match: re.Match[str]) -> str:
+        if match.group("key"):
+            return f"{match.group('key')}{match.group('sep')}[redacted]"
+        return f"{match.group('scheme')} [redacted]"
+
+    return _SECRET.sub(hide, text)
+
+
 class AdapterError(Exception):
-    """Base of the taxonomy. `reason` is the platform's own words."""
+    """Base of the taxonomy. `reason` is the platform's own words, credentials removed
+    (a transport error's message can carry a URL with a token in its query string)."""
 
     def __init__(self, reason: str) -> None:
+        reason = redact(reason)
         super().__init__(reason)
         self.reason = reason
 
@@ -157,6 +191,11 @@ class Adapter(ABC):
     @abstractmethod
     def get(self, external_id: str) -> dict[str, Any] | None:
         """Read a published post back (text and platform fields); None if it does not exist."""
+
+    @abstractmethod
+    def check(self) -> Account:
+        """Verify the credentials with the platform (read-only): the account they act as.
+        Raises AuthExpired when the platform refuses them."""
 
 
 AdapterRegistry = dict[str, type[Adapter]]

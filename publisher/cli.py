@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 
+from publisher import logs
 from publisher.settings import Settings
 
 
@@ -64,6 +65,25 @@ def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
     print(f"workspace {workspace.name} (id {workspace.id}), {key.role} key {key.prefix}:")
     print(secret)
     print("This is the only time the key is shown; store it now.", file=sys.stderr)
+    return 0
+
+
+def _secrets_rotate(settings: Settings, _args: argparse.Namespace) -> int:
+    from publisher.rotation import UnreadableCredentials, rotate_secrets
+
+    try:
+        done = rotate_secrets(settings)
+    except UnreadableCredentials as exc:
+        print(f"nothing changed: {exc}", file=sys.stderr)
+        return 1
+    print(f"re-encrypted the credentials of {done.channels} channel(s) with the first key")
+    if done.key_file is not None:
+        print(f"{done.key_file}: a new key; {done.retired_keys} old key(s) retired")
+    else:
+        print(
+            "PUBLISHER_SECRET_KEY: every credential now uses its first key; the others can be "
+            "removed once every process runs with the first key first"
+        )
     return 0
 
 
@@ -163,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.set_defaults(run=_keys_create)
 
+    secrets = sub.add_parser("secrets", help="the keys that encrypt channel credentials")
+    secrets = secrets.add_subparsers(dest="secrets", required=True)
+    secrets.add_parser(
+        "rotate", help="encrypt every channel's credentials under a new key, retire the old"
+    ).set_defaults(run=_secrets_rotate)
+
     p = sub.add_parser("sandbox", help="loopback X and Graph API servers")
     p.add_argument("--x-port", type=int, default=8401)
     p.add_argument("--graph-port", type=int, default=8402)
@@ -177,11 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    return args.run(Settings.from_env(), args) or 0
+    settings = Settings.from_env()
+    logs.configure(settings.log_level)
+    return args.run(settings, args) or 0
 
 
 if __name__ == "__main__":
