@@ -17,6 +17,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from adapters.base import (
+    Account,
     Adapter,
     AdapterConfig,
     AuthExpired,
@@ -111,6 +112,12 @@ class FacebookAdapter(Adapter):
             if f"code {NO_SUCH_OBJECT}:" in exc.reason:
                 return None
             raise
+
+    def check(self) -> Account:
+        """Read the Page with its own token: it fails unless the token is valid for it."""
+        with self._translate_errors():
+            page = self._graph.get_object(self.account_id, fields="id,name")
+        return Account(id=str(page["id"]), name=page.get("name", ""))
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:

@@ -17,6 +17,7 @@ import tweepy
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from adapters.base import (
+    Account,
     Adapter,
     AdapterConfig,
     AuthExpired,
@@ -135,6 +136,11 @@ class XAdapter(Adapter):
     @staticmethod
     def _result(tweet_id: str) -> PublishResult:
         return PublishResult(external_id=tweet_id, url=f"https://x.com/i/web/status/{tweet_id}")
+
+    def check(self) -> Account:
+        with translate_errors():
+            me = self._client.get_me(user_auth=self._oauth1).data
+        return Account(id=str(me.id), name=me.name, username=me.username)
 
     def get(self, external_id: str) -> dict[str, Any] | None:
         with translate_errors():

@@ -7,7 +7,14 @@ from flask import Blueprint, g
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
 from publisher import channels, slots
-from publisher.schemas import ChannelCreate, ChannelRead, ChannelUpdate, SlotsIn, SlotsRead
+from publisher.schemas import (
+    ChannelCheckRead,
+    ChannelCreate,
+    ChannelRead,
+    ChannelUpdate,
+    SlotsIn,
+    SlotsRead,
+)
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
 
@@ -49,6 +56,21 @@ def update(channel_id: int):
     commit()
     rt.queue.wake()  # a channel back from needs_reauth has publications to send
     return json_response(ChannelRead.model_validate(channel))
+
+
+@bp.post("/<int:channel_id>/check")
+@endpoint("Verify a channel's credentials with its platform", response=ChannelCheckRead)
+def check(channel_id: int):
+    """A read-only call to the platform. A refusal marks the channel needs_reauth; a pass
+    brings a needs_reauth channel back into service."""
+    rt = runtime()
+    verdict = channels.check_channel(
+        db(), actor(), channel_id, adapter_for=rt.adapter_for, clock=rt.clock
+    )
+    commit()
+    if verdict.result == "ok":
+        rt.queue.wake()  # a channel back in service has publications to send
+    return json_response(verdict)
 
 
 def _slots_read(channel) -> SlotsRead:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from adapters.base import AdapterRegistry
+from adapters.base import (
+    Adapter,
+    AdapterRegistry,
+    AuthExpired,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    Transient,
+)
 from publisher import events
 from publisher.errors import NotFound, ValidationFailed, field_error
 from publisher.models import Channel
-from publisher.schemas import ChannelCreate, ChannelUpdate
+from publisher.schemas import AccountRead, ChannelCheckRead, ChannelCreate, ChannelUpdate
 from publisher.security import CredentialBox
 from publisher.workspaces import Actor, Permission
 
@@ -113,7 +122,14 @@ def update_channel(
     return channel
 
 
-def mark_needs_reauth(session: Session, channel: Channel, *, reason: str, now: datetime) -> None:
+def mark_needs_reauth(
+    session: Session,
+    channel: Channel,
+    *,
+    reason: str,
+    now: datetime,
+    actor: str = "system:worker",
+) -> None:
     """The platform refused the credentials: hold the channel until a person reconnects it."""
     if channel.status == NEEDS_REAUTH:
         return
@@ -123,10 +139,70 @@ def mark_needs_reauth(session: Session, channel: Channel, *, reason: str, now: d
         session,
         workspace_id=channel.workspace_id,
         kind="channel.needs_reauth",
-        actor="system:worker",
+        actor=actor,
         now=now,
         channel_id=channel.id,
         reason=reason,
+    )
+
+
+def check_channel(
+    session: Session,
+    actor: Actor,
+    channel_id: int,
+    *,
+    adapter_for: Callable[[Channel], Adapter],
+    clock: Callable[[], datetime],
+) -> ChannelCheckRead:
+    """Ask the platform whether the channel's credentials work, and act on the answer: a
+    refusal marks the channel `needs_reauth`; a pass brings a `needs_reauth` channel back
+    (its publications go out). No transaction is open while the platform answers."""
+    actor.require(Permission.MANAGE_CHANNELS)
+    channel = get_channel(session, actor, channel_id)
+    session.commit()
+    account, result, detail = None, "ok", None
+    try:
+        account = adapter_for(channel).check()
+    except AuthExpired as exc:
+        result, detail = "needs_reauth", exc.reason
+    except (RateLimited, Transient, OutcomeUnknown) as exc:
+        result, detail = "unavailable", exc.reason
+    except Rejected as exc:
+        result, detail = "refused", exc.reason
+    except ValueError as exc:  # stored credentials that no longer decrypt or parse
+        result, detail = "needs_reauth", f"stored credentials unusable: {exc}"
+    now = clock()
+    channel = get_channel(session, actor, channel_id)
+    if result == "needs_reauth":
+        mark_needs_reauth(session, channel, reason=detail or "", now=now, actor=actor.label)
+    elif result == "ok" and channel.status == NEEDS_REAUTH:
+        channel.status, channel.updated_at = ACTIVE, now
+        events.record(
+            session,
+            workspace_id=channel.workspace_id,
+            kind="channel.reauthorized",
+            actor=actor.label,
+            now=now,
+            channel_id=channel.id,
+            reason="the platform accepted the credentials again",
+        )
+    events.record(
+        session,
+        workspace_id=channel.workspace_id,
+        kind="channel.checked",
+        actor=actor.label,
+        now=now,
+        channel_id=channel.id,
+        reason=result if detail is None else f"{result}: {detail}",
+    )
+    return ChannelCheckRead(
+        channel_id=channel.id,
+        result=result,
+        detail=detail,
+        account=AccountRead(**vars(account)) if account else None,
+        same_account=account.id == channel.external_account_id if account else None,
+        channel_status=channel.status,
+        checked_at=now,
     )
 
 

@@ -89,7 +89,7 @@ def build_runtime(settings: Settings, *, registry: AdapterRegistry | None = None
         settings=settings,
         engine=make_engine(settings.effective_database_url),
         redis=redis,
-        box=CredentialBox(settings.secret_keys),
+        box=CredentialBox(settings.secret_keys, key_file=settings.key_file),
         registry=registry if registry is not None else load_adapters(),
         queue=PublishQueue(redis, name=settings.queue_name, job_timeout_s=settings.job_timeout_s),
         policy=RetryPolicy(max_attempts=settings.max_attempts),

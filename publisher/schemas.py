@@ -95,6 +95,28 @@ class ChannelRead(Output):
     updated_at: datetime
 
 
+class AccountRead(Output):
+    id: str
+    name: str
+    username: str | None = None
+
+
+class ChannelCheckRead(Output):
+    channel_id: int
+    result: Literal["ok", "needs_reauth", "unavailable", "refused"] = Field(
+        description="ok: the platform accepts the credentials; needs_reauth: it refuses "
+        "them (the channel waits for new ones); unavailable: the platform did not answer "
+        "usefully (throttled, down), nothing changed; refused: it answered with an error"
+    )
+    detail: str | None = Field(description="The platform's own words when not ok")
+    account: AccountRead | None = Field(description="Who the credentials act as")
+    same_account: bool | None = Field(
+        description="Whether that account is the channel's external_account_id"
+    )
+    channel_status: str
+    checked_at: datetime
+
+
 # -- campaigns --------------------------------------------------------------------------
 
 

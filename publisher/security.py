@@ -7,10 +7,14 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from publisher.settings import read_key_file
 
 KEY_PREFIX = "pub"
 
@@ -62,21 +66,54 @@ def _fernet_key(material: str) -> bytes:
 
 
 class CredentialBox:
-    """Encrypts with the first key; decrypts with any (so keys can be rotated)."""
+    """Encrypts with the first key; decrypts with any (so keys can be rotated).
 
-    def __init__(self, keys: tuple[str, ...]) -> None:
+    With `key_file`, the keys are that file's lines and are read again whenever the file
+    changes, so a running process follows `publisher secrets rotate` without a restart.
+    """
+
+    def __init__(self, keys: tuple[str, ...], *, key_file: Path | None = None) -> None:
+        self._key_file = key_file
+        self._stamp: int | None = None
+        self._lock = threading.Lock()
+        self._use(keys)
+        if key_file is not None:
+            self._stamp = _stamp(key_file)
+
+    def _use(self, keys: tuple[str, ...]) -> None:
         if not keys:
             raise ValueError("PUBLISHER_SECRET_KEY is not set")
         self._fernet = MultiFernet([Fernet(_fernet_key(k)) for k in keys])
+
+    def _current(self) -> MultiFernet:
+        if self._key_file is not None and _stamp(self._key_file) != self._stamp:
+            with self._lock:
+                stamp = _stamp(self._key_file)
+                if stamp != self._stamp:
+                    self._use(read_key_file(self._key_file))
+                    self._stamp = stamp
+        return self._fernet
 
     def __repr__(self) -> str:
         return "CredentialBox(<keys hidden>)"
 
     def seal(self, credentials: dict[str, Any]) -> bytes:
-        return self._fernet.encrypt(json.dumps(credentials, sort_keys=True).encode())
+        return self._current().encrypt(json.dumps(credentials, sort_keys=True).encode())
 
     def open(self, token: bytes) -> dict[str, Any]:
         try:
-            return json.loads(self._fernet.decrypt(bytes(token)))
+            return json.loads(self._current().decrypt(bytes(token)))
         except InvalidToken as exc:
             raise ValueError("credentials cannot be decrypted with the configured keys") from exc
+
+    def reseal(self, token: bytes) -> bytes:
+        """The same credentials encrypted with the first key (ValueError if unreadable)."""
+        try:
+            return self._current().rotate(bytes(token))
+        except InvalidToken as exc:
+            raise ValueError("credentials cannot be decrypted with the configured keys") from exc
+
+
+def _stamp(path: Path) -> int:
+    stat = path.stat()
+    return hash((stat.st_mtime_ns, stat.st_ino, stat.st_size))

@@ -20,6 +20,9 @@ class Settings:
     database_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
     secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Set when the keys come from `home/secret.key` (the embedded default): processes then
+    # read that file, and re-read it when it changes (`publisher secrets rotate`).
+    key_file: Path | None = None
     # Per platform slug, a base URL to use instead of the real host (the sandbox).
     api_base_urls: Mapping[str, str] = field(default_factory=dict)
     graph_api_version: str = "v21.0"
@@ -33,6 +36,7 @@ class Settings:
     claim_grace_s: float = 30.0
     # A `queued` row whose job Redis lost is handed over again after this.
     requeue_after_s: float = 30.0
+    log_level: str = "INFO"
 
     @property
     def effective_database_url(self) -> str:
@@ -51,7 +55,7 @@ class Settings:
             "PUBLISHER_HOME": str(self.home),
             "DATABASE_URL": self.effective_database_url,
             "REDIS_URL": self.redis_url,
-            "PUBLISHER_SECRET_KEY": ",".join(self.secret_keys),
+            "PUBLISHER_SECRET_KEY": "" if self.key_file else ",".join(self.secret_keys),
             "PUBLISHER_GRAPH_API_VERSION": self.graph_api_version,
             "PUBLISHER_PLATFORM_TIMEOUT": str(self.platform_timeout_s),
             "PUBLISHER_JOB_TIMEOUT": str(self.job_timeout_s),
@@ -59,6 +63,7 @@ class Settings:
             "PUBLISHER_RECONCILE_AFTER": str(self.reconcile_after_s),
             "PUBLISHER_CLAIM_GRACE": str(self.claim_grace_s),
             "PUBLISHER_REQUEUE_AFTER": str(self.requeue_after_s),
+            "PUBLISHER_LOG_LEVEL": self.log_level,
         }
         env.update({f"PUBLISHER_{p.upper()}_API_URL": url for p, url in self.api_base_urls.items()})
         return env
@@ -86,12 +91,13 @@ class Settings:
             reconcile_after_s=float(env.get("PUBLISHER_RECONCILE_AFTER", "15")),
             claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "30")),
             requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "30")),
+            log_level=env.get("PUBLISHER_LOG_LEVEL", cls.log_level),
         )
 
 
 def ensure_secret_keys(settings: Settings) -> Settings:
-    """Embedded default: without PUBLISHER_SECRET_KEY, keep a generated key in `home`."""
-    if settings.secret_keys:
+    """Embedded default: without PUBLISHER_SECRET_KEY, keep generated keys in `home`."""
+    if settings.secret_keys and not settings.key_file:
         return settings
     path = settings.home / "secret.key"
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -101,5 +107,25 @@ def ensure_secret_keys(settings: Settings) -> Settings:
         pass  # made earlier, or by a sibling process of `publisher up`
     else:
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32))
-    return settings.with_(secret_keys=(path.read_text().strip(),))
+            fh.write(new_secret_key() + "\n")
+    return settings.with_(secret_keys=read_key_file(path), key_file=path)
+
+
+def new_secret_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def read_key_file(path: Path) -> tuple[str, ...]:
+    """The keys of a key file, one per line, the one that encrypts first."""
+    return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+
+
+def write_key_file(path: Path, keys: tuple[str, ...]) -> None:
+    """Replace the key file in one step (readers see the old or the new list, never half)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("".join(f"{key}\n" for key in keys))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -200,6 +200,17 @@ def x_app(ledger: Ledger) -> Flask:
         token, user_id = account()
         if not token or ledger.token_expired(token):
             return problem(401, "Unauthorized", "Unauthorized")
+        fault = ledger.take_fault("x", on="account")
+        if fault is not None:
+            time.sleep(fault.hold_s)
+            reset = {"x-rate-limit-reset": str(int(time.time()) + fault.reset_in_s)}
+            injected = _serve_fault(
+                fault,
+                {"title": "Injected", "detail": "Injected fault", "status": fault.status},
+                reset if fault.status == 429 else None,
+            )
+            if injected is not None:
+                return injected
         return jsonify({"data": {"id": user_id, "name": "Sandbox", "username": f"u{user_id}"}})
 
     return app
@@ -285,6 +296,17 @@ def graph_app(ledger: Ledger) -> Flask:
     @app.get("/<version>/<object_id>")
     def get_object(version: str, object_id: str):
         ledger.delay("facebook")
+        if token() and ledger.token_expired(token()):
+            return error(
+                400, 190, "Error validating access token: Session has expired.", subcode=463
+            )
+        if object_id.isdigit():  # a Page: every numeric id is one in the sandbox
+            if not token():
+                return error(400, 104, "An access token is required to request this resource.")
+            fault = ledger.take_fault("facebook", on="account")
+            if fault is not None and fault.status is not None:
+                return error(fault.status, fault.code or 2, "Injected fault")
+            return jsonify({"id": object_id, "name": f"Sandbox Page {object_id}"})
         found = ledger.get("facebook", object_id)
         if found is None:
             return error(

@@ -1,0 +1,72 @@
+"""POST /v1/channels/{id}/check asks the platform, through tweepy and facebook-sdk against
+the sandbox, whether the stored credentials work, and acts on the answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.sandbox import Fault
+from tests.helpers import run_pipeline, soon
+
+
+@pytest.fixture
+def pair(api):
+    x, fb = api.channels()
+    return {"x": x, "facebook": fb}
+
+
+@pytest.mark.parametrize("platform", ["x", "facebook"])
+def test_working_credentials_are_reported_with_the_account(api, pair, platform):
+    channel = pair[platform]
+    verdict = api.post(f"/v1/channels/{channel['id']}/check", expect=200)
+    assert verdict["result"] == "ok" and verdict["detail"] is None
+    assert verdict["account"]["id"] and verdict["channel_status"] == "active"
+    if platform == "facebook":  # the Page itself answered, under its own token
+        assert verdict["account"]["id"] == channel["external_account_id"]
+        assert verdict["same_account"] is True
+
+
+@pytest.mark.parametrize("platform,token", [("x", "x-token-acme"), ("facebook", "fb-token-acme")])
+def test_refused_credentials_hold_the_channel_until_a_check_passes(
+    api, runtime, sandbox, pair, platform, token
+):
+    channel = pair[platform]
+    post = api.post_for([channel], at=soon())
+    api.submit_and_approve(post)
+    sandbox.ledger.expire_token(token)
+
+    verdict = api.post(f"/v1/channels/{channel['id']}/check", expect=200)
+    assert verdict["result"] == "needs_reauth" and verdict["channel_status"] == "needs_reauth"
+    assert "401" in verdict["detail"] or "code 190" in verdict["detail"]
+    run_pipeline(runtime)
+    assert sandbox.ledger.accepted(platform) == []  # held: nothing tried on a refused channel
+
+    sandbox.ledger.reset()  # the platform accepts the token again (say, access restored)
+    verdict = api.post(f"/v1/channels/{channel['id']}/check", expect=200)
+    assert verdict["result"] == "ok" and verdict["channel_status"] == "active"
+    run_pipeline(runtime)
+    assert api.publication(post["publications"][0]["id"])["status"] == "published"
+    assert len(sandbox.ledger.accepted(platform)) == 1
+
+
+@pytest.mark.parametrize(
+    "platform,fault,result",
+    [
+        ("x", Fault(status=429, on="account"), "unavailable"),
+        ("x", Fault(status=503, on="account"), "unavailable"),
+        ("facebook", Fault(status=400, code=4, on="account"), "unavailable"),
+        ("facebook", Fault(status=400, code=100, on="account"), "refused"),
+    ],
+)
+def test_a_platform_that_cannot_answer_changes_nothing(api, sandbox, pair, platform, fault, result):
+    channel = pair[platform]
+    sandbox.ledger.inject(platform, fault)
+    verdict = api.post(f"/v1/channels/{channel['id']}/check", expect=200)
+    assert verdict["result"] == result and verdict["detail"]
+    assert verdict["channel_status"] == "active"
+    assert api.get(f"/v1/channels/{channel['id']}")["status"] == "active"
+
+
+def test_check_needs_the_manage_channels_permission_and_an_existing_channel(api, pair):
+    api.call("POST", f"/v1/channels/{pair['x']['id']}/check", {}, as_="reviewer", expect=403)
+    api.call("POST", "/v1/channels/999999/check", {}, expect=404)
