@@ -9,6 +9,7 @@ RQ jobs enqueued with `enqueue_at` and run by N `rq worker --with-scheduler` pro
 Ends with one JSON line of the figures.
 
     python bench/lateness.py [--count 2000] [--spread-s 60] [--workers 4] [--skip-baseline]
+                             [--loads spread,burst] [--database-url postgresql+psycopg://...]
 """
 
 from __future__ import annotations
