@@ -32,7 +32,10 @@ def file_keyed(runtime, settings, tmp_path):
 
 def _stored_credentials(runtime) -> list[bytes]:
     with runtime.engine.connect() as conn:
-        return [bytes(c) for c in conn.execute(text("SELECT credentials FROM channel ORDER BY id")).scalars()]
+        return [
+            bytes(c)
+            for c in conn.execute(text("SELECT credentials FROM channel ORDER BY id")).scalars()
+        ]
 
 
 def _rotate(settings) -> subprocess.CompletedProcess:
