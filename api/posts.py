@@ -23,7 +23,14 @@ class PostQuery(BaseModel):
 def _read(post: Post) -> PostRead:
     pubs = [to_read(p) for p in posts.publications_of(db(), post)]
     series = [series_to_read(s) for s in posts.series_of(db(), post)]
-    return PostRead.model_validate({**post.model_dump(), "publications": pubs, "series": series})
+    return PostRead.model_validate(
+        {
+            **post.model_dump(),
+            "variants": post.variants or [],
+            "publications": pubs,
+            "series": series,
+        }
+    )
 
 
 @bp.post("")

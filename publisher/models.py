@@ -74,6 +74,10 @@ class Post(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     text: str
     link: str | None = Field(default=None, max_length=2048)
+    # Wording per platform or per channel: [{"platform"|"channel_id", "text", "link"}].
+    variants: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     revision: int = 1
     content_hash: str = Field(max_length=64)
     created_by: int | None = Field(default=None, foreign_key="api_key.id")

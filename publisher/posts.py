@@ -9,11 +9,11 @@ from sqlmodel import Session, select
 from adapters.base import AdapterRegistry
 from publisher import events, recurrence, slots
 from publisher.campaigns import get_campaign
-from publisher.content import content_hash, content_of
+from publisher.content import content_hash, resolve
 from publisher.errors import Conflict, NotFound, ValidationFailed, field_error
 from publisher.localtime import format_local, to_local
 from publisher.models import Campaign, Channel, Post, Publication, Series
-from publisher.schemas import PostCreate, PostUpdate, TargetIn
+from publisher.schemas import PostCreate, PostUpdate, TargetIn, VariantIn
 from publisher.states import Status
 from publisher.workspaces import Actor, Permission
 
@@ -71,8 +71,33 @@ def _check_references(session: Session, actor: Actor, data: PostCreate, now: dat
             )
         elif target.recurrence is not None and (problem := _rule_problem(target, now)):
             errors.append(field_error(["targets", i, "recurrence"], problem))
+    channels = [session.get(Channel, t.channel_id) for t in data.targets]
+    errors += _variant_errors(data.variants, [c for c in channels if c is not None])
     if errors:
         raise ValidationFailed("the post refers to objects that do not exist", errors)
+
+
+def _variant_errors(variants: list[VariantIn], targets: list[Channel]) -> list[dict]:
+    """A variant must speak to one of the post's targets: a channel it targets, or the
+    platform of one (a variant nothing would use is a mistake, not a no-op)."""
+    errors = []
+    ids, platforms = {c.id for c in targets}, {c.platform for c in targets}
+    for i, variant in enumerate(variants):
+        if variant.channel_id is not None and variant.channel_id not in ids:
+            errors.append(
+                field_error(
+                    ["variants", i, "channel_id"],
+                    f"channel {variant.channel_id} is not a target of this post",
+                )
+            )
+        if variant.platform is not None and variant.platform not in platforms:
+            errors.append(
+                field_error(
+                    ["variants", i, "platform"],
+                    f"no target of this post is on {variant.platform!r}",
+                )
+            )
+    return errors
 
 
 def create_post(session: Session, actor: Actor, data: PostCreate, *, now: datetime) -> Post:
@@ -80,12 +105,14 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
     actor.require(Permission.WRITE_CONTENT)
     _check_references(session, actor, data, now)
     link = str(data.link) if data.link else None
+    variants = [v.stored() for v in data.variants] or None
     post = Post(
         workspace_id=actor.workspace_id,
         campaign_id=data.campaign_id,
         text=data.text,
         link=link,
-        content_hash=content_hash(data.text, link),
+        variants=variants,
+        content_hash=content_hash(data.text, link, variants),
         created_by=actor.key_id,
         created_at=now,
         updated_at=now,
@@ -189,10 +216,17 @@ def update_post(
         raise Conflict("nothing of this post can change any more: every publication is settled")
     text = data.text or post.text
     link = (str(data.link) if data.link else None) if "link" in data.model_fields_set else post.link
-    new_hash = content_hash(text, link)
+    variants = post.variants
+    if data.variants is not None:
+        targets = {p.channel_id for p in pubs} | {s.channel_id for s in series_of(session, post)}
+        channels = [session.get(Channel, channel_id) for channel_id in sorted(targets)]
+        if errors := _variant_errors(data.variants, [c for c in channels if c is not None]):
+            raise ValidationFailed("a variant speaks to no target of this post", errors)
+        variants = [v.stored() for v in data.variants] or None
+    new_hash = content_hash(text, link, variants)
     if new_hash == post.content_hash:
         return post
-    post.text, post.link, post.content_hash = text, link, new_hash
+    post.text, post.link, post.variants, post.content_hash = text, link, variants, new_hash
     post.revision += 1
     post.updated_at = now
     for series in running:
@@ -244,8 +278,11 @@ def submit_post(
         if adapter is None:
             errors.append(field_error(["channels", channel_id], "platform not installed"))
             continue
-        for problem in adapter.validate(content_of(post)):
-            errors.append(field_error(["text"], f"{problem} (channel {channel.name!r})"))
+        resolved = resolve(post, channel)
+        # Point at what to fix: the variant that gave this channel its wording, or the post.
+        where = ["text"] if resolved.variant is None else ["variants", resolved.variant, "text"]
+        for problem in adapter.validate(resolved.content):
+            errors.append(field_error(where, f"{problem} (channel {channel.name!r})"))
     if errors:
         raise ValidationFailed("the content does not fit its channels", errors)
     for series in waiting:

@@ -25,7 +25,7 @@ from adapters.base import (
 )
 from publisher import events
 from publisher.channels import hold_channel, mark_needs_reauth
-from publisher.content import content_hash, content_of
+from publisher.content import content_of, post_hash
 from publisher.dispatch import available_channels
 from publisher.models import Channel, Post, Publication
 from publisher.pauses import is_paused, under_active_pause
@@ -101,7 +101,7 @@ def claim_many(session: Session, publication_ids: Sequence[int], *, now: datetim
             reason=f"attempt {pub.attempts}",
         )
         # Belt and braces: what we are about to send must be exactly what was approved.
-        if content_hash(post.text, post.link) != pub.approved_hash:
+        if post_hash(post) != pub.approved_hash:
             _back_to_review(session, pub, now=now)
         else:
             claimed.append(Claimed(pub, channel, post))
@@ -211,13 +211,24 @@ def publish_many(
 def _send(adapter_for: AdapterFactory, claimed: Claimed) -> PublishResult | AdapterError:
     """One call to the platform; every failure comes back as a value (no database here)."""
     pub, channel, post = claimed.publication, claimed.channel, claimed.post
-    request = PublishRequest(content=content_of(post), reference=f"publication:{pub.id}")
+    request = PublishRequest(content=content_of(post, channel), reference=f"publication:{pub.id}")
     try:
-        return adapter_for(channel).publish(request)
+        adapter = adapter_for(channel)
+        # Checked at submit; again here, in case the platform's limits moved since.
+        problems = adapter.validate(request.content)
     except AdapterError as exc:
         return exc
     except ValueError as exc:  # credentials that no longer decrypt or parse
         return AuthExpired(f"stored credentials unusable: {exc}")
+    except Exception as exc:  # an adapter bug before anything was sent
+        log.exception("adapter %s failed before sending publication %s", channel.platform, pub.id)
+        return Rejected(f"adapter error before sending: {type(exc).__name__}: {exc}")
+    if problems:
+        return Rejected(f"the content does not fit {channel.platform}: {'; '.join(problems)}")
+    try:
+        return adapter.publish(request)
+    except AdapterError as exc:
+        return exc
     except Exception as exc:  # an adapter bug: the request may have gone out
         log.exception("adapter %s failed on publication %s", channel.platform, pub.id)
         return OutcomeUnknown(f"adapter error: {type(exc).__name__}: {exc}")

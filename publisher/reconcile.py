@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from adapters.base import AdapterError
 from publisher import events
-from publisher.content import content_hash, content_of
+from publisher.content import content_of, post_hash
 from publisher.models import Channel, Post, Publication
 from publisher.publishing import AdapterFactory, RetryPolicy
 from publisher.queue import RUN_RECONCILE, PublishQueue
@@ -70,13 +70,13 @@ def reconcile_publication(
     post = session.get(Post, pub.post_id)
     channel = session.get(Channel, pub.channel_id)
     attempted_at = pub.claimed_at or pub.updated_at
-    if content_hash(post.text, post.link) != pub.approved_hash:
+    if post_hash(post) != pub.approved_hash:
         # Only the approved content can have been sent, and we no longer have its text.
         pub.last_error = "content changed since it was sent; settle it by hand"
         session.commit()
         return pub.status
     try:
-        found = adapter_for(channel).find(content_of(post), since=attempted_at - LOOK_BACK)
+        found = adapter_for(channel).find(content_of(post, channel), since=attempted_at - LOOK_BACK)
     except (AdapterError, ValueError) as exc:
         log.warning("publication %s: reconciliation could not ask the platform: %s", pub.id, exc)
         pub.last_error = f"reconciliation pending: {exc}"[:2000]

@@ -63,7 +63,7 @@ def review_queue(
 
 def preview(item: QueueItem, registry: AdapterRegistry) -> dict:
     """The content exactly as it would go out on the item's channel, measured and checked."""
-    content = content_of(item.post)
+    content = content_of(item.post, item.channel)
     adapter = registry.get(item.channel.platform)
     if adapter is None:
         return {

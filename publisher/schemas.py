@@ -200,10 +200,57 @@ class TargetIn(Input):
         return self
 
 
+class VariantIn(Input):
+    """Wording for one platform or one channel; what it leaves out comes from the post."""
+
+    platform: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["x"])
+    channel_id: Id | None = None
+    text: Text | None = None
+    link: Link | None = None
+
+    @model_validator(mode="after")
+    def _one_scope_and_something(self) -> VariantIn:
+        if (self.platform is None) == (self.channel_id is None):
+            raise ValueError("give exactly one of platform, channel_id")
+        if self.text is None and self.link is None:
+            raise ValueError("give text or link (or both): a variant changes something")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "channel_id": self.channel_id,
+            "text": self.text,
+            "link": str(self.link) if self.link else None,
+        }
+
+
+def _distinct_scopes(variants: list[VariantIn] | None) -> list[VariantIn] | None:
+    scopes = [(v.platform, v.channel_id) for v in variants or []]
+    if len(scopes) != len(set(scopes)):
+        raise ValueError("one variant per platform and per channel")
+    return variants
+
+
+Variants = Annotated[list[VariantIn], Field(max_length=50), AfterValidator(_distinct_scopes)]
+
+
+class VariantRead(Output):
+    platform: str | None
+    channel_id: int | None
+    text: str | None
+    link: str | None
+
+
 class PostCreate(Input):
     campaign_id: Id
     text: Text
     link: Link | None = None
+    variants: Variants = Field(
+        default_factory=list,
+        description="Other wording per platform or per channel (a channel's own variant "
+        "wins over its platform's); each field left out comes from the post",
+    )
     targets: list[TargetIn] = Field(min_length=1, max_length=50)
 
     @field_validator("targets")
@@ -218,11 +265,14 @@ class PostCreate(Input):
 class PostUpdate(Input):
     text: Text | None = None
     link: Link | None = None
+    variants: Variants | None = Field(default=None, description="Replaces every variant")
 
     @model_validator(mode="after")
     def _something(self) -> PostUpdate:
         if not self.model_fields_set:
-            raise ValueError("give at least one of text, link")
+            raise ValueError("give at least one of text, link, variants")
+        if "variants" in self.model_fields_set and self.variants is None:
+            raise ValueError("variants cannot be null; send [] to remove them")
         if "text" in self.model_fields_set and self.text is None:
             raise ValueError("text cannot be null; send a new text or leave it out")
         return self
@@ -263,6 +313,7 @@ class PostRead(Output):
     campaign_id: int
     text: str
     link: str | None
+    variants: list[VariantRead]
     revision: int
     content_hash: str
     created_at: datetime

@@ -81,8 +81,16 @@ def test_a_slow_answer_does_not_hold_back_the_others(api, runtime, sandbox, six)
 class _BuggyAdapter:
     """A third-party adapter whose platform library fails in a way it never mapped."""
 
+    def validate(self, content):
+        return []
+
     def publish(self, request):
         raise KeyError("data")
+
+
+class _BrokenBeforeSending(_BuggyAdapter):
+    def validate(self, content):
+        raise TypeError("validate() got an unexpected keyword")
 
 
 def test_an_adapter_bug_leaves_the_outcome_unknown_not_the_job_crashed(api, runtime, six):
@@ -100,3 +108,19 @@ def test_an_adapter_bug_leaves_the_outcome_unknown_not_the_job_crashed(api, runt
     assert statuses == ["unknown", "unknown"]
     assert _statuses(runtime, six[:2]) == {six[0]: "unknown", six[1]: "unknown"}
     assert api.publication(six[0])["last_error"].startswith("adapter error: KeyError")
+
+
+def test_an_adapter_bug_before_sending_fails_the_publication_without_sending(
+    api, runtime, sandbox, six
+):
+    with runtime.session() as session:
+        statuses = publishing.publish_many(
+            session,
+            six[:1],
+            adapter_for=lambda channel: _BrokenBeforeSending(),
+            clock=runtime.clock,
+            policy=runtime.policy,
+        )
+    assert statuses == ["failed"]
+    assert "adapter error before sending: TypeError" in api.publication(six[0])["last_error"]
+    assert sandbox.ledger.accepted() == []
