@@ -25,6 +25,9 @@ class Limits:
     counts: Callable[[str], int] = len
     unit: str = "characters"
     links: bool = True
+    # Most parts a thread (a chain of replies) may have; 1: the platform has no threads,
+    # and a thread's parts go out as one post, a blank line between them.
+    thread_parts: int = 1
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Content:
 
     text: str
     link: str | None = None
+    # Further parts of a thread, after `text`.
+    thread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,16 @@ class PublishRequest:
     content: Content
     # Our publication id; lets a platform (or the sandbox) trace a call back to us.
     reference: str = ""
+    # Ids of the thread's parts already out (in order): publishing resumes after them.
+    sent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class PublishResult:
-    external_id: str
+    external_id: str  # the first (or only) part
     url: str
+    # Every part's id, in order, for a thread; from `find`, the parts found so far.
+    part_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,6 +145,15 @@ class OutcomeUnknown(AdapterError):
     """The request may have been accepted (timeout after sending, 5xx): never resend blindly."""
 
 
+class PartlyPublished(AdapterError):
+    """A thread stopped after its parts `sent` went out; `cause` is what stopped it (and
+    says what to do next). Publishing resumes after `sent`, never repeating a part."""
+
+    def __init__(self, sent: tuple[str, ...], cause: AdapterError, *, total: int) -> None:
+        super().__init__(f"{cause.reason} (after part {len(sent)} of {total} went out)")
+        self.sent, self.cause = sent, cause
+
+
 class Adapter(ABC):
     """A platform. Translates; never retries, sleeps or touches the database."""
 
@@ -156,25 +174,42 @@ class Adapter(ABC):
 
     @classmethod
     def render_text(cls, content: Content) -> str:
-        """The text exactly as it will be sent (a platform may fold the link into it)."""
+        """The first (or only) post's text exactly as it will be sent (a platform may fold
+        the link into it; one without threads gets every part, a blank line apart)."""
+        if content.thread and cls.limits.thread_parts == 1:
+            return "\n\n".join((content.text, *content.thread))
         return content.text
 
     @classmethod
+    def parts(cls, content: Content) -> list[str]:
+        """Every post this content makes here, in order, as sent."""
+        first = cls.render_text(content)
+        return [first, *content.thread] if cls.limits.thread_parts > 1 else [first]
+
+    @classmethod
     def measure(cls, content: Content) -> int:
-        """The length of the rendered text, counted the platform's way."""
+        """The length of the first post's text, counted the platform's way."""
         return cls.limits.counts(cls.render_text(content))
 
     @classmethod
     def validate(cls, content: Content) -> list[str]:
         """Problems that stop this content from going out here, in words a person reads."""
         problems = []
-        if not content.text.strip():
-            problems.append("text is empty")
-        length = cls.measure(content)
-        if length > cls.limits.text:
+        parts = cls.parts(content)
+        if len(parts) > cls.limits.thread_parts:
             problems.append(
-                f"{length} of {cls.limits.text} {cls.limits.unit} on {cls.display_name}"
+                f"{len(parts)} parts; a thread on {cls.display_name} has at most "
+                f"{cls.limits.thread_parts}"
             )
+        for number, part in enumerate(parts, 1):
+            where = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
+            if not part.strip():
+                problems.append(f"text is empty{where}")
+            length = cls.limits.counts(part)
+            if length > cls.limits.text:
+                problems.append(
+                    f"{length} of {cls.limits.text} {cls.limits.unit} on {cls.display_name}{where}"
+                )
         if content.link and not cls.limits.links:
             problems.append(f"{cls.display_name} posts cannot carry a link")
         return problems
@@ -184,9 +219,13 @@ class Adapter(ABC):
         """Create the post. Raises one of the AdapterError subclasses on failure."""
 
     @abstractmethod
-    def find(self, content: Content, *, since: datetime) -> PublishResult | None:
+    def find(
+        self, content: Content, *, since: datetime, after: tuple[str, ...] = ()
+    ) -> PublishResult | None:
         """The account's post with this content created since `since`, if there is one.
-        Reconciliation asks this before anything is sent again."""
+        Reconciliation asks this before anything is sent again. For a thread whose parts
+        `after` are known to be out, look for the parts that follow them; `part_ids` of
+        the answer lists every part known or found, in order."""
 
     @abstractmethod
     def get(self, external_id: str) -> dict[str, Any] | None:

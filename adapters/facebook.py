@@ -75,16 +75,18 @@ class FacebookAdapter(Adapter):
         self._graph.version = config.options.get("graph_version", DEFAULT_VERSION)
 
     def publish(self, request: PublishRequest) -> PublishResult:
-        fields: dict[str, str] = {"message": request.content.text}
+        fields: dict[str, str] = {"message": self.render_text(request.content)}
         if request.content.link:
             fields["link"] = request.content.link
         with self._translate_errors():
             result = self._graph.put_object(self.account_id, "feed", **fields)
         return self._result(str(result["id"]))
 
-    def find(self, content: Content, *, since: datetime) -> PublishResult | None:
+    def find(
+        self, content: Content, *, since: datetime, after: tuple[str, ...] = ()
+    ) -> PublishResult | None:
         """Search the Page's feed since `since` for this message (and link)."""
-        wanted = comparable(content.text)
+        wanted = comparable(self.render_text(content))
         with self._translate_errors():
             page = self._graph.get_connections(
                 self.account_id,

@@ -20,11 +20,13 @@ from adapters.base import (
     Account,
     Adapter,
     AdapterConfig,
+    AdapterError,
     AuthExpired,
     Budget,
     Content,
     Limits,
     OutcomeUnknown,
+    PartlyPublished,
     PublishRequest,
     PublishResult,
     RateLimited,
@@ -38,6 +40,7 @@ from adapters.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 API_HOST = "https://api.twitter.com"
 DUPLICATE = "duplicate content"
 FIND_PAGES = 5  # 500 most recent posts since the attempt: far more than a burst leaves
+THREAD_PARTS = 25  # X's own composer allows 25 posts in a thread
 
 
 class XCredentials(BaseModel):
@@ -66,7 +69,12 @@ class XAdapter(Adapter):
 
     platform = "x"
     display_name = "X"
-    limits = Limits(text=MAX_WEIGHTED_LENGTH, counts=weighted_length, unit="weighted characters")
+    limits = Limits(
+        text=MAX_WEIGHTED_LENGTH,
+        counts=weighted_length,
+        unit="weighted characters",
+        thread_parts=THREAD_PARTS,
+    )
     # POST /2/tweets: 200 per 15 min per user, and 300 per 3 h per user shared with
     # reposts (docs.x.com/x-api/posts/manage-tweets/migrate/overview). Lower tiers allow
     # less; a channel on one of them can still earn a 429, which holds it until the reset.
@@ -104,17 +112,35 @@ class XAdapter(Adapter):
         return content.text
 
     def publish(self, request: PublishRequest) -> PublishResult:
-        with translate_errors():
-            response = self._client.create_tweet(
-                text=self.render_text(request.content), user_auth=self._oauth1
-            )
-        return self._result(str(response.data["id"]))
+        """One post, or a thread as a chain of replies, each part replying to the one
+        before. A thread resumes after the parts in `request.sent`; if a part fails once
+        others are out, PartlyPublished says which are, so none is ever sent twice."""
+        parts = self.parts(request.content)
+        ids = list(request.sent)
+        for text in parts[len(ids) :]:
+            try:
+                with translate_errors():
+                    response = self._client.create_tweet(
+                        text=text,
+                        in_reply_to_tweet_id=ids[-1] if ids else None,
+                        user_auth=self._oauth1,
+                    )
+            except AdapterError as exc:
+                if ids:
+                    raise PartlyPublished(tuple(ids), exc, total=len(parts)) from exc
+                raise
+            ids.append(str(response.data["id"]))
+        return self._result(ids)
 
-    def find(self, content: Content, *, since: datetime) -> PublishResult | None:
-        """Search the account's timeline (newest first) for this text."""
-        wanted = comparable(self.render_text(content))
+    def find(
+        self, content: Content, *, since: datetime, after: tuple[str, ...] = ()
+    ) -> PublishResult | None:
+        """Search the account's timeline since `since` for the post; for a thread, for
+        its parts after `after` in order, each a reply to the one before."""
+        wanted = [comparable(part) for part in self.parts(content)]
         with translate_errors():
             me = self._client.get_me(user_auth=self._oauth1)
+            timeline: list[tweepy.Tweet] = []
             token = None
             for _page in range(FIND_PAGES):
                 page = self._client.get_users_tweets(
@@ -122,20 +148,34 @@ class XAdapter(Adapter):
                     start_time=since,
                     max_results=100,
                     pagination_token=token,
-                    tweet_fields=["created_at"],
+                    tweet_fields=["created_at", "referenced_tweets"],
                     user_auth=self._oauth1,
                 )
-                for tweet in page.data or []:
-                    if comparable(tweet.text) == wanted:
-                        return self._result(str(tweet.id))
+                timeline += page.data or []
                 token = page.meta.get("next_token")
                 if not token:
                     break
-        return None
+        ids = list(after)
+        for text in wanted[len(ids) :]:
+            found = next(
+                (
+                    t
+                    for t in reversed(timeline)  # oldest first: the thread's own order
+                    if comparable(t.text) == text and _replied_to(t) == (ids[-1] if ids else None)
+                ),
+                None,
+            )
+            if found is None:
+                break
+            ids.append(str(found.id))
+        return self._result(ids) if ids else None
 
     @staticmethod
-    def _result(tweet_id: str) -> PublishResult:
-        return PublishResult(external_id=tweet_id, url=f"https://x.com/i/web/status/{tweet_id}")
+    def _result(ids: list[str]) -> PublishResult:
+        first = ids[0]
+        return PublishResult(
+            external_id=first, url=f"https://x.com/i/web/status/{first}", part_ids=tuple(ids)
+        )
 
     def check(self) -> Account:
         with translate_errors():
@@ -149,6 +189,13 @@ class XAdapter(Adapter):
             )
         # X answers 200 with an `errors` list and no `data` for a post that does not exist.
         return dict(response.data.data) if response.data else None
+
+
+def _replied_to(tweet: tweepy.Tweet) -> str | None:
+    for ref in tweet.referenced_tweets or []:
+        if ref.type == "replied_to":
+            return str(ref.id)
+    return None
 
 
 @contextmanager

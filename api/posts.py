@@ -27,6 +27,7 @@ def _read(post: Post) -> PostRead:
         {
             **post.model_dump(),
             "variants": post.variants or [],
+            "thread": post.thread or [],
             "publications": pubs,
             "series": series,
         }

@@ -19,18 +19,23 @@ from publisher.models import Channel, Post
 Variants = Sequence[dict[str, Any]] | None
 
 
-def content_hash(text: str, link: str | None, variants: Variants = None) -> str:
+def content_hash(
+    text: str, link: str | None, variants: Variants = None, thread: Sequence[str] | None = None
+) -> str:
     """A stable hash of everything that would change what readers see, on any channel."""
     body: dict[str, Any] = {"text": text, "link": link}
-    if variants:  # posts without variants keep the hash they always had
+    # Posts without variants or a thread keep the hash they always had.
+    if variants:
         body["variants"] = sorted((_variant_key(v), v.get("text"), v.get("link")) for v in variants)
+    if thread:
+        body["thread"] = list(thread)
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def post_hash(post: Post) -> str:
     """The hash of the post's current content, computed from the content itself."""
-    return content_hash(post.text, post.link, post.variants)
+    return content_hash(post.text, post.link, post.variants, post.thread)
 
 
 def _variant_key(variant: dict[str, Any]) -> str:
@@ -59,7 +64,7 @@ def resolve(post: Post, channel: Channel) -> Resolved:
             text, source = variant["text"], index
         if variant.get("link"):
             link = variant["link"]
-    return Resolved(Content(text=text, link=link), source)
+    return Resolved(Content(text=text, link=link, thread=tuple(post.thread or ())), source)
 
 
 def content_of(post: Post, channel: Channel) -> Content:

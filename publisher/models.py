@@ -74,6 +74,8 @@ class Post(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     text: str
     link: str | None = Field(default=None, max_length=2048)
+    # Further parts after `text` when the post is a thread (a chain of replies on X).
+    thread: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Wording per platform or per channel: [{"platform"|"channel_id", "text", "link"}].
     variants: list[dict[str, Any]] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
@@ -148,6 +150,8 @@ class Publication(SQLModel, table=True):
     attempts: int = 0
     external_id: str | None = Field(default=None, max_length=200)
     external_url: str | None = Field(default=None, max_length=2048)
+    # A thread's parts on the platform, in order, as they go out: a retry resumes after them.
+    part_ids: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

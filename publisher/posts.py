@@ -106,13 +106,15 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
     _check_references(session, actor, data, now)
     link = str(data.link) if data.link else None
     variants = [v.stored() for v in data.variants] or None
+    thread = list(data.thread) or None
     post = Post(
         workspace_id=actor.workspace_id,
         campaign_id=data.campaign_id,
         text=data.text,
         link=link,
         variants=variants,
-        content_hash=content_hash(data.text, link, variants),
+        thread=thread,
+        content_hash=content_hash(data.text, link, variants, thread),
         created_by=actor.key_id,
         created_at=now,
         updated_at=now,
@@ -211,6 +213,13 @@ def update_post(
     if going_out:
         # Reconciliation looks for the text that was sent: keep it until they are settled.
         raise Conflict(f"publications {going_out} are going out; edit once they are settled")
+    partly_out = [p.id for p in pubs if p.part_ids and p.status in _BACK_TO_REVIEW]
+    if partly_out:
+        # Their threads resume after the parts already out: the rest must stay as approved.
+        raise Conflict(
+            f"publications {partly_out} have part of their thread out; cancel them or let "
+            "them finish before editing"
+        )
     running = [s for s in series_of(session, post) if s.ended_at is None]
     if not running and not any(p.status in _BACK_TO_REVIEW | _SUBMITTABLE for p in pubs):
         raise Conflict("nothing of this post can change any more: every publication is settled")
@@ -223,10 +232,12 @@ def update_post(
         if errors := _variant_errors(data.variants, [c for c in channels if c is not None]):
             raise ValidationFailed("a variant speaks to no target of this post", errors)
         variants = [v.stored() for v in data.variants] or None
-    new_hash = content_hash(text, link, variants)
+    thread = (list(data.thread) or None) if data.thread is not None else post.thread
+    new_hash = content_hash(text, link, variants, thread)
     if new_hash == post.content_hash:
         return post
-    post.text, post.link, post.variants, post.content_hash = text, link, variants, new_hash
+    post.text, post.link, post.variants, post.thread = text, link, variants, thread
+    post.content_hash = new_hash
     post.revision += 1
     post.updated_at = now
     for series in running:

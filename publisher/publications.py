@@ -68,7 +68,12 @@ def to_read(pub: Publication) -> PublicationRead:
     """The API view: times in UTC, plus the scheduled time in the planned time zone."""
     local = pub.scheduled_at.astimezone(ZoneInfo(pub.time_zone)).isoformat()
     return PublicationRead.model_validate(
-        {**pub.model_dump(), "status": pub.status, "scheduled_local": local}
+        {
+            **pub.model_dump(),
+            "status": pub.status,
+            "scheduled_local": local,
+            "part_ids": pub.part_ids or [],
+        }
     )
 
 

@@ -17,6 +17,7 @@ from adapters.base import (
     AdapterError,
     AuthExpired,
     OutcomeUnknown,
+    PartlyPublished,
     PublishRequest,
     PublishResult,
     RateLimited,
@@ -211,7 +212,11 @@ def publish_many(
 def _send(adapter_for: AdapterFactory, claimed: Claimed) -> PublishResult | AdapterError:
     """One call to the platform; every failure comes back as a value (no database here)."""
     pub, channel, post = claimed.publication, claimed.channel, claimed.post
-    request = PublishRequest(content=content_of(post, channel), reference=f"publication:{pub.id}")
+    request = PublishRequest(
+        content=content_of(post, channel),
+        reference=f"publication:{pub.id}",
+        sent=tuple(pub.part_ids or ()),
+    )
     try:
         adapter = adapter_for(channel)
         # Checked at submit; again here, in case the platform's limits moved since.
@@ -262,32 +267,41 @@ def record_outcome(
     if pub.status not in (Status.PUBLISHING, Status.UNKNOWN):
         log.error("publication %s is %s before its outcome was recorded", pub.id, pub.status)
         return pub.status
+    if isinstance(outcome, PartlyPublished):
+        # The parts that went out are facts whatever stopped the rest: a retry (or the
+        # reconciler) goes on after them, so none is ever sent twice.
+        pub.part_ids = list(outcome.sent)
+        reason, outcome = outcome.reason, outcome.cause
+    elif isinstance(outcome, AdapterError):
+        reason = outcome.reason
     uncertain = isinstance(outcome, OutcomeUnknown) or _duplicate_of_an_earlier_try(pub, outcome)
     if pub.status == Status.UNKNOWN and uncertain:
         return pub.status  # the claim expired first; still unknown, reconciliation settles it
     if isinstance(outcome, PublishResult):
         # The platform's id first, in the same transaction that leaves `publishing`.
         pub.external_id, pub.external_url = outcome.external_id, outcome.url
+        if len(outcome.part_ids) > 1:
+            pub.part_ids = list(outcome.part_ids)
         pub.published_at, pub.last_error = now, None
         events.move(session, pub, Status.PUBLISHED, actor=WORKER, now=now)
         return pub.status
-    pub.last_error = outcome.reason[:2000]
+    pub.last_error = reason[:2000]
     if uncertain:
         pub.due_at = now  # reconciliation asks the platform before anything is resent
-        events.move(session, pub, Status.UNKNOWN, actor=WORKER, now=now, reason=outcome.reason)
+        events.move(session, pub, Status.UNKNOWN, actor=WORKER, now=now, reason=reason)
     elif isinstance(outcome, Rejected):
-        events.move(session, pub, Status.FAILED, actor=WORKER, now=now, reason=outcome.reason)
+        events.move(session, pub, Status.FAILED, actor=WORKER, now=now, reason=reason)
     elif isinstance(outcome, AuthExpired):
-        mark_needs_reauth(session, channel, reason=outcome.reason, now=now)
+        mark_needs_reauth(session, channel, reason=reason, now=now)
         pub.attempts -= 1  # not the publication's fault; it waits for the channel
-        _retry_at(session, pub, pub.due_at, now=now, reason=outcome.reason)
+        _retry_at(session, pub, pub.due_at, now=now, reason=reason)
     elif isinstance(outcome, RateLimited):
         pub.attempts -= 1
         hold = max(outcome.retry_at or now + timedelta(seconds=policy.rate_limit_hold_s), now)
-        hold_channel(session, channel, until=hold, reason=outcome.reason, now=now)
-        _retry_at(session, pub, hold, now=now, reason=outcome.reason)
+        hold_channel(session, channel, until=hold, reason=reason, now=now)
+        _retry_at(session, pub, hold, now=now, reason=reason)
     elif isinstance(outcome, Transient) and pub.attempts < policy.max_attempts:
-        _retry_at(session, pub, now + policy.backoff(pub.attempts), now=now, reason=outcome.reason)
+        _retry_at(session, pub, now + policy.backoff(pub.attempts), now=now, reason=reason)
     else:
         events.move(
             session,
@@ -295,7 +309,7 @@ def record_outcome(
             Status.FAILED,
             actor=WORKER,
             now=now,
-            reason=f"gave up after {pub.attempts} attempts: {outcome.reason}",
+            reason=f"gave up after {pub.attempts} attempts: {reason}",
         )
     return pub.status
 

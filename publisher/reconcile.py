@@ -75,14 +75,26 @@ def reconcile_publication(
         pub.last_error = "content changed since it was sent; settle it by hand"
         session.commit()
         return pub.status
+    content = content_of(post, channel)
+    known = tuple(pub.part_ids or ())
     try:
-        found = adapter_for(channel).find(content_of(post, channel), since=attempted_at - LOOK_BACK)
+        adapter = adapter_for(channel)
+        total = len(adapter.parts(content))
+        if known:  # a thread partly out: look for the parts after those
+            found = adapter.find(content, since=attempted_at - LOOK_BACK, after=known)
+        else:
+            found = adapter.find(content, since=attempted_at - LOOK_BACK)
     except (AdapterError, ValueError) as exc:
         log.warning("publication %s: reconciliation could not ask the platform: %s", pub.id, exc)
         pub.last_error = f"reconciliation pending: {exc}"[:2000]
         session.commit()
         return pub.status
     now = clock()
+    out = list(found.part_ids or (found.external_id,)) if found is not None else list(known)
+    if total > 1 and len(out) > len(known):
+        pub.part_ids = out  # these parts are out: a retry resumes after them
+    if found is not None and len(out) < total:
+        found = None  # the rest of the thread is not there (yet)
     if found is not None:
         pub.external_id, pub.external_url = found.external_id, found.url
         pub.published_at = pub.published_at or now
@@ -107,7 +119,11 @@ def reconcile_publication(
             Status.SCHEDULED,
             actor=RECONCILER,
             now=now,
-            reason="not on the platform: safe to send again",
+            reason=(
+                f"parts 1-{len(out)} of {total} are out, the rest is not: safe to send the rest"
+                if out
+                else "not on the platform: safe to send again"
+            ),
         )
     session.commit()
     return pub.status

@@ -75,6 +75,7 @@ def preview(item: QueueItem, registry: AdapterRegistry) -> dict:
             "limit": 0,
             "unit": "characters",
             "problems": ["platform not installed"],
+            "parts": [content.text, *content.thread],
         }
     return {
         "platform": adapter.platform,
@@ -85,6 +86,7 @@ def preview(item: QueueItem, registry: AdapterRegistry) -> dict:
         "limit": adapter.limits.text,
         "unit": adapter.limits.unit,
         "problems": adapter.validate(content),
+        "parts": adapter.parts(content),
     }
 
 

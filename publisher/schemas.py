@@ -51,6 +51,7 @@ Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
 Link = Annotated[HttpUrl, AfterValidator(_link)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
 Text = Annotated[str, Field(min_length=1, max_length=100_000), AfterValidator(_not_blank)]
+ThreadPart = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
 
 
@@ -251,6 +252,12 @@ class PostCreate(Input):
         description="Other wording per platform or per channel (a channel's own variant "
         "wins over its platform's); each field left out comes from the post",
     )
+    thread: list[ThreadPart] = Field(
+        default_factory=list,
+        max_length=49,
+        description="Further parts after `text`: on X a thread (each part a reply to the "
+        "one before); on platforms without threads, one post with the parts a blank line apart",
+    )
     targets: list[TargetIn] = Field(min_length=1, max_length=50)
 
     @field_validator("targets")
@@ -266,13 +273,17 @@ class PostUpdate(Input):
     text: Text | None = None
     link: Link | None = None
     variants: Variants | None = Field(default=None, description="Replaces every variant")
+    thread: list[ThreadPart] | None = Field(
+        default=None, max_length=49, description="Replaces the further parts; [] removes them"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> PostUpdate:
         if not self.model_fields_set:
-            raise ValueError("give at least one of text, link, variants")
-        if "variants" in self.model_fields_set and self.variants is None:
-            raise ValueError("variants cannot be null; send [] to remove them")
+            raise ValueError("give at least one of text, link, variants, thread")
+        for name in ("variants", "thread"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; send [] to remove them")
         if "text" in self.model_fields_set and self.text is None:
             raise ValueError("text cannot be null; send a new text or leave it out")
         return self
@@ -291,6 +302,7 @@ class PublicationRead(Output):
     attempts: int
     external_id: str | None
     external_url: str | None
+    part_ids: list[str] = Field(description="A thread's posts on the platform so far, in order")
     published_at: datetime | None
     last_error: str | None
     updated_at: datetime
@@ -314,6 +326,7 @@ class PostRead(Output):
     text: str
     link: str | None
     variants: list[VariantRead]
+    thread: list[str]
     revision: int
     content_hash: str
     created_at: datetime
@@ -342,6 +355,7 @@ class Preview(Output):
     limit: int
     unit: str
     problems: list[str]
+    parts: list[str] = Field(description="Every post this makes on the platform, as sent")
 
 
 class ReviewItem(Output):

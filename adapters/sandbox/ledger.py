@@ -22,6 +22,7 @@ class Accepted:
     link: str | None
     received_at: str
     text_sha256: str = ""
+    in_reply_to: str | None = None  # the post this one replies to (a thread's parts)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,6 +39,7 @@ class Fault:
     code: Graph API error code to put in the error body.
     on: which kind of request it hits: "publish" (creating a post) or "account" (reading
         the account the token acts as: X's /2/users/me, a Graph Page object).
+    after: let this many matching requests through untouched first (part 3 of a thread).
     """
 
     status: int | None = None
@@ -47,6 +49,7 @@ class Fault:
     code: int | None = None
     times: int = 1
     on: str = "publish"
+    after: int = 0
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Ledger:
         link: str | None,
         *,
         received_at: datetime | None = None,
+        in_reply_to: str | None = None,
     ) -> Accepted:
         """Record a created post; `received_at` is when its request arrived."""
         record = Accepted(
@@ -89,6 +93,7 @@ class Ledger:
             link=link,
             received_at=(received_at or datetime.now(UTC)).isoformat(timespec="microseconds"),
             text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+            in_reply_to=in_reply_to,
         )
         with self._lock:
             self._accepted.append(record)
@@ -135,6 +140,9 @@ class Ledger:
             queue = self._faults.get(platform) or []
             fault = next((f for f in queue if f.on == on), None)
             if fault is None:
+                return None
+            if fault.after > 0:
+                fault.after -= 1
                 return None
             fault.times -= 1
             if fault.times <= 0:

@@ -94,6 +94,11 @@ def x_app(ledger: Ledger) -> Flask:
             return problem(401, "Unauthorized", "Unauthorized")
         body = request.get_json(silent=True) or {}
         text = body.get("text") or ""
+        reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        if reply_to is not None and ledger.get("x", str(reply_to)) is None:
+            return problem(
+                400, "Invalid Request", "One or more parameters to your request was invalid."
+            )
         fault = ledger.take_fault("x")
         if fault and not fault.accept:
             reset = str(int(time.time()) + fault.reset_in_s)
@@ -119,7 +124,15 @@ def x_app(ledger: Ledger) -> Flask:
                 403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."
             )
         tweet_id = str(TWEET_ID_BASE + ledger.next_id())
-        ledger.accept("x", user_id, tweet_id, text, None, received_at=arrived)
+        ledger.accept(
+            "x",
+            user_id,
+            tweet_id,
+            text,
+            None,
+            received_at=arrived,
+            in_reply_to=str(reply_to) if reply_to is not None else None,
+        )
         if fault and fault.accept:
             time.sleep(fault.hold_s)
             injected = _serve_fault(fault, {"title": "Internal Server Error", "status": 500})
@@ -190,6 +203,11 @@ def x_app(ledger: Ledger) -> Flask:
                     "text": a.text,
                     "created_at": a.received_at,
                     "edit_history_tweet_ids": [a.external_id],
+                    **(
+                        {"referenced_tweets": [{"type": "replied_to", "id": a.in_reply_to}]}
+                        if a.in_reply_to
+                        else {}
+                    ),
                 }
                 for a in page
             ]

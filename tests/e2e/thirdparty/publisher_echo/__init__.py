@@ -66,7 +66,9 @@ class EchoAdapter(Adapter):
         body = self._call("POST", "/posts", json={"text": request.content.text})
         return PublishResult(body["id"], f"https://echo.example/{body['id']}")
 
-    def find(self, content: Content, *, since: datetime) -> PublishResult | None:
+    def find(
+        self, content: Content, *, since: datetime, after: tuple[str, ...] = ()
+    ) -> PublishResult | None:
         for post in self._call("GET", "/posts") or []:
             if post["text"] == content.text:
                 return PublishResult(post["id"], f"https://echo.example/{post['id']}")
