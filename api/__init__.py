@@ -7,7 +7,18 @@ import html
 from flask import Blueprint, Flask, Response, jsonify
 from werkzeug.routing import IntegerConverter
 
-from api import campaigns, channels, context, errors, keys, pauses, posts, publications, reviews
+from api import (
+    campaigns,
+    channels,
+    context,
+    errors,
+    keys,
+    media,
+    pauses,
+    posts,
+    publications,
+    reviews,
+)
 from api.spec import openapi_document
 from publisher.runtime import Runtime, build_runtime
 from publisher.settings import Settings
@@ -35,7 +46,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     context.init_app(app)
 
     v1 = Blueprint("v1", __name__, url_prefix="/v1")
-    for module in (channels, campaigns, posts, reviews, publications, keys, pauses):
+    for module in (channels, campaigns, posts, reviews, publications, keys, pauses, media):
         v1.register_blueprint(module.bp)
     app.register_blueprint(v1)
 

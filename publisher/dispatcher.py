@@ -11,7 +11,7 @@ from datetime import timedelta
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
-from publisher import dispatch, recurrence
+from publisher import dispatch, media, recurrence
 from publisher.leader import Leadership
 from publisher.pauses import pause_stragglers
 from publisher.reconcile import dispatch_reconciliations
@@ -23,6 +23,7 @@ LEASE_S = 3.0
 # The leader renews its lease at least this often; a standby polls as often.
 TICK_S = 1.0
 SWEEP_EVERY_S = 5.0
+MEDIA_CLEAN_EVERY = timedelta(hours=1)
 OUTAGE_RETRY_S = 0.5
 
 
@@ -57,6 +58,7 @@ class _Loop:
         )
         self.requeue_after = timedelta(seconds=runtime.settings.requeue_after_s)
         self.last_sweep = runtime.clock() - timedelta(seconds=SWEEP_EVERY_S)
+        self.last_media_clean = runtime.clock() - MEDIA_CLEAN_EVERY
 
     def step(self) -> float:
         """One pass; returns how long to sleep."""
@@ -95,4 +97,9 @@ class _Loop:
         if recurrence.extend_all(session, now=clock()):
             self.runtime.queue.wake()
         session.commit()
+        if clock() - self.last_media_clean >= MEDIA_CLEAN_EVERY:
+            removed = media.clean_orphans(session, self.runtime.media, now=clock())
+            if removed:
+                log.info("removed %d media no post uses, older than a day", removed)
+            self.last_media_clean = clock()
         self.last_sweep = clock()

@@ -38,6 +38,14 @@ class InvalidTransition(Conflict):
     code, title = "invalid_transition", "Invalid state transition"
 
 
+class UnsupportedMedia(PublisherError):
+    code, status, title = "unsupported_media", 415, "Unsupported media"
+
+
+class TooLarge(PublisherError):
+    code, status, title = "too_large", 413, "Content too large"
+
+
 class ValidationFailed(PublisherError):
     """Input that parsed but makes no sense; `errors` lists the fields at fault."""
 

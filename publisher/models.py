@@ -66,6 +66,22 @@ class Campaign(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class Media(SQLModel, table=True):
+    """An uploaded or imported file; the bytes live in the media directory by SHA-256."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    sha256: str = Field(max_length=64, index=True)
+    content_type: str = Field(max_length=100)  # sniffed from the bytes, never trusted
+    size_bytes: int
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    filename: str | None = Field(default=None, max_length=255)
+    source_url: str | None = Field(default=None, max_length=2048)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Post(SQLModel, table=True):
     """The content; `revision` and `content_hash` change with every edit."""
 
@@ -74,6 +90,8 @@ class Post(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     text: str
     link: str | None = Field(default=None, max_length=2048)
+    # Attached media, in order: [{"media_id": 3, "alt_text": "..."}].
+    media: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Further parts after `text` when the post is a thread (a chain of replies on X).
     thread: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Wording per platform or per channel: [{"platform"|"channel_id", "text", "link"}].

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from adapters.base import Adapter, AdapterConfig, AdapterRegistry, Budget, Rejected, load_adapters
 from publisher.db import make_engine, utcnow
+from publisher.media import MediaStore
 from publisher.models import Channel
 from publisher.publishing import RetryPolicy
 from publisher.queue import MAX_CHUNK, PublishQueue
@@ -46,6 +47,10 @@ class Runtime:
         if self._senders is None:
             self._senders = ThreadPoolExecutor(MAX_CHUNK, thread_name_prefix="send")
         return self._senders
+
+    @property
+    def media(self) -> MediaStore:
+        return MediaStore(self.settings.effective_media_dir)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

@@ -118,6 +118,33 @@ class ChannelCheckRead(Output):
     checked_at: datetime
 
 
+# -- media ------------------------------------------------------------------------------
+
+
+class MediaImport(Input):
+    url: Link = Field(
+        description="http(s) URL on a public address; at most 3 redirects are followed"
+    )
+
+
+class MediaRead(Output):
+    id: int
+    content_type: str = Field(description="What the bytes are (sniffed), not what was claimed")
+    size_bytes: int
+    sha256: str
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    filename: str | None
+    source_url: str | None
+    created_at: datetime
+
+
+class MediaRef(Input):
+    media_id: Id
+    alt_text: str | None = Field(default=None, max_length=1000, description="For screen readers")
+
+
 # -- campaigns --------------------------------------------------------------------------
 
 

@@ -37,6 +37,16 @@ class Settings:
     # A `queued` row whose job Redis lost is handed over again after this.
     requeue_after_s: float = 30.0
     log_level: str = "INFO"
+    # Uploaded and imported media: a directory of files named by their SHA-256.
+    media_dir: Path | None = None  # default: home/media
+    media_max_bytes: int = 512 * 1024 * 1024
+    # Media imports (and later webhooks) may reach private and loopback addresses: for
+    # tests and closed networks only.
+    allow_private_urls: bool = False
+
+    @property
+    def effective_media_dir(self) -> Path:
+        return self.media_dir or self.home / "media"
 
     @property
     def effective_database_url(self) -> str:
@@ -64,6 +74,9 @@ class Settings:
             "PUBLISHER_CLAIM_GRACE": str(self.claim_grace_s),
             "PUBLISHER_REQUEUE_AFTER": str(self.requeue_after_s),
             "PUBLISHER_LOG_LEVEL": self.log_level,
+            "PUBLISHER_MEDIA_DIR": str(self.media_dir) if self.media_dir else "",
+            "PUBLISHER_MEDIA_MAX_BYTES": str(self.media_max_bytes),
+            "PUBLISHER_ALLOW_PRIVATE_URLS": "1" if self.allow_private_urls else "0",
         }
         env.update({f"PUBLISHER_{p.upper()}_API_URL": url for p, url in self.api_base_urls.items()})
         return env
@@ -92,6 +105,9 @@ class Settings:
             claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "30")),
             requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "30")),
             log_level=env.get("PUBLISHER_LOG_LEVEL", cls.log_level),
+            media_dir=Path(env["PUBLISHER_MEDIA_DIR"]) if env.get("PUBLISHER_MEDIA_DIR") else None,
+            media_max_bytes=int(env.get("PUBLISHER_MEDIA_MAX_BYTES", str(cls.media_max_bytes))),
+            allow_private_urls=env.get("PUBLISHER_ALLOW_PRIVATE_URLS", "0") == "1",
         )
 
 

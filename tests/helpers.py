@@ -71,6 +71,20 @@ class Api:
     def get(self, path: str, **kw: Any) -> Any:
         return self.call("GET", path, **kw)[1]
 
+    def upload(
+        self, data: bytes, filename: str = "file", *, as_: str = "editor", mimetype: str = ""
+    ) -> tuple[int, Any]:
+        """POST /v1/media as a multipart upload (field `file`)."""
+        import io
+
+        response = self.client.post(
+            "/v1/media",
+            data={"file": (io.BytesIO(data), filename, mimetype or "application/octet-stream")},
+            headers={"Authorization": f"Bearer {self.keys[as_]}"},
+            content_type="multipart/form-data",
+        )
+        return response.status_code, response.get_json(silent=True)
+
     def post(self, path: str, body: Any = None, **kw: Any) -> Any:
         kw.setdefault("expect", None)
         return self.call("POST", path, body, **kw)[1]

@@ -1,0 +1,64 @@
+"""/v1/media: upload a file or import one by URL; attach it to posts by id."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request, send_file
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from api.context import actor, commit, db, runtime
+from api.spec import endpoint, json_response, parse_body
+from publisher import media
+from publisher.schemas import MediaImport, MediaRead
+
+bp = Blueprint("media", __name__, url_prefix="/media")
+
+
+@bp.post("")
+@endpoint("Upload a file (multipart `file`) or import one by URL", response=MediaRead, status=201)
+def create():
+    """The type is sniffed from the bytes; anything but JPEG, PNG, GIF, WebP, MP4 or MOV
+    is a 415. Imports fetch public addresses only and follow at most 3 redirects."""
+    rt = runtime()
+    limit = rt.settings.media_max_bytes
+    request.max_content_length = limit + 64 * 1024  # the multipart envelope
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise BadRequest("send the file in a multipart field named `file`")
+        item = media.upload(
+            db(),
+            actor(),
+            upload.stream,
+            filename=upload.filename,
+            store=rt.media,
+            max_bytes=limit,
+            now=rt.clock(),
+        )
+    elif request.is_json:
+        body = parse_body(MediaImport)
+        item = media.import_url(
+            db(),
+            actor(),
+            body.url,
+            store=rt.media,
+            max_bytes=limit,
+            allow_private=rt.settings.allow_private_urls,
+            now=rt.clock(),
+        )
+    else:
+        raise UnsupportedMediaType("send multipart/form-data with `file`, or JSON with `url`")
+    commit()
+    return json_response(MediaRead.model_validate(item), 201)
+
+
+@bp.get("/<int:media_id>")
+@endpoint("Get a media item", response=MediaRead)
+def show(media_id: int):
+    return json_response(MediaRead.model_validate(media.get_media(db(), actor(), media_id)))
+
+
+@bp.get("/<int:media_id>/content")
+@endpoint("The media item's bytes")
+def content(media_id: int):
+    item = media.get_media(db(), actor(), media_id)
+    return send_file(runtime().media.path(item.sha256), mimetype=item.content_type)
