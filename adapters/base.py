@@ -18,6 +18,19 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class MediaLimits:
+    """What a platform takes as attachments to one post."""
+
+    images: int = 0  # how many images one post may carry
+    image_bytes: int = 0
+    image_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
+    gif_bytes: int = 0  # 0: no GIFs; a GIF goes alone
+    video_bytes: int = 0  # 0: no video; a video goes alone
+    video_s: float = 0.0
+    video_types: tuple[str, ...] = ("video/mp4", "video/quicktime")
+
+
+@dataclass(frozen=True)
 class Limits:
     """What a platform accepts: text length (and how it is counted), links."""
 
@@ -28,6 +41,7 @@ class Limits:
     # Most parts a thread (a chain of replies) may have; 1: the platform has no threads,
     # and a thread's parts go out as one post, a blank line between them.
     thread_parts: int = 1
+    media: MediaLimits = MediaLimits()
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,25 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class MediaFile:
+    """An attachment as the adapter reads it: a local file and what it is."""
+
+    path: str
+    content_type: str
+    size_bytes: int
+    alt_text: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.content_type == "image/gif":
+            return "gif"
+        return "video" if self.content_type.startswith("video/") else "image"
+
+
+@dataclass(frozen=True)
 class Content:
     """What goes out on one channel."""
 
@@ -47,6 +80,8 @@ class Content:
     link: str | None = None
     # Further parts of a thread, after `text`.
     thread: tuple[str, ...] = ()
+    # Attachments of the (first) post, in order.
+    media: tuple[MediaFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +247,42 @@ class Adapter(ABC):
                 )
         if content.link and not cls.limits.links:
             problems.append(f"{cls.display_name} posts cannot carry a link")
+        return problems + cls.validate_media(content.media)
+
+    @classmethod
+    def validate_media(cls, media: tuple[MediaFile, ...]) -> list[str]:
+        if not media:
+            return []
+        limits, name = cls.limits.media, cls.display_name
+        kinds = [m.kind for m in media]
+        problems = []
+        if "video" in kinds and not limits.video_bytes:
+            return [f"{name} posts cannot carry video (yet)"]
+        if "gif" in kinds and not limits.gif_bytes:
+            return [f"{name} posts cannot carry GIFs"]
+        if not limits.images and "image" in kinds:
+            return [f"{name} posts cannot carry images"]
+        if len(media) > 1 and ("video" in kinds or "gif" in kinds):
+            problems.append(
+                f"a video or GIF goes alone on {name}: this post has {len(media)} files"
+            )
+        elif kinds.count("image") > limits.images:
+            problems.append(f"{kinds.count('image')} images; {name} takes at most {limits.images}")
+        for number, item in enumerate(media, 1):
+            where = f"file {number} ({item.content_type})"
+            cap, allowed = {
+                "image": (limits.image_bytes, limits.image_types),
+                "gif": (limits.gif_bytes, ("image/gif",)),
+                "video": (limits.video_bytes, limits.video_types),
+            }[item.kind]
+            if item.content_type not in allowed:
+                problems.append(f"{where}: {name} does not take this type")
+            if item.size_bytes > cap:
+                problems.append(f"{where}: {_mb(item.size_bytes)}; {name} takes at most {_mb(cap)}")
+            if item.kind == "video" and (item.duration_s or 0) > limits.video_s:
+                problems.append(
+                    f"{where}: {item.duration_s:g} s; {name} takes at most {limits.video_s:g} s"
+                )
         return problems
 
     @abstractmethod
@@ -235,6 +306,10 @@ class Adapter(ABC):
     def check(self) -> Account:
         """Verify the credentials with the platform (read-only): the account they act as.
         Raises AuthExpired when the platform refuses them."""
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
 
 
 AdapterRegistry = dict[str, type[Adapter]]

@@ -28,6 +28,7 @@ def _read(post: Post) -> PostRead:
             **post.model_dump(),
             "variants": post.variants or [],
             "thread": post.thread or [],
+            "media": post.media or [],
             "publications": pubs,
             "series": series,
         }
@@ -71,7 +72,9 @@ def update(post_id: int):
 @endpoint("Check the post against its platforms and send it to review", response=PostRead)
 def submit(post_id: int):
     rt = runtime()
-    post = posts.submit_post(db(), actor(), post_id, registry=rt.registry, now=rt.clock())
+    post = posts.submit_post(
+        db(), actor(), post_id, registry=rt.registry, store=rt.media, now=rt.clock()
+    )
     commit()
     return json_response(_read(post))
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
 from publisher import reviews
+from publisher.content import media_files
 from publisher.publications import series_to_read, to_read
 from publisher.schemas import CommentRequired, Decision, Id, ReviewItem, ReviewRead
 from publisher.states import Status
@@ -38,7 +39,9 @@ def queue():
                 publication=to_read(item.publication),
                 post_id=item.post.id,
                 revision=item.post.revision,
-                preview=reviews.preview(item, registry),
+                preview=reviews.preview(
+                    item, registry, media_files(db(), item.post, runtime().media)
+                ),
                 series=series_to_read(item.series) if item.series else None,
                 occurrences=item.occurrences,
             )

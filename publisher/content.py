@@ -13,14 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.base import Content
-from publisher.models import Channel, Post
+from sqlmodel import Session, select
+
+from adapters.base import Content, MediaFile
+from publisher.media import MediaStore
+from publisher.models import Channel, Media, Post
 
 Variants = Sequence[dict[str, Any]] | None
 
 
 def content_hash(
-    text: str, link: str | None, variants: Variants = None, thread: Sequence[str] | None = None
+    text: str,
+    link: str | None,
+    variants: Variants = None,
+    thread: Sequence[str] | None = None,
+    media: Sequence[dict[str, Any]] | None = None,
 ) -> str:
     """A stable hash of everything that would change what readers see, on any channel."""
     body: dict[str, Any] = {"text": text, "link": link}
@@ -29,13 +36,39 @@ def content_hash(
         body["variants"] = sorted((_variant_key(v), v.get("text"), v.get("link")) for v in variants)
     if thread:
         body["thread"] = list(thread)
+    if media:  # media rows never change their bytes: the id names the content
+        body["media"] = [(m["media_id"], m.get("alt_text")) for m in media]
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def post_hash(post: Post) -> str:
     """The hash of the post's current content, computed from the content itself."""
-    return content_hash(post.text, post.link, post.variants, post.thread)
+    return content_hash(post.text, post.link, post.variants, post.thread, post.media)
+
+
+def media_files(session: Session, post: Post, store: MediaStore | None) -> tuple[MediaFile, ...]:
+    """The post's attachments as files an adapter reads, in the post's order."""
+    items = post.media or []
+    if not items:
+        return ()
+    if store is None:
+        raise ValueError(f"post {post.id} has media but no media store was given")
+    ids = [int(i["media_id"]) for i in items]
+    rows = {m.id: m for m in session.exec(select(Media).where(Media.id.in_(ids)))}
+    return tuple(
+        MediaFile(
+            path=str(store.path(row.sha256)),
+            content_type=row.content_type,
+            size_bytes=row.size_bytes,
+            alt_text=item.get("alt_text"),
+            width=row.width,
+            height=row.height,
+            duration_s=row.duration_s,
+        )
+        for item in items
+        if (row := rows.get(int(item["media_id"]))) is not None
+    )
 
 
 def _variant_key(variant: dict[str, Any]) -> str:
@@ -53,7 +86,7 @@ class Resolved:
     variant: int | None
 
 
-def resolve(post: Post, channel: Channel) -> Resolved:
+def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> Resolved:
     variants = list(enumerate(post.variants or []))
     # Least specific first: each later layer overrides the fields it sets.
     layers = [(i, v) for i, v in variants if v.get("platform") == channel.platform]
@@ -64,9 +97,10 @@ def resolve(post: Post, channel: Channel) -> Resolved:
             text, source = variant["text"], index
         if variant.get("link"):
             link = variant["link"]
-    return Resolved(Content(text=text, link=link, thread=tuple(post.thread or ())), source)
+    content = Content(text=text, link=link, thread=tuple(post.thread or ()), media=media)
+    return Resolved(content, source)
 
 
-def content_of(post: Post, channel: Channel) -> Content:
-    """The content a publication of `post` on `channel` sends."""
-    return resolve(post, channel).content
+def content_of(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> Content:
+    """The content a publication of `post` on `channel` sends (`media`: its files)."""
+    return resolve(post, channel, media).content

@@ -39,6 +39,7 @@ def run_publish(*publication_ids: int) -> list[str]:
             clock=runtime.clock,
             policy=runtime.policy,
             senders=runtime.senders,
+            store=runtime.media,
         )
     if Status.SCHEDULED in statuses:
         runtime.queue.wake()  # held or retried: the dispatcher must see its new due time

@@ -9,11 +9,12 @@ from sqlmodel import Session, select
 from adapters.base import AdapterRegistry
 from publisher import events, recurrence, slots
 from publisher.campaigns import get_campaign
-from publisher.content import content_hash, resolve
+from publisher.content import content_hash, media_files, resolve
 from publisher.errors import Conflict, NotFound, ValidationFailed, field_error
 from publisher.localtime import format_local, to_local
-from publisher.models import Campaign, Channel, Post, Publication, Series
-from publisher.schemas import PostCreate, PostUpdate, TargetIn, VariantIn
+from publisher.media import MediaStore
+from publisher.models import Campaign, Channel, Media, Post, Publication, Series
+from publisher.schemas import MediaRef, PostCreate, PostUpdate, TargetIn, VariantIn
 from publisher.states import Status
 from publisher.workspaces import Actor, Permission
 
@@ -73,8 +74,22 @@ def _check_references(session: Session, actor: Actor, data: PostCreate, now: dat
             errors.append(field_error(["targets", i, "recurrence"], problem))
     channels = [session.get(Channel, t.channel_id) for t in data.targets]
     errors += _variant_errors(data.variants, [c for c in channels if c is not None])
+    errors += _media_errors(session, actor, data.media)
     if errors:
         raise ValidationFailed("the post refers to objects that do not exist", errors)
+
+
+def _media_errors(session: Session, actor: Actor, refs: list[MediaRef]) -> list[dict]:
+    errors = []
+    for i, ref in enumerate(refs):
+        media = session.get(Media, ref.media_id)
+        if media is None or media.workspace_id != actor.workspace_id:
+            errors.append(field_error(["media", i, "media_id"], f"no media {ref.media_id} here"))
+    return errors
+
+
+def _stored_media(refs: list[MediaRef]) -> list[dict] | None:
+    return [{"media_id": r.media_id, "alt_text": r.alt_text} for r in refs] or None
 
 
 def _variant_errors(variants: list[VariantIn], targets: list[Channel]) -> list[dict]:
@@ -107,6 +122,7 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
     link = str(data.link) if data.link else None
     variants = [v.stored() for v in data.variants] or None
     thread = list(data.thread) or None
+    media = _stored_media(data.media)
     post = Post(
         workspace_id=actor.workspace_id,
         campaign_id=data.campaign_id,
@@ -114,7 +130,8 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
         link=link,
         variants=variants,
         thread=thread,
-        content_hash=content_hash(data.text, link, variants, thread),
+        media=media,
+        content_hash=content_hash(data.text, link, variants, thread, media),
         created_by=actor.key_id,
         created_at=now,
         updated_at=now,
@@ -233,10 +250,16 @@ def update_post(
             raise ValidationFailed("a variant speaks to no target of this post", errors)
         variants = [v.stored() for v in data.variants] or None
     thread = (list(data.thread) or None) if data.thread is not None else post.thread
-    new_hash = content_hash(text, link, variants, thread)
+    media = post.media
+    if data.media is not None:
+        if errors := _media_errors(session, actor, data.media):
+            raise ValidationFailed("the post refers to media that do not exist", errors)
+        media = _stored_media(data.media)
+    new_hash = content_hash(text, link, variants, thread, media)
     if new_hash == post.content_hash:
         return post
     post.text, post.link, post.variants, post.thread = text, link, variants, thread
+    post.media = media
     post.content_hash = new_hash
     post.revision += 1
     post.updated_at = now
@@ -268,7 +291,13 @@ def update_post(
 
 
 def submit_post(
-    session: Session, actor: Actor, post_id: int, *, registry: AdapterRegistry, now: datetime
+    session: Session,
+    actor: Actor,
+    post_id: int,
+    *,
+    registry: AdapterRegistry,
+    store: MediaStore | None = None,
+    now: datetime,
 ) -> Post:
     """Check the content against every target platform, then send it to review."""
     actor.require(Permission.WRITE_CONTENT)
@@ -283,6 +312,7 @@ def submit_post(
     if not pubs and not waiting:
         raise Conflict("nothing to submit: no publication of this post is a draft")
     errors = []
+    files = media_files(session, post, store)  # checked per channel, apart from the text
     for channel_id in sorted({p.channel_id for p in pubs} | {s.channel_id for s in waiting}):
         channel = session.get(Channel, channel_id)
         adapter = registry.get(channel.platform) if channel else None
@@ -294,6 +324,8 @@ def submit_post(
         where = ["text"] if resolved.variant is None else ["variants", resolved.variant, "text"]
         for problem in adapter.validate(resolved.content):
             errors.append(field_error(where, f"{problem} (channel {channel.name!r})"))
+        for problem in adapter.validate_media(files):
+            errors.append(field_error(["media"], f"{problem} (channel {channel.name!r})"))
     if errors:
         raise ValidationFailed("the content does not fit its channels", errors)
     for series in waiting:

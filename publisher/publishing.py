@@ -16,6 +16,7 @@ from adapters.base import (
     Adapter,
     AdapterError,
     AuthExpired,
+    Content,
     OutcomeUnknown,
     PartlyPublished,
     PublishRequest,
@@ -26,8 +27,9 @@ from adapters.base import (
 )
 from publisher import events
 from publisher.channels import hold_channel, mark_needs_reauth
-from publisher.content import content_of, post_hash
+from publisher.content import content_of, media_files, post_hash
 from publisher.dispatch import available_channels
+from publisher.media import MediaStore
 from publisher.models import Channel, Post, Publication
 from publisher.pauses import is_paused, under_active_pause
 from publisher.states import CLAIMABLE, Status
@@ -57,14 +59,23 @@ class Claimed:
     publication: Publication
     channel: Channel
     post: Post
+    content: Content  # what goes out on this channel, media files resolved
 
 
-def claim(session: Session, publication_id: int, *, now: datetime) -> Claimed | None:
+def claim(
+    session: Session, publication_id: int, *, now: datetime, store: MediaStore | None = None
+) -> Claimed | None:
     """`claim_many` for one publication: the claimed one, or None."""
-    return next(iter(claim_many(session, [publication_id], now=now)), None)
+    return next(iter(claim_many(session, [publication_id], now=now, store=store)), None)
 
 
-def claim_many(session: Session, publication_ids: Sequence[int], *, now: datetime) -> list[Claimed]:
+def claim_many(
+    session: Session,
+    publication_ids: Sequence[int],
+    *,
+    now: datetime,
+    store: MediaStore | None = None,
+) -> list[Claimed]:
     """Compare-and-set `queued|scheduled -> publishing` for each publication that is due,
     approved for its current content, on an available channel and under no pause. A row
     another worker moved first is simply not updated. Returns the claimed ones in id order;
@@ -105,7 +116,8 @@ def claim_many(session: Session, publication_ids: Sequence[int], *, now: datetim
         if post_hash(post) != pub.approved_hash:
             _back_to_review(session, pub, now=now)
         else:
-            claimed.append(Claimed(pub, channel, post))
+            content = content_of(post, channel, media_files(session, post, store))
+            claimed.append(Claimed(pub, channel, post, content))
     return claimed
 
 
@@ -184,12 +196,13 @@ def publish_many(
     clock: Callable[[], datetime],
     policy: RetryPolicy,
     senders: Executor | None = None,
+    store: MediaStore | None = None,
 ) -> list[str]:
     """Claim the publications in one transaction, send them concurrently on `senders`, and
     record each outcome as soon as it is back (outcomes back together share a transaction).
     Only this thread touches the session. Returns each publication's status, in order; a
     publication that could not be claimed is "skipped"."""
-    claimed = claim_many(session, publication_ids, now=clock())
+    claimed = claim_many(session, publication_ids, now=clock(), store=store)
     session.commit()
     statuses = dict.fromkeys(publication_ids, "skipped")
     if senders is None or len(claimed) == 1:
@@ -211,9 +224,9 @@ def publish_many(
 
 def _send(adapter_for: AdapterFactory, claimed: Claimed) -> PublishResult | AdapterError:
     """One call to the platform; every failure comes back as a value (no database here)."""
-    pub, channel, post = claimed.publication, claimed.channel, claimed.post
+    pub, channel = claimed.publication, claimed.channel
     request = PublishRequest(
-        content=content_of(post, channel),
+        content=claimed.content,
         reference=f"publication:{pub.id}",
         sent=tuple(pub.part_ids or ()),
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from adapters.base import AdapterRegistry
+from adapters.base import AdapterRegistry, MediaFile
 from publisher import events
 from publisher.content import content_of
 from publisher.errors import Conflict, NotFound
@@ -61,9 +61,13 @@ def review_queue(
     return items
 
 
-def preview(item: QueueItem, registry: AdapterRegistry) -> dict:
+def preview(
+    item: QueueItem,
+    registry: AdapterRegistry,
+    media: tuple[MediaFile, ...] = (),
+) -> dict:
     """The content exactly as it would go out on the item's channel, measured and checked."""
-    content = content_of(item.post, item.channel)
+    content = content_of(item.post, item.channel, media)
     adapter = registry.get(item.channel.platform)
     if adapter is None:
         return {
@@ -76,6 +80,7 @@ def preview(item: QueueItem, registry: AdapterRegistry) -> dict:
             "unit": "characters",
             "problems": ["platform not installed"],
             "parts": [content.text, *content.thread],
+            "media": item.post.media or [],
         }
     return {
         "platform": adapter.platform,
@@ -87,6 +92,7 @@ def preview(item: QueueItem, registry: AdapterRegistry) -> dict:
         "unit": adapter.limits.unit,
         "problems": adapter.validate(content),
         "parts": adapter.parts(content),
+        "media": item.post.media or [],
     }
 
 

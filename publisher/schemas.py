@@ -145,6 +145,11 @@ class MediaRef(Input):
     alt_text: str | None = Field(default=None, max_length=1000, description="For screen readers")
 
 
+class MediaRefRead(Output):
+    media_id: int
+    alt_text: str | None
+
+
 # -- campaigns --------------------------------------------------------------------------
 
 
@@ -285,6 +290,9 @@ class PostCreate(Input):
         description="Further parts after `text`: on X a thread (each part a reply to the "
         "one before); on platforms without threads, one post with the parts a blank line apart",
     )
+    media: list[MediaRef] = Field(
+        default_factory=list, max_length=10, description="Attachments (from POST /v1/media)"
+    )
     targets: list[TargetIn] = Field(min_length=1, max_length=50)
 
     @field_validator("targets")
@@ -303,12 +311,15 @@ class PostUpdate(Input):
     thread: list[ThreadPart] | None = Field(
         default=None, max_length=49, description="Replaces the further parts; [] removes them"
     )
+    media: list[MediaRef] | None = Field(
+        default=None, max_length=10, description="Replaces the attachments; [] removes them"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> PostUpdate:
         if not self.model_fields_set:
-            raise ValueError("give at least one of text, link, variants, thread")
-        for name in ("variants", "thread"):
+            raise ValueError("give at least one of text, link, variants, thread, media")
+        for name in ("variants", "thread", "media"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null; send [] to remove them")
         if "text" in self.model_fields_set and self.text is None:
@@ -354,6 +365,7 @@ class PostRead(Output):
     link: str | None
     variants: list[VariantRead]
     thread: list[str]
+    media: list[MediaRefRead]
     revision: int
     content_hash: str
     created_at: datetime
@@ -383,6 +395,7 @@ class Preview(Output):
     unit: str
     problems: list[str]
     parts: list[str] = Field(description="Every post this makes on the platform, as sent")
+    media: list[MediaRefRead] = Field(default_factory=list, description="Attached, in order")
 
 
 class ReviewItem(Output):
