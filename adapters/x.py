@@ -7,6 +7,7 @@ https://docs.x.com/resources/fundamentals/rate-limits (x-rate-limit-reset).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from adapters.base import (
     Budget,
     Content,
     Limits,
+    MediaFile,
+    MediaLimits,
     OutcomeUnknown,
     PartlyPublished,
     PublishRequest,
@@ -41,6 +44,12 @@ API_HOST = "https://api.twitter.com"
 DUPLICATE = "duplicate content"
 FIND_PAGES = 5  # 500 most recent posts since the attempt: far more than a burst leaves
 THREAD_PARTS = 25  # X's own composer allows 25 posts in a thread
+# Media upload (docs.x.com/x-api/media/quickstart/media-upload-chunked): INIT, APPEND in
+# segments of at most 5 MB, FINALIZE, then STATUS until processing is done.
+MEDIA_ROUTE = "/2/media/upload"
+CHUNK_BYTES = 4 * 1024 * 1024
+MEDIA_WAIT_S = 60.0  # longer than this processing, and the publication is retried later
+CATEGORY = {"image": "tweet_image", "gif": "tweet_gif", "video": "tweet_video"}
 
 
 class XCredentials(BaseModel):
@@ -74,6 +83,16 @@ class XAdapter(Adapter):
         counts=weighted_length,
         unit="weighted characters",
         thread_parts=THREAD_PARTS,
+        # docs.x.com media best practices: 4 images (5 MB each), or one GIF (15 MB), or
+        # one video (512 MB, up to 140 s for most accounts).
+        media=MediaLimits(
+            images=4,
+            image_bytes=5 * 1024 * 1024,
+            gif_bytes=15 * 1024 * 1024,
+            video_bytes=512 * 1024 * 1024,
+            video_s=140.0,
+            video_types=("video/mp4", "video/quicktime"),
+        ),
     )
     # POST /2/tweets: 200 per 15 min per user, and 300 per 3 h per user shared with
     # reposts (docs.x.com/x-api/posts/manage-tweets/migrate/overview). Lower tiers allow
@@ -117,12 +136,16 @@ class XAdapter(Adapter):
         others are out, PartlyPublished says which are, so none is ever sent twice."""
         parts = self.parts(request.content)
         ids = list(request.sent)
+        # Media go with the first part; uploads are invisible until a post uses them, so
+        # a failure there is safe to retry whatever it was.
+        media_ids = [self._upload(m) for m in request.content.media] if not ids else []
         for text in parts[len(ids) :]:
             try:
                 with translate_errors():
                     response = self._client.create_tweet(
                         text=text,
                         in_reply_to_tweet_id=ids[-1] if ids else None,
+                        media_ids=(media_ids or None) if not ids else None,
                         user_auth=self._oauth1,
                     )
             except AdapterError as exc:
@@ -131,6 +154,81 @@ class XAdapter(Adapter):
                 raise
             ids.append(str(response.data["id"]))
         return self._result(ids)
+
+    def _upload(self, item: MediaFile) -> str:
+        """Chunked upload on tweepy's own session and credentials (tweepy's v2 Client has
+        no media upload); then alt text. Returns the media id."""
+        try:
+            with translate_errors():
+                init = self._media_call(
+                    "POST",
+                    data={
+                        "command": "INIT",
+                        "media_type": item.content_type,
+                        "total_bytes": str(item.size_bytes),
+                        "media_category": CATEGORY[item.kind],
+                    },
+                )
+                media_id = str(init["data"]["id"])
+                with open(item.path, "rb") as fh:
+                    segment = 0
+                    while chunk := fh.read(CHUNK_BYTES):
+                        self._media_call(
+                            "POST",
+                            data={
+                                "command": "APPEND",
+                                "media_id": media_id,
+                                "segment_index": str(segment),
+                            },
+                            files={"media": ("chunk", chunk, "application/octet-stream")},
+                        )
+                        segment += 1
+                done = self._media_call("POST", data={"command": "FINALIZE", "media_id": media_id})
+                self._wait_for_processing(media_id, done["data"].get("processing_info"))
+                if item.alt_text and item.kind != "video":
+                    self._media_call(
+                        "POST",
+                        route="/2/media/metadata",
+                        json={"id": media_id, "metadata": {"alt_text": {"text": item.alt_text}}},
+                    )
+        except (OutcomeUnknown, Transient) as exc:
+            raise Transient(f"media upload: {exc.reason}") from exc
+        return media_id
+
+    def _wait_for_processing(self, media_id: str, info: dict | None) -> None:
+        """Poll STATUS as X says (check_after_secs) until the media is ready."""
+        waited = 0.0
+        while info and info.get("state") in ("pending", "in_progress"):
+            pause = min(float(info.get("check_after_secs", 1)), 5.0)
+            if waited + pause > MEDIA_WAIT_S:
+                raise Transient(f"media {media_id} still processing after {waited:.0f} s")
+            time.sleep(pause)
+            waited += pause
+            status = self._media_call("GET", params={"command": "STATUS", "media_id": media_id})
+            info = status["data"].get("processing_info")
+        if info and info.get("state") == "failed":
+            error = info.get("error", {})
+            raise Rejected(f"X could not process media {media_id}: {error.get('message', error)}")
+
+    def _media_call(self, method: str, *, route: str = MEDIA_ROUTE, **kwargs: Any) -> dict:
+        """One media request, authenticated exactly as tweepy authenticates its own."""
+        client = self._client
+        headers = {"User-Agent": client.user_agent}
+        auth = None
+        if self._oauth1:
+            auth = tweepy.OAuth1UserHandler(
+                client.consumer_key,
+                client.consumer_secret,
+                client.access_token,
+                client.access_token_secret,
+            ).apply_auth()
+        else:
+            headers["Authorization"] = f"Bearer {client.bearer_token}"
+        response = client.session.request(
+            method, API_HOST + route, headers=headers, auth=auth, **kwargs
+        )
+        _raise_like_tweepy(response)
+        return response.json() if response.content else {}
 
     def find(
         self, content: Content, *, since: datetime, after: tuple[str, ...] = ()
@@ -189,6 +287,25 @@ class XAdapter(Adapter):
             )
         # X answers 200 with an `errors` list and no `data` for a post that does not exist.
         return dict(response.data.data) if response.data else None
+
+
+def _raise_like_tweepy(response: requests.Response) -> None:
+    """tweepy's own status mapping (BaseClient.request), for requests made beside it."""
+    if response.status_code == 429:
+        reset = response.headers.get("x-rate-limit-reset")
+        raise tweepy.TooManyRequests(response, reset_time=int(reset) if reset else None)
+    errors = {
+        400: tweepy.BadRequest,
+        401: tweepy.Unauthorized,
+        403: tweepy.Forbidden,
+        404: tweepy.NotFound,
+    }
+    if response.status_code in errors:
+        raise errors[response.status_code](response)
+    if response.status_code >= 500:
+        raise tweepy.TwitterServerError(response)
+    if not 200 <= response.status_code < 300:
+        raise tweepy.HTTPException(response)
 
 
 def _replied_to(tweet: tweepy.Tweet) -> str | None:

@@ -31,11 +31,14 @@ def jpeg(width: int = 64, height: int = 32) -> bytes:
     return b"\xff\xd8" + app0 + sof0 + b"\xff\xd9"
 
 
-def mp4(seconds: float = 12.5) -> bytes:
+def mp4(seconds: float = 12.5, padding: int = 0) -> bytes:
+    """An MP4 whose movie header says `seconds`; `padding` bytes of media data after it."""
+
     def box(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I", 8 + len(payload)) + kind + payload
 
     mvhd = (
         b"\x00\x00\x00\x00" + struct.pack(">IIII", 0, 0, 1000, int(seconds * 1000)) + b"\x00" * 80
     )
-    return box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + box(b"moov", box(b"mvhd", mvhd))
+    head = box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + box(b"moov", box(b"mvhd", mvhd))
+    return head + (box(b"mdat", bytes(range(256)) * (padding // 256)) if padding else b"")

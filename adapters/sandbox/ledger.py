@@ -23,6 +23,8 @@ class Accepted:
     received_at: str
     text_sha256: str = ""
     in_reply_to: str | None = None  # the post this one replies to (a thread's parts)
+    # Attached media as the platform received them: sha256 of the bytes, type, alt text.
+    media: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,8 +39,9 @@ class Fault:
     hold_s: hold the answer this long (past the client's timeout: "accept, then hang").
     reset_in_s: for 429, the x-rate-limit-reset header's distance from now.
     code: Graph API error code to put in the error body.
-    on: which kind of request it hits: "publish" (creating a post) or "account" (reading
-        the account the token acts as: X's /2/users/me, a Graph Page object).
+    on: which kind of request it hits: "publish" (creating a post), "account" (reading
+        the account the token acts as: X's /2/users/me, a Graph Page object) or "media"
+        (a media upload request).
     after: let this many matching requests through untouched first (part 3 of a thread).
     """
 
@@ -67,6 +70,10 @@ class Ledger:
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _expired_tokens: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Media uploads in progress or done, by media id (X's chunked upload, Graph photos).
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # How long the sandbox takes to "process" an uploaded video before it can be posted.
+    media_processing_s: float = 0.0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -83,6 +90,7 @@ class Ledger:
         *,
         received_at: datetime | None = None,
         in_reply_to: str | None = None,
+        media: list[dict[str, Any]] | None = None,
     ) -> Accepted:
         """Record a created post; `received_at` is when its request arrived."""
         record = Accepted(
@@ -94,6 +102,7 @@ class Ledger:
             received_at=(received_at or datetime.now(UTC)).isoformat(timespec="microseconds"),
             text_sha256=hashlib.sha256(text.encode()).hexdigest(),
             in_reply_to=in_reply_to,
+            media=media or [],
         )
         with self._lock:
             self._accepted.append(record)
@@ -170,6 +179,8 @@ class Ledger:
     def reset(self) -> None:
         with self._lock:
             self._accepted.clear()
+            self.uploads.clear()
+            self.media_processing_s = 0.0
             self._by_text.clear()
             self._by_id.clear()
             self._faults.clear()

@@ -20,6 +20,7 @@ from adapters.sandbox.ledger import Fault, Ledger
 
 _OAUTH_TOKEN = re.compile(r'oauth_token="([^"]+)"')
 TWEET_ID_BASE = 1_860_000_000_000_000_000
+MEDIA_ID_BASE = 1_870_000_000_000_000_000
 
 
 def control_blueprint(ledger: Ledger) -> Blueprint:
@@ -68,6 +69,20 @@ def _serve_fault(fault: Fault | None, error_body: Any, headers: dict | None = No
     return response
 
 
+def _media_status(upload: dict[str, Any]) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "id": upload["media_id"],
+        "media_key": f"3_{upload['media_id']}",
+        "size": upload.get("size"),
+        "expires_after_secs": 86400,
+    }
+    if upload["state"] != "succeeded" or upload["content_type"].startswith("video/"):
+        status["processing_info"] = {"state": upload["state"], "progress_percent": 0}
+        if upload["state"] in ("pending", "in_progress"):
+            status["processing_info"]["check_after_secs"] = 1
+    return status
+
+
 def x_app(ledger: Ledger) -> Flask:
     """X API v2: create and read posts, the authenticated user."""
     app = Flask("sandbox_x")
@@ -98,6 +113,15 @@ def x_app(ledger: Ledger) -> Flask:
         if reply_to is not None and ledger.get("x", str(reply_to)) is None:
             return problem(
                 400, "Invalid Request", "One or more parameters to your request was invalid."
+            )
+        media_ids = [str(m) for m in (body.get("media") or {}).get("media_ids") or []]
+        attached = []
+        for media_id in media_ids:
+            upload = ledger.uploads.get(media_id)
+            if upload is None or upload["state"] != "succeeded" or upload["account"] != user_id:
+                return problem(400, "Invalid Request", f"Your media IDs are invalid: {media_id}")
+            attached.append(
+                {k: upload[k] for k in ("media_id", "sha256", "content_type", "alt_text", "size")}
             )
         fault = ledger.take_fault("x")
         if fault and not fault.accept:
@@ -132,6 +156,7 @@ def x_app(ledger: Ledger) -> Flask:
             None,
             received_at=arrived,
             in_reply_to=str(reply_to) if reply_to is not None else None,
+            media=attached,
         )
         if fault and fault.accept:
             time.sleep(fault.hold_s)
@@ -143,6 +168,100 @@ def x_app(ledger: Ledger) -> Flask:
         )
         response.status_code = 201
         return response
+
+    @app.route("/2/media/upload", methods=["GET", "POST"])
+    def media_upload():
+        """INIT, APPEND, FINALIZE (multipart form) and STATUS (query), as docs.x.com's
+        chunked upload guide shows them."""
+        ledger.delay("x")
+        token, user_id = account()
+        if not token or ledger.token_expired(token):
+            return problem(401, "Unauthorized", "Unauthorized")
+        fault = ledger.take_fault("x", on="media")
+        if fault is not None and fault.status is not None:
+            return problem(fault.status, "Injected", "Injected fault")
+        fields = request.form if request.method == "POST" else request.args
+        command = fields.get("command")
+        if command == "INIT":
+            total = fields.get("total_bytes", "")
+            if not total.isdigit() or not fields.get("media_type"):
+                return problem(400, "Invalid Request", "total_bytes and media_type are required")
+            media_id = str(MEDIA_ID_BASE + ledger.next_id())
+            ledger.uploads[media_id] = {
+                "media_id": media_id,
+                "account": user_id,
+                "content_type": fields["media_type"],
+                "category": fields.get("media_category"),
+                "total": int(total),
+                "segments": {},
+                "state": "uploading",
+                "alt_text": None,
+            }
+            return jsonify(
+                {
+                    "data": {
+                        "id": media_id,
+                        "media_key": f"3_{media_id}",
+                        "expires_after_secs": 86400,
+                    }
+                }
+            )
+        upload = ledger.uploads.get(fields.get("media_id", ""))
+        if upload is None or upload["account"] != user_id:
+            return problem(400, "Invalid Request", "media_id is not a known upload")
+        if command == "APPEND":
+            chunk = request.files.get("media")
+            index = fields.get("segment_index", "")
+            if chunk is None or not index.isdigit() or upload["state"] != "uploading":
+                return problem(400, "Invalid Request", "APPEND needs media and segment_index")
+            data = chunk.read()
+            if len(data) > 5 * 1024 * 1024:
+                return problem(400, "Invalid Request", "segments are at most 5 MB")
+            upload["segments"][int(index)] = data
+            return "", 204
+        if command == "FINALIZE":
+            data = b"".join(upload["segments"][i] for i in sorted(upload["segments"]))
+            if len(data) != upload["total"]:
+                return problem(
+                    400, "Invalid Request", f"got {len(data)} bytes, INIT said {upload['total']}"
+                )
+            upload.update(
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+                segment_count=len(upload["segments"]),
+                segments={},
+            )
+            video = upload["content_type"].startswith("video/")
+            if video and ledger.media_processing_s > 0:
+                upload["state"] = "pending"
+                upload["ready_at"] = time.monotonic() + ledger.media_processing_s
+            else:
+                upload["state"] = "succeeded"
+            return jsonify({"data": _media_status(upload)})
+        if command == "STATUS":
+            if upload["state"] in ("pending", "in_progress") and time.monotonic() >= upload.get(
+                "ready_at", 0
+            ):
+                upload["state"] = "succeeded"
+            elif upload["state"] == "pending":
+                upload["state"] = "in_progress"
+            return jsonify({"data": _media_status(upload)})
+        return problem(400, "Invalid Request", f"unknown command {command!r}")
+
+    @app.post("/2/media/metadata")
+    def media_metadata():
+        token, user_id = account()
+        if not token or ledger.token_expired(token):
+            return problem(401, "Unauthorized", "Unauthorized")
+        body = request.get_json(silent=True) or {}
+        upload = ledger.uploads.get(str(body.get("id", "")))
+        alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+        if upload is None or upload["account"] != user_id or not isinstance(alt, str):
+            return problem(400, "Invalid Request", "id and metadata.alt_text.text are required")
+        if len(alt) > 1000:
+            return problem(400, "Invalid Request", "alt text is at most 1000 characters")
+        upload["alt_text"] = alt
+        return jsonify({"data": {"id": upload["media_id"], "associated_metadata": True}})
 
     @app.get("/2/tweets/<tweet_id>")
     def get_tweet(tweet_id: str):
