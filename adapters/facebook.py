@@ -7,6 +7,7 @@ https://developers.facebook.com/docs/graph-api/guides/error-handling (codes 4/17
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from adapters.base import (
     AuthExpired,
     Content,
     Limits,
+    MediaFile,
+    MediaLimits,
     OutcomeUnknown,
     PublishRequest,
     PublishResult,
@@ -59,7 +62,16 @@ class FacebookAdapter(Adapter):
 
     platform = "facebook"
     display_name = "Facebook"
-    limits = Limits(text=63206)
+    # Photos: several unpublished photos attached to one feed post (Graph API "Publish a
+    # multi-photo post"); video posts are not built yet.
+    limits = Limits(
+        text=63206,
+        media=MediaLimits(
+            images=10,
+            image_bytes=10 * 1024 * 1024,
+            image_types=("image/jpeg", "image/png", "image/webp"),
+        ),
+    )
     credentials_model = FacebookCredentials
 
     def __init__(
@@ -74,13 +86,38 @@ class FacebookAdapter(Adapter):
         # facebook-sdk validates versions only up to 3.1; set the current one afterwards.
         self._graph.version = config.options.get("graph_version", DEFAULT_VERSION)
 
+    @classmethod
+    def render_text(cls, content: Content) -> str:
+        """A post with photos shows no link preview: its link goes in the message."""
+        text = super().render_text(content)
+        if content.media and content.link and content.link not in text:
+            return f"{text}\n\n{content.link}"
+        return text
+
     def publish(self, request: PublishRequest) -> PublishResult:
-        fields: dict[str, str] = {"message": self.render_text(request.content)}
-        if request.content.link:
-            fields["link"] = request.content.link
+        content = request.content
+        fields: dict[str, str] = {"message": self.render_text(content)}
+        if content.media:
+            photos = [self._unpublished_photo(item) for item in content.media]
+            fields["attached_media"] = json.dumps([{"media_fbid": p} for p in photos])
+        elif content.link:
+            fields["link"] = content.link
         with self._translate_errors():
             result = self._graph.put_object(self.account_id, "feed", **fields)
         return self._result(str(result["id"]))
+
+    def _unpublished_photo(self, item: MediaFile) -> str:
+        """Upload a photo that stays invisible until a post attaches it: any failure
+        here is safe to retry."""
+        extra = {"alt_text_custom": item.alt_text} if item.alt_text else {}
+        try:
+            with self._translate_errors(), open(item.path, "rb") as image:
+                photo = self._graph.put_photo(
+                    image, album_path=f"{self.account_id}/photos", published="false", **extra
+                )
+        except (OutcomeUnknown, Transient) as exc:
+            raise Transient(f"photo upload: {exc.reason}") from exc
+        return str(photo["id"])
 
     def find(
         self, content: Content, *, since: datetime, after: tuple[str, ...] = ()

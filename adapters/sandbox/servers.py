@@ -9,6 +9,7 @@ error_subcode, fbtrace_id}}`. Each server also carries the control API under /_s
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from adapters.sandbox.ledger import Fault, Ledger
 _OAUTH_TOKEN = re.compile(r'oauth_token="([^"]+)"')
 TWEET_ID_BASE = 1_860_000_000_000_000_000
 MEDIA_ID_BASE = 1_870_000_000_000_000_000
+PHOTO_ID_BASE = 880_000_000_000_000
 
 
 def control_blueprint(ledger: Ledger) -> Blueprint:
@@ -67,6 +69,16 @@ def _serve_fault(fault: Fault | None, error_body: Any, headers: dict | None = No
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _image_type(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 def _media_status(upload: dict[str, Any]) -> dict[str, Any]:
@@ -377,6 +389,38 @@ def graph_app(ledger: Ledger) -> Flask:
     def token() -> str:
         return (request.values.get("access_token") or "").strip()
 
+    @app.post("/<version>/<page_id>/photos")
+    def upload_photo(version: str, page_id: str):
+        """A Page photo; `published=false` keeps it hidden until a feed post attaches it."""
+        ledger.delay("facebook")
+        if not token() or ledger.token_expired(token()):
+            return error(
+                400, 190, "Error validating access token: Session has expired.", subcode=463
+            )
+        fault = ledger.take_fault("facebook", on="media")
+        if fault is not None and fault.status is not None:
+            return error(fault.status, fault.code or 2, "Injected fault")
+        source = request.files.get("source")
+        if source is None:
+            return error(400, 324, "(#324) Requires upload file")
+        data = source.read()
+        kind = _image_type(data)
+        if kind is None:
+            return error(400, 324, "(#324) Missing or invalid image file")
+        photo_id = str(PHOTO_ID_BASE + ledger.next_id())
+        published = request.form.get("published", "true").lower() != "false"
+        ledger.uploads[photo_id] = {
+            "media_id": photo_id,
+            "account": page_id,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "content_type": kind,
+            "size": len(data),
+            "alt_text": request.form.get("alt_text_custom"),
+            "published": published,
+            "state": "succeeded",
+        }
+        return jsonify({"id": photo_id})
+
     @app.post("/<version>/<page_id>/feed")
     def create_post(version: str, page_id: str):
         arrived = datetime.now(UTC)
@@ -387,13 +431,30 @@ def graph_app(ledger: Ledger) -> Flask:
             )
         message = request.form.get("message", "")
         link = request.form.get("link")
+        try:
+            wanted = json.loads(request.form.get("attached_media") or "[]")
+            photo_ids = [str(item["media_fbid"]) for item in wanted]
+        except (ValueError, TypeError, KeyError):
+            return error(400, 100, "(#100) attached_media must be a list of {media_fbid}")
+        attached = []
+        for photo_id in photo_ids:
+            photo = ledger.uploads.get(photo_id)
+            if photo is None or photo["account"] != page_id or photo.get("published"):
+                return error(400, 100, f"(#100) Invalid media_fbid {photo_id}")
+            attached.append(
+                {k: photo[k] for k in ("media_id", "sha256", "content_type", "alt_text", "size")}
+            )
         fault = ledger.take_fault("facebook")
         if fault and not fault.accept and fault.status is not None:
             return error(fault.status, fault.code or 2, "Injected fault")
         if ledger.find("facebook", page_id, message):
             return error(400, 506, "Duplicate status message", subcode=1455006)
         post_id = f"{page_id}_{ledger.next_id()}"
-        ledger.accept("facebook", page_id, post_id, message, link, received_at=arrived)
+        for photo_id in photo_ids:
+            ledger.uploads[photo_id]["published"] = True
+        ledger.accept(
+            "facebook", page_id, post_id, message, link, received_at=arrived, media=attached
+        )
         if fault and fault.accept:
             time.sleep(fault.hold_s)
             if fault.status is not None:

@@ -1,0 +1,67 @@
+"""Photos on a Facebook Page through facebook-sdk: unpublished photos attached to one feed
+post, judged from the sandbox's record of the post and of the photos it received."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from adapters.sandbox import Fault
+from tests.helpers import run_pipeline, soon
+from tests.samples import jpeg, mp4, png
+
+
+def _post(api, channel, media, *, link=None):
+    body = {
+        "campaign_id": api.campaign()["id"],
+        "text": "Our summer meetup",
+        "media": media,
+        "targets": [
+            {"channel_id": channel["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
+        ],
+    }
+    if link:
+        body["link"] = link
+    return api.post("/v1/posts", body, expect=201)
+
+
+def test_several_photos_make_one_page_post(api, runtime, sandbox):
+    _, fb = api.channels()
+    files = [png(40, 30), jpeg(80, 60)]
+    refs = [{"media_id": api.upload(f)[1]["id"]} for f in files]
+    refs[0]["alt_text"] = "People at the meetup"
+    post = _post(api, fb, refs, link="https://acme.example/meetup")
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+
+    (page_post,) = sandbox.ledger.accepted("facebook")
+    assert [m["sha256"] for m in page_post.media] == [hashlib.sha256(f).hexdigest() for f in files]
+    assert [m["alt_text"] for m in page_post.media] == ["People at the meetup", None]
+    # With photos there is no link preview: the link is in the message.
+    assert page_post.text == "Our summer meetup\n\nhttps://acme.example/meetup"
+    assert all(sandbox.ledger.uploads[m["media_id"]]["published"] for m in page_post.media)
+
+
+def test_a_failed_photo_upload_is_retried_and_the_post_goes_out_once(api, runtime, sandbox):
+    _, fb = api.channels()
+    post = _post(api, fb, [{"media_id": api.upload(png())[1]["id"]}])
+    api.submit_and_approve(post)
+    sandbox.ledger.inject("facebook", Fault(status=500, code=1, on="media"))
+    run_pipeline(runtime)
+    pub = api.publication(post["publications"][0]["id"])
+    assert pub["status"] == "scheduled" and "photo upload" in pub["last_error"]
+    assert sandbox.ledger.accepted() == []
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    runtime.clock = lambda: later
+    run_pipeline(runtime, now=later)
+    assert api.publication(post["publications"][0]["id"])["status"] == "published"
+    assert len(sandbox.ledger.accepted("facebook")) == 1
+
+
+def test_video_on_a_page_is_refused_at_submit_with_a_clear_reason(api):
+    x, fb = api.channels()
+    post = _post(api, fb, [{"media_id": api.upload(mp4(5.0))[1]["id"]}])
+    status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit", {})
+    assert status == 422
+    assert "Facebook posts cannot carry video (yet)" in problem["errors"][0]["msg"]
