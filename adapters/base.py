@@ -6,7 +6,7 @@ import logging
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib.metadata import entry_points
@@ -140,6 +140,20 @@ def redact(text: str) -> str:
         return f"{match.group('scheme')} [redacted]"
 
     return _SECRET.sub(hide, text)
+
+
+# The engagement vocabulary adapters map their platform's counters onto.
+METRICS = (
+    "impressions",  # times shown
+    "reach",  # distinct accounts shown to
+    "likes",  # likes, reactions
+    "shares",  # reposts, shares
+    "replies",  # replies, comments
+    "quotes",
+    "bookmarks",
+    "link_clicks",
+    "profile_clicks",
+)
 
 
 class AdapterError(Exception):
@@ -301,6 +315,11 @@ class Adapter(ABC):
     @abstractmethod
     def get(self, external_id: str) -> dict[str, Any] | None:
         """Read a published post back (text and platform fields); None if it does not exist."""
+
+    def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Engagement per post id, in the words of METRICS (only what the platform
+        reports); a post the platform no longer has is left out. Read-only."""
+        raise Rejected(f"{self.display_name} adapter cannot read metrics")
 
     @abstractmethod
     def check(self) -> Account:

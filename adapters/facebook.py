@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -47,6 +47,36 @@ THROTTLED = {4, 17, 32, 613}
 AUTH_EXPIRED = {102, 190}
 DUPLICATE_POST = 506
 NO_SUCH_OBJECT = 100
+
+
+COUNTS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
+INSIGHTS = "insights.metric(post_impressions,post_impressions_unique,post_clicks)"
+_INSIGHT_NAMES = {
+    "post_impressions": "impressions",
+    "post_impressions_unique": "reach",
+    "post_clicks": "link_clicks",
+}
+
+
+def _graph_metrics(post: dict[str, Any]) -> dict[str, int]:
+    def total(edge: str) -> int | None:
+        return ((post.get(edge) or {}).get("summary") or {}).get("total_count")
+
+    metrics = {
+        name: int(value)
+        for name, value in (
+            ("likes", total("reactions")),
+            ("replies", total("comments")),
+            ("shares", (post.get("shares") or {}).get("count", 0)),
+        )
+        if value is not None
+    }
+    for insight in (post.get("insights") or {}).get("data", []):
+        name = _INSIGHT_NAMES.get(insight.get("name"))
+        values = insight.get("values") or []
+        if name and values and isinstance(values[0].get("value"), int):
+            metrics[name] = values[0]["value"]
+    return metrics
 
 
 class FacebookCredentials(BaseModel):
@@ -151,6 +181,22 @@ class FacebookAdapter(Adapter):
             if f"code {NO_SUCH_OBJECT}:" in exc.reason:
                 return None
             raise
+
+    def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Reactions, comments and shares summaries, and the post's insights (impressions,
+        reach, clicks) where the Page token may read them; in batches of 50 ids."""
+        found: dict[str, dict[str, int]] = {}
+        for start in range(0, len(external_ids), 50):
+            batch = list(external_ids[start : start + 50])
+            try:
+                with self._translate_errors():
+                    objects = self._graph.get_objects(batch, fields=f"{COUNTS},{INSIGHTS}")
+            except Rejected:  # no permission for insights: the counts alone
+                with self._translate_errors():
+                    objects = self._graph.get_objects(batch, fields=COUNTS)
+            for post_id, post in objects.items():
+                found[str(post_id)] = _graph_metrics(post)
+        return found
 
     def check(self) -> Account:
         """Read the Page with its own token: it fails unless the token is valid for it."""

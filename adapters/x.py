@@ -8,7 +8,7 @@ https://docs.x.com/resources/fundamentals/rate-limits (x-rate-limit-reset).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -280,6 +280,29 @@ class XAdapter(Adapter):
             me = self._client.get_me(user_auth=self._oauth1).data
         return Account(id=str(me.id), name=me.name, username=me.username)
 
+    def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Public metrics of any post; with the account's own user-context tokens, also the
+        non-public ones (link and profile clicks) X keeps for its own posts of the last 30
+        days. If X refuses those, the public ones still come back."""
+        found: dict[str, dict[str, int]] = {}
+        for start in range(0, len(external_ids), 100):
+            batch = list(external_ids[start : start + 100])
+            try:
+                with translate_errors():
+                    response = self._client.get_tweets(
+                        batch,
+                        tweet_fields=["public_metrics", "non_public_metrics"],
+                        user_auth=self._oauth1,
+                    )
+            except Rejected:
+                with translate_errors():
+                    response = self._client.get_tweets(
+                        batch, tweet_fields=["public_metrics"], user_auth=self._oauth1
+                    )
+            for tweet in response.data or []:
+                found[str(tweet.id)] = _x_metrics(tweet)
+        return found
+
     def get(self, external_id: str) -> dict[str, Any] | None:
         with translate_errors():
             response = self._client.get_tweet(
@@ -287,6 +310,31 @@ class XAdapter(Adapter):
             )
         # X answers 200 with an `errors` list and no `data` for a post that does not exist.
         return dict(response.data.data) if response.data else None
+
+
+_PUBLIC = {
+    "impression_count": "impressions",
+    "like_count": "likes",
+    "retweet_count": "shares",
+    "reply_count": "replies",
+    "quote_count": "quotes",
+    "bookmark_count": "bookmarks",
+}
+_NON_PUBLIC = {"url_link_clicks": "link_clicks", "user_profile_clicks": "profile_clicks"}
+
+
+def _x_metrics(tweet: tweepy.Tweet) -> dict[str, int]:
+    metrics = {
+        ours: int(value)
+        for theirs, ours in _PUBLIC.items()
+        if (value := (tweet.public_metrics or {}).get(theirs)) is not None
+    }
+    metrics.update(
+        (ours, int(value))
+        for theirs, ours in _NON_PUBLIC.items()
+        if (value := (tweet.non_public_metrics or {}).get(theirs)) is not None
+    )
+    return metrics
 
 
 def _raise_like_tweepy(response: requests.Response) -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
 from publisher import publications
-from publisher.schemas import Id, Output, PublicationRead
+from publisher.schemas import Id, MetricsRead, Output, PublicationRead
 from publisher.states import Status
 
 bp = Blueprint("publications", __name__, url_prefix="/publications")
@@ -50,6 +50,17 @@ def index():
         after_id=q.after_id,
     )
     return json_response([publications.to_read(p) for p in found])
+
+
+@bp.get("/<int:publication_id>/metrics")
+@endpoint("Engagement of a published publication, asked of its platform now", response=MetricsRead)
+def metrics(publication_id: int):
+    rt = runtime()
+    return json_response(
+        publications.live_metrics(
+            db(), actor(), publication_id, adapter_for=rt.adapter_for, clock=rt.clock
+        )
+    )
 
 
 @bp.get("/<int:publication_id>")

@@ -46,6 +46,12 @@ class TooLarge(PublisherError):
     code, status, title = "too_large", 413, "Content too large"
 
 
+class PlatformUnavailable(PublisherError):
+    """The platform did not answer usefully (down, throttled, refused our credentials)."""
+
+    code, status, title = "platform_unavailable", 503, "Platform unavailable"
+
+
 class ValidationFailed(PublisherError):
     """Input that parsed but makes no sense; `errors` lists the fields at fault."""
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from adapters.base import Adapter, AdapterError, RateLimited
 from publisher import events, recurrence
-from publisher.errors import NotFound
-from publisher.models import Event, Post, Publication, Series
-from publisher.schemas import PublicationRead, SeriesRead
+from publisher.errors import Conflict, NotFound, PlatformUnavailable
+from publisher.models import Channel, Event, Post, Publication, Series
+from publisher.schemas import MetricsRead, PostMetrics, PublicationRead, SeriesRead
 from publisher.states import Status
 from publisher.workspaces import Actor, Permission
 
@@ -21,6 +23,48 @@ def get_publication(session: Session, actor: Actor, publication_id: int) -> Publ
     if pub is None or pub.workspace_id != actor.workspace_id:
         raise NotFound(f"publication {publication_id} not found")
     return pub
+
+
+def live_metrics(
+    session: Session,
+    actor: Actor,
+    publication_id: int,
+    *,
+    adapter_for: Callable[[Channel], Adapter],
+    clock: Callable[[], datetime],
+) -> MetricsRead:
+    """Engagement of a published publication, asked of its platform now (read-only; no
+    transaction is open while the platform answers)."""
+    pub = get_publication(session, actor, publication_id)
+    if pub.status != Status.PUBLISHED or not pub.external_id:
+        raise Conflict(
+            f"publication {publication_id} is {pub.status}: only published ones have metrics",
+            current_status=pub.status,
+        )
+    channel = session.get(Channel, pub.channel_id)
+    ids = list(pub.part_ids or [pub.external_id])
+    session.commit()
+    try:
+        per_post = adapter_for(channel).fetch_metrics(ids)
+    except RateLimited as exc:
+        retry = exc.retry_at.isoformat() if exc.retry_at else None
+        raise PlatformUnavailable(exc.reason, retry_at=retry) from exc
+    except AdapterError as exc:
+        raise PlatformUnavailable(exc.reason) from exc
+    except ValueError as exc:
+        raise PlatformUnavailable(f"stored credentials unusable: {exc}") from exc
+    totals: dict[str, int] = {}
+    for counts in per_post.values():
+        for name, value in counts.items():
+            totals[name] = totals.get(name, 0) + value
+    return MetricsRead(
+        publication_id=pub.id,
+        platform=channel.platform,
+        fetched_at=clock(),
+        metrics=totals,
+        posts=[PostMetrics(external_id=i, metrics=per_post[i]) for i in ids if i in per_post],
+        missing=[i for i in ids if i not in per_post],
+    )
 
 
 def list_publications(

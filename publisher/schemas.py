@@ -346,6 +346,24 @@ class PublicationRead(Output):
     updated_at: datetime
 
 
+class PostMetrics(Output):
+    external_id: str
+    metrics: dict[str, int]
+
+
+class MetricsRead(Output):
+    publication_id: int
+    platform: str
+    fetched_at: datetime
+    metrics: dict[str, int] = Field(
+        description="Totals over the publication's posts (a thread's parts add up): "
+        "impressions, reach, likes, shares, replies, quotes, bookmarks, link_clicks, "
+        "profile_clicks, as far as the platform reports them"
+    )
+    posts: list[PostMetrics]
+    missing: list[str] = Field(description="Post ids the platform no longer has")
+
+
 class SeriesRead(Output):
     id: int
     channel_id: int

@@ -25,6 +25,8 @@ class Accepted:
     in_reply_to: str | None = None  # the post this one replies to (a thread's parts)
     # Attached media as the platform received them: sha256 of the bytes, type, alt text.
     media: list[dict[str, Any]] = field(default_factory=list)
+    # Engagement counters in the platform's own names (set by tests and benchmarks).
+    metrics: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +76,8 @@ class Ledger:
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     # How long the sandbox takes to "process" an uploaded video before it can be posted.
     media_processing_s: float = 0.0
+    # Page tokens without the permission to read insights (Graph answers code 10).
+    insights_denied: bool = False
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -121,6 +125,11 @@ class Ledger:
     def get(self, platform: str, external_id: str) -> Accepted | None:
         with self._lock:
             return self._by_id.get((platform, external_id))
+
+    def set_metrics(self, platform: str, external_id: str, **counts: int) -> None:
+        """Give a post engagement, in the platform's own counter names."""
+        with self._lock:
+            self._by_id[(platform, external_id)].metrics.update(counts)
 
     def over_limit(self, platform: str, account: str, now: datetime) -> float | None:
         """Seconds until the account may post again, if its write limit is spent."""
@@ -181,6 +190,7 @@ class Ledger:
             self._accepted.clear()
             self.uploads.clear()
             self.media_processing_s = 0.0
+            self.insights_denied = False
             self._by_text.clear()
             self._by_id.clear()
             self._faults.clear()

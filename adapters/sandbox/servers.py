@@ -275,6 +275,41 @@ def x_app(ledger: Ledger) -> Flask:
         upload["alt_text"] = alt
         return jsonify({"data": {"id": upload["media_id"], "associated_metadata": True}})
 
+    @app.get("/2/tweets")
+    def get_tweets():
+        """Posts by id with public metrics; non-public ones only for the token's own."""
+        ledger.delay("x")
+        token, user_id = account()
+        if not token or ledger.token_expired(token):
+            return problem(401, "Unauthorized", "Unauthorized")
+        ids = [i for i in request.args.get("ids", "").split(",") if i]
+        if not 1 <= len(ids) <= 100:
+            return problem(400, "Invalid Request", "ids: 1 to 100 post ids")
+        fields = set(request.args.get("tweet.fields", "").split(","))
+        found = [a for i in ids if (a := ledger.get("x", i)) is not None]
+        if "non_public_metrics" in fields and any(a.account != user_id for a in found):
+            return problem(
+                403, "Forbidden", "Sorry, you are not authorized to see non_public_metrics."
+            )
+        public = ("retweet_count", "reply_count", "like_count", "quote_count")
+        extra = ("bookmark_count", "impression_count")
+        data = []
+        for a in found:
+            item: dict[str, Any] = {
+                "id": a.external_id,
+                "text": a.text,
+                "edit_history_tweet_ids": [a.external_id],
+            }
+            if "public_metrics" in fields:
+                item["public_metrics"] = {k: a.metrics.get(k, 0) for k in (*public, *extra)}
+            if "non_public_metrics" in fields:
+                item["non_public_metrics"] = {
+                    k: a.metrics.get(k, 0)
+                    for k in ("impression_count", "url_link_clicks", "user_profile_clicks")
+                }
+            data.append(item)
+        return jsonify({"data": data} if data else {"errors": [{"title": "Not Found Error"}]})
+
     @app.get("/2/tweets/<tweet_id>")
     def get_tweet(tweet_id: str):
         ledger.delay("x")
@@ -490,6 +525,46 @@ def graph_app(ledger: Ledger) -> Flask:
                 "paging": {"cursors": {"before": "b", "after": "a"}},
             }
         )
+
+    @app.get("/<version>/")
+    def get_objects(version: str):
+        """Several objects at once (`ids`), with reactions/comments summaries, shares and
+        insights as the `fields` ask."""
+        ledger.delay("facebook")
+        if not token() or ledger.token_expired(token()):
+            return error(
+                400, 190, "Error validating access token: Session has expired.", subcode=463
+            )
+        fields = request.args.get("fields", "")
+        if "insights" in fields and ledger.insights_denied:
+            return error(
+                400,
+                10,
+                "(#10) Application does not have permission for this action",
+                kind="OAuthException",
+            )
+        body: dict[str, Any] = {}
+        for object_id in [i for i in request.args.get("ids", "").split(",") if i]:
+            found = ledger.get("facebook", object_id)
+            if found is None:
+                return error(400, 100, f"(#100) Object {object_id} does not exist")
+            m = found.metrics
+            item: dict[str, Any] = {"id": object_id}
+            if "reactions" in fields:
+                item["reactions"] = {"data": [], "summary": {"total_count": m.get("reactions", 0)}}
+            if "comments" in fields:
+                item["comments"] = {"data": [], "summary": {"total_count": m.get("comments", 0)}}
+            if "shares" in fields and m.get("shares"):
+                item["shares"] = {"count": m["shares"]}  # Graph leaves it out at 0
+            if "insights" in fields:
+                item["insights"] = {
+                    "data": [
+                        {"name": name, "period": "lifetime", "values": [{"value": m.get(name, 0)}]}
+                        for name in ("post_impressions", "post_impressions_unique", "post_clicks")
+                    ]
+                }
+            body[object_id] = item
+        return jsonify(body)
 
     @app.get("/<version>/<object_id>")
     def get_object(version: str, object_id: str):

@@ -1,0 +1,119 @@
+"""GET /v1/publications/{id}/metrics: engagement read from the platform through tweepy and
+facebook-sdk, mapped onto one vocabulary; the counters are set in the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import run_pipeline, soon
+
+
+@pytest.fixture
+def published(api, runtime, sandbox):
+    x, fb = api.channels()
+    post = api.post_for([x, fb], at=soon())
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    pubs = {api.publication(p["id"])["channel_id"]: p["id"] for p in post["publications"]}
+    return {"x": pubs[x["id"]], "facebook": pubs[fb["id"]]}
+
+
+def test_x_metrics_public_and_the_accounts_own_non_public(api, sandbox, published):
+    pub = api.publication(published["x"])
+    sandbox.ledger.set_metrics(
+        "x",
+        pub["external_id"],
+        like_count=12,
+        retweet_count=3,
+        reply_count=4,
+        quote_count=1,
+        bookmark_count=2,
+        impression_count=900,
+        url_link_clicks=37,
+        user_profile_clicks=5,
+    )
+    read = api.get(f"/v1/publications/{published['x']}/metrics")
+    assert read["platform"] == "x" and read["missing"] == []
+    assert read["metrics"] == {
+        "likes": 12,
+        "shares": 3,
+        "replies": 4,
+        "quotes": 1,
+        "bookmarks": 2,
+        "impressions": 900,
+        "link_clicks": 37,
+        "profile_clicks": 5,
+    }
+
+
+def test_facebook_counts_and_insights(api, sandbox, published):
+    pub = api.publication(published["facebook"])
+    sandbox.ledger.set_metrics(
+        "facebook",
+        pub["external_id"],
+        reactions=40,
+        comments=6,
+        shares=2,
+        post_impressions=1500,
+        post_impressions_unique=1100,
+        post_clicks=80,
+    )
+    metrics = api.get(f"/v1/publications/{published['facebook']}/metrics")["metrics"]
+    assert metrics == {
+        "likes": 40,
+        "replies": 6,
+        "shares": 2,
+        "impressions": 1500,
+        "reach": 1100,
+        "link_clicks": 80,
+    }
+
+
+def test_a_page_token_without_insights_still_gets_the_counts(api, sandbox, published):
+    pub = api.publication(published["facebook"])
+    sandbox.ledger.set_metrics("facebook", pub["external_id"], reactions=3, post_impressions=99)
+    sandbox.ledger.insights_denied = True
+    metrics = api.get(f"/v1/publications/{published['facebook']}/metrics")["metrics"]
+    assert metrics == {"likes": 3, "replies": 0, "shares": 0}
+
+
+def test_a_threads_parts_add_up(api, runtime, sandbox):
+    x, _ = api.channels()
+    post = api.post(
+        "/v1/posts",
+        {
+            "campaign_id": api.campaign()["id"],
+            "text": "part one",
+            "thread": ["part two"],
+            "targets": [
+                {"channel_id": x["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
+            ],
+        },
+        expect=201,
+    )
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    pub = api.publication(post["publications"][0]["id"])
+    for part, likes in zip(pub["part_ids"], (10, 4), strict=True):
+        sandbox.ledger.set_metrics("x", part, like_count=likes)
+    read = api.get(f"/v1/publications/{pub['id']}/metrics")
+    assert read["metrics"]["likes"] == 14
+    assert [p["metrics"]["likes"] for p in read["posts"]] == [10, 4]
+
+
+def test_metrics_of_what_is_not_published_is_a_conflict(api):
+    x, _ = api.channels()
+    post = api.post_for([x], at=soon(3600))
+    status, problem = api.call("GET", f"/v1/publications/{post['publications'][0]['id']}/metrics")
+    assert status == 409 and problem["current_status"] == "draft"
+    assert api.call("GET", "/v1/publications/999999/metrics")[0] == 404
+
+
+def test_a_platform_that_refuses_is_a_503_and_changes_nothing(api, sandbox, published):
+    sandbox.ledger.expire_token("x-token-acme")
+    status, problem = api.call("GET", f"/v1/publications/{published['x']}/metrics")
+    assert status == 503 and "401" in problem["detail"]
+    assert (
+        api.get(f"/v1/channels/{api.publication(published['x'])['channel_id']}")["status"]
+        == "active"
+    )  # a read does not judge the channel; POST .../check does
