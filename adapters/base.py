@@ -316,6 +316,10 @@ class Adapter(ABC):
     def get(self, external_id: str) -> dict[str, Any] | None:
         """Read a published post back (text and platform fields); None if it does not exist."""
 
+    def delete(self, external_id: str) -> None:
+        """Take a post down. A post the platform no longer has counts as deleted."""
+        raise Rejected(f"{self.display_name} adapter cannot delete posts")
+
     def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Engagement per post id, in the words of METRICS (only what the platform
         reports); a post the platform no longer has is left out. Read-only."""

@@ -182,6 +182,14 @@ class FacebookAdapter(Adapter):
                 return None
             raise
 
+    def delete(self, external_id: str) -> None:
+        try:
+            with self._translate_errors():
+                self._graph.delete_object(external_id)
+        except Rejected as exc:
+            if f"code {NO_SUCH_OBJECT}:" not in exc.reason:  # already gone: done
+                raise
+
     def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Reactions, comments and shares summaries, and the post's insights (impressions,
         reach, clicks) where the Page token may read them; in batches of 50 ids."""

@@ -280,6 +280,14 @@ class XAdapter(Adapter):
             me = self._client.get_me(user_auth=self._oauth1).data
         return Account(id=str(me.id), name=me.name, username=me.username)
 
+    def delete(self, external_id: str) -> None:
+        try:
+            with translate_errors():
+                self._client.delete_tweet(external_id, user_auth=self._oauth1)
+        except Rejected as exc:
+            if "404" not in exc.reason:  # already gone is what we wanted
+                raise
+
     def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Public metrics of any post; with the account's own user-context tokens, also the
         non-public ones (link and profile clicks) X keeps for its own posts of the last 30

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
 from publisher import publications
-from publisher.schemas import Id, MetricsRead, Output, PublicationRead
+from publisher.schemas import Id, MetricsRead, Output, PublicationRead, TakeDown
 from publisher.states import Status
 
 bp = Blueprint("publications", __name__, url_prefix="/publications")
@@ -83,5 +83,24 @@ def history(publication_id: int):
 @endpoint("Cancel a publication that has not started going out", response=PublicationRead)
 def cancel(publication_id: int):
     pub = publications.cancel_publication(db(), actor(), publication_id, now=runtime().clock())
+    commit()
+    return json_response(publications.to_read(pub))
+
+
+@bp.post("/<int:publication_id>/delete")
+@endpoint(
+    "Take a published publication down from its platform", body=TakeDown, response=PublicationRead
+)
+def delete(publication_id: int):
+    """Every part of a thread, last first; then `deleted`, with the reason, in the audit."""
+    rt = runtime()
+    pub = publications.take_down(
+        db(),
+        actor(),
+        publication_id,
+        reason=g.body.reason,
+        adapter_for=rt.adapter_for,
+        clock=rt.clock,
+    )
     commit()
     return json_response(publications.to_read(pub))

@@ -101,6 +101,45 @@ def cancel_publication(
     return pub
 
 
+def take_down(
+    session: Session,
+    actor: Actor,
+    publication_id: int,
+    *,
+    reason: str,
+    adapter_for: Callable[[Channel], Adapter],
+    clock: Callable[[], datetime],
+) -> Publication:
+    """Delete a published publication from its platform (every part of a thread, last
+    first), then record it `deleted` with the reason. If the platform does not answer,
+    nothing is recorded (503) and the call can be repeated: a part already gone counts
+    as deleted."""
+    actor.require(Permission.WRITE_CONTENT)
+    pub = get_publication(session, actor, publication_id)
+    if pub.status != Status.PUBLISHED or not pub.external_id:
+        raise Conflict(
+            f"publication {publication_id} is {pub.status}: only a published one can be taken "
+            "down (cancel one that has not gone out)",
+            current_status=pub.status,
+        )
+    channel = session.get(Channel, pub.channel_id)
+    ids = list(pub.part_ids or [pub.external_id])
+    session.commit()  # nothing held while the platform answers
+    try:
+        adapter = adapter_for(channel)
+        for external_id in reversed(ids):
+            adapter.delete(external_id)
+    except AdapterError as exc:
+        raise PlatformUnavailable(f"not taken down: {exc.reason}") from exc
+    except ValueError as exc:
+        raise PlatformUnavailable(f"not taken down: stored credentials unusable: {exc}") from exc
+    pub = get_publication(session, actor, publication_id)
+    session.refresh(pub)
+    if pub.status == Status.PUBLISHED:  # a concurrent take-down may have recorded it
+        events.move(session, pub, Status.DELETED, actor=actor.label, now=clock(), reason=reason)
+    return pub
+
+
 def history(session: Session, actor: Actor, publication_id: int) -> list[Event]:
     """Every recorded change of one publication, oldest first."""
     get_publication(session, actor, publication_id)

@@ -346,6 +346,10 @@ class PublicationRead(Output):
     updated_at: datetime
 
 
+class TakeDown(Input):
+    reason: Text = Field(max_length=2000, description="Why it comes down (kept in the audit)")
+
+
 class PostMetrics(Output):
     external_id: str
     metrics: dict[str, int]

@@ -21,6 +21,7 @@ class Status(StrEnum):
     UNKNOWN = "unknown"
     PAUSED = "paused"
     CANCELLED = "cancelled"
+    DELETED = "deleted"  # taken down from the platform after it was published
 
 
 S = Status
@@ -38,11 +39,12 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.SCHEDULED: frozenset({S.QUEUED, S.PUBLISHING, S.PAUSED, S.IN_REVIEW, S.CANCELLED}),
     S.QUEUED: frozenset({S.PUBLISHING, S.SCHEDULED, S.PAUSED, S.IN_REVIEW, S.CANCELLED}),
     S.PUBLISHING: frozenset({S.PUBLISHED, S.FAILED, S.UNKNOWN, S.SCHEDULED, S.IN_REVIEW}),
-    S.PUBLISHED: frozenset(),
+    S.PUBLISHED: frozenset({S.DELETED}),
     S.FAILED: frozenset(),
     S.UNKNOWN: frozenset({S.PUBLISHED, S.FAILED, S.SCHEDULED}),
     S.PAUSED: frozenset({S.SCHEDULED, S.IN_REVIEW, S.CANCELLED}),
     S.CANCELLED: frozenset(),
+    S.DELETED: frozenset(),
 }
 
 # States a worker may claim.

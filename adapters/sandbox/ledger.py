@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ class Accepted:
     media: list[dict[str, Any]] = field(default_factory=list)
     # Engagement counters in the platform's own names (set by tests and benchmarks).
     metrics: dict[str, int] = field(default_factory=dict)
+    deleted_at: str | None = None  # taken down; the platform no longer shows it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,7 +44,7 @@ class Fault:
     code: Graph API error code to put in the error body.
     on: which kind of request it hits: "publish" (creating a post), "account" (reading
         the account the token acts as: X's /2/users/me, a Graph Page object) or "media"
-        (a media upload request).
+        (a media upload request) or "delete" (taking a post down).
     after: let this many matching requests through untouched first (part 3 of a thread).
     """
 
@@ -125,6 +126,18 @@ class Ledger:
     def get(self, platform: str, external_id: str) -> Accepted | None:
         with self._lock:
             return self._by_id.get((platform, external_id))
+
+    def delete(self, platform: str, external_id: str) -> bool:
+        """Take a post down; False if there is no such (live) post."""
+        with self._lock:
+            found = self._by_id.pop((platform, external_id), None)
+            if found is None:
+                return False
+            gone = replace(found, deleted_at=datetime.now(UTC).isoformat(timespec="microseconds"))
+            self._accepted[self._accepted.index(found)] = gone
+            if self._by_text.get((platform, found.account, found.text)) is found:
+                del self._by_text[(platform, found.account, found.text)]
+            return True
 
     def set_metrics(self, platform: str, external_id: str, **counts: int) -> None:
         """Give a post engagement, in the platform's own counter names."""

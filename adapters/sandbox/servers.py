@@ -310,6 +310,23 @@ def x_app(ledger: Ledger) -> Flask:
             data.append(item)
         return jsonify({"data": data} if data else {"errors": [{"title": "Not Found Error"}]})
 
+    @app.delete("/2/tweets/<tweet_id>")
+    def delete_tweet(tweet_id: str):
+        ledger.delay("x")
+        token, user_id = account()
+        if not token or ledger.token_expired(token):
+            return problem(401, "Unauthorized", "Unauthorized")
+        fault = ledger.take_fault("x", on="delete")
+        if fault is not None and fault.status is not None:
+            return problem(fault.status, "Injected", "Injected fault")
+        found = ledger.get("x", tweet_id)
+        if found is None:
+            return problem(404, "Not Found Error", f"Could not find tweet with id: [{tweet_id}].")
+        if found.account != user_id:
+            return problem(403, "Forbidden", "You are not allowed to delete this Tweet.")
+        ledger.delete("x", tweet_id)
+        return jsonify({"data": {"deleted": True}})
+
     @app.get("/2/tweets/<tweet_id>")
     def get_tweet(tweet_id: str):
         ledger.delay("x")
@@ -353,6 +370,7 @@ def x_app(ledger: Ledger) -> Flask:
             a
             for a in reversed(ledger.accepted("x"))
             if a.account == user_id
+            and a.deleted_at is None
             and (since is None or datetime.fromisoformat(a.received_at) >= since)
         ]
         page = mine[offset : offset + limit]
@@ -509,6 +527,7 @@ def graph_app(ledger: Ledger) -> Flask:
             a
             for a in reversed(ledger.accepted("facebook"))
             if a.account == page_id
+            and a.deleted_at is None
             and (since is None or datetime.fromisoformat(a.received_at).timestamp() >= int(since))
         ][:limit]
         return jsonify(
@@ -565,6 +584,26 @@ def graph_app(ledger: Ledger) -> Flask:
                 }
             body[object_id] = item
         return jsonify(body)
+
+    @app.delete("/<version>/<object_id>")
+    def delete_object(version: str, object_id: str):
+        ledger.delay("facebook")
+        if not token() or ledger.token_expired(token()):
+            return error(
+                400, 190, "Error validating access token: Session has expired.", subcode=463
+            )
+        fault = ledger.take_fault("facebook", on="delete")
+        if fault is not None and fault.status is not None:
+            return error(fault.status, fault.code or 2, "Injected fault")
+        if not ledger.delete("facebook", object_id):
+            return error(
+                400,
+                100,
+                f"Unsupported delete request. Object with ID '{object_id}' does not exist",
+                kind="GraphMethodException",
+                subcode=33,
+            )
+        return jsonify({"success": True})
 
     @app.get("/<version>/<object_id>")
     def get_object(version: str, object_id: str):

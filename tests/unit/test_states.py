@@ -58,7 +58,8 @@ def test_illegal_transitions_raise_with_the_current_state(current, target):
 
 def test_every_state_is_in_the_table_and_final_states_lead_nowhere():
     assert set(TRANSITIONS) == set(Status)
-    assert {S.PUBLISHED, S.FAILED, S.CANCELLED, S.REJECTED} == FINAL
+    assert {S.DELETED, S.FAILED, S.CANCELLED, S.REJECTED} == FINAL
+    assert TRANSITIONS[S.PUBLISHED] == {S.DELETED}  # published stays published, or comes down
 
 
 def test_nothing_reaches_publishing_without_passing_approval():

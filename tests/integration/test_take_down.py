@@ -1,0 +1,100 @@
+"""POST /v1/publications/{id}/delete: the crisis take-down of what already went out,
+through tweepy and facebook-sdk, judged from the sandbox (the post is gone from the
+account's timeline) and from the audit."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.sandbox import Fault
+from tests.helpers import row_counts, run_pipeline, soon
+
+
+@pytest.fixture
+def published(api, runtime):
+    x, fb = api.channels()
+    post = api.post_for([x, fb], at=soon())
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    return {api.publication(p["id"])["channel_id"]: p["id"] for p in post["publications"]}
+
+
+def test_a_published_post_is_taken_down_on_each_platform(api, sandbox, published):
+    for pub_id in published.values():
+        external = api.publication(pub_id)["external_id"]
+        done = api.post(
+            f"/v1/publications/{pub_id}/delete", {"reason": "wave of angry replies"}, expect=200
+        )
+        assert done["status"] == "deleted"
+        (record,) = [a for a in sandbox.ledger.accepted() if a.external_id == external]
+        assert record.deleted_at is not None
+        history = api.get(f"/v1/publications/{pub_id}/history")
+        assert history[-1]["to_status"] == "deleted"
+        assert history[-1]["reason"] == "wave of angry replies"
+        assert history[-1]["actor"].startswith("key:")
+
+
+def test_a_thread_comes_down_whole(api, runtime, sandbox):
+    x, _ = api.channels()
+    post = api.post(
+        "/v1/posts",
+        {
+            "campaign_id": api.campaign()["id"],
+            "text": "one",
+            "thread": ["two", "three"],
+            "targets": [
+                {"channel_id": x["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
+            ],
+        },
+        expect=201,
+    )
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    pub_id = post["publications"][0]["id"]
+    api.post(f"/v1/publications/{pub_id}/delete", {"reason": "wrong figures"}, expect=200)
+    assert all(a.deleted_at for a in sandbox.ledger.accepted("x"))
+
+
+def test_a_platform_that_does_not_answer_leaves_it_published_and_it_can_be_repeated(
+    api, sandbox, published
+):
+    pub_id = next(iter(published.values()))
+    platform = api.publication(pub_id)
+    kind = "x" if platform["external_url"].startswith("https://x.com") else "facebook"
+    sandbox.ledger.inject(kind, Fault(status=503, on="delete"))
+    status, problem = api.call("POST", f"/v1/publications/{pub_id}/delete", {"reason": "r"})
+    assert status == 503 and "not taken down" in problem["detail"]
+    assert api.publication(pub_id)["status"] == "published"
+    api.post(f"/v1/publications/{pub_id}/delete", {"reason": "r"}, expect=200)
+
+
+def test_a_post_already_gone_from_the_platform_counts_as_deleted(api, sandbox, published):
+    for pub_id in published.values():
+        pub = api.publication(pub_id)
+        kind = "x" if pub["external_url"].startswith("https://x.com") else "facebook"
+        assert sandbox.ledger.delete(kind, pub["external_id"])  # removed by hand on the site
+        done = api.post(f"/v1/publications/{pub_id}/delete", {"reason": "r"}, expect=200)
+        assert done["status"] == "deleted"
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "  "}, {"reason": 5}])
+def test_a_take_down_needs_a_reason(api, runtime, published, body):
+    pub_id = next(iter(published.values()))
+    before = row_counts(runtime)
+    assert api.call("POST", f"/v1/publications/{pub_id}/delete", body)[0] == 422
+    assert row_counts(runtime) == before
+
+
+def test_only_published_can_be_taken_down_and_only_by_writers(api, published):
+    x, _ = api.channels()
+    draft = api.post_for([x], at=soon(3600))["publications"][0]["id"]
+    status, problem = api.call("POST", f"/v1/publications/{draft}/delete", {"reason": "r"})
+    assert status == 409 and problem["current_status"] == "draft"
+    pub_id = next(iter(published.values()))
+    assert (
+        api.call("POST", f"/v1/publications/{pub_id}/delete", {"reason": "r"}, as_="reviewer")[0]
+        == 403
+    )
+    api.post(f"/v1/publications/{pub_id}/delete", {"reason": "r"}, expect=200)
+    again = api.call("POST", f"/v1/publications/{pub_id}/delete", {"reason": "r"})
+    assert again[0] == 409 and again[1]["current_status"] == "deleted"
