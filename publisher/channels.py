@@ -108,18 +108,27 @@ def update_channel(
         channel.credentials = box.seal(
             _checked_credentials(registry, channel.platform, data.credentials)
         )
-        if channel.status == NEEDS_REAUTH:
-            channel.status = ACTIVE
-            events.record(
-                session,
-                workspace_id=channel.workspace_id,
-                kind="channel.reauthorized",
-                actor=actor.label,
-                now=now,
-                channel_id=channel.id,
-            )
+        reactivate(session, channel, actor=actor.label, now=now, reason="new credentials")
     channel.updated_at = now
     return channel
+
+
+def reactivate(
+    session: Session, channel: Channel, *, actor: str, now: datetime, reason: str
+) -> None:
+    """A `needs_reauth` channel is back in service (its waiting publications go out)."""
+    if channel.status != NEEDS_REAUTH:
+        return
+    channel.status, channel.updated_at = ACTIVE, now
+    events.record(
+        session,
+        workspace_id=channel.workspace_id,
+        kind="channel.reauthorized",
+        actor=actor,
+        now=now,
+        channel_id=channel.id,
+        reason=reason,
+    )
 
 
 def mark_needs_reauth(
@@ -175,15 +184,12 @@ def check_channel(
     channel = get_channel(session, actor, channel_id)
     if result == "needs_reauth":
         mark_needs_reauth(session, channel, reason=detail or "", now=now, actor=actor.label)
-    elif result == "ok" and channel.status == NEEDS_REAUTH:
-        channel.status, channel.updated_at = ACTIVE, now
-        events.record(
+    elif result == "ok":
+        reactivate(
             session,
-            workspace_id=channel.workspace_id,
-            kind="channel.reauthorized",
+            channel,
             actor=actor.label,
             now=now,
-            channel_id=channel.id,
             reason="the platform accepted the credentials again",
         )
     events.record(

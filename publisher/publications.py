@@ -25,6 +25,23 @@ def get_publication(session: Session, actor: Actor, publication_id: int) -> Publ
     return pub
 
 
+def _out_there(
+    session: Session, actor: Actor, publication_id: int, what: str
+) -> tuple[Publication, Channel, list[str]]:
+    """A published publication, its channel and its posts' ids (a thread's parts), with
+    the transaction ended: nothing is held while the platform is asked about them."""
+    pub = get_publication(session, actor, publication_id)
+    if pub.status != Status.PUBLISHED or not pub.external_id:
+        raise Conflict(
+            f"publication {publication_id} is {pub.status}: only a published one {what}",
+            current_status=pub.status,
+        )
+    channel = session.get(Channel, pub.channel_id)
+    ids = list(pub.part_ids or [pub.external_id])
+    session.commit()
+    return pub, channel, ids
+
+
 def live_metrics(
     session: Session,
     actor: Actor,
@@ -35,15 +52,7 @@ def live_metrics(
 ) -> MetricsRead:
     """Engagement of a published publication, asked of its platform now (read-only; no
     transaction is open while the platform answers)."""
-    pub = get_publication(session, actor, publication_id)
-    if pub.status != Status.PUBLISHED or not pub.external_id:
-        raise Conflict(
-            f"publication {publication_id} is {pub.status}: only published ones have metrics",
-            current_status=pub.status,
-        )
-    channel = session.get(Channel, pub.channel_id)
-    ids = list(pub.part_ids or [pub.external_id])
-    session.commit()
+    pub, channel, ids = _out_there(session, actor, publication_id, "have metrics")
     try:
         per_post = adapter_for(channel).fetch_metrics(ids)
     except RateLimited as exc:
@@ -115,16 +124,9 @@ def take_down(
     nothing is recorded (503) and the call can be repeated: a part already gone counts
     as deleted."""
     actor.require(Permission.WRITE_CONTENT)
-    pub = get_publication(session, actor, publication_id)
-    if pub.status != Status.PUBLISHED or not pub.external_id:
-        raise Conflict(
-            f"publication {publication_id} is {pub.status}: only a published one can be taken "
-            "down (cancel one that has not gone out)",
-            current_status=pub.status,
-        )
-    channel = session.get(Channel, pub.channel_id)
-    ids = list(pub.part_ids or [pub.external_id])
-    session.commit()  # nothing held while the platform answers
+    pub, channel, ids = _out_there(
+        session, actor, publication_id, "can be taken down (cancel one not yet out)"
+    )
     try:
         adapter = adapter_for(channel)
         for external_id in reversed(ids):

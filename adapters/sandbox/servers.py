@@ -442,14 +442,20 @@ def graph_app(ledger: Ledger) -> Flask:
     def token() -> str:
         return (request.values.get("access_token") or "").strip()
 
-    @app.post("/<version>/<page_id>/photos")
-    def upload_photo(version: str, page_id: str):
-        """A Page photo; `published=false` keeps it hidden until a feed post attaches it."""
-        ledger.delay("facebook")
+    def refused_token():
+        """Graph's answer to a missing or expired token, or None to go on."""
         if not token() or ledger.token_expired(token()):
             return error(
                 400, 190, "Error validating access token: Session has expired.", subcode=463
             )
+        return None
+
+    @app.post("/<version>/<page_id>/photos")
+    def upload_photo(version: str, page_id: str):
+        """A Page photo; `published=false` keeps it hidden until a feed post attaches it."""
+        ledger.delay("facebook")
+        if (refused := refused_token()) is not None:
+            return refused
         fault = ledger.take_fault("facebook", on="media")
         if fault is not None and fault.status is not None:
             return error(fault.status, fault.code or 2, "Injected fault")
@@ -478,10 +484,8 @@ def graph_app(ledger: Ledger) -> Flask:
     def create_post(version: str, page_id: str):
         arrived = datetime.now(UTC)
         ledger.delay("facebook")
-        if not token() or ledger.token_expired(token()):
-            return error(
-                400, 190, "Error validating access token: Session has expired.", subcode=463
-            )
+        if (refused := refused_token()) is not None:
+            return refused
         message = request.form.get("message", "")
         link = request.form.get("link")
         try:
@@ -517,10 +521,8 @@ def graph_app(ledger: Ledger) -> Flask:
     @app.get("/<version>/<page_id>/feed")
     def page_feed(version: str, page_id: str):
         ledger.delay("facebook")
-        if not token() or ledger.token_expired(token()):
-            return error(
-                400, 190, "Error validating access token: Session has expired.", subcode=463
-            )
+        if (refused := refused_token()) is not None:
+            return refused
         since = request.args.get("since")
         limit = min(int(request.args.get("limit", 25)), 100)
         posts = [
@@ -550,10 +552,8 @@ def graph_app(ledger: Ledger) -> Flask:
         """Several objects at once (`ids`), with reactions/comments summaries, shares and
         insights as the `fields` ask."""
         ledger.delay("facebook")
-        if not token() or ledger.token_expired(token()):
-            return error(
-                400, 190, "Error validating access token: Session has expired.", subcode=463
-            )
+        if (refused := refused_token()) is not None:
+            return refused
         fields = request.args.get("fields", "")
         if "insights" in fields and ledger.insights_denied:
             return error(
@@ -588,10 +588,8 @@ def graph_app(ledger: Ledger) -> Flask:
     @app.delete("/<version>/<object_id>")
     def delete_object(version: str, object_id: str):
         ledger.delay("facebook")
-        if not token() or ledger.token_expired(token()):
-            return error(
-                400, 190, "Error validating access token: Session has expired.", subcode=463
-            )
+        if (refused := refused_token()) is not None:
+            return refused
         fault = ledger.take_fault("facebook", on="delete")
         if fault is not None and fault.status is not None:
             return error(fault.status, fault.code or 2, "Injected fault")
