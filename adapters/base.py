@@ -64,6 +64,8 @@ class MediaFile:
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
+    # A signed link the platform may fetch the file from (platforms that take URLs only).
+    url: str | None = None
 
     @property
     def kind(self) -> str:
@@ -243,6 +245,11 @@ class Adapter(ABC):
     @classmethod
     def validate(cls, content: Content) -> list[str]:
         """Problems that stop this content from going out here, in words a person reads."""
+        return cls.validate_text(content) + cls.validate_media(content.media)
+
+    @classmethod
+    def validate_text(cls, content: Content) -> list[str]:
+        """The problems of the words (parts, lengths, link), media aside."""
         problems = []
         parts = cls.parts(content)
         if len(parts) > cls.limits.thread_parts:
@@ -261,7 +268,7 @@ class Adapter(ABC):
                 )
         if content.link and not cls.limits.links:
             problems.append(f"{cls.display_name} posts cannot carry a link")
-        return problems + cls.validate_media(content.media)
+        return problems
 
     @classmethod
     def validate_media(cls, media: tuple[MediaFile, ...]) -> list[str]:

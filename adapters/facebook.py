@@ -87,7 +87,56 @@ class FacebookCredentials(BaseModel):
     page_access_token: SecretStr = Field(min_length=1)
 
 
-class FacebookAdapter(Adapter):
+class GraphAdapter(Adapter):
+    """What Facebook Pages and Instagram share: facebook-sdk on a current Graph API
+    version, a session that keeps the HTTP status facebook-sdk drops, and the error codes."""
+
+    def __init__(
+        self, credentials: Mapping[str, Any], *, account_id: str, config: AdapterConfig
+    ) -> None:
+        super().__init__(credentials, account_id=account_id, config=config)
+        self._session = PlatformSession(GRAPH_HOST, config.base_url, config.timeout_s)
+        self._graph = facebook.GraphAPI(
+            access_token=self._token(credentials), session=self._session
+        )
+        # facebook-sdk validates versions only up to 3.1; set the current one afterwards.
+        self._graph.version = config.options.get("graph_version", DEFAULT_VERSION)
+
+    @staticmethod
+    def _token(credentials: Mapping[str, Any]) -> str:
+        raise NotImplementedError
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except facebook.GraphAPIError as exc:
+            raise self._graph_error(exc) from exc
+        except requests.RequestException as exc:
+            raise translate_transport(exc) from exc
+
+    def _graph_error(self, exc: facebook.GraphAPIError) -> Exception:
+        error = exc.result.get("error", {}) if isinstance(exc.result, dict) else {}
+        last = self._session.last_response  # a Response is falsy for 4xx: compare with None
+        status = last.status_code if last is not None else 0
+        code = error.get("code") if isinstance(error, dict) else None
+        reason = f"Graph {status} code {code}: {exc.message}"
+        if code in THROTTLED:
+            return RateLimited(reason)
+        if code in AUTH_EXPIRED:
+            return AuthExpired(reason)
+        if code == DUPLICATE_POST:
+            return Rejected(reason, duplicate=True)
+        if status == 503 or (
+            status < 500 and isinstance(error, dict) and error.get("is_transient")
+        ):
+            return Transient(reason)
+        if status >= 500 or code is None:
+            return OutcomeUnknown(reason)
+        return Rejected(reason)
+
+
+class FacebookAdapter(GraphAdapter):
     """Posts to a Page's feed."""
 
     platform = "facebook"
@@ -104,17 +153,9 @@ class FacebookAdapter(Adapter):
     )
     credentials_model = FacebookCredentials
 
-    def __init__(
-        self, credentials: Mapping[str, Any], *, account_id: str, config: AdapterConfig
-    ) -> None:
-        super().__init__(credentials, account_id=account_id, config=config)
-        token = FacebookCredentials.model_validate(credentials).page_access_token
-        self._session = PlatformSession(GRAPH_HOST, config.base_url, config.timeout_s)
-        self._graph = facebook.GraphAPI(
-            access_token=token.get_secret_value(), session=self._session
-        )
-        # facebook-sdk validates versions only up to 3.1; set the current one afterwards.
-        self._graph.version = config.options.get("graph_version", DEFAULT_VERSION)
+    @staticmethod
+    def _token(credentials: Mapping[str, Any]) -> str:
+        return FacebookCredentials.model_validate(credentials).page_access_token.get_secret_value()
 
     @classmethod
     def render_text(cls, content: Content) -> str:
@@ -211,32 +252,3 @@ class FacebookAdapter(Adapter):
         with self._translate_errors():
             page = self._graph.get_object(self.account_id, fields="id,name")
         return Account(id=str(page["id"]), name=page.get("name", ""))
-
-    @contextmanager
-    def _translate_errors(self) -> Iterator[None]:
-        try:
-            yield
-        except facebook.GraphAPIError as exc:
-            raise self._graph_error(exc) from exc
-        except requests.RequestException as exc:
-            raise translate_transport(exc) from exc
-
-    def _graph_error(self, exc: facebook.GraphAPIError) -> Exception:
-        error = exc.result.get("error", {}) if isinstance(exc.result, dict) else {}
-        last = self._session.last_response  # a Response is falsy for 4xx: compare with None
-        status = last.status_code if last is not None else 0
-        code = error.get("code") if isinstance(error, dict) else None
-        reason = f"Graph {status} code {code}: {exc.message}"
-        if code in THROTTLED:
-            return RateLimited(reason)
-        if code in AUTH_EXPIRED:
-            return AuthExpired(reason)
-        if code == DUPLICATE_POST:
-            return Rejected(reason, duplicate=True)
-        if status == 503 or (
-            status < 500 and isinstance(error, dict) and error.get("is_transient")
-        ):
-            return Transient(reason)
-        if status >= 500 or code is None:
-            return OutcomeUnknown(reason)
-        return Rejected(reason)

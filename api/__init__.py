@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for module in (channels, campaigns, posts, reviews, publications, keys, pauses, media):
         v1.register_blueprint(module.bp)
     app.register_blueprint(v1)
+    app.register_blueprint(media.public)
 
     @app.get("/healthz")
     def health():

@@ -62,3 +62,25 @@ def show(media_id: int):
 def content(media_id: int):
     item = media.get_media(db(), actor(), media_id)
     return send_file(runtime().media.path(item.sha256), mimetype=item.content_type)
+
+
+public = Blueprint("public_media", __name__)
+
+
+@public.get("/public/media/<int:media_id>")
+def public_content(media_id: int):
+    """The bytes behind a signed, expiring link (no key: platforms fetch these)."""
+    from werkzeug.exceptions import Forbidden, NotFound
+
+    from publisher.models import Media
+
+    rt = runtime()
+    args = request.args
+    if not rt.media.link_is_valid(
+        media_id, args.get("expires", ""), args.get("sig", ""), now=rt.clock()
+    ):
+        raise Forbidden("the link is not valid or has expired")
+    item = db().get(Media, media_id)
+    if item is None:
+        raise NotFound("no such media")
+    return send_file(rt.media.path(item.sha256), mimetype=item.content_type)

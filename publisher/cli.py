@@ -108,7 +108,11 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
 
         sandbox = Sandbox().start()
         stack.settings = settings.with_(
-            api_base_urls={"x": sandbox.x_url, "facebook": sandbox.graph_url}
+            api_base_urls={
+                "x": sandbox.x_url,
+                "facebook": sandbox.graph_url,
+                "instagram": sandbox.graph_url,
+            }
         )
         print(f"sandbox: X {sandbox.x_url}, Graph {sandbox.graph_url}")
     stack.start()

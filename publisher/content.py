@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -65,6 +66,7 @@ def media_files(session: Session, post: Post, store: MediaStore | None) -> tuple
             width=row.width,
             height=row.height,
             duration_s=row.duration_s,
+            url=store.public_link(row.id, now=datetime.now(UTC)),
         )
         for item in items
         if (row := rows.get(int(item["media_id"]))) is not None

@@ -48,7 +48,13 @@ def run_demo(settings: Settings, *, port: int = 0, delay_s: float = 5.0) -> int:
     """Returns 0 when every publication reached its platform exactly once."""
     sandbox = Sandbox().start()
     _step(f"sandbox: X API at {sandbox.x_url}, Graph API at {sandbox.graph_url}")
-    settings = settings.with_(api_base_urls={"x": sandbox.x_url, "facebook": sandbox.graph_url})
+    settings = settings.with_(
+        api_base_urls={
+            "x": sandbox.x_url,
+            "facebook": sandbox.graph_url,
+            "instagram": sandbox.graph_url,
+        }
+    )
     stack = Stack(settings, port=port or _free_port(), log_dir=settings.home / "logs")
     try:
         stack.start()

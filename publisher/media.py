@@ -4,6 +4,7 @@ what their bytes are (never by the name or type a client claims)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import struct
 import tempfile
@@ -24,6 +25,7 @@ from publisher.workspaces import Actor, Permission
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 VIDEO_TYPES = ("video/mp4", "video/quicktime")
 ORPHAN_AFTER = timedelta(hours=24)
+PUBLIC_LINK_TTL = timedelta(hours=1)
 
 
 def sniff(head: bytes) -> str | None:
@@ -115,10 +117,30 @@ def _find_mvhd(fh, end: int) -> float | None:
 
 
 class MediaStore:
-    """A directory of files named by SHA-256 (`ab/abcdef...`): one copy per content."""
+    """A directory of files named by SHA-256 (`ab/abcdef...`): one copy per content; and
+    signed, expiring public links to them for platforms that fetch media by URL."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, public_url: str = "", signing_key: str = "") -> None:
         self.root = root
+        self.public_url = public_url.rstrip("/")
+        self._key = hashlib.sha256(b"publisher-media-links:" + signing_key.encode()).digest()
+
+    def _signature(self, media_id: int, expires: int) -> str:
+        message = f"{media_id}:{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+    def public_link(self, media_id: int, *, now: datetime) -> str | None:
+        """A link anyone may fetch for an hour, or None without PUBLISHER_PUBLIC_URL."""
+        if not self.public_url:
+            return None
+        expires = int((now + PUBLIC_LINK_TTL).timestamp())
+        sig = self._signature(media_id, expires)
+        return f"{self.public_url}/public/media/{media_id}?expires={expires}&sig={sig}"
+
+    def link_is_valid(self, media_id: int, expires: str, sig: str, *, now: datetime) -> bool:
+        if not expires.isdigit() or int(expires) < now.timestamp():
+            return False
+        return hmac.compare_digest(self._signature(media_id, int(expires)), sig)
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256

@@ -322,7 +322,7 @@ def submit_post(
         resolved = resolve(post, channel)
         # Point at what to fix: the variant that gave this channel its wording, or the post.
         where = ["text"] if resolved.variant is None else ["variants", resolved.variant, "text"]
-        for problem in adapter.validate(resolved.content):
+        for problem in adapter.validate_text(resolved.content):
             errors.append(field_error(where, f"{problem} (channel {channel.name!r})"))
         for problem in adapter.validate_media(files):
             errors.append(field_error(["media"], f"{problem} (channel {channel.name!r})"))

@@ -50,7 +50,11 @@ class Runtime:
 
     @property
     def media(self) -> MediaStore:
-        return MediaStore(self.settings.effective_media_dir)
+        return MediaStore(
+            self.settings.effective_media_dir,
+            public_url=self.settings.public_url,
+            signing_key=self.settings.secret_keys[0] if self.settings.secret_keys else "",
+        )
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

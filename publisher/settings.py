@@ -43,6 +43,9 @@ class Settings:
     # Media imports (and later webhooks) may reach private and loopback addresses: for
     # tests and closed networks only.
     allow_private_urls: bool = False
+    # Where platforms can reach this API from the internet (Instagram fetches images by
+    # URL): signed, expiring media links are made under it. Empty: no public links.
+    public_url: str = ""
 
     @property
     def effective_media_dir(self) -> Path:
@@ -77,6 +80,7 @@ class Settings:
             "PUBLISHER_MEDIA_DIR": str(self.media_dir) if self.media_dir else "",
             "PUBLISHER_MEDIA_MAX_BYTES": str(self.media_max_bytes),
             "PUBLISHER_ALLOW_PRIVATE_URLS": "1" if self.allow_private_urls else "0",
+            "PUBLISHER_PUBLIC_URL": self.public_url,
         }
         env.update({f"PUBLISHER_{p.upper()}_API_URL": url for p, url in self.api_base_urls.items()})
         return env
@@ -108,6 +112,7 @@ class Settings:
             media_dir=Path(env["PUBLISHER_MEDIA_DIR"]) if env.get("PUBLISHER_MEDIA_DIR") else None,
             media_max_bytes=int(env.get("PUBLISHER_MEDIA_MAX_BYTES", str(cls.media_max_bytes))),
             allow_private_urls=env.get("PUBLISHER_ALLOW_PRIVATE_URLS", "0") == "1",
+            public_url=env.get("PUBLISHER_PUBLIC_URL", ""),
         )
 
 

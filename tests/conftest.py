@@ -84,7 +84,11 @@ def settings(database_url: str, redis_url: str, sandbox: Sandbox, tmp_path: Path
         database_url=database_url,
         redis_url=redis_url,
         secret_keys=(TEST_SECRET,),
-        api_base_urls={"x": sandbox.x_url, "facebook": sandbox.graph_url},
+        api_base_urls={
+            "x": sandbox.x_url,
+            "facebook": sandbox.graph_url,
+            "instagram": sandbox.graph_url,
+        },
         platform_timeout_s=2.0,
         job_timeout_s=30,
         reconcile_after_s=0.0,

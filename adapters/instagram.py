@@ -1,0 +1,189 @@
+"""Instagram business accounts through facebook-sdk's GraphAPI: the container flow.
+
+Docs: https://developers.facebook.com/docs/instagram-platform/content-publishing
+(POST /{ig-user-id}/media makes a container from an image URL, GET /{container}?fields=
+status_code until FINISHED, POST /{ig-user-id}/media_publish; carousels: one container
+per image with is_carousel_item, then a CAROUSEL container naming them as children).
+Instagram fetches each image itself, so media need a public link (PUBLISHER_PUBLIC_URL).
+Containers are invisible until published: a failure before media_publish is safe to retry.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from adapters.base import (
+    Account,
+    Budget,
+    Content,
+    Limits,
+    MediaFile,
+    MediaLimits,
+    OutcomeUnknown,
+    PublishRequest,
+    PublishResult,
+    Rejected,
+    Transient,
+    comparable,
+)
+from adapters.facebook import GraphAdapter
+
+CAPTION = 2200
+HASHTAGS = 30
+CONTAINER_WAIT_S = 60.0
+_HASHTAG = re.compile(r"(?<!\w)#\w+")
+
+
+class InstagramCredentials(BaseModel):
+    """A token allowed to publish for the Instagram business account (the channel's
+    external_account_id is that account's Instagram user id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    access_token: SecretStr = Field(min_length=1)
+
+
+class InstagramAdapter(GraphAdapter):
+    platform = "instagram"
+    display_name = "Instagram"
+    limits = Limits(
+        text=CAPTION,
+        links=False,  # links in captions are not clickable: put them in the bio
+        media=MediaLimits(images=10, image_bytes=8 * 1024 * 1024, image_types=("image/jpeg",)),
+    )
+    # The content publishing limit: 100 API-published posts per account per 24 hours.
+    budgets = (Budget(100, timedelta(hours=24)),)
+    credentials_model = InstagramCredentials
+
+    @staticmethod
+    def _token(credentials: Mapping[str, Any]) -> str:
+        return InstagramCredentials.model_validate(credentials).access_token.get_secret_value()
+
+    @classmethod
+    def validate_text(cls, content: Content) -> list[str]:
+        problems = super().validate_text(content)
+        hashtags = len(_HASHTAG.findall(cls.render_text(content)))
+        if hashtags > HASHTAGS:
+            problems.append(f"{hashtags} hashtags; Instagram takes at most {HASHTAGS}")
+        return problems
+
+    @classmethod
+    def validate_media(cls, media: tuple[MediaFile, ...]) -> list[str]:
+        if not media:
+            return ["an Instagram post needs at least one image"]
+        return super().validate_media(media)
+
+    def publish(self, request: PublishRequest) -> PublishResult:
+        content = request.content
+        caption = self.render_text(content)
+        try:
+            if len(content.media) == 1:
+                container = self._container(content.media[0], caption=caption)
+            else:
+                children = [self._container(m, carousel_item=True) for m in content.media]
+                with self._translate_errors():
+                    container = self._graph.put_object(
+                        self.account_id,
+                        "media",
+                        media_type="CAROUSEL",
+                        children=",".join(children),
+                        caption=caption,
+                    )["id"]
+            self._wait_until_ready(container)
+        except (OutcomeUnknown, Transient) as exc:
+            raise Transient(f"media container: {exc.reason}") from exc
+        with self._translate_errors():
+            media_id = str(
+                self._graph.put_object(self.account_id, "media_publish", creation_id=container)[
+                    "id"
+                ]
+            )
+        return PublishResult(media_id, self._permalink(media_id))
+
+    def _container(
+        self, item: MediaFile, *, caption: str | None = None, carousel_item: bool = False
+    ) -> str:
+        if not item.url:
+            raise Rejected(
+                "Instagram fetches images by URL: set PUBLISHER_PUBLIC_URL to where it can "
+                "reach this API"
+            )
+        fields: dict[str, str] = {"image_url": item.url}
+        if carousel_item:
+            fields["is_carousel_item"] = "true"
+        if caption is not None:
+            fields["caption"] = caption
+        if item.alt_text:
+            fields["alt_text"] = item.alt_text
+        with self._translate_errors():
+            return str(self._graph.put_object(self.account_id, "media", **fields)["id"])
+
+    def _wait_until_ready(self, container: str) -> None:
+        """Poll the container's status_code (Instagram processes it before publishing)."""
+        waited = 0.0
+        while True:
+            with self._translate_errors():
+                status = self._graph.get_object(container, fields="status_code")
+            code = status.get("status_code")
+            if code in (None, "FINISHED", "PUBLISHED"):
+                return
+            if code in ("ERROR", "EXPIRED"):
+                raise Rejected(f"Instagram could not process container {container}: {code}")
+            if waited >= CONTAINER_WAIT_S:
+                raise Transient(f"container {container} still {code} after {waited:.0f} s")
+            time.sleep(1.0)
+            waited += 1.0
+
+    def _permalink(self, media_id: str) -> str:
+        try:
+            with self._translate_errors():
+                return self._graph.get_object(media_id, fields="permalink").get("permalink") or ""
+        except Exception:  # the post is out; a missing link is not worth failing it for
+            return f"https://www.instagram.com/ (media {media_id})"
+
+    def find(
+        self, content: Content, *, since: datetime, after: tuple[str, ...] = ()
+    ) -> PublishResult | None:
+        """The account's recent media with this caption, posted since `since`."""
+        wanted = comparable(self.render_text(content))
+        with self._translate_errors():
+            page = self._graph.get_connections(
+                self.account_id, "media", fields="id,caption,timestamp,permalink", limit=50
+            )
+        for media in page.get("data", []):
+            stamp = media.get("timestamp", "").replace("+0000", "+00:00")
+            recent = not stamp or datetime.fromisoformat(stamp) >= since
+            if recent and comparable(media.get("caption", "")) == wanted:
+                return PublishResult(str(media["id"]), media.get("permalink", ""))
+        return None
+
+    def get(self, external_id: str) -> dict[str, Any] | None:
+        try:
+            with self._translate_errors():
+                return self._graph.get_object(external_id, fields="id,caption,timestamp,permalink")
+        except Rejected as exc:
+            if "code 100:" in exc.reason:
+                return None
+            raise
+
+    def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for external_id in external_ids:
+            with self._translate_errors():
+                media = self._graph.get_object(external_id, fields="like_count,comments_count")
+            found[external_id] = {
+                "likes": int(media.get("like_count", 0)),
+                "replies": int(media.get("comments_count", 0)),
+            }
+        return found
+
+    def check(self) -> Account:
+        with self._translate_errors():
+            me = self._graph.get_object(self.account_id, fields="id,username,name")
+        return Account(id=str(me["id"]), name=me.get("name", ""), username=me.get("username"))
