@@ -84,6 +84,12 @@ class Content:
     thread: tuple[str, ...] = ()
     # Attachments of the (first) post, in order.
     media: tuple[MediaFile, ...] = ()
+    # An X post the (first) post quotes; platforms without quotes carry its link.
+    quote_of: str | None = None
+
+    @property
+    def quote_url(self) -> str | None:
+        return f"https://x.com/i/web/status/{self.quote_of}" if self.quote_of else None
 
 
 @dataclass(frozen=True)
@@ -227,9 +233,12 @@ class Adapter(ABC):
     def render_text(cls, content: Content) -> str:
         """The first (or only) post's text exactly as it will be sent (a platform may fold
         the link into it; one without threads gets every part, a blank line apart)."""
+        text = content.text
         if content.thread and cls.limits.thread_parts == 1:
-            return "\n\n".join((content.text, *content.thread))
-        return content.text
+            text = "\n\n".join((text, *content.thread))
+        if content.quote_url:  # no quote posts here: the quoted post's link goes along
+            text = f"{text}\n\n{content.quote_url}"
+        return text
 
     @classmethod
     def parts(cls, content: Content) -> list[str]:

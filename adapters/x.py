@@ -146,6 +146,7 @@ class XAdapter(Adapter):
                         text=text,
                         in_reply_to_tweet_id=ids[-1] if ids else None,
                         media_ids=(media_ids or None) if not ids else None,
+                        quote_tweet_id=request.content.quote_of if not ids else None,
                         user_auth=self._oauth1,
                     )
             except AdapterError as exc:

@@ -29,6 +29,7 @@ def content_hash(
     variants: Variants = None,
     thread: Sequence[str] | None = None,
     media: Sequence[dict[str, Any]] | None = None,
+    quote_of: str | None = None,
 ) -> str:
     """A stable hash of everything that would change what readers see, on any channel."""
     body: dict[str, Any] = {"text": text, "link": link}
@@ -39,13 +40,15 @@ def content_hash(
         body["thread"] = list(thread)
     if media:  # media rows never change their bytes: the id names the content
         body["media"] = [(m["media_id"], m.get("alt_text")) for m in media]
+    if quote_of:
+        body["quote_of"] = quote_of
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def post_hash(post: Post) -> str:
     """The hash of the post's current content, computed from the content itself."""
-    return content_hash(post.text, post.link, post.variants, post.thread, post.media)
+    return content_hash(post.text, post.link, post.variants, post.thread, post.media, post.quote_of)
 
 
 def media_files(session: Session, post: Post, store: MediaStore | None) -> tuple[MediaFile, ...]:
@@ -99,7 +102,13 @@ def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> 
             text, source = variant["text"], index
         if variant.get("link"):
             link = variant["link"]
-    content = Content(text=text, link=link, thread=tuple(post.thread or ()), media=media)
+    content = Content(
+        text=text,
+        link=link,
+        thread=tuple(post.thread or ()),
+        media=media,
+        quote_of=post.quote_of,
+    )
     return Resolved(content, source)
 
 

@@ -90,6 +90,8 @@ class Post(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     text: str
     link: str | None = Field(default=None, max_length=2048)
+    # An X post this one quotes (its id); elsewhere its link goes along.
+    quote_of: str | None = Field(default=None, max_length=30)
     # Attached media, in order: [{"media_id": 3, "alt_text": "..."}].
     media: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Further parts after `text` when the post is a thread (a chain of replies on X).

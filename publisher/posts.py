@@ -131,7 +131,8 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
         variants=variants,
         thread=thread,
         media=media,
-        content_hash=content_hash(data.text, link, variants, thread, media),
+        quote_of=data.quote_of,
+        content_hash=content_hash(data.text, link, variants, thread, media, data.quote_of),
         created_by=actor.key_id,
         created_at=now,
         updated_at=now,
@@ -255,11 +256,12 @@ def update_post(
         if errors := _media_errors(session, actor, data.media):
             raise ValidationFailed("the post refers to media that do not exist", errors)
         media = _stored_media(data.media)
-    new_hash = content_hash(text, link, variants, thread, media)
+    quote = data.quote_of if "quote_of" in data.model_fields_set else post.quote_of
+    new_hash = content_hash(text, link, variants, thread, media, quote)
     if new_hash == post.content_hash:
         return post
     post.text, post.link, post.variants, post.thread = text, link, variants, thread
-    post.media = media
+    post.media, post.quote_of = media, quote
     post.content_hash = new_hash
     post.revision += 1
     post.updated_at = now

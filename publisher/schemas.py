@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +38,21 @@ def _not_blank(text: str) -> str:
     if "\x00" in text:
         raise ValueError("must not contain NUL characters")
     return text
+
+
+_X_POST = re.compile(
+    r"^(?:https://(?:www\.)?(?:x|twitter)\.com/[^/]+/status(?:es)?/)?(\d{1,25})/?$"
+)
+
+
+def _x_post_id(value: str) -> str:
+    match = _X_POST.match(value.strip())
+    if not match:
+        raise ValueError("an X post id, or its link (https://x.com/<user>/status/<id>)")
+    return match.group(1)
+
+
+XPost = Annotated[str, Field(max_length=300), AfterValidator(_x_post_id)]
 
 
 def _link(url: HttpUrl) -> str:
@@ -293,6 +309,10 @@ class PostCreate(Input):
     media: list[MediaRef] = Field(
         default_factory=list, max_length=10, description="Attachments (from POST /v1/media)"
     )
+    quote_of: XPost | None = Field(
+        default=None,
+        description="An X post to quote (id or link); on other platforms its link goes along",
+    )
     targets: list[TargetIn] = Field(min_length=1, max_length=50)
 
     @field_validator("targets")
@@ -314,6 +334,7 @@ class PostUpdate(Input):
     media: list[MediaRef] | None = Field(
         default=None, max_length=10, description="Replaces the attachments; [] removes them"
     )
+    quote_of: XPost | None = Field(default=None, description="null: quote nothing")
 
     @model_validator(mode="after")
     def _something(self) -> PostUpdate:
@@ -388,6 +409,7 @@ class PostRead(Output):
     variants: list[VariantRead]
     thread: list[str]
     media: list[MediaRefRead]
+    quote_of: str | None
     revision: int
     content_hash: str
     created_at: datetime

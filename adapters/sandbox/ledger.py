@@ -28,6 +28,7 @@ class Accepted:
     # Engagement counters in the platform's own names (set by tests and benchmarks).
     metrics: dict[str, int] = field(default_factory=dict)
     deleted_at: str | None = None  # taken down; the platform no longer shows it
+    quote_of: str | None = None  # the post this one quotes
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +97,7 @@ class Ledger:
         received_at: datetime | None = None,
         in_reply_to: str | None = None,
         media: list[dict[str, Any]] | None = None,
+        quote_of: str | None = None,
     ) -> Accepted:
         """Record a created post; `received_at` is when its request arrived."""
         record = Accepted(
@@ -108,6 +110,7 @@ class Ledger:
             text_sha256=hashlib.sha256(text.encode()).hexdigest(),
             in_reply_to=in_reply_to,
             media=media or [],
+            quote_of=quote_of,
         )
         with self._lock:
             self._accepted.append(record)

@@ -145,6 +145,9 @@ def x_app(ledger: Ledger) -> Flask:
             return problem(
                 400, "Invalid Request", "One or more parameters to your request was invalid."
             )
+        quote = body.get("quote_tweet_id")
+        if quote is not None and ledger.get("x", str(quote)) is None:
+            return problem(400, "Invalid Request", f"quote_tweet_id {quote} does not exist")
         media_ids = [str(m) for m in (body.get("media") or {}).get("media_ids") or []]
         attached = []
         for media_id in media_ids:
@@ -188,6 +191,7 @@ def x_app(ledger: Ledger) -> Flask:
             received_at=arrived,
             in_reply_to=str(reply_to) if reply_to is not None else None,
             media=attached,
+            quote_of=str(quote) if quote is not None else None,
         )
         if fault and fault.accept:
             time.sleep(fault.hold_s)

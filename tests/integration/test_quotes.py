@@ -1,0 +1,83 @@
+"""Quote posts: on X a quote of another post (tweepy's quote_tweet_id); on platforms
+without quotes, the quoted post's link goes along. Judged from the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import row_counts, run_pipeline, soon
+
+
+def _post(api, channels, quote_of, text="Proud of this"):
+    return api.post(
+        "/v1/posts",
+        {
+            "campaign_id": api.campaign()["id"],
+            "text": text,
+            "quote_of": quote_of,
+            "targets": [
+                {"channel_id": c["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
+                for c in channels
+            ],
+        },
+        expect=201,
+    )
+
+
+@pytest.fixture
+def original(api, runtime, sandbox):
+    x, _ = api.channels()
+    post = _post(api, [x], None, text="The original announcement")
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    return api.publication(post["publications"][0]["id"])["external_id"]
+
+
+@pytest.mark.parametrize("form", ["id", "x-link", "twitter-link"])
+def test_x_quotes_and_facebook_links_the_quoted_post(api, runtime, sandbox, original, form):
+    x, fb = api.channels()
+    given = {
+        "id": original,
+        "x-link": f"https://x.com/acme/status/{original}",
+        "twitter-link": f"https://twitter.com/acme/status/{original}/",
+    }[form]
+    post = _post(api, [x, fb], given)
+    assert post["quote_of"] == original
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+
+    quote = sandbox.ledger.accepted("x")[-1]
+    assert quote.text == "Proud of this" and quote.quote_of == original
+    (page_post,) = sandbox.ledger.accepted("facebook")
+    assert page_post.text == f"Proud of this\n\nhttps://x.com/i/web/status/{original}"
+
+
+def test_changing_the_quote_needs_a_new_approval(api, runtime, sandbox, original):
+    x, _ = api.channels()
+    post = _post(api, [x], original)
+    api.submit_and_approve(post)
+    edited = api.call("PATCH", f"/v1/posts/{post['id']}", {"quote_of": None}, expect=200)[1]
+    assert edited["quote_of"] is None and edited["publications"][0]["status"] == "in_review"
+
+
+@pytest.mark.parametrize(
+    "value", ["abc", "https://x.com/acme/likes/1", "https://evil.example/status/1", 5, "1" * 26]
+)
+def test_a_quote_must_name_an_x_post(api, runtime, value):
+    x, _ = api.channels()
+    campaign = api.campaign()
+    before = row_counts(runtime)
+    status, problem = api.call(
+        "POST",
+        "/v1/posts",
+        {
+            "campaign_id": campaign["id"],
+            "text": "t",
+            "quote_of": value,
+            "targets": [
+                {"channel_id": x["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
+            ],
+        },
+    )
+    assert status == 422 and problem["errors"][0]["loc"][0] == "quote_of"
+    assert row_counts(runtime) == before
