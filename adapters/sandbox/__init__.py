@@ -75,22 +75,25 @@ class SandboxClient:
         response.raise_for_status()
         return response.json()
 
-    def inject(self, platform: str, **fault: object) -> None:
-        requests.post(
-            f"{self.base_url}/_sandbox/faults", json={"platform": platform, **fault}, timeout=5
-        ).raise_for_status()
+    def _post(self, path: str, body: dict | None = None) -> None:
+        requests.post(f"{self.base_url}/_sandbox/{path}", json=body, timeout=5).raise_for_status()
 
-    def latency(self, platform: str, seconds: float) -> None:
-        requests.post(
-            f"{self.base_url}/_sandbox/latency",
-            json={"platform": platform, "seconds": seconds},
-            timeout=5,
-        ).raise_for_status()
+    def inject(self, platform: str, **fault: object) -> None:
+        """A Fault's fields: status, accept, hold_s, reset_in_s, code, times, on, after,
+        account (one account only)."""
+        self._post("faults", {"platform": platform, **fault})
+
+    def latency(self, platform: str, seconds: float, *, account: str | None = None) -> None:
+        self._post("latency", {"platform": platform, "seconds": seconds, "account": account})
+
+    def media_processing(self, seconds: float) -> None:
+        self._post("media-processing", {"seconds": seconds})
+
+    def metrics(self, platform: str, external_id: str, **counts: int) -> None:
+        self._post("metrics", {"platform": platform, "external_id": external_id, "counts": counts})
 
     def expire_token(self, token: str) -> None:
-        requests.post(
-            f"{self.base_url}/_sandbox/expire-token", json={"token": token}, timeout=5
-        ).raise_for_status()
+        self._post("expire-token", {"token": token})
 
     def reset(self) -> None:
-        requests.post(f"{self.base_url}/_sandbox/reset", timeout=5).raise_for_status()
+        self._post("reset")

@@ -47,6 +47,8 @@ class Fault:
         the account the token acts as: X's /2/users/me, a Graph Page object) or "media"
         (a media upload request) or "delete" (taking a post down).
     after: let this many matching requests through untouched first (part 3 of a thread).
+    account: only requests for this account (X user id, Page id, Instagram user id): one
+        channel fails while the others go on.
     """
 
     status: int | None = None
@@ -57,12 +59,14 @@ class Fault:
     times: int = 1
     on: str = "publish"
     after: int = 0
+    account: str | None = None
 
 
 @dataclass
 class Ledger:
     """Thread-safe store shared by both servers and read by tests through the control API."""
 
+    # Seconds before answering, per platform ("x") or per account ("x:<user id>").
     latency_s: dict[str, float] = field(default_factory=dict)
     # Per platform, (count, window seconds): the platform's own per-account write limit.
     rate_limits: dict[str, tuple[int, float]] = field(default_factory=dict)
@@ -169,10 +173,12 @@ class Ledger:
         with self._lock:
             self._faults.setdefault(platform, []).append(fault)
 
-    def take_fault(self, platform: str, on: str = "publish") -> Fault | None:
+    def take_fault(
+        self, platform: str, on: str = "publish", account: str | None = None
+    ) -> Fault | None:
         with self._lock:
             queue = self._faults.get(platform) or []
-            fault = next((f for f in queue if f.on == on), None)
+            fault = next((f for f in queue if f.on == on and f.account in (None, account)), None)
             if fault is None:
                 return None
             if fault.after > 0:
@@ -196,8 +202,9 @@ class Ledger:
         with self._lock:
             return token in self._expired_tokens
 
-    def delay(self, platform: str) -> None:
-        latency = self.latency_s.get(platform, 0.0)
+    def delay(self, platform: str, account: str | None = None) -> None:
+        """Hold the answer: `latency_s` by "platform:account", else by platform."""
+        latency = self.latency_s.get(f"{platform}:{account}", self.latency_s.get(platform, 0.0))
         if latency > 0:
             time.sleep(latency)
 

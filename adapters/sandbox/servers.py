@@ -45,8 +45,23 @@ def control_blueprint(ledger: Ledger) -> Blueprint:
 
     @bp.post("/latency")
     def latency():
+        """{"platform", "seconds"}, and "account" to slow one account only."""
         body = request.get_json(force=True)
-        ledger.latency_s[body["platform"]] = float(body["seconds"])
+        key = body["platform"] + (f":{body['account']}" if body.get("account") else "")
+        ledger.latency_s[key] = float(body["seconds"])
+        return jsonify({"ok": True})
+
+    @bp.post("/media-processing")
+    def media_processing():
+        """{"seconds"}: how long uploaded videos and Instagram containers stay in process."""
+        ledger.media_processing_s = float(request.get_json(force=True)["seconds"])
+        return jsonify({"ok": True})
+
+    @bp.post("/metrics")
+    def metrics():
+        """{"platform", "external_id", "counts": {...}} in the platform's own names."""
+        body = request.get_json(force=True)
+        ledger.set_metrics(body["platform"], body["external_id"], **body["counts"])
         return jsonify({"ok": True})
 
     @bp.post("/expire-token")
@@ -134,8 +149,8 @@ def x_app(ledger: Ledger) -> Flask:
     @app.post("/2/tweets")
     def create_tweet():
         arrived = datetime.now(UTC)  # the ledger's time: latency delays only the answer
-        ledger.delay("x")
         token, user_id = account()
+        ledger.delay("x", user_id)
         if not token or ledger.token_expired(token):
             return problem(401, "Unauthorized", "Unauthorized")
         body = request.get_json(silent=True) or {}
@@ -157,7 +172,7 @@ def x_app(ledger: Ledger) -> Flask:
             attached.append(
                 {k: upload[k] for k in ("media_id", "sha256", "content_type", "alt_text", "size")}
             )
-        fault = ledger.take_fault("x")
+        fault = ledger.take_fault("x", account=user_id)
         if fault and not fault.accept:
             reset = str(int(time.time()) + fault.reset_in_s)
             injected = _serve_fault(
@@ -212,7 +227,7 @@ def x_app(ledger: Ledger) -> Flask:
         token, user_id = account()
         if not token or ledger.token_expired(token):
             return problem(401, "Unauthorized", "Unauthorized")
-        fault = ledger.take_fault("x", on="media")
+        fault = ledger.take_fault("x", on="media", account=user_id)
         if fault is not None and fault.status is not None:
             return problem(fault.status, "Injected", "Injected fault")
         fields = request.form if request.method == "POST" else request.args
@@ -479,7 +494,7 @@ def graph_app(ledger: Ledger) -> Flask:
         ledger.delay("facebook")
         if (refused := refused_token()) is not None:
             return refused
-        fault = ledger.take_fault("facebook", on="media")
+        fault = ledger.take_fault("facebook", on="media", account=page_id)
         if fault is not None and fault.status is not None:
             return error(fault.status, fault.code or 2, "Injected fault")
         source = request.files.get("source")
@@ -506,7 +521,7 @@ def graph_app(ledger: Ledger) -> Flask:
     @app.post("/<version>/<page_id>/feed")
     def create_post(version: str, page_id: str):
         arrived = datetime.now(UTC)
-        ledger.delay("facebook")
+        ledger.delay("facebook", page_id)
         if (refused := refused_token()) is not None:
             return refused
         message = request.form.get("message", "")
@@ -524,7 +539,7 @@ def graph_app(ledger: Ledger) -> Flask:
             attached.append(
                 {k: photo[k] for k in ("media_id", "sha256", "content_type", "alt_text", "size")}
             )
-        fault = ledger.take_fault("facebook")
+        fault = ledger.take_fault("facebook", account=page_id)
         if fault and not fault.accept and fault.status is not None:
             return error(fault.status, fault.code or 2, "Injected fault")
         if ledger.find("facebook", page_id, message):
@@ -632,7 +647,7 @@ def graph_app(ledger: Ledger) -> Flask:
         ledger.delay("facebook")
         if (refused := refused_token()) is not None:
             return refused
-        fault = ledger.take_fault("instagram", on="media")
+        fault = ledger.take_fault("instagram", on="media", account=ig_user)
         if fault is not None and fault.status is not None:
             return error(fault.status, fault.code or 2, "Injected fault")
         form = request.form
@@ -668,7 +683,7 @@ def graph_app(ledger: Ledger) -> Flask:
     @app.post("/<version>/<ig_user>/media_publish")
     def ig_publish(version: str, ig_user: str):
         arrived = datetime.now(UTC)
-        ledger.delay("facebook")
+        ledger.delay("instagram", ig_user)
         if (refused := refused_token()) is not None:
             return refused
         container = ledger.uploads.get(request.form.get("creation_id", ""))
@@ -682,7 +697,7 @@ def graph_app(ledger: Ledger) -> Flask:
             return error(400, 9007, "(#9007) The media has already been published")
         if _container_state(container) != "FINISHED":
             return error(400, 9007, "(#9007) Media ID is not available", subcode=2207027)
-        fault = ledger.take_fault("instagram")
+        fault = ledger.take_fault("instagram", account=ig_user)
         if fault and not fault.accept and fault.status is not None:
             return error(fault.status, fault.code or 2, "Injected fault")
         media_id = str(IG_MEDIA_ID_BASE + ledger.next_id())

@@ -91,3 +91,26 @@ def test_injected_faults_and_expired_tokens_through_the_control_api(sandbox, con
         _x(sandbox).publish(PublishRequest(Content("c")))
     assert duplicate.value.duplicate
     assert [a["text"] for a in control.ledger()] == ["c"]
+
+
+def test_faults_and_latency_can_target_one_account(sandbox, control):
+    control.inject("facebook", status=500, code=1, account="77", times=5)
+    control.latency("facebook", 0.05, account="88")  # a slow account still answers
+    other = FacebookAdapter(
+        {"page_access_token": "q"},
+        account_id="88",
+        config=AdapterConfig(base_url=sandbox.graph_url),
+    )
+    other.publish(PublishRequest(Content("the other page goes on")))
+    assert sandbox.ledger.latency_s == {"facebook:88": 0.05}
+    with pytest.raises(OutcomeUnknown):
+        _fb(sandbox).publish(PublishRequest(Content("page 77 fails")))
+    assert [a["account"] for a in control.ledger("facebook")] == ["88"]
+
+
+def test_metrics_and_media_processing_through_the_control_api(sandbox, control):
+    result = _x(sandbox).publish(PublishRequest(Content("counted")))
+    control.metrics("x", result.external_id, like_count=7)
+    assert _x(sandbox).fetch_metrics([result.external_id])[result.external_id]["likes"] == 7
+    control.media_processing(2.5)
+    assert sandbox.ledger.media_processing_s == 2.5
