@@ -161,6 +161,7 @@ METRICS = (
     "bookmarks",
     "link_clicks",
     "profile_clicks",
+    # X also reports organic_<name>: the unpromoted share of each, for the account's own posts
 )
 
 

@@ -291,8 +291,9 @@ class XAdapter(Adapter):
 
     def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Public metrics of any post; with the account's own user-context tokens, also the
-        non-public ones (link and profile clicks) X keeps for its own posts of the last 30
-        days. If X refuses those, the public ones still come back."""
+        non-public ones (link and profile clicks) and the organic ones (`organic_*`) X keeps
+        for its own posts of the last 30 days. If X refuses those, the public ones still
+        come back."""
         found: dict[str, dict[str, int]] = {}
         for start in range(0, len(external_ids), 100):
             batch = list(external_ids[start : start + 100])
@@ -300,7 +301,7 @@ class XAdapter(Adapter):
                 with translate_errors():
                     response = self._client.get_tweets(
                         batch,
-                        tweet_fields=["public_metrics", "non_public_metrics"],
+                        tweet_fields=["public_metrics", "non_public_metrics", "organic_metrics"],
                         user_auth=self._oauth1,
                     )
             except Rejected:
@@ -342,6 +343,13 @@ def _x_metrics(tweet: tweepy.Tweet) -> dict[str, int]:
         (ours, int(value))
         for theirs, ours in _NON_PUBLIC.items()
         if (value := (tweet.non_public_metrics or {}).get(theirs)) is not None
+    )
+    # Organic (unpromoted) figures, where X gives them, are what a community team earned.
+    organic = tweet.organic_metrics or {}
+    metrics.update(
+        (f"organic_{ours}", int(value))
+        for theirs, ours in {**_PUBLIC, **_NON_PUBLIC}.items()
+        if (value := organic.get(theirs)) is not None
     )
     return metrics
 

@@ -325,9 +325,10 @@ def x_app(ledger: Ledger) -> Flask:
             return problem(400, "Invalid Request", "ids: 1 to 100 post ids")
         fields = set(request.args.get("tweet.fields", "").split(","))
         found = [a for i in ids if (a := ledger.get("x", i)) is not None]
-        if "non_public_metrics" in fields and any(a.account != user_id for a in found):
+        private = {"non_public_metrics", "organic_metrics"} & fields
+        if private and any(a.account != user_id for a in found):
             return problem(
-                403, "Forbidden", "Sorry, you are not authorized to see non_public_metrics."
+                403, "Forbidden", f"Sorry, you are not authorized to see {sorted(private)[0]}."
             )
         public = ("retweet_count", "reply_count", "like_count", "quote_count")
         extra = ("bookmark_count", "impression_count")
@@ -340,10 +341,14 @@ def x_app(ledger: Ledger) -> Flask:
             }
             if "public_metrics" in fields:
                 item["public_metrics"] = {k: a.metrics.get(k, 0) for k in (*public, *extra)}
+            own = ("impression_count", "url_link_clicks", "user_profile_clicks")
             if "non_public_metrics" in fields:
-                item["non_public_metrics"] = {
-                    k: a.metrics.get(k, 0)
-                    for k in ("impression_count", "url_link_clicks", "user_profile_clicks")
+                item["non_public_metrics"] = {k: a.metrics.get(k, 0) for k in own}
+            if "organic_metrics" in fields:
+                item["organic_metrics"] = {
+                    k: a.metrics.get(f"organic_{k}", 0)
+                    for k in ("impression_count", "like_count", "reply_count", "retweet_count")
+                    + own[1:]
                 }
             data.append(item)
         return jsonify({"data": data} if data else {"errors": [{"title": "Not Found Error"}]})

@@ -31,6 +31,8 @@ def test_x_metrics_public_and_the_accounts_own_non_public(api, sandbox, publishe
         impression_count=900,
         url_link_clicks=37,
         user_profile_clicks=5,
+        organic_impression_count=800,
+        organic_like_count=11,
     )
     read = api.get(f"/v1/publications/{published['x']}/metrics")
     assert read["platform"] == "x" and read["missing"] == []
@@ -43,6 +45,12 @@ def test_x_metrics_public_and_the_accounts_own_non_public(api, sandbox, publishe
         "impressions": 900,
         "link_clicks": 37,
         "profile_clicks": 5,
+        "organic_impressions": 800,
+        "organic_likes": 11,
+        "organic_replies": 0,
+        "organic_shares": 0,
+        "organic_link_clicks": 0,
+        "organic_profile_clicks": 0,
     }
 
 

@@ -114,3 +114,10 @@ def test_metrics_and_media_processing_through_the_control_api(sandbox, control):
     assert _x(sandbox).fetch_metrics([result.external_id])[result.external_id]["likes"] == 7
     control.media_processing(2.5)
     assert sandbox.ledger.media_processing_s == 2.5
+
+
+def test_metrics_of_someone_elses_post_fall_back_to_public_ones(sandbox, control):
+    mine = _x(sandbox, token="author").publish(PublishRequest(Content("by the author")))
+    control.metrics("x", mine.external_id, like_count=3, url_link_clicks=9)
+    seen = _x(sandbox, token="someone else").fetch_metrics([mine.external_id])
+    assert seen[mine.external_id]["likes"] == 3 and "link_clicks" not in seen[mine.external_id]
