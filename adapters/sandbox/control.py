@@ -1,0 +1,70 @@
+"""The sandbox's control API (what tests and benchmarks drive), and injected answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from adapters.sandbox.ledger import Fault, Ledger
+
+
+def control_blueprint(ledger: Ledger) -> Blueprint:
+    """GET ledger, POST faults / latency / expired tokens / reset."""
+    bp = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
+
+    @bp.get("/ledger")
+    def ledger_view():
+        platform = request.args.get("platform")
+        return jsonify([a.as_dict() for a in ledger.accepted(platform)])
+
+    @bp.post("/faults")
+    def inject():
+        body = request.get_json(force=True)
+        platform = body.pop("platform")
+        ledger.inject(platform, Fault(**body))
+        return jsonify({"ok": True})
+
+    @bp.post("/latency")
+    def latency():
+        """{"platform", "seconds"}, and "account" to slow one account only."""
+        body = request.get_json(force=True)
+        key = body["platform"] + (f":{body['account']}" if body.get("account") else "")
+        ledger.latency_s[key] = float(body["seconds"])
+        return jsonify({"ok": True})
+
+    @bp.post("/media-processing")
+    def media_processing():
+        """{"seconds"}: how long uploaded videos and Instagram containers stay in process."""
+        ledger.media_processing_s = float(request.get_json(force=True)["seconds"])
+        return jsonify({"ok": True})
+
+    @bp.post("/metrics")
+    def metrics():
+        """{"platform", "external_id", "counts": {...}} in the platform's own names."""
+        body = request.get_json(force=True)
+        ledger.set_metrics(body["platform"], body["external_id"], **body["counts"])
+        return jsonify({"ok": True})
+
+    @bp.post("/expire-token")
+    def expire():
+        ledger.expire_token(request.get_json(force=True)["token"])
+        return jsonify({"ok": True})
+
+    @bp.post("/reset")
+    def reset():
+        ledger.reset()
+        return jsonify({"ok": True})
+
+    return bp
+
+
+def serve_fault(fault: Fault | None, error_body: Any, headers: dict | None = None):
+    """The injected answer for `fault`, or None to serve normally."""
+    if fault is None or fault.status is None:
+        return None
+    response = jsonify(error_body)
+    response.status_code = fault.status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response

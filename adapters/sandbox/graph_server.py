@@ -1,0 +1,365 @@
+"""The Graph API subset the Facebook and Instagram adapters use: Page feed posts
+(`{"id": "<page>_<post>"}`), unpublished photos, Instagram containers and media_publish,
+object and batched reads, deletes; errors as `{"error": {message, type, code,
+error_subcode, fbtrace_id}}`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, jsonify, request
+
+from adapters.sandbox.control import control_blueprint
+from adapters.sandbox.ledger import Ledger
+
+PHOTO_ID_BASE = 880_000_000_000_000
+CONTAINER_ID_BASE = 17_890_000_000_000_000
+IG_MEDIA_ID_BASE = 17_900_000_000_000_000
+
+
+def _image_type(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _container_state(container: dict[str, Any]) -> str:
+    if container["published"]:
+        return "PUBLISHED"
+    return "FINISHED" if time.monotonic() >= container["ready_at"] else "IN_PROGRESS"
+
+
+def _ig_media(posted: Any) -> dict[str, Any]:
+    return {
+        "id": posted.external_id,
+        "caption": posted.text,
+        "timestamp": posted.received_at,
+        "permalink": f"https://www.instagram.com/p/{posted.external_id}/",
+        "like_count": posted.metrics.get("like_count", 0),
+        "comments_count": posted.metrics.get("comments_count", 0),
+    }
+
+
+def graph_app(ledger: Ledger) -> Flask:
+    """Graph API: create and read Page feed posts, on any version path."""
+    app = Flask("sandbox_graph")
+    app.register_blueprint(control_blueprint(ledger))
+
+    def error(
+        status: int,
+        code: int,
+        message: str,
+        kind: str = "OAuthException",
+        subcode: int | None = None,
+    ):
+        body: dict[str, Any] = {
+            "error": {"message": message, "type": kind, "code": code, "fbtrace_id": "AsandboxTrace"}
+        }
+        if subcode is not None:
+            body["error"]["error_subcode"] = subcode
+        response = jsonify(body)
+        response.status_code = status
+        return response
+
+    def token() -> str:
+        return (request.values.get("access_token") or "").strip()
+
+    def refused_token():
+        """Graph's answer to a missing or expired token, or None to go on."""
+        if not token() or ledger.token_expired(token()):
+            return error(
+                400, 190, "Error validating access token: Session has expired.", subcode=463
+            )
+        return None
+
+    @app.post("/<version>/<page_id>/photos")
+    def upload_photo(version: str, page_id: str):
+        """A Page photo; `published=false` keeps it hidden until a feed post attaches it."""
+        ledger.delay("facebook")
+        if (refused := refused_token()) is not None:
+            return refused
+        fault = ledger.take_fault("facebook", on="media", account=page_id)
+        if fault is not None and fault.status is not None:
+            return error(fault.status, fault.code or 2, "Injected fault")
+        source = request.files.get("source")
+        if source is None:
+            return error(400, 324, "(#324) Requires upload file")
+        data = source.read()
+        kind = _image_type(data)
+        if kind is None:
+            return error(400, 324, "(#324) Missing or invalid image file")
+        photo_id = str(PHOTO_ID_BASE + ledger.next_id())
+        published = request.form.get("published", "true").lower() != "false"
+        ledger.uploads[photo_id] = {
+            "media_id": photo_id,
+            "account": page_id,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "content_type": kind,
+            "size": len(data),
+            "alt_text": request.form.get("alt_text_custom"),
+            "published": published,
+            "state": "succeeded",
+        }
+        return jsonify({"id": photo_id})
+
+    @app.post("/<version>/<page_id>/feed")
+    def create_post(version: str, page_id: str):
+        arrived = datetime.now(UTC)
+        ledger.delay("facebook", page_id)
+        if (refused := refused_token()) is not None:
+            return refused
+        message = request.form.get("message", "")
+        link = request.form.get("link")
+        try:
+            wanted = json.loads(request.form.get("attached_media") or "[]")
+            photo_ids = [str(item["media_fbid"]) for item in wanted]
+        except (ValueError, TypeError, KeyError):
+            return error(400, 100, "(#100) attached_media must be a list of {media_fbid}")
+        attached = []
+        for photo_id in photo_ids:
+            photo = ledger.uploads.get(photo_id)
+            if photo is None or photo["account"] != page_id or photo.get("published"):
+                return error(400, 100, f"(#100) Invalid media_fbid {photo_id}")
+            attached.append(
+                {k: photo[k] for k in ("media_id", "sha256", "content_type", "alt_text", "size")}
+            )
+        fault = ledger.take_fault("facebook", account=page_id)
+        if fault and not fault.accept and fault.status is not None:
+            return error(fault.status, fault.code or 2, "Injected fault")
+        if ledger.find("facebook", page_id, message):
+            return error(400, 506, "Duplicate status message", subcode=1455006)
+        post_id = f"{page_id}_{ledger.next_id()}"
+        for photo_id in photo_ids:
+            ledger.uploads[photo_id]["published"] = True
+        ledger.accept(
+            "facebook", page_id, post_id, message, link, received_at=arrived, media=attached
+        )
+        if fault and fault.accept:
+            time.sleep(fault.hold_s)
+            if fault.status is not None:
+                return error(fault.status, fault.code or 1, "An unknown error occurred")
+        return jsonify({"id": post_id})
+
+    @app.get("/<version>/<page_id>/feed")
+    def page_feed(version: str, page_id: str):
+        ledger.delay("facebook")
+        if (refused := refused_token()) is not None:
+            return refused
+        since = request.args.get("since")
+        limit = min(int(request.args.get("limit", 25)), 100)
+        posts = [
+            a
+            for a in reversed(ledger.accepted("facebook"))
+            if a.account == page_id
+            and a.deleted_at is None
+            and (since is None or datetime.fromisoformat(a.received_at).timestamp() >= int(since))
+        ][:limit]
+        return jsonify(
+            {
+                "data": [
+                    {
+                        "id": a.external_id,
+                        "message": a.text,
+                        "created_time": a.received_at,
+                        **({"link": a.link} if a.link else {}),
+                    }
+                    for a in posts
+                ],
+                "paging": {"cursors": {"before": "b", "after": "a"}},
+            }
+        )
+
+    @app.get("/<version>/")
+    def get_objects(version: str):
+        """Several objects at once (`ids`), with reactions/comments summaries, shares and
+        insights as the `fields` ask."""
+        ledger.delay("facebook")
+        if (refused := refused_token()) is not None:
+            return refused
+        fields = request.args.get("fields", "")
+        if "insights" in fields and ledger.insights_denied:
+            return error(
+                400,
+                10,
+                "(#10) Application does not have permission for this action",
+                kind="OAuthException",
+            )
+        body: dict[str, Any] = {}
+        for object_id in [i for i in request.args.get("ids", "").split(",") if i]:
+            found = ledger.get("facebook", object_id)
+            if found is None:
+                return error(400, 100, f"(#100) Object {object_id} does not exist")
+            m = found.metrics
+            item: dict[str, Any] = {"id": object_id}
+            if "reactions" in fields:
+                item["reactions"] = {"data": [], "summary": {"total_count": m.get("reactions", 0)}}
+            if "comments" in fields:
+                item["comments"] = {"data": [], "summary": {"total_count": m.get("comments", 0)}}
+            if "shares" in fields and m.get("shares"):
+                item["shares"] = {"count": m["shares"]}  # Graph leaves it out at 0
+            if "insights" in fields:
+                item["insights"] = {
+                    "data": [
+                        {"name": name, "period": "lifetime", "values": [{"value": m.get(name, 0)}]}
+                        for name in ("post_impressions", "post_impressions_unique", "post_clicks")
+                    ]
+                }
+            body[object_id] = item
+        return jsonify(body)
+
+    @app.delete("/<version>/<object_id>")
+    def delete_object(version: str, object_id: str):
+        ledger.delay("facebook")
+        if (refused := refused_token()) is not None:
+            return refused
+        fault = ledger.take_fault("facebook", on="delete")
+        if fault is not None and fault.status is not None:
+            return error(fault.status, fault.code or 2, "Injected fault")
+        if not ledger.delete("facebook", object_id):
+            return error(
+                400,
+                100,
+                f"Unsupported delete request. Object with ID '{object_id}' does not exist",
+                kind="GraphMethodException",
+                subcode=33,
+            )
+        return jsonify({"success": True})
+
+    @app.post("/<version>/<ig_user>/media")
+    def ig_container(version: str, ig_user: str):
+        """An Instagram media container from an image URL (or a carousel of them)."""
+        ledger.delay("facebook")
+        if (refused := refused_token()) is not None:
+            return refused
+        fault = ledger.take_fault("instagram", on="media", account=ig_user)
+        if fault is not None and fault.status is not None:
+            return error(fault.status, fault.code or 2, "Injected fault")
+        form = request.form
+        container_id = str(CONTAINER_ID_BASE + ledger.next_id())
+        record: dict[str, Any] = {
+            "media_id": container_id,
+            "kind": "ig_container",
+            "account": ig_user,
+            "caption": form.get("caption", ""),
+            "carousel_item": form.get("is_carousel_item") == "true",
+            "ready_at": time.monotonic() + ledger.media_processing_s,
+            "published": False,
+        }
+        if form.get("media_type") == "CAROUSEL":
+            children = [c for c in form.get("children", "").split(",") if c]
+            items = [ledger.uploads.get(c) for c in children]
+            if not 2 <= len(children) <= 10 or any(
+                i is None or not i.get("carousel_item") or i["account"] != ig_user for i in items
+            ):
+                return error(400, 100, "(#100) children: 2 to 10 carousel item containers")
+            record["items"] = [
+                {"image_url": i["image_url"], "alt_text": i.get("alt_text")} for i in items
+            ]
+        else:
+            url = form.get("image_url", "")
+            if not url.startswith(("http://", "https://")):
+                return error(400, 9004, "(#9004) The media could not be fetched from this URI")
+            record.update(image_url=url, alt_text=form.get("alt_text"))
+            record["items"] = [{"image_url": url, "alt_text": form.get("alt_text")}]
+        ledger.uploads[container_id] = record
+        return jsonify({"id": container_id})
+
+    @app.post("/<version>/<ig_user>/media_publish")
+    def ig_publish(version: str, ig_user: str):
+        arrived = datetime.now(UTC)
+        ledger.delay("instagram", ig_user)
+        if (refused := refused_token()) is not None:
+            return refused
+        container = ledger.uploads.get(request.form.get("creation_id", ""))
+        if (
+            container is None
+            or container.get("kind") != "ig_container"
+            or (container["account"] != ig_user or container["carousel_item"])
+        ):
+            return error(400, 100, "(#100) creation_id is not a container of this account")
+        if container["published"]:
+            return error(400, 9007, "(#9007) The media has already been published")
+        if _container_state(container) != "FINISHED":
+            return error(400, 9007, "(#9007) Media ID is not available", subcode=2207027)
+        fault = ledger.take_fault("instagram", account=ig_user)
+        if fault and not fault.accept and fault.status is not None:
+            return error(fault.status, fault.code or 2, "Injected fault")
+        media_id = str(IG_MEDIA_ID_BASE + ledger.next_id())
+        container["published"] = True
+        ledger.accept(
+            "instagram",
+            ig_user,
+            media_id,
+            container["caption"],
+            None,
+            received_at=arrived,
+            media=container["items"],
+        )
+        if fault and fault.accept:
+            time.sleep(fault.hold_s)
+            if fault.status is not None:
+                return error(fault.status, fault.code or 1, "An unknown error occurred")
+        return jsonify({"id": media_id})
+
+    @app.get("/<version>/<ig_user>/media")
+    def ig_media_list(version: str, ig_user: str):
+        ledger.delay("facebook")
+        if (refused := refused_token()) is not None:
+            return refused
+        mine = [
+            _ig_media(a)
+            for a in reversed(ledger.accepted("instagram"))
+            if a.account == ig_user and a.deleted_at is None
+        ]
+        limit = min(int(request.args.get("limit", 25)), 100)
+        return jsonify({"data": mine[:limit], "paging": {"cursors": {"before": "b", "after": "a"}}})
+
+    @app.get("/<version>/<object_id>")
+    def get_object(version: str, object_id: str):
+        ledger.delay("facebook")
+        if token() and ledger.token_expired(token()):
+            return error(
+                400, 190, "Error validating access token: Session has expired.", subcode=463
+            )
+        container = ledger.uploads.get(object_id)
+        if container is not None and container.get("kind") == "ig_container":
+            return jsonify({"id": object_id, "status_code": _container_state(container)})
+        posted = ledger.get("instagram", object_id)
+        if posted is not None:
+            return jsonify(_ig_media(posted))
+        if object_id.isdigit():  # a Page (or an Instagram account): any other numeric id
+            if not token():
+                return error(400, 104, "An access token is required to request this resource.")
+            fault = ledger.take_fault("facebook", on="account")
+            if fault is not None and fault.status is not None:
+                return error(fault.status, fault.code or 2, "Injected fault")
+            return jsonify(
+                {
+                    "id": object_id,
+                    "name": f"Sandbox Page {object_id}",
+                    "username": f"sandbox_{object_id}",
+                }
+            )
+        found = ledger.get("facebook", object_id)
+        if found is None:
+            return error(
+                400,
+                100,
+                f"Unsupported get request. Object with ID '{object_id}' does not exist",
+                kind="GraphMethodException",
+                subcode=33,
+            )
+        body = {"id": found.external_id, "message": found.text, "created_time": found.received_at}
+        if found.link:
+            body["link"] = found.link
+        return jsonify(body)
+
+    return app
