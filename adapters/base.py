@@ -107,6 +107,8 @@ class PublishResult:
     url: str
     # Every part's id, in order, for a thread; from `find`, the parts found so far.
     part_ids: tuple[str, ...] = ()
+    # The platform says the account is near its limits: post nothing more on it before.
+    hold_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import json
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -44,6 +45,10 @@ with warnings.catch_warnings():
 GRAPH_HOST = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
 THROTTLED = {4, 17, 32, 613}
+# Usage headers are percentages of the rolling hour's allowance (graph-api/overview/
+# rate-limiting): at this much, rest the channel before Graph starts refusing.
+USAGE_CEILING = 95
+USAGE_HOLD = timedelta(minutes=10)
 AUTH_EXPIRED = {102, 190}
 DUPLICATE_POST = 506
 NO_SUCH_OBJECT = 100
@@ -87,6 +92,14 @@ class FacebookCredentials(BaseModel):
     page_access_token: SecretStr = Field(min_length=1)
 
 
+def _json_header(response: requests.Response, name: str) -> dict | None:
+    try:
+        value = json.loads(response.headers.get(name) or "null")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class GraphAdapter(Adapter):
     """What Facebook Pages and Instagram share: facebook-sdk on a current Graph API
     version, a session that keeps the HTTP status facebook-sdk drops, and the error codes."""
@@ -115,6 +128,27 @@ class GraphAdapter(Adapter):
         except requests.RequestException as exc:
             raise translate_transport(exc) from exc
 
+    def _usage_hold(self) -> datetime | None:
+        """What facebook-sdk drops: the usage headers of the last answer. Business use case
+        usage says when access comes back; app and Page usage only how full the rolling
+        hour is, so near the top the channel rests USAGE_HOLD."""
+        last = self._session.last_response
+        if last is None:
+            return None
+        now, hold = datetime.now(UTC), None
+        buc = _json_header(last, "X-Business-Use-Case-Usage")
+        for entries in (buc or {}).values():
+            for entry in entries if isinstance(entries, list) else []:
+                minutes = entry.get("estimated_time_to_regain_access") or 0
+                if minutes > 0:
+                    hold = max(hold or now, now + timedelta(minutes=minutes))
+        for header in ("X-App-Usage", "X-Page-Usage", "X-Ad-Account-Usage"):
+            usage = _json_header(last, header) or {}
+            peak = max((v for v in usage.values() if isinstance(v, int | float)), default=0)
+            if peak >= USAGE_CEILING:
+                hold = max(hold or now, now + USAGE_HOLD)
+        return hold
+
     def _graph_error(self, exc: facebook.GraphAPIError) -> Exception:
         error = exc.result.get("error", {}) if isinstance(exc.result, dict) else {}
         last = self._session.last_response  # a Response is falsy for 4xx: compare with None
@@ -122,7 +156,7 @@ class GraphAdapter(Adapter):
         code = error.get("code") if isinstance(error, dict) else None
         reason = f"Graph {status} code {code}: {exc.message}"
         if code in THROTTLED:
-            return RateLimited(reason)
+            return RateLimited(reason, retry_at=self._usage_hold())
         if code in AUTH_EXPIRED:
             return AuthExpired(reason)
         if code == DUPLICATE_POST:
@@ -175,7 +209,7 @@ class FacebookAdapter(GraphAdapter):
             fields["link"] = content.link
         with self._translate_errors():
             result = self._graph.put_object(self.account_id, "feed", **fields)
-        return self._result(str(result["id"]))
+        return replace(self._result(str(result["id"])), hold_until=self._usage_hold())
 
     def _unpublished_photo(self, item: MediaFile) -> str:
         """Upload a photo that stays invisible until a post attaches it: any failure

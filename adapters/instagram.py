@@ -104,7 +104,8 @@ class InstagramAdapter(GraphAdapter):
                     "id"
                 ]
             )
-        return PublishResult(media_id, self._permalink(media_id))
+        hold = self._usage_hold()  # read before the permalink call replaces the answer
+        return PublishResult(media_id, self._permalink(media_id), hold_until=hold)
 
     def _container(
         self, item: MediaFile, *, caption: str | None = None, carousel_item: bool = False

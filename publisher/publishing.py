@@ -295,6 +295,14 @@ def record_outcome(
         pub.external_id, pub.external_url = outcome.external_id, outcome.url
         if len(outcome.part_ids) > 1:
             pub.part_ids = list(outcome.part_ids)
+        if outcome.hold_until is not None and outcome.hold_until > now:
+            hold_channel(
+                session,
+                channel,
+                until=outcome.hold_until,
+                reason="the platform reports the account near its usage limits",
+                now=now,
+            )
         pub.published_at, pub.last_error = now, None
         events.move(session, pub, Status.PUBLISHED, actor=WORKER, now=now)
         return pub.status

@@ -53,6 +53,12 @@ def graph_app(ledger: Ledger) -> Flask:
     app = Flask("sandbox_graph")
     app.register_blueprint(control_blueprint(ledger))
 
+    @app.after_request
+    def usage_headers(response):
+        for name, value in ledger.graph_headers.items():
+            response.headers[name] = value
+        return response
+
     def error(
         status: int,
         code: int,

@@ -84,6 +84,8 @@ class Ledger:
     media_processing_s: float = 0.0
     # Page tokens without the permission to read insights (Graph answers code 10).
     insights_denied: bool = False
+    # Headers on every Graph answer, e.g. X-Page-Usage or X-Business-Use-Case-Usage.
+    graph_headers: dict[str, str] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -214,6 +216,7 @@ class Ledger:
             self.uploads.clear()
             self.media_processing_s = 0.0
             self.insights_denied = False
+            self.graph_headers.clear()
             self._by_text.clear()
             self._by_id.clear()
             self._faults.clear()

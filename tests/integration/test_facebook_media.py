@@ -65,3 +65,44 @@ def test_video_on_a_page_is_refused_at_submit_with_a_clear_reason(api):
     status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit", {})
     assert status == 422
     assert "Facebook posts cannot carry video (yet)" in problem["errors"][0]["msg"]
+
+
+def test_usage_headers_rest_the_page_before_graph_refuses(api, runtime, sandbox):
+    # facebook-sdk drops response headers; the adapter reads them from its session. A Page
+    # at 97% of its hourly allowance gets this post out, then rests: the next one waits.
+    import json
+
+    _, fb = api.channels()
+    first = api.post_for([fb], at=soon(), text="first while near the limit")
+    second = api.post_for([fb], at=soon(), text="second must wait")
+    api.submit_and_approve(first)
+    sandbox.ledger.graph_headers["X-Page-Usage"] = json.dumps(
+        {"call_count": 97, "total_cputime": 10, "total_time": 12}
+    )
+    run_pipeline(runtime)
+    assert api.publication(first["publications"][0]["id"])["status"] == "published"
+    held = api.get(f"/v1/channels/{fb['id']}")["held_until"]
+    assert held is not None
+
+    api.submit_and_approve(second)
+    run_pipeline(runtime)
+    assert api.publication(second["publications"][0]["id"])["status"] == "scheduled"
+    assert [a.text for a in sandbox.ledger.accepted("facebook")] == ["first while near the limit"]
+
+
+def test_a_throttled_page_waits_as_long_as_graph_says(api, runtime, sandbox):
+    import json
+
+    _, fb = api.channels()
+    post = api.post_for([fb], at=soon())
+    api.submit_and_approve(post)
+    sandbox.ledger.inject("facebook", Fault(status=400, code=32))
+    sandbox.ledger.graph_headers["X-Business-Use-Case-Usage"] = json.dumps(
+        {"2002": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 42}]}
+    )
+    run_pipeline(runtime)
+    pub = api.publication(post["publications"][0]["id"])
+    assert pub["status"] == "scheduled"
+    held = datetime.fromisoformat(api.get(f"/v1/channels/{fb['id']}")["held_until"])
+    # 42 minutes from the answer, not the 5-minute default for an unexplained throttle
+    assert held - datetime.fromisoformat(pub["updated_at"]) > timedelta(minutes=40)
