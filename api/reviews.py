@@ -40,7 +40,7 @@ def queue():
                 post_id=item.post.id,
                 revision=item.post.revision,
                 preview=reviews.preview(
-                    item, registry, media_files(db(), item.post, runtime().media)
+                    item, registry, media_files(db(), item.post, runtime().media, item.channel)
                 ),
                 series=series_to_read(item.series) if item.series else None,
                 occurrences=item.occurrences,

@@ -35,7 +35,11 @@ def content_hash(
     body: dict[str, Any] = {"text": text, "link": link}
     # Posts without variants or a thread keep the hash they always had.
     if variants:
-        body["variants"] = sorted((_variant_key(v), v.get("text"), v.get("link")) for v in variants)
+        body["variants"] = sorted(
+            (_variant_key(v), v.get("text"), v.get("link"))
+            + ((json.dumps(v["media"]),) if v.get("media") is not None else ())
+            for v in variants
+        )
     if thread:
         body["thread"] = list(thread)
     if media:  # media rows never change their bytes: the id names the content
@@ -51,9 +55,21 @@ def post_hash(post: Post) -> str:
     return content_hash(post.text, post.link, post.variants, post.thread, post.media, post.quote_of)
 
 
-def media_files(session: Session, post: Post, store: MediaStore | None) -> tuple[MediaFile, ...]:
-    """The post's attachments as files an adapter reads, in the post's order."""
-    items = post.media or []
+def media_refs(post: Post, channel: Channel) -> list[dict[str, Any]]:
+    """The attachments for `channel`: its own variant's, else its platform's, else the
+    post's (a variant's [] means none there)."""
+    refs = post.media or []
+    for variant in _layers(post, channel):
+        if variant.get("media") is not None:
+            refs = variant["media"]
+    return refs
+
+
+def media_files(
+    session: Session, post: Post, store: MediaStore | None, channel: Channel
+) -> tuple[MediaFile, ...]:
+    """The attachments for `channel` as files an adapter reads, in order."""
+    items = media_refs(post, channel)
     if not items:
         return ()
     if store is None:
@@ -91,13 +107,21 @@ class Resolved:
     variant: int | None
 
 
-def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> Resolved:
+def _indexed_layers(post: Post, channel: Channel) -> list[tuple[int, dict[str, Any]]]:
+    """The variants that apply to `channel`, least specific first (platform, then the
+    channel's own): each later layer overrides the fields it sets."""
     variants = list(enumerate(post.variants or []))
-    # Least specific first: each later layer overrides the fields it sets.
     layers = [(i, v) for i, v in variants if v.get("platform") == channel.platform]
-    layers += [(i, v) for i, v in variants if v.get("channel_id") == channel.id]
+    return layers + [(i, v) for i, v in variants if v.get("channel_id") == channel.id]
+
+
+def _layers(post: Post, channel: Channel) -> list[dict[str, Any]]:
+    return [v for _, v in _indexed_layers(post, channel)]
+
+
+def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> Resolved:
     text, link, source = post.text, post.link, None
-    for index, variant in layers:
+    for index, variant in _indexed_layers(post, channel):
         if variant.get("text"):
             text, source = variant["text"], index
         if variant.get("link"):

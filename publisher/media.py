@@ -271,8 +271,15 @@ def get_media(session: Session, actor: Actor, media_id: int) -> Media:
 def attached_ids(session: Session) -> set[int]:
     """Every media id some post refers to."""
     ids: set[int] = set()
-    for (items,) in session.execute(select(Post.media).where(Post.media.is_not(None))):
-        ids.update(int(item["media_id"]) for item in items or [])
+    rows = session.execute(
+        select(Post.media, Post.variants).where(
+            (Post.media.is_not(None)) | (Post.variants.is_not(None))
+        )
+    )
+    for media, variants in rows:
+        ids.update(int(item["media_id"]) for item in media or [])
+        for variant in variants or []:
+            ids.update(int(item["media_id"]) for item in variant.get("media") or [])
     return ids
 
 

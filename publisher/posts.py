@@ -74,17 +74,26 @@ def _check_references(session: Session, actor: Actor, data: PostCreate, now: dat
             errors.append(field_error(["targets", i, "recurrence"], problem))
     channels = [session.get(Channel, t.channel_id) for t in data.targets]
     errors += _variant_errors(data.variants, [c for c in channels if c is not None])
-    errors += _media_errors(session, actor, data.media)
+    errors += _media_errors(session, actor, data.media, data.variants)
     if errors:
         raise ValidationFailed("the post refers to objects that do not exist", errors)
 
 
-def _media_errors(session: Session, actor: Actor, refs: list[MediaRef]) -> list[dict]:
+def _media_errors(
+    session: Session, actor: Actor, refs: list[MediaRef], variants: list[VariantIn] = ()
+) -> list[dict]:
+    """Every attachment, the post's and its variants', must be media of this workspace."""
+    places = [(["media", i], ref) for i, ref in enumerate(refs)]
+    places += [
+        (["variants", v, "media", i], ref)
+        for v, variant in enumerate(variants)
+        for i, ref in enumerate(variant.media or [])
+    ]
     errors = []
-    for i, ref in enumerate(refs):
+    for loc, ref in places:
         media = session.get(Media, ref.media_id)
         if media is None or media.workspace_id != actor.workspace_id:
-            errors.append(field_error(["media", i, "media_id"], f"no media {ref.media_id} here"))
+            errors.append(field_error([*loc, "media_id"], f"no media {ref.media_id} here"))
     return errors
 
 
@@ -247,8 +256,10 @@ def update_post(
     if data.variants is not None:
         targets = {p.channel_id for p in pubs} | {s.channel_id for s in series_of(session, post)}
         channels = [session.get(Channel, channel_id) for channel_id in sorted(targets)]
-        if errors := _variant_errors(data.variants, [c for c in channels if c is not None]):
-            raise ValidationFailed("a variant speaks to no target of this post", errors)
+        errors = _variant_errors(data.variants, [c for c in channels if c is not None])
+        errors += _media_errors(session, actor, [], data.variants)
+        if errors:
+            raise ValidationFailed("a variant does not fit this post", errors)
         variants = [v.stored() for v in data.variants] or None
     thread = (list(data.thread) or None) if data.thread is not None else post.thread
     media = post.media
@@ -314,7 +325,6 @@ def submit_post(
     if not pubs and not waiting:
         raise Conflict("nothing to submit: no publication of this post is a draft")
     errors = []
-    files = media_files(session, post, store)  # checked per channel, apart from the text
     for channel_id in sorted({p.channel_id for p in pubs} | {s.channel_id for s in waiting}):
         channel = session.get(Channel, channel_id)
         adapter = registry.get(channel.platform) if channel else None
@@ -326,7 +336,7 @@ def submit_post(
         where = ["text"] if resolved.variant is None else ["variants", resolved.variant, "text"]
         for problem in adapter.validate_text(resolved.content):
             errors.append(field_error(where, f"{problem} (channel {channel.name!r})"))
-        for problem in adapter.validate_media(files):
+        for problem in adapter.validate_media(media_files(session, post, store, channel)):
             errors.append(field_error(["media"], f"{problem} (channel {channel.name!r})"))
     if errors:
         raise ValidationFailed("the content does not fit its channels", errors)

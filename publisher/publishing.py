@@ -116,7 +116,7 @@ def claim_many(
         if post_hash(post) != pub.approved_hash:
             _back_to_review(session, pub, now=now)
         else:
-            content = content_of(post, channel, media_files(session, post, store))
+            content = content_of(post, channel, media_files(session, post, store, channel))
             claimed.append(Claimed(pub, channel, post, content))
     return claimed
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from adapters.base import AdapterRegistry, MediaFile
 from publisher import events
-from publisher.content import content_of
+from publisher.content import content_of, media_refs
 from publisher.errors import Conflict, NotFound
 from publisher.models import Channel, Post, Publication, Review, Series
 from publisher.pauses import is_paused
@@ -80,7 +80,7 @@ def preview(
             "unit": "characters",
             "problems": ["platform not installed"],
             "parts": [content.text, *content.thread],
-            "media": item.post.media or [],
+            "media": media_refs(item.post, item.channel),
         }
     return {
         "platform": adapter.platform,
@@ -92,7 +92,7 @@ def preview(
         "unit": adapter.limits.unit,
         "problems": adapter.validate(content),
         "parts": adapter.parts(content),
-        "media": item.post.media or [],
+        "media": media_refs(item.post, item.channel),
     }
 
 

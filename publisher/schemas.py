@@ -256,22 +256,28 @@ class VariantIn(Input):
     channel_id: Id | None = None
     text: Text | None = None
     link: Link | None = None
+    media: list[MediaRef] | None = Field(
+        default=None, max_length=10, description="Other attachments here; [] for none"
+    )
 
     @model_validator(mode="after")
     def _one_scope_and_something(self) -> VariantIn:
         if (self.platform is None) == (self.channel_id is None):
             raise ValueError("give exactly one of platform, channel_id")
-        if self.text is None and self.link is None:
-            raise ValueError("give text or link (or both): a variant changes something")
+        if self.text is None and self.link is None and self.media is None:
+            raise ValueError("give text or link or media: a variant changes something")
         return self
 
     def stored(self) -> dict[str, Any]:
-        return {
+        stored: dict[str, Any] = {
             "platform": self.platform,
             "channel_id": self.channel_id,
             "text": self.text,
             "link": str(self.link) if self.link else None,
         }
+        if self.media is not None:
+            stored["media"] = [{"media_id": m.media_id, "alt_text": m.alt_text} for m in self.media]
+        return stored
 
 
 def _distinct_scopes(variants: list[VariantIn] | None) -> list[VariantIn] | None:
@@ -289,6 +295,7 @@ class VariantRead(Output):
     channel_id: int | None
     text: str | None
     link: str | None
+    media: list[MediaRefRead] | None = None
 
 
 class PostCreate(Input):

@@ -208,3 +208,52 @@ def test_content_is_checked_again_just_before_it_goes_out(api, runtime, sandbox,
     pub = api.publication(post["publications"][0]["id"])
     assert pub["status"] == "failed" and "281 of 280 weighted characters" in pub["last_error"]
     assert sandbox.ledger.accepted() == []
+
+
+def test_a_channel_can_have_its_own_media_or_none(api, runtime, sandbox, channels):
+    import hashlib
+
+    from tests.samples import jpeg, png
+
+    x, fb, careers = channels
+    for_everyone, for_x = png(20, 20), jpeg(30, 30)
+    everyone = api.upload(for_everyone)[1]["id"]
+    x_only = api.upload(for_x)[1]["id"]
+    post = _create(
+        api,
+        [x, fb, careers],
+        variants=[
+            {"platform": "x", "media": [{"media_id": x_only, "alt_text": "for X"}]},
+            {"channel_id": careers["id"], "media": []},
+        ],
+    )
+    api.call("PATCH", f"/v1/posts/{post['id']}", {"media": [{"media_id": everyone}]}, expect=200)
+    api.submit_and_approve(api.get(f"/v1/posts/{post['id']}"))
+    run_pipeline(runtime)
+
+    def sha(data):
+        return hashlib.sha256(data).hexdigest()
+
+    (tweet,) = sandbox.ledger.accepted("x")
+    assert [(m["sha256"], m["alt_text"]) for m in tweet.media] == [(sha(for_x), "for X")]
+    pages = {a.account: a for a in sandbox.ledger.accepted("facebook")}
+    assert [m["sha256"] for m in pages["2002"].media] == [sha(for_everyone)]
+    assert pages["3003"].media == []
+
+
+def test_variant_media_must_exist_in_the_workspace(api, runtime, channels):
+    x, _, _ = channels
+    status, problem = api.call(
+        "POST",
+        "/v1/posts",
+        {
+            "campaign_id": api.campaign()["id"],
+            "text": "t",
+            "variants": [{"platform": "x", "media": [{"media_id": 999999}]}],
+            "targets": [
+                {"channel_id": x["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
+            ],
+        },
+    )
+    assert status == 422
+    assert problem["errors"][0]["loc"] == ["variants", 0, "media", 0, "media_id"]
