@@ -117,18 +117,8 @@ def reactivate(
     session: Session, channel: Channel, *, actor: str, now: datetime, reason: str
 ) -> None:
     """A `needs_reauth` channel is back in service (its waiting publications go out)."""
-    if channel.status != NEEDS_REAUTH:
-        return
-    channel.status, channel.updated_at = ACTIVE, now
-    events.record(
-        session,
-        workspace_id=channel.workspace_id,
-        kind="channel.reauthorized",
-        actor=actor,
-        now=now,
-        channel_id=channel.id,
-        reason=reason,
-    )
+    if channel.status == NEEDS_REAUTH:
+        _set_status(session, channel, ACTIVE, "channel.reauthorized", actor, now, reason)
 
 
 def mark_needs_reauth(
@@ -140,14 +130,24 @@ def mark_needs_reauth(
     actor: str = "system:worker",
 ) -> None:
     """The platform refused the credentials: hold the channel until a person reconnects it."""
-    if channel.status == NEEDS_REAUTH:
-        return
-    channel.status = NEEDS_REAUTH
-    channel.updated_at = now
+    if channel.status != NEEDS_REAUTH:
+        _set_status(session, channel, NEEDS_REAUTH, "channel.needs_reauth", actor, now, reason)
+
+
+def _set_status(
+    session: Session,
+    channel: Channel,
+    status: str,
+    kind: str,
+    actor: str,
+    now: datetime,
+    reason: str,
+) -> None:
+    channel.status, channel.updated_at = status, now
     events.record(
         session,
         workspace_id=channel.workspace_id,
-        kind="channel.needs_reauth",
+        kind=kind,
         actor=actor,
         now=now,
         channel_id=channel.id,

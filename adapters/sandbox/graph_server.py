@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 
 from adapters.sandbox.control import control_blueprint
-from adapters.sandbox.ledger import Ledger
+from adapters.sandbox.ledger import Fault, Ledger
 
 PHOTO_ID_BASE = 880_000_000_000_000
 CONTAINER_ID_BASE = 17_890_000_000_000_000
@@ -77,6 +77,14 @@ def graph_app(ledger: Ledger) -> Flask:
 
     def token() -> str:
         return (request.values.get("access_token") or "").strip()
+
+    def failure_after_accept(fault: Fault | None):
+        """For a fault that lets the post be created: hold, then answer the error."""
+        if fault and fault.accept:
+            time.sleep(fault.hold_s)
+            if fault.status is not None:
+                return error(fault.status, fault.code or 1, "An unknown error occurred")
+        return None
 
     def refused_token():
         """Graph's answer to a missing or expired token, or None to go on."""
@@ -148,10 +156,8 @@ def graph_app(ledger: Ledger) -> Flask:
         ledger.accept(
             "facebook", page_id, post_id, message, link, received_at=arrived, media=attached
         )
-        if fault and fault.accept:
-            time.sleep(fault.hold_s)
-            if fault.status is not None:
-                return error(fault.status, fault.code or 1, "An unknown error occurred")
+        if (failed := failure_after_accept(fault)) is not None:
+            return failed
         return jsonify({"id": post_id})
 
     @app.get("/<version>/<page_id>/feed")
@@ -309,10 +315,8 @@ def graph_app(ledger: Ledger) -> Flask:
             received_at=arrived,
             media=container["items"],
         )
-        if fault and fault.accept:
-            time.sleep(fault.hold_s)
-            if fault.status is not None:
-                return error(fault.status, fault.code or 1, "An unknown error occurred")
+        if (failed := failure_after_accept(fault)) is not None:
+            return failed
         return jsonify({"id": media_id})
 
     @app.get("/<version>/<ig_user>/media")
