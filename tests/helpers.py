@@ -133,18 +133,33 @@ class Api:
         campaign: dict | None = None,
         link: str | None = None,
     ) -> dict:
-        campaign = campaign or self.campaign()
-        body = {
-            "campaign_id": campaign["id"],
+        extra = {"link": link} if link else {}
+        body = self.post_body(
+            channels, at=at, text=text, campaign=campaign, time_zone="Europe/Paris", **extra
+        )
+        return self.post("/v1/posts", body, expect=201)
+
+    def post_body(
+        self,
+        channels: list[dict],
+        *,
+        at: datetime | None = None,
+        text: str = TEXT,
+        campaign: dict | None = None,
+        time_zone: str = "UTC",
+        **fields: Any,
+    ) -> dict:
+        """A POST /v1/posts body targeting `channels` (due now unless `at`), plus `fields`."""
+        when = (at or datetime.now(UTC)).isoformat()
+        return {
+            "campaign_id": (campaign or self.campaign())["id"],
             "text": text,
+            **fields,
             "targets": [
-                {"channel_id": c["id"], "scheduled_at": at.isoformat(), "time_zone": "Europe/Paris"}
+                {"channel_id": c["id"], "scheduled_at": when, "time_zone": time_zone}
                 for c in channels
             ],
         }
-        if link:
-            body["link"] = link
-        return self.post("/v1/posts", body, expect=201)
 
     def submit_and_approve(self, post: dict) -> None:
         self.post(f"/v1/posts/{post['id']}/submit", expect=200)

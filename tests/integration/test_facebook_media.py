@@ -12,16 +12,8 @@ from tests.samples import jpeg, mp4, png
 
 
 def _post(api, channel, media, *, link=None):
-    body = {
-        "campaign_id": api.campaign()["id"],
-        "text": "Our summer meetup",
-        "media": media,
-        "targets": [
-            {"channel_id": channel["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
-        ],
-    }
-    if link:
-        body["link"] = link
+    extra = {"link": link} if link else {}
+    body = api.post_body([channel], text="Our summer meetup", media=media, **extra)
     return api.post("/v1/posts", body, expect=201)
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from adapters.sandbox import Fault
-from tests.helpers import run_pipeline, soon
+from tests.helpers import run_pipeline
 from tests.samples import jpeg, png
 
 PUBLIC = "https://publisher.example"
@@ -33,16 +33,8 @@ def insta(api, runtime):
 
 
 def _post(api, channel, media, *, text="Summer at Acme #team", link=None):
-    body = {
-        "campaign_id": api.campaign()["id"],
-        "text": text,
-        "media": media,
-        "targets": [
-            {"channel_id": channel["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
-        ],
-    }
-    if link:
-        body["link"] = link
+    extra = {"link": link} if link else {}
+    body = api.post_body([channel], text=text, media=media, **extra)
     return api.post("/v1/posts", body, expect=201)
 
 

@@ -5,23 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import row_counts, run_pipeline, soon
+from tests.helpers import row_counts, run_pipeline
 
 
 def _post(api, channels, quote_of, text="Proud of this"):
-    return api.post(
-        "/v1/posts",
-        {
-            "campaign_id": api.campaign()["id"],
-            "text": text,
-            "quote_of": quote_of,
-            "targets": [
-                {"channel_id": c["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
-                for c in channels
-            ],
-        },
-        expect=201,
-    )
+    return api.post("/v1/posts", api.post_body(channels, text=text, quote_of=quote_of), expect=201)
 
 
 @pytest.fixture
@@ -67,17 +55,7 @@ def test_a_quote_must_name_an_x_post(api, runtime, value):
     x, _ = api.channels()
     campaign = api.campaign()
     before = row_counts(runtime)
-    status, problem = api.call(
-        "POST",
-        "/v1/posts",
-        {
-            "campaign_id": campaign["id"],
-            "text": "t",
-            "quote_of": value,
-            "targets": [
-                {"channel_id": x["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
-            ],
-        },
-    )
+    body = api.post_body([x], text="t", campaign=campaign, quote_of=value)
+    status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422 and problem["errors"][0]["loc"][0] == "quote_of"
     assert row_counts(runtime) == before

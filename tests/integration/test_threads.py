@@ -200,17 +200,7 @@ def test_bad_threads_are_refused_and_change_nothing(api, runtime, thread):
     x, _ = api.channels()
     campaign = api.campaign()
     before = row_counts(runtime)
-    status, problem = api.call(
-        "POST",
-        "/v1/posts",
-        {
-            "campaign_id": campaign["id"],
-            "text": "t",
-            "thread": thread,
-            "targets": [
-                {"channel_id": x["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
-            ],
-        },
-    )
+    body = api.post_body([x], text="t", campaign=campaign, thread=thread)
+    status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422 and problem["errors"][0]["loc"][0] == "thread"
     assert row_counts(runtime) == before

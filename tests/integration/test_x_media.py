@@ -15,15 +15,7 @@ from tests.samples import jpeg, mp4, png
 
 
 def _post(api, channel, media, *, text="With pictures"):
-    body = {
-        "campaign_id": api.campaign()["id"],
-        "text": text,
-        "media": media,
-        "targets": [
-            {"channel_id": channel["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
-        ],
-    }
-    return api.post("/v1/posts", body, expect=201)
+    return api.post("/v1/posts", api.post_body([channel], text=text, media=media), expect=201)
 
 
 def _sha(data: bytes) -> str:
