@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, Response, jsonify
 from werkzeug.routing import IntegerConverter
 
 from api import (
+    audit,
     campaigns,
     channels,
     context,
@@ -15,9 +16,11 @@ from api import (
     keys,
     media,
     pauses,
+    policies,
     posts,
     publications,
     reviews,
+    webhooks,
 )
 from api.spec import openapi_document
 from publisher.runtime import Runtime, build_runtime
@@ -46,7 +49,19 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     context.init_app(app)
 
     v1 = Blueprint("v1", __name__, url_prefix="/v1")
-    for module in (channels, campaigns, posts, reviews, publications, keys, pauses, media):
+    for module in (
+        channels,
+        campaigns,
+        posts,
+        reviews,
+        publications,
+        keys,
+        pauses,
+        media,
+        policies,
+        webhooks,
+        audit,
+    ):
         v1.register_blueprint(module.bp)
     app.register_blueprint(v1)
     app.register_blueprint(media.public)

@@ -23,6 +23,17 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
     return Response(json.dumps(body), status=status, mimetype="application/problem+json")
 
 
+def problem_body(exc: PublisherError) -> dict[str, Any]:
+    """A domain error as the problem document's fields (for batch answers)."""
+    return {
+        "type": PROBLEM_BASE + exc.code,
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        **exc.extra,
+    }
+
+
 def field_errors(exc: ValidationError, prefix: tuple = ()) -> list[dict[str, Any]]:
     """pydantic's errors as `{loc, msg, type}` (the input itself is never echoed back)."""
     return [
@@ -34,7 +45,8 @@ def field_errors(exc: ValidationError, prefix: tuple = ()) -> list[dict[str, Any
 def init_app(app: Flask) -> None:
     @app.errorhandler(PublisherError)
     def domain_error(exc: PublisherError):
-        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+        body = problem_body(exc)
+        return Response(json.dumps(body), status=exc.status, mimetype="application/problem+json")
 
     @app.errorhandler(ValidationError)
     def invalid(exc: ValidationError):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 from pydantic import BaseModel, ConfigDict
+from sqlmodel import select
 
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
-from publisher import posts
-from publisher.models import Post
+from publisher import audit, posts
+from publisher import comments as discussion
+from publisher.models import ApiKey, Comment, Post
 from publisher.publications import series_to_read, to_read
+from publisher.review_schemas import CommentCreate, CommentRead, EventRead
 from publisher.schemas import Id, PostCreate, PostRead, PostUpdate
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
@@ -85,3 +88,54 @@ def cancel(post_id: int):
     post = posts.cancel_post(db(), actor(), post_id, now=runtime().clock())
     commit()
     return json_response(_read(post))
+
+
+@bp.get("/<int:post_id>/comments")
+@endpoint(
+    "The post's discussion, as threads (replies under their comment)", response=list[CommentRead]
+)
+def comments(post_id: int):
+    post = posts.get_post(db(), actor(), post_id)
+    return json_response(_threads(discussion.comments_of(db(), post)))
+
+
+@bp.post("/<int:post_id>/comments")
+@endpoint(
+    "Comment on a post, or reply to a comment", body=CommentCreate, response=CommentRead, status=201
+)
+def comment(post_id: int):
+    post = posts.get_post(db(), actor(), post_id)
+    made = discussion.add_comment(
+        db(), actor(), post, body=g.body.body, parent_id=g.body.parent_id, now=runtime().clock()
+    )
+    commit()
+    return json_response(_threads([made])[0], 201)
+
+
+def _threads(rows: list[Comment]) -> list[CommentRead]:
+    names = {
+        k.id: k.name
+        for k in db().exec(select(ApiKey).where(ApiKey.workspace_id == actor().workspace_id))
+    }
+    reads = {
+        c.id: CommentRead(
+            **c.model_dump(exclude={"workspace_id"}),
+            author=names.get(c.author_id, "system"),
+        )
+        for c in rows
+    }
+    roots = []
+    for c in rows:
+        parent = reads.get(c.parent_id) if c.parent_id else None
+        (parent.replies if parent else roots).append(reads[c.id])
+    return roots
+
+
+@bp.get("/<int:post_id>/history")
+@endpoint(
+    "The post's audit trail: every edit (with its diff), vote and state change",
+    response=list[EventRead],
+)
+def history(post_id: int):
+    post = posts.get_post(db(), actor(), post_id)
+    return json_response([EventRead.model_validate(e) for e in audit.history(db(), actor(), post)])

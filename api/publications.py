@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, g
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
 from publisher import publications
-from publisher.schemas import Id, MetricsRead, Output, PublicationRead, TakeDown
+from publisher.review_schemas import EventRead
+from publisher.schemas import Id, MetricsRead, PublicationRead, TakeDown
 from publisher.states import Status
 
 bp = Blueprint("publications", __name__, url_prefix="/publications")
@@ -25,15 +24,6 @@ class PublicationQuery(BaseModel):
     after_id: int = Field(
         default=0, ge=0, le=2**31 - 1, description="Page on: the last id you received"
     )
-
-
-class EventRead(Output):
-    kind: str
-    actor: str
-    from_status: str | None
-    to_status: str | None
-    reason: str | None
-    at: datetime
 
 
 @bp.get("")

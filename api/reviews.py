@@ -1,69 +1,107 @@
-"""/v1/reviews: the committee's queue with per-platform previews, and its decisions."""
+"""/v1/reviews: the committee's queue with per-platform previews, votes and batch decisions."""
 
 from __future__ import annotations
 
 from flask import Blueprint, g
-from pydantic import BaseModel, ConfigDict
 
 from api.context import actor, commit, db, runtime
+from api.errors import problem_body
 from api.spec import endpoint, json_response
-from publisher import reviews
+from publisher import review_queue, reviews
 from publisher.content import media_files
 from publisher.publications import series_to_read, to_read
-from publisher.schemas import CommentRequired, Decision, Id, ReviewItem, ReviewRead
+from publisher.review_queue import QueueItem
+from publisher.review_schemas import (
+    BatchDecision,
+    BatchOutcome,
+    CommentRequired,
+    Decision,
+    QueueQuery,
+    ReviewItem,
+    ReviewRead,
+)
+from publisher.reviews import Outcome
 from publisher.states import Status
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
+_DECISIONS = {
+    "approve": Status.APPROVED,
+    "request_changes": Status.CHANGES_REQUESTED,
+    "reject": Status.REJECTED,
+}
 
-class QueueQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    campaign_id: Id | None = None
-    channel_id: Id | None = None
+
+def item_read(item: QueueItem) -> ReviewItem:
+    rt = runtime()
+    files = media_files(db(), item.post, rt.media, item.channel)
+    return ReviewItem(
+        publication=to_read(item.publication),
+        post_id=item.post.id,
+        campaign_id=item.post.campaign_id,
+        revision=item.post.revision,
+        preview=review_queue.preview(item, rt.registry, files),
+        series=series_to_read(item.series) if item.series else None,
+        occurrences=item.occurrences,
+        **item.details,
+    )
 
 
 @bp.get("")
 @endpoint(
-    "What waits for review, soonest due first, with previews",
+    "What waits for review, with previews, votes and the changes since your last vote",
     query=QueueQuery,
     response=list[ReviewItem],
 )
 def queue():
-    registry = runtime().registry
-    items = reviews.review_queue(
-        db(), actor(), campaign_id=g.query.campaign_id, channel_id=g.query.channel_id
-    )
-    return json_response(
-        [
-            ReviewItem(
-                publication=to_read(item.publication),
-                post_id=item.post.id,
-                revision=item.post.revision,
-                preview=reviews.preview(
-                    item, registry, media_files(db(), item.post, runtime().media, item.channel)
-                ),
-                series=series_to_read(item.series) if item.series else None,
-                occurrences=item.occurrences,
-            )
-            for item in items
-        ]
+    q, who = g.query, actor()
+    items = review_queue.review_queue(db(), who, campaign_id=q.campaign_id, channel_id=q.channel_id)
+    zone = review_queue.reviewer_time_zone(db(), who, q.time_zone)
+    items = review_queue.describe(db(), who, items, time_zone=zone)
+    if q.waiting_on_me:
+        items = [i for i in items if i.details["waiting_on_me"]]
+    return json_response([item_read(i) for i in review_queue.sort_items(items, q.sort)])
+
+
+def outcome_read(outcome: Outcome) -> ReviewRead:
+    review = outcome.review
+    return ReviewRead(
+        id=review.id,
+        publication_id=review.publication_id,
+        reviewer_id=review.reviewer_id,
+        decision=review.decision,
+        comment=review.comment,
+        revision=review.revision,
+        created_at=review.created_at,
+        publication_status=outcome.status,
+        tally={
+            "approvals": outcome.tally.approvals,
+            "needed": outcome.tally.needed,
+            "missing": list(outcome.tally.missing),
+        },
     )
 
 
 def _decide(publication_id: int, decision: Status):
     rt = runtime()
-    review = reviews.decide(
-        db(), actor(), publication_id, decision, comment=g.body.comment, now=rt.clock()
+    outcome = reviews.decide(
+        db(),
+        actor(),
+        publication_id,
+        decision,
+        comment=g.body.comment,
+        revision=g.body.revision,
+        now=rt.clock(),
     )
     commit()
-    if decision == Status.APPROVED:
+    if outcome.status != Status.IN_REVIEW:
         rt.queue.wake()  # a new scheduled time for the dispatcher
-    return json_response(ReviewRead.model_validate(review), 201)
+    return json_response(outcome_read(outcome), 201)
 
 
 @bp.post("/<int:publication_id>/approve")
 @endpoint(
-    "Approve this revision (the publication is then scheduled)",
+    "Approve this revision; once the policy's approvals are in, it is scheduled",
     body=Decision,
     response=ReviewRead,
     status=201,
@@ -92,3 +130,33 @@ def request_changes(publication_id: int):
 )
 def reject(publication_id: int):
     return _decide(publication_id, Status.REJECTED)
+
+
+@bp.post("/batch")
+@endpoint(
+    "One decision on many items; each stands alone (a stale one is refused, the rest go on)",
+    body=BatchDecision,
+    response=list[BatchOutcome],
+)
+def batch():
+    rt, body = runtime(), g.body
+    results = reviews.decide_batch(
+        db(),
+        actor(),
+        [(item.publication_id, item.revision) for item in body.items],
+        _DECISIONS[body.decision],
+        comment=body.comment,
+        now=rt.clock(),
+    )
+    commit()
+    rt.queue.wake()
+    return json_response(
+        [
+            BatchOutcome(publication_id=pid, status=201, review=outcome_read(result))
+            if isinstance(result, Outcome)
+            else BatchOutcome(
+                publication_id=pid, status=result.status, problem=problem_body(result)
+            )
+            for pid, result in results
+        ]
+    )

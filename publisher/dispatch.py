@@ -70,7 +70,7 @@ def dispatch_due(
         )
     moved = session.execute(
         handover.values(status=Status.QUEUED, queued_at=now, updated_at=now).returning(
-            Publication.id, Publication.workspace_id
+            Publication.id, Publication.workspace_id, Publication.post_id
         )
     ).all()
     if not moved:
@@ -84,7 +84,7 @@ def dispatch_due(
         now=now,
     )
     session.commit()
-    queue.hand_over(pid for pid, _ in moved)
+    queue.hand_over(pid for pid, *_ in moved)
     log.info("dispatched %d publications due by %s", len(moved), now.isoformat())
     return len(moved)
 
@@ -146,7 +146,7 @@ def expire_claims(session: Session, *, now: datetime, claim_timeout: timedelta) 
             updated_at=now,
             last_error="claim expired: the worker stopped before recording an outcome",
         )
-        .returning(Publication.id, Publication.workspace_id)
+        .returning(Publication.id, Publication.workspace_id, Publication.post_id)
     ).all()
     events.record_bulk_transition(
         session,
@@ -158,5 +158,5 @@ def expire_claims(session: Session, *, now: datetime, claim_timeout: timedelta) 
         reason="claim expired",
     )
     if stuck:
-        log.warning("claims expired, now unknown: %s", [pid for pid, _ in stuck][:20])
+        log.warning("claims expired, now unknown: %s", [pid for pid, *_ in stuck][:20])
     return len(stuck)

@@ -34,6 +34,12 @@ class Conflict(PublisherError):
     code, status, title = "conflict", 409, "Conflict"
 
 
+class StaleRevision(Conflict):
+    """A vote names a revision that is no longer the one under review."""
+
+    code, title = "stale_revision", "Stale revision"
+
+
 class InvalidTransition(Conflict):
     code, title = "invalid_transition", "Invalid state transition"
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from publisher import webhooks
 from publisher.models import Event, Publication
 from publisher.states import Status, check_transition
 
@@ -19,26 +21,31 @@ def record(
     kind: str,
     actor: str,
     now: datetime,
+    post_id: int | None = None,
     publication_id: int | None = None,
     channel_id: int | None = None,
     from_status: str | None = None,
     to_status: str | None = None,
     reason: str | None = None,
-) -> None:
-    """Append one audit event."""
-    session.add(
-        Event(
-            workspace_id=workspace_id,
-            kind=kind,
-            actor=actor,
-            at=now,
-            publication_id=publication_id,
-            channel_id=channel_id,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason,
-        )
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Append one audit event (and queue it to the webhooks subscribed to its topic)."""
+    event = Event(
+        workspace_id=workspace_id,
+        kind=kind,
+        actor=actor,
+        at=now,
+        post_id=post_id,
+        publication_id=publication_id,
+        channel_id=channel_id,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        data=data,
     )
+    session.add(event)
+    webhooks.fan_out(session, event)
+    return event
 
 
 def move(
@@ -49,6 +56,7 @@ def move(
     actor: str,
     now: datetime,
     reason: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """Take `publication` to `target` if the state machine allows it, and record it."""
     current = publication.status
@@ -61,16 +69,19 @@ def move(
         kind="publication.transition",
         actor=actor,
         now=now,
+        post_id=publication.post_id,
         publication_id=publication.id,
+        channel_id=publication.channel_id,
         from_status=current,
         to_status=target,
         reason=reason,
+        data=data,
     )
 
 
 def record_bulk_transition(
     session: Session,
-    rows: Iterable[tuple[int, int]],
+    rows: Iterable[tuple[int, int, int]],
     *,
     from_status: Status,
     to_status: Status,
@@ -78,11 +89,28 @@ def record_bulk_transition(
     now: datetime,
     reason: str | None = None,
 ) -> None:
-    """Audit events for a set-based UPDATE that already moved (id, workspace_id) rows."""
+    """Audit events for a set-based UPDATE that already moved (id, workspace_id, post_id)
+    rows."""
     check_transition(from_status, to_status)
+    if webhooks.topic_of("publication.transition", to_status.value) is not None:
+        for publication_id, workspace_id, post_id in rows:  # rare: one by one, for webhooks
+            record(
+                session,
+                workspace_id=workspace_id,
+                kind="publication.transition",
+                actor=actor,
+                now=now,
+                post_id=post_id,
+                publication_id=publication_id,
+                from_status=from_status.value,
+                to_status=to_status.value,
+                reason=reason,
+            )
+        return
     values = [
         {
             "workspace_id": workspace_id,
+            "post_id": post_id,
             "publication_id": publication_id,
             "kind": "publication.transition",
             "actor": actor,
@@ -91,7 +119,7 @@ def record_bulk_transition(
             "reason": reason,
             "at": now,
         }
-        for publication_id, workspace_id in rows
+        for publication_id, workspace_id, post_id in rows
     ]
     if values:
         session.execute(insert(Event), values)

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -102,12 +103,7 @@ class Fetched:
 def fetch(url: str, *, max_bytes: int, allow_private: bool = False) -> Iterator[Fetched]:
     """GET `url` safely; the body arrives through `chunks`, which raises FetchRefused once
     more than `max_bytes` came."""
-    session = requests.Session()
-    session.max_redirects = MAX_REDIRECTS
-    session.trust_env = False  # no proxy from the environment: it would bypass the check
-    adapter = _GuardedAdapter(allow_private)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session = _guarded_session(allow_private)
     try:
         try:
             response = session.get(url, stream=True, timeout=TIMEOUT_S)
@@ -136,6 +132,57 @@ def fetch(url: str, *, max_bytes: int, allow_private: bool = False) -> Iterator[
             yield Fetched(response.url, response.headers.get("Content-Type"), chunks())
     finally:
         session.close()
+
+
+def _guarded_session(allow_private: bool) -> requests.Session:
+    session = requests.Session()
+    session.max_redirects = MAX_REDIRECTS
+    session.trust_env = False  # no proxy from the environment: it would bypass the check
+    adapter = _GuardedAdapter(allow_private)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str  # the first few hundred characters, for a delivery log
+
+
+def post(
+    url: str, body: bytes, headers: dict[str, str], *, timeout_s: float, allow_private: bool
+) -> Answer:
+    """POST `body` to `url` under the same address checks as `fetch`; redirects are not
+    followed (a webhook receiver answers where it was registered). FetchRefused when no
+    answer came."""
+    with _guarded_session(allow_private) as session:
+        try:
+            response = session.post(
+                url, data=body, headers=headers, timeout=timeout_s, allow_redirects=False
+            )
+        except requests.RequestException as exc:
+            raise FetchRefused(_why(exc)) from exc
+        with response:
+            return Answer(response.status_code, response.text[:500])
+
+
+def url_problem(url: str, *, allow_private: bool) -> str | None:
+    """Why a URL given for later calls (a webhook) points where we will not go, or None.
+    Checked again at every connection: this is the early, friendly answer."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "an http(s) URL with a host"
+    if allow_private:
+        return None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return f"{parts.hostname} does not resolve"
+    for *_, sockaddr in infos:
+        if problem := address_problem(str(sockaddr[0])):
+            return f"{parts.hostname}: {problem}"
+    return None
 
 
 def _why(exc: BaseException) -> str:

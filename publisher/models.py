@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -35,6 +36,8 @@ class ApiKey(SQLModel, table=True):
     role: str = Field(max_length=20)
     prefix: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
     key_hash: str = Field(max_length=64)
+    # Where the key's holder lives: review items show times there.
+    time_zone: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -193,10 +196,12 @@ class Review(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """Append-only audit record of every state change."""
+    """Append-only audit record of every state change (the database refuses UPDATE and
+    DELETE on it: see the migration that made it so)."""
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    post_id: int | None = Field(default=None, foreign_key="post.id", index=True)
     publication_id: int | None = Field(default=None, foreign_key="publication.id", index=True)
     channel_id: int | None = Field(default=None, foreign_key="channel.id")
     kind: str = Field(max_length=60)
@@ -204,7 +209,85 @@ class Event(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=20)
     to_status: str | None = Field(default=None, max_length=20)
     reason: str | None = None
+    # Structured detail: an edit's diff, a vote's revision, a reminder's deadline.
+    data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PostRevision(SQLModel, table=True):
+    """Every revision's content as it was, so a reviewer sees what changed since their vote."""
+
+    __tablename__ = "post_revision"
+    __table_args__ = (UniqueConstraint("post_id", "revision", name="uq_post_revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    revision: int
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    content_hash: str = Field(max_length=64)
+    author_id: int | None = Field(default=None, foreign_key="api_key.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReviewPolicy(SQLModel, table=True):
+    """Who must approve: the workspace's rule (campaign_id None) or a campaign's override."""
+
+    __tablename__ = "review_policy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    rules: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Comment(SQLModel, table=True):
+    """A remark in a post's discussion; `parent_id` makes the thread."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="comment.id")
+    author_id: int | None = Field(default=None, foreign_key="api_key.id")
+    body: str
+    revision: int  # the revision on screen when it was written
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Webhook(SQLModel, table=True):
+    """A workspace's subscription: these event topics, POSTed signed to this URL."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    url: str = Field(max_length=2048)
+    topics: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    secret: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # sealed
+    description: str = Field(default="", max_length=200)
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one subscription: its payload, attempts and last answer."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhook.id", index=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id")
+    topic: str = Field(max_length=60)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=20)  # pending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    response_status: int | None = None
+    error: str | None = None
+    redelivery_of: int | None = Field(default=None, foreign_key="webhook_delivery.id")
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Pause(SQLModel, table=True):

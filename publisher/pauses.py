@@ -105,7 +105,7 @@ def pause(session: Session, actor: Actor, data: PauseCreate, *, now: datetime) -
             update(Publication)
             .where(_in_scope(data.scope, scope_id), Publication.status == previous)
             .values(status=Status.PAUSED, updated_at=now)
-            .returning(Publication.id, Publication.workspace_id)
+            .returning(Publication.id, Publication.workspace_id, Publication.post_id)
             .execution_options(synchronize_session=False)
         ).all()
         events.record_bulk_transition(
@@ -117,7 +117,7 @@ def pause(session: Session, actor: Actor, data: PauseCreate, *, now: datetime) -
             now=now,
             reason=f"{data.scope} paused: {data.reason}",
         )
-        paused.extend(pub_id for pub_id, _ in moved)
+        paused.extend(pub_id for pub_id, *_ in moved)
     in_flight = (
         session.execute(
             select(Publication.id).where(
@@ -144,7 +144,7 @@ def pause_stragglers(session: Session, *, now: datetime) -> int:
         update(Publication)
         .where(Publication.status == Status.SCHEDULED, under_active_pause())
         .values(status=Status.PAUSED, updated_at=now)
-        .returning(Publication.id, Publication.workspace_id)
+        .returning(Publication.id, Publication.workspace_id, Publication.post_id)
         .execution_options(synchronize_session=False)
     ).all()
     events.record_bulk_transition(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from adapters.base import AdapterRegistry
-from publisher import events, recurrence, slots
+from publisher import audit, events, recurrence, slots
 from publisher.campaigns import get_campaign
 from publisher.content import content_hash, media_files, resolve
 from publisher.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -148,6 +148,16 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
     )
     session.add(post)
     session.flush()
+    audit.snapshot(session, post, author_id=actor.key_id, now=now)
+    events.record(
+        session,
+        workspace_id=post.workspace_id,
+        kind="post.created",
+        actor=actor.label,
+        now=now,
+        post_id=post.id,
+        data={"revision": 1, "content": audit.content_of_post(post)},
+    )
     for target in data.targets:
         if target.recurrence is not None:
             _start_series(session, post, target, now=now)
@@ -199,6 +209,7 @@ def end_series(session: Session, series: Series, *, actor: str, now: datetime, r
         kind="series.ended",
         actor=actor,
         now=now,
+        post_id=series.post_id,
         channel_id=series.channel_id,
         reason=f"series {series.id}: {reason}",
     )
@@ -271,11 +282,23 @@ def update_post(
     new_hash = content_hash(text, link, variants, thread, media, quote)
     if new_hash == post.content_hash:
         return post
+    before = audit.content_of_post(post)
     post.text, post.link, post.variants, post.thread = text, link, variants, thread
     post.media, post.quote_of = media, quote
     post.content_hash = new_hash
     post.revision += 1
     post.updated_at = now
+    audit.snapshot(session, post, author_id=actor.key_id, now=now)
+    events.record(
+        session,
+        workspace_id=post.workspace_id,
+        kind="post.edited",
+        actor=actor.label,
+        now=now,
+        post_id=post.id,
+        reason=f"revision {post.revision}",
+        data={"revision": post.revision, **audit.diff(before, audit.content_of_post(post))},
+    )
     for series in running:
         # Later occurrences need a decision on the new revision; a submitted or approved
         # series goes back to review, as its publications do.
@@ -294,6 +317,7 @@ def update_post(
                 kind="publication.edited",
                 actor=actor.label,
                 now=now,
+                post_id=post.id,
                 publication_id=pub.id,
                 reason=reason,
             )
@@ -342,6 +366,16 @@ def submit_post(
         raise ValidationFailed("the content does not fit its channels", errors)
     for series in waiting:
         series.submitted_hash = post.content_hash
+    events.record(
+        session,
+        workspace_id=post.workspace_id,
+        kind="post.submitted",
+        actor=actor.label,
+        now=now,
+        post_id=post.id,
+        reason=f"revision {post.revision}",
+        data={"revision": post.revision, "publications": [p.id for p in pubs]},
+    )
     for pub in pubs:
         events.move(
             session,

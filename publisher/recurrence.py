@@ -144,6 +144,7 @@ def materialise(session: Session, series: Series, *, now: datetime) -> list[Publ
             kind="series.occurrences_missed",
             actor=MATERIALISER,
             now=now,
+            post_id=series.post_id,
             channel_id=series.channel_id,
             reason=f"series {series.id}: {len(missed)} occurrence(s) from {missed[0]} to "
             f"{missed[-1]} {series.time_zone} came due while nothing materialised them; skipped",
@@ -240,6 +241,7 @@ def _occurrence(
         kind="publication.materialised",
         actor=MATERIALISER,
         now=now,
+        post_id=pub.post_id,
         publication_id=pub.id,
         to_status=status,
         reason=reason,

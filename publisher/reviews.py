@@ -1,4 +1,4 @@
-"""The committee's side: what waits for review, with previews, and the decisions."""
+"""The committee's decisions: votes bound to a revision, counted against the policy."""
 
 from __future__ import annotations
 
@@ -7,93 +7,14 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from adapters.base import AdapterRegistry, MediaFile
-from publisher import events
-from publisher.content import content_of, media_refs
-from publisher.errors import Conflict, NotFound
-from publisher.models import Channel, Post, Publication, Review, Series
+from publisher import audit, events, policies
+from publisher.errors import Conflict, Forbidden, NotFound, PublisherError, StaleRevision
+from publisher.models import ApiKey, Post, Publication, Review, Series
 from publisher.pauses import is_paused
+from publisher.policies import Policy, Tally
 from publisher.posts import end_series
 from publisher.states import Status
 from publisher.workspaces import Actor, Permission
-
-
-@dataclass
-class QueueItem:
-    publication: Publication
-    post: Post
-    channel: Channel
-    series: Series | None = None
-    occurrences: int = 1
-
-
-def review_queue(
-    session: Session,
-    actor: Actor,
-    *,
-    campaign_id: int | None = None,
-    channel_id: int | None = None,
-) -> list[QueueItem]:
-    """Publications waiting for a decision, soonest due first."""
-    query = (
-        select(Publication, Post, Channel)
-        .join(Post, Post.id == Publication.post_id)
-        .join(Channel, Channel.id == Publication.channel_id)
-        .where(Publication.workspace_id == actor.workspace_id)
-        .where(Publication.status == Status.IN_REVIEW)
-    )
-    if campaign_id is not None:
-        query = query.where(Post.campaign_id == campaign_id)
-    if channel_id is not None:
-        query = query.where(Publication.channel_id == channel_id)
-    query = query.order_by(Publication.scheduled_at, Publication.id)
-    items: list[QueueItem] = []
-    by_series: dict[int, QueueItem] = {}
-    for pub, post, channel in session.exec(query):
-        if pub.series_id is None:
-            items.append(QueueItem(pub, post, channel))
-        elif (first := by_series.get(pub.series_id)) is not None:
-            first.occurrences += 1  # one decision covers the series
-        else:
-            series = session.get(Series, pub.series_id)
-            by_series[pub.series_id] = item = QueueItem(pub, post, channel, series)
-            items.append(item)
-    return items
-
-
-def preview(
-    item: QueueItem,
-    registry: AdapterRegistry,
-    media: tuple[MediaFile, ...] = (),
-) -> dict:
-    """The content exactly as it would go out on the item's channel, measured and checked."""
-    content = content_of(item.post, item.channel, media)
-    adapter = registry.get(item.channel.platform)
-    if adapter is None:
-        return {
-            "platform": item.channel.platform,
-            "channel_name": item.channel.name,
-            "text": content.text,
-            "link": content.link,
-            "length": len(content.text),
-            "limit": 0,
-            "unit": "characters",
-            "problems": ["platform not installed"],
-            "parts": [content.text, *content.thread],
-            "media": media_refs(item.post, item.channel),
-        }
-    return {
-        "platform": adapter.platform,
-        "channel_name": item.channel.name,
-        "text": adapter.render_text(content),
-        "link": content.link,
-        "length": adapter.measure(content),
-        "limit": adapter.limits.text,
-        "unit": adapter.limits.unit,
-        "problems": adapter.validate(content),
-        "parts": adapter.parts(content),
-        "media": media_refs(item.post, item.channel),
-    }
 
 
 def _pending(session: Session, actor: Actor, publication_id: int) -> tuple[Publication, Post]:
@@ -107,6 +28,37 @@ def _pending(session: Session, actor: Actor, publication_id: int) -> tuple[Publi
     return pub, session.get(Post, pub.post_id)
 
 
+@dataclass
+class Outcome:
+    review: Review
+    status: str
+    tally: Tally
+
+
+def votes_on(session: Session, pub: Publication) -> list[Review]:
+    """Every vote on the publication, or on any occurrence of its series, oldest first."""
+    if pub.series_id is None:
+        scope = Review.publication_id == pub.id
+    else:
+        scope = Review.publication_id.in_(
+            select(Publication.id).where(Publication.series_id == pub.series_id)
+        )
+    return list(session.exec(select(Review).where(scope).order_by(Review.id)))
+
+
+def current_tally(
+    session: Session, policy: Policy, votes: list[Review], revision: int
+) -> tuple[Tally, dict[int, str]]:
+    """The count of distinct approvals given on `revision`, and the approvers' roles."""
+    approvers = {
+        v.reviewer_id for v in votes if v.revision == revision and v.decision == "approved"
+    }
+    roles = {
+        key.id: key.role for key in session.exec(select(ApiKey).where(ApiKey.id.in_(approvers)))
+    }
+    return policies.tally(policy, approvers, roles), roles
+
+
 def decide(
     session: Session,
     actor: Actor,
@@ -115,44 +67,31 @@ def decide(
     *,
     comment: str,
     now: datetime,
-) -> Review:
-    """Approve (then schedule), request changes or reject; the vote binds to this revision.
-    On an occurrence of a recurring series, the decision is the series': it applies to
-    every occurrence waiting for review and to those materialised later."""
+    revision: int | None = None,
+) -> Outcome:
+    """Vote on the revision under review. An approval counts for that revision only; once
+    the policy's approvals are in, the publication is approved and scheduled. A request for
+    changes or a rejection decides at once. Every refusal is raised before anything is
+    written, so a batch can go on past it. On an occurrence of a recurring series, the
+    decision is the series': it applies to every occurrence waiting for review."""
     actor.require(Permission.DECIDE_REVIEWS)
     pub, post = _pending(session, actor, publication_id)
-    review = _decide_one(session, actor, pub, post, decision, comment=comment, now=now)
-    if pub.series_id is None:
-        return review
-    series = session.get(Series, pub.series_id)
-    siblings = session.exec(
-        select(Publication)
-        .where(Publication.series_id == series.id, Publication.status == Status.IN_REVIEW)
-        .order_by(Publication.scheduled_at)
-    ).all()
-    for sibling in siblings:
-        _decide_one(session, actor, sibling, post, decision, comment=comment, now=now)
+    if revision is not None and revision != post.revision:
+        raise StaleRevision(
+            f"you reviewed revision {revision}, but revision {post.revision} is under review "
+            "now: look at the changes and vote again",
+            current_revision=post.revision,
+        )
+    policy = policies.effective(session, pub.workspace_id, post.campaign_id)
+    if now > policy.expires_at(pub.scheduled_at):
+        raise Conflict(
+            f"publication {pub.id} was due at {pub.scheduled_at.isoformat()} and was not "
+            "approved in time: it will not be published (plan it again with a new post)",
+            current=pub.status,
+        )
+    votes = votes_on(session, pub)
     if decision == Status.APPROVED:
-        series.approved_hash, series.approved_at = post.content_hash, now
-        series.approved_by = actor.key_id
-    elif decision == Status.CHANGES_REQUESTED:
-        series.submitted_hash = None
-    elif series.ended_at is None:
-        end_series(session, series, actor=actor.label, now=now, reason="rejected")
-    session.flush()
-    return review
-
-
-def _decide_one(
-    session: Session,
-    actor: Actor,
-    pub: Publication,
-    post: Post,
-    decision: Status,
-    *,
-    comment: str,
-    now: datetime,
-) -> Review:
+        _may_approve(session, actor, policy, post, votes)
     review = Review(
         workspace_id=actor.workspace_id,
         publication_id=pub.id,
@@ -164,24 +103,134 @@ def _decide_one(
         created_at=now,
     )
     session.add(review)
-    events.move(session, pub, decision, actor=actor.label, now=now, reason=comment or None)
-    if decision == Status.APPROVED:
-        pub.approved_hash = post.content_hash
-        pub.approved_at = now
-        pub.approved_by = actor.key_id
-        events.move(session, pub, Status.SCHEDULED, actor=actor.label, now=now)
-        session.flush()
-        if is_paused(session, pub):
-            events.move(
-                session,
-                pub,
-                Status.PAUSED,
-                actor=actor.label,
-                now=now,
-                reason="approved under an active pause",
-            )
+    votes.append(review)
+    tally, _ = current_tally(session, policy, votes, post.revision)
+    events.record(
+        session,
+        workspace_id=pub.workspace_id,
+        kind="review.voted",
+        actor=actor.label,
+        now=now,
+        post_id=post.id,
+        publication_id=pub.id,
+        channel_id=pub.channel_id,
+        reason=comment or None,
+        data={
+            "decision": decision.value,
+            "revision": post.revision,
+            "comment": comment,
+            "approvals": tally.approvals,
+            "needed": tally.needed,
+            "missing": list(tally.missing),
+        },
+    )
+    if decision != Status.APPROVED or tally.satisfied:
+        _settle(session, actor, pub, post, decision, comment=comment, now=now)
     session.flush()
-    return review
+    return Outcome(review, pub.status, tally)
+
+
+def _may_approve(
+    session: Session, actor: Actor, policy: Policy, post: Post, votes: list[Review]
+) -> None:
+    if not policy.rules.allow_self_approval and actor.key_id in audit.authors(session, post):
+        raise Forbidden(
+            "you wrote this post: under the review policy, authors may not approve their own "
+            "content"
+        )
+    mine = [v for v in votes if v.reviewer_id == actor.key_id and v.revision == post.revision]
+    if any(v.decision == Status.APPROVED for v in mine):
+        raise Conflict(f"you already approved revision {post.revision}; it counts once")
+
+
+def _settle(
+    session: Session,
+    actor: Actor,
+    pub: Publication,
+    post: Post,
+    decision: Status,
+    *,
+    comment: str,
+    now: datetime,
+) -> None:
+    """The decision is made: move the publication (and its series' waiting occurrences)."""
+    _move_decided(session, actor, pub, post, decision, comment=comment, now=now)
+    if pub.series_id is None:
+        return
+    series = session.get(Series, pub.series_id)
+    siblings = session.exec(
+        select(Publication)
+        .where(Publication.series_id == series.id, Publication.status == Status.IN_REVIEW)
+        .order_by(Publication.scheduled_at)
+    ).all()
+    for sibling in siblings:
+        _move_decided(session, actor, sibling, post, decision, comment=comment, now=now)
+    if decision == Status.APPROVED:
+        series.approved_hash, series.approved_at = post.content_hash, now
+        series.approved_by = actor.key_id
+    elif decision == Status.CHANGES_REQUESTED:
+        series.submitted_hash = None
+    elif series.ended_at is None:
+        end_series(session, series, actor=actor.label, now=now, reason="rejected")
+
+
+def _move_decided(
+    session: Session,
+    actor: Actor,
+    pub: Publication,
+    post: Post,
+    decision: Status,
+    *,
+    comment: str,
+    now: datetime,
+) -> None:
+    events.move(session, pub, decision, actor=actor.label, now=now, reason=comment or None)
+    if decision != Status.APPROVED:
+        return
+    pub.approved_hash = post.content_hash
+    pub.approved_at = now
+    pub.approved_by = actor.key_id
+    events.move(session, pub, Status.SCHEDULED, actor=actor.label, now=now)
+    session.flush()
+    if is_paused(session, pub):
+        events.move(
+            session,
+            pub,
+            Status.PAUSED,
+            actor=actor.label,
+            now=now,
+            reason="approved under an active pause",
+        )
+
+
+def decide_batch(
+    session: Session,
+    actor: Actor,
+    items: list[tuple[int, int]],
+    decision: Status,
+    *,
+    comment: str,
+    now: datetime,
+) -> list[tuple[int, Outcome | PublisherError]]:
+    """The same decision on several (publication id, revision) pairs; each stands alone,
+    and one refused (a stale revision, say) leaves the others decided."""
+    results: list[tuple[int, Outcome | PublisherError]] = []
+    for publication_id, revision in items:
+        try:
+            outcome = decide(
+                session,
+                actor,
+                publication_id,
+                decision,
+                comment=comment,
+                now=now,
+                revision=revision,
+            )
+        except PublisherError as refused:
+            results.append((publication_id, refused))
+        else:
+            results.append((publication_id, outcome))
+    return results
 
 
 def reviews_of(session: Session, actor: Actor, publication_id: int) -> list[Review]:

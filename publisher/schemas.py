@@ -425,43 +425,6 @@ class PostRead(Output):
     series: list[SeriesRead]
 
 
-# -- reviews ----------------------------------------------------------------------------
-
-
-class Decision(Input):
-    comment: str = Field(default="", max_length=5000)
-
-
-class CommentRequired(Input):
-    comment: Text = Field(max_length=5000)
-
-
-class Preview(Output):
-    platform: str
-    channel_name: str
-    text: str
-    link: str | None
-    length: int
-    limit: int
-    unit: str
-    problems: list[str]
-    parts: list[str] = Field(description="Every post this makes on the platform, as sent")
-    media: list[MediaRefRead] = Field(default_factory=list, description="Attached, in order")
-
-
-class ReviewItem(Output):
-    publication: PublicationRead
-    post_id: int
-    revision: int
-    preview: Preview
-    series: SeriesRead | None = Field(
-        default=None,
-        description="For a recurring post: one item stands for the whole series, and the "
-        "decision applies to every occurrence waiting for review",
-    )
-    occurrences: int = Field(default=1, description="Publications this decision covers")
-
-
 # -- posting slots ----------------------------------------------------------------------
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -483,15 +446,6 @@ class SlotsRead(Output):
     time_zone: str | None
     slots: list[dict[str, str]]
     next_free: list[datetime] = Field(description="The next free slots, soonest first")
-
-
-class ReviewRead(Output):
-    id: int
-    publication_id: int
-    decision: str
-    comment: str
-    revision: int
-    created_at: datetime
 
 
 # -- pauses -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from publisher.workspaces import Actor, Permission
 
 # How far ahead "add to queue" looks for a free slot before answering 409.
 SEARCH = timedelta(weeks=12)
-_FREEING = (Status.CANCELLED, Status.REJECTED, Status.FAILED)
+_FREEING = (Status.CANCELLED, Status.REJECTED, Status.FAILED, Status.EXPIRED)
 
 
 def set_slots(

@@ -22,6 +22,7 @@ class Status(StrEnum):
     PAUSED = "paused"
     CANCELLED = "cancelled"
     DELETED = "deleted"  # taken down from the platform after it was published
+    EXPIRED = "expired"  # not approved by its scheduled time: held, never published
 
 
 S = Status
@@ -31,7 +32,7 @@ S = Status
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.DRAFT: frozenset({S.IN_REVIEW, S.CANCELLED}),
     S.IN_REVIEW: frozenset(
-        {S.APPROVED, S.CHANGES_REQUESTED, S.REJECTED, S.DRAFT, S.IN_REVIEW, S.CANCELLED}
+        {S.APPROVED, S.CHANGES_REQUESTED, S.REJECTED, S.DRAFT, S.IN_REVIEW, S.CANCELLED, S.EXPIRED}
     ),
     S.CHANGES_REQUESTED: frozenset({S.DRAFT, S.IN_REVIEW, S.CANCELLED}),
     S.REJECTED: frozenset(),
@@ -45,6 +46,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.PAUSED: frozenset({S.SCHEDULED, S.IN_REVIEW, S.CANCELLED}),
     S.CANCELLED: frozenset(),
     S.DELETED: frozenset(),
+    S.EXPIRED: frozenset(),
 }
 
 # States a worker may claim.

@@ -21,6 +21,9 @@ class Permission(StrEnum):
     MANAGE_KEYS = "manage_keys"
     PAUSE = "pause"
     RESUME = "resume"
+    MANAGE_POLICY = "manage_policy"
+    MANAGE_WEBHOOKS = "manage_webhooks"
+    READ_AUDIT = "read_audit"
 
 
 P = Permission

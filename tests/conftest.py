@@ -115,8 +115,16 @@ def _empty_tables(rt: Runtime) -> None:
             names = ", ".join(f'"{t.name}"' for t in tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
+            # The audit log refuses DELETE (append-only triggers): lift them while emptying.
+            guards = conn.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, _ in guards:
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
             for table in tables:
                 conn.execute(table.delete())
+            for _, sql in guards:
+                conn.execute(text(sql))
 
 
 @pytest.fixture

@@ -121,11 +121,15 @@ def test_the_dispatcher_neither_hands_over_nor_forgets_rows_under_a_pause(
         ("review", 60, "in_review"),
     ],
 )
-def test_resume_follows_the_missed_time_policy(api, runtime, sandbox, policy, late_s, expected):
+def test_resume_follows_the_missed_time_policy(
+    api, runtime, sandbox, at, policy, late_s, expected
+):
     x, _ = api.channels()
     post = api.post_for([x], at=soon(-late_s))
+    at(soon(-late_s - 60))  # approved in time, then held by the pause past its time
     api.post("/v1/pause", {"scope": "workspace", "reason": "r", "on_resume": policy}, expect=201)
     api.submit_and_approve(post)
+    at(soon())
     result = api.post("/v1/resume", {"scope": "workspace"}, expect=200)
     pub_id = post["publications"][0]["id"]
     assert pub_id in result["rescheduled"] + result["to_review"] + result["skipped"]

@@ -58,7 +58,7 @@ def test_illegal_transitions_raise_with_the_current_state(current, target):
 
 def test_every_state_is_in_the_table_and_final_states_lead_nowhere():
     assert set(TRANSITIONS) == set(Status)
-    assert {S.DELETED, S.FAILED, S.CANCELLED, S.REJECTED} == FINAL
+    assert {S.DELETED, S.FAILED, S.CANCELLED, S.REJECTED, S.EXPIRED} == FINAL
     assert TRANSITIONS[S.PUBLISHED] == {S.DELETED}  # published stays published, or comes down
 
 

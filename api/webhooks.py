@@ -1,0 +1,95 @@
+"""/v1/webhooks: subscriptions to events, their delivery log, and redelivery."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+
+from api.context import actor, commit, db, runtime
+from api.spec import endpoint, json_response
+from publisher import webhooks
+from publisher.models import Webhook
+from publisher.review_schemas import (
+    DeliveryRead,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookRead,
+    WebhookUpdate,
+)
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+def _read(hook: Webhook) -> WebhookRead:
+    return WebhookRead.model_validate(hook)
+
+
+@bp.post("")
+@endpoint(
+    "Subscribe a URL to events (the signing secret is shown once)",
+    body=WebhookCreate,
+    response=WebhookCreated,
+    status=201,
+)
+def create():
+    rt = runtime()
+    hook, secret = webhooks.create(
+        db(),
+        actor(),
+        g.body,
+        box=rt.box,
+        allow_private=rt.settings.allow_private_urls,
+        now=rt.clock(),
+    )
+    commit()
+    return json_response(WebhookCreated(**_read(hook).model_dump(), secret=secret), 201)
+
+
+@bp.get("")
+@endpoint("List the workspace's webhooks", response=list[WebhookRead])
+def index():
+    return json_response([_read(h) for h in webhooks.list_all(db(), actor())])
+
+
+@bp.get("/<int:webhook_id>")
+@endpoint("Get a webhook", response=WebhookRead)
+def show(webhook_id: int):
+    return json_response(_read(webhooks.get(db(), actor(), webhook_id)))
+
+
+@bp.patch("/<int:webhook_id>")
+@endpoint(
+    "Change a webhook's URL, topics or description, or switch it on or off",
+    body=WebhookUpdate,
+    response=WebhookRead,
+)
+def update(webhook_id: int):
+    rt = runtime()
+    hook = webhooks.change(
+        db(), actor(), webhook_id, g.body, allow_private=rt.settings.allow_private_urls
+    )
+    commit()
+    return json_response(_read(hook))
+
+
+@bp.delete("/<int:webhook_id>")
+@endpoint("Switch a webhook off (its delivery log stays)", response=WebhookRead)
+def remove(webhook_id: int):
+    hook = webhooks.switch_off(db(), actor(), webhook_id)
+    commit()
+    return json_response(_read(hook))
+
+
+@bp.get("/<int:webhook_id>/deliveries")
+@endpoint("The webhook's deliveries, newest first", response=list[DeliveryRead])
+def deliveries(webhook_id: int):
+    found = webhooks.deliveries(db(), actor(), webhook_id)
+    return json_response([DeliveryRead.model_validate(d) for d in found])
+
+
+@bp.post("/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")
+@endpoint("Send a delivery again (as a new delivery)", response=DeliveryRead, status=201)
+def redeliver(webhook_id: int, delivery_id: int):
+    rt = runtime()
+    copy = webhooks.redeliver(db(), actor(), webhook_id, delivery_id, now=rt.clock())
+    commit()
+    return json_response(DeliveryRead.model_validate(copy), 201)

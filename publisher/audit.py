@@ -1,0 +1,114 @@
+"""The audit trail of a post: its revisions as they were, what changed between two, and
+every event about it. Events are append-only (the database refuses to change them)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from publisher.models import Event, Post, PostRevision, Publication
+from publisher.workspaces import Actor, Permission
+
+FIELDS = ("text", "link", "variants", "thread", "media", "quote_of")
+EXPORT_PAGE = 1000
+
+
+def content_of_post(post: Post) -> dict[str, Any]:
+    return {name: getattr(post, name) for name in FIELDS}
+
+
+def snapshot(session: Session, post: Post, *, author_id: int | None, now: datetime) -> None:
+    """Keep the post's current revision as it is now."""
+    session.add(
+        PostRevision(
+            post_id=post.id,
+            revision=post.revision,
+            content=content_of_post(post),
+            content_hash=post.content_hash,
+            author_id=author_id,
+            created_at=now,
+        )
+    )
+
+
+def revision_of(session: Session, post_id: int, revision: int) -> PostRevision | None:
+    return session.exec(
+        select(PostRevision).where(
+            PostRevision.post_id == post_id, PostRevision.revision == revision
+        )
+    ).first()
+
+
+def authors(session: Session, post: Post) -> set[int]:
+    """Everyone who wrote a revision of the post (the creator included)."""
+    ids = set(
+        session.exec(
+            select(PostRevision.author_id).where(
+                PostRevision.post_id == post.id, PostRevision.author_id.is_not(None)
+            )
+        )
+    )
+    return ids | ({post.created_by} if post.created_by else set())
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
+    """Field changes from `before` to `after`, and a line diff of the text."""
+    if before is None:
+        return {"changes": [], "text_diff": []}
+    changes = [
+        {"field": name, "before": before.get(name), "after": after.get(name)}
+        for name in FIELDS
+        if before.get(name) != after.get(name)
+    ]
+    text_diff = list(
+        difflib.unified_diff(
+            (before.get("text") or "").splitlines(),
+            (after.get("text") or "").splitlines(),
+            "before",
+            "after",
+            lineterm="",
+        )
+    )
+    return {"changes": changes, "text_diff": text_diff}
+
+
+def history(session: Session, actor: Actor, post: Post) -> list[Event]:
+    """Every event about the post and its publications, oldest first."""
+    actor.require(Permission.READ)
+    pub_ids = select(Publication.id).where(Publication.post_id == post.id)
+    query = (
+        select(Event)
+        .where(Event.workspace_id == post.workspace_id)
+        .where(or_(Event.post_id == post.id, Event.publication_id.in_(pub_ids)))
+        .order_by(Event.id)
+    )
+    return list(session.exec(query))
+
+
+def export(
+    session: Session,
+    actor: Actor,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: int = 0,
+) -> Iterator[Event]:
+    """The workspace's whole audit log in order, read a page at a time."""
+    actor.require(Permission.READ_AUDIT)
+    last = after_id
+    while True:
+        query = select(Event).where(Event.workspace_id == actor.workspace_id, Event.id > last)
+        if since is not None:
+            query = query.where(Event.at >= since)
+        if until is not None:
+            query = query.where(Event.at < until)
+        page = list(session.exec(query.order_by(Event.id).limit(EXPORT_PAGE)))
+        yield from page
+        if len(page) < EXPORT_PAGE:
+            return
+        last = page[-1].id

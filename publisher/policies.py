@@ -1,0 +1,176 @@
+"""Review policies: how many approvals, from whom, and by when.
+
+The workspace has one policy; a campaign may override it. With neither, one approval
+from anyone who may decide is enough (the embedded default). A policy is read when a
+vote is counted, so a change applies to every publication still waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from publisher import events
+from publisher.campaigns import get_campaign
+from publisher.errors import NotFound, ValidationFailed, field_error
+from publisher.models import ApiKey, ReviewPolicy
+from publisher.review_schemas import PolicyIn, PolicyRead
+from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission
+
+DEFAULT = PolicyIn(allow_self_approval=True)
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: PolicyIn
+    source: str  # default | workspace | campaign
+    campaign_id: int | None = None
+
+    def deadline(self, scheduled_at: datetime) -> datetime | None:
+        minutes = self.rules.review_deadline_minutes
+        return None if minutes is None else scheduled_at - timedelta(minutes=minutes)
+
+    def expires_at(self, scheduled_at: datetime) -> datetime:
+        """Past this instant an approval comes too late: the publication expires."""
+        return scheduled_at + timedelta(seconds=self.rules.late_approval_grace_seconds)
+
+    def read(self) -> PolicyRead:
+        return PolicyRead(
+            **self.rules.model_dump(), source=self.source, campaign_id=self.campaign_id
+        )
+
+
+@dataclass(frozen=True)
+class Tally:
+    approvals: int
+    needed: int
+    missing: tuple[str, ...]
+
+    @property
+    def satisfied(self) -> bool:
+        return not self.missing
+
+
+def _row(session: Session, workspace_id: int, campaign_id: int | None) -> ReviewPolicy | None:
+    return session.exec(
+        select(ReviewPolicy).where(
+            ReviewPolicy.workspace_id == workspace_id, ReviewPolicy.campaign_id == campaign_id
+        )
+    ).first()
+
+
+def effective(session: Session, workspace_id: int, campaign_id: int | None) -> Policy:
+    """The campaign's override, else the workspace's policy, else the default."""
+    if campaign_id is not None and (row := _row(session, workspace_id, campaign_id)):
+        return Policy(PolicyIn.model_validate(row.rules), "campaign", campaign_id)
+    if row := _row(session, workspace_id, None):
+        return Policy(PolicyIn.model_validate(row.rules), "workspace")
+    return Policy(DEFAULT, "default")
+
+
+def get_policy(session: Session, actor: Actor, campaign_id: int | None = None) -> Policy:
+    if campaign_id is not None:
+        get_campaign(session, actor, campaign_id)
+    return effective(session, actor.workspace_id, campaign_id)
+
+
+def set_policy(
+    session: Session, actor: Actor, data: PolicyIn, *, campaign_id: int | None = None, now: datetime
+) -> Policy:
+    """Write the workspace's policy, or a campaign's override; the change is audited."""
+    actor.require(Permission.MANAGE_POLICY)
+    if campaign_id is not None:
+        get_campaign(session, actor, campaign_id)
+    _check_reviewers(session, actor, data)
+    row = _row(session, actor.workspace_id, campaign_id)
+    if row is None:
+        row = ReviewPolicy(workspace_id=actor.workspace_id, campaign_id=campaign_id, rules={})
+        session.add(row)
+    row.rules = data.model_dump(mode="json")
+    row.updated_by, row.updated_at = actor.label, now
+    _audit(session, actor, campaign_id, now=now, rules=row.rules)
+    session.flush()
+    return effective(session, actor.workspace_id, campaign_id)
+
+
+def clear_policy(session: Session, actor: Actor, campaign_id: int, *, now: datetime) -> Policy:
+    """Drop a campaign's override: the workspace's policy applies again."""
+    actor.require(Permission.MANAGE_POLICY)
+    get_campaign(session, actor, campaign_id)
+    row = _row(session, actor.workspace_id, campaign_id)
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} has no policy of its own")
+    session.delete(row)
+    _audit(session, actor, campaign_id, now=now, rules=None)
+    session.flush()
+    return effective(session, actor.workspace_id, campaign_id)
+
+
+def _audit(
+    session: Session, actor: Actor, campaign_id: int | None, *, now: datetime, rules: Any
+) -> None:
+    scope = f"campaign {campaign_id}" if campaign_id else "workspace"
+    events.record(
+        session,
+        workspace_id=actor.workspace_id,
+        kind="policy.changed" if rules is not None else "policy.removed",
+        actor=actor.label,
+        now=now,
+        reason=f"review policy of the {scope}",
+        data={"campaign_id": campaign_id, "rules": rules},
+    )
+
+
+def _check_reviewers(session: Session, actor: Actor, data: PolicyIn) -> None:
+    """Named reviewers must be live keys of this workspace that may decide."""
+    errors = []
+    for r, requirement in enumerate(data.requirements):
+        for i, key_id in enumerate(requirement.reviewer_ids):
+            key = session.get(ApiKey, key_id)
+            loc = ["requirements", r, "reviewer_ids", i]
+            if key is None or key.workspace_id != actor.workspace_id or key.revoked_at:
+                errors.append(field_error(loc, f"no live API key {key_id} here"))
+            elif Permission.DECIDE_REVIEWS not in ROLE_PERMISSIONS[key.role]:
+                errors.append(field_error(loc, f"key {key_id} ({key.role}) may not decide"))
+    if errors:
+        raise ValidationFailed("the policy names reviewers who cannot vote", errors)
+
+
+def tally(policy: Policy, approvers: Iterable[int], roles: dict[int, str]) -> Tally:
+    """Count distinct approvals against the policy; `roles` maps key id to role."""
+    people = set(approvers)
+    rules = policy.rules
+    missing = []
+    for requirement in rules.requirements:
+        group = (
+            people & set(requirement.reviewer_ids)
+            if requirement.reviewer_ids
+            else {p for p in people if roles.get(p) == requirement.role}
+        )
+        if len(group) < requirement.min:
+            short = requirement.min - len(group)
+            missing.append(f"{short} approval{'s' * (short > 1)} from {requirement.name}")
+    if len(people) < rules.approvals:
+        short = rules.approvals - len(people)
+        missing.append(f"{short} more approval{'s' * (short > 1)}")
+    return Tally(len(people), rules.approvals, tuple(missing))
+
+
+def could_count(policy: Policy, reviewer_id: int, role: str, roles: dict[int, str]) -> bool:
+    """Whether an approval from this reviewer would bring the tally closer; `roles` maps
+    each reviewer who already approved to their role."""
+    if reviewer_id in roles:
+        return False
+    if len(roles) < policy.rules.approvals:
+        return True
+    for requirement in policy.rules.requirements:
+        ids = set(requirement.reviewer_ids)
+        members = {p for p, r in roles.items() if (p in ids if ids else r == requirement.role)}
+        mine = reviewer_id in ids if ids else role == requirement.role
+        if mine and len(members) < requirement.min:
+            return True
+    return False

@@ -1,0 +1,320 @@
+"""Request and response models of the committee's side: policies, the queue, votes,
+comments, the audit log and outgoing webhooks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, Field, model_validator
+
+from publisher.schemas import (
+    Id,
+    Input,
+    MediaRefRead,
+    Output,
+    PublicationRead,
+    SeriesRead,
+    Text,
+    TimeZone,
+)
+
+# -- policies ---------------------------------------------------------------------------
+
+
+class RequirementIn(Input):
+    """Approvals that must come from a group: named reviewers (API key ids) or a role."""
+
+    name: str = Field(min_length=1, max_length=60, examples=["legal"])
+    min: int = Field(default=1, ge=1, le=10, description="Approvals needed from this group")
+    reviewer_ids: list[Id] = Field(default_factory=list, max_length=50)
+    role: Literal["admin", "reviewer"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RequirementIn:
+        if bool(self.reviewer_ids) == (self.role is not None):
+            raise ValueError("name the group by reviewer_ids or by role (one of them)")
+        if self.reviewer_ids and self.min > len(set(self.reviewer_ids)):
+            raise ValueError(
+                f"needs {self.min} approvals from {len(set(self.reviewer_ids))} people"
+            )
+        return self
+
+
+class PolicyIn(Input):
+    approvals: int = Field(default=1, ge=1, le=10, description="Distinct approvals needed")
+    requirements: list[RequirementIn] = Field(default_factory=list, max_length=10)
+    allow_self_approval: bool = Field(
+        default=False, description="Whether an author of the post may approve it"
+    )
+    review_deadline_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=60 * 24 * 30,
+        description="The committee should decide this long before the scheduled time",
+    )
+    remind_minutes: int = Field(
+        default=60, ge=0, le=60 * 24 * 7, description="A reminder this long before the deadline"
+    )
+    late_approval_grace_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="An approval this late after the scheduled time still goes out; "
+        "past it the publication expires unpublished",
+    )
+
+    @model_validator(mode="after")
+    def _fits(self) -> PolicyIn:
+        for requirement in self.requirements:
+            if requirement.min > self.approvals:
+                raise ValueError(
+                    f"requirement {requirement.name!r} needs {requirement.min} approvals, "
+                    f"more than the policy's {self.approvals}"
+                )
+        if len({r.name for r in self.requirements}) != len(self.requirements):
+            raise ValueError("requirement names must be distinct")
+        return self
+
+
+class PolicyRead(PolicyIn):
+    model_config = {"extra": "ignore", "strict": False}
+    source: Literal["default", "workspace", "campaign"]
+    campaign_id: int | None = None
+
+
+# -- the queue and votes ----------------------------------------------------------------
+
+
+class Decision(Input):
+    comment: str = Field(default="", max_length=5000)
+    revision: int | None = Field(
+        default=None,
+        ge=1,
+        description="The revision you reviewed: a vote on any other one is a 409",
+    )
+
+
+class CommentRequired(Decision):
+    comment: Text = Field(max_length=5000)
+
+
+class Preview(Output):
+    platform: str
+    channel_name: str
+    text: str
+    link: str | None = Field(description="The link as it will be sent, tracking included")
+    length: int
+    limit: int
+    unit: str
+    problems: list[str]
+    parts: list[str] = Field(description="Every post this makes on the platform, as sent")
+    media: list[MediaRefRead] = Field(default_factory=list, description="Attached, in order")
+
+
+class VoteRead(Output):
+    reviewer_id: int
+    reviewer: str
+    decision: str
+    comment: str
+    revision: int
+    current: bool = Field(description="Given on the revision under review (only those count)")
+    created_at: datetime
+
+
+class TallyRead(Output):
+    approvals: int = Field(description="Distinct approvals of the current revision")
+    needed: int
+    missing: list[str] = Field(description="What is still needed, in words")
+
+
+class FieldChange(Output):
+    field: str
+    before: Any
+    after: Any
+
+
+class DiffRead(Output):
+    since_revision: int | None = Field(description="The revision last reviewed (None: new)")
+    changes: list[FieldChange]
+    text_diff: list[str] = Field(description="Unified diff of the text, line by line")
+
+
+class ReviewItem(Output):
+    publication: PublicationRead
+    post_id: int
+    campaign_id: int
+    revision: int
+    preview: Preview
+    scheduled_local: str = Field(description="The scheduled time in the reviewer's time zone")
+    reviewer_time_zone: str
+    review_deadline: datetime | None
+    votes: list[VoteRead]
+    tally: TallyRead
+    waiting_on_me: bool = Field(description="Whether your vote is still open and could count")
+    diff: DiffRead
+    series: SeriesRead | None = Field(
+        default=None,
+        description="For a recurring post: one item stands for the whole series, and the "
+        "decision applies to every occurrence waiting for review",
+    )
+    occurrences: int = Field(default=1, description="Publications this decision covers")
+
+
+class ReviewRead(Output):
+    id: int
+    publication_id: int
+    reviewer_id: int
+    decision: str
+    comment: str
+    revision: int
+    created_at: datetime
+    publication_status: str = Field(description="The publication's state after this vote")
+    tally: TallyRead
+
+
+class BatchItem(Input):
+    publication_id: Id
+    revision: int = Field(ge=1, description="The revision you reviewed")
+
+
+class BatchDecision(Input):
+    decision: Literal["approve", "request_changes", "reject"]
+    comment: str = Field(default="", max_length=5000)
+    items: list[BatchItem] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _comment(self) -> BatchDecision:
+        if self.decision != "approve" and not self.comment.strip():
+            raise ValueError(f"a comment is required to {self.decision.replace('_', ' ')}")
+        return self
+
+
+class BatchOutcome(Output):
+    publication_id: int
+    status: int = Field(description="What this item alone would have answered")
+    review: ReviewRead | None = None
+    problem: dict[str, Any] | None = None
+
+
+class QueueQuery(Input):
+    model_config = {"extra": "forbid", "strict": False}
+    campaign_id: Id | None = None
+    channel_id: Id | None = None
+    waiting_on_me: bool = False
+    sort: Literal["scheduled", "deadline", "created"] = "scheduled"
+    time_zone: TimeZone | None = Field(
+        default=None, description="Show times here (default: your key's time zone, else UTC)"
+    )
+
+
+class ReviewLink(Output):
+    url: str
+    expires_at: datetime
+
+
+class ReviewLinkRequest(Input):
+    reviewer_id: Id | None = Field(
+        default=None, description="Whose vote the page casts (default: the caller)"
+    )
+    expires_in_hours: int = Field(default=72, ge=1, le=24 * 14)
+
+
+# -- comments ---------------------------------------------------------------------------
+
+
+class CommentCreate(Input):
+    body: Text = Field(max_length=10_000)
+    parent_id: Id | None = Field(default=None, description="The comment this one answers")
+
+
+class CommentRead(Output):
+    id: int
+    post_id: int
+    parent_id: int | None
+    author_id: int | None
+    author: str
+    body: str
+    revision: int
+    created_at: datetime
+    replies: list[CommentRead] = Field(default_factory=list)
+
+
+# -- the audit log ----------------------------------------------------------------------
+
+
+class EventRead(Output):
+    id: int
+    kind: str
+    actor: str
+    at: datetime
+    post_id: int | None
+    publication_id: int | None
+    channel_id: int | None
+    from_status: str | None
+    to_status: str | None
+    reason: str | None
+    data: dict[str, Any] | None
+
+
+class AuditQuery(Input):
+    model_config = {"extra": "forbid", "strict": False}
+    since: datetime | None = None
+    until: datetime | None = None
+    after_id: int = Field(default=0, ge=0, description="Resume after this event id")
+
+
+# -- outgoing webhooks ------------------------------------------------------------------
+
+Topic = Literal[
+    "review.requested",
+    "review.decided",
+    "review.deadline_near",
+    "review.expired",
+    "publication.published",
+    "publication.failed",
+    "publication.unknown",
+    "channel.needs_reauth",
+    "workspace.paused",
+]
+
+
+class WebhookCreate(Input):
+    url: AnyHttpUrl
+    topics: list[Topic] = Field(min_length=1, max_length=20)
+    description: str = Field(default="", max_length=200)
+
+
+class WebhookUpdate(Input):
+    url: AnyHttpUrl | None = None
+    topics: list[Topic] | None = Field(default=None, min_length=1, max_length=20)
+    description: str | None = Field(default=None, max_length=200)
+    active: bool | None = None
+
+
+class WebhookRead(Output):
+    id: int
+    url: str
+    topics: list[str]
+    description: str
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookRead):
+    secret: str = Field(description="Signs every delivery; shown once, keep it")
+
+
+class DeliveryRead(Output):
+    id: int
+    webhook_id: int
+    topic: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    response_status: int | None
+    error: str | None
+    redelivery_of: int | None
+    delivered_at: datetime | None
+    created_at: datetime
+    payload: dict[str, Any]

@@ -1,0 +1,222 @@
+"""The approval committee: policies, votes bound to a revision, batches, comments."""
+
+from __future__ import annotations
+
+import pytest
+
+from publisher.db import session_scope
+from publisher.workspaces import create_key
+from tests.helpers import row_counts, run_pipeline, soon
+
+
+@pytest.fixture
+def committee(runtime, keys) -> dict[str, int]:
+    """Three more reviewer keys in acme: alice, bob and legal (their ids by name)."""
+    ids = {}
+    with session_scope(runtime.engine) as session:
+        for name in ("alice", "bob", "legal"):
+            key, secret = create_key(session, workspace_id=1, name=name, role="reviewer")
+            keys.keys[name], ids[name] = secret, key.id
+    return ids
+
+
+@pytest.fixture
+def x(api) -> dict:
+    return api.channels()[0]
+
+
+def _submitted(api, x, at=None, text="Winter open day: come and meet us") -> tuple[dict, int]:
+    post = api.post_for([x], at=at or soon(3600), text=text)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    return post, post["publications"][0]["id"]
+
+
+def _run_after_due(runtime, at) -> None:
+    """Publish what is due a few minutes from now, with the engine's clock there."""
+    later = soon(300)
+    at(later)
+    run_pipeline(runtime, now=later)
+
+
+def _item(api, pub_id: int, as_: str) -> dict:
+    return next(i for i in api.get("/v1/reviews", as_=as_) if i["publication"]["id"] == pub_id)
+
+
+def test_two_of_three_with_a_required_legal_reviewer(api, runtime, sandbox, committee, at, x):
+    policy = {
+        "approvals": 2,
+        "requirements": [{"name": "legal", "reviewer_ids": [committee["legal"]]}],
+    }
+    assert api.call("PUT", "/v1/review-policy", policy, as_="admin", expect=200)[1]["source"] == (
+        "workspace"
+    )
+    post, pub_id = _submitted(api, x, at=soon(60))
+    first = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="alice", expect=201)
+    assert first["publication_status"] == "in_review"
+    assert first["tally"]["missing"] == ["1 approval from legal", "1 more approval"]
+    assert not _item(api, pub_id, "alice")["waiting_on_me"]
+    assert _item(api, pub_id, "bob")["waiting_on_me"]
+
+    second = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="bob", expect=201)
+    assert second["publication_status"] == "in_review"  # two approvals, but not legal's
+    assert second["tally"] == {"approvals": 2, "needed": 2, "missing": ["1 approval from legal"]}
+    assert run_pipeline(runtime, now=soon(120)) == 0
+    assert sandbox.ledger.accepted() == []
+    item = _item(api, pub_id, "legal")
+    assert item["waiting_on_me"] and not _item(api, pub_id, "reviewer")["waiting_on_me"]
+    assert [(v["reviewer"], v["decision"]) for v in item["votes"]] == [
+        ("alice", "approved"),
+        ("bob", "approved"),
+    ]
+
+    last = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="legal", expect=201)
+    assert last["publication_status"] == "scheduled" and last["tally"]["missing"] == []
+    _run_after_due(runtime, at)
+    assert [a.text for a in sandbox.ledger.accepted()] == [post["text"]]
+
+
+def test_a_second_approval_by_the_same_reviewer_does_not_count(api, committee, x):
+    api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
+    _, pub_id = _submitted(api, x)
+    api.post(f"/v1/reviews/{pub_id}/approve", {}, as_="alice", expect=201)
+    status, body = api.call("POST", f"/v1/reviews/{pub_id}/approve", {}, as_="alice")
+    assert status == 409 and "already approved" in body["detail"]
+    assert api.publication(pub_id)["status"] == "in_review"
+
+
+def test_authors_may_not_approve_their_own_content(api, runtime):
+    api.call("PUT", "/v1/review-policy", {"approvals": 1}, as_="admin", expect=200)
+    x, _ = api.channels()
+    body = api.post_body([x], at=soon(3600), campaign=api.campaign())
+    post = api.post("/v1/posts", body, as_="admin", expect=201)
+    api.post(f"/v1/posts/{post['id']}/submit", as_="admin", expect=200)
+    pub_id = post["publications"][0]["id"]
+    assert not _item(api, pub_id, "admin")["waiting_on_me"]
+    before = row_counts(runtime)
+    status, problem = api.call("POST", f"/v1/reviews/{pub_id}/approve", {}, as_="admin")
+    assert status == 403 and "authors may not approve" in problem["detail"]
+    assert row_counts(runtime) == before
+    # An editor who changed the text is an author too; the reviewer is not.
+    api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "Edited by the editor"}, expect=200)
+    api.call(
+        "PUT",
+        "/v1/review-policy",
+        {"approvals": 1, "allow_self_approval": True},
+        as_="admin",
+        expect=200,
+    )
+    assert (
+        api.post(f"/v1/reviews/{pub_id}/approve", {}, as_="admin", expect=201)["publication_status"]
+        == "scheduled"
+    )
+
+
+def test_an_edit_between_two_votes_resets_the_count(api, runtime, sandbox, committee, x, at):
+    api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
+    post, pub_id = _submitted(api, x, at=soon(60), text="Open day on Saturday")
+    api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="alice", expect=201)
+    api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "Open day on Sunday"}, expect=200)
+    vote = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 2}, as_="bob", expect=201)
+    assert vote["publication_status"] == "in_review"  # alice approved revision 1 only
+    assert vote["tally"]["approvals"] == 1
+    status, stale = api.call("POST", f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="alice")
+    assert status == 409 and stale["type"].endswith("/stale_revision")
+    assert stale["current_revision"] == 2
+    item = _item(api, pub_id, "alice")
+    assert item["waiting_on_me"] and item["diff"]["since_revision"] == 1
+    assert item["diff"]["changes"] == [
+        {"field": "text", "before": "Open day on Saturday", "after": "Open day on Sunday"}
+    ]
+    assert "-Open day on Saturday" in item["diff"]["text_diff"]
+    assert [v["current"] for v in item["votes"]] == [False, True]
+    done = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 2}, as_="alice", expect=201)
+    assert done["publication_status"] == "scheduled"
+    _run_after_due(runtime, at)
+    assert [a.text for a in sandbox.ledger.accepted()] == ["Open day on Sunday"]
+
+
+def test_a_batch_approval_partly_on_stale_revisions(api, runtime, sandbox, x, at):
+    posts = [_submitted(api, x, at=soon(60), text=f"Post number {n}") for n in range(3)]
+    api.call("PATCH", f"/v1/posts/{posts[1][0]['id']}", {"text": "Post number one"}, expect=200)
+    body = {
+        "decision": "approve",
+        "comment": "fine",
+        "items": [{"publication_id": pub_id, "revision": 1} for _, pub_id in posts],
+    }
+    outcomes = api.post("/v1/reviews/batch", body, as_="reviewer", expect=200)
+    assert [o["status"] for o in outcomes] == [201, 409, 201]
+    assert outcomes[1]["problem"]["current_revision"] == 2
+    assert outcomes[0]["review"]["publication_status"] == "scheduled"
+    assert [api.publication(pub_id)["status"] for _, pub_id in posts] == [
+        "scheduled",
+        "in_review",
+        "scheduled",
+    ]
+    _run_after_due(runtime, at)
+    assert sorted(a.text for a in sandbox.ledger.accepted()) == ["Post number 0", "Post number 2"]
+
+
+def test_request_changes_and_reject_need_a_comment_in_a_batch_too(api, runtime, x):
+    _, pub_id = _submitted(api, x)
+    before = row_counts(runtime)
+    for decision in ("request_changes", "reject"):
+        body = {"decision": decision, "items": [{"publication_id": pub_id, "revision": 1}]}
+        status, problem = api.call("POST", "/v1/reviews/batch", body, as_="reviewer")
+        assert status == 422 and "comment is required" in problem["detail"]
+    status, _ = api.call("POST", f"/v1/reviews/{pub_id}/reject", {}, as_="reviewer")
+    assert status == 422
+    assert row_counts(runtime) == before
+
+
+def test_campaign_policy_overrides_the_workspace_policy(api, committee):
+    api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
+    campaign = api.campaign()
+    path = f"/v1/campaigns/{campaign['id']}/review-policy"
+    assert api.get(path)["source"] == "workspace"
+    api.call("PUT", path, {"approvals": 1}, as_="admin", expect=200)
+    assert api.get(path)["source"] == "campaign"
+    x, _ = api.channels()
+    post = api.post("/v1/posts", api.post_body([x], at=soon(60), campaign=campaign), expect=201)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    pub_id = post["publications"][0]["id"]
+    vote = api.post(f"/v1/reviews/{pub_id}/approve", {}, as_="alice", expect=201)
+    assert vote["publication_status"] == "scheduled"
+    assert api.call("DELETE", path, as_="admin", expect=200)[1]["source"] == "workspace"
+
+
+def test_bad_policies_are_refused_and_change_nothing(api, runtime, committee):
+    before = row_counts(runtime)
+    cases = [
+        ({"approvals": 0}, "approvals"),
+        ({"approvals": 1, "requirements": [{"name": "legal", "min": 2, "role": "reviewer"}]}, ""),
+        ({"requirements": [{"name": "legal"}]}, ""),
+        ({"requirements": [{"name": "x", "reviewer_ids": [999]}]}, "reviewer_ids"),
+        ({"review_deadline_minutes": -5}, "review_deadline_minutes"),
+    ]
+    for body, where in cases:
+        status, problem = api.call("PUT", "/v1/review-policy", body, as_="admin")
+        assert status == 422, body
+        assert where in str(problem["errors"])
+    editor_key = api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="editor")
+    assert editor_key[0] == 403
+    assert row_counts(runtime) == before
+
+
+def test_threaded_comments_are_seen_by_authors_and_reviewers(api, runtime, x):
+    post, _ = _submitted(api, x)
+    path = f"/v1/posts/{post['id']}/comments"
+    question = api.post(path, {"body": "Is the date right?"}, as_="reviewer", expect=201)
+    api.post(path, {"body": "Yes, checked", "parent_id": question["id"]}, expect=201)
+    api.post(path, {"body": "Thanks"}, as_="reviewer", expect=201)
+    for role in ("editor", "reviewer"):
+        threads = api.get(path, as_=role)
+        assert [(t["author"], t["body"]) for t in threads] == [
+            ("reviewer", "Is the date right?"),
+            ("reviewer", "Thanks"),
+        ]
+        assert [r["body"] for r in threads[0]["replies"]] == ["Yes, checked"]
+    before = row_counts(runtime)
+    status, _ = api.call("POST", path, {"body": "x", "parent_id": 999})
+    assert status == 422
+    assert api.call("POST", path, {"body": "no"}, as_="other")[0] == 404
+    assert row_counts(runtime) == before
