@@ -11,9 +11,10 @@ from datetime import timedelta
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
-from publisher import dispatch, media, recurrence
+from publisher import deadlines, dispatch, media, recurrence, webhooks
 from publisher.leader import Leadership
 from publisher.pauses import pause_stragglers
+from publisher.queue import RUN_DELIVER
 from publisher.reconcile import dispatch_reconciliations
 from publisher.runtime import Runtime
 
@@ -78,6 +79,7 @@ class _Loop:
             ):
                 pass
             dispatch_reconciliations(session, rt.queue, now=clock())
+            hand_over_deliveries(session, rt.queue, now=clock())
             if (clock() - self.last_sweep).total_seconds() >= SWEEP_EVERY_S:
                 self._sweep(session)
             next_due = dispatch.next_due_at(session, now=clock())
@@ -93,6 +95,7 @@ class _Loop:
         )
         dispatch.expire_claims(session, now=clock(), claim_timeout=self.claim_timeout)
         pause_stragglers(session, now=clock())
+        deadlines.sweep(session, now=clock())
         session.commit()
         if recurrence.extend_all(session, now=clock()):
             self.runtime.queue.wake()
@@ -103,3 +106,12 @@ class _Loop:
                 log.info("removed %d media no post uses, older than a day", removed)
             self.last_media_clean = clock()
         self.last_sweep = clock()
+
+
+def hand_over_deliveries(session, queue, *, now) -> int:
+    """Lease the webhook deliveries due now and hand them to workers."""
+    ids = webhooks.due(session, now=now)
+    session.commit()
+    if ids:
+        queue.hand_over(ids, RUN_DELIVER)
+    return len(ids)

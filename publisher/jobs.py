@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from publisher import publishing, reconcile
+from publisher import publishing, reconcile, webhooks
 from publisher.runtime import Runtime, build_runtime
 from publisher.settings import Settings
 from publisher.states import Status
@@ -64,4 +64,23 @@ def run_reconcile(*publication_ids: int) -> list[str]:
             )
     if {Status.SCHEDULED, Status.UNKNOWN} & set(statuses):
         runtime.queue.wake()
+    return statuses
+
+
+def run_deliver(*delivery_ids: int) -> list[str]:
+    """POST webhook deliveries; each one's answer is written down before the next."""
+    runtime = current()
+    statuses = []
+    for delivery_id in delivery_ids:
+        with runtime.session() as session:
+            statuses.append(
+                webhooks.deliver(
+                    session,
+                    delivery_id,
+                    box=runtime.box,
+                    allow_private=runtime.settings.allow_private_urls,
+                    now=runtime.clock(),
+                )
+            )
+            session.commit()
     return statuses

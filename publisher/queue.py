@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 RUN_PUBLISH = "publisher.jobs.run_publish"
 RUN_RECONCILE = "publisher.jobs.run_reconcile"
-_PREFIX = {RUN_PUBLISH: "publish", RUN_RECONCILE: "reconcile"}
+RUN_DELIVER = "publisher.jobs.run_deliver"
+_PREFIX = {RUN_PUBLISH: "publish", RUN_RECONCILE: "reconcile", RUN_DELIVER: "webhook"}
 
 
 # A burst is handed over in jobs of up to this many publications, which a worker sends
@@ -59,7 +60,7 @@ class PublishQueue:
                 timeout=self.job_timeout_s,
                 result_ttl=300,
                 failure_ttl=7 * 24 * 3600,
-                description=f"{_PREFIX[func]} publications {chunk}",
+                description=f"{_PREFIX[func]} {chunk}",
             )
             for chunk in chunks
         ]

@@ -121,9 +121,7 @@ def test_the_dispatcher_neither_hands_over_nor_forgets_rows_under_a_pause(
         ("review", 60, "in_review"),
     ],
 )
-def test_resume_follows_the_missed_time_policy(
-    api, runtime, sandbox, at, policy, late_s, expected
-):
+def test_resume_follows_the_missed_time_policy(api, runtime, sandbox, at, policy, late_s, expected):
     x, _ = api.channels()
     post = api.post_for([x], at=soon(-late_s))
     at(soon(-late_s - 60))  # approved in time, then held by the pause past its time

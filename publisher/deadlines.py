@@ -1,0 +1,134 @@
+"""Review deadlines: a reminder before the committee's deadline, and expiry for what was
+not approved by its scheduled time (held, reported, never published)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from publisher import events, policies
+from publisher.models import ApiKey, Event, Post, Publication, ReviewPolicy
+from publisher.policies import Policy
+from publisher.states import Status
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:deadlines"
+REMINDER = "review.deadline_near"
+BATCH = 500
+
+
+def sweep(session: Session, *, now: datetime) -> tuple[int, int]:
+    """One pass: (reminders sent, publications expired). The caller commits."""
+    return remind(session, now=now), expire(session, now=now)
+
+
+class _Policies:
+    """Effective policies per (workspace, campaign), read once per pass."""
+
+    def __init__(self, session: Session) -> None:
+        self.session, self.cache = session, {}
+
+    def of(self, pub: Publication, post: Post) -> Policy:
+        key = (pub.workspace_id, post.campaign_id)
+        if key not in self.cache:
+            self.cache[key] = policies.effective(self.session, *key)
+        return self.cache[key]
+
+
+def _waiting(session: Session, *, due_by: datetime, after: datetime | None = None):
+    query = (
+        select(Publication, Post)
+        .join(Post, Post.id == Publication.post_id)
+        .where(Publication.status == Status.IN_REVIEW, Publication.scheduled_at <= due_by)
+    )
+    if after is not None:
+        query = query.where(Publication.scheduled_at > after)
+    return session.exec(query.order_by(Publication.scheduled_at).limit(BATCH)).all()
+
+
+def expire(session: Session, *, now: datetime) -> int:
+    """In review past its scheduled time (and the policy's grace): expired, with the
+    author named in the event so the webhook tells them."""
+    known = _Policies(session)
+    expired = 0
+    for pub, post in _waiting(session, due_by=now):
+        policy = known.of(pub, post)
+        if now <= policy.expires_at(pub.scheduled_at):
+            continue
+        author = session.get(ApiKey, post.created_by) if post.created_by else None
+        events.move(
+            session,
+            pub,
+            Status.EXPIRED,
+            actor=ACTOR,
+            now=now,
+            reason=f"not approved by its scheduled time {pub.scheduled_at.isoformat()}: "
+            "held, never published",
+            data={
+                "revision": post.revision,
+                "author_id": post.created_by,
+                "author": author.name if author else None,
+            },
+        )
+        expired += 1
+    if expired:
+        log.warning("%d publication(s) expired unapproved", expired)
+    return expired
+
+
+def _longest_lead(session: Session) -> timedelta | None:
+    """The furthest ahead any policy reminds: nothing later needs looking at."""
+    leads = [
+        timedelta(minutes=rules["review_deadline_minutes"] + rules.get("remind_minutes", 0))
+        for rules in session.exec(select(ReviewPolicy.rules))
+        if rules.get("review_deadline_minutes") is not None
+    ]
+    return max(leads, default=None)
+
+
+def remind(session: Session, *, now: datetime) -> int:
+    """One `review.deadline_near` event per publication whose review deadline is near."""
+    lead = _longest_lead(session)
+    if lead is None:
+        return 0
+    candidates = _waiting(session, due_by=now + lead, after=now)
+    if not candidates:
+        return 0
+    ids = [pub.id for pub, _ in candidates]
+    done = set(
+        session.exec(
+            select(Event.publication_id)
+            .where(Event.kind == REMINDER, Event.publication_id.in_(ids))
+            .distinct()
+        )
+    )
+    known = _Policies(session)
+    sent = 0
+    for pub, post in candidates:
+        policy = known.of(pub, post)
+        deadline = policy.deadline(pub.scheduled_at)
+        if pub.id in done or deadline is None:
+            continue
+        if now < deadline - timedelta(minutes=policy.rules.remind_minutes):
+            continue
+        events.record(
+            session,
+            workspace_id=pub.workspace_id,
+            kind=REMINDER,
+            actor=ACTOR,
+            now=now,
+            post_id=post.id,
+            publication_id=pub.id,
+            channel_id=pub.channel_id,
+            reason=f"review deadline {deadline.isoformat()}",
+            data={
+                "review_deadline": deadline.isoformat(),
+                "scheduled_at": pub.scheduled_at.isoformat(),
+                "revision": post.revision,
+            },
+        )
+        sent += 1
+    return sent

@@ -1,0 +1,158 @@
+"""Review deadlines (reminders, expiry) and the append-only audit log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from publisher import deadlines
+from tests.helpers import run_pipeline, soon
+
+
+def _sweep(runtime, now) -> tuple[int, int]:
+    with runtime.session() as session:
+        result = deadlines.sweep(session, now=now)
+        session.commit()
+    return result
+
+
+def _kinds(api, post_id: int, kind: str) -> list[dict]:
+    return [e for e in api.get(f"/v1/posts/{post_id}/history") if e["kind"] == kind]
+
+
+def test_a_reminder_comes_once_before_the_review_deadline(api, runtime):
+    rules = {"approvals": 1, "review_deadline_minutes": 120, "remind_minutes": 30}
+    api.call("PUT", "/v1/review-policy", rules, as_="admin", expect=200)
+    x, _ = api.channels()
+    start = soon()
+    post = api.post_for([x], at=start + timedelta(hours=4))
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    deadline = start + timedelta(hours=2)
+    [item] = api.get("/v1/reviews?sort=deadline", as_="reviewer")
+    assert datetime.fromisoformat(item["review_deadline"]) == deadline
+    assert _sweep(runtime, deadline - timedelta(minutes=31)) == (0, 0)  # not yet
+    assert _sweep(runtime, deadline - timedelta(minutes=29)) == (1, 0)
+    assert _sweep(runtime, deadline - timedelta(minutes=1)) == (0, 0)  # once only
+    [reminder] = _kinds(api, post["id"], "review.deadline_near")
+    assert reminder["data"]["review_deadline"] == deadline.isoformat()
+
+
+def test_not_approved_by_its_scheduled_time_it_is_held_and_never_published(
+    api, runtime, sandbox, at
+):
+    api.call(
+        "PUT", "/v1/review-policy", {"late_approval_grace_seconds": 0}, as_="admin", expect=200
+    )
+    x, _ = api.channels()
+    due = soon(60)
+    post = api.post_for([x], at=due)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    pub_id = post["publications"][0]["id"]
+    assert _sweep(runtime, due) == (0, 0)  # at its time it may still be approved
+    at(due + timedelta(seconds=1))
+    status, problem = api.call("POST", f"/v1/reviews/{pub_id}/approve", {}, as_="reviewer")
+    assert status == 409 and "not approved in time" in problem["detail"]
+    assert _sweep(runtime, due + timedelta(seconds=1)) == (0, 1)
+    pub = api.publication(pub_id)
+    assert pub["status"] == "expired"
+    run_pipeline(runtime, now=due + timedelta(minutes=5))
+    assert sandbox.ledger.accepted() == []
+    [expired] = [
+        e for e in _kinds(api, post["id"], "publication.transition") if e["to_status"] == "expired"
+    ]
+    assert expired["data"]["author"] == "editor"  # who is told
+    listed = api.get("/v1/publications?status=expired")
+    assert [p["id"] for p in listed] == [pub_id]
+
+
+def test_an_approval_within_the_grace_still_goes_out(api, runtime, sandbox, at):
+    x, _ = api.channels()
+    due = soon(60)
+    post = api.post_for([x], at=due)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    at(due + timedelta(seconds=30))  # the default grace is a minute
+    assert _sweep(runtime, due + timedelta(seconds=30)) == (0, 0)
+    api.post(f"/v1/reviews/{post['publications'][0]['id']}/approve", {}, as_="reviewer", expect=201)
+    run_pipeline(runtime, now=due + timedelta(seconds=30))
+    assert len(sandbox.ledger.accepted()) == 1
+
+
+def test_the_post_history_records_every_step(api, runtime, at):
+    x, _ = api.channels()
+    post = api.post_for([x], at=soon(60), text="First words")
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    pub_id = post["publications"][0]["id"]
+    api.post(
+        f"/v1/reviews/{pub_id}/request-changes", {"comment": "say when"}, as_="reviewer", expect=201
+    )
+    api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "First words, Monday"}, expect=200)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    api.post(
+        f"/v1/reviews/{pub_id}/approve",
+        {"comment": "good", "revision": 2},
+        as_="reviewer",
+        expect=201,
+    )
+    api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
+    api.post("/v1/resume", {"scope": "workspace"}, expect=200)
+    at(soon(120))
+    run_pipeline(runtime, now=soon(120))
+    history = api.get(f"/v1/posts/{post['id']}/history")
+    steps = [(e["kind"], e["to_status"]) for e in history]
+    assert steps == [
+        ("post.created", None),
+        ("post.submitted", None),
+        ("publication.transition", "in_review"),
+        ("review.voted", None),
+        ("publication.transition", "changes_requested"),
+        ("post.edited", None),
+        ("post.submitted", None),
+        ("publication.transition", "in_review"),
+        ("review.voted", None),
+        ("publication.transition", "approved"),
+        ("publication.transition", "scheduled"),
+        ("publication.transition", "paused"),
+        ("publication.transition", "scheduled"),
+        ("publication.transition", "queued"),
+        ("publication.transition", "publishing"),
+        ("publication.transition", "published"),
+    ]
+    edited = history[5]
+    assert edited["data"]["changes"] == [
+        {"field": "text", "before": "First words", "after": "First words, Monday"}
+    ]
+    votes = [e for e in history if e["kind"] == "review.voted"]
+    assert [(v["data"]["decision"], v["data"]["comment"]) for v in votes] == [
+        ("changes_requested", "say when"),
+        ("approved", "good"),
+    ]
+    assert {e["actor"] for e in history} >= {"system:dispatcher", "system:worker"}
+    # The workspace-wide export has the same events, as JSON Lines, for admins only.
+    response = api.client.get("/v1/audit", headers={"Authorization": f"Bearer {api.keys['admin']}"})
+    assert response.mimetype == "application/x-ndjson"
+    exported = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert {e["id"] for e in history} <= {e["id"] for e in exported}
+    assert api.call("GET", "/v1/audit", as_="editor")[0] == 403
+    after = exported[-3]["id"]
+    resumed = api.client.get(
+        f"/v1/audit?after_id={after}", headers={"Authorization": f"Bearer {api.keys['admin']}"}
+    )
+    assert len(resumed.get_data(as_text=True).splitlines()) == 2
+
+
+def test_no_one_can_change_or_delete_an_audit_entry(api, runtime):
+    x, _ = api.channels()
+    post = api.post_for([x], at=soon(60))
+    for method in ("PUT", "PATCH", "DELETE"):
+        assert api.call(method, "/v1/audit", {}, as_="admin")[0] == 405
+        assert api.call(method, f"/v1/posts/{post['id']}/history", {}, as_="admin")[0] == 405
+    with runtime.engine.connect() as conn:
+        for statement in ("UPDATE event SET actor = 'someone else'", "DELETE FROM event"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                conn.execute(text(statement))
+            conn.rollback()
+    assert [e["kind"] for e in api.get(f"/v1/posts/{post['id']}/history")] == ["post.created"]

@@ -1,0 +1,192 @@
+"""Outgoing webhooks: signed deliveries to a real receiver, retries, the log, redelivery."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from publisher import webhooks
+from publisher.dispatcher import hand_over_deliveries
+from tests.helpers import drain_queue, row_counts, run_pipeline, soon
+
+
+@dataclass
+class Receiver:
+    """A loopback HTTP server that keeps what it is sent and answers `answers` in turn."""
+
+    received: list[dict] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)
+    url: str = ""
+
+    def serve(self) -> ThreadingHTTPServer:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append({"headers": dict(self.headers), "body": body})
+                code = receiver.answers.pop(0) if receiver.answers else 204
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+
+@pytest.fixture
+def receiver(runtime):
+    runtime.settings = runtime.settings.with_(allow_private_urls=True)  # it lives on loopback
+    box = Receiver()
+    server = box.serve()
+    yield box
+    server.shutdown()
+
+
+def _verified(secret: str, request: dict) -> dict:
+    """Check the signature as a receiver would, with nothing but the secret."""
+    headers, body = request["headers"], request["body"]
+    signed = f"{headers['Publisher-Timestamp']}.".encode() + body
+    expected = "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["Publisher-Signature"], expected)
+    return json.loads(body)
+
+
+def _deliver(runtime, now=None) -> int:
+    with runtime.session() as session:
+        count = hand_over_deliveries(session, runtime.queue, now=now or soon())
+    drain_queue(runtime)
+    return count
+
+
+def test_events_reach_the_receiver_signed(api, runtime, receiver):
+    hook = api.post(
+        "/v1/webhooks",
+        {
+            "url": receiver.url,
+            "topics": ["review.requested", "review.decided", "publication.published"],
+        },
+        as_="admin",
+        expect=201,
+    )
+    assert hook["secret"].startswith("whsec_")
+    x, _ = api.channels()
+    post = api.post_for([x], at=soon())
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    assert _deliver(runtime) == 3
+    payloads = [_verified(hook["secret"], r) for r in receiver.received]
+    assert [p["topic"] for p in payloads] == [
+        "review.requested",
+        "review.decided",
+        "publication.published",
+    ]
+    published = payloads[-1]["data"]
+    assert published["publication_id"] == post["publications"][0]["id"]
+    assert published["external_url"].startswith("http")
+    assert payloads[1]["data"]["decision"] == "approved"
+    # A tampered body does not verify.
+    forged = dict(
+        receiver.received[0], body=receiver.received[0]["body"].replace(b"review", b"rEview")
+    )
+    with pytest.raises(AssertionError):
+        _verified(hook["secret"], forged)
+    log = api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")
+    assert {d["status"] for d in log} == {"delivered"} and {d["response_status"] for d in log} == {
+        204
+    }
+    assert _deliver(runtime) == 0  # delivered ones are not sent again
+
+
+def test_failures_are_retried_with_backoff_then_given_up(api, runtime, receiver):
+    receiver.answers = [500] * webhooks.MAX_ATTEMPTS
+    hook = api.post(
+        "/v1/webhooks",
+        {"url": receiver.url, "topics": ["workspace.paused"]},
+        as_="admin",
+        expect=201,
+    )
+    api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
+    now = soon()
+    assert _deliver(runtime, now) == 1
+    [entry] = api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")
+    assert entry["status"] == "pending" and entry["attempts"] == 1
+    assert entry["error"].startswith("HTTP 500")
+    assert _deliver(runtime, now) == 0  # not before its backoff
+    for pause_s in webhooks.BACKOFF_S:
+        now = now + timedelta(seconds=pause_s + 1)
+        assert _deliver(runtime, now) == 1
+    [entry] = api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")
+    assert entry["status"] == "failed" and entry["attempts"] == webhooks.MAX_ATTEMPTS
+    assert len(receiver.received) == webhooks.MAX_ATTEMPTS
+    # Redelivered by hand: a new delivery, same payload, and this time it lands.
+    again = api.post(
+        f"/v1/webhooks/{hook['id']}/deliveries/{entry['id']}/redeliver", as_="admin", expect=201
+    )
+    assert again["redelivery_of"] == entry["id"]
+    assert _deliver(runtime, now) == 1
+    payloads = [_verified(hook["secret"], r) for r in receiver.received]
+    assert payloads[-1] == payloads[0] and payloads[0]["topic"] == "workspace.paused"
+    assert api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")[0]["status"] == "delivered"
+
+
+def test_only_subscribed_topics_and_active_hooks_get_deliveries(api, runtime, receiver):
+    hook = api.post(
+        "/v1/webhooks",
+        {"url": receiver.url, "topics": ["publication.failed"]},
+        as_="admin",
+        expect=201,
+    )
+    x, _ = api.channels()
+    api.submit_and_approve(api.post_for([x], at=soon()))
+    run_pipeline(runtime)
+    assert _deliver(runtime) == 0
+    api.call("DELETE", f"/v1/webhooks/{hook['id']}", as_="admin", expect=200)
+    api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
+    assert _deliver(runtime) == 0 and receiver.received == []
+
+
+def test_private_destinations_are_refused_unless_allowed(api, runtime):
+    before = row_counts(runtime)
+    for url in (
+        "http://127.0.0.1:9/x",
+        "http://10.1.2.3/x",
+        "http://localhost/x",
+        "ftp://a.example/",
+    ):
+        status, problem = api.call(
+            "POST", "/v1/webhooks", {"url": url, "topics": ["review.requested"]}, as_="admin"
+        )
+        assert status == 422, url
+        assert problem["errors"][0]["loc"][-1] == "url"
+    bad_topic = {"url": "https://hooks.example/x", "topics": ["review.nope"]}
+    assert api.call("POST", "/v1/webhooks", bad_topic, as_="admin")[0] == 422
+    assert api.call("POST", "/v1/webhooks", bad_topic | {"topics": ["review.requested"]})[0] == 403
+    assert row_counts(runtime) == before
+
+
+def test_a_delivery_that_turns_private_is_refused_at_send_time(api, runtime, receiver):
+    hook = api.post(
+        "/v1/webhooks",
+        {"url": receiver.url, "topics": ["workspace.paused"]},
+        as_="admin",
+        expect=201,
+    )
+    runtime.settings = runtime.settings.with_(allow_private_urls=False)
+    api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
+    _deliver(runtime)
+    [entry] = api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")
+    assert entry["status"] == "pending" and "loopback" in entry["error"]
+    assert receiver.received == []
