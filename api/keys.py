@@ -21,11 +21,23 @@ def create():
     who = actor()
     who.require(Permission.MANAGE_KEYS)
     key, secret = workspaces.create_key(
-        db(), workspace_id=who.workspace_id, name=g.body.name, role=g.body.role
+        db(),
+        workspace_id=who.workspace_id,
+        name=g.body.name,
+        role=g.body.role,
+        time_zone=g.body.time_zone,
     )
     commit()
     return json_response(
-        KeyCreated(id=key.id, name=key.name, role=key.role, prefix=key.prefix, key=secret), 201
+        KeyCreated(
+            id=key.id,
+            name=key.name,
+            role=key.role,
+            prefix=key.prefix,
+            time_zone=key.time_zone,
+            key=secret,
+        ),
+        201,
     )
 
 

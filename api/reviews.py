@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request
 
 from api.context import actor, commit, db, runtime
 from api.errors import problem_body
 from api.spec import endpoint, json_response
-from publisher import review_queue, reviews
+from publisher import review_links, review_queue, reviews
 from publisher.content import media_files
 from publisher.publications import series_to_read, to_read
 from publisher.review_queue import QueueItem
@@ -18,6 +18,8 @@ from publisher.review_schemas import (
     Decision,
     QueueQuery,
     ReviewItem,
+    ReviewLink,
+    ReviewLinkRequest,
     ReviewRead,
 )
 from publisher.reviews import Outcome
@@ -160,3 +162,25 @@ def batch():
             for pid, result in results
         ]
     )
+
+
+@bp.post("/<int:publication_id>/link")
+@endpoint(
+    "A signed, expiring link to a web page where a reviewer sees the previews and decides",
+    body=ReviewLinkRequest,
+    response=ReviewLink,
+    status=201,
+)
+def link(publication_id: int):
+    rt = runtime()
+    token, expires = review_links.mint(
+        db(),
+        actor(),
+        publication_id,
+        reviewer_id=g.body.reviewer_id,
+        hours=g.body.expires_in_hours,
+        keys=rt.box.keys,
+        now=rt.clock(),
+    )
+    base = rt.settings.public_url.rstrip("/") or request.host_url.rstrip("/")
+    return json_response(ReviewLink(url=f"{base}/review/{token}", expires_at=expires), 201)

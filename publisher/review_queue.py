@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from adapters.base import AdapterRegistry, MediaFile
 from publisher import audit, policies
 from publisher.content import content_of, media_refs
-from publisher.localtime import to_local
 from publisher.models import ApiKey, Channel, Post, Publication, Review, Series
 from publisher.policies import Policy
 from publisher.reviews import current_tally, votes_on
@@ -87,7 +87,7 @@ def describe(
                 keys[vote.reviewer_id] = session.get(ApiKey, vote.reviewer_id)
         tally, roles = current_tally(session, policy, votes, post.revision)
         item.details = {
-            "scheduled_local": to_local(pub.scheduled_at, time_zone).isoformat(),
+            "scheduled_local": pub.scheduled_at.astimezone(ZoneInfo(time_zone)).isoformat(),
             "reviewer_time_zone": time_zone,
             "review_deadline": policy.deadline(pub.scheduled_at),
             "votes": [_vote(v, keys, post.revision) for v in votes],

@@ -503,6 +503,9 @@ class ResumeResult(Output):
 class KeyCreate(Input):
     name: Name
     role: Role
+    time_zone: TimeZone | None = Field(
+        default=None, description="Where its holder lives: review times are shown there"
+    )
 
 
 class KeyCreated(Output):
@@ -510,6 +513,7 @@ class KeyCreated(Output):
     name: str
     role: str
     prefix: str
+    time_zone: str | None = None
     key: str = Field(description="Shown once; store it now")
 
 
@@ -518,5 +522,6 @@ class KeyRead(Output):
     name: str
     role: str
     prefix: str
+    time_zone: str | None = None
     created_at: datetime
     revoked_at: datetime | None

@@ -83,6 +83,7 @@ class CredentialBox:
     def _use(self, keys: tuple[str, ...]) -> None:
         if not keys:
             raise ValueError("PUBLISHER_SECRET_KEY is not set")
+        self._keys = tuple(keys)
         self._fernet = MultiFernet([Fernet(_fernet_key(k)) for k in keys])
 
     def _current(self) -> MultiFernet:
@@ -96,6 +97,12 @@ class CredentialBox:
 
     def __repr__(self) -> str:
         return "CredentialBox(<keys hidden>)"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The current secret keys, newest first (to sign things other than credentials)."""
+        self._current()
+        return self._keys
 
     def seal(self, credentials: dict[str, Any]) -> bytes:
         return self._current().encrypt(json.dumps(credentials, sort_keys=True).encode())

@@ -65,7 +65,9 @@ def get_or_create_workspace(session: Session, name: str) -> Workspace:
     return workspace
 
 
-def create_key(session: Session, *, workspace_id: int, name: str, role: str) -> tuple[ApiKey, str]:
+def create_key(
+    session: Session, *, workspace_id: int, name: str, role: str, time_zone: str | None = None
+) -> tuple[ApiKey, str]:
     """A new key; the secret is returned once and only its hash is stored."""
     if role not in ROLE_PERMISSIONS:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
@@ -74,6 +76,7 @@ def create_key(session: Session, *, workspace_id: int, name: str, role: str) -> 
         workspace_id=workspace_id,
         name=name,
         role=role,
+        time_zone=time_zone,
         prefix=minted.prefix,
         key_hash=security.hash_api_key(minted.secret),
     )

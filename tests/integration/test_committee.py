@@ -220,3 +220,55 @@ def test_threaded_comments_are_seen_by_authors_and_reviewers(api, runtime, x):
     assert status == 422
     assert api.call("POST", path, {"body": "no"}, as_="other")[0] == 404
     assert row_counts(runtime) == before
+
+
+def test_the_queue_filters_sorts_and_speaks_the_reviewers_time(api, runtime, keys):
+    tokyo = api.post(
+        "/v1/keys", {"name": "kenji", "role": "reviewer", "time_zone": "Asia/Tokyo"}, as_="admin"
+    )
+    keys.keys["kenji"] = tokyo["key"]
+    x, fb = api.channels()
+    winter, spring = api.campaign(), api.campaign()
+    later = api.post("/v1/posts", api.post_body([x], at=soon(7200), campaign=winter), expect=201)
+    sooner = api.post("/v1/posts", api.post_body([fb], at=soon(3600), campaign=spring), expect=201)
+    for post in (later, sooner):
+        api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    ids = lambda items: [i["post_id"] for i in items]  # noqa: E731
+    assert ids(api.get("/v1/reviews", as_="kenji")) == [sooner["id"], later["id"]]
+    assert ids(api.get("/v1/reviews?sort=created", as_="kenji")) == [later["id"], sooner["id"]]
+    assert ids(api.get(f"/v1/reviews?campaign_id={winter['id']}", as_="kenji")) == [later["id"]]
+    assert ids(api.get(f"/v1/reviews?channel_id={fb['id']}", as_="kenji")) == [sooner["id"]]
+    [first, _] = api.get("/v1/reviews", as_="kenji")
+    assert first["reviewer_time_zone"] == "Asia/Tokyo"
+    assert first["scheduled_local"].endswith("+09:00")
+    assert first["preview"]["platform"] == "facebook" and first["tally"]["needed"] == 1
+    assert api.get("/v1/reviews?time_zone=Europe/Paris", as_="kenji")[0]["reviewer_time_zone"] == (
+        "Europe/Paris"
+    )
+    api.post(
+        f"/v1/reviews/{sooner['publications'][0]['id']}/request-changes",
+        {"comment": "no"},
+        as_="kenji",
+    )
+    assert ids(api.get("/v1/reviews?waiting_on_me=true", as_="kenji")) == [later["id"]]
+    for bad in ("sort=loudest", "time_zone=Mars/Base", "waiting_on_me=perhaps", "colour=red"):
+        status, problem = api.call("GET", f"/v1/reviews?{bad}", as_="kenji")
+        assert status == 422 and problem["errors"], bad
+
+
+def test_a_review_link_expires(api, runtime, at):
+    x, _ = api.channels()
+    post = api.post_for([x], at=soon(7200))
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    pub_id = post["publications"][0]["id"]
+    link = api.post(
+        f"/v1/reviews/{pub_id}/link", {"expires_in_hours": 1}, as_="reviewer", expect=201
+    )
+    path = link["url"].split("://", 1)[1].split("/", 1)[1]
+    assert api.client.get(f"/{path}").status_code == 200
+    at(soon(3700))
+    page = api.client.get(f"/{path}")
+    assert page.status_code == 403 and "expired" in page.get_data(as_text=True)
+    answer = api.client.post(f"/{path}", data={"decision": "approve", "revision": "1"})
+    assert answer.status_code == 403
+    assert api.publication(pub_id)["status"] == "in_review"

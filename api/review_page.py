@@ -1,0 +1,123 @@
+"""/review/<token>: a small HTML page where a reviewer without an API client sees what
+will go out and decides (plain forms, no JavaScript). The token is the credential."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request, send_file
+
+from api.context import db, runtime
+from publisher import review_links, review_queue, reviews
+from publisher.comments import comments_of
+from publisher.content import media_files
+from publisher.errors import PublisherError
+from publisher.models import Media, Post, Publication
+from publisher.states import Status
+
+bp = Blueprint("review_page", __name__)
+
+_DECISIONS = {
+    "approve": Status.APPROVED,
+    "request_changes": Status.CHANGES_REQUESTED,
+}
+# The page loads nothing from elsewhere and posts only to itself.
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _page(status: int = 200, **context) -> Response:
+    html = render_template("review.html", **context)
+    return Response(html, status=status, mimetype="text/html", headers=_HEADERS)
+
+
+def _open(token: str):
+    rt = runtime()
+    return review_links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
+
+
+def _show(token: str, *, status: int = 200, message: str = "", error: str = "") -> Response:
+    rt = runtime()
+    try:
+        who, publication_id = _open(token)
+    except review_links.LinkInvalid as exc:
+        return _page(exc.status, invalid=exc.detail)
+    items = review_queue.review_queue(db(), who, publication_id=publication_id)
+    pub = db().get(Publication, publication_id)
+    if not items:
+        return _page(status, done=pub.status, message=message, error=error, token=token)
+    zone = review_queue.reviewer_time_zone(db(), who, None)
+    [item] = review_queue.describe(db(), who, items, time_zone=zone)
+    files = media_files(db(), item.post, rt.media, item.channel)
+    return _page(
+        status,
+        token=token,
+        item=item,
+        preview=review_queue.preview(item, rt.registry, files),
+        comments=comments_of(db(), item.post),
+        message=message,
+        error=error,
+    )
+
+
+@bp.get("/review/<token>")
+def show(token: str):
+    return _show(token)
+
+
+@bp.post("/review/<token>")
+def decide(token: str):
+    try:
+        who, publication_id = _open(token)
+    except review_links.LinkInvalid as exc:
+        return _page(exc.status, invalid=exc.detail)
+    decision = _DECISIONS.get(request.form.get("decision", ""))
+    comment = request.form.get("comment", "").strip()[:5000]
+    revision = request.form.get("revision", "")
+    if decision is None or not revision.isdigit():
+        return _show(token, status=400, error="the form was not complete: reload the page")
+    if decision != Status.APPROVED and not comment:
+        return _show(token, status=422, error="say what should change: a comment is required")
+    rt = runtime()
+    try:
+        outcome = reviews.decide(
+            db(),
+            who,
+            publication_id,
+            decision,
+            comment=comment,
+            revision=int(revision),
+            now=rt.clock(),
+        )
+    except PublisherError as refused:
+        db().rollback()
+        return _show(token, status=refused.status, error=refused.detail)
+    db().commit()
+    rt.queue.wake()
+    if outcome.status == Status.IN_REVIEW:
+        message = "Your approval is recorded; still needed: " + ", ".join(outcome.tally.missing)
+    else:
+        message = f"Recorded: the publication is now {outcome.status}."
+    return _show(token, message=message)
+
+
+@bp.get("/review/<token>/media/<int:media_id>")
+def media(token: str, media_id: int):
+    """An attachment of the item under review, for the preview."""
+    try:
+        _, publication_id = _open(token)
+    except review_links.LinkInvalid:
+        abort(403)
+    pub = db().get(Publication, publication_id)
+    post = db().get(Post, pub.post_id)
+    attached = {ref["media_id"] for ref in post.media or []} | {
+        ref["media_id"] for v in post.variants or [] for ref in v.get("media") or []
+    }
+    row = db().get(Media, media_id)
+    if row is None or media_id not in attached:
+        abort(404)
+    path = runtime().media.path(row.sha256)
+    return send_file(path, mimetype=row.content_type, max_age=0)

@@ -1,0 +1,85 @@
+"""Signed, expiring links that let one reviewer decide one item from a plain web page.
+
+A link is a capability: whoever holds it votes as the reviewer it was made for, on that
+publication only, until it expires or the reviewer's key is revoked. It is signed with
+the workspace secret keys (itsdangerous, which Flask already ships), so rotating the
+keys keeps links made with the previous one working until they expire.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlmodel import Session
+
+from publisher.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from publisher.models import ApiKey, Publication
+from publisher.states import Status
+from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission
+
+SALT = "publisher-review-page"
+
+
+class LinkInvalid(Forbidden):
+    code, title = "link_invalid", "Link not valid"
+
+
+def _serializer(keys: tuple[str, ...]) -> URLSafeSerializer:
+    # itsdangerous signs with the last key and accepts any: ours lists the current first.
+    return URLSafeSerializer(list(reversed(keys)), salt=SALT)
+
+
+def mint(
+    session: Session,
+    actor: Actor,
+    publication_id: int,
+    *,
+    reviewer_id: int | None,
+    hours: int,
+    keys: tuple[str, ...],
+    now: datetime,
+) -> tuple[str, datetime]:
+    """A token for `reviewer_id` (default: the caller) on one publication in review."""
+    actor.require(Permission.DECIDE_REVIEWS)
+    reviewer_id = reviewer_id or actor.key_id
+    if reviewer_id != actor.key_id:
+        actor.require(Permission.MANAGE_KEYS)  # only an admin hands out someone else's vote
+    pub = session.get(Publication, publication_id)
+    if pub is None or pub.workspace_id != actor.workspace_id:
+        raise NotFound(f"publication {publication_id} not found")
+    if pub.status != Status.IN_REVIEW:
+        raise Conflict(f"publication {publication_id} is {pub.status}, not in_review")
+    key = session.get(ApiKey, reviewer_id)
+    if key is None or key.workspace_id != actor.workspace_id or key.revoked_at is not None:
+        raise ValidationFailed(
+            "no such reviewer", [field_error("reviewer_id", f"no live API key {reviewer_id} here")]
+        )
+    if Permission.DECIDE_REVIEWS not in ROLE_PERMISSIONS[key.role]:
+        raise ValidationFailed(
+            "that key may not decide",
+            [field_error("reviewer_id", f"key {reviewer_id} ({key.role}) may not decide")],
+        )
+    expires = now + timedelta(hours=hours)
+    token = _serializer(keys).dumps(
+        {"p": publication_id, "k": reviewer_id, "x": int(expires.timestamp())}
+    )
+    return token, expires
+
+
+def open_link(
+    session: Session, token: str, *, keys: tuple[str, ...], now: datetime
+) -> tuple[Actor, int]:
+    """The reviewer and the publication a token stands for, or LinkInvalid."""
+    try:
+        claims = _serializer(keys).loads(token)
+        publication_id, key_id, expires = int(claims["p"]), int(claims["k"]), int(claims["x"])
+    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise LinkInvalid("this review link is not valid") from exc
+    if now.timestamp() > expires:
+        when = datetime.fromtimestamp(expires, UTC).isoformat()
+        raise LinkInvalid(f"this review link expired at {when}: ask for a new one")
+    key = session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        raise LinkInvalid("the reviewer's access was revoked")
+    return Actor(workspace_id=key.workspace_id, key_id=key.id, role=key.role), publication_id

@@ -1,0 +1,167 @@
+"""The review page in a real browser (Debian's headless Chromium) against the running
+engine: open the signed link, see the preview, approve, and watch it go out."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.helpers import X_CREDS, wait_until
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+TEXT = "Open day on Saturday <b>not bold</b> & friends"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    # In CI the browser must be there (scripts/test installs it): a missing one fails.
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _click(browser, button_id: str) -> None:
+    """Press a form button and wait until the answer page has replaced this one."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, button_id).click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+
+
+def _submitted(http, at: datetime) -> tuple[dict, int]:
+    x = http(
+        "POST",
+        "/v1/channels",
+        {
+            "platform": "x",
+            "name": "Acme on X",
+            "external_account_id": "1001",
+            "credentials": X_CREDS,
+        },
+        expect=201,
+    )
+    campaign = http(
+        "POST", "/v1/campaigns", {"name": "Open day", "objective": "recruitment"}, expect=201
+    )
+    post = http(
+        "POST",
+        "/v1/posts",
+        {
+            "campaign_id": campaign["id"],
+            "text": TEXT,
+            "link": "https://acme.example/open-day",
+            "targets": [
+                {"channel_id": x["id"], "scheduled_at": at.isoformat(), "time_zone": "UTC"}
+            ],
+        },
+        expect=201,
+    )
+    http("POST", f"/v1/posts/{post['id']}/submit", expect=200)
+    return post, post["publications"][0]["id"]
+
+
+def test_a_reviewer_approves_from_the_page_and_it_goes_out(http, browser, sandbox):
+    at = datetime.now(UTC) + timedelta(seconds=20)
+    post, pub_id = _submitted(http, at)
+    link = http("POST", f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
+
+    browser.get(link["url"])
+    preview = browser.find_element(By.ID, "preview").text
+    assert TEXT in preview  # shown as text: the markup in it is escaped, not rendered
+    assert browser.find_elements(By.CSS_SELECTOR, "#preview b") == []
+    assert "https://acme.example/open-day" in browser.find_element(By.ID, "link").text
+    assert browser.find_element(By.ID, "tally").text == "0 of 1"
+
+    _click(browser, "approve")
+    assert "now scheduled" in browser.find_element(By.ID, "message").text
+    pub = http("GET", f"/v1/publications/{pub_id}")
+    assert pub["status"] in {"scheduled", "queued", "publishing", "published"}
+    assert pub["approved_at"] is not None
+    history = http("GET", f"/v1/posts/{post['id']}/history")
+    [vote] = [e for e in history if e["kind"] == "review.voted"]
+    assert vote["data"]["decision"] == "approved" and vote["data"]["revision"] == 1
+
+    # The dispatcher and a worker process send it at its time, once.
+    wait_until(
+        lambda: http("GET", f"/v1/publications/{pub_id}")["status"] == "published",
+        timeout_s=90,
+        what="the approved publication to go out",
+    )
+    assert [a.text for a in sandbox.ledger.accepted()] == [f"{TEXT} https://acme.example/open-day"]
+
+    # The link decided once; opened again it says so and offers nothing to click.
+    browser.get(link["url"])
+    assert "no longer waits for review" in browser.find_element(By.ID, "status").text
+    assert browser.find_elements(By.ID, "approve") == []
+
+
+def test_request_changes_needs_a_comment_and_a_stale_page_is_refused(http, browser):
+    post, pub_id = _submitted(http, datetime.now(UTC) + timedelta(hours=2))
+    link = http("POST", f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
+    browser.get(link["url"])
+    _click(browser, "request-changes")
+    assert "comment is required" in browser.find_element(By.ID, "error").text
+    assert http("GET", f"/v1/publications/{pub_id}")["status"] == "in_review"
+
+    # The author edits while the page is open: the page's vote is for the old revision.
+    http("PATCH", f"/v1/posts/{post['id']}", {"text": "Open day on Sunday"}, expect=200)
+    _click(browser, "approve")
+    assert "revision 2 is under review" in browser.find_element(By.ID, "error").text
+    assert "Open day on Sunday" in browser.find_element(By.ID, "preview").text
+    assert http("GET", f"/v1/publications/{pub_id}")["status"] == "in_review"
+
+    browser.find_element(By.ID, "comment").send_keys("Say which Sunday")
+    _click(browser, "request-changes")
+    assert "changes_requested" in browser.find_element(By.ID, "message").text
+    assert http("GET", f"/v1/publications/{pub_id}")["status"] == "changes_requested"
+
+
+def test_a_forged_link_opens_nothing_and_links_are_handed_out_with_care(http, stack):
+    _, pub_id = _submitted(http, datetime.now(UTC) + timedelta(hours=2))
+    link = http(
+        "POST", f"/v1/reviews/{pub_id}/link", {"expires_in_hours": 1}, as_="reviewer", expect=201
+    )
+    forged = link["url"][:-3] + ("aaa" if not link["url"].endswith("aaa") else "bbb")
+    response = requests.post(forged, data={"decision": "approve", "revision": "1"}, timeout=10)
+    assert response.status_code == 403 and "not valid" in response.text
+    assert http("GET", f"/v1/publications/{pub_id}")["status"] == "in_review"
+    # Another reviewer's vote is an admin's to hand out; a bad reviewer is a 422.
+    assert (
+        requests.post(
+            f"{stack.api_url}/v1/reviews/{pub_id}/link",
+            json={"reviewer_id": 1},
+            headers={"Authorization": f"Bearer {http.keys['reviewer']}"},
+            timeout=10,
+        ).status_code
+        == 403
+    )
+    status = requests.post(
+        f"{stack.api_url}/v1/reviews/{pub_id}/link",
+        json={"reviewer_id": 2},  # the editor's key: it may not decide
+        headers={"Authorization": f"Bearer {http.keys['admin']}"},
+        timeout=10,
+    ).status_code
+    assert status == 422
