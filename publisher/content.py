@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
 
 from adapters.base import Content, MediaFile
 from publisher.media import MediaStore
-from publisher.models import Channel, Media, Post
+from publisher.models import Campaign, Channel, Media, Post
 
 Variants = Sequence[dict[str, Any]] | None
 
@@ -119,7 +121,32 @@ def _layers(post: Post, channel: Channel) -> list[dict[str, Any]]:
     return [v for _, v in _indexed_layers(post, channel)]
 
 
+def tagged(link: str, campaign: Campaign | None, channel: Channel) -> str:
+    """`link` with the campaign's tracking parameters added (those it already carries
+    are left as they are)."""
+    if campaign is None or not campaign.tracking:
+        return link
+    parts = urlsplit(link)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {name for name, _ in query}
+    fill = {"platform": channel.platform, "channel_id": channel.id, "campaign_id": campaign.id}
+    for name, value in sorted(campaign.tracking.items()):  # one order, whatever the store
+        if name not in present:
+            query.append((name, value.format_map(fill)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _campaign(post: Post) -> Campaign | None:
+    """The post's campaign, read through the post's own session (cached there)."""
+    session = object_session(post)
+    if session is None:
+        raise ValueError(f"post {post.id} is detached: its campaign's tracking is unknown")
+    return session.get(Campaign, post.campaign_id)
+
+
 def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> Resolved:
+    """What `post` sends on `channel`: the most specific wording, the link as sent (with
+    the campaign's tracking), the thread, the media."""
     text, link, source = post.text, post.link, None
     for index, variant in _indexed_layers(post, channel):
         if variant.get("text"):
@@ -128,7 +155,7 @@ def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> 
             link = variant["link"]
     content = Content(
         text=text,
-        link=link,
+        link=tagged(link, _campaign(post), channel) if link else None,
         thread=tuple(post.thread or ()),
         media=media,
         quote_of=post.quote_of,

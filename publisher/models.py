@@ -66,6 +66,9 @@ class Campaign(SQLModel, table=True):
     starts_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     goals: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Query parameters added to every link the campaign's posts send (utm_source=...);
+    # set at creation only, so a link cannot change after it was approved.
+    tracking: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

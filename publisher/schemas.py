@@ -68,6 +68,20 @@ Link = Annotated[HttpUrl, AfterValidator(_link)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
 Text = Annotated[str, Field(min_length=1, max_length=100_000), AfterValidator(_not_blank)]
 ThreadPart = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
+TrackingName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")]
+
+
+def _placeholders(value: str) -> str:
+    for name in re.findall(r"{([^{}]*)}", value):
+        if name not in ("platform", "channel_id", "campaign_id"):
+            raise ValueError(
+                f"unknown placeholder {{{name}}}: use {{platform}}, {{channel_id}} "
+                "or {campaign_id}"
+            )
+    return value
+
+
+TrackingValue = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_placeholders)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
 
 
@@ -177,6 +191,14 @@ class CampaignCreate(Input):
     goals: dict[
         Annotated[str, Field(min_length=1, max_length=60)], Annotated[float, Field(ge=0)]
     ] = Field(default_factory=dict, examples=[{"signups": 500, "impressions": 100000}])
+    tracking: dict[TrackingName, TrackingValue] | None = Field(
+        default=None,
+        max_length=10,
+        description="Query parameters added to every link of the campaign's posts; "
+        "{platform}, {channel_id} and {campaign_id} are filled in per publication. "
+        "Fixed once the campaign exists, so an approved link never changes.",
+        examples=[{"utm_source": "{platform}", "utm_medium": "social", "utm_campaign": "winter"}],
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> CampaignCreate:
@@ -192,6 +214,7 @@ class CampaignRead(Output):
     starts_at: datetime | None
     ends_at: datetime | None
     goals: dict[str, float]
+    tracking: dict[str, str] | None = None
     created_at: datetime
 
 

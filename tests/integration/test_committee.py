@@ -272,3 +272,43 @@ def test_a_review_link_expires(api, runtime, at):
     answer = api.client.post(f"/{path}", data={"decision": "approve", "revision": "1"})
     assert answer.status_code == 403
     assert api.publication(pub_id)["status"] == "in_review"
+
+
+def test_the_link_is_previewed_and_sent_with_the_campaigns_tracking(api, runtime, sandbox, at):
+    tracking = {
+        "utm_source": "{platform}",
+        "utm_medium": "social",
+        "utm_campaign": "c{campaign_id}",
+    }
+    campaign = api.post(
+        "/v1/campaigns",
+        {"name": "Open day", "objective": "recruitment", "tracking": tracking},
+        expect=201,
+    )
+    x, fb = api.channels()
+    body = api.post_body(
+        [x, fb],
+        at=soon(60),
+        campaign=campaign,
+        link="https://acme.example/day?ref=a&utm_medium=mail",
+    )
+    post = api.post("/v1/posts", body, expect=201)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    links = {
+        i["preview"]["platform"]: i["preview"]["link"]
+        for i in api.get("/v1/reviews", as_="reviewer")
+    }
+    c = campaign["id"]
+    assert links == {
+        "x": f"https://acme.example/day?ref=a&utm_medium=mail&utm_campaign=c{c}&utm_source=x",
+        "facebook": f"https://acme.example/day?ref=a&utm_medium=mail&utm_campaign=c{c}"
+        "&utm_source=facebook",
+    }
+    for pub in post["publications"]:
+        api.post(f"/v1/reviews/{pub['id']}/approve", {}, as_="reviewer", expect=201)
+    _run_after_due(runtime, at)
+    sent = {a.platform: a for a in sandbox.ledger.accepted()}
+    assert links["x"] in sent["x"].text
+    assert sent["facebook"].link == links["facebook"]
+    bad = {"name": "n", "objective": "loyalty", "tracking": {"utm_source": "{user}"}}
+    assert api.call("POST", "/v1/campaigns", bad)[0] == 422

@@ -1,4 +1,5 @@
-"""the review committee: policies, revisions, comments, webhooks; an append-only audit log
+"""the review committee: policies, revisions, comments, webhooks; an append-only audit log;
+a campaign's link tracking and a key's time zone
 
 Revision ID: a8c3e5f7b9d2
 Revises: f2a4c6e8b0d1
@@ -25,6 +26,8 @@ APPEND_ONLY = "the audit log is append-only: events cannot be changed or deleted
 def upgrade() -> None:
     with op.batch_alter_table("api_key") as batch:
         batch.add_column(sa.Column("time_zone", String(length=64), nullable=True))
+    with op.batch_alter_table("campaign") as batch:
+        batch.add_column(sa.Column("tracking", sa.JSON(), nullable=True))
     with op.batch_alter_table("event") as batch:
         batch.add_column(sa.Column("post_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("data", sa.JSON(), nullable=True))
@@ -138,5 +141,7 @@ def downgrade() -> None:
         batch.drop_constraint("fk_event_post_id_post", type_="foreignkey")
         batch.drop_column("data")
         batch.drop_column("post_id")
+    with op.batch_alter_table("campaign") as batch:
+        batch.drop_column("tracking")
     with op.batch_alter_table("api_key") as batch:
         batch.drop_column("time_zone")
