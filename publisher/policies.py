@@ -7,6 +7,7 @@ vote is counted, so a change applies to every publication still waiting.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -174,3 +175,32 @@ def could_count(policy: Policy, reviewer_id: int, role: str, roles: dict[int, st
         if mine and len(members) < requirement.min:
             return True
     return False
+
+
+_HASHTAG = re.compile(r"(?<![\w&])#\w+")
+_MENTION = re.compile(r"(?<![\w@])@\w+")
+
+
+def findings(policy: Policy, parts: list[str]) -> list[dict[str, str]]:
+    """What the text (every part, as sent) breaks of the content rules."""
+    rules = policy.rules.content_rules
+    text = "\n".join(parts)
+    folded = text.casefold()
+    found = [
+        {"rule": "banned_terms", "detail": f"contains {term!r}"}
+        for term in rules.banned_terms
+        if term.casefold() in folded
+    ]
+    found += [
+        {"rule": "required_terms", "detail": f"does not contain {term!r}"}
+        for term in rules.required_terms
+        if term.casefold() not in folded
+    ]
+    for rule, pattern, limit, what in (
+        ("max_hashtags", _HASHTAG, rules.max_hashtags, "hashtags"),
+        ("max_mentions", _MENTION, rules.max_mentions, "mentions"),
+    ):
+        count = len(pattern.findall(text))
+        if limit is not None and count > limit:
+            found.append({"rule": rule, "detail": f"{count} {what}, more than {limit}"})
+    return found

@@ -29,6 +29,7 @@ class QueueItem:
     series: Series | None = None
     occurrences: int = 1
     details: dict[str, Any] = field(default_factory=dict)
+    policy: Policy | None = None
 
 
 def review_queue(
@@ -86,6 +87,7 @@ def describe(
             if vote.reviewer_id not in keys:
                 keys[vote.reviewer_id] = session.get(ApiKey, vote.reviewer_id)
         tally, roles = current_tally(session, policy, votes, post.revision)
+        item.policy = policy
         item.details = {
             "scheduled_local": pub.scheduled_at.astimezone(ZoneInfo(time_zone)).isoformat(),
             "reviewer_time_zone": time_zone,
@@ -185,6 +187,7 @@ def preview(
             "problems": ["platform not installed"],
             "parts": [content.text, *content.thread],
         }
+    parts = adapter.parts(content)
     return {
         **base,
         "text": adapter.render_text(content),
@@ -192,7 +195,8 @@ def preview(
         "limit": adapter.limits.text,
         "unit": adapter.limits.unit,
         "problems": adapter.validate(content),
-        "parts": adapter.parts(content),
+        "parts": parts,
+        "findings": policies.findings(item.policy, parts) if item.policy else [],
     }
 
 

@@ -4,7 +4,7 @@ comments, the audit log and outgoing webhooks."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, Field, model_validator
 
@@ -41,6 +41,21 @@ class RequirementIn(Input):
         return self
 
 
+Term = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class ContentRules(Input):
+    """House rules checked on the text as each channel gets it; reviewers see what breaks
+    them as findings next to the preview."""
+
+    banned_terms: list[Term] = Field(default_factory=list, max_length=200)
+    required_terms: list[Term] = Field(
+        default_factory=list, max_length=20, examples=[["#ad"]], description="Each must appear"
+    )
+    max_hashtags: int | None = Field(default=None, ge=0, le=100)
+    max_mentions: int | None = Field(default=None, ge=0, le=100)
+
+
 class PolicyIn(Input):
     approvals: int = Field(default=1, ge=1, le=10, description="Distinct approvals needed")
     requirements: list[RequirementIn] = Field(default_factory=list, max_length=10)
@@ -56,6 +71,7 @@ class PolicyIn(Input):
     remind_minutes: int = Field(
         default=60, ge=0, le=60 * 24 * 7, description="A reminder this long before the deadline"
     )
+    content_rules: ContentRules = Field(default_factory=ContentRules)
     late_approval_grace_seconds: int = Field(
         default=60,
         ge=0,
@@ -99,6 +115,11 @@ class CommentRequired(Decision):
     comment: Text = Field(max_length=5000)
 
 
+class Finding(Output):
+    rule: str
+    detail: str
+
+
 class Preview(Output):
     platform: str
     channel_name: str
@@ -110,6 +131,10 @@ class Preview(Output):
     problems: list[str]
     parts: list[str] = Field(description="Every post this makes on the platform, as sent")
     media: list[MediaRefRead] = Field(default_factory=list, description="Attached, in order")
+    findings: list[Finding] = Field(
+        default_factory=list,
+        description="What the text as sent here breaks of the review policy's content rules",
+    )
 
 
 class VoteRead(Output):

@@ -312,3 +312,23 @@ def test_the_link_is_previewed_and_sent_with_the_campaigns_tracking(api, runtime
     assert sent["facebook"].link == links["facebook"]
     bad = {"name": "n", "objective": "loyalty", "tracking": {"utm_source": "{user}"}}
     assert api.call("POST", "/v1/campaigns", bad)[0] == 422
+
+
+def test_content_rules_show_as_findings_on_each_channels_text(api, x):
+    rules = {
+        "content_rules": {
+            "banned_terms": ["guaranteed"],
+            "required_terms": ["#ad"],
+            "max_hashtags": 2,
+            "max_mentions": 1,
+        }
+    }
+    api.call("PUT", "/v1/review-policy", rules, as_="admin", expect=200)
+    _submitted(api, x, text="Guaranteed fun! #winter #open #day with @acme and @friends")
+    [item] = api.get("/v1/reviews", as_="reviewer")
+    assert [(f["rule"], f["detail"]) for f in item["preview"]["findings"]] == [
+        ("banned_terms", "contains 'guaranteed'"),
+        ("required_terms", "does not contain '#ad'"),
+        ("max_hashtags", "3 hashtags, more than 2"),
+        ("max_mentions", "2 mentions, more than 1"),
+    ]
