@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from publisher import webhooks
+from publisher import deadlines, webhooks
 from publisher.dispatcher import hand_over_deliveries
 from tests.helpers import drain_queue, row_counts, run_pipeline, soon
 
@@ -190,3 +190,37 @@ def test_a_delivery_that_turns_private_is_refused_at_send_time(api, runtime, rec
     [entry] = api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")
     assert entry["status"] == "pending" and "loopback" in entry["error"]
     assert receiver.received == []
+
+
+def test_reauth_deadline_and_expiry_topics(api, runtime, receiver, sandbox):
+    topics = [
+        "channel.needs_reauth",
+        "review.deadline_near",
+        "review.expired",
+        "publication.unknown",
+    ]
+    hook = api.post(
+        "/v1/webhooks", {"url": receiver.url, "topics": topics}, as_="admin", expect=201
+    )
+    rules = {"review_deadline_minutes": 30, "remind_minutes": 30, "late_approval_grace_seconds": 0}
+    api.call("PUT", "/v1/review-policy", rules, as_="admin", expect=200)
+    x, _ = api.channels()
+    due = soon(3000)
+    post = api.post_for([x], at=due)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    sandbox.ledger.expire_token("x-token-acme")
+    api.post(f"/v1/channels/{x['id']}/check", expect=200)
+    with runtime.session() as session:
+        deadlines.sweep(session, now=due - timedelta(minutes=45))
+        deadlines.sweep(session, now=due + timedelta(seconds=1))
+        session.commit()
+    _deliver(runtime, due + timedelta(seconds=1))
+    payloads = [_verified(hook["secret"], r) for r in receiver.received]
+    assert [p["topic"] for p in payloads] == [
+        "channel.needs_reauth",
+        "review.deadline_near",
+        "review.expired",
+    ]
+    assert payloads[0]["data"]["channel_id"] == x["id"]
+    assert payloads[2]["data"]["author"] == "editor"
+    assert payloads[2]["data"]["publication_id"] == post["publications"][0]["id"]
