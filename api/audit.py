@@ -17,18 +17,20 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 @bp.get("")
 @endpoint("Export the workspace's audit log as JSON Lines, oldest first", query=AuditQuery)
 def export():
-    who, q = actor(), g.query
+    who, q, rt = actor(), g.query, runtime()
     who.require(Permission.READ_AUDIT)
-    session = runtime().session()  # its own: the export streams after this view returns
 
     def lines():
-        try:
-            for event in audit.export(
-                session, who, since=q.since, until=q.until, after_id=q.after_id
-            ):
-                yield _line(event)
-        finally:
-            session.close()
+        # A short transaction per page (the export streams after this view returns, and
+        # a slow reader must not hold SQLite's write lock, which every transaction takes).
+        after = q.after_id
+        while True:
+            with rt.session() as session:
+                page = audit.export_page(session, who, since=q.since, until=q.until, after_id=after)
+            yield from (_line(event) for event in page)
+            if len(page) < audit.EXPORT_PAGE:
+                return
+            after = page[-1].id
 
     return Response(lines(), mimetype="application/x-ndjson")
 

@@ -4,7 +4,6 @@ every event about it. Events are append-only (the database refuses to change the
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -90,25 +89,20 @@ def history(session: Session, actor: Actor, post: Post) -> list[Event]:
     return list(session.exec(query))
 
 
-def export(
+def export_page(
     session: Session,
     actor: Actor,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     after_id: int = 0,
-) -> Iterator[Event]:
-    """The workspace's whole audit log in order, read a page at a time."""
+) -> list[Event]:
+    """The workspace's audit log after `after_id`, in order, one page (EXPORT_PAGE) long;
+    a shorter page is the last."""
     actor.require(Permission.READ_AUDIT)
-    last = after_id
-    while True:
-        query = select(Event).where(Event.workspace_id == actor.workspace_id, Event.id > last)
-        if since is not None:
-            query = query.where(Event.at >= since)
-        if until is not None:
-            query = query.where(Event.at < until)
-        page = list(session.exec(query.order_by(Event.id).limit(EXPORT_PAGE)))
-        yield from page
-        if len(page) < EXPORT_PAGE:
-            return
-        last = page[-1].id
+    query = select(Event).where(Event.workspace_id == actor.workspace_id, Event.id > after_id)
+    if since is not None:
+        query = query.where(Event.at >= since)
+    if until is not None:
+        query = query.where(Event.at < until)
+    return list(session.exec(query.order_by(Event.id).limit(EXPORT_PAGE)))

@@ -68,19 +68,17 @@ def run_reconcile(*publication_ids: int) -> list[str]:
 
 
 def run_deliver(*delivery_ids: int) -> list[str]:
-    """POST webhook deliveries; each one's answer is written down before the next."""
+    """POST webhook deliveries; no transaction is open while a receiver answers."""
     runtime = current()
     statuses = []
     for delivery_id in delivery_ids:
         with runtime.session() as session:
-            statuses.append(
-                webhooks.deliver(
-                    session,
-                    delivery_id,
-                    box=runtime.box,
-                    allow_private=runtime.settings.allow_private_urls,
-                    now=runtime.clock(),
-                )
-            )
+            outgoing = webhooks.prepare(session, delivery_id, box=runtime.box, now=runtime.clock())
+            session.commit()
+            if outgoing is None:
+                statuses.append("skipped")
+                continue
+            answer = webhooks.send(outgoing, allow_private=runtime.settings.allow_private_urls)
+            statuses.append(webhooks.record(session, delivery_id, answer, now=runtime.clock()))
             session.commit()
     return statuses

@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -266,22 +267,28 @@ def due(session: Session, *, now: datetime) -> list[int]:
     return ids
 
 
-def deliver(
-    session: Session,
-    delivery_id: int,
-    *,
-    box: CredentialBox,
-    allow_private: bool,
-    now: datetime,
-) -> str:
-    """POST one delivery and write down the answer; returns the delivery's status."""
+@dataclass(frozen=True)
+class Outgoing:
+    """One delivery attempt, ready to send without the database."""
+
+    delivery_id: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def prepare(
+    session: Session, delivery_id: int, *, box: CredentialBox, now: datetime
+) -> Outgoing | None:
+    """The signed request for a pending delivery, or None if there is nothing to send
+    (delivered, given up, or its subscription switched off)."""
     delivery = session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status != "pending":
-        return delivery.status if delivery else "missing"
+        return None
     hook = session.get(Webhook, delivery.webhook_id)
     if not hook.active:
         delivery.status, delivery.error = "failed", "the subscription was switched off"
-        return delivery.status
+        return None
     body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
     stamp = int(now.timestamp())
     headers = {
@@ -292,15 +299,34 @@ def deliver(
         "Publisher-Timestamp": str(stamp),
         "Publisher-Signature": sign(box.open(hook.secret)["secret"], stamp, body),
     }
-    delivery.attempts += 1
+    return Outgoing(delivery.id, hook.url, body, headers)
+
+
+def send(outgoing: Outgoing, *, allow_private: bool) -> fetch.Answer | str:
+    """POST it: the receiver's answer, or why there was none."""
     try:
-        answer = fetch.post(
-            hook.url, body, headers, timeout_s=TIMEOUT_S, allow_private=allow_private
+        return fetch.post(
+            outgoing.url,
+            outgoing.body,
+            outgoing.headers,
+            timeout_s=TIMEOUT_S,
+            allow_private=allow_private,
         )
+    except fetch.FetchRefused as exc:
+        return exc.reason
+
+
+def record(session: Session, delivery_id: int, answer: fetch.Answer | str, *, now: datetime) -> str:
+    """Write an attempt's outcome down: delivered, retried later, or failed for good."""
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery.status != "pending":  # given up meanwhile (switched off): keep that
+        return delivery.status
+    delivery.attempts += 1
+    if isinstance(answer, str):
+        delivery.response_status, ok, error = None, False, answer
+    else:
         delivery.response_status = answer.status
         ok, error = 200 <= answer.status < 300, f"HTTP {answer.status}: {answer.body[:200]}"
-    except fetch.FetchRefused as exc:
-        delivery.response_status, ok, error = None, False, exc.reason
     if ok:
         delivery.status, delivery.delivered_at = "delivered", now
         delivery.error = delivery.next_attempt_at = None

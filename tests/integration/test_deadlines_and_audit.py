@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from publisher import deadlines
+from publisher import audit, deadlines
 from tests.helpers import run_pipeline, soon
 
 
@@ -156,3 +156,15 @@ def test_no_one_can_change_or_delete_an_audit_entry(api, runtime):
                 conn.execute(text(statement))
             conn.rollback()
     assert [e["kind"] for e in api.get(f"/v1/posts/{post['id']}/history")] == ["post.created"]
+
+
+def test_the_export_crosses_pages_without_gaps_or_repeats(api, monkeypatch):
+    monkeypatch.setattr(audit, "EXPORT_PAGE", 3)  # a small page, so the export needs several
+    x, _ = api.channels()
+    for n in range(4):
+        post = api.post_for([x], at=soon(3600), text=f"Post {n}")
+        api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    headers = {"Authorization": f"Bearer {api.keys['admin']}"}
+    body = api.client.get("/v1/audit", headers=headers).get_data(as_text=True)
+    ids = [json.loads(line)["id"] for line in body.splitlines()]
+    assert len(ids) == 12 and ids == sorted(set(ids))  # created, submitted, in_review x 4
