@@ -18,9 +18,13 @@ from publisher.workspaces import Actor, Permission
 
 
 def _pending(session: Session, actor: Actor, publication_id: int) -> tuple[Publication, Post]:
-    pub = session.get(Publication, publication_id)
+    """The publication, locked until the vote is committed: two votes at once are counted
+    one after the other, so neither misses the other (and nothing is approved twice)."""
+    pub = session.get(Publication, publication_id, with_for_update=True, populate_existing=True)
     if pub is None or pub.workspace_id != actor.workspace_id:
         raise NotFound(f"publication {publication_id} not found")
+    if pub.series_id is not None:  # votes on any occurrence count for the series
+        session.get(Series, pub.series_id, with_for_update=True, populate_existing=True)
     if pub.status != Status.IN_REVIEW:
         raise Conflict(
             f"publication {publication_id} is {pub.status}, not in_review", current=pub.status

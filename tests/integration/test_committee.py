@@ -332,3 +332,42 @@ def test_content_rules_show_as_findings_on_each_channels_text(api, x):
         ("max_hashtags", "3 hashtags, more than 2"),
         ("max_mentions", "2 mentions, more than 1"),
     ]
+
+
+def test_two_votes_at_the_same_moment_both_count(api, runtime, committee, x):
+    """Two reviewers approve at once (two transactions): the second waits for the first,
+    sees its vote, and completes the approval."""
+    import threading
+
+    from publisher import reviews
+    from publisher.states import Status
+    from publisher.workspaces import Actor
+
+    api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
+    _, pub_id = _submitted(api, x)
+    first_voted, outcomes = threading.Event(), {}
+
+    def vote(name: str, wait_for: threading.Event | None) -> None:
+        if wait_for is not None:
+            wait_for.wait(10)
+        with runtime.session() as session:
+            who = Actor(workspace_id=1, key_id=committee[name], role="reviewer")
+            outcome = reviews.decide(
+                session, who, pub_id, Status.APPROVED, comment="", now=soon(), revision=1
+            )
+            if wait_for is None:
+                first_voted.set()  # the second vote starts while this one is uncommitted
+                threading.Event().wait(0.3)
+            outcomes[name] = outcome.status
+            session.commit()
+
+    threads = [
+        threading.Thread(target=vote, args=("alice", None)),
+        threading.Thread(target=vote, args=("bob", first_voted)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == {"alice": "in_review", "bob": "scheduled"}
+    assert api.publication(pub_id)["status"] == "scheduled"
