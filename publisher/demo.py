@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -9,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from adapters.sandbox import Sandbox
+from adapters.sandbox.receiver import WebhookReceiver
 from publisher.db import make_engine, session_scope
 from publisher.settings import Settings
 from publisher.stack import Stack
@@ -49,11 +52,12 @@ def run_demo(settings: Settings, *, port: int = 0, delay_s: float = 5.0) -> int:
     sandbox = Sandbox().start()
     _step(f"sandbox: X API at {sandbox.x_url}, Graph API at {sandbox.graph_url}")
     settings = settings.with_(
+        allow_private_urls=True,  # the demo's webhook receiver listens on loopback
         api_base_urls={
             "x": sandbox.x_url,
             "facebook": sandbox.graph_url,
             "instagram": sandbox.graph_url,
-        }
+        },
     )
     stack = Stack(settings, port=port or _free_port(), log_dir=settings.home / "logs")
     try:
@@ -69,22 +73,78 @@ def run_demo(settings: Settings, *, port: int = 0, delay_s: float = 5.0) -> int:
         sandbox.stop()
 
 
-def _keys(stack: Stack) -> tuple[str, str]:
+def _keys(stack: Stack) -> dict[str, tuple[int, str]]:
+    """(id, secret) of the demo workspace's keys, by role."""
     engine = make_engine(stack.settings.effective_database_url)
+    keys = {}
     with session_scope(engine) as session:
         workspace = get_or_create_workspace(session, f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}")
-        _, editor = create_key(session, workspace_id=workspace.id, name="marketing", role="editor")
-        _, reviewer = create_key(
-            session, workspace_id=workspace.id, name="committee", role="reviewer"
-        )
+        for name, role, zone in (
+            ("admin", "admin", None),
+            ("marketing", "editor", None),
+            ("communications", "reviewer", "Europe/Paris"),
+            ("legal", "reviewer", "America/New_York"),
+        ):
+            key, secret = create_key(
+                session, workspace_id=workspace.id, name=name, role=role, time_zone=zone
+            )
+            keys[name] = (key.id, secret)
     engine.dispose()
-    _step(f"workspace {workspace.name}: an editor key and a reviewer key")
-    return editor, reviewer
+    _step(f"workspace {workspace.name}: keys for admin, marketing, communications and legal")
+    return keys
+
+
+def _committee(admin: Client, legal_id: int, receiver: WebhookReceiver) -> str:
+    """Two approvals, one of them legal's; a webhook for the committee's events."""
+    admin.call(
+        "PUT",
+        "/v1/review-policy",
+        {
+            "approvals": 2,
+            "requirements": [{"name": "legal", "reviewer_ids": [legal_id]}],
+            "content_rules": {"banned_terms": ["guaranteed"], "max_hashtags": 3},
+        },
+    )
+    hook = admin.call(
+        "POST",
+        "/v1/webhooks",
+        {
+            "url": receiver.url,
+            "topics": ["review.requested", "review.decided", "publication.published"],
+        },
+    )
+    _step(f"review policy: 2 approvals, one from legal; webhook #{hook['id']} -> {receiver.url}")
+    return hook["secret"]
+
+
+def _review(reviewers: dict[str, Client]) -> int:
+    """Each reviewer looks at what waits for them, and approves it on the revision shown."""
+    decided = 0
+    for name, reviewer in reviewers.items():
+        for item in reviewer.call("GET", "/v1/reviews?waiting_on_me=true"):
+            p, pub_id = item["preview"], item["publication"]["id"]
+            _step(
+                f"{name} reviews publication #{pub_id} on {p['platform']} "
+                f"({p['length']}/{p['limit']} {p['unit']}, link {p['link']}, due "
+                f"{item['scheduled_local']}, findings: {p['findings'] or 'none'})"
+            )
+            vote = reviewer.call(
+                "POST",
+                f"/v1/reviews/{pub_id}/approve",
+                {"comment": "Looks good", "revision": item["revision"]},
+            )
+            missing = ", ".join(vote["tally"]["missing"]) or "nothing"
+            _step(f"    -> {vote['publication_status']} (still needed: {missing})")
+            decided += vote["publication_status"] == "scheduled"
+    return decided
 
 
 def _scenario(stack: Stack, sandbox: Sandbox, delay_s: float) -> int:
-    editor_key, reviewer_key = _keys(stack)
-    editor, reviewer = Client(stack.api_url, editor_key), Client(stack.api_url, reviewer_key)
+    keys = _keys(stack)
+    client = {name: Client(stack.api_url, secret) for name, (_, secret) in keys.items()}
+    editor, admin = client["marketing"], client["admin"]
+    receiver = WebhookReceiver().start()
+    secret = _committee(admin, keys["legal"][0], receiver)
     x = editor.call(
         "POST",
         "/v1/channels",
@@ -109,7 +169,12 @@ def _scenario(stack: Stack, sandbox: Sandbox, delay_s: float) -> int:
     campaign = editor.call(
         "POST",
         "/v1/campaigns",
-        {"name": "Winter recruitment", "objective": "recruitment", "goals": {"signups": 500}},
+        {
+            "name": "Winter recruitment",
+            "objective": "recruitment",
+            "goals": {"signups": 500},
+            "tracking": {"utm_source": "{platform}", "utm_medium": "social"},
+        },
     )
     due = datetime.now(UTC) + timedelta(seconds=delay_s)
     post = editor.call(
@@ -131,19 +196,39 @@ def _scenario(stack: Stack, sandbox: Sandbox, delay_s: float) -> int:
     )
     _step(f"post #{post['id']} in campaign '{campaign['name']}', due {due.isoformat()}")
     editor.call("POST", f"/v1/posts/{post['id']}/submit")
-    queue = reviewer.call("GET", "/v1/reviews")
-    for item in queue:
-        p = item["preview"]
-        _step(
-            f"review queue: publication #{item['publication']['id']} on {p['platform']}: "
-            f"{p['length']}/{p['limit']} {p['unit']}, problems: {p['problems'] or 'none'}"
-        )
-        reviewer.call(
-            "POST", f"/v1/reviews/{item['publication']['id']}/approve", {"comment": "Looks good"}
-        )
-    _step(f"approved {len(queue)}; waiting for the due time")
+    approved = _review({"communications": client["communications"], "legal": client["legal"]})
+    _step(f"approved {approved}; waiting for the due time")
     pubs = _wait_settled(editor, post["id"], deadline=time.monotonic() + delay_s + 30)
-    return _report(pubs, sandbox)
+    history = editor.call("GET", f"/v1/posts/{post['id']}/history")
+    _step(f"audit: {len(history)} events for the post ({', '.join(_kinds(history))})")
+    try:
+        heard = _webhooks_heard(receiver, secret, expect=2 + 4 + 2)
+    finally:
+        receiver.stop()
+    return _report(pubs, sandbox) or (0 if heard else 1)
+
+
+def _kinds(history: list[dict]) -> list[str]:
+    seen: dict[str, int] = {}
+    for event in history:
+        kind = event["to_status"] or event["kind"]
+        seen[kind] = seen.get(kind, 0) + 1
+    return [f"{k} x{n}" if n > 1 else k for k, n in seen.items()]
+
+
+def _webhooks_heard(receiver: WebhookReceiver, secret: str, *, expect: int) -> bool:
+    """Wait for the webhook deliveries and check every signature with the secret alone."""
+    deadline = time.monotonic() + 20
+    while len(receiver.received) < expect and time.monotonic() < deadline:
+        time.sleep(0.2)
+    good = 0
+    for request in receiver.received:
+        signed = request.headers["Publisher-Timestamp"].encode() + b"." + request.body
+        digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        good += hmac.compare_digest(request.headers["Publisher-Signature"], "v1=" + digest)
+    topics = [r.headers["Publisher-Topic"] for r in receiver.received]
+    _step(f"webhooks: {len(topics)} delivered, {good} signatures valid ({', '.join(topics)})")
+    return len(topics) == expect == good
 
 
 def _wait_settled(client: Client, post_id: int, *, deadline: float) -> list[dict]:

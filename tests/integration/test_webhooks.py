@@ -5,59 +5,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from adapters.sandbox.receiver import Received, WebhookReceiver
 from publisher import deadlines, webhooks
 from publisher.dispatcher import hand_over_deliveries
 from tests.helpers import drain_queue, row_counts, run_pipeline, soon
 
 
-@dataclass
-class Receiver:
-    """A loopback HTTP server that keeps what it is sent and answers `answers` in turn."""
-
-    received: list[dict] = field(default_factory=list)
-    answers: list[int] = field(default_factory=list)
-    url: str = ""
-
-    def serve(self) -> ThreadingHTTPServer:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"headers": dict(self.headers), "body": body})
-                code = receiver.answers.pop(0) if receiver.answers else 204
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
-
-
 @pytest.fixture
 def receiver(runtime):
     runtime.settings = runtime.settings.with_(allow_private_urls=True)  # it lives on loopback
-    box = Receiver()
-    server = box.serve()
+    box = WebhookReceiver().start()
     yield box
-    server.shutdown()
+    box.stop()
 
 
-def _verified(secret: str, request: dict) -> dict:
+def _verified(secret: str, request: Received) -> dict:
     """Check the signature as a receiver would, with nothing but the secret."""
-    headers, body = request["headers"], request["body"]
+    headers, body = request.headers, request.body
     signed = f"{headers['Publisher-Timestamp']}.".encode() + body
     expected = "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["Publisher-Signature"], expected)
@@ -98,9 +66,8 @@ def test_events_reach_the_receiver_signed(api, runtime, receiver):
     assert published["external_url"].startswith("http")
     assert payloads[1]["data"]["decision"] == "approved"
     # A tampered body does not verify.
-    forged = dict(
-        receiver.received[0], body=receiver.received[0]["body"].replace(b"review", b"rEview")
-    )
+    first = receiver.received[0]
+    forged = Received(first.headers, first.body.replace(b"review", b"rEview"))
     with pytest.raises(AssertionError):
         _verified(hook["secret"], forged)
     log = api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")
