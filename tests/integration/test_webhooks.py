@@ -23,6 +23,11 @@ def receiver(runtime):
     box.stop()
 
 
+def _subscribe(api, receiver: WebhookReceiver, topics: list[str]) -> dict:
+    body = {"url": receiver.url, "topics": topics}
+    return api.post("/v1/webhooks", body, as_="admin", expect=201)
+
+
 def _verified(secret: str, request: Received) -> dict:
     """Check the signature as a receiver would, with nothing but the secret."""
     headers, body = request.headers, request.body
@@ -40,15 +45,8 @@ def _deliver(runtime, now=None) -> int:
 
 
 def test_events_reach_the_receiver_signed(api, runtime, receiver):
-    hook = api.post(
-        "/v1/webhooks",
-        {
-            "url": receiver.url,
-            "topics": ["review.requested", "review.decided", "publication.published"],
-        },
-        as_="admin",
-        expect=201,
-    )
+    topics = ["review.requested", "review.decided", "publication.published"]
+    hook = _subscribe(api, receiver, topics)
     assert hook["secret"].startswith("whsec_")
     x, _ = api.channels()
     post = api.post_for([x], at=soon())
@@ -79,12 +77,7 @@ def test_events_reach_the_receiver_signed(api, runtime, receiver):
 
 def test_failures_are_retried_with_backoff_then_given_up(api, runtime, receiver):
     receiver.answers = [500] * webhooks.MAX_ATTEMPTS
-    hook = api.post(
-        "/v1/webhooks",
-        {"url": receiver.url, "topics": ["workspace.paused"]},
-        as_="admin",
-        expect=201,
-    )
+    hook = _subscribe(api, receiver, ["workspace.paused"])
     api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
     now = soon()
     assert _deliver(runtime, now) == 1
@@ -110,12 +103,7 @@ def test_failures_are_retried_with_backoff_then_given_up(api, runtime, receiver)
 
 
 def test_only_subscribed_topics_and_active_hooks_get_deliveries(api, runtime, receiver):
-    hook = api.post(
-        "/v1/webhooks",
-        {"url": receiver.url, "topics": ["publication.failed"]},
-        as_="admin",
-        expect=201,
-    )
+    hook = _subscribe(api, receiver, ["publication.failed"])
     x, _ = api.channels()
     api.submit_and_approve(api.post_for([x], at=soon()))
     run_pipeline(runtime)
@@ -145,12 +133,7 @@ def test_private_destinations_are_refused_unless_allowed(api, runtime):
 
 
 def test_a_delivery_that_turns_private_is_refused_at_send_time(api, runtime, receiver):
-    hook = api.post(
-        "/v1/webhooks",
-        {"url": receiver.url, "topics": ["workspace.paused"]},
-        as_="admin",
-        expect=201,
-    )
+    hook = _subscribe(api, receiver, ["workspace.paused"])
     runtime.settings = runtime.settings.with_(allow_private_urls=False)
     api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
     _deliver(runtime)
@@ -166,9 +149,7 @@ def test_reauth_deadline_and_expiry_topics(api, runtime, receiver, sandbox):
         "review.expired",
         "publication.unknown",
     ]
-    hook = api.post(
-        "/v1/webhooks", {"url": receiver.url, "topics": topics}, as_="admin", expect=201
-    )
+    hook = _subscribe(api, receiver, topics)
     rules = {"review_deadline_minutes": 30, "remind_minutes": 30, "late_approval_grace_seconds": 0}
     api.call("PUT", "/v1/review-policy", rules, as_="admin", expect=200)
     x, _ = api.channels()
