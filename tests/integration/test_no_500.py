@@ -38,11 +38,24 @@ FIELDS = [
     "channel_id",
     "scheduled_at",
     "time_zone",
+    "approvals",
+    "requirements",
+    "content_rules",
+    "decision",
+    "items",
+    "revision",
+    "url",
+    "topics",
+    "body",
+    "parent_id",
+    "reviewer_id",
+    "tracking",
 ]
 
 
 @pytest.fixture
-def world(api):
+def world(api, runtime):
+    runtime.settings = runtime.settings.with_(allow_private_urls=True)  # no DNS in the loop
     x, _ = api.channels()
     campaign = api.campaign()
     post = api.post_for([x], at=soon(600), campaign=campaign)
@@ -56,6 +69,7 @@ def world(api):
     }
     pub = post["publications"][0]["id"]
     return {
+        "pub": pub,
         "bodies": [
             ("POST", "/v1/posts", valid, "editor"),
             ("PATCH", f"/v1/posts/{post['id']}", {"text": "edit"}, "editor"),
@@ -74,6 +88,37 @@ def world(api):
             ("PATCH", f"/v1/channels/{x['id']}", {"name": "renamed"}, "editor"),
             ("POST", f"/v1/reviews/{pub}/reject", {"comment": "no"}, "reviewer"),
             ("POST", "/v1/keys", {"name": "k", "role": "editor"}, "admin"),
+            ("POST", f"/v1/reviews/{pub}/approve", {"revision": 1}, "reviewer"),
+            (
+                "POST",
+                "/v1/reviews/batch",
+                {"decision": "approve", "items": [{"publication_id": pub, "revision": 1}]},
+                "reviewer",
+            ),
+            ("POST", f"/v1/reviews/{pub}/link", {"expires_in_hours": 2}, "reviewer"),
+            (
+                "PUT",
+                "/v1/review-policy",
+                {
+                    "approvals": 2,
+                    "requirements": [{"name": "legal", "role": "admin"}],
+                    "content_rules": {"banned_terms": ["x"]},
+                },
+                "admin",
+            ),
+            (
+                "POST",
+                "/v1/webhooks",
+                {"url": "http://127.0.0.1:9/h", "topics": ["review.requested"]},
+                "admin",
+            ),
+            ("POST", f"/v1/posts/{post['id']}/comments", {"body": "hi"}, "reviewer"),
+            (
+                "POST",
+                "/v1/campaigns",
+                {"name": "t", "objective": "loyalty", "tracking": {"utm_source": "{platform}"}},
+                "editor",
+            ),
         ],
     }
 
@@ -111,13 +156,47 @@ def test_random_and_mutated_bodies_never_500(api, world, data):
 )
 @given(
     query=st.dictionaries(
-        st.sampled_from(["status", "campaign_id", "channel_id", "limit", "after_id", "x"]),
+        st.sampled_from(
+            [
+                "status",
+                "campaign_id",
+                "channel_id",
+                "limit",
+                "after_id",
+                "x",
+                "sort",
+                "waiting_on_me",
+                "time_zone",
+                "since",
+                "until",
+            ]
+        ),
         st.text(max_size=25),
         max_size=3,
     )
 )
 def test_random_query_strings_never_500(api, world, query):
     headers = {"Authorization": f"Bearer {api.keys['admin']}"}
-    for path in ("/v1/publications", "/v1/reviews", "/v1/posts"):
+    for path in ("/v1/publications", "/v1/reviews", "/v1/posts", "/v1/audit"):
         response = api.client.get(path, query_string=query, headers=headers)
         assert response.status_code < 500, (path, query, response.get_json())
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    form=st.dictionaries(
+        st.sampled_from(["decision", "revision", "comment", "x"]), st.text(max_size=30), max_size=4
+    ),
+    token=st.one_of(st.none(), st.text(min_size=1, max_size=60)),
+)
+def test_the_review_page_never_500s(api, world, form, token):
+    if token is None:  # a real link, with a random form
+        pub = world["pub"]
+        link = api.post(f"/v1/reviews/{pub}/link", {}, as_="reviewer")
+        path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1] if "url" in link else "/"
+    else:
+        path = "/review/" + token.replace("/", "").replace("?", "").replace("#", "")
+    for response in (api.client.get(path), api.client.post(path, data=form)):
+        assert response.status_code < 500, (path, form, response.get_data(as_text=True)[:300])
