@@ -9,6 +9,8 @@ from api.errors import problem_body
 from api.spec import endpoint, json_response
 from publisher import review_links, review_queue, reviews
 from publisher.content import media_files
+from publisher.errors import Conflict, NotFound
+from publisher.models import Publication
 from publisher.publications import series_to_read, to_read
 from publisher.review_queue import QueueItem
 from publisher.review_schemas import (
@@ -16,6 +18,7 @@ from publisher.review_schemas import (
     BatchOutcome,
     CommentRequired,
     Decision,
+    ItemQuery,
     QueueQuery,
     ReviewItem,
     ReviewLink,
@@ -63,6 +66,24 @@ def queue():
     if q.waiting_on_me:
         items = [i for i in items if i.details["waiting_on_me"]]
     return json_response([item_read(i) for i in review_queue.sort_items(items, q.sort)])
+
+
+@bp.get("/<int:publication_id>")
+@endpoint(
+    "One item waiting for review, as the queue shows it", query=ItemQuery, response=ReviewItem
+)
+def item(publication_id: int):
+    who = actor()
+    found = review_queue.review_queue(db(), who, publication_id=publication_id)
+    if not found:
+        pub = db().get(Publication, publication_id)
+        if pub is None or pub.workspace_id != who.workspace_id:
+            raise NotFound(f"publication {publication_id} not found")
+        raise Conflict(
+            f"publication {publication_id} is {pub.status}, not in_review", current=pub.status
+        )
+    zone = review_queue.reviewer_time_zone(db(), who, g.query.time_zone)
+    return json_response(item_read(review_queue.describe(db(), who, found, time_zone=zone)[0]))
 
 
 def outcome_read(outcome: Outcome) -> ReviewRead:

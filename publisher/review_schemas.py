@@ -233,6 +233,11 @@ class QueueQuery(Input):
     )
 
 
+class ItemQuery(Input):
+    model_config = {"extra": "forbid", "strict": False}
+    time_zone: TimeZone | None = None
+
+
 class ReviewLink(Output):
     url: str
     expires_at: datetime

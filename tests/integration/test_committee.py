@@ -371,3 +371,13 @@ def test_two_votes_at_the_same_moment_both_count(api, runtime, committee, x):
         thread.join(30)
     assert outcomes == {"alice": "in_review", "bob": "scheduled"}
     assert api.publication(pub_id)["status"] == "scheduled"
+
+
+def test_one_item_can_be_read_on_its_own(api, x):
+    _, pub_id = _submitted(api, x)
+    item = api.get(f"/v1/reviews/{pub_id}?time_zone=Asia/Tokyo", as_="reviewer")
+    assert item["publication"]["id"] == pub_id and item["reviewer_time_zone"] == "Asia/Tokyo"
+    api.post(f"/v1/reviews/{pub_id}/approve", {}, as_="reviewer", expect=201)
+    assert api.call("GET", f"/v1/reviews/{pub_id}", as_="reviewer")[0] == 409
+    assert api.call("GET", f"/v1/reviews/{pub_id}", as_="other")[0] == 404
+    assert api.call("GET", "/v1/reviews/999999", as_="reviewer")[0] == 404
