@@ -12,10 +12,18 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from adapters.sandbox import Fault
-from publisher import dispatch, publishing
+from publisher import deadlines, dispatch, publishing
 from tests.helpers import drain_queue, reconcile_pass, soon
 
-SETTLED = {"published", "failed", "cancelled", "rejected", "in_review", "changes_requested"}
+SETTLED = {
+    "published",
+    "failed",
+    "cancelled",
+    "rejected",
+    "in_review",
+    "changes_requested",
+    "expired",
+}
 
 
 def test_interleavings_keep_the_invariants(api, runtime, sandbox):
@@ -29,8 +37,8 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
             self.ledger_at_pause = 0
             self.serial = 0
 
-        @initialize()
-        def reset(self) -> None:
+        @initialize(approvals=st.sampled_from([1, 2]))
+        def reset(self, approvals: int) -> None:
             from tests.conftest import _empty_tables
             from tests.helpers import make_keys
 
@@ -40,6 +48,10 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
             api.keys.keys.update(make_keys(runtime).keys)
             self.channel = api.channels()[0]
             self.campaign = api.campaign()
+            # One vote, or two (the reviewer's and the admin's), both on the same revision.
+            policy = {"approvals": approvals, "allow_self_approval": False}
+            api.call("PUT", "/v1/review-policy", policy, as_="admin", expect=200)
+            self.voters = ["reviewer", "admin"][:approvals]
 
         def _text(self) -> str:
             self.serial += 1
@@ -54,17 +66,19 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
             self.pubs.append(pub)
             self.posts[pub] = post["id"]
             if approve:
-                api.post(f"/v1/reviews/{pub}/approve", as_="reviewer", expect=201)
+                for voter in self.voters:
+                    api.post(f"/v1/reviews/{pub}/approve", as_=voter, expect=201)
                 self.approved_texts.add(text)
 
         @precondition(lambda self: self.pubs)
         @rule(data=st.data())
         def approve(self, data) -> None:
             pub = data.draw(st.sampled_from(self.pubs))
+            voter = data.draw(st.sampled_from(["reviewer", "admin"]))
             text = api.get(f"/v1/posts/{self.posts[pub]}")["text"]
-            status, _ = api.call("POST", f"/v1/reviews/{pub}/approve", {}, as_="reviewer")
-            if status == 201:
-                self.approved_texts.add(text)
+            status, vote = api.call("POST", f"/v1/reviews/{pub}/approve", {}, as_=voter)
+            if status == 201 and vote["publication_status"] != "in_review":
+                self.approved_texts.add(text)  # the policy's last vote: approved
 
         @precondition(lambda self: self.pubs)
         @rule(data=st.data())
@@ -147,6 +161,8 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
                     session.commit()
                 reconcile_pass(runtime, now=later)
                 with runtime.session() as session:
+                    deadlines.sweep(session, now=later)  # what nobody approved expires
+                    session.commit()
                     dispatch.dispatch_due(session, runtime.queue, now=later)
                 drain_queue(runtime)
             runtime.clock = lambda: datetime.now(UTC)
