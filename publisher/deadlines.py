@@ -38,15 +38,13 @@ class _Policies:
         return self.cache[key]
 
 
-def _waiting(session: Session, *, due_by: datetime, after: datetime | None = None):
+def _waiting(session: Session, *conditions):
     query = (
         select(Publication, Post)
         .join(Post, Post.id == Publication.post_id)
-        .where(Publication.status == Status.IN_REVIEW, Publication.scheduled_at <= due_by)
+        .where(Publication.status == Status.IN_REVIEW, *conditions)
     )
-    if after is not None:
-        query = query.where(Publication.scheduled_at > after)
-    return session.exec(query.order_by(Publication.scheduled_at).limit(BATCH)).all()
+    return session.exec(query.order_by(Publication.due_at).limit(BATCH)).all()
 
 
 def expire(session: Session, *, now: datetime) -> int:
@@ -54,9 +52,9 @@ def expire(session: Session, *, now: datetime) -> int:
     author named in the event so the webhook tells them."""
     known = _Policies(session)
     expired = 0
-    for pub, post in _waiting(session, due_by=now):
+    for pub, post in _waiting(session, Publication.due_at <= now):
         policy = known.of(pub, post)
-        if now <= policy.expires_at(pub.scheduled_at):
+        if now <= policy.expires_at(pub.due_at):
             continue
         author = session.get(ApiKey, post.created_by) if post.created_by else None
         events.move(
@@ -65,8 +63,7 @@ def expire(session: Session, *, now: datetime) -> int:
             Status.EXPIRED,
             actor=ACTOR,
             now=now,
-            reason=f"not approved by its scheduled time {pub.scheduled_at.isoformat()}: "
-            "held, never published",
+            reason=f"not approved by its time {pub.due_at.isoformat()}: held, never published",
             data={
                 "revision": post.revision,
                 "author_id": post.created_by,
@@ -94,7 +91,9 @@ def remind(session: Session, *, now: datetime) -> int:
     lead = _longest_lead(session)
     if lead is None:
         return 0
-    candidates = _waiting(session, due_by=now + lead, after=now)
+    candidates = _waiting(
+        session, Publication.scheduled_at <= now + lead, Publication.scheduled_at > now
+    )
     if not candidates:
         return 0
     ids = [pub.id for pub, _ in candidates]

@@ -19,6 +19,9 @@ from publisher.workspaces import Actor, Permission
 
 # On resume, a publication more than this late goes back to review under the `auto` policy.
 LATE_FOR_REVIEW = timedelta(minutes=15)
+# A publication a resume sends back to review may be approved this long after the resume
+# (it then goes out at once); after that it expires like any unapproved publication.
+REVIEW_AFTER_RESUME = timedelta(hours=24)
 _PAUSABLE = (Status.SCHEDULED, Status.QUEUED)
 
 
@@ -230,6 +233,7 @@ def _apply_policy(
         outcome.skipped.append(pub.id)
     else:
         pub.approved_hash = pub.approved_at = pub.approved_by = None
+        pub.due_at = now + REVIEW_AFTER_RESUME  # in review, due_at is when approval expires
         events.move(session, pub, Status.IN_REVIEW, actor=actor, now=now, reason=reason)
         outcome.to_review.append(pub.id)
 

@@ -35,9 +35,10 @@ class Policy:
         minutes = self.rules.review_deadline_minutes
         return None if minutes is None else scheduled_at - timedelta(minutes=minutes)
 
-    def expires_at(self, scheduled_at: datetime) -> datetime:
-        """Past this instant an approval comes too late: the publication expires."""
-        return scheduled_at + timedelta(seconds=self.rules.late_approval_grace_seconds)
+    def expires_at(self, due_at: datetime) -> datetime:
+        """Past this instant an approval comes too late: the publication expires. `due_at`
+        is its scheduled time, or later when a resume sent it back to review."""
+        return due_at + timedelta(seconds=self.rules.late_approval_grace_seconds)
 
     def read(self) -> PolicyRead:
         return PolicyRead(

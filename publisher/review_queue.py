@@ -14,7 +14,7 @@ from publisher import audit, policies
 from publisher.content import content_of, media_refs
 from publisher.models import ApiKey, Channel, Post, Publication, Review, Series
 from publisher.policies import Policy
-from publisher.reviews import current_tally, votes_on
+from publisher.reviews import counting, current_tally, votes_on
 from publisher.states import Status
 from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission
 
@@ -86,19 +86,20 @@ def describe(
         for vote in votes:
             if vote.reviewer_id not in keys:
                 keys[vote.reviewer_id] = session.get(ApiKey, vote.reviewer_id)
-        tally, roles = current_tally(session, policy, votes, post.revision)
+        counted = counting(session, pub, post, votes)
+        tally, roles = current_tally(session, policy, counted)
         item.policy = policy
         item.details = {
             "scheduled_local": pub.scheduled_at.astimezone(ZoneInfo(time_zone)).isoformat(),
             "reviewer_time_zone": time_zone,
             "review_deadline": policy.deadline(pub.scheduled_at),
-            "votes": [_vote(v, keys, post.revision) for v in votes],
+            "votes": [_vote(v, keys, v in counted) for v in votes],
             "tally": {
                 "approvals": tally.approvals,
                 "needed": tally.needed,
                 "missing": list(tally.missing),
             },
-            "waiting_on_me": _waiting_on_me(session, actor, policy, post, votes, roles),
+            "waiting_on_me": _waiting_on_me(session, actor, policy, post, counted, roles),
             "diff": _diff(session, actor, post, votes),
         }
     return items
@@ -119,7 +120,7 @@ def sort_items(items: list[QueueItem], sort: Sort) -> list[QueueItem]:
     return items
 
 
-def _vote(vote: Review, keys: dict[int, ApiKey], revision: int) -> dict[str, Any]:
+def _vote(vote: Review, keys: dict[int, ApiKey], counts: bool) -> dict[str, Any]:
     key = keys.get(vote.reviewer_id)
     return {
         "reviewer_id": vote.reviewer_id,
@@ -127,7 +128,7 @@ def _vote(vote: Review, keys: dict[int, ApiKey], revision: int) -> dict[str, Any
         "decision": vote.decision,
         "comment": vote.comment,
         "revision": vote.revision,
-        "current": vote.revision == revision,
+        "current": counts,
         "created_at": vote.created_at,
     }
 
@@ -142,7 +143,7 @@ def _waiting_on_me(
 ) -> bool:
     if actor.key_id is None or Permission.DECIDE_REVIEWS not in ROLE_PERMISSIONS[actor.role]:
         return False
-    if any(v.reviewer_id == actor.key_id and v.revision == post.revision for v in votes):
+    if any(v.reviewer_id == actor.key_id for v in votes):  # the votes that count
         return False
     if not policy.rules.allow_self_approval and actor.key_id in audit.authors(session, post):
         return False

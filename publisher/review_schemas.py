@@ -143,7 +143,9 @@ class VoteRead(Output):
     decision: str
     comment: str
     revision: int
-    current: bool = Field(description="Given on the revision under review (only those count)")
+    current: bool = Field(
+        description="Counts now: given on the revision under review since it came into review"
+    )
     created_at: datetime
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from publisher import audit, events, policies
 from publisher.errors import Conflict, Forbidden, NotFound, PublisherError, StaleRevision
-from publisher.models import ApiKey, Post, Publication, Review, Series
+from publisher.models import ApiKey, Event, Post, Publication, Review, Series
 from publisher.pauses import is_paused
 from publisher.policies import Policy, Tally
 from publisher.posts import end_series
@@ -50,13 +51,29 @@ def votes_on(session: Session, pub: Publication) -> list[Review]:
     return list(session.exec(select(Review).where(scope).order_by(Review.id)))
 
 
+def counting(session: Session, pub: Publication, post: Post, votes: list[Review]) -> list[Review]:
+    """The votes that count now: given on the revision under review, and since the
+    publication last came into review (a resume may send approved content back to the
+    committee: the earlier approvals were for its old time)."""
+    current = [v for v in votes if v.revision == post.revision]
+    if pub.series_id is not None:  # occurrences inherit the series' votes
+        return current
+    since = session.exec(
+        select(func.max(Event.at)).where(
+            Event.publication_id == pub.id,
+            Event.kind == "publication.transition",
+            Event.to_status == Status.IN_REVIEW,
+        )
+    ).one()
+    return [v for v in current if since is None or v.created_at >= since]
+
+
 def current_tally(
-    session: Session, policy: Policy, votes: list[Review], revision: int
+    session: Session, policy: Policy, votes: list[Review]
 ) -> tuple[Tally, dict[int, str]]:
-    """The count of distinct approvals given on `revision`, and the approvers' roles."""
-    approvers = {
-        v.reviewer_id for v in votes if v.revision == revision and v.decision == "approved"
-    }
+    """The count of distinct approvals among the `votes` that count, and the approvers'
+    roles."""
+    approvers = {v.reviewer_id for v in votes if v.decision == "approved"}
     roles = {
         key.id: key.role for key in session.exec(select(ApiKey).where(ApiKey.id.in_(approvers)))
     }
@@ -87,13 +104,13 @@ def decide(
             current_revision=post.revision,
         )
     policy = policies.effective(session, pub.workspace_id, post.campaign_id)
-    if now > policy.expires_at(pub.scheduled_at):
+    if now > policy.expires_at(pub.due_at):
         raise Conflict(
-            f"publication {pub.id} was due at {pub.scheduled_at.isoformat()} and was not "
+            f"publication {pub.id} was due at {pub.due_at.isoformat()} and was not "
             "approved in time: it will not be published (plan it again with a new post)",
             current=pub.status,
         )
-    votes = votes_on(session, pub)
+    votes = counting(session, pub, post, votes_on(session, pub))
     if decision == Status.APPROVED:
         _may_approve(session, actor, policy, post, votes)
     review = Review(
@@ -108,7 +125,7 @@ def decide(
     )
     session.add(review)
     votes.append(review)
-    tally, _ = current_tally(session, policy, votes, post.revision)
+    tally, _ = current_tally(session, policy, votes)
     events.record(
         session,
         workspace_id=pub.workspace_id,
@@ -142,7 +159,7 @@ def _may_approve(
             "you wrote this post: under the review policy, authors may not approve their own "
             "content"
         )
-    mine = [v for v in votes if v.reviewer_id == actor.key_id and v.revision == post.revision]
+    mine = [v for v in votes if v.reviewer_id == actor.key_id]
     if any(v.decision == Status.APPROVED for v in mine):
         raise Conflict(f"you already approved revision {post.revision}; it counts once")
 
@@ -194,6 +211,8 @@ def _move_decided(
     pub.approved_hash = post.content_hash
     pub.approved_at = now
     pub.approved_by = actor.key_id
+    # Never before its time; at once if approved late (a resume's review window).
+    pub.due_at = max(pub.scheduled_at, min(pub.due_at, now))
     events.move(session, pub, Status.SCHEDULED, actor=actor.label, now=now)
     session.flush()
     if is_paused(session, pub):

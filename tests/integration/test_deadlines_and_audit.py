@@ -168,3 +168,29 @@ def test_the_export_crosses_pages_without_gaps_or_repeats(api, monkeypatch):
     body = api.client.get("/v1/audit", headers=headers).get_data(as_text=True)
     ids = [json.loads(line)["id"] for line in body.splitlines()]
     assert len(ids) == 12 and ids == sorted(set(ids))  # created, submitted, in_review x 4
+
+
+def test_sent_back_to_review_by_a_resume_it_may_still_be_approved_late(api, runtime, sandbox, at):
+    """A crisis held two approved posts past their time; on resume the committee decides:
+    approved, one goes out at once; the other, never approved, expires a day later."""
+    x, _ = api.channels()
+    due = soon(60)
+    posts = [api.post_for([x], at=due, text=f"Post {n}") for n in range(2)]
+    for post in posts:
+        api.submit_and_approve(post)
+    api.post(
+        "/v1/pause", {"scope": "workspace", "reason": "crisis", "on_resume": "review"}, expect=201
+    )
+    resumed = due + timedelta(hours=2)
+    at(resumed)
+    result = api.post("/v1/resume", {"scope": "workspace"}, expect=200)
+    pubs = [p["publications"][0]["id"] for p in posts]
+    assert sorted(result["to_review"]) == pubs
+    assert _sweep(runtime, resumed + timedelta(minutes=5)) == (0, 0)  # not expired: a window
+    at(resumed + timedelta(minutes=5))
+    vote = api.post(f"/v1/reviews/{pubs[0]}/approve", {}, as_="reviewer", expect=201)
+    assert vote["publication_status"] == "scheduled"
+    run_pipeline(runtime, now=resumed + timedelta(minutes=5))
+    assert [a.text for a in sandbox.ledger.accepted()] == ["Post 0"]
+    assert _sweep(runtime, resumed + timedelta(hours=25)) == (0, 1)
+    assert api.publication(pubs[1])["status"] == "expired"
