@@ -76,7 +76,10 @@ def _secrets_rotate(settings: Settings, _args: argparse.Namespace) -> int:
     except UnreadableCredentials as exc:
         print(f"nothing changed: {exc}", file=sys.stderr)
         return 1
-    print(f"re-encrypted the credentials of {done.channels} channel(s) with the first key")
+    print(
+        f"re-encrypted the credentials of {done.channels} channel(s) and the secrets of "
+        f"{done.webhooks} webhook(s) with the first key"
+    )
     if done.key_file is not None:
         print(f"{done.key_file}: a new key; {done.retired_keys} old key(s) retired")
     else:

@@ -2,8 +2,8 @@
 
 A link is a capability: whoever holds it votes as the reviewer it was made for, on that
 publication only, until it expires or the reviewer's key is revoked. It is signed with
-the workspace secret keys (itsdangerous, which Flask already ships), so rotating the
-keys keeps links made with the previous one working until they expire.
+the secret keys (itsdangerous, which Flask already ships): a link made with a key that
+a rotation has since retired stops working, and a new one must be made.
 """
 
 from __future__ import annotations

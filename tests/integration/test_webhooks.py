@@ -12,6 +12,8 @@ import pytest
 from adapters.sandbox.receiver import Received, WebhookReceiver
 from publisher import deadlines, webhooks
 from publisher.dispatcher import hand_over_deliveries
+from publisher.rotation import rotate_secrets
+from publisher.security import CredentialBox
 from tests.helpers import drain_queue, row_counts, run_pipeline, soon
 
 
@@ -172,3 +174,14 @@ def test_reauth_deadline_and_expiry_topics(api, runtime, receiver, sandbox):
     assert payloads[0]["data"]["channel_id"] == x["id"]
     assert payloads[2]["data"]["author"] == "editor"
     assert payloads[2]["data"]["publication_id"] == post["publications"][0]["id"]
+
+
+def test_key_rotation_reseals_webhook_secrets(api, runtime, receiver, settings):
+    hook = _subscribe(api, receiver, ["workspace.paused"])
+    keys = ("a-brand-new-key", *settings.secret_keys)
+    done = rotate_secrets(settings.with_(secret_keys=keys))
+    assert (done.channels, done.webhooks) == (0, 1)
+    runtime.box = CredentialBox(keys[:1])  # the old key is gone: only the new one reads
+    api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
+    assert _deliver(runtime) == 1
+    assert _verified(hook["secret"], receiver.received[0])["topic"] == "workspace.paused"
