@@ -9,7 +9,15 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from publisher import events, policies
-from publisher.models import ApiKey, Event, Post, Publication, ReviewPolicy
+from publisher.models import (
+    ApiKey,
+    Channel,
+    Comment,
+    Event,
+    Post,
+    Publication,
+    ReviewPolicy,
+)
 from publisher.policies import Policy
 from publisher.states import Status
 
@@ -57,6 +65,7 @@ def expire(session: Session, *, now: datetime) -> int:
         if now <= policy.expires_at(pub.due_at):
             continue
         author = session.get(ApiKey, post.created_by) if post.created_by else None
+        _tell_the_author(session, pub, post, now=now)
         events.move(
             session,
             pub,
@@ -131,3 +140,19 @@ def remind(session: Session, *, now: datetime) -> int:
         )
         sent += 1
     return sent
+
+
+def _tell_the_author(session: Session, pub: Publication, post: Post, *, now: datetime) -> None:
+    """A line in the post's discussion, where the author looks (the webhook tells tools)."""
+    channel = session.get(Channel, pub.channel_id)
+    session.add(
+        Comment(
+            workspace_id=post.workspace_id,
+            post_id=post.id,
+            author_id=None,
+            body=f"Not approved by {pub.due_at.isoformat()}: publication {pub.id} on "
+            f"{channel.name} will not be published. Plan it again with a new post.",
+            revision=post.revision,
+            created_at=now,
+        )
+    )

@@ -18,7 +18,7 @@ from publisher.reviews import counting, current_tally, votes_on
 from publisher.states import Status
 from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission
 
-Sort = Literal["scheduled", "deadline", "created"]
+Sort = Literal["scheduled", "deadline", "created", "campaign", "channel"]
 
 
 @dataclass
@@ -117,7 +117,11 @@ def sort_items(items: list[QueueItem], sort: Sort) -> list[QueueItem]:
         )
     if sort == "created":
         return sorted(items, key=lambda i: i.publication.id)
-    return items
+    if sort == "campaign":  # grouped, soonest first within each
+        return sorted(items, key=lambda i: i.post.campaign_id)
+    if sort == "channel":
+        return sorted(items, key=lambda i: (i.channel.name.casefold(), i.channel.id))
+    return items  # already by scheduled time
 
 
 def _vote(vote: Review, keys: dict[int, ApiKey], counts: bool) -> dict[str, Any]:

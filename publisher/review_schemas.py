@@ -229,7 +229,7 @@ class QueueQuery(Input):
     campaign_id: Id | None = None
     channel_id: Id | None = None
     waiting_on_me: bool = False
-    sort: Literal["scheduled", "deadline", "created"] = "scheduled"
+    sort: Literal["scheduled", "deadline", "created", "campaign", "channel"] = "scheduled"
     time_zone: TimeZone | None = Field(
         default=None, description="Show times here (default: your key's time zone, else UTC)"
     )

@@ -381,3 +381,26 @@ def test_one_item_can_be_read_on_its_own(api, x):
     assert api.call("GET", f"/v1/reviews/{pub_id}", as_="reviewer")[0] == 409
     assert api.call("GET", f"/v1/reviews/{pub_id}", as_="other")[0] == 404
     assert api.call("GET", "/v1/reviews/999999", as_="reviewer")[0] == 404
+
+
+def test_the_queue_sorts_by_deadline_campaign_and_channel(api):
+    x, fb = api.channels()
+    late = api.campaign()  # made first: the lower id
+    early = api.campaign()
+    for campaign, minutes in ((early, 10), (late, 120)):
+        path = f"/v1/campaigns/{campaign['id']}/review-policy"
+        api.call("PUT", path, {"review_deadline_minutes": minutes}, as_="admin", expect=200)
+    # Goes out first, but its committee has until 10 minutes before: deadline in 1h50.
+    first = api.post("/v1/posts", api.post_body([fb], at=soon(7200), campaign=early), expect=201)
+    # Goes out later, but must be decided 2 hours before: deadline in 1h.
+    second = api.post("/v1/posts", api.post_body([x], at=soon(10800), campaign=late), expect=201)
+    for post in (first, second):
+        api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+
+    def order(sort: str) -> list[int]:
+        return [i["post_id"] for i in api.get(f"/v1/reviews?sort={sort}", as_="reviewer")]
+
+    assert order("scheduled") == [first["id"], second["id"]]
+    assert order("deadline") == [second["id"], first["id"]]
+    assert order("campaign") == [second["id"], first["id"]]
+    assert order("channel") == [second["id"], first["id"]]  # "Acme on X" before "Acme Page"

@@ -67,6 +67,8 @@ def test_not_approved_by_its_scheduled_time_it_is_held_and_never_published(
     assert expired["data"]["author"] == "editor"  # who is told
     listed = api.get("/v1/publications?status=expired")
     assert [p["id"] for p in listed] == [pub_id]
+    [told] = api.get(f"/v1/posts/{post['id']}/comments")  # where the author looks
+    assert told["author"] == "system" and "will not be published" in told["body"]
 
 
 def test_an_approval_within_the_grace_still_goes_out(api, runtime, sandbox, at):

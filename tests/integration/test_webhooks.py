@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.sandbox import Fault
 from adapters.sandbox.receiver import Received, WebhookReceiver
 from publisher import deadlines, webhooks
 from publisher.dispatcher import hand_over_deliveries
@@ -185,3 +186,19 @@ def test_key_rotation_reseals_webhook_secrets(api, runtime, receiver, settings):
     api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
     assert _deliver(runtime) == 1
     assert _verified(hook["secret"], receiver.received[0])["topic"] == "workspace.paused"
+
+
+def test_failed_and_unknown_publications_are_announced(api, runtime, receiver, sandbox):
+    hook = _subscribe(api, receiver, ["publication.failed", "publication.unknown"])
+    x, fb = api.channels()
+    post = api.post_for([x, fb], at=soon())
+    api.submit_and_approve(post)
+    sandbox.ledger.inject("x", Fault(status=400))  # X refuses it: failed
+    sandbox.ledger.inject("facebook", Fault(status=500, accept=True))
+    run_pipeline(runtime)
+    _deliver(runtime)
+    topics = {
+        (p["topic"], p["data"]["channel_id"])
+        for p in (_verified(hook["secret"], r) for r in receiver.received)
+    }
+    assert topics == {("publication.failed", x["id"]), ("publication.unknown", fb["id"])}
