@@ -9,8 +9,6 @@ from api.errors import problem_body
 from api.spec import endpoint, json_response
 from publisher import review_links, review_queue, reviews
 from publisher.content import media_files
-from publisher.errors import Conflict, NotFound
-from publisher.models import Publication
 from publisher.publications import series_to_read, to_read
 from publisher.review_queue import QueueItem
 from publisher.review_schemas import (
@@ -74,14 +72,7 @@ def queue():
 )
 def item(publication_id: int):
     who = actor()
-    found = review_queue.review_queue(db(), who, publication_id=publication_id)
-    if not found:
-        pub = db().get(Publication, publication_id)
-        if pub is None or pub.workspace_id != who.workspace_id:
-            raise NotFound(f"publication {publication_id} not found")
-        raise Conflict(
-            f"publication {publication_id} is {pub.status}, not in_review", current=pub.status
-        )
+    found = [review_queue.one_item(db(), who, publication_id)]
     zone = review_queue.reviewer_time_zone(db(), who, g.query.time_zone)
     return json_response(item_read(review_queue.describe(db(), who, found, time_zone=zone)[0]))
 

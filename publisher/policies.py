@@ -18,9 +18,9 @@ from sqlmodel import Session, select
 from publisher import events
 from publisher.campaigns import get_campaign
 from publisher.errors import NotFound, ValidationFailed, field_error
-from publisher.models import ApiKey, ReviewPolicy
+from publisher.models import ReviewPolicy
 from publisher.review_schemas import PolicyIn, PolicyRead
-from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission
+from publisher.workspaces import Actor, Permission, reviewer_problem
 
 DEFAULT = PolicyIn(allow_self_approval=True)
 
@@ -132,12 +132,8 @@ def _check_reviewers(session: Session, actor: Actor, data: PolicyIn) -> None:
     errors = []
     for r, requirement in enumerate(data.requirements):
         for i, key_id in enumerate(requirement.reviewer_ids):
-            key = session.get(ApiKey, key_id)
-            loc = ["requirements", r, "reviewer_ids", i]
-            if key is None or key.workspace_id != actor.workspace_id or key.revoked_at:
-                errors.append(field_error(loc, f"no live API key {key_id} here"))
-            elif Permission.DECIDE_REVIEWS not in ROLE_PERMISSIONS[key.role]:
-                errors.append(field_error(loc, f"key {key_id} ({key.role}) may not decide"))
+            if problem := reviewer_problem(session, actor.workspace_id, key_id):
+                errors.append(field_error(["requirements", r, "reviewer_ids", i], problem))
     if errors:
         raise ValidationFailed("the policy names reviewers who cannot vote", errors)
 

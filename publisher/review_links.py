@@ -16,7 +16,7 @@ from sqlmodel import Session
 from publisher.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from publisher.models import ApiKey, Publication
 from publisher.states import Status
-from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission
+from publisher.workspaces import Actor, Permission, reviewer_problem
 
 SALT = "publisher-review-page"
 
@@ -50,16 +50,8 @@ def mint(
         raise NotFound(f"publication {publication_id} not found")
     if pub.status != Status.IN_REVIEW:
         raise Conflict(f"publication {publication_id} is {pub.status}, not in_review")
-    key = session.get(ApiKey, reviewer_id)
-    if key is None or key.workspace_id != actor.workspace_id or key.revoked_at is not None:
-        raise ValidationFailed(
-            "no such reviewer", [field_error("reviewer_id", f"no live API key {reviewer_id} here")]
-        )
-    if Permission.DECIDE_REVIEWS not in ROLE_PERMISSIONS[key.role]:
-        raise ValidationFailed(
-            "that key may not decide",
-            [field_error("reviewer_id", f"key {reviewer_id} ({key.role}) may not decide")],
-        )
+    if problem := reviewer_problem(session, actor.workspace_id, reviewer_id):
+        raise ValidationFailed("that key cannot vote", [field_error("reviewer_id", problem)])
     expires = now + timedelta(hours=hours)
     token = _serializer(keys).dumps(
         {"p": publication_id, "k": reviewer_id, "x": int(expires.timestamp())}

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from adapters.base import AdapterRegistry, MediaFile
 from publisher import audit, policies
 from publisher.content import content_of, media_refs
+from publisher.errors import Conflict, NotFound
 from publisher.models import ApiKey, Channel, Post, Publication, Review, Series
 from publisher.policies import Policy
 from publisher.reviews import counting, current_tally, votes_on
@@ -67,6 +68,19 @@ def review_queue(
             by_series[pub.series_id] = item = QueueItem(pub, post, channel, series)
             items.append(item)
     return items
+
+
+def one_item(session: Session, actor: Actor, publication_id: int) -> QueueItem:
+    """The queue's item for one publication: NotFound, or Conflict once it is decided."""
+    found = review_queue(session, actor, publication_id=publication_id)
+    if found:
+        return found[0]
+    pub = session.get(Publication, publication_id)
+    if pub is None or pub.workspace_id != actor.workspace_id:
+        raise NotFound(f"publication {publication_id} not found")
+    raise Conflict(
+        f"publication {publication_id} is {pub.status}, not in_review", current=pub.status
+    )
 
 
 def describe(

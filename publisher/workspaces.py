@@ -114,3 +114,13 @@ def authenticate(session: Session, presented: str | None) -> Actor:
     ):
         raise Unauthenticated("the API key is not valid")
     return Actor(workspace_id=key.workspace_id, key_id=key.id, role=key.role)
+
+
+def reviewer_problem(session: Session, workspace_id: int, key_id: int) -> str | None:
+    """Why key `key_id` cannot vote in the workspace's reviews, or None if it can."""
+    key = session.get(ApiKey, key_id)
+    if key is None or key.workspace_id != workspace_id or key.revoked_at is not None:
+        return f"no live API key {key_id} here"
+    if Permission.DECIDE_REVIEWS not in ROLE_PERMISSIONS[key.role]:
+        return f"key {key_id} ({key.role}) may not decide"
+    return None
