@@ -6,15 +6,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
 
 from publisher import deadlines, dispatch, media, recurrence, webhooks
 from publisher.leader import Leadership
 from publisher.pauses import pause_stragglers
-from publisher.queue import RUN_DELIVER
+from publisher.queue import RUN_DELIVER, PublishQueue
 from publisher.reconcile import dispatch_reconciliations
 from publisher.runtime import Runtime
 
@@ -108,7 +109,7 @@ class _Loop:
         self.last_sweep = clock()
 
 
-def hand_over_deliveries(session, queue, *, now) -> int:
+def hand_over_deliveries(session: Session, queue: PublishQueue, *, now: datetime) -> int:
     """Lease the webhook deliveries due now and hand them to workers."""
     ids = webhooks.due(session, now=now)
     session.commit()
