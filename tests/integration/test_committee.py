@@ -404,3 +404,18 @@ def test_the_queue_sorts_by_deadline_campaign_and_channel(api):
     assert order("deadline") == [second["id"], first["id"]]
     assert order("campaign") == [second["id"], first["id"]]
     assert order("channel") == [second["id"], first["id"]]  # "Acme on X" before "Acme Page"
+
+
+def test_an_approval_completed_early_still_waits_for_its_time(api, runtime, sandbox, committee, x):
+    """The last vote sets when it may go out; it must never be before its scheduled time,
+    whether the dispatcher runs now or a rogue job is handed over at once."""
+    api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
+    _, pub_id = _submitted(api, x, at=soon(600))
+    api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="alice", expect=201)
+    vote = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="bob", expect=201)
+    assert vote["publication_status"] == "scheduled"
+    assert run_pipeline(runtime) == 0
+    runtime.queue.hand_over([pub_id])
+    run_pipeline(runtime)
+    assert sandbox.ledger.accepted() == []
+    assert api.publication(pub_id)["status"] in {"scheduled", "queued"}
