@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -14,8 +15,31 @@ from typing import Any
 from flask import Flask, jsonify, request
 
 from adapters.sandbox.control import control_blueprint
+from adapters.sandbox.graph_oauth import graph_oauth_blueprint
 from adapters.sandbox.ledger import Fault, Ledger
 
+_VERSION = re.compile(r"v(\d+)\.\d+")
+LATEST_MAJOR = 26  # v26.0, 2026-07-29
+# Page post fields removed in v3.3 (graph-api/reference/post): asking fails the whole read.
+DEPRECATED_POST_FIELDS = {"caption", "description", "link", "name", "object_id", "source", "type"}
+# Page post insights that answer in 2026 (pages-api/changelog: post_impressions* gone
+# 2025-11-15, post_impressions_unique* 2026-06-15); any other fails the request with #100.
+POST_INSIGHTS = {
+    "post_media_view",
+    "post_total_media_view_unique",
+    "post_clicks",
+    "post_clicks_by_type",
+    "post_reactions_by_type_total",
+}
+# Business use case throttling messages (graph-api/overview/rate-limiting).
+BUC_MESSAGES = {
+    80001: "(#80001) There have been too many calls to this Page account. Wait a bit and try "
+    "again. For more info, please refer to "
+    "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+    80002: "(#80002) There have been too many calls to this Instagram account. Wait a bit and "
+    "try again. For more info, please refer to "
+    "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+}
 PHOTO_ID_BASE = 880_000_000_000_000
 CONTAINER_ID_BASE = 17_890_000_000_000_000
 IG_MEDIA_ID_BASE = 17_900_000_000_000_000
@@ -53,6 +77,19 @@ def graph_app(ledger: Ledger) -> Flask:
     app = Flask("sandbox_graph")
     app.register_blueprint(control_blueprint(ledger))
 
+    @app.before_request
+    def known_version():
+        """Graph answers 2500 "Unknown path components" for a version that never existed
+        (expired ones are served by the oldest live version: graph-api/guides/versioning)."""
+        version = (request.path.split("/") + ["", ""])[1]
+        if version == "_sandbox":
+            return None
+        match = _VERSION.fullmatch(version)
+        if match is None or int(match.group(1)) > LATEST_MAJOR:
+            rest = request.path.split("/", 2)[-1]
+            return error(400, 2500, f"Unknown path components: /{rest}")
+        return None
+
     @app.after_request
     def usage_headers(response):
         for name, value in ledger.graph_headers.items():
@@ -66,6 +103,7 @@ def graph_app(ledger: Ledger) -> Flask:
         kind: str = "OAuthException",
         subcode: int | None = None,
     ):
+        message = BUC_MESSAGES.get(code, message)
         body: dict[str, Any] = {
             "error": {"message": message, "type": kind, "code": code, "fbtrace_id": "AsandboxTrace"}
         }
@@ -75,8 +113,30 @@ def graph_app(ledger: Ledger) -> Flask:
         response.status_code = status
         return response
 
+    app.register_blueprint(graph_oauth_blueprint(ledger, error))
+
     def token() -> str:
         return (request.values.get("access_token") or "").strip()
+
+    def deprecated_fields():
+        """(#12) for Page post fields removed in v3.3, the message Graph gives today."""
+        asked = {f.split("{")[0].split(".")[0] for f in request.args.get("fields", "").split(",")}
+        if asked & DEPRECATED_POST_FIELDS:
+            return error(
+                400,
+                12,
+                "(#12) deprecate_post_aggregated_fields_for_attachement is deprecated for "
+                "versions v3.3 and higher",
+            )
+        return None
+
+    def invalid_insights():
+        """(#100) when any metric asked for is not a valid (current) insights metric."""
+        asked = re.findall(r"insights\.metric\(([^)]*)\)", request.args.get("fields", ""))
+        metrics = {m for group in asked for m in group.split(",") if m}
+        if metrics - POST_INSIGHTS:
+            return error(400, 100, "(#100) The value must be a valid insights metric")
+        return None
 
     def failure_after_accept(fault: Fault | None):
         """For a fault that lets the post be created: hold, then answer the error."""
@@ -102,7 +162,7 @@ def graph_app(ledger: Ledger) -> Flask:
             return refused
         fault = ledger.take_fault("facebook", on="media", account=page_id)
         if fault is not None and fault.status is not None:
-            return error(fault.status, fault.code or 2, "Injected fault")
+            return error(fault.status, fault.code or 2, "Injected fault", subcode=fault.subcode)
         source = request.files.get("source")
         if source is None:
             return error(400, 324, "(#324) Requires upload file")
@@ -147,7 +207,7 @@ def graph_app(ledger: Ledger) -> Flask:
             )
         fault = ledger.take_fault("facebook", account=page_id)
         if fault and not fault.accept and fault.status is not None:
-            return error(fault.status, fault.code or 2, "Injected fault")
+            return error(fault.status, fault.code or 2, "Injected fault", subcode=fault.subcode)
         if ledger.find("facebook", page_id, message):
             return error(400, 506, "Duplicate status message", subcode=1455006)
         post_id = f"{page_id}_{ledger.next_id()}"
@@ -165,6 +225,8 @@ def graph_app(ledger: Ledger) -> Flask:
         ledger.delay("facebook")
         if (refused := refused_token()) is not None:
             return refused
+        if (refused := deprecated_fields()) is not None:
+            return refused
         since = request.args.get("since")
         limit = min(int(request.args.get("limit", 25)), 100)
         posts = [
@@ -181,7 +243,6 @@ def graph_app(ledger: Ledger) -> Flask:
                         "id": a.external_id,
                         "message": a.text,
                         "created_time": a.received_at,
-                        **({"link": a.link} if a.link else {}),
                     }
                     for a in posts
                 ],
@@ -197,6 +258,8 @@ def graph_app(ledger: Ledger) -> Flask:
         if (refused := refused_token()) is not None:
             return refused
         fields = request.args.get("fields", "")
+        if (refused := deprecated_fields() or invalid_insights()) is not None:
+            return refused
         if "insights" in fields and ledger.insights_denied:
             return error(
                 400,
@@ -220,8 +283,14 @@ def graph_app(ledger: Ledger) -> Flask:
             if "insights" in fields:
                 item["insights"] = {
                     "data": [
-                        {"name": name, "period": "lifetime", "values": [{"value": m.get(name, 0)}]}
-                        for name in ("post_impressions", "post_impressions_unique", "post_clicks")
+                        {
+                            "name": name,
+                            "period": "lifetime",
+                            "values": [{"value": m.get(name, 0)}],
+                            "id": f"{object_id}/insights/{name}/lifetime",
+                        }
+                        for group in re.findall(r"insights\.metric\(([^)]*)\)", fields)
+                        for name in group.split(",")
                     ]
                 }
             body[object_id] = item
@@ -234,7 +303,7 @@ def graph_app(ledger: Ledger) -> Flask:
             return refused
         fault = ledger.take_fault("facebook", on="delete")
         if fault is not None and fault.status is not None:
-            return error(fault.status, fault.code or 2, "Injected fault")
+            return error(fault.status, fault.code or 2, "Injected fault", subcode=fault.subcode)
         if not ledger.delete("facebook", object_id):
             return error(
                 400,
@@ -253,7 +322,7 @@ def graph_app(ledger: Ledger) -> Flask:
             return refused
         fault = ledger.take_fault("instagram", on="media", account=ig_user)
         if fault is not None and fault.status is not None:
-            return error(fault.status, fault.code or 2, "Injected fault")
+            return error(fault.status, fault.code or 2, "Injected fault", subcode=fault.subcode)
         form = request.form
         container_id = str(CONTAINER_ID_BASE + ledger.next_id())
         record: dict[str, Any] = {
@@ -301,9 +370,17 @@ def graph_app(ledger: Ledger) -> Flask:
             return error(400, 9007, "(#9007) The media has already been published")
         if _container_state(container) != "FINISHED":
             return error(400, 9007, "(#9007) Media ID is not available", subcode=2207027)
+        if ig_usage(ig_user) >= ledger.ig_quota_total:
+            return error(
+                400,
+                9,
+                "Application request limit reached: the account has published the maximum "
+                "number of posts allowed in 24 hours",
+                subcode=2207042,
+            )
         fault = ledger.take_fault("instagram", account=ig_user)
         if fault and not fault.accept and fault.status is not None:
-            return error(fault.status, fault.code or 2, "Injected fault")
+            return error(fault.status, fault.code or 2, "Injected fault", subcode=fault.subcode)
         media_id = str(IG_MEDIA_ID_BASE + ledger.next_id())
         container["published"] = True
         ledger.accept(
@@ -318,6 +395,27 @@ def graph_app(ledger: Ledger) -> Flask:
         if (failed := failure_after_accept(fault)) is not None:
             return failed
         return jsonify({"id": media_id})
+
+    def ig_usage(ig_user: str) -> int:
+        since = datetime.now(UTC).timestamp() - 86400
+        return sum(
+            1
+            for a in ledger.accepted("instagram")
+            if a.account == ig_user and datetime.fromisoformat(a.received_at).timestamp() > since
+        )
+
+    @app.get("/<version>/<ig_user>/content_publishing_limit")
+    def ig_publishing_limit(version: str, ig_user: str):
+        """instagram-api/reference/ig-user/content_publishing_limit: quota_usage by default,
+        config (quota_total, quota_duration) when asked."""
+        ledger.delay("facebook")
+        if (refused := refused_token()) is not None:
+            return refused
+        fields = set(request.args.get("fields", "quota_usage").split(","))
+        entry: dict[str, Any] = {"quota_usage": ig_usage(ig_user)}
+        if "config" in fields:
+            entry["config"] = {"quota_total": ledger.ig_quota_total, "quota_duration": 86400}
+        return jsonify({"data": [entry]})
 
     @app.get("/<version>/<ig_user>/media")
     def ig_media_list(version: str, ig_user: str):
@@ -350,14 +448,23 @@ def graph_app(ledger: Ledger) -> Flask:
                 return error(400, 104, "An access token is required to request this resource.")
             fault = ledger.take_fault("facebook", on="account")
             if fault is not None and fault.status is not None:
-                return error(fault.status, fault.code or 2, "Injected fault")
-            return jsonify(
-                {
-                    "id": object_id,
-                    "name": f"Sandbox Page {object_id}",
-                    "username": f"sandbox_{object_id}",
-                }
-            )
+                return error(fault.status, fault.code or 2, "Injected fault", subcode=fault.subcode)
+            body = {
+                "id": object_id,
+                "name": f"Sandbox Page {object_id}",
+                "username": f"sandbox_{object_id}",
+            }
+            page = ledger.page_accounts.get(token())
+            if page is not None and page["id"] == object_id:
+                body["name"] = page["name"]
+                linked = page.get("instagram")
+                if "instagram_business_account" in request.args.get("fields", "") and linked:
+                    body["instagram_business_account"] = {
+                        "id": linked["id"],
+                        "username": linked["username"],
+                        "name": linked.get("name", linked["username"]),
+                    }
+            return jsonify(body)
         found = ledger.get("facebook", object_id)
         if found is None:
             return error(
@@ -367,9 +474,16 @@ def graph_app(ledger: Ledger) -> Flask:
                 kind="GraphMethodException",
                 subcode=33,
             )
-        body = {"id": found.external_id, "message": found.text, "created_time": found.received_at}
-        if found.link:
-            body["link"] = found.link
-        return jsonify(body)
+        if (refused := deprecated_fields()) is not None:
+            return refused
+        page, post = found.external_id.split("_", 1)
+        return jsonify(
+            {
+                "id": found.external_id,
+                "message": found.text,
+                "created_time": found.received_at,
+                "permalink_url": f"https://www.facebook.com/{page}/posts/{post}/",
+            }
+        )
 
     return app

@@ -7,7 +7,7 @@ import itertools
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -56,10 +56,13 @@ class Fault:
     hold_s: float = 0.0
     reset_in_s: int = 60
     code: int | None = None
+    subcode: int | None = None  # Graph API error_subcode
     times: int = 1
     on: str = "publish"
     after: int = 0
     account: str | None = None
+    # For a 429 on X: "15min" (the window's reset), or a 24-hour cap, "user24h" / "app24h".
+    cap: str = "15min"
 
 
 @dataclass
@@ -77,6 +80,24 @@ class Ledger:
     _by_id: dict[tuple[str, str], Accepted] = field(default_factory=dict)
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _expired_tokens: set[str] = field(default_factory=set)
+    # OAuth 2.0 tokens the sandbox issued: scopes, the account they act as, expiry (epoch s).
+    token_scopes: dict[str, set[str]] = field(default_factory=dict)
+    token_users: dict[str, str] = field(default_factory=dict)
+    token_expiry: dict[str, float] = field(default_factory=dict)
+    # Instagram's content publishing limit (quota_total per 24 h; "currently 50").
+    ig_quota_total: int = 50
+    oauth_lifetime_s: float = 7200.0  # X's OAuth 2.0 access tokens live two hours
+    # X refresh tokens not used yet (single-use), and how many refreshes were asked for.
+    refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refreshes: int = 0
+    # Who "logs in" at the platform's consent screen, per platform; "deny" refuses.
+    oauth_login: dict[str, str] = field(default_factory=dict)
+    # Facebook Login: the Pages each login manages ({"id", "name", "instagram": {...}}),
+    # the user tokens' kinds, the Page tokens handed out and the Page behind each.
+    oauth_pages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    token_kinds: dict[str, str] = field(default_factory=dict)
+    page_tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    page_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Media uploads in progress or done, by media id (X's chunked upload, Graph photos).
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -202,7 +223,19 @@ class Ledger:
 
     def token_expired(self, token: str) -> bool:
         with self._lock:
-            return token in self._expired_tokens
+            expiry = self.token_expiry.get(token)
+            return token in self._expired_tokens or (expiry is not None and time.time() >= expiry)
+
+    def backdate(self, platform: str, external_id: str, days: float) -> None:
+        """Make a post look `days` older (metrics that only recent posts have)."""
+        with self._lock:
+            found = self._by_id[(platform, external_id)]
+            moved = datetime.fromisoformat(found.received_at) - timedelta(days=days)
+            older = replace(found, received_at=moved.isoformat(timespec="microseconds"))
+            self._accepted[self._accepted.index(found)] = older
+            self._by_id[(platform, external_id)] = older
+            if self._by_text.get((platform, found.account, found.text)) is found:
+                self._by_text[(platform, found.account, found.text)] = older
 
     def delay(self, platform: str, account: str | None = None) -> None:
         """Hold the answer: `latency_s` by "platform:account", else by platform."""
@@ -221,6 +254,18 @@ class Ledger:
             self._by_id.clear()
             self._faults.clear()
             self._expired_tokens.clear()
+            self.token_scopes.clear()
+            self.token_users.clear()
+            self.token_expiry.clear()
+            self.oauth_lifetime_s = 7200.0
+            self.refresh_tokens.clear()
+            self.refreshes = 0
+            self.ig_quota_total = 50
+            self.oauth_login.clear()
+            self.oauth_pages.clear()
+            self.token_kinds.clear()
+            self.page_tokens.clear()
+            self.page_accounts.clear()
             self.latency_s.clear()
             self.rate_limits.clear()
             self.throttled = 0
