@@ -8,7 +8,7 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
@@ -129,6 +129,32 @@ class AdapterConfig:
     options: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OAuthApp:
+    """The app registered with the platform that people authorise (OAuth client)."""
+
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_uri: str = ""
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """Where to send the person, and the PKCE verifier to keep until they come back."""
+
+    url: str
+    verifier: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    """An account the person authorised: the channel to create (or revive) for it."""
+
+    platform: str
+    account: Account
+    credentials: Mapping[str, Any] = field(repr=False)
+
+
 # Where credentials show up in text: a Graph API URL's query string (facebook-sdk sends
 # the token as `access_token=` on GET), Authorization headers, OAuth 1.0a header fields,
 # and JSON bodies of credentials. Longest alternatives first.
@@ -231,6 +257,11 @@ class Adapter(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account_id={self.account_id!r})"
+
+    @classmethod
+    def configuration_warnings(cls, config: AdapterConfig, *, today: date) -> list[str]:
+        """What an operator should change before it breaks (logged at start)."""
+        return []
 
     @classmethod
     def render_text(cls, content: Content) -> str:
@@ -343,6 +374,31 @@ class Adapter(ABC):
         """Engagement per post id, in the words of METRICS (only what the platform
         reports); a post the platform no longer has is left out. Read-only."""
         raise Rejected(f"{self.display_name} adapter cannot read metrics")
+
+    # Connecting accounts (OAuth). A platform that supports it overrides all three.
+    @classmethod
+    def authorization(cls, app: OAuthApp, *, state: str, config: AdapterConfig) -> Authorization:
+        """The platform's consent page for `app`, carrying `state` back to the redirect."""
+        raise Rejected(f"{cls.display_name} accounts cannot be connected by OAuth here")
+
+    @classmethod
+    def complete_authorization(
+        cls, app: OAuthApp, *, code: str, verifier: str | None, config: AdapterConfig
+    ) -> list[ConnectedAccount]:
+        """Exchange the code the platform sent back for the accounts it authorised."""
+        raise Rejected(f"{cls.display_name} accounts cannot be connected by OAuth here")
+
+    @classmethod
+    def expires_at(cls, credentials: Mapping[str, Any]) -> datetime | None:
+        """When these credentials stop working (None: not known to expire)."""
+        return None
+
+    @classmethod
+    def refresh(
+        cls, app: OAuthApp, credentials: Mapping[str, Any], *, config: AdapterConfig
+    ) -> dict[str, Any]:
+        """New credentials for ones about to expire. AuthExpired if the platform refuses."""
+        raise AuthExpired(f"{cls.display_name} credentials cannot be refreshed")
 
     @abstractmethod
     def check(self) -> Account:

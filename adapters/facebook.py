@@ -12,8 +12,9 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -23,10 +24,13 @@ from adapters.base import (
     Adapter,
     AdapterConfig,
     AuthExpired,
+    Authorization,
+    ConnectedAccount,
     Content,
     Limits,
     MediaFile,
     MediaLimits,
+    OAuthApp,
     OutcomeUnknown,
     PublishRequest,
     PublishResult,
@@ -43,8 +47,34 @@ with warnings.catch_warnings():
     import facebook
 
 GRAPH_HOST = "https://graph.facebook.com"
-DEFAULT_VERSION = "v21.0"
-THROTTLED = {4, 17, 32, 613}
+LOGIN_HOST = "https://www.facebook.com"
+# Permissions posting needs (pages-api/posts, instagram-platform/content-publishing,
+# pages insights): Pages, their posts and insights, the Instagram accounts behind them.
+LOGIN_SCOPES = (
+    "pages_show_list",
+    "pages_manage_posts",
+    "pages_read_engagement",
+    "read_insights",
+    "instagram_basic",
+    "instagram_content_publish",
+)
+DEFAULT_VERSION = "v26.0"  # released 2026-07-29 (graph-api/changelog)
+# When each version stops working (developers.facebook.com/docs/graph-api/changelog/versions);
+# v26.0's end is not announced yet. A warning is logged from 90 days before.
+VERSION_ENDS = {
+    "v21.0": date(2027, 1, 21),
+    "v22.0": date(2027, 5, 20),
+    "v23.0": date(2027, 10, 8),
+    "v24.0": date(2028, 2, 18),
+    "v25.0": date(2028, 7, 29),
+}
+VERSION_WARNING = timedelta(days=90)
+# Platform throttling (4 app, 17 user, 32 Pages with a user token, 613 custom) and business
+# use case throttling with Page and Instagram tokens (80001 Pages, 80002 Instagram):
+# graph-api/overview/rate-limiting.
+THROTTLED = {4, 17, 32, 613, 80001, 80002}
+# Instagram's content publishing limit reached (code 9, subcode 2207042): a wait.
+IG_PUBLISH_LIMIT = (9, 2207042)
 # Usage headers are percentages of the rolling hour's allowance (graph-api/overview/
 # rate-limiting): at this much, rest the channel before Graph starts refusing.
 USAGE_CEILING = 95
@@ -55,10 +85,14 @@ NO_SUCH_OBJECT = 100
 
 
 COUNTS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
-INSIGHTS = "insights.metric(post_impressions,post_impressions_unique,post_clicks)"
+# Page post insights as of 2026: post_impressions (gone 2025-11-15) and
+# post_impressions_unique (gone 2026-06-15) were replaced by post_media_view and
+# post_total_media_view_unique (pages-api/changelog). One invalid metric fails the whole
+# request with (#100), which falls back to the counts alone.
+INSIGHTS = "insights.metric(post_media_view,post_total_media_view_unique,post_clicks)"
 _INSIGHT_NAMES = {
-    "post_impressions": "impressions",
-    "post_impressions_unique": "reach",
+    "post_media_view": "impressions",
+    "post_total_media_view_unique": "reach",
     "post_clicks": "link_clicks",
 }
 
@@ -119,6 +153,75 @@ class GraphAdapter(Adapter):
     def _token(credentials: Mapping[str, Any]) -> str:
         raise NotImplementedError
 
+    @classmethod
+    def authorization(cls, app: OAuthApp, *, state: str, config: AdapterConfig) -> Authorization:
+        """Facebook Login's dialog (facebook-login/guides/advanced/manual-flow), asking for
+        what posting to Pages and to the Instagram accounts behind them needs."""
+        version = config.options.get("graph_version", DEFAULT_VERSION)
+        base = (config.base_url or LOGIN_HOST).rstrip("/")
+        query = urlencode(
+            {
+                "client_id": app.client_id,
+                "redirect_uri": app.redirect_uri,
+                "state": state,
+                "response_type": "code",
+                "scope": ",".join(LOGIN_SCOPES),
+            }
+        )
+        return Authorization(url=f"{base}/{version}/dialog/oauth?{query}")
+
+    @classmethod
+    def complete_authorization(
+        cls, app: OAuthApp, *, code: str, verifier: str | None, config: AdapterConfig
+    ) -> list[ConnectedAccount]:
+        """The code for a user token, that for a long-lived one (60 days; the Page tokens
+        it gives do not expire), then every Page the person granted, and the Instagram
+        business account behind each (facebook-sdk's own calls)."""
+        login = FacebookAdapter({"page_access_token": "-"}, account_id="me", config=config)
+        graph = login._graph
+        with login._translate_errors():
+            graph.access_token = None
+            short = graph.get_access_token_from_code(
+                code, app.redirect_uri, app.client_id, app.client_secret
+            )
+            graph.access_token = short["access_token"]
+            graph.access_token = graph.extend_access_token(app.client_id, app.client_secret)[
+                "access_token"
+            ]
+            pages = graph.get_connections("me", "accounts", fields="id,name,access_token")
+        accounts = []
+        for page in pages.get("data", []):
+            token = {"page_access_token": page["access_token"]}
+            accounts.append(
+                ConnectedAccount("facebook", Account(id=str(page["id"]), name=page["name"]), token)
+            )
+            graph.access_token = page["access_token"]
+            with login._translate_errors():
+                linked = graph.get_object(
+                    page["id"], fields="instagram_business_account{id,username,name}"
+                ).get("instagram_business_account")
+            if linked:
+                account = Account(
+                    id=str(linked["id"]),
+                    name=linked.get("name") or linked.get("username", ""),
+                    username=linked.get("username"),
+                )
+                accounts.append(
+                    ConnectedAccount("instagram", account, {"access_token": page["access_token"]})
+                )
+        return accounts
+
+    @classmethod
+    def configuration_warnings(cls, config: AdapterConfig, *, today: date) -> list[str]:
+        version = config.options.get("graph_version", DEFAULT_VERSION)
+        ends = VERSION_ENDS.get(version)
+        if ends is not None and today >= ends - VERSION_WARNING:
+            return [
+                f"Graph API {version} stops working on {ends.isoformat()}: set "
+                f"PUBLISHER_GRAPH_API_VERSION to {DEFAULT_VERSION}"
+            ]
+        return []
+
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
         try:
@@ -149,14 +252,21 @@ class GraphAdapter(Adapter):
                 hold = max(hold or now, now + USAGE_HOLD)
         return hold
 
+    def _allowance_back(self) -> datetime | None:
+        """When a spent publishing allowance frees up (Instagram says how)."""
+        return None
+
     def _graph_error(self, exc: facebook.GraphAPIError) -> Exception:
         error = exc.result.get("error", {}) if isinstance(exc.result, dict) else {}
         last = self._session.last_response  # a Response is falsy for 4xx: compare with None
         status = last.status_code if last is not None else 0
         code = error.get("code") if isinstance(error, dict) else None
+        subcode = error.get("error_subcode") if isinstance(error, dict) else None
         reason = f"Graph {status} code {code}: {exc.message}"
         if code in THROTTLED:
             return RateLimited(reason, retry_at=self._usage_hold())
+        if (code, subcode) == IG_PUBLISH_LIMIT:
+            return RateLimited(reason, retry_at=self._allowance_back())
         if code in AUTH_EXPIRED:
             return AuthExpired(reason)
         if code == DUPLICATE_POST:
@@ -227,20 +337,20 @@ class FacebookAdapter(GraphAdapter):
     def find(
         self, content: Content, *, since: datetime, after: tuple[str, ...] = ()
     ) -> PublishResult | None:
-        """Search the Page's feed since `since` for this message (and link)."""
+        """Search the Page's feed since `since` for this message. Page posts have had no
+        `link` field since v3.3 (asking for it fails the whole read with #12): the message
+        is what identifies the post."""
         wanted = comparable(self.render_text(content))
         with self._translate_errors():
             page = self._graph.get_connections(
                 self.account_id,
                 "feed",
-                fields="id,message,link,created_time",
+                fields="id,message,created_time",
                 since=int(since.timestamp()),
                 limit=100,
             )
         for post in page.get("data", []):
-            if comparable(post.get("message", "")) == wanted and (
-                not content.link or post.get("link") in (None, content.link)
-            ):
+            if comparable(post.get("message", "")) == wanted:
                 return self._result(str(post["id"]))
         return None
 
@@ -251,7 +361,9 @@ class FacebookAdapter(GraphAdapter):
     def get(self, external_id: str) -> dict[str, Any] | None:
         try:
             with self._translate_errors():
-                return self._graph.get_object(external_id, fields="id,message,created_time,link")
+                return self._graph.get_object(
+                    external_id, fields="id,message,created_time,permalink_url"
+                )
         except Rejected as exc:
             if f"code {NO_SUCH_OBJECT}:" in exc.reason:
                 return None

@@ -13,14 +13,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from adapters.base import (
     Account,
-    Budget,
+    AdapterError,
     Content,
     Limits,
     MediaFile,
@@ -28,6 +28,7 @@ from adapters.base import (
     OutcomeUnknown,
     PublishRequest,
     PublishResult,
+    RateLimited,
     Rejected,
     Transient,
     comparable,
@@ -37,6 +38,7 @@ from adapters.facebook import GraphAdapter
 CAPTION = 2200
 HASHTAGS = 30
 CONTAINER_WAIT_S = 60.0
+ALLOWANCE_WINDOW = timedelta(hours=24)
 _HASHTAG = re.compile(r"(?<!\w)#\w+")
 
 
@@ -57,8 +59,9 @@ class InstagramAdapter(GraphAdapter):
         links=False,  # links in captions are not clickable: put them in the bio
         media=MediaLimits(images=10, image_bytes=8 * 1024 * 1024, image_types=("image/jpeg",)),
     )
-    # The content publishing limit: 100 API-published posts per account per 24 hours.
-    budgets = (Budget(100, timedelta(hours=24)),)
+    # No fixed budget: the content publishing limit is read from the account itself
+    # (GET /{ig-user-id}/content_publishing_limit, 50 per 24-hour moving window in 2026)
+    # before each post, and a spent allowance (code 9, subcode 2207042) is a wait.
     credentials_model = InstagramCredentials
 
     @staticmethod
@@ -83,6 +86,7 @@ class InstagramAdapter(GraphAdapter):
         content = request.content
         caption = self.render_text(content)
         try:
+            self._check_allowance()
             if len(content.media) == 1:
                 container = self._container(content.media[0], caption=caption)
             else:
@@ -106,6 +110,41 @@ class InstagramAdapter(GraphAdapter):
             )
         hold = self._usage_hold()  # read before the permalink call replaces the answer
         return PublishResult(media_id, self._permalink(media_id), hold_until=hold)
+
+    def _check_allowance(self) -> None:
+        """Refuse early (a wait, not a failure) when the account's publishing allowance
+        is spent (instagram-api/reference/ig-user/content_publishing_limit)."""
+        with self._translate_errors():
+            answer = self._graph.get_connections(
+                self.account_id, "content_publishing_limit", fields="config,quota_usage"
+            )
+        entry = (answer.get("data") or [{}])[0]
+        total = (entry.get("config") or {}).get("quota_total")
+        usage = entry.get("quota_usage")
+        if isinstance(total, int) and isinstance(usage, int) and usage >= total:
+            raise RateLimited(
+                f"Instagram publishing allowance spent: {usage} of {total} posts in 24 h",
+                retry_at=self._allowance_back(),
+            )
+
+    def _allowance_back(self) -> datetime | None:
+        """The allowance is a 24-hour moving window: a post comes back 24 h after the
+        oldest of the account's posts of the last day (an hour from now if none shows)."""
+        now = datetime.now(UTC)
+        try:
+            with self._translate_errors():
+                page = self._graph.get_connections(
+                    self.account_id, "media", fields="timestamp", limit=100
+                )
+        except AdapterError:
+            return now + timedelta(hours=1)
+        stamps = [
+            datetime.fromisoformat(m["timestamp"].replace("+0000", "+00:00"))
+            for m in page.get("data", [])
+            if m.get("timestamp")
+        ]
+        recent = [t for t in stamps if t > now - ALLOWANCE_WINDOW]
+        return min(recent) + ALLOWANCE_WINDOW if recent else now + timedelta(hours=1)
 
     def _container(
         self, item: MediaFile, *, caption: str | None = None, carousel_item: bool = False

@@ -7,11 +7,15 @@ https://docs.x.com/resources/fundamentals/rate-limits (x-rate-limit-reset).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import requests
 import tweepy
@@ -23,11 +27,14 @@ from adapters.base import (
     AdapterConfig,
     AdapterError,
     AuthExpired,
+    Authorization,
     Budget,
+    ConnectedAccount,
     Content,
     Limits,
     MediaFile,
     MediaLimits,
+    OAuthApp,
     OutcomeUnknown,
     PartlyPublished,
     PublishRequest,
@@ -35,17 +42,31 @@ from adapters.base import (
     RateLimited,
     Rejected,
     Transient,
-    comparable,
 )
 from adapters.http import PlatformSession, translate_transport
-from adapters.x_text import MAX_WEIGHTED_LENGTH, weighted_length
+from adapters.x_text import (
+    MAX_WEIGHTED_LENGTH,
+    comparable_returned,
+    comparable_sent,
+    weighted_length,
+)
 
 API_HOST = "https://api.twitter.com"
+# OAuth 2.0 (docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code):
+# the consent page on x.com, the token endpoint on the API host; scopes the engine needs
+# (media.write for uploads, offline.access for a refresh token: access tokens live 2 h).
+AUTHORIZE = "https://x.com/i/oauth2/authorize"
+AUTHORIZE_PATH = "/i/oauth2/authorize"
+TOKEN_ROUTE = "/2/oauth2/token"
+SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
 DUPLICATE = "duplicate content"
 FIND_PAGES = 5  # 500 most recent posts since the attempt: far more than a burst leaves
 THREAD_PARTS = 25  # X's own composer allows 25 posts in a thread
-# Media upload (docs.x.com/x-api/media/quickstart/media-upload-chunked): INIT, APPEND in
-# segments of at most 5 MB, FINALIZE, then STATUS until processing is done.
+# Media upload (docs.x.com/x-api/media/quickstart/media-upload-chunked; X API v2 OpenAPI
+# initializeMediaUpload, appendMediaUpload, finalizeMediaUpload, getMediaUploadStatus):
+# /initialize (JSON), /{id}/append in segments of at most 5 MB, /{id}/finalize, then STATUS
+# until processing is done. The old `command=INIT/APPEND/FINALIZE` form is refused since
+# 30 May 2025. OAuth 2.0 tokens need the `media.write` scope.
 MEDIA_ROUTE = "/2/media/upload"
 CHUNK_BYTES = 4 * 1024 * 1024
 MEDIA_WAIT_S = 60.0  # longer than this processing, and the publication is retried later
@@ -53,7 +74,8 @@ CATEGORY = {"image": "tweet_image", "gif": "tweet_gif", "video": "tweet_video"}
 
 
 class XCredentials(BaseModel):
-    """An OAuth 2.0 user access token, or the four OAuth 1.0a user-context values."""
+    """An OAuth 2.0 user access token (with the refresh token and the expiry `offline.access`
+    gives), or the four OAuth 1.0a user-context values."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +83,8 @@ class XCredentials(BaseModel):
     access_token_secret: SecretStr | None = None
     consumer_key: SecretStr | None = None
     consumer_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    expires_at: str | None = Field(default=None, description="ISO 8601, with its offset")
 
     @model_validator(mode="after")
     def _complete_oauth1(self) -> XCredentials:
@@ -70,6 +94,15 @@ class XCredentials(BaseModel):
                 "OAuth 1.0a needs access_token, access_token_secret, consumer_key and "
                 "consumer_secret; for OAuth 2.0 give access_token alone"
             )
+        if any(oauth1) and (self.refresh_token or self.expires_at):
+            raise ValueError("refresh_token and expires_at belong to OAuth 2.0 tokens")
+        if self.expires_at is not None:
+            try:
+                stamp = datetime.fromisoformat(self.expires_at)
+            except ValueError as exc:
+                raise ValueError("expires_at: an ISO 8601 date-time") from exc
+            if stamp.tzinfo is None:
+                raise ValueError("expires_at: give its UTC offset")
         return self
 
 
@@ -124,6 +157,73 @@ class XAdapter(Adapter):
         self._client.session = PlatformSession(API_HOST, config.base_url, config.timeout_s)
 
     @classmethod
+    def authorization(cls, app: OAuthApp, *, state: str, config: AdapterConfig) -> Authorization:
+        """X's consent page: OAuth 2.0 authorization code with PKCE (S256). tweepy's
+        OAuth2UserHandler hard-codes twitter.com and (through oauthlib) refuses plain-HTTP
+        hosts such as the sandbox, so the two requests of the flow are made here."""
+        verifier = secrets.token_urlsafe(96)[:128]
+        digest = hashlib.sha256(verifier.encode()).digest()
+        challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        base = f"{config.base_url.rstrip('/')}{AUTHORIZE_PATH}" if config.base_url else AUTHORIZE
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": app.client_id,
+                "redirect_uri": app.redirect_uri,
+                "scope": " ".join(SCOPES),
+                "state": state,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+            quote_via=quote,
+        )
+        return Authorization(url=f"{base}?{query}", verifier=verifier)
+
+    @classmethod
+    def complete_authorization(
+        cls, app: OAuthApp, *, code: str, verifier: str | None, config: AdapterConfig
+    ) -> list[ConnectedAccount]:
+        tokens = _token_request(
+            app,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": app.redirect_uri,
+                "code_verifier": verifier or "",
+            },
+            config,
+        )
+        me = cls(tokens, account_id="", config=config).check()
+        return [ConnectedAccount(platform=cls.platform, account=me, credentials=tokens)]
+
+    @classmethod
+    def expires_at(cls, credentials: Mapping[str, Any]) -> datetime | None:
+        stamp = credentials.get("expires_at")
+        return datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+
+    @classmethod
+    def refresh(
+        cls, app: OAuthApp, credentials: Mapping[str, Any], *, config: AdapterConfig
+    ) -> dict[str, Any]:
+        """A new access token and a new refresh token (X's refresh tokens are single-use)."""
+        token = credentials.get("refresh_token")
+        if not token:
+            raise AuthExpired("X token expired and no refresh token is stored: reconnect")
+        return _token_request(app, {"grant_type": "refresh_token", "refresh_token": token}, config)
+
+    @classmethod
+    def validate_text(cls, content: Content) -> list[str]:
+        problems = super().validate_text(content)
+        # POST /2/tweets (X API v2 OpenAPI, createPosts): media, quote_tweet_id, poll and
+        # card_uri are mutually exclusive.
+        if content.quote_of and content.media:
+            problems.append(
+                "a quote post on X cannot carry media: drop the media or the quote "
+                "(an X variant may carry no media)"
+            )
+        return problems
+
+    @classmethod
     def render_text(cls, content: Content) -> str:
         """X has no separate link field: the link goes at the end of the text."""
         if content.link and content.link not in content.text:
@@ -158,15 +258,16 @@ class XAdapter(Adapter):
 
     def _upload(self, item: MediaFile) -> str:
         """Chunked upload on tweepy's own session and credentials (tweepy's v2 Client has
-        no media upload); then alt text. Returns the media id."""
+        no media upload): initialize, append each segment, finalize, wait while X
+        processes, then alt text. Returns the media id."""
         try:
             with translate_errors():
                 init = self._media_call(
                     "POST",
-                    data={
-                        "command": "INIT",
+                    f"{MEDIA_ROUTE}/initialize",
+                    json={
                         "media_type": item.content_type,
-                        "total_bytes": str(item.size_bytes),
+                        "total_bytes": item.size_bytes,
                         "media_category": CATEGORY[item.kind],
                     },
                 )
@@ -176,20 +277,17 @@ class XAdapter(Adapter):
                     while chunk := fh.read(CHUNK_BYTES):
                         self._media_call(
                             "POST",
-                            data={
-                                "command": "APPEND",
-                                "media_id": media_id,
-                                "segment_index": str(segment),
-                            },
+                            f"{MEDIA_ROUTE}/{media_id}/append",
+                            data={"segment_index": str(segment)},
                             files={"media": ("chunk", chunk, "application/octet-stream")},
                         )
                         segment += 1
-                done = self._media_call("POST", data={"command": "FINALIZE", "media_id": media_id})
+                done = self._media_call("POST", f"{MEDIA_ROUTE}/{media_id}/finalize")
                 self._wait_for_processing(media_id, done["data"].get("processing_info"))
                 if item.alt_text and item.kind != "video":
                     self._media_call(
                         "POST",
-                        route="/2/media/metadata",
+                        "/2/media/metadata",
                         json={"id": media_id, "metadata": {"alt_text": {"text": item.alt_text}}},
                     )
         except (OutcomeUnknown, Transient) as exc:
@@ -205,13 +303,15 @@ class XAdapter(Adapter):
                 raise Transient(f"media {media_id} still processing after {waited:.0f} s")
             time.sleep(pause)
             waited += pause
-            status = self._media_call("GET", params={"command": "STATUS", "media_id": media_id})
+            status = self._media_call(
+                "GET", MEDIA_ROUTE, params={"command": "STATUS", "media_id": media_id}
+            )
             info = status["data"].get("processing_info")
         if info and info.get("state") == "failed":
             error = info.get("error", {})
             raise Rejected(f"X could not process media {media_id}: {error.get('message', error)}")
 
-    def _media_call(self, method: str, *, route: str = MEDIA_ROUTE, **kwargs: Any) -> dict:
+    def _media_call(self, method: str, route: str, **kwargs: Any) -> dict:
         """One media request, authenticated exactly as tweepy authenticates its own."""
         client = self._client
         headers = {"User-Agent": client.user_agent}
@@ -235,8 +335,10 @@ class XAdapter(Adapter):
         self, content: Content, *, since: datetime, after: tuple[str, ...] = ()
     ) -> PublishResult | None:
         """Search the account's timeline since `since` for the post; for a thread, for
-        its parts after `after` in order, each a reply to the one before."""
-        wanted = [comparable(part) for part in self.parts(content)]
+        its parts after `after` in order, each a reply to the one before. X hands text
+        back changed (entities escaped, every link a t.co link, a t.co link for media):
+        both sides are compared with their links taken out (x_text.comparable)."""
+        wanted = [comparable_sent(part) for part in self.parts(content)]
         with translate_errors():
             me = self._client.get_me(user_auth=self._oauth1)
             timeline: list[tweepy.Tweet] = []
@@ -260,7 +362,8 @@ class XAdapter(Adapter):
                 (
                     t
                     for t in reversed(timeline)  # oldest first: the thread's own order
-                    if comparable(t.text) == text and _replied_to(t) == (ids[-1] if ids else None)
+                    if comparable_returned(t.text) == text
+                    and _replied_to(t) == (ids[-1] if ids else None)
                 ),
                 None,
             )
@@ -292,8 +395,9 @@ class XAdapter(Adapter):
     def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Public metrics of any post; with the account's own user-context tokens, also the
         non-public ones (link and profile clicks) and the organic ones (`organic_*`) X keeps
-        for its own posts of the last 30 days. If X refuses those, the public ones still
-        come back."""
+        for its own posts of the last 30 days. X refuses those per post, answering 200 with
+        an `errors` entry instead of the post (or 403 for the whole request): such posts
+        are asked again for their public metrics alone."""
         found: dict[str, dict[str, int]] = {}
         for start in range(0, len(external_ids), 100):
             batch = list(external_ids[start : start + 100])
@@ -301,16 +405,23 @@ class XAdapter(Adapter):
                 with translate_errors():
                     response = self._client.get_tweets(
                         batch,
-                        tweet_fields=["public_metrics", "non_public_metrics", "organic_metrics"],
+                        tweet_fields=["public_metrics", *PRIVATE_METRICS],
                         user_auth=self._oauth1,
                     )
+                refused = _field_refused(response.errors)
             except Rejected:
-                with translate_errors():
-                    response = self._client.get_tweets(
-                        batch, tweet_fields=["public_metrics"], user_auth=self._oauth1
-                    )
-            for tweet in response.data or []:
+                refused = set(batch)
+                response = None
+            for tweet in (response.data if response else None) or []:
                 found[str(tweet.id)] = _x_metrics(tweet)
+            again = [i for i in batch if i in refused and i not in found]
+            if again:
+                with translate_errors():
+                    public = self._client.get_tweets(
+                        again, tweet_fields=["public_metrics"], user_auth=self._oauth1
+                    )
+                for tweet in public.data or []:
+                    found[str(tweet.id)] = _x_metrics(tweet)
         return found
 
     def get(self, external_id: str) -> dict[str, Any] | None:
@@ -320,6 +431,19 @@ class XAdapter(Adapter):
             )
         # X answers 200 with an `errors` list and no `data` for a post that does not exist.
         return dict(response.data.data) if response.data else None
+
+
+PRIVATE_METRICS = ("non_public_metrics", "organic_metrics")
+FIELD_REFUSED = "not-authorized-for-field"
+
+
+def _field_refused(errors: list[dict[str, Any]]) -> set[str]:
+    """Ids of the posts whose non-public fields X refused (200 with `errors` entries)."""
+    return {
+        str(e.get("resource_id") or e.get("value"))
+        for e in errors or []
+        if FIELD_REFUSED in str(e.get("type", ""))
+    }
 
 
 _PUBLIC = {
@@ -354,6 +478,34 @@ def _x_metrics(tweet: tweepy.Tweet) -> dict[str, int]:
     return metrics
 
 
+def _token_request(app: OAuthApp, form: dict[str, str], config: AdapterConfig) -> dict[str, Any]:
+    """POST /2/oauth2/token: a confidential client authenticates with HTTP Basic, a public
+    one names itself. Answers the credentials a channel stores."""
+    session = PlatformSession(API_HOST, config.base_url, config.timeout_s)
+    auth = (app.client_id, app.client_secret) if app.client_secret else None
+    body = form if auth else {**form, "client_id": app.client_id}
+    try:
+        response = session.post(API_HOST + TOKEN_ROUTE, data=body, auth=auth)
+    except requests.RequestException as exc:
+        raise Transient(f"X token request: {translate_transport(exc)}") from exc
+    finally:
+        session.close()
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = {}
+    if response.status_code in (400, 401):
+        detail = answer.get("error_description") or answer.get("error") or response.reason
+        raise AuthExpired(f"X {response.status_code}: {detail}")
+    if response.status_code != 200 or not answer.get("access_token"):
+        raise Transient(f"X token request answered {response.status_code}")
+    expires = datetime.now(UTC) + timedelta(seconds=int(answer.get("expires_in", 7200)))
+    tokens = {"access_token": answer["access_token"], "expires_at": expires.isoformat()}
+    if answer.get("refresh_token"):
+        tokens["refresh_token"] = answer["refresh_token"]
+    return tokens
+
+
 def _raise_like_tweepy(response: requests.Response) -> None:
     """tweepy's own status mapping (BaseClient.request), for requests made beside it."""
     if response.status_code == 429:
@@ -386,9 +538,7 @@ def translate_errors() -> Iterator[None]:
     try:
         yield
     except tweepy.TooManyRequests as exc:
-        reset = exc.reset_time
-        retry_at = datetime.fromtimestamp(reset, UTC) if reset else None
-        raise RateLimited(_reason(exc), retry_at=retry_at) from exc
+        raise RateLimited(_reason(exc), retry_at=_rate_limit_reset(exc)) from exc
     except tweepy.Unauthorized as exc:
         raise AuthExpired(_reason(exc)) from exc
     except tweepy.Forbidden as exc:
@@ -404,6 +554,18 @@ def translate_errors() -> Iterator[None]:
         raise OutcomeUnknown(_reason(exc)) from exc
     except requests.RequestException as exc:
         raise translate_transport(exc) from exc
+
+
+def _rate_limit_reset(exc: tweepy.TooManyRequests) -> datetime | None:
+    """When posting comes back: the 15-minute window's reset, or, when a 24-hour cap is
+    spent (`x-user-limit-24hour-*`, `x-app-limit-24hour-*`: docs.x.com/x-api/fundamentals/
+    rate-limits), that cap's reset, whichever is later."""
+    headers = exc.response.headers
+    resets = [exc.reset_time] if exc.reset_time else []
+    for cap in ("x-user-limit-24hour", "x-app-limit-24hour"):
+        if headers.get(f"{cap}-remaining") == "0" and headers.get(f"{cap}-reset", "").isdigit():
+            resets.append(int(headers[f"{cap}-reset"]))
+    return datetime.fromtimestamp(max(resets), UTC) if resets else None
 
 
 def _reason(exc: tweepy.HTTPException) -> str:

@@ -8,8 +8,11 @@ weighs 23 whatever its length; an emoji sequence (with modifiers, ZWJ joins) wei
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
+
+from twitter_text import extract_urls_with_indices
 
 MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
@@ -70,3 +73,28 @@ def weighted_length(text: str) -> int:
         total += _plain_weight(text[last : match.start()]) + URL_WEIGHT
         last = match.end()
     return total + _plain_weight(text[last:])
+
+
+_TCO = re.compile(r"https?://t\.co/\w+")
+
+
+def _squeeze(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def comparable_sent(text: str) -> str:
+    """Text as sent, with every link X would shorten taken out (X's own URL rules, from
+    twitter-text), to compare with what X hands back."""
+    cut, cursor = [], 0
+    for found in extract_urls_with_indices(text):
+        start, end = found["indices"]
+        cut.append(text[cursor:start])
+        cursor = end
+    cut.append(text[cursor:])
+    return _squeeze(" ".join(cut))
+
+
+def comparable_returned(text: str) -> str:
+    """Text as X returns it (docs.x.com data dictionary: `&`, `<`, `>` escaped, every URL
+    a t.co link, attached media one more t.co link at the end), links taken out."""
+    return _squeeze(_TCO.sub(" ", html.unescape(text)))

@@ -355,12 +355,13 @@ def submit_post(
         if adapter is None:
             errors.append(field_error(["channels", channel_id], "platform not installed"))
             continue
-        resolved = resolve(post, channel)
+        files = media_files(session, post, store, channel)
+        resolved = resolve(post, channel, files)
         # Point at what to fix: the variant that gave this channel its wording, or the post.
         where = ["text"] if resolved.variant is None else ["variants", resolved.variant, "text"]
         for problem in adapter.validate_text(resolved.content):
             errors.append(field_error(where, f"{problem} (channel {channel.name!r})"))
-        for problem in adapter.validate_media(media_files(session, post, store, channel)):
+        for problem in adapter.validate_media(files):
             errors.append(field_error(["media"], f"{problem} (channel {channel.name!r})"))
     if errors:
         raise ValidationFailed("the content does not fit its channels", errors)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from adapters.sandbox import Fault
+from publisher.models import Publication
 from tests.helpers import run_pipeline
 from tests.samples import jpeg, png
 
@@ -146,3 +147,45 @@ def test_the_channel_check_and_metrics_speak_instagram(api, runtime, sandbox, in
     sandbox.ledger.set_metrics("instagram", pub["external_id"], like_count=9, comments_count=2)
     metrics = api.get(f"/v1/publications/{pub['id']}/metrics")["metrics"]
     assert metrics == {"likes": 9, "replies": 2}
+
+
+def _one_image_post(api, insta, text):
+    media_id = api.upload(jpeg(320, 320))[1]["id"]
+    post = _post(api, insta, [{"media_id": media_id}], text=text)
+    api.submit_and_approve(post)
+    return post["publications"][0]["id"]
+
+
+def test_a_spent_publishing_allowance_is_a_wait_read_from_the_account(api, runtime, sandbox, insta):
+    """GET /{ig-user-id}/content_publishing_limit says how many posts the 24-hour moving
+    window allows: past it, the publication waits for the window, nothing is sent."""
+    sandbox.ledger.ig_quota_total = 1
+    first = _one_image_post(api, insta, "First of the day")
+    run_pipeline(runtime)
+    assert api.publication(first)["status"] == "published"
+
+    second = _one_image_post(api, insta, "Second of the day")
+    run_pipeline(runtime)
+    pub = api.publication(second)
+    assert pub["status"] == "scheduled" and "allowance spent: 1 of 1" in pub["last_error"]
+    assert len(sandbox.ledger.accepted("instagram")) == 1
+    posted_at = datetime.fromisoformat(sandbox.ledger.accepted("instagram")[0].received_at)
+    with runtime.session() as session:
+        held = session.get(Publication, second).due_at
+    assert abs((held - (posted_at + timedelta(hours=24))).total_seconds()) < 5
+
+    sandbox.ledger.ig_quota_total = 2  # the window moved on
+    later = held + timedelta(seconds=1)
+    runtime.clock = lambda: later
+    run_pipeline(runtime, now=later)
+    assert api.publication(second)["status"] == "published"
+
+
+@pytest.mark.parametrize("code,subcode", [(80002, None), (9, 2207042)])
+def test_instagram_throttling_is_a_wait_not_a_failure(api, runtime, sandbox, insta, code, subcode):
+    pub = _one_image_post(api, insta, "Throttled")
+    sandbox.ledger.inject("instagram", Fault(status=400, code=code, subcode=subcode))
+    run_pipeline(runtime)
+    held = api.publication(pub)
+    assert held["status"] == "scheduled" and f"code {code}" in held["last_error"]
+    assert sandbox.ledger.accepted("instagram") == []

@@ -62,8 +62,8 @@ def test_facebook_counts_and_insights(api, sandbox, published):
         reactions=40,
         comments=6,
         shares=2,
-        post_impressions=1500,
-        post_impressions_unique=1100,
+        post_media_view=1500,
+        post_total_media_view_unique=1100,
         post_clicks=80,
     )
     metrics = api.get(f"/v1/publications/{published['facebook']}/metrics")["metrics"]
@@ -79,7 +79,7 @@ def test_facebook_counts_and_insights(api, sandbox, published):
 
 def test_a_page_token_without_insights_still_gets_the_counts(api, sandbox, published):
     pub = api.publication(published["facebook"])
-    sandbox.ledger.set_metrics("facebook", pub["external_id"], reactions=3, post_impressions=99)
+    sandbox.ledger.set_metrics("facebook", pub["external_id"], reactions=3, post_media_view=99)
     sandbox.ledger.insights_denied = True
     metrics = api.get(f"/v1/publications/{published['facebook']}/metrics")["metrics"]
     assert metrics == {"likes": 3, "replies": 0, "shares": 0}
@@ -125,3 +125,26 @@ def test_a_platform_that_refuses_is_a_503_and_changes_nothing(api, sandbox, publ
         api.get(f"/v1/channels/{api.publication(published['x'])['channel_id']}")["status"]
         == "active"
     )  # a read does not judge the channel; POST .../check does
+
+
+def test_x_posts_older_than_30_days_still_give_their_public_metrics(api, sandbox, published):
+    """X keeps non-public metrics 30 days and then answers 200 with only `errors` for
+    them: the public ones are asked for alone."""
+    pub = api.publication(published["x"])
+    sandbox.ledger.set_metrics("x", pub["external_id"], like_count=7, url_link_clicks=3)
+    sandbox.ledger.backdate("x", pub["external_id"], days=31)
+    read = api.get(f"/v1/publications/{published['x']}/metrics")
+    assert read["metrics"]["likes"] == 7 and "link_clicks" not in read["metrics"]
+    assert read["missing"] == []
+
+
+def test_facebook_insights_ask_only_for_metrics_graph_still_has(api, sandbox, published):
+    """post_impressions and post_impressions_unique are gone (2025-11-15, 2026-06-15): one
+    of them in the request fails it whole with (#100); views and reach come from their
+    replacements."""
+    pub = api.publication(published["facebook"])
+    sandbox.ledger.set_metrics(
+        "facebook", pub["external_id"], post_media_view=70, post_total_media_view_unique=50
+    )
+    metrics = api.get(f"/v1/publications/{published['facebook']}/metrics")["metrics"]
+    assert metrics["impressions"] == 70 and metrics["reach"] == 50

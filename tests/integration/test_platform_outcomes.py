@@ -149,3 +149,35 @@ def test_connection_refused_is_retried(api, runtime, sandbox, approved):
     run_pipeline(runtime)
     pub = api.publication(approved["x"])
     assert pub["status"] == "scheduled" and "refused" in pub["last_error"]
+
+
+@pytest.mark.parametrize("cap", ["user24h", "app24h"])
+def test_a_spent_24_hour_cap_holds_until_its_reset_not_the_15_minute_one(
+    api, runtime, sandbox, approved, cap
+):
+    """X's 24-hour caps answer 429 with x-rate-limit-reset (the 15-minute window) and
+    x-user-limit-24hour-* / x-app-limit-24hour-* (remaining 0, reset): wait for the latter."""
+    day = 20 * 3600
+    sandbox.ledger.inject("x", Fault(status=429, reset_in_s=day, cap=cap))
+    run_pipeline(runtime)
+    pub = api.publication(approved["x"])
+    assert pub["status"] == "scheduled" and "429" in pub["last_error"]
+
+    when = _later(runtime, 16 * 60)  # the 15-minute window is long over
+    run_pipeline(runtime, now=when)
+    assert sandbox.ledger.accepted("x") == []
+
+    when = _later(runtime, day + 5)
+    run_pipeline(runtime, now=when)
+    assert api.publication(approved["x"])["status"] == "published"
+    assert len(sandbox.ledger.accepted("x")) == 1
+
+
+def test_pages_business_use_case_throttling_holds_the_publication(api, runtime, sandbox, approved):
+    """Page-token calls are throttled under business use case limits: code 80001."""
+    sandbox.ledger.inject("facebook", Fault(status=400, code=80001))
+    run_pipeline(runtime)
+    pub = api.publication(approved["facebook"])
+    assert pub["status"] == "scheduled" and "code 80001" in pub["last_error"]
+    assert "too many calls to this Page account" in pub["last_error"]
+    assert sandbox.ledger.accepted("facebook") == []

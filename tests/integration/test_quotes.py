@@ -59,3 +59,17 @@ def test_a_quote_must_name_an_x_post(api, runtime, value):
     status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422 and problem["errors"][0]["loc"][0] == "quote_of"
     assert row_counts(runtime) == before
+
+
+def test_a_quote_with_media_is_refused_for_x_at_submit(api, runtime, sandbox, original):
+    """X: media and quote_tweet_id are mutually exclusive on POST /2/tweets."""
+    from tests.samples import png
+
+    x, _ = api.channels()
+    media = [{"media_id": api.upload(png())[1]["id"]}]
+    body = api.post_body([x], text="Look", quote_of=original, media=media)
+    post = api.post("/v1/posts", body, expect=201)
+    status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit", {})
+    assert status == 422 and "quote post on X cannot carry media" in problem["errors"][0]["msg"]
+    assert api.publication(post["publications"][0]["id"])["status"] == "draft"
+    assert len(sandbox.ledger.accepted("x")) == 1  # the original only

@@ -138,3 +138,48 @@ def test_an_answer_arriving_after_the_claim_expired_is_still_recorded(api, runti
             session.commit()
         assert status == expected
     assert api.publication(pub)["external_id"] == "42"
+
+
+@pytest.mark.parametrize(
+    "text,media",
+    [
+        ("Fish & chips <today> at https://lumiere-asso.fr/menu. Come!", False),
+        ("Our stand at lumiere.paris, see you there", False),
+        ("A picture of the stand", True),
+    ],
+    ids=["entities-and-link", "bare-domain", "media"],
+)
+def test_a_post_x_hands_back_rewritten_is_still_found(api, runtime, sandbox, text, media):
+    """X returns text escaped (&amp;), links as t.co and media as a trailing t.co link:
+    reconciliation must still recognise the post, or it would send it a second time."""
+    from tests.samples import png
+
+    x, _ = api.channels()
+    refs = {"media": [{"media_id": api.upload(png())[1]["id"]}]} if media else {}
+    post = api.post("/v1/posts", api.post_body([x], text=text, **refs), expect=201)
+    api.submit_and_approve(post)
+    pub = post["publications"][0]["id"]
+    sandbox.ledger.inject("x", Fault(accept=True, hold_s=runtime.settings.platform_timeout_s + 0.5))
+    run_pipeline(runtime)
+    assert api.publication(pub)["status"] == "unknown"
+    assert reconcile_pass(runtime) == 1
+    (tweet,) = sandbox.ledger.accepted("x")
+    settled = api.publication(pub)
+    assert settled["status"] == "published" and settled["external_id"] == tweet.external_id
+
+
+def test_a_facebook_link_post_is_found_without_the_fields_graph_removed(api, runtime, sandbox):
+    """Page posts lost `link` in v3.3: a feed read asking for it is refused whole (#12),
+    so a reconciliation that asks for it could never settle anything."""
+    _, fb = api.channels()
+    post = api.post_for([fb], at=soon(), link="https://lumiere-asso.fr/agenda")
+    api.submit_and_approve(post)
+    pub = post["publications"][0]["id"]
+    timeout = runtime.settings.platform_timeout_s + 0.5
+    sandbox.ledger.inject("facebook", Fault(accept=True, hold_s=timeout, status=500))
+    run_pipeline(runtime)
+    assert api.publication(pub)["status"] == "unknown"
+    assert reconcile_pass(runtime) == 1
+    (page_post,) = sandbox.ledger.accepted("facebook")
+    settled = api.publication(pub)
+    assert settled["status"] == "published" and settled["external_id"] == page_post.external_id
