@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         v1.register_blueprint(module.bp)
     app.register_blueprint(v1)
     app.register_blueprint(media.public)
+    app.register_blueprint(channels.callback)
     app.register_blueprint(review_page.bp)
 
     @app.get("/healthz")

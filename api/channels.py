@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request
 
+from adapters.base import AdapterError
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
-from publisher import channels, slots
+from publisher import channels, connect, slots
+from publisher.runtime import adapter_config
 from publisher.schemas import (
     ChannelCheckRead,
     ChannelCreate,
     ChannelRead,
     ChannelUpdate,
+    ConnectedRead,
+    ConnectStarted,
+    OAuthCallbackQuery,
     SlotsIn,
     SlotsRead,
 )
@@ -100,3 +105,69 @@ def set_slots(channel_id: int):
     channel = slots.set_slots(db(), actor(), channel_id, g.body, now=runtime().clock())
     commit()
     return json_response(_slots_read(channel))
+
+
+def _connect_base() -> str:
+    """Where the platform sends the person back: PUBLISHER_PUBLIC_URL, else this host."""
+    return runtime().settings.public_url or request.host_url
+
+
+@bp.post("/connect/<platform>")
+@endpoint(
+    "Connect an account through the platform's consent page (OAuth)",
+    response=ConnectStarted,
+    status=201,
+)
+def connect_start(platform: str):
+    rt = runtime()
+    app = connect.oauth_app(
+        rt.registry, platform, rt.settings.oauth_client(platform), _connect_base()
+    )
+    grant, url = connect.start_connect(
+        db(),
+        actor(),
+        platform,
+        registry=rt.registry,
+        app=app,
+        box=rt.box,
+        config=adapter_config(rt.settings, base_url=rt.settings.api_base_urls.get(platform)),
+        now=rt.clock(),
+    )
+    commit()
+    return json_response(ConnectStarted(authorization_url=url, expires_at=grant.expires_at), 201)
+
+
+callback = Blueprint("oauth_callback", __name__, url_prefix="/v1/oauth")
+
+
+@callback.get("/callback/<platform>")
+@endpoint(
+    "Where the platform sends the person back: the channel is created or revived",
+    query=OAuthCallbackQuery,
+    response=ConnectedRead,
+    public=True,
+)
+def connect_callback(platform: str):
+    """No API key: the unguessable, single-use `state` of a grant made by one is the proof."""
+    rt, query = runtime(), g.query
+    grant = connect.take_grant(db(), platform, query.state, now=rt.clock())
+    commit()  # used, whatever happens next: a replayed callback changes nothing
+    if query.error or not query.code:
+        reason = query.error_description or query.error or "no code came back"
+        raise connect.InvalidGrant(f"{platform} did not authorise the account: {reason}")
+    app = connect.oauth_app(
+        rt.registry, platform, rt.settings.oauth_client(platform), _connect_base()
+    )
+    config = adapter_config(rt.settings, base_url=rt.settings.api_base_urls.get(platform))
+    try:  # the platform is asked with no transaction open
+        accounts = rt.registry[platform].complete_authorization(
+            app, code=query.code, verifier=connect.verifier_of(grant, rt.box), config=config
+        )
+    except AdapterError as exc:
+        raise connect.InvalidGrant(f"{platform} refused the authorization: {exc.reason}") from exc
+    saved = connect.save_accounts(
+        db(), grant, accounts, registry=rt.registry, box=rt.box, now=rt.clock()
+    )
+    commit()
+    rt.queue.wake()  # a revived channel has publications to send
+    return json_response(ConnectedRead(channels=[ChannelRead.model_validate(c) for c in saved]))

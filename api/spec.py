@@ -24,6 +24,7 @@ class Endpoint:
     query: type[BaseModel] | None = None
     response: Any = None
     status: int = 200
+    public: bool = False  # no API key (a browser coming back from a platform)
 
 
 def endpoint(
@@ -33,9 +34,10 @@ def endpoint(
     query: type[BaseModel] | None = None,
     response: Any = None,
     status: int = 200,
+    public: bool = False,
 ) -> Callable:
     """Declare a view: its body and query are parsed into `g.body` / `g.query` before it runs."""
-    meta = Endpoint(summary, body, query, response, status)
+    meta = Endpoint(summary, body, query, response, status, public)
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -144,7 +146,7 @@ def openapi_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                         },
                     },
                 },
-                "security": [{"bearer": []}],
+                "security": [] if meta.public else [{"bearer": []}],
             }
             if meta.response is not None:
                 op["responses"][str(meta.status)]["content"] = {

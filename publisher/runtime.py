@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from redis import Redis
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from adapters.base import Adapter, AdapterConfig, AdapterRegistry, Budget, Rejected, load_adapters
+from adapters.base import (
+    Adapter,
+    AdapterConfig,
+    AdapterRegistry,
+    Budget,
+    OAuthApp,
+    Rejected,
+    load_adapters,
+)
+from publisher import tokens
 from publisher.db import make_engine, utcnow
 from publisher.media import MediaStore
 from publisher.models import Channel
@@ -20,6 +30,8 @@ from publisher.publishing import RetryPolicy
 from publisher.queue import MAX_CHUNK, PublishQueue
 from publisher.security import CredentialBox
 from publisher.settings import Settings, ensure_secret_keys
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,26 +73,36 @@ class Runtime:
 
     def adapter_for(self, channel: Channel) -> Adapter:
         """A ready adapter for `channel`, kept per thread (its HTTP connections stay open)
-        until the channel changes (new credentials bump `updated_at`)."""
+        until the channel changes (new credentials bump `updated_at`) or its tokens are
+        about to expire (they are refreshed first: publisher.tokens)."""
         base_url = self.settings.api_base_urls.get(channel.platform)
         key = (channel.id, channel.updated_at, base_url)
         cache: dict = self._adapters.__dict__.setdefault("by_channel", {})
-        adapter = cache.get(key)
-        if adapter is None:
-            adapter = cache[key] = self._new_adapter(channel, base_url)
-        return adapter
+        cached = cache.get(key)
+        if cached is None or tokens.due_for_refresh(type(cached[0]), cached[1], self.clock()):
+            cached = cache[key] = self._new_adapter(channel, base_url)
+        return cached[0]
 
-    def _new_adapter(self, channel: Channel, base_url: str | None) -> Adapter:
+    def _new_adapter(self, channel: Channel, base_url: str | None) -> tuple[Adapter, dict]:
         cls = self.registry.get(channel.platform)
         if cls is None:
             raise Rejected(f"no adapter installed for platform {channel.platform!r}")
-        config = AdapterConfig(
-            base_url=base_url,
-            timeout_s=self.settings.platform_timeout_s,
-            options={"graph_version": self.settings.graph_api_version},
+        config = adapter_config(self.settings, base_url=base_url)
+        client = self.settings.oauth_client(channel.platform)
+        credentials = tokens.fresh_credentials(
+            channel,
+            cls,
+            self.box.open(channel.credentials),
+            app=OAuthApp(client_id=client[0], client_secret=client[1] or None) if client else None,
+            config=config,
+            session_factory=self.session,
+            box=self.box,
+            redis=self.redis,
+            lock_name=f"publisher:{self.settings.queue_name}:refresh:{channel.id}",
+            now=self.clock,
         )
-        credentials = self.box.open(channel.credentials)
-        return cls(credentials, account_id=channel.external_account_id, config=config)
+        adapter = cls(credentials, account_id=channel.external_account_id, config=config)
+        return adapter, credentials
 
     def close(self) -> None:
         if self._senders is not None:
@@ -90,16 +112,30 @@ class Runtime:
         self.redis.close()
 
 
+def adapter_config(settings: Settings, *, base_url: str | None) -> AdapterConfig:
+    """How adapters reach their platform, from the settings."""
+    return AdapterConfig(
+        base_url=base_url,
+        timeout_s=settings.platform_timeout_s,
+        options={"graph_version": settings.graph_api_version},
+    )
+
+
 def build_runtime(settings: Settings, *, registry: AdapterRegistry | None = None) -> Runtime:
     """Connect to the database and Redis named by `settings` (nothing connects at import)."""
     settings = ensure_secret_keys(settings)
     redis = Redis.from_url(settings.redis_url)
+    registry = registry if registry is not None else load_adapters()
+    config = adapter_config(settings, base_url=None)
+    for cls in registry.values():
+        for warning in cls.configuration_warnings(config, today=date.today()):
+            log.warning("%s: %s", cls.platform, warning)
     return Runtime(
         settings=settings,
         engine=make_engine(settings.effective_database_url),
         redis=redis,
         box=CredentialBox(settings.secret_keys, key_file=settings.key_file),
-        registry=registry if registry is not None else load_adapters(),
+        registry=registry,
         queue=PublishQueue(redis, name=settings.queue_name, job_timeout_s=settings.job_timeout_s),
         policy=RetryPolicy(max_attempts=settings.max_attempts),
     )

@@ -126,6 +126,29 @@ class ChannelRead(Output):
     updated_at: datetime
 
 
+class ConnectStarted(Output):
+    authorization_url: str = Field(
+        description="Send the person who owns the account here; the platform brings them "
+        "back to /v1/oauth/callback/{platform}, which creates (or revives) the channel"
+    )
+    expires_at: datetime = Field(description="The authorization must be completed before then")
+
+
+class OAuthCallbackQuery(BaseModel):
+    """What the platform puts on the redirect back (a code, or the reason it refused)."""
+
+    state: str = Field(default="", max_length=200, description="The grant this answers")
+    code: str | None = Field(default=None, max_length=2000)
+    error: str | None = Field(default=None, max_length=200)
+    error_description: str | None = Field(default=None, max_length=2000)
+    error_code: str | None = Field(default=None, max_length=20)
+    error_reason: str | None = Field(default=None, max_length=200)
+
+
+class ConnectedRead(Output):
+    channels: list[ChannelRead] = Field(description="Created, or revived with new tokens")
+
+
 class AccountRead(Output):
     id: str
     name: str

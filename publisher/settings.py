@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 _BASE_URL_VAR = re.compile(r"PUBLISHER_([A-Z0-9]+)_API_URL")
+_CLIENT_ID_VAR = re.compile(r"PUBLISHER_([A-Z0-9]+)_CLIENT_ID")
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Settings:
     key_file: Path | None = None
     # Per platform slug, a base URL to use instead of the real host (the sandbox).
     api_base_urls: Mapping[str, str] = field(default_factory=dict)
-    graph_api_version: str = "v21.0"
+    graph_api_version: str = "v26.0"
     platform_timeout_s: float = 10.0
     job_timeout_s: int = 120
     queue_name: str = "publish"
@@ -46,6 +47,16 @@ class Settings:
     # Where platforms can reach this API from the internet (Instagram fetches images by
     # URL): signed, expiring media links are made under it. Empty: no public links.
     public_url: str = ""
+    # Per platform slug, the OAuth app people authorise when they connect an account:
+    # (client id, client secret or "" for a public client). Instagram uses Facebook's.
+    oauth_clients: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+
+    def oauth_client(self, platform: str) -> tuple[str, str] | None:
+        """The OAuth app for `platform` (Instagram accounts connect through Facebook Login)."""
+        found = self.oauth_clients.get(platform)
+        if found is None and platform == "instagram":
+            found = self.oauth_clients.get("facebook")
+        return found
 
     @property
     def effective_media_dir(self) -> Path:
@@ -83,6 +94,9 @@ class Settings:
             "PUBLISHER_PUBLIC_URL": self.public_url,
         }
         env.update({f"PUBLISHER_{p.upper()}_API_URL": url for p, url in self.api_base_urls.items()})
+        for platform, (client_id, secret) in self.oauth_clients.items():
+            env[f"PUBLISHER_{platform.upper()}_CLIENT_ID"] = client_id
+            env[f"PUBLISHER_{platform.upper()}_CLIENT_SECRET"] = secret
         return env
 
     @classmethod
@@ -113,6 +127,11 @@ class Settings:
             media_max_bytes=int(env.get("PUBLISHER_MEDIA_MAX_BYTES", str(cls.media_max_bytes))),
             allow_private_urls=env.get("PUBLISHER_ALLOW_PRIVATE_URLS", "0") == "1",
             public_url=env.get("PUBLISHER_PUBLIC_URL", ""),
+            oauth_clients={
+                m.group(1).lower(): (value, env.get(f"PUBLISHER_{m.group(1)}_CLIENT_SECRET", ""))
+                for name, value in env.items()
+                if (m := _CLIENT_ID_VAR.fullmatch(name)) and value
+            },
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -12,7 +14,7 @@ def test_openapi_document_describes_every_v1_route(app):
     doc = client.get("/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")
     routes = {
-        rule.rule.replace("<int:", "{").replace(">", "}")
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/v1")
     }
