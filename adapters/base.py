@@ -122,11 +122,14 @@ class Account:
 
 @dataclass(frozen=True)
 class AdapterConfig:
-    """How to reach the platform: a base URL override (the sandbox) and a timeout."""
+    """How to reach the platform: a base URL override (the sandbox), a timeout, options."""
 
     base_url: str | None = None
     timeout_s: float = 10.0
     options: Mapping[str, str] = field(default_factory=dict)
+    # A requests transport adapter to send through instead of the network (tests replay
+    # recorded answers with one).
+    transport: Any = None
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ class GraphAdapter(Adapter):
         self, credentials: Mapping[str, Any], *, account_id: str, config: AdapterConfig
     ) -> None:
         super().__init__(credentials, account_id=account_id, config=config)
-        self._session = PlatformSession(GRAPH_HOST, config.base_url, config.timeout_s)
+        self._session = PlatformSession(GRAPH_HOST, config)
         self._graph = facebook.GraphAPI(
             access_token=self._token(credentials), session=self._session
         )

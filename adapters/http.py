@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from adapters.base import OutcomeUnknown, Transient
+from adapters.base import AdapterConfig, OutcomeUnknown, Transient
 
 
 class PlatformSession(requests.Session):
@@ -17,12 +17,15 @@ class PlatformSession(requests.Session):
     facebook-sdk also drops the HTTP status; `last_response` keeps it for error mapping.
     """
 
-    def __init__(self, real_base: str, base_url: str | None, timeout_s: float) -> None:
+    def __init__(self, real_base: str, config: AdapterConfig) -> None:
         super().__init__()
         self.real_base = real_base.rstrip("/")
-        self.base_url = (base_url or real_base).rstrip("/")
-        self.timeout_s = timeout_s
+        self.base_url = (config.base_url or real_base).rstrip("/")
+        self.timeout_s = config.timeout_s
         self.last_response: requests.Response | None = None
+        if config.transport is not None:
+            self.mount("https://", config.transport)
+            self.mount("http://", config.transport)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         if url.startswith(self.real_base):

@@ -154,7 +154,7 @@ class XAdapter(Adapter):
             # An OAuth 2.0 user token is sent as a bearer token with user_auth=False.
             self._client = tweepy.Client(bearer_token=secret(creds.access_token))
         # Never wait_on_rate_limit in a worker: a 429 without reset retries without end.
-        self._client.session = PlatformSession(API_HOST, config.base_url, config.timeout_s)
+        self._client.session = PlatformSession(API_HOST, config)
 
     @classmethod
     def authorization(cls, app: OAuthApp, *, state: str, config: AdapterConfig) -> Authorization:
@@ -450,6 +450,7 @@ _PUBLIC = {
     "impression_count": "impressions",
     "like_count": "likes",
     "retweet_count": "shares",
+    "repost_count": "shares",  # the name X's 2.167 description gives it
     "reply_count": "replies",
     "quote_count": "quotes",
     "bookmark_count": "bookmarks",
@@ -481,7 +482,7 @@ def _x_metrics(tweet: tweepy.Tweet) -> dict[str, int]:
 def _token_request(app: OAuthApp, form: dict[str, str], config: AdapterConfig) -> dict[str, Any]:
     """POST /2/oauth2/token: a confidential client authenticates with HTTP Basic, a public
     one names itself. Answers the credentials a channel stores."""
-    session = PlatformSession(API_HOST, config.base_url, config.timeout_s)
+    session = PlatformSession(API_HOST, config)
     auth = (app.client_id, app.client_secret) if app.client_secret else None
     body = form if auth else {**form, "client_id": app.client_id}
     try:
@@ -526,9 +527,11 @@ def _raise_like_tweepy(response: requests.Response) -> None:
 
 
 def _replied_to(tweet: tweepy.Tweet) -> str | None:
-    for ref in tweet.referenced_tweets or []:
-        if ref.type == "replied_to":
-            return str(ref.id)
+    # `referenced_posts` is the name X's 2.167 description gives `referenced_tweets`.
+    refs = tweet.data.get("referenced_tweets") or tweet.data.get("referenced_posts") or []
+    for ref in refs:
+        if ref.get("type") == "replied_to":
+            return str(ref["id"])
     return None
 
 

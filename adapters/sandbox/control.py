@@ -51,6 +51,26 @@ def control_blueprint(ledger: Ledger) -> Blueprint:
         ledger.expire_token(request.get_json(force=True)["token"])
         return jsonify({"ok": True})
 
+    @bp.post("/oauth")
+    def oauth():
+        """{"platform", "login"} who consents next ("deny" refuses), "lifetime_s" of X
+        access tokens, "pages" the Facebook login manages."""
+        body = request.get_json(force=True)
+        if body.get("login"):
+            ledger.oauth_login[body["platform"]] = body["login"]
+        if body.get("lifetime_s"):
+            ledger.oauth_lifetime_s = float(body["lifetime_s"])
+        if body.get("pages") is not None:
+            login = body.get("login") or ledger.oauth_login.get("facebook", "sandbox")
+            ledger.oauth_pages[login] = body["pages"]
+        return jsonify({"ok": True})
+
+    @bp.post("/instagram-quota")
+    def instagram_quota():
+        """{"total"}: Instagram's publishing allowance per 24 hours."""
+        ledger.ig_quota_total = int(request.get_json(force=True)["total"])
+        return jsonify({"ok": True})
+
     @bp.post("/reset")
     def reset():
         ledger.reset()

@@ -90,6 +90,8 @@ class Ledger:
     # X refresh tokens not used yet (single-use), and how many refreshes were asked for.
     refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     refreshes: int = 0
+    # When a list: every X answer (method, path, status, JSON body), for schema checks.
+    exchanges: list[dict[str, Any]] | None = None
     # Who "logs in" at the platform's consent screen, per platform; "deny" refuses.
     oauth_login: dict[str, str] = field(default_factory=dict)
     # Facebook Login: the Pages each login manages ({"id", "name", "instagram": {...}}),
@@ -260,6 +262,7 @@ class Ledger:
             self.oauth_lifetime_s = 7200.0
             self.refresh_tokens.clear()
             self.refreshes = 0
+            self.exchanges = None
             self.ig_quota_total = 50
             self.oauth_login.clear()
             self.oauth_pages.clear()

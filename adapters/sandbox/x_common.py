@@ -20,7 +20,7 @@ from adapters.sandbox.x_spec import spec
 
 _OAUTH_TOKEN = re.compile(r'oauth_token="([^"]+)"')
 _B62 = string.digits + string.ascii_letters
-INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
+INVALID_REQUEST = "https://api.x.com/2/problems/invalid-request"
 
 
 def problem(status: int, title: str, detail: str, kind: str = "about:blank") -> Response:
@@ -147,7 +147,7 @@ def post_object(post: Accepted, fields: set[str]) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": post.external_id,
         "text": text,
-        "edit_history_tweet_ids": [post.external_id],
+        named("edit_history_tweet_ids"): [post.external_id],
     }
     if "created_at" in fields:
         item["created_at"] = x_time(post.received_at)
@@ -159,8 +159,22 @@ def post_object(post: Accepted, fields: set[str]) -> dict[str, Any]:
         item["attachments"] = {"media_keys": [f"3_{m['media_id']}" for m in post.media]}
     references = [("replied_to", post.in_reply_to), ("quoted", post.quote_of)]
     if "referenced_tweets" in fields and any(ref for _, ref in references):
-        item["referenced_tweets"] = [{"type": t, "id": ref} for t, ref in references if ref]
+        item[named("referenced_tweets")] = [{"type": t, "id": ref} for t, ref in references if ref]
     return item
+
+
+# Asked with `post.fields`, X's 2.167 description names these fields anew; asked with
+# `tweet.fields` (tweepy, recorded answers) they keep their old names.
+NEW_NAMES = {
+    "retweet_count": "repost_count",
+    "referenced_tweets": "referenced_posts",
+    "edit_history_tweet_ids": "edit_history_post_ids",
+}
+
+
+def named(legacy: str) -> str:
+    """A field's name in the family the request asked in."""
+    return NEW_NAMES[legacy] if "post.fields" in request.args else legacy
 
 
 def asked_fields() -> set[str]:

@@ -21,6 +21,7 @@ from adapters.sandbox.x_common import (
     asked_fields,
     invalid,
     json_body,
+    named,
     post_object,
     problem,
 )
@@ -57,7 +58,8 @@ def _metrics(post: Accepted, fields: set[str]) -> dict[str, Any]:
     if "public_metrics" in fields:
         names = ("retweet_count", "reply_count", "like_count", "quote_count")
         item["public_metrics"] = {
-            k: m.get(k, 0) for k in (*names, "bookmark_count", "impression_count")
+            named(k) if k == "retweet_count" else k: m.get(k, 0)
+            for k in (*names, "bookmark_count", "impression_count")
         }
     own = ("impression_count", "url_link_clicks", "user_profile_clicks")
     if "non_public_metrics" in fields:
@@ -93,7 +95,7 @@ def _field_refused(post_id: str, field: str) -> list[dict[str, str]]:
             "detail": f"Sorry, you are not authorized to access '{field}.{sub}' on the Tweet "
             f"with id : [{post_id}].",
             "value": post_id,
-            "type": "https://api.twitter.com/2/problems/not-authorized-for-field",
+            "type": "https://api.x.com/2/problems/not-authorized-for-field",
         }
         for sub in subfields
     ]
@@ -107,7 +109,7 @@ def _not_found(post_id: str) -> dict[str, str]:
         "resource_type": "tweet",
         "parameter": "id",
         "resource_id": post_id,
-        "type": "https://api.twitter.com/2/problems/resource-not-found",
+        "type": "https://api.x.com/2/problems/resource-not-found",
     }
 
 
@@ -117,6 +119,19 @@ def x_app(ledger: Ledger) -> Flask:
     app.register_blueprint(control_blueprint(ledger))
     app.register_blueprint(x_media_blueprint(ledger))
     app.register_blueprint(x_oauth_blueprint(ledger))
+
+    @app.after_request
+    def record_exchange(response: Response) -> Response:
+        if ledger.exchanges is not None and response.is_json:
+            ledger.exchanges.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "body": response.get_json(),
+                }
+            )
+        return response
 
     def posts_as_shown(ids: list[str], user_id: str) -> Response:
         """Posts by id, as GET /2/tweets answers them: a post whose private metrics the

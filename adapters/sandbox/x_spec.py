@@ -21,6 +21,15 @@ SPEC_URI = "urn:publisher:x-spec"
 # post lookups, while the API (and tweepy) send `tweet.fields` with the names its stream
 # endpoints still declare (x-legacy-parameters): both are taken, each with its own names.
 ALIASES = {"tweet.fields": "post.fields"}
+# The names 2.167 gives fields that the API (recorded answers, tweepy) still names the old
+# way when asked with `tweet.fields`: answers are checked with the new names put in, and
+# problem types on X's older host read as on the host the description names.
+LEGACY_NAMES = {
+    "retweet_count": "repost_count",
+    "referenced_tweets": "referenced_posts",
+    "edit_history_tweet_ids": "edit_history_post_ids",
+}
+LEGACY_HOST, HOST = "https://api.twitter.com/2/problems/", "https://api.x.com/2/problems/"
 
 
 @cache
@@ -125,9 +134,21 @@ class XSpec:
         content = declared.get("content", {})
         if not content:
             return []
+        body = _current_names(body)
         schemas = [c["schema"] for c in content.values()]
         failures = [[e.message for e in self._validator(s).iter_errors(body)] for s in schemas]
         return [] if any(not f for f in failures) else failures[0]
+
+
+def _current_names(node: Any) -> Any:
+    """An answer with the legacy field names and problem host put in their 2.167 form."""
+    if isinstance(node, dict):
+        return {LEGACY_NAMES.get(k, k): _current_names(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_current_names(v) for v in node]
+    if isinstance(node, str) and node.startswith(LEGACY_HOST):
+        return HOST + node[len(LEGACY_HOST) :]
+    return node
 
 
 def _coerce(raw: Any, schema: dict[str, Any], resolve: Any) -> Any:
