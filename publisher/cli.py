@@ -110,12 +110,15 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
         from adapters.sandbox import Sandbox
 
         sandbox = Sandbox().start()
+        from publisher.demo import SANDBOX_APPS
+
         stack.settings = settings.with_(
             api_base_urls={
                 "x": sandbox.x_url,
                 "facebook": sandbox.graph_url,
                 "instagram": sandbox.graph_url,
-            }
+            },
+            oauth_clients={**SANDBOX_APPS, **settings.oauth_clients},
         )
         print(f"sandbox: X {sandbox.x_url}, Graph {sandbox.graph_url}")
     stack.start()

@@ -22,6 +22,10 @@ LINK = "https://example.org/join"
 SETTLED = {"published", "failed", "unknown", "cancelled", "rejected"}
 
 
+# The OAuth apps the sandbox plays the platforms for (any id works there).
+SANDBOX_APPS = {"x": ("sandbox-client", ""), "facebook": ("sandbox-app", "sandbox-app-secret")}
+
+
 def _step(message: str) -> None:
     print(f"==> {message}", flush=True)
 
@@ -41,6 +45,16 @@ class Client:
         return response.json()
 
 
+def _connect(editor: Client, platform: str) -> list[dict]:
+    """What the account's owner does: open the consent page, agree, come back."""
+    started = editor.call("POST", f"/v1/channels/connect/{platform}")
+    consent = requests.get(started["authorization_url"], allow_redirects=False, timeout=10)
+    back = requests.get(consent.headers["Location"], timeout=10)
+    if back.status_code != 200:
+        raise RuntimeError(f"connecting {platform}: {back.status_code} {back.text}")
+    return back.json()["channels"]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -52,6 +66,7 @@ def run_demo(settings: Settings, *, port: int = 0, delay_s: float = 5.0) -> int:
     sandbox = Sandbox().start()
     _step(f"sandbox: X API at {sandbox.x_url}, Graph API at {sandbox.graph_url}")
     settings = settings.with_(
+        oauth_clients={**SANDBOX_APPS, **settings.oauth_clients},
         allow_private_urls=True,  # the demo's webhook receiver listens on loopback
         api_base_urls={
             "x": sandbox.x_url,
@@ -145,27 +160,13 @@ def _scenario(stack: Stack, sandbox: Sandbox, delay_s: float) -> int:
     editor, admin = client["marketing"], client["admin"]
     receiver = WebhookReceiver().start()
     secret = _committee(admin, keys["legal"][0], receiver)
-    x = editor.call(
-        "POST",
-        "/v1/channels",
-        {
-            "platform": "x",
-            "name": "Brand on X",
-            "external_account_id": "1001",
-            "credentials": {"access_token": "demo-x-user-token"},
-        },
+    x = _connect(editor, "x")[0]
+    fb = next(c for c in _connect(editor, "facebook") if c["platform"] == "facebook")
+    _step(
+        f"channels connected through the platforms' consent pages: #{x['id']} X "
+        f"({x['name']}), #{fb['id']} Facebook Page ({fb['name']}); tokens encrypted, "
+        "X's refreshed before they expire"
     )
-    fb = editor.call(
-        "POST",
-        "/v1/channels",
-        {
-            "platform": "facebook",
-            "name": "Brand Page",
-            "external_account_id": "2002",
-            "credentials": {"page_access_token": "demo-page-token"},
-        },
-    )
-    _step(f"channels: #{x['id']} X, #{fb['id']} Facebook Page (credentials encrypted)")
     campaign = editor.call(
         "POST",
         "/v1/campaigns",
