@@ -272,10 +272,12 @@ class GraphAdapter(Adapter):
         if code == DUPLICATE_POST:
             return Rejected(reason, duplicate=True)
         if status == 503 or (
-            status < 500 and isinstance(error, dict) and error.get("is_transient")
+            400 <= status < 500 and isinstance(error, dict) and error.get("is_transient")
         ):
             return Transient(reason)
-        if status >= 500 or code is None:
+        if not 400 <= status < 500 or code is None:
+            # A 5xx, or an answer Graph does not give (an error with a 2xx or 3xx): the
+            # request may have been taken. Asked about later, never resent blindly.
             return OutcomeUnknown(reason)
         return Rejected(reason)
 

@@ -200,3 +200,30 @@ def test_the_review_page_never_500s(api, world, form, token):
         path = "/review/" + token.replace("/", "").replace("?", "").replace("#", "")
     for response in (api.client.get(path), api.client.post(path, data=form)):
         assert response.status_code < 500, (path, form, response.get_data(as_text=True)[:300])
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    query=st.dictionaries(
+        st.sampled_from(
+            ["state", "code", "error", "error_description", "error_code", "error_reason", "x"]
+        ),
+        st.text(max_size=40),
+        max_size=4,
+    ),
+    platform=st.sampled_from(["x", "facebook", "instagram", "myspace", "x%00"]),
+    real_state=st.booleans(),
+)
+def test_the_oauth_callback_never_500s(api, runtime, world, query, platform, real_state):
+    """No key, anything in the query, a real grant or none: a 4xx, never a 500."""
+    runtime.settings = runtime.settings.with_(
+        oauth_clients={"x": ("c", ""), "facebook": ("a", "s")}
+    )
+    if real_state and platform in ("x", "facebook"):
+        url = api.post(f"/v1/channels/connect/{platform}", expect=201)["authorization_url"]
+        query = {**query, "state": url.split("state=", 1)[1].split("&", 1)[0]}
+    response = api.client.get(f"/v1/oauth/callback/{platform}", query_string=query)
+    assert response.status_code < 500, (platform, query, response.get_json())
+    assert 400 <= response.status_code < 500 or "channels" in response.get_json()
