@@ -1,9 +1,12 @@
-"""X's weighted text length, after twitter-text's v3 configuration.
+"""X's weighted text length, and text as X hands it back.
 
-Docs: https://docs.x.com/fundamentals/counting-characters and
-https://github.com/twitter/twitter-text/blob/master/config/v3.json
-Text is NFC-normalised; code points in the light ranges weigh 1, all others 2; every URL
-weighs 23 whatever its length; an emoji sequence (with modifiers, ZWJ joins) weighs 2.
+Counting follows X's published rules (docs.x.com/fundamentals/counting-characters,
+twitter-text's v3 configuration: NFC first; code points in the light ranges weigh 1, others
+2; every URL, with or without a scheme and on any real top-level domain, weighs 23,
+trailing punctuation apart; an emoji sequence weighs 2) through twitter-text-parser, the
+maintained Python port of twitter-text with its conformance cases, instead of our own
+approximation (which counted keycap sequences as more than 2, a trailing full stop as
+part of the URL and missed most top-level domains).
 """
 
 from __future__ import annotations
@@ -12,67 +15,15 @@ import html
 import re
 import unicodedata
 
-from twitter_text import extract_urls_with_indices
+from twitter_text import extract_urls_with_indices, parse_tweet
 
 MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
-_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-_URL = re.compile(
-    r"https?://[^\s]+|\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|fr|de|co|uk|ly)\b[^\s]*", re.IGNORECASE
-)
-_ZWJ = 0x200D
-_JOINERS = {0xFE0E, 0xFE0F, 0x20E3}
-
-
-def _is_modifier(cp: int) -> bool:
-    return 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F or cp in _JOINERS
-
-
-def _is_emoji(cp: int) -> bool:
-    return (
-        0x1F000 <= cp <= 0x1FAFF
-        or 0x2600 <= cp <= 0x27BF
-        or 0x2B00 <= cp <= 0x2BFF
-        or 0x1F1E6 <= cp <= 0x1F1FF
-    )
-
-
-def _char_weight(cp: int) -> int:
-    return 1 if any(lo <= cp <= hi for lo, hi in _LIGHT_RANGES) else 2
-
-
-def _plain_weight(text: str) -> int:
-    total = 0
-    previous_emoji = False
-    joined = False
-    open_flag = False  # a regional indicator waiting for its pair
-    for ch in text:
-        cp = ord(ch)
-        is_ri = 0x1F1E6 <= cp <= 0x1F1FF
-        if is_ri and open_flag:
-            open_flag = False
-            continue  # the second letter of a flag
-        open_flag = is_ri
-        if previous_emoji and (_is_modifier(cp) or cp == _ZWJ):
-            joined = cp == _ZWJ
-            continue  # part of the emoji already counted
-        if previous_emoji and joined and _is_emoji(cp):
-            joined = False
-            continue  # a ZWJ sequence counts once
-        previous_emoji = _is_emoji(cp)
-        joined = False
-        total += 2 if previous_emoji else _char_weight(cp)
-    return total
 
 
 def weighted_length(text: str) -> int:
     """The length X counts for `text` (limit: 280)."""
-    text = unicodedata.normalize("NFC", text)
-    total, last = 0, 0
-    for match in _URL.finditer(text):
-        total += _plain_weight(text[last : match.start()]) + URL_WEIGHT
-        last = match.end()
-    return total + _plain_weight(text[last:])
+    return parse_tweet(unicodedata.normalize("NFC", text)).weightedLength
 
 
 _TCO = re.compile(r"https?://t\.co/\w+")

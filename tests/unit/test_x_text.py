@@ -21,6 +21,18 @@ CASES = [
     ("http://a.co", 23),
     ("—", 1),  # em dash sits in a light range
     ("a" * 280, 280),
+    # Keycap and emoji-presentation sequences are one emoji each (issue 11, item 7).
+    ("1️⃣", 2),
+    ("©️", 2),
+    ("‼️", 2),
+    # Trailing punctuation is not part of the URL; every real top-level domain is a URL.
+    ("https://lumiere-asso.fr/x.", 24),
+    ("lumiere.paris", 23),
+    ("lumiere.eu", 23),
+    ("Rendez-vous sur lumiere.paris !", len("Rendez-vous sur ") + 23 + 2),
+    # twitter-text conformance/validate.yml, lengths: "Count multiple URLs correctly".
+    ("Test https://test.com test https://test.com test.com test", 86),
+    ("test.com", 23),
 ]
 
 
