@@ -36,3 +36,12 @@ def parse_local(text: str) -> datetime:
 
 def format_local(local: datetime) -> str:
     return local.replace(microsecond=0).isoformat()
+
+
+def show_in(instant: datetime, time_zone: str) -> str:
+    """`instant` as ISO 8601 in `time_zone`; in UTC when the zone cannot show it (a
+    stored row from before times were bounded must not break a read)."""
+    try:
+        return instant.astimezone(ZoneInfo(time_zone)).isoformat()
+    except (OverflowError, ValueError, KeyError):
+        return instant.astimezone(UTC).isoformat()

@@ -36,6 +36,10 @@ _CANCELLABLE = frozenset(
 )
 
 
+# How far in the past a one-off time may be given ("now" from a clock a little behind).
+PAST_GRACE = timedelta(minutes=5)
+
+
 def _rule_problem(target: TargetIn, now: datetime) -> str | None:
     """Why a recurrence cannot run, or None: it must start within the last year and
     have an occurrence ahead."""
@@ -72,11 +76,26 @@ def _check_references(session: Session, actor: Actor, data: PostCreate, now: dat
             )
         elif target.recurrence is not None and (problem := _rule_problem(target, now)):
             errors.append(field_error(["targets", i, "recurrence"], problem))
+        elif target.recurrence is None and not target.queue and _past(target.scheduled_at, now):
+            errors.append(field_error(["targets", i, "scheduled_at"], _past_message(now)))
     channels = [session.get(Channel, t.channel_id) for t in data.targets]
     errors += _variant_errors(data.variants, [c for c in channels if c is not None])
     errors += _media_errors(session, actor, data.media, data.variants)
     if errors:
-        raise ValidationFailed("the post refers to objects that do not exist", errors)
+        raise ValidationFailed("the post cannot be planned as given", errors)
+
+
+def _past(when: datetime, now: datetime) -> bool:
+    """A one-off time already gone (beyond a little clock disagreement): it would only
+    expire unseen."""
+    return when < now - PAST_GRACE
+
+
+def _past_message(now: datetime) -> str:
+    return (
+        f"is in the past (now is {now.replace(microsecond=0).isoformat()}): choose a time "
+        "ahead, or queue: true for the channel's next posting slot"
+    )
 
 
 def _media_errors(
@@ -348,7 +367,11 @@ def submit_post(
     ]
     if not pubs and not waiting:
         raise Conflict("nothing to submit: no publication of this post is a draft")
-    errors = []
+    errors = [
+        field_error(["publications", p.id, "scheduled_at"], _past_message(now))
+        for p in pubs
+        if p.series_id is None and _past(p.scheduled_at, now)
+    ]
     for channel_id in sorted({p.channel_id for p in pubs} | {s.channel_id for s in waiting}):
         channel = session.get(Channel, channel_id)
         adapter = registry.get(channel.platform) if channel else None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from adapters.base import Adapter, AdapterError, RateLimited
 from publisher import events, recurrence
 from publisher.errors import Conflict, NotFound, PlatformUnavailable
+from publisher.localtime import show_in
 from publisher.models import Channel, Event, Post, Publication, Series
 from publisher.schemas import MetricsRead, PostMetrics, PublicationRead, SeriesRead
 from publisher.states import Status
@@ -151,7 +151,7 @@ def history(session: Session, actor: Actor, publication_id: int) -> list[Event]:
 
 def to_read(pub: Publication) -> PublicationRead:
     """The API view: times in UTC, plus the scheduled time in the planned time zone."""
-    local = pub.scheduled_at.astimezone(ZoneInfo(pub.time_zone)).isoformat()
+    local = show_in(pub.scheduled_at, pub.time_zone)
     return PublicationRead.model_validate(
         {
             **pub.model_dump(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -13,6 +12,7 @@ from adapters.base import AdapterRegistry, MediaFile
 from publisher import audit, policies
 from publisher.content import content_of, media_refs
 from publisher.errors import Conflict, NotFound
+from publisher.localtime import show_in
 from publisher.models import ApiKey, Channel, Post, Publication, Review, Series
 from publisher.policies import Policy
 from publisher.reviews import counting, current_tally, votes_on
@@ -104,7 +104,7 @@ def describe(
         tally, roles = current_tally(session, policy, counted)
         item.policy = policy
         item.details = {
-            "scheduled_local": pub.scheduled_at.astimezone(ZoneInfo(time_zone)).isoformat(),
+            "scheduled_local": show_in(pub.scheduled_at, time_zone),
             "reviewer_time_zone": time_zone,
             "review_deadline": policy.deadline(pub.scheduled_at),
             "votes": [_vote(v, keys, v in counted) for v in votes],

@@ -3,14 +3,16 @@ comments, the audit log and outgoing webhooks."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, Field, model_validator
+from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
 from publisher.schemas import (
     Id,
     Input,
+    Instant,
     MediaRefRead,
     Output,
     PublicationRead,
@@ -291,8 +293,18 @@ class EventRead(Output):
 
 class AuditQuery(Input):
     model_config = {"extra": "forbid", "strict": False}
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Instant | None = Field(
+        default=None, description="ISO 8601 with its UTC offset, e.g. 2026-01-01T00:00:00Z"
+    )
+    until: Instant | None = Field(default=None, description="ISO 8601 with its UTC offset")
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _a_date_time(cls, value: object) -> object:
+        # Lax query parsing would read a number ("0.5") as seconds since 1970.
+        if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+            raise ValueError("an ISO 8601 date-time with its offset, e.g. 2026-01-01T00:00:00Z")
+        return value
     after_id: int = Field(default=0, ge=0, description="Resume after this event id")
 
 

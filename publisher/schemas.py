@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +30,25 @@ def _time_zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown IANA time zone {name!r}") from exc
     return name
+
+
+# Instants every IANA zone can show (offsets run from -12 h to +14 h): beyond, a local
+# time would fall outside years 1 to 9999 and no read could show it.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def _representable(moment: datetime) -> datetime:
+    try:
+        instant = moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("outside the years 0001 to 9999 once in UTC") from exc
+    if not EARLIEST <= instant <= LATEST:
+        raise ValueError(
+            f"must be between {EARLIEST.date().isoformat()} and {LATEST.date().isoformat()} "
+            "(UTC), so that every time zone can show it"
+        )
+    return moment
 
 
 def _not_blank(text: str) -> str:
@@ -66,6 +85,8 @@ def _link(url: HttpUrl) -> str:
 Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
 Link = Annotated[HttpUrl, AfterValidator(_link)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
+# A point in time a client gives: with its UTC offset, and showable in every zone.
+Instant = Annotated[AwareDatetime, AfterValidator(_representable)]
 Text = Annotated[str, Field(min_length=1, max_length=100_000), AfterValidator(_not_blank)]
 ThreadPart = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
 TrackingName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")]
@@ -209,8 +230,8 @@ class MediaRefRead(Output):
 class CampaignCreate(Input):
     name: Name
     objective: Objective
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     goals: dict[
         Annotated[str, Field(min_length=1, max_length=60)], Annotated[float, Field(ge=0)]
     ] = Field(default_factory=dict, examples=[{"signups": 500, "impressions": 100000}])
@@ -258,7 +279,7 @@ class TargetIn(Input):
     `recurrence`; or `queue: true` for the channel's next free posting slot."""
 
     channel_id: Id
-    scheduled_at: AwareDatetime | None = Field(
+    scheduled_at: Instant | None = Field(
         default=None,
         description="ISO 8601 with an offset, e.g. 2026-12-01T09:00:00+01:00; with "
         "`recurrence`, the first occurrence (DTSTART)",

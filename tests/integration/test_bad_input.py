@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from publisher.models import Publication
 from tests.helpers import row_counts, soon
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
@@ -121,6 +124,38 @@ CASES = {
         ),
         status=422,
         loc=["targets", 0, "recurrence"],
+    ),
+    # Issue 11 item 1: times no zone can show were saved, then broke every read.
+    "the last day of 9999 in Kiritimati": dict(
+        body=lambda w: _post_body(
+            w,
+            targets=_target(
+                w, scheduled_at="9999-12-31T23:30:00+00:00", time_zone="Pacific/Kiritimati"
+            ),
+        ),
+        status=422,
+        loc=["targets", 0, "scheduled_at"],
+    ),
+    "past 9999 once in UTC": dict(
+        body=lambda w: _post_body(w, targets=_target(w, scheduled_at="9999-12-31T23:59:59-01:00")),
+        status=422,
+        loc=["targets", 0, "scheduled_at"],
+    ),
+    "before year 1 once in UTC": dict(
+        body=lambda w: _post_body(w, targets=_target(w, scheduled_at="0001-01-01T00:00:00+01:00")),
+        status=422,
+        loc=["targets", 0, "scheduled_at"],
+    ),
+    # Issue 11 item 9: a one-off time already gone would only expire unseen.
+    "ten minutes ago": dict(
+        body=lambda w: _post_body(w, targets=_target(w, scheduled_at=soon(-600).isoformat())),
+        status=422,
+        loc=["targets", 0, "scheduled_at"],
+    ),
+    "in 2020": dict(
+        body=lambda w: _post_body(w, targets=_target(w, scheduled_at="2020-03-01T09:00:00+01:00")),
+        status=422,
+        loc=["targets", 0, "scheduled_at"],
     ),
     "queue and a time": dict(
         body=lambda w: _post_body(w, targets=_target(w, queue=True)),
@@ -326,3 +361,42 @@ def test_bad_posting_slots_are_refused_and_change_nothing(api, runtime, world, b
     assert loc in [e["loc"] for e in problem["errors"]], problem["errors"]
     assert row_counts(runtime) == before
     assert api.get(path)["slots"] == []
+
+
+def test_a_post_whose_time_passed_is_refused_at_submit(api, runtime, world):
+    post = api.post("/v1/posts", _post_body(world), expect=201)  # due in a minute
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    runtime.clock = lambda: later
+    before = row_counts(runtime)
+    status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit", {})
+    pub = post["publications"][0]["id"]
+    assert status == 422 and problem["errors"][0]["loc"] == ["publications", pub, "scheduled_at"]
+    assert "in the past" in problem["errors"][0]["msg"]
+    assert row_counts(runtime) == before
+    assert api.publication(pub)["status"] == "draft"
+
+
+def test_a_stored_time_no_zone_can_show_breaks_no_read(api, runtime, world):
+    """Rows saved before times were bounded still read (in UTC), in every list."""
+    post = api.post("/v1/posts", _post_body(world), expect=201)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    pub_id = post["publications"][0]["id"]
+    with runtime.session() as session:
+        pub = session.get(Publication, pub_id)
+        pub.scheduled_at = datetime(9999, 12, 31, 23, 30, tzinfo=UTC)
+        pub.time_zone = "Pacific/Kiritimati"
+        session.commit()
+    read = api.get(f"/v1/publications/{pub_id}")
+    assert read["scheduled_local"].startswith("9999-12-31T23:30:00")
+    for path in ("/v1/posts", "/v1/publications", f"/v1/posts/{post['id']}"):
+        assert api.call("GET", path)[0] == 200, path
+    assert api.call("GET", "/v1/reviews", as_="reviewer")[0] == 200
+
+
+@pytest.mark.parametrize(
+    "query,field",
+    [("since=2026-01-01T00:00:00", "since"), ("until=0.5", "until"), ("since=1700000000", "since")],
+)
+def test_audit_times_need_a_date_time_with_its_offset(api, query, field):
+    status, problem = api.call("GET", f"/v1/audit?{query}", as_="admin")
+    assert status == 422 and problem["errors"][0]["loc"] == ["query", field]

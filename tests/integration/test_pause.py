@@ -123,8 +123,8 @@ def test_the_dispatcher_neither_hands_over_nor_forgets_rows_under_a_pause(
 )
 def test_resume_follows_the_missed_time_policy(api, runtime, sandbox, at, policy, late_s, expected):
     x, _ = api.channels()
+    at(soon(-late_s - 60))  # planned and approved in time, then held by the pause past it
     post = api.post_for([x], at=soon(-late_s))
-    at(soon(-late_s - 60))  # approved in time, then held by the pause past its time
     api.post("/v1/pause", {"scope": "workspace", "reason": "r", "on_resume": policy}, expect=201)
     api.submit_and_approve(post)
     at(soon())
