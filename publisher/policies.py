@@ -22,7 +22,7 @@ from publisher.models import ReviewPolicy
 from publisher.review_schemas import PolicyIn, PolicyRead
 from publisher.workspaces import Actor, Permission, reviewer_problem
 
-DEFAULT = PolicyIn(allow_self_approval=True)
+DEFAULT = PolicyIn(approvals=1, allow_self_approval=True)
 
 
 @dataclass(frozen=True)

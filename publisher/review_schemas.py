@@ -59,7 +59,10 @@ class ContentRules(Input):
 
 
 class PolicyIn(Input):
-    approvals: int = Field(default=1, ge=1, le=10, description="Distinct approvals needed")
+    """The whole policy (PUT replaces it): `approvals` at least, so that an empty or lost
+    body cannot quietly reset the committee to one approval."""
+
+    approvals: int = Field(ge=1, le=10, description="Distinct approvals needed")
     requirements: list[RequirementIn] = Field(default_factory=list, max_length=10)
     allow_self_approval: bool = Field(
         default=False, description="Whether an author of the post may approve it"
@@ -105,11 +108,15 @@ class PolicyRead(PolicyIn):
 
 
 class Decision(Input):
+    """A vote names the revision it was given on (`revision` of the review item): a vote
+    without it could count for text nobody read."""
+
     comment: str = Field(default="", max_length=5000)
-    revision: int | None = Field(
-        default=None,
+    revision: int = Field(
         ge=1,
-        description="The revision you reviewed: a vote on any other one is a 409",
+        le=2**31 - 1,
+        description="The revision you reviewed (the review item's `revision`): a vote on any "
+        "other one is a 409 stale_revision",
     )
 
 

@@ -135,6 +135,12 @@ class ChannelUpdate(Input):
         default=None, description="New credentials; a channel that needed re-auth is active again"
     )
 
+    @model_validator(mode="after")
+    def _something(self) -> ChannelUpdate:
+        if self.name is None and self.credentials is None:
+            raise ValueError("give a new name, new credentials, or both")
+        return self
+
 
 class ChannelRead(Output):
     id: int

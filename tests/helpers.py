@@ -165,7 +165,10 @@ class Api:
         self.post(f"/v1/posts/{post['id']}/submit", expect=200)
         for pub in post["publications"]:
             self.post(
-                f"/v1/reviews/{pub['id']}/approve", {"comment": "ok"}, as_="reviewer", expect=201
+                f"/v1/reviews/{pub['id']}/approve",
+                {"comment": "ok", "revision": post["revision"]},
+                as_="reviewer",
+                expect=201,
             )
 
     def publication(self, pub_id: int) -> dict:

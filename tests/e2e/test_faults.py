@@ -81,7 +81,7 @@ def _plan(http: Http, count: int, at: datetime, prefix: str = "post") -> list[in
         )
         http("POST", f"/v1/posts/{post['id']}/submit", expect=200)
         pub = post["publications"][0]["id"]
-        http("POST", f"/v1/reviews/{pub}/approve", as_="reviewer", expect=201)
+        http("POST", f"/v1/reviews/{pub}/approve", {"revision": 1}, as_="reviewer", expect=201)
         ids.append(pub)
     return ids
 

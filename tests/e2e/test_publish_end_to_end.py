@@ -72,7 +72,7 @@ def test_plan_approve_publish_through_real_processes(http, sandbox):
         http(
             "POST",
             f"/v1/reviews/{item['publication']['id']}/approve",
-            {"comment": "go"},
+            {"comment": "go", "revision": 1},
             as_="reviewer",
             expect=201,
         )
@@ -97,14 +97,14 @@ def test_unapproved_edited_and_rejected_posts_stay_home(http, sandbox):
     edited = _post(http, campaign, [x], "approved then edited", at + timedelta(seconds=1))
     http("POST", f"/v1/posts/{edited['id']}/submit", expect=200)
     edited_pub = edited["publications"][0]["id"]
-    http("POST", f"/v1/reviews/{edited_pub}/approve", {}, as_="reviewer", expect=201)
+    http("POST", f"/v1/reviews/{edited_pub}/approve", {"revision": 1}, as_="reviewer", expect=201)
     http("PATCH", f"/v1/posts/{edited['id']}", {"text": "edited, not yet approved"}, expect=200)
     rejected = _post(http, campaign, [x], "rejected", at)
     http("POST", f"/v1/posts/{rejected['id']}/submit", expect=200)
     http(
         "POST",
         f"/v1/reviews/{rejected['publications'][0]['id']}/reject",
-        {"comment": "no"},
+        {"comment": "no", "revision": 1},
         as_="reviewer",
         expect=201,
     )
@@ -113,7 +113,7 @@ def test_unapproved_edited_and_rejected_posts_stay_home(http, sandbox):
     http(
         "POST",
         f"/v1/reviews/{control['publications'][0]['id']}/approve",
-        {},
+        {"revision": 1},
         as_="reviewer",
         expect=201,
     )
@@ -123,7 +123,7 @@ def test_unapproved_edited_and_rejected_posts_stay_home(http, sandbox):
     assert [a.text for a in sandbox.ledger.accepted()] == ["the control post"]
     assert http("GET", f"/v1/publications/{edited_pub}")["status"] == "in_review"
 
-    http("POST", f"/v1/reviews/{edited_pub}/approve", {}, as_="reviewer", expect=201)
+    http("POST", f"/v1/reviews/{edited_pub}/approve", {"revision": 1}, as_="reviewer", expect=201)
     assert _wait(http, edited["id"], SETTLED)[0]["status"] == "published"
     assert [a.text for a in sandbox.ledger.accepted()] == [
         "the control post",

@@ -113,7 +113,9 @@ def test_rotation_under_running_processes_keeps_every_channel_working(
     )
     http("POST", f"/v1/posts/{post['id']}/submit", expect=200)
     for pub in post["publications"]:
-        http("POST", f"/v1/reviews/{pub['id']}/approve", as_="reviewer", expect=201)
+        http(
+            "POST", f"/v1/reviews/{pub['id']}/approve", {"revision": 1}, as_="reviewer", expect=201
+        )
     wait_until(
         lambda: all(
             http("GET", f"/v1/publications/{p['id']}")["status"] == "published"

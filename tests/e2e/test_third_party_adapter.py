@@ -148,7 +148,7 @@ def test_a_pip_installed_adapter_publishes_with_no_edit_of_the_core(
         )
         http("POST", f"/v1/posts/{post['id']}/submit", expect=200)
         pub_id = post["publications"][0]["id"]
-        http("POST", f"/v1/reviews/{pub_id}/approve", as_="reviewer", expect=201)
+        http("POST", f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="reviewer", expect=201)
         published = wait_until(
             lambda: (p := http("GET", f"/v1/publications/{pub_id}"))["status"] == "published" and p,
             timeout_s=30,

@@ -280,7 +280,8 @@ def test_review_decisions_need_a_comment_to_refuse(api, runtime, world):
     pub_id = post["publications"][0]["id"]
     before = row_counts(runtime)
     for action in ("reject", "request-changes"):
-        status, problem = api.call("POST", f"/v1/reviews/{pub_id}/{action}", {}, as_="reviewer")
+        body = {"revision": 1}
+        status, problem = api.call("POST", f"/v1/reviews/{pub_id}/{action}", body, as_="reviewer")
         assert status == 422 and problem["errors"][0]["loc"] == ["comment"]
     assert row_counts(runtime) == before
 
@@ -326,12 +327,29 @@ def test_values_beyond_the_databases_limits_are_4xx(
     assert row_counts(runtime) == before
 
 
-def test_an_approval_needs_no_body(api, runtime, world):
+@pytest.mark.parametrize(
+    "action,body",
+    [
+        ("approve", None),
+        ("approve", {}),
+        ("approve", {"comment": "fine"}),
+        ("request-changes", {"comment": "shorter"}),
+        ("reject", {"comment": "no"}),
+    ],
+)
+def test_a_vote_must_name_the_revision_it_was_given_on(api, runtime, world, action, body):
+    """Issue 11 item 2: a vote without `revision` counted for whatever revision was current,
+    text nobody had read. It is a 422 and changes nothing; with it, the vote counts."""
     post = api.post("/v1/posts", _post_body(world), expect=201)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
-    status, review = api.call("POST", f"/v1/reviews/{pub_id}/approve", as_="reviewer")
-    assert status == 201 and review["decision"] == "approved"
+    before = row_counts(runtime)
+    status, problem = api.call("POST", f"/v1/reviews/{pub_id}/{action}", body, as_="reviewer")
+    assert status == 422 and ["revision"] in [e["loc"] for e in problem["errors"]]
+    assert row_counts(runtime) == before
+    assert api.publication(pub_id)["status"] == "in_review"
+    named = {**(body or {}), "revision": 1}
+    assert api.call("POST", f"/v1/reviews/{pub_id}/{action}", named, as_="reviewer")[0] == 201
 
 
 @pytest.mark.parametrize(
@@ -400,3 +418,24 @@ def test_a_stored_time_no_zone_can_show_breaks_no_read(api, runtime, world):
 def test_audit_times_need_a_date_time_with_its_offset(api, query, field):
     status, problem = api.call("GET", f"/v1/audit?{query}", as_="admin")
     assert status == 422 and problem["errors"][0]["loc"] == ["query", field]
+
+
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("PUT", "/v1/review-policy", {}),
+        ("PUT", "/v1/review-policy", None),
+        ("PATCH", "/v1/channels/{x}", {}),
+        ("PATCH", "/v1/channels/{x}", None),
+    ],
+)
+def test_an_empty_replacement_is_refused_not_applied(api, runtime, world, method, path, body):
+    """Issue 11 item 15: PUT /v1/review-policy with {} or no body reset the committee to
+    one approval; an empty PATCH of a channel did nothing and said 200."""
+    api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
+    before = row_counts(runtime)
+    policy = api.get("/v1/review-policy", as_="admin")
+    status, problem = api.call(method, path.format(x=world["x"]["id"]), body, as_="admin")
+    assert status == 422 and problem["errors"], problem
+    assert row_counts(runtime) == before
+    assert api.get("/v1/review-policy", as_="admin") == policy

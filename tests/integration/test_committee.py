@@ -78,8 +78,8 @@ def test_two_of_three_with_a_required_legal_reviewer(api, runtime, sandbox, comm
 def test_a_second_approval_by_the_same_reviewer_does_not_count(api, committee, x):
     api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
     _, pub_id = _submitted(api, x)
-    api.post(f"/v1/reviews/{pub_id}/approve", {}, as_="alice", expect=201)
-    status, body = api.call("POST", f"/v1/reviews/{pub_id}/approve", {}, as_="alice")
+    api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="alice", expect=201)
+    status, body = api.call("POST", f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="alice")
     assert status == 409 and "already approved" in body["detail"]
     assert api.publication(pub_id)["status"] == "in_review"
 
@@ -93,7 +93,9 @@ def test_authors_may_not_approve_their_own_content(api, runtime):
     pub_id = post["publications"][0]["id"]
     assert not _item(api, pub_id, "admin")["waiting_on_me"]
     before = row_counts(runtime)
-    status, problem = api.call("POST", f"/v1/reviews/{pub_id}/approve", {}, as_="admin")
+    status, problem = api.call(
+        "POST", f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="admin"
+    )
     assert status == 403 and "authors may not approve" in problem["detail"]
     assert row_counts(runtime) == before
     # An editor who changed the text is an author too; the reviewer is not.
@@ -106,7 +108,9 @@ def test_authors_may_not_approve_their_own_content(api, runtime):
         expect=200,
     )
     assert (
-        api.post(f"/v1/reviews/{pub_id}/approve", {}, as_="admin", expect=201)["publication_status"]
+        api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 2}, as_="admin", expect=201)[
+            "publication_status"
+        ]
         == "scheduled"
     )
 
@@ -163,7 +167,7 @@ def test_request_changes_and_reject_need_a_comment_in_a_batch_too(api, runtime, 
         body = {"decision": decision, "items": [{"publication_id": pub_id, "revision": 1}]}
         status, problem = api.call("POST", "/v1/reviews/batch", body, as_="reviewer")
         assert status == 422 and "comment is required" in problem["detail"]
-    status, _ = api.call("POST", f"/v1/reviews/{pub_id}/reject", {}, as_="reviewer")
+    status, _ = api.call("POST", f"/v1/reviews/{pub_id}/reject", {"revision": 1}, as_="reviewer")
     assert status == 422
     assert row_counts(runtime) == before
 
@@ -179,7 +183,7 @@ def test_campaign_policy_overrides_the_workspace_policy(api, committee):
     post = api.post("/v1/posts", api.post_body([x], at=soon(60), campaign=campaign), expect=201)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
-    vote = api.post(f"/v1/reviews/{pub_id}/approve", {}, as_="alice", expect=201)
+    vote = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="alice", expect=201)
     assert vote["publication_status"] == "scheduled"
     assert api.call("DELETE", path, as_="admin", expect=200)[1]["source"] == "workspace"
 
@@ -189,9 +193,10 @@ def test_bad_policies_are_refused_and_change_nothing(api, runtime, committee):
     cases = [
         ({"approvals": 0}, "approvals"),
         ({"approvals": 1, "requirements": [{"name": "legal", "min": 2, "role": "reviewer"}]}, ""),
-        ({"requirements": [{"name": "legal"}]}, ""),
-        ({"requirements": [{"name": "x", "reviewer_ids": [999]}]}, "reviewer_ids"),
-        ({"review_deadline_minutes": -5}, "review_deadline_minutes"),
+        ({"approvals": 1, "requirements": [{"name": "legal"}]}, ""),
+        ({"approvals": 1, "requirements": [{"name": "x", "reviewer_ids": [999]}]}, "reviewer_ids"),
+        ({"approvals": 1, "review_deadline_minutes": -5}, "review_deadline_minutes"),
+        ({}, "approvals"),
     ]
     for body, where in cases:
         status, problem = api.call("PUT", "/v1/review-policy", body, as_="admin")
@@ -247,7 +252,7 @@ def test_the_queue_filters_sorts_and_speaks_the_reviewers_time(api, runtime, key
     )
     api.post(
         f"/v1/reviews/{sooner['publications'][0]['id']}/request-changes",
-        {"comment": "no"},
+        {"comment": "no", "revision": 1},
         as_="kenji",
     )
     assert ids(api.get("/v1/reviews?waiting_on_me=true", as_="kenji")) == [later["id"]]
@@ -305,7 +310,7 @@ def test_the_link_is_previewed_and_sent_with_the_campaigns_tracking(api, runtime
         "&utm_source=facebook",
     }
     for pub in post["publications"]:
-        api.post(f"/v1/reviews/{pub['id']}/approve", {}, as_="reviewer", expect=201)
+        api.post(f"/v1/reviews/{pub['id']}/approve", {"revision": 1}, as_="reviewer", expect=201)
     _run_after_due(runtime, at)
     sent = {a.platform: a for a in sandbox.ledger.accepted()}
     assert links["x"] in sent["x"].text
@@ -316,12 +321,13 @@ def test_the_link_is_previewed_and_sent_with_the_campaigns_tracking(api, runtime
 
 def test_content_rules_show_as_findings_on_each_channels_text(api, x):
     rules = {
+        "approvals": 1,
         "content_rules": {
             "banned_terms": ["guaranteed"],
             "required_terms": ["#ad"],
             "max_hashtags": 2,
             "max_mentions": 1,
-        }
+        },
     }
     api.call("PUT", "/v1/review-policy", rules, as_="admin", expect=200)
     _submitted(api, x, text="Guaranteed fun! #winter #open #day with @acme and @friends")
@@ -377,7 +383,7 @@ def test_one_item_can_be_read_on_its_own(api, x):
     _, pub_id = _submitted(api, x)
     item = api.get(f"/v1/reviews/{pub_id}?time_zone=Asia/Tokyo", as_="reviewer")
     assert item["publication"]["id"] == pub_id and item["reviewer_time_zone"] == "Asia/Tokyo"
-    api.post(f"/v1/reviews/{pub_id}/approve", {}, as_="reviewer", expect=201)
+    api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="reviewer", expect=201)
     assert api.call("GET", f"/v1/reviews/{pub_id}", as_="reviewer")[0] == 409
     assert api.call("GET", f"/v1/reviews/{pub_id}", as_="other")[0] == 404
     assert api.call("GET", "/v1/reviews/999999", as_="reviewer")[0] == 404
@@ -389,7 +395,13 @@ def test_the_queue_sorts_by_deadline_campaign_and_channel(api):
     early = api.campaign()
     for campaign, minutes in ((early, 10), (late, 120)):
         path = f"/v1/campaigns/{campaign['id']}/review-policy"
-        api.call("PUT", path, {"review_deadline_minutes": minutes}, as_="admin", expect=200)
+        api.call(
+            "PUT",
+            path,
+            {"approvals": 1, "review_deadline_minutes": minutes},
+            as_="admin",
+            expect=200,
+        )
     # Goes out first, but its committee has until 10 minutes before: deadline in 1h50.
     first = api.post("/v1/posts", api.post_body([fb], at=soon(7200), campaign=early), expect=201)
     # Goes out later, but must be decided 2 hours before: deadline in 1h.

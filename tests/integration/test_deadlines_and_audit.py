@@ -45,7 +45,11 @@ def test_not_approved_by_its_scheduled_time_it_is_held_and_never_published(
     api, runtime, sandbox, at
 ):
     api.call(
-        "PUT", "/v1/review-policy", {"late_approval_grace_seconds": 0}, as_="admin", expect=200
+        "PUT",
+        "/v1/review-policy",
+        {"approvals": 1, "late_approval_grace_seconds": 0},
+        as_="admin",
+        expect=200,
     )
     x, _ = api.channels()
     due = soon(60)
@@ -54,7 +58,9 @@ def test_not_approved_by_its_scheduled_time_it_is_held_and_never_published(
     pub_id = post["publications"][0]["id"]
     assert _sweep(runtime, due) == (0, 0)  # at its time it may still be approved
     at(due + timedelta(seconds=1))
-    status, problem = api.call("POST", f"/v1/reviews/{pub_id}/approve", {}, as_="reviewer")
+    status, problem = api.call(
+        "POST", f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="reviewer"
+    )
     assert status == 409 and "not approved in time" in problem["detail"]
     assert _sweep(runtime, due + timedelta(seconds=1)) == (0, 1)
     pub = api.publication(pub_id)
@@ -78,7 +84,12 @@ def test_an_approval_within_the_grace_still_goes_out(api, runtime, sandbox, at):
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     at(due + timedelta(seconds=30))  # the default grace is a minute
     assert _sweep(runtime, due + timedelta(seconds=30)) == (0, 0)
-    api.post(f"/v1/reviews/{post['publications'][0]['id']}/approve", {}, as_="reviewer", expect=201)
+    api.post(
+        f"/v1/reviews/{post['publications'][0]['id']}/approve",
+        {"revision": 1},
+        as_="reviewer",
+        expect=201,
+    )
     run_pipeline(runtime, now=due + timedelta(seconds=30))
     assert len(sandbox.ledger.accepted()) == 1
 
@@ -89,7 +100,10 @@ def test_the_post_history_records_every_step(api, runtime, at):
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
     api.post(
-        f"/v1/reviews/{pub_id}/request-changes", {"comment": "say when"}, as_="reviewer", expect=201
+        f"/v1/reviews/{pub_id}/request-changes",
+        {"comment": "say when", "revision": 1},
+        as_="reviewer",
+        expect=201,
     )
     api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "First words, Monday"}, expect=200)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
@@ -190,7 +204,7 @@ def test_sent_back_to_review_by_a_resume_it_may_still_be_approved_late(api, runt
     assert sorted(result["to_review"]) == pubs
     assert _sweep(runtime, resumed + timedelta(minutes=5)) == (0, 0)  # not expired: a window
     at(resumed + timedelta(minutes=5))
-    vote = api.post(f"/v1/reviews/{pubs[0]}/approve", {}, as_="reviewer", expect=201)
+    vote = api.post(f"/v1/reviews/{pubs[0]}/approve", {"revision": 1}, as_="reviewer", expect=201)
     assert vote["publication_status"] == "scheduled"
     run_pipeline(runtime, now=resumed + timedelta(minutes=5))
     assert [a.text for a in sandbox.ledger.accepted()] == ["Post 0"]

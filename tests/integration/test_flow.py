@@ -89,7 +89,12 @@ def test_edit_after_approval_while_queued_sends_nothing_until_approved_again(api
     drain_queue(runtime)  # the job that was already enqueued runs now
     assert sandbox.ledger.accepted() == []
 
-    api.post(f"/v1/reviews/{pub_id}/approve", {"comment": "ok"}, as_="reviewer", expect=201)
+    api.post(
+        f"/v1/reviews/{pub_id}/approve",
+        {"comment": "ok", "revision": 2},
+        as_="reviewer",
+        expect=201,
+    )
     run_pipeline(runtime)
     assert [a.text for a in sandbox.ledger.accepted()] == ["Edited after approval"]
 
@@ -116,13 +121,21 @@ def test_rejected_post_is_never_sent(api, runtime, sandbox):
     post = api.post_for([x], at=soon())
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
-    api.post(f"/v1/reviews/{pub_id}/reject", {"comment": "off brand"}, as_="reviewer", expect=201)
+    api.post(
+        f"/v1/reviews/{pub_id}/reject",
+        {"comment": "off brand", "revision": 1},
+        as_="reviewer",
+        expect=201,
+    )
     runtime.queue.hand_over([pub_id])
     run_pipeline(runtime)
     assert sandbox.ledger.accepted() == []
     assert api.publication(pub_id)["status"] == "rejected"
     status, body = api.call(
-        "POST", f"/v1/reviews/{pub_id}/approve", {"comment": "changed mind"}, as_="reviewer"
+        "POST",
+        f"/v1/reviews/{pub_id}/approve",
+        {"comment": "changed mind", "revision": 1},
+        as_="reviewer",
     )
     assert status == 409 and body["current"] == "rejected"
 
@@ -159,14 +172,14 @@ def test_request_changes_then_resubmit(api, runtime, sandbox):
     pub_id = post["publications"][0]["id"]
     api.post(
         f"/v1/reviews/{pub_id}/request-changes",
-        {"comment": "add the date"},
+        {"comment": "add the date", "revision": 1},
         as_="reviewer",
         expect=201,
     )
     assert api.publication(pub_id)["status"] == "changes_requested"
     api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "Starts Monday 1 Dec"}, expect=200)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
-    api.post(f"/v1/reviews/{pub_id}/approve", {}, as_="reviewer", expect=201)
+    api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 2}, as_="reviewer", expect=201)
     run_pipeline(runtime)
     assert [a.text for a in sandbox.ledger.accepted()] == ["Starts Monday 1 Dec"]
     history = api.get(f"/v1/publications/{pub_id}/history")

@@ -86,7 +86,7 @@ def world(api, runtime):
                 "editor",
             ),
             ("PATCH", f"/v1/channels/{x['id']}", {"name": "renamed"}, "editor"),
-            ("POST", f"/v1/reviews/{pub}/reject", {"comment": "no"}, "reviewer"),
+            ("POST", f"/v1/reviews/{pub}/reject", {"comment": "no", "revision": 1}, "reviewer"),
             ("POST", "/v1/keys", {"name": "k", "role": "editor"}, "admin"),
             ("POST", f"/v1/reviews/{pub}/approve", {"revision": 1}, "reviewer"),
             (

@@ -118,7 +118,7 @@ def test_a_series_is_reviewed_once_and_later_occurrences_inherit_the_decision(ap
     assert item["occurrences"] == 5 and item["series"]["rule"] == "FREQ=WEEKLY"
     api.post(
         f"/v1/reviews/{item['publication']['id']}/approve",
-        {"comment": "fine every week"},
+        {"comment": "fine every week", "revision": 1},
         as_="reviewer",
         expect=201,
     )
@@ -141,7 +141,7 @@ def test_a_series_is_reviewed_once_and_later_occurrences_inherit_the_decision(ap
     (item,) = api.get("/v1/reviews", as_="reviewer")
     api.post(
         f"/v1/reviews/{item['publication']['id']}/reject",
-        {"comment": "not this"},
+        {"comment": "not this", "revision": item["revision"]},
         as_="reviewer",
         expect=201,
     )
@@ -158,7 +158,7 @@ def test_changes_requested_on_a_series_then_resubmitted(api, runtime, at):
     (item,) = api.get("/v1/reviews", as_="reviewer")
     api.post(
         f"/v1/reviews/{item['publication']['id']}/request-changes",
-        {"comment": "shorter"},
+        {"comment": "shorter", "revision": 1},
         as_="reviewer",
         expect=201,
     )
@@ -176,7 +176,12 @@ def test_occurrences_publish_like_any_publication_each_once(api, runtime, sandbo
     post = _recurring(api, x, starts=first.isoformat(), rule="FREQ=DAILY", zone="UTC")
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     (item,) = api.get("/v1/reviews", as_="reviewer")
-    api.post(f"/v1/reviews/{item['publication']['id']}/approve", {}, as_="reviewer", expect=201)
+    api.post(
+        f"/v1/reviews/{item['publication']['id']}/approve",
+        {"revision": 1},
+        as_="reviewer",
+        expect=201,
+    )
 
     wait_until(lambda: datetime.now(UTC) > first, what="the first occurrence's time")
     assert run_pipeline(runtime) == 1

@@ -35,9 +35,9 @@ def _foreign_calls(acme):
         ("GET", f"/v1/publications/{pub}", None),
         ("GET", f"/v1/publications/{pub}/history", None),
         ("POST", f"/v1/publications/{pub}/cancel", None),
-        ("POST", f"/v1/reviews/{pub}/approve", {"comment": "sure"}),
-        ("POST", f"/v1/reviews/{pub}/reject", {"comment": "no"}),
-        ("POST", f"/v1/reviews/{pub}/request-changes", {"comment": "hmm"}),
+        ("POST", f"/v1/reviews/{pub}/approve", {"comment": "sure", "revision": 1}),
+        ("POST", f"/v1/reviews/{pub}/reject", {"comment": "no", "revision": 1}),
+        ("POST", f"/v1/reviews/{pub}/request-changes", {"comment": "hmm", "revision": 1}),
         ("GET", f"/v1/posts?campaign_id={camp}", None),
     ]
 
@@ -84,7 +84,7 @@ def test_another_workspaces_channel_cannot_be_targeted(api, runtime, acme):
 def test_an_editor_cannot_approve(api, runtime, acme):
     pub = acme["publication"]["id"]
     for role in ("editor", "automation"):
-        status, problem = api.call("POST", f"/v1/reviews/{pub}/approve", {}, as_=role)
+        status, problem = api.call("POST", f"/v1/reviews/{pub}/approve", {"revision": 1}, as_=role)
         assert status == 403, problem
     assert api.publication(pub)["status"] == "in_review"
 

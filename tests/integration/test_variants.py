@@ -124,7 +124,7 @@ def test_editing_a_variant_after_approval_sends_nothing_until_approved_again(
     assert sandbox.ledger.accepted() == []
 
     for pub in post["publications"]:
-        api.post(f"/v1/reviews/{pub['id']}/approve", as_="reviewer", expect=201)
+        api.post(f"/v1/reviews/{pub['id']}/approve", {"revision": 2}, as_="reviewer", expect=201)
     run_pipeline(runtime)
     assert [a.text for a in sandbox.ledger.accepted("x")] == ["Sneaky X wording"]
 

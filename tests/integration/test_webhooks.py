@@ -153,7 +153,12 @@ def test_reauth_deadline_and_expiry_topics(api, runtime, receiver, sandbox):
         "publication.unknown",
     ]
     hook = _subscribe(api, receiver, topics)
-    rules = {"review_deadline_minutes": 30, "remind_minutes": 30, "late_approval_grace_seconds": 0}
+    rules = {
+        "approvals": 1,
+        "review_deadline_minutes": 30,
+        "remind_minutes": 30,
+        "late_approval_grace_seconds": 0,
+    }
     api.call("PUT", "/v1/review-policy", rules, as_="admin", expect=200)
     x, _ = api.channels()
     due = soon(3000)
