@@ -123,7 +123,7 @@ def test_unapproved_edited_and_rejected_posts_stay_home(http, sandbox):
     assert [a.text for a in sandbox.ledger.accepted()] == ["the control post"]
     assert http("GET", f"/v1/publications/{edited_pub}")["status"] == "in_review"
 
-    http("POST", f"/v1/reviews/{edited_pub}/approve", {"revision": 1}, as_="reviewer", expect=201)
+    http("POST", f"/v1/reviews/{edited_pub}/approve", {"revision": 2}, as_="reviewer", expect=201)
     assert _wait(http, edited["id"], SETTLED)[0]["status"] == "published"
     assert [a.text for a in sandbox.ledger.accepted()] == [
         "the control post",
