@@ -20,8 +20,9 @@ def create():
     is a 415. Imports fetch public addresses only and follow at most 3 redirects."""
     rt = runtime()
     limit = rt.settings.media_max_bytes
-    request.max_content_length = limit + 64 * 1024  # the multipart envelope
     if request.mimetype == "multipart/form-data":
+        # Files may be large; a JSON body (an import) keeps the 1 MB cap of every body.
+        request.max_content_length = limit + 64 * 1024  # the multipart envelope
         upload = request.files.get("file")
         if upload is None:
             raise BadRequest("send the file in a multipart field named `file`")

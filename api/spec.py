@@ -14,7 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from api.errors import field_errors
-from publisher.errors import ValidationFailed
+from publisher.errors import ValidationFailed, field_error
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,41 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     if not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
     try:
-        json.loads(raw)
+        data = json.loads(raw)
+    except RecursionError as exc:
+        raise BadRequest("the body is not valid JSON: it nests too deeply") from exc
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
-    return model.model_validate_json(raw)
+    if (where := _nul_at(data)) is not None:
+        raise ValidationFailed(
+            "NUL characters are not accepted", [field_error(where, "must not contain NUL")]
+        )
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        # JSON that Python reads but strict JSON does not (a lone surrogate, nesting deeper
+        # than the validator goes) is bad JSON like any other: a 400, not a 422.
+        broken = [e["msg"] for e in exc.errors() if e["type"] == "json_invalid"]
+        if broken:
+            raise BadRequest(f"the body is not valid JSON: {broken[0]}") from exc
+        raise
+
+
+def _nul_at(data: Any) -> list[str | int] | None:
+    """Where the first NUL character sits in a parsed body (a key or a string), if any."""
+    stack: list[tuple[list[str | int], Any]] = [([], data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str) and "\x00" in node:
+            return path
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if "\x00" in key:
+                    return [*path, key]
+                stack.append(([*path, key], value))
+        elif isinstance(node, list):
+            stack.extend(([*path, i], value) for i, value in enumerate(node))
+    return None
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:

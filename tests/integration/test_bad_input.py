@@ -439,3 +439,73 @@ def test_an_empty_replacement_is_refused_not_applied(api, runtime, world, method
     assert status == 422 and problem["errors"], problem
     assert row_counts(runtime) == before
     assert api.get("/v1/review-policy", as_="admin") == policy
+
+
+@pytest.mark.parametrize(
+    "raw,status",
+    [
+        (b"[" * 1000 + b"]" * 1000, 400),  # deeper than the validator goes
+        (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, 400),  # deeper than Python's parser
+        (b'{"campaign_id": 1, "text": "\\ud800", "targets": []}', 400),  # a lone surrogate
+    ],
+    ids=["1000-arrays", "50000-objects", "lone-surrogate"],
+)
+def test_json_that_is_not_json_is_a_400_everywhere(api, runtime, world, raw, status):
+    """Issue 11 items 4 and 20: nesting gave a 500 (RecursionError), a lone surrogate a 422."""
+    before = row_counts(runtime)
+    for method, path, role in (
+        ("POST", "/v1/posts", "editor"),
+        ("POST", "/v1/campaigns", "editor"),
+        ("PUT", "/v1/review-policy", "admin"),
+        ("POST", "/v1/webhooks", "admin"),
+    ):
+        got, problem = api.call(method, path, raw=raw, as_=role)
+        assert got == status, (path, problem)
+        assert "not valid JSON" in problem["detail"]
+    assert row_counts(runtime) == before
+
+
+@pytest.mark.parametrize(
+    "method,path,body,loc",
+    [
+        ("POST", "/v1/reviews/{pub}/approve", {"revision": 1, "comment": "ok\u0000"}, ["comment"]),
+        (
+            "POST",
+            "/v1/webhooks",
+            {"url": "https://h.example/x", "topics": ["review.requested"], "description": "\0"},
+            ["description"],
+        ),
+        (
+            "POST",
+            "/v1/campaigns",
+            {"name": "c", "objective": "loyalty", "tracking": {"utm_source": "a\u0000b"}},
+            ["tracking", "utm_source"],
+        ),
+        (
+            "PUT",
+            "/v1/review-policy",
+            {"approvals": 1, "requirements": [{"name": "le\u0000gal", "role": "admin"}]},
+            ["requirements", 0, "name"],
+        ),
+    ],
+    ids=["vote-comment", "webhook-description", "tracking-value", "requirement-name"],
+)
+def test_nul_is_refused_in_every_field(api, runtime, world, method, path, body, loc):
+    post = api.post("/v1/posts", _post_body(world), expect=201)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    before = row_counts(runtime)
+    role = "reviewer" if "reviews" in path else "admin"
+    status, problem = api.call(
+        method, path.format(pub=post["publications"][0]["id"]), body, as_=role
+    )
+    assert status == 422 and problem["errors"][0]["loc"] == loc
+    assert row_counts(runtime) == before
+
+
+def test_a_json_body_is_capped_at_1_mb_on_the_media_endpoint_too(api, runtime):
+    """Issue 11 item 17: the upload limit (512 MB) applied to JSON imports as well."""
+    before = row_counts(runtime)
+    raw = b'{"url": "https://a.example/' + b"x" * (2 * 1024 * 1024) + b'"}'
+    status, problem = api.call("POST", "/v1/media", raw=raw)
+    assert status == 413 and problem["status"] == 413
+    assert row_counts(runtime) == before
