@@ -38,11 +38,24 @@ class BlockedAddress(OSError):
     pass
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix
+
+
 def address_problem(ip: str) -> str | None:
     """Why we will not connect to `ip`, or None if it is a public address."""
     address = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address inside an IPv6 one reaches that IPv4 host: judge that one
+        # (IPv4-mapped ::ffff:a.b.c.d, 6to4 2002:aabb:ccdd::, Teredo's client, NAT64).
+        embedded = [address.ipv4_mapped, address.sixtofour]
+        embedded += list(address.teredo or ())
+        if address in NAT64:
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        for inner in embedded:
+            if inner is not None and (problem := address_problem(str(inner))):
+                return f"{ip} carries {inner}: {problem}"
+        if address.ipv4_mapped:
+            address = address.ipv4_mapped
     for kind in ("unspecified", "loopback", "link_local", "private", "multicast", "reserved"):
         if getattr(address, f"is_{kind}"):
             return f"{ip} is a {kind.replace('_', '-')} address"

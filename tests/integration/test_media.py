@@ -119,6 +119,7 @@ def origin():
         ("http://[::1]:{port}/png", "loopback"),
         ("http://[::ffff:127.0.0.1]:{port}/png", "loopback"),
         ("http://0.0.0.0:{port}/png", "unspecified"),
+        ("http://[2002:7f00:1::]:{port}/png", "carries 127.0.0.1"),  # 6to4
     ],
 )
 def test_imports_never_reach_private_addresses(api, runtime, origin, url, words):

@@ -123,6 +123,12 @@ def test_private_destinations_are_refused_unless_allowed(api, runtime):
         "http://10.1.2.3/x",
         "http://localhost/x",
         "ftp://a.example/",
+        # IPv4 inside IPv6 (issue 11 item 16): 6to4, NAT64, Teredo, IPv4-mapped.
+        "http://[2002:7f00:1::]/x",
+        "http://[2002:a00:1::]/x",
+        "http://[64:ff9b::7f00:1]/x",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x",
+        "http://[::ffff:10.0.0.1]/x",
     ):
         status, problem = api.call(
             "POST", "/v1/webhooks", {"url": url, "topics": ["review.requested"]}, as_="admin"
