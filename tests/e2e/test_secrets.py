@@ -163,3 +163,48 @@ def test_rotation_changes_nothing_when_some_credentials_cannot_be_read(file_keye
     assert rotated.returncode == 1 and "nothing changed" in rotated.stderr
     assert read_key_file(settings.key_file) == before_keys
     assert _stored_credentials(runtime) == before_rows
+
+
+OAUTH1 = {
+    "access_token": "1001-oauth1-access-token-acme",
+    "access_token_secret": "oauth1-token-secret-acme",
+    "consumer_key": "oauth1-consumer-key-acme",
+    "consumer_secret": "oauth1-consumer-secret-acme",
+}
+
+
+def test_oauth1_credentials_never_reach_the_logs_at_debug(file_keyed, keys, sandbox, tmp_path):
+    """oauthlib and requests-oauthlib log the request's parameters and the signature base
+    string at DEBUG (issue 11 item 12): every credential value is hidden, however a
+    library formats or percent-encodes it."""
+    _, stack = file_keyed
+    http = Http(stack.api_url, keys)
+    x = http(
+        "POST",
+        "/v1/channels",
+        {"platform": "x", "name": "X 1.0a", "external_account_id": "1", "credentials": OAUTH1},
+        expect=201,
+    )
+    assert http("POST", f"/v1/channels/{x['id']}/check", expect=200)["result"] == "ok"
+    campaign = http("POST", "/v1/campaigns", {"name": "c", "objective": "loyalty"}, expect=201)
+    at = datetime.now(UTC) + timedelta(seconds=1)
+    target = {"channel_id": x["id"], "scheduled_at": at.isoformat(), "time_zone": "UTC"}
+    post = http(
+        "POST",
+        "/v1/posts",
+        {"campaign_id": campaign["id"], "text": "signed the old way", "targets": [target]},
+        expect=201,
+    )
+    http("POST", f"/v1/posts/{post['id']}/submit", expect=200)
+    pub = post["publications"][0]["id"]
+    http("POST", f"/v1/reviews/{pub}/approve", {"revision": 1}, as_="reviewer", expect=201)
+    wait_until(
+        lambda: http("GET", f"/v1/publications/{pub}")["status"] == "published",
+        timeout_s=30,
+        what="the OAuth 1.0a post to go out",
+    )
+    stack.stop()
+    logs = "".join(p.read_text() for p in (tmp_path / "logs").iterdir())
+    assert "oauth" in logs.lower()  # oauthlib did log its DEBUG lines
+    for value in OAUTH1.values():
+        assert value not in logs

@@ -67,6 +67,18 @@ def test_a_refused_graph_call_keeps_the_page_token_out_of_its_reason():
         ('OAuth oauth_consumer_key="ck-5", oauth_token="tok-5", oauth_signature="s%3D"', "ck-5"),
         ("page_access_token=tok-6", "tok-6"),
         ("consumer_secret: tok-7", "tok-7"),
+        # The OAuth 1.0a signature: each of its three fields (issue 13's redaction case).
+        ('OAuth oauth_consumer_key="ck-8", oauth_token="tok-8"', "tok-8"),
+        ('OAuth oauth_signature="sig-9%3D", oauth_nonce="n"', "sig-9"),
+        # Access log lines (issue 11 item 11): a review link's token, capabilities in queries.
+        ('127.0.0.1 - - "GET /review/eyJwdWIiOjF9.Zx1.abc HTTP/1.1" 200 -', "eyJwdWIiOjF9"),
+        ('"POST /review/eyJwdWIiOjF9.Zx1.abc HTTP/1.1" 303 -', "Zx1.abc"),
+        ('"GET /v1/posts?api_key=k-10&limit=5 HTTP/1.1" 401 -', "k-10"),
+        ('"GET /v1/channels?token=k-11 HTTP/1.1" 401 -', "k-11"),
+        ('"GET /v1/oauth/callback/x?state=st-12&code=co-12 HTTP/1.1" 200 -', "st-12"),
+        ('"GET /v1/oauth/callback/x?state=st-12&code=co-12 HTTP/1.1" 200 -', "co-12"),
+        ('"GET /public/media/3?expires=9&sig=sg-13 HTTP/1.1" 200 -', "sg-13"),
+        ("grant_type=refresh_token&refresh_token=rt-14&client_id=c", "rt-14"),
     ],
 )
 def test_redact_removes_every_credential_shape(text, secret):
@@ -79,5 +91,25 @@ def test_redact_removes_every_credential_shape(text, secret):
 def test_redact_leaves_ordinary_words_alone():
     from adapters.base import redact
 
-    text = "access denied: this access token expired; see /docs?page=2&consumer=web"
-    assert redact(text) == text
+    for text in (
+        "access denied: this access token expired; see /docs?page=2&consumer=web",
+        "the key: value",
+        "GET /v1/oauth/callback/x?error=access_denied&error_code=200 HTTP/1.1",
+        "a token was refused",
+    ):
+        assert redact(text) == text
+
+
+def test_registered_credential_values_are_hidden_however_a_library_writes_them():
+    """oauthlib at DEBUG: parameters as Python tuples, a percent-encoded base string."""
+    from adapters.base import redact, remember_secrets
+
+    remember_secrets("ck/secret+value=1", "short")
+    logged = (
+        "Collected params: [('oauth_consumer_key', 'ck/secret+value=1')] "
+        "Base signing string: POST&https%3A%2F%2Fx%26oauth_consumer_key%3Dck%252Fsecret%252B"
+        "value%253D1"
+    )
+    cleaned = redact(logged)
+    assert "ck/secret" not in cleaned and "ck%252Fsecret" not in cleaned
+    assert redact("short answer") == "short answer"  # too short to be told from words
