@@ -52,9 +52,12 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from publisher import migrate
     from publisher.db import make_engine, session_scope
     from publisher.workspaces import create_key, get_or_create_workspace
 
+    # A key needs the schema: bring it to head first, as `publisher up` does (idempotent).
+    migrate.upgrade(settings.effective_database_url)
     engine = make_engine(settings.effective_database_url)
     with session_scope(engine) as session:
         workspace = get_or_create_workspace(session, args.workspace)

@@ -159,3 +159,12 @@ def _children(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry))
     return found
+
+
+def test_keys_create_on_a_fresh_home_brings_the_schema_itself(tmp_path, redis_url):
+    """Issue 11 item 22: before `publisher db upgrade` it printed a SQL traceback."""
+    env = _env(tmp_path / "home", REDIS_URL=redis_url)
+    result = _publisher("keys", "create", "--workspace", "acme", "--role", "editor", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("pub_")
+    assert "Traceback" not in result.stderr
