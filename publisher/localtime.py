@@ -30,6 +30,17 @@ def to_local(instant: datetime, time_zone: str) -> datetime:
     return instant.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
 
 
+def intended_local(moment: datetime, time_zone: str) -> datetime:
+    """The wall-clock time a client meant by `moment` in `time_zone`: the time as written
+    when its offset is one the zone gives that time (either of a repeated time, or the
+    offset before or after a gap for a time the zone skips), else the instant's own local
+    time. A series keeps this wall-clock time on every date where it exists."""
+    written = moment.replace(tzinfo=None)
+    zone = ZoneInfo(time_zone)
+    offsets = {written.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)}
+    return written if moment.utcoffset() in offsets else to_local(moment, time_zone)
+
+
 def parse_local(text: str) -> datetime:
     return datetime.fromisoformat(text)
 

@@ -11,7 +11,7 @@ from publisher import audit, events, recurrence, slots
 from publisher.campaigns import get_campaign
 from publisher.content import content_hash, media_files, resolve
 from publisher.errors import Conflict, NotFound, ValidationFailed, field_error
-from publisher.localtime import format_local, to_local
+from publisher.localtime import format_local, intended_local, to_local
 from publisher.media import MediaStore
 from publisher.models import Campaign, Channel, Media, Post, Publication, Series
 from publisher.schemas import MediaRef, PostCreate, PostUpdate, TargetIn, VariantIn
@@ -45,7 +45,7 @@ def _rule_problem(target: TargetIn, now: datetime) -> str | None:
     have an occurrence ahead."""
     if target.scheduled_at < now - timedelta(days=366):
         return "the first occurrence (scheduled_at) is more than a year in the past"
-    starts = to_local(target.scheduled_at, target.time_zone)
+    starts = intended_local(target.scheduled_at, target.time_zone)
     rule = recurrence.parse(target.recurrence, starts, target.time_zone)
     after = max(starts, to_local(now, target.time_zone))
     ahead = recurrence.first_occurrence(rule, after_local=after)
@@ -202,7 +202,7 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
 
 
 def _start_series(session: Session, post: Post, target: TargetIn, *, now: datetime) -> Series:
-    starts = to_local(target.scheduled_at, target.time_zone)
+    starts = intended_local(target.scheduled_at, target.time_zone)
     series = Series(
         workspace_id=post.workspace_id,
         post_id=post.id,

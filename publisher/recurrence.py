@@ -122,8 +122,14 @@ def materialise(session: Session, series: Series, *, now: datetime) -> list[Publ
     horizon = now + HORIZON
     made: list[Publication] = []
     missed: list[str] = []
+    # Before the first occurrence is made, next_at is the instant the client sent: DTSTART
+    # goes out then (the second of a repeated time, if that is the one they chose).
+    sent = series.next_at if last is None else None
+    starts = parse_local(series.starts_local)
     for local in occurrences:
         instant = to_utc(local, series.time_zone)
+        if sent is not None and local == starts and to_local(sent, series.time_zone) == local:
+            instant = sent
         if instant > horizon or len(made) >= AHEAD_MAX:
             series.next_at = instant
             break

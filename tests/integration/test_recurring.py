@@ -85,6 +85,31 @@ def test_daily_at_a_time_the_zone_skips_or_repeats_follows_the_documented_rule(a
     ]
 
 
+def test_a_series_keeps_the_wall_clock_time_it_was_given_across_the_changes(api, at):
+    """Issue 11 item 6: the wall-clock time asked for on every date where it exists; the
+    documented shift only on the day it does not exist; DTSTART is the instant sent."""
+    (x, _) = api.channels()
+    at(datetime(2027, 10, 30, 12, 0, tzinfo=UTC))
+    # The second 02:30 of 2027-10-31 in Paris (+01:00, after the clocks went back).
+    post = _recurring(api, x, starts="2027-10-31T02:30:00+01:00", rule="FREQ=WEEKLY;COUNT=3")
+    assert post["series"][0]["starts_local"] == "2027-10-31T02:30:00"
+    assert [p["scheduled_at"] for p in _publications(api, post)] == [
+        "2027-10-31T01:30:00Z",  # the instant sent, not the first 02:30 an hour before
+        "2027-11-07T01:30:00Z",  # 02:30 CET
+        "2027-11-14T01:30:00Z",
+    ]
+
+    at(datetime(2027, 3, 27, 12, 0, tzinfo=UTC))
+    # 02:30 on 2027-03-28 does not exist in Paris; asked for with the offset before the gap.
+    post = _recurring(api, x, starts="2027-03-28T02:30:00+01:00", rule="FREQ=WEEKLY;COUNT=3")
+    assert post["series"][0]["starts_local"] == "2027-03-28T02:30:00"
+    assert [p["scheduled_local"] for p in _publications(api, post)] == [
+        "2027-03-28T03:30:00+02:00",  # the day it does not exist: the documented shift
+        "2027-04-04T02:30:00+02:00",  # every later Sunday: 02:30, as asked
+        "2027-04-11T02:30:00+02:00",
+    ]
+
+
 def test_two_local_times_that_land_on_one_instant_make_one_publication(api, at):
     (x, _) = api.channels()
     at(datetime(2027, 3, 26, 12, 0, tzinfo=UTC))
