@@ -148,10 +148,13 @@ callback = Blueprint("oauth_callback", __name__, url_prefix="/v1/oauth")
     public=True,
 )
 def connect_callback(platform: str):
-    """No API key: the unguessable, single-use `state` of a grant made by one is the proof."""
+    """No API key: the unguessable, single-use `state` of a grant made by one is the proof.
+    A GET that writes: it uses write sessions of its own, none open while the platform is
+    asked."""
     rt, query = runtime(), g.query
-    grant = connect.take_grant(db(), platform, query.state, now=rt.clock())
-    commit()  # used, whatever happens next: a replayed callback changes nothing
+    with rt.session() as session:
+        grant = connect.take_grant(session, platform, query.state, now=rt.clock())
+        session.commit()  # used, whatever happens next: a replayed callback changes nothing
     if query.error or not query.code:
         reason = query.error_description or query.error or "no code came back"
         raise connect.InvalidGrant(f"{platform} did not authorise the account: {reason}")
@@ -159,15 +162,17 @@ def connect_callback(platform: str):
         rt.registry, platform, rt.settings.oauth_client(platform), _connect_base()
     )
     config = adapter_config(rt.settings, base_url=rt.settings.api_base_urls.get(platform))
-    try:  # the platform is asked with no transaction open
+    try:
         accounts = rt.registry[platform].complete_authorization(
             app, code=query.code, verifier=connect.verifier_of(grant, rt.box), config=config
         )
     except AdapterError as exc:
         raise connect.InvalidGrant(f"{platform} refused the authorization: {exc.reason}") from exc
-    saved = connect.save_accounts(
-        db(), grant, accounts, registry=rt.registry, box=rt.box, now=rt.clock()
-    )
-    commit()
+    with rt.session() as session:
+        saved = connect.save_accounts(
+            session, grant, accounts, registry=rt.registry, box=rt.box, now=rt.clock()
+        )
+        session.commit()
+        answer = ConnectedRead(channels=[ChannelRead.model_validate(c) for c in saved])
     rt.queue.wake()  # a revived channel has publications to send
-    return json_response(ConnectedRead(channels=[ChannelRead.model_validate(c) for c in saved]))
+    return json_response(answer)

@@ -8,15 +8,20 @@ from sqlmodel import Session
 from publisher.runtime import Runtime
 from publisher.workspaces import Actor, authenticate
 
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def runtime() -> Runtime:
     return current_app.extensions["publisher"]
 
 
 def db() -> Session:
-    """This request's session; views commit at the end (the boundary), nothing else does."""
+    """This request's session; views commit at the end (the boundary), nothing else does.
+    A GET reads only: its session takes no write lock. A write request's transaction
+    begins at its first query, in the view, after its body has been read and checked."""
     if "db" not in g:
-        g.db = runtime().session()
+        rt = runtime()
+        g.db = rt.read_session() if request.method in READS else rt.session()
     return g.db
 
 
@@ -34,7 +39,9 @@ def init_app(app: Flask) -> None:
         if request.blueprint and request.blueprint.startswith("v1"):
             header = request.headers.get("Authorization", "")
             token = header[7:].strip() if header[:7].lower() == "bearer " else None
-            g.actor = authenticate(db(), token)
+            # A short read of its own: nothing stays open while the body arrives.
+            with runtime().read_session() as session:
+                g.actor = authenticate(session, token)
 
     @app.teardown_request
     def close(_exc: BaseException | None) -> None:

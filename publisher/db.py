@@ -50,10 +50,29 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         if path and path != ":memory:" and not path.startswith("file:"):
             _WriterQueue(f"{path}-writer.lock").install(engine)
         # pysqlite's own transaction handling defers BEGIN; take it over so that a
-        # write transaction takes the lock up front (see SQLAlchemy's pysqlite notes).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # write transaction takes the lock up front (see SQLAlchemy's pysqlite notes). A
+        # read-only one (read_only(engine)) begins deferred and takes no lock: in WAL mode
+        # readers never block the writer, so an API read cannot hold up a publication.
+        event.listen(engine, "begin", _begin)
         return engine
     return create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+
+
+READ_ONLY = "publisher_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (and pool) for transactions that only read: on SQLite they take
+    neither the writer queue nor SQLite's write lock; elsewhere nothing changes."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def _reads_only(conn) -> bool:
+    return bool(conn.get_execution_options().get(READ_ONLY))
+
+
+def _begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN" if _reads_only(conn) else "BEGIN IMMEDIATE")
 
 
 class _WriterQueue:
@@ -102,6 +121,8 @@ class _WriterQueue:
 
     @staticmethod
     def _acquire(conn) -> None:
+        if _reads_only(conn):
+            return
         fd = conn.connection.info.get("writer_lock")
         if fd is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)

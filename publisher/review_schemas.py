@@ -312,6 +312,7 @@ class AuditQuery(Input):
         if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
             raise ValueError("an ISO 8601 date-time with its offset, e.g. 2026-01-01T00:00:00Z")
         return value
+
     after_id: int = Field(default=0, ge=0, description="Resume after this event id")
 
 

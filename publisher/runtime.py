@@ -23,7 +23,7 @@ from adapters.base import (
     load_adapters,
 )
 from publisher import tokens
-from publisher.db import make_engine, utcnow
+from publisher.db import make_engine, read_only, utcnow
 from publisher.media import MediaStore
 from publisher.models import Channel
 from publisher.publishing import RetryPolicy
@@ -70,6 +70,11 @@ class Runtime:
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def read_session(self) -> Session:
+        """A session that only reads: on SQLite it takes no write lock, so however long
+        it stays open (a slow client, a large answer) no writer waits for it."""
+        return Session(read_only(self.engine), expire_on_commit=False)
 
     def adapter_for(self, channel: Channel) -> Adapter:
         """A ready adapter for `channel`, kept per thread (its HTTP connections stay open)
