@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from adapters.base import Adapter, AdapterError, RateLimited
+from adapters.base import Adapter, AdapterError, RateLimited, Rejected
 from publisher import events, recurrence
 from publisher.errors import Conflict, NotFound, PlatformUnavailable
 from publisher.localtime import show_in
@@ -58,6 +58,8 @@ def live_metrics(
     except RateLimited as exc:
         retry = exc.retry_at.isoformat() if exc.retry_at else None
         raise PlatformUnavailable(exc.reason, retry_at=retry) from exc
+    except Rejected as exc:
+        raise Conflict(f"the platform refuses: {exc.reason}") from exc
     except AdapterError as exc:
         raise PlatformUnavailable(exc.reason) from exc
     except ValueError as exc:
@@ -131,6 +133,10 @@ def take_down(
         adapter = adapter_for(channel)
         for external_id in reversed(ids):
             adapter.delete(external_id)
+    except Rejected as exc:
+        # A refusal that asking again will not change (the platform allows no deletion
+        # through its API, or not of this post): say so, not "try later".
+        raise Conflict(f"not taken down, and asking again will not help: {exc.reason}") from exc
     except AdapterError as exc:
         raise PlatformUnavailable(f"not taken down: {exc.reason}") from exc
     except ValueError as exc:

@@ -98,3 +98,32 @@ def test_only_published_can_be_taken_down_and_only_by_writers(api, published):
     api.post(f"/v1/publications/{pub_id}/delete", {"reason": "r"}, expect=200)
     again = api.call("POST", f"/v1/publications/{pub_id}/delete", {"reason": "r"})
     assert again[0] == 409 and again[1]["current_status"] == "deleted"
+
+
+def test_a_platform_that_cannot_delete_says_so_once_not_try_later(api, runtime, sandbox):
+    """Issue 11 item 21: Instagram's API deletes nothing; that answered 503 (clients retry
+    for ever). It is a 409 with the reason, and nothing changes."""
+    from tests.samples import jpeg
+
+    runtime.settings = runtime.settings.with_(public_url="https://publisher.example")
+    insta = api.post(
+        "/v1/channels",
+        {
+            "platform": "instagram",
+            "name": "Acme on Instagram",
+            "external_account_id": "17841400000000001",
+            "credentials": {"access_token": "ig-token-acme"},
+        },
+        expect=201,
+    )
+    media = [{"media_id": api.upload(jpeg(320, 320))[1]["id"]}]
+    post = api.post("/v1/posts", api.post_body([insta], text="Summer", media=media), expect=201)
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    pub_id = post["publications"][0]["id"]
+    assert api.publication(pub_id)["status"] == "published"
+    before = row_counts(runtime)
+    status, problem = api.call("POST", f"/v1/publications/{pub_id}/delete", {"reason": "r"})
+    assert status == 409 and "cannot delete" in problem["detail"]
+    assert row_counts(runtime) == before
+    assert api.publication(pub_id)["status"] == "published"
