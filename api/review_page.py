@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
 from api.context import db, runtime
+from api.review_words import language, words
 from publisher import review_links, review_queue, reviews
 from publisher.comments import comments_of
 from publisher.content import media_files
@@ -30,7 +31,7 @@ _HEADERS = {
 
 
 def _page(status: int = 200, **context) -> Response:
-    html = render_template("review.html", **context)
+    html = render_template("review.html", w=words(), lang=language(), **context)
     return Response(html, status=status, mimetype="text/html", headers=_HEADERS)
 
 
@@ -78,9 +79,9 @@ def decide(token: str):
     comment = request.form.get("comment", "").strip()[:5000]
     revision = request.form.get("revision", "")
     if decision is None or not revision.isdigit():
-        return _show(token, status=400, error="the form was not complete: reload the page")
+        return _show(token, status=400, error=words()["incomplete"])
     if decision != Status.APPROVED and not comment:
-        return _show(token, status=422, error="say what should change: a comment is required")
+        return _show(token, status=422, error=words()["comment_required"])
     rt = runtime()
     try:
         outcome = reviews.decide(
@@ -97,10 +98,11 @@ def decide(token: str):
         return _show(token, status=refused.status, error=refused.detail)
     db().commit()
     rt.queue.wake()
+    w = words()
     if outcome.status == Status.IN_REVIEW:
-        message = "Your approval is recorded; still needed: " + ", ".join(outcome.tally.missing)
+        message = w["recorded_waiting"].format(missing=", ".join(outcome.tally.missing))
     else:
-        message = f"Recorded: the publication is now {outcome.status}."
+        message = w["recorded"].format(status=w.get(str(outcome.status), outcome.status))
     return _show(token, message=message)
 
 

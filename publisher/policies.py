@@ -142,7 +142,7 @@ def tally(policy: Policy, approvers: Iterable[int], roles: dict[int, str]) -> Ta
     """Count distinct approvals against the policy; `roles` maps key id to role."""
     people = set(approvers)
     rules = policy.rules
-    missing = []
+    groups = []  # (approvals still needed from the group, its name)
     for requirement in rules.requirements:
         group = (
             people & set(requirement.reviewer_ids)
@@ -150,12 +150,24 @@ def tally(policy: Policy, approvers: Iterable[int], roles: dict[int, str]) -> Ta
             else {p for p in people if roles.get(p) == requirement.role}
         )
         if len(group) < requirement.min:
-            short = requirement.min - len(group)
-            missing.append(f"{short} approval{'s' * (short > 1)} from {requirement.name}")
-    if len(people) < rules.approvals:
-        short = rules.approvals - len(people)
-        missing.append(f"{short} more approval{'s' * (short > 1)}")
-    return Tally(len(people), rules.approvals, tuple(missing))
+            groups.append((requirement.min - len(group), requirement.name))
+    return Tally(len(people), rules.approvals, _missing(rules.approvals - len(people), groups))
+
+
+def _missing(short: int, groups: list[tuple[int, str]]) -> tuple[str, ...]:
+    """What is still needed, counted once: the groups' approvals are part of the total, so
+    "2 more approvals, including 1 from legal", never "1 from legal" and "2 more"."""
+
+    def approvals(n: int) -> str:
+        return f"{n} approval{'s' * (n > 1)}"
+
+    from_groups = sum(n for n, _ in groups)
+    if short > from_groups:
+        more = f"{short} more approval{'s' * (short > 1)}"
+        if not groups:
+            return (more,)
+        return (f"{more}, including " + " and ".join(f"{n} from {g}" for n, g in groups),)
+    return tuple(f"{approvals(n)} from {g}" for n, g in groups)
 
 
 def could_count(policy: Policy, reviewer_id: int, role: str, roles: dict[int, str]) -> bool:

@@ -1,0 +1,80 @@
+"""The review page's words in the reviewer's language (Accept-Language): English and
+French. The engine's own messages (a refusal's reason) stay in English."""
+
+from __future__ import annotations
+
+from flask import request
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Review",
+        "invalid": "This link cannot be used",
+        "nothing": "Nothing to decide here",
+        "no_longer": "This publication is <strong>{status}</strong>; it no longer waits for "
+        "review.",
+        "colon": ":",
+        "goes_out": "Goes out",
+        "decide_by": "decide by",
+        "revision": "revision",
+        "recurring": "recurring: this decision covers {n} occurrences",
+        "alt_text": "Alt text",
+        "link": "Link",
+        "house_rule": "House rule",
+        "changed_since": "Changed since revision",
+        "approvals": "Approvals",
+        "of": "of",
+        "still_needed": "still needed",
+        "earlier": "earlier",
+        "discussion": "Discussion",
+        "comment": "Comment (required to request changes)",
+        "approve": "Approve",
+        "request_changes": "Request changes",
+        "incomplete": "the form was not complete: reload the page",
+        "comment_required": "say what should change: a comment is required",
+        "recorded_waiting": "Your approval is recorded; still needed: {missing}",
+        "recorded": "Recorded: the publication is now {status}.",
+        "approved": "approved",
+        "changes_requested": "changes requested",
+        "rejected": "rejected",
+    },
+    "fr": {
+        "title": "Relecture",
+        "invalid": "Ce lien ne peut pas être utilisé",
+        "nothing": "Rien à décider ici",
+        "no_longer": "Cette publication est <strong>{status}</strong> ; elle n’attend plus "
+        "de relecture.",
+        "colon": "\u00a0:",
+        "goes_out": "Part le",
+        "decide_by": "à décider avant le",
+        "revision": "version",
+        "recurring": "récurrente : cette décision vaut pour {n} occurrences",
+        "alt_text": "Texte alternatif",
+        "link": "Lien",
+        "house_rule": "Règle maison",
+        "changed_since": "Modifié depuis la version",
+        "approvals": "Approbations",
+        "of": "sur",
+        "still_needed": "il manque encore",
+        "earlier": "antérieure",
+        "discussion": "Discussion",
+        "comment": "Commentaire (obligatoire pour demander des modifications)",
+        "approve": "Approuver",
+        "request_changes": "Demander des modifications",
+        "incomplete": "le formulaire était incomplet : rechargez la page",
+        "comment_required": "dites ce qui doit changer : un commentaire est obligatoire",
+        "recorded_waiting": "Votre approbation est enregistrée ; il manque encore : {missing}",
+        "recorded": "Enregistré : la publication est maintenant {status}.",
+        "approved": "approuvée",
+        "changes_requested": "modifications demandées",
+        "rejected": "refusée",
+    },
+}
+
+
+def language() -> str:
+    """The reviewer's language among those the page speaks (English when none fits)."""
+    return request.accept_languages.best_match(list(WORDS), default="en")
+
+
+def words() -> dict[str, str]:
+    return WORDS[language()]
