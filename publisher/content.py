@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
+from twitter_text import extract_urls_with_indices
 
 from adapters.base import Content, MediaFile
 from publisher.media import MediaStore
@@ -136,6 +137,22 @@ def tagged(link: str, campaign: Campaign | None, channel: Channel) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def tag_links(text: str, campaign: Campaign | None, channel: Channel) -> str:
+    """`text` with the campaign's tracking added to every web link in it (found by X's own
+    URL rules, trailing punctuation apart), so a link written in the text is tracked like
+    the link field, and the same link is the same string in both."""
+    if campaign is None or not campaign.tracking:
+        return text
+    out, cursor = [], 0
+    for found in extract_urls_with_indices(text):
+        if "://" not in found["url"]:
+            continue  # a bare domain: no scheme to keep, left as written
+        start, end = found["indices"]
+        out += [text[cursor:start], tagged(found["url"], campaign, channel)]
+        cursor = end
+    return "".join(out) + text[cursor:]
+
+
 def _campaign(post: Post) -> Campaign | None:
     """The post's campaign, read through the post's own session (cached there)."""
     session = object_session(post)
@@ -145,18 +162,20 @@ def _campaign(post: Post) -> Campaign | None:
 
 
 def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> Resolved:
-    """What `post` sends on `channel`: the most specific wording, the link as sent (with
-    the campaign's tracking), the thread, the media."""
+    """What `post` sends on `channel`: the most specific wording, the link as sent, the
+    thread, the media; every link (the link field's and those in the text) with the
+    campaign's tracking."""
     text, link, source = post.text, post.link, None
     for index, variant in _indexed_layers(post, channel):
         if variant.get("text"):
             text, source = variant["text"], index
         if variant.get("link"):
             link = variant["link"]
+    campaign = _campaign(post)
     content = Content(
-        text=text,
-        link=tagged(link, _campaign(post), channel) if link else None,
-        thread=tuple(post.thread or ()),
+        text=tag_links(text, campaign, channel),
+        link=tagged(link, campaign, channel) if link else None,
+        thread=tuple(tag_links(part, campaign, channel) for part in post.thread or ()),
         media=media,
         quote_of=post.quote_of,
     )

@@ -323,6 +323,39 @@ def test_the_link_is_previewed_and_sent_with_the_campaigns_tracking(api, runtime
     assert api.call("POST", "/v1/campaigns", bad)[0] == 422
 
 
+def test_every_link_in_the_text_is_tracked_and_sent_once(api, runtime, sandbox, at):
+    """Issue 11 item 8: a link written in the text went out untagged, and the tagged link
+    field was appended after it, so X showed the URL twice."""
+    campaign = api.post(
+        "/v1/campaigns",
+        {"name": "Agenda", "objective": "recruitment", "tracking": {"utm_source": "{platform}"}},
+        expect=201,
+    )
+    x, fb = api.channels()
+    body = api.post_body(
+        [x, fb],
+        at=soon(60),
+        campaign=campaign,
+        text="Programme : https://lumiere-asso.fr/agenda. Inscriptions https://lumiere-asso.fr/join",
+        link="https://lumiere-asso.fr/agenda",
+        thread=["Plus : https://lumiere-asso.fr/faq"],
+    )
+    post = api.post("/v1/posts", body, expect=201)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    for pub in post["publications"]:
+        api.post(f"/v1/reviews/{pub['id']}/approve", {"revision": 1}, as_="reviewer", expect=201)
+    _run_after_due(runtime, at)
+    sent = {a.platform: a for a in sandbox.ledger.accepted() if a.in_reply_to is None}
+    assert sent["x"].text == (
+        "Programme : https://lumiere-asso.fr/agenda?utm_source=x. "
+        "Inscriptions https://lumiere-asso.fr/join?utm_source=x"
+    )  # the link field is the agenda link already in the text: not appended again
+    (reply,) = [a for a in sandbox.ledger.accepted("x") if a.in_reply_to]
+    assert reply.text == "Plus : https://lumiere-asso.fr/faq?utm_source=x"
+    assert "https://lumiere-asso.fr/join?utm_source=facebook" in sent["facebook"].text
+    assert sent["facebook"].link == "https://lumiere-asso.fr/agenda?utm_source=facebook"
+
+
 def test_content_rules_show_as_findings_on_each_channels_text(api, x):
     rules = {
         "approvals": 1,
