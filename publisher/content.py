@@ -41,6 +41,7 @@ def content_hash(
         body["variants"] = sorted(
             (_variant_key(v), v.get("text"), v.get("link"))
             + ((json.dumps(v["media"]),) if v.get("media") is not None else ())
+            + (("no_link",) if v.get("no_link") else ())
             for v in variants
         )
     if thread:
@@ -169,7 +170,9 @@ def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> 
     for index, variant in _indexed_layers(post, channel):
         if variant.get("text"):
             text, source = variant["text"], index
-        if variant.get("link"):
+        if variant.get("no_link"):
+            link = None
+        elif variant.get("link"):
             link = variant["link"]
     campaign = _campaign(post)
     content = Content(

@@ -328,16 +328,30 @@ class VariantIn(Input):
     platform: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,39}$", examples=["x"])
     channel_id: Id | None = None
     text: Text | None = None
-    link: Link | None = None
+    link: Link | None = Field(
+        default=None, description="Another link here; null: no link here (the post's is dropped)"
+    )
     media: list[MediaRef] | None = Field(
         default=None, max_length=10, description="Other attachments here; [] for none"
     )
+
+    @field_validator("link", mode="before")
+    @classmethod
+    def _empty_link(cls, value: object) -> object:
+        if value == "":
+            raise ValueError("an empty link: send null for no link on this platform or channel")
+        return value
+
+    @property
+    def drops_link(self) -> bool:
+        """`"link": null` given: this platform or channel gets no link at all."""
+        return "link" in self.model_fields_set and self.link is None
 
     @model_validator(mode="after")
     def _one_scope_and_something(self) -> VariantIn:
         if (self.platform is None) == (self.channel_id is None):
             raise ValueError("give exactly one of platform, channel_id")
-        if self.text is None and self.link is None and self.media is None:
+        if self.text is None and self.link is None and self.media is None and not self.drops_link:
             raise ValueError("give text or link or media: a variant changes something")
         return self
 
@@ -348,6 +362,8 @@ class VariantIn(Input):
             "text": self.text,
             "link": str(self.link) if self.link else None,
         }
+        if self.drops_link:
+            stored["no_link"] = True
         if self.media is not None:
             stored["media"] = [{"media_id": m.media_id, "alt_text": m.alt_text} for m in self.media]
         return stored
@@ -368,6 +384,7 @@ class VariantRead(Output):
     channel_id: int | None
     text: str | None
     link: str | None
+    no_link: bool = Field(default=False, description="This platform or channel gets no link")
     media: list[MediaRefRead] | None = None
 
 

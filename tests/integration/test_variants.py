@@ -257,3 +257,66 @@ def test_variant_media_must_exist_in_the_workspace(api, runtime, channels):
     )
     assert status == 422
     assert problem["errors"][0]["loc"] == ["variants", 0, "media", 0, "media_id"]
+
+
+def test_a_variant_can_drop_the_posts_link(api, runtime, sandbox, channels):
+    """Issue 11 item 10: Instagram takes no link; `"link": null` in its variant was
+    ignored and submit refused the post's link. null drops it there; "" says to use null."""
+    x, fb, _ = channels
+    status, problem = api.call(
+        "POST",
+        "/v1/posts",
+        {
+            "campaign_id": api.campaign()["id"],
+            "text": "Open day",
+            "link": "https://acme.example/day",
+            "variants": [{"platform": "facebook", "link": ""}],
+            "targets": [
+                {"channel_id": fb["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
+            ],
+        },
+    )
+    assert status == 422 and problem["errors"][0]["loc"] == ["variants", 0, "link"]
+    assert "send null" in problem["errors"][0]["msg"]
+
+    post = _create(
+        api,
+        [x, fb],
+        text="Open day",
+        link="https://acme.example/day",
+        variants=[{"platform": "facebook", "link": None}],
+    )
+    assert post["variants"][0]["no_link"] is True
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    sent = {a.platform: a for a in sandbox.ledger.accepted()}
+    assert sent["x"].text == "Open day https://acme.example/day"
+    assert sent["facebook"].text == "Open day" and sent["facebook"].link is None
+
+
+def test_instagram_posts_a_post_with_a_link_when_its_variant_drops_it(api, runtime, sandbox):
+    from tests.samples import jpeg
+
+    runtime.settings = runtime.settings.with_(public_url="https://publisher.example")
+    insta = api.post(
+        "/v1/channels",
+        {
+            "platform": "instagram",
+            "name": "Acme on Instagram",
+            "external_account_id": "17841400000000001",
+            "credentials": {"access_token": "ig-token-acme"},
+        },
+        expect=201,
+    )
+    media = [{"media_id": api.upload(jpeg(320, 320))[1]["id"]}]
+    post = _create(
+        api,
+        [insta],
+        text="Summer at Acme",
+        link="https://acme.example/summer",
+        variants=[{"platform": "instagram", "link": None, "media": media}],
+    )
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    (posted,) = sandbox.ledger.accepted("instagram")
+    assert posted.text == "Summer at Acme"
