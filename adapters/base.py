@@ -217,6 +217,17 @@ def redact(text: str) -> str:
     return text
 
 
+# How a problem names the part of a thread it is about; `part_of` reads it back.
+PART_OF = " (part {number} of {total})"
+_PART_OF = re.compile(r" \(part (\d+) of (\d+)\)")
+
+
+def part_of(problem: str) -> int | None:
+    """The thread part (1 = the first post) a problem is about, if it names one."""
+    match = _PART_OF.search(problem)
+    return int(match.group(1)) if match else None
+
+
 # Credential fields that are not secret (registered values are redacted from every log).
 NOT_SECRET = frozenset({"expires_at"})
 
@@ -344,7 +355,7 @@ class Adapter(ABC):
                 f"{cls.limits.thread_parts}"
             )
         for number, part in enumerate(parts, 1):
-            where = f" (part {number} of {len(parts)})" if len(parts) > 1 else ""
+            where = PART_OF.format(number=number, total=len(parts)) if len(parts) > 1 else ""
             if not part.strip():
                 problems.append(f"text is empty{where}")
             length = cls.limits.counts(part)

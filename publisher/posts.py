@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from adapters.base import AdapterRegistry
+from adapters.base import AdapterRegistry, part_of
 from publisher import audit, events, recurrence, slots
 from publisher.campaigns import get_campaign
 from publisher.content import content_hash, media_files, resolve
@@ -380,10 +380,13 @@ def submit_post(
             continue
         files = media_files(session, post, store, channel)
         resolved = resolve(post, channel, files)
-        # Point at what to fix: the variant that gave this channel its wording, or the post.
+        # Point at what to fix: a thread's part, the variant that gave this channel its
+        # wording, or the post.
         where = ["text"] if resolved.variant is None else ["variants", resolved.variant, "text"]
         for problem in adapter.validate_text(resolved.content):
-            errors.append(field_error(where, f"{problem} (channel {channel.name!r})"))
+            part = part_of(problem)
+            loc = ["thread", part - 2] if part is not None and part > 1 else where
+            errors.append(field_error(loc, f"{problem} (channel {channel.name!r})"))
         for problem in adapter.validate_media(files):
             errors.append(field_error(["media"], f"{problem} (channel {channel.name!r})"))
     if errors:

@@ -204,3 +204,21 @@ def test_bad_threads_are_refused_and_change_nothing(api, runtime, thread):
     status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422 and problem["errors"][0]["loc"][0] == "thread"
     assert row_counts(runtime) == before
+
+
+def test_a_part_too_long_is_pointed_at_where_it_is(api, runtime):
+    """Issue 11 item 19: a too-long second part pointed at `text`."""
+    x, _ = api.channels()
+    body = {
+        "campaign_id": api.campaign()["id"],
+        "text": "A short start",
+        "thread": ["fine", "x" * 300],
+        "targets": [
+            {"channel_id": x["id"], "scheduled_at": soon(60).isoformat(), "time_zone": "UTC"}
+        ],
+    }
+    post = api.post("/v1/posts", body, expect=201)
+    status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit", {})
+    assert status == 422
+    assert [e["loc"] for e in problem["errors"]] == [["thread", 1]]
+    assert "(part 3 of 3)" in problem["errors"][0]["msg"]
