@@ -19,7 +19,7 @@ from adapters.base import (
     Transient,
 )
 from publisher import events
-from publisher.errors import NotFound, ValidationFailed, field_error
+from publisher.errors import Conflict, NotFound, ValidationFailed, field_error
 from publisher.models import Channel
 from publisher.schemas import AccountRead, ChannelCheckRead, ChannelCreate, ChannelUpdate
 from publisher.security import CredentialBox
@@ -62,6 +62,19 @@ def create_channel(
             [field_error("platform", f"one of: {', '.join(sorted(registry))}")],
         )
     credentials = _checked_credentials(registry, data.platform, data.credentials)
+    twin = session.exec(
+        select(Channel).where(
+            Channel.workspace_id == actor.workspace_id,
+            Channel.platform == data.platform,
+            Channel.external_account_id == data.external_account_id,
+        )
+    ).first()
+    if twin is not None:
+        raise Conflict(
+            f"channel {twin.id} ({twin.name!r}) already posts as this {data.platform} account: "
+            f"give it new credentials with PATCH /v1/channels/{twin.id}",
+            channel_id=twin.id,
+        )
     channel = Channel(
         workspace_id=actor.workspace_id,
         platform=data.platform,
@@ -182,7 +195,14 @@ def check_channel(
         result, detail = "needs_reauth", f"stored credentials unusable: {exc}"
     now = clock()
     channel = get_channel(session, actor, channel_id)
-    if result == "needs_reauth":
+    if account is not None and account.id != channel.external_account_id:
+        result = "wrong_account"
+        detail = (
+            f"the credentials act as {account.username or account.name} ({account.id}), not "
+            f"as the channel's account {channel.external_account_id}: nothing goes out until "
+            "the right account is reconnected"
+        )
+    if result in ("needs_reauth", "wrong_account"):
         mark_needs_reauth(session, channel, reason=detail or "", now=now, actor=actor.label)
     elif result == "ok":
         reactivate(

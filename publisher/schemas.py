@@ -184,10 +184,12 @@ class AccountRead(Output):
 
 class ChannelCheckRead(Output):
     channel_id: int
-    result: Literal["ok", "needs_reauth", "unavailable", "refused"] = Field(
+    result: Literal["ok", "needs_reauth", "wrong_account", "unavailable", "refused"] = Field(
         description="ok: the platform accepts the credentials; needs_reauth: it refuses "
-        "them (the channel waits for new ones); unavailable: the platform did not answer "
-        "usefully (throttled, down), nothing changed; refused: it answered with an error"
+        "them (the channel waits for new ones); wrong_account: they act as another account "
+        "than the channel's (the channel waits, nothing goes out as someone else); "
+        "unavailable: the platform did not answer usefully (throttled, down), nothing "
+        "changed; refused: it answered with an error"
     )
     detail: str | None = Field(description="The platform's own words when not ok")
     account: AccountRead | None = Field(description="Who the credentials act as")

@@ -10,6 +10,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from adapters.sandbox.x_common import user_id_of
 from publisher import dispatch
 from publisher.db import session_scope
 from publisher.runtime import Runtime
@@ -17,6 +18,8 @@ from publisher.workspaces import create_key, get_or_create_workspace
 
 TEXT = "Élan d'hiver : rejoignez-nous ! 🎉👩🏽‍💻 Ça commence lundi."
 X_CREDS = {"access_token": "x-token-acme"}
+# The X account the sandbox says that token acts as (its user id for the token).
+X_ACCOUNT = user_id_of("x-token-acme")
 FB_CREDS = {"page_access_token": "fb-token-acme"}
 
 
@@ -92,29 +95,30 @@ class Api:
     # -- the standard scenario --------------------------------------------------------
 
     def channels(self, as_: str = "editor") -> tuple[dict, dict]:
-        x = self.post(
-            "/v1/channels",
-            {
+        """The workspace's X account and Facebook Page (made on first use; one channel per
+        account, as the API allows)."""
+        wanted = {
+            "x": {
                 "platform": "x",
                 "name": "Acme on X",
-                "external_account_id": "1001",
+                "external_account_id": X_ACCOUNT,
                 "credentials": X_CREDS,
             },
-            as_=as_,
-            expect=201,
-        )
-        fb = self.post(
-            "/v1/channels",
-            {
+            "facebook": {
                 "platform": "facebook",
                 "name": "Acme Page",
                 "external_account_id": "2002",
                 "credentials": FB_CREDS,
             },
-            as_=as_,
-            expect=201,
-        )
-        return x, fb
+        }
+        existing = {
+            (c["platform"], c["external_account_id"]): c for c in self.get("/v1/channels", as_=as_)
+        }
+        made = []
+        for body in wanted.values():
+            found = existing.get((body["platform"], body["external_account_id"]))
+            made.append(found or self.post("/v1/channels", body, as_=as_, expect=201))
+        return made[0], made[1]
 
     def campaign(self, as_: str = "editor") -> dict:
         return self.post(

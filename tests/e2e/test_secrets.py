@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from adapters.sandbox.x_common import user_id_of
 from publisher.security import CredentialBox
 from publisher.settings import ensure_secret_keys, read_key_file
 from publisher.stack import Stack
 from tests.e2e.conftest import Http, _free_port
-from tests.helpers import FB_CREDS, X_CREDS, wait_until
+from tests.helpers import FB_CREDS, X_ACCOUNT, X_CREDS, wait_until
 
 SECRETS = (X_CREDS["access_token"], FB_CREDS["page_access_token"], "fresh-x-token")
 
@@ -59,7 +60,7 @@ def test_rotation_under_running_processes_keeps_every_channel_working(
     x = http(
         "POST",
         "/v1/channels",
-        {"platform": "x", "name": "X", "external_account_id": "1", "credentials": X_CREDS},
+        {"platform": "x", "name": "X", "external_account_id": X_ACCOUNT, "credentials": X_CREDS},
         expect=201,
     )
     fb = http(
@@ -182,7 +183,12 @@ def test_oauth1_credentials_never_reach_the_logs_at_debug(file_keyed, keys, sand
     x = http(
         "POST",
         "/v1/channels",
-        {"platform": "x", "name": "X 1.0a", "external_account_id": "1", "credentials": OAUTH1},
+        {
+            "platform": "x",
+            "name": "X 1.0a",
+            "external_account_id": user_id_of(OAUTH1["access_token"]),
+            "credentials": OAUTH1,
+        },
         expect=201,
     )
     assert http("POST", f"/v1/channels/{x['id']}/check", expect=200)["result"] == "ok"

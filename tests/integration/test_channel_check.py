@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.sandbox import Fault
-from tests.helpers import run_pipeline, soon
+from tests.helpers import row_counts, run_pipeline, soon
 
 
 @pytest.fixture
@@ -70,3 +70,57 @@ def test_a_platform_that_cannot_answer_changes_nothing(api, sandbox, pair, platf
 def test_check_needs_the_manage_channels_permission_and_an_existing_channel(api, pair):
     api.call("POST", f"/v1/channels/{pair['x']['id']}/check", {}, as_="reviewer", expect=403)
     api.call("POST", "/v1/channels/999999/check", {}, expect=404)
+
+
+def test_credentials_of_another_account_hold_the_channel(api, runtime, sandbox):
+    """Issue 11 item 18: the check said `ok` when the token acted as another account than
+    the channel's; posts would have gone out as someone else."""
+    other = api.post(
+        "/v1/channels",
+        {
+            "platform": "x",
+            "name": "Says it is 42",
+            "external_account_id": "42",
+            "credentials": {"access_token": "token-of-someone-else"},
+        },
+        expect=201,
+    )
+    post = api.post_for([other], at=soon())
+    api.submit_and_approve(post)
+    verdict = api.post(f"/v1/channels/{other['id']}/check", expect=200)
+    assert verdict["result"] == "wrong_account" and verdict["same_account"] is False
+    assert "not as the channel's account 42" in verdict["detail"]
+    assert verdict["channel_status"] == "needs_reauth"
+    run_pipeline(runtime)
+    assert sandbox.ledger.accepted("x") == []
+
+
+def test_one_channel_per_account_in_a_workspace(api, runtime, pair):
+    """Issue 11 item 18: a second channel for the same account was accepted, then one of
+    two posts failed as a duplicate."""
+    before = row_counts(runtime)
+    status, problem = api.call(
+        "POST",
+        "/v1/channels",
+        {
+            "platform": "x",
+            "name": "Acme again",
+            "external_account_id": pair["x"]["external_account_id"],
+            "credentials": {"access_token": "another-token"},
+        },
+    )
+    assert status == 409 and problem["channel_id"] == pair["x"]["id"]
+    assert f"PATCH /v1/channels/{pair['x']['id']}" in problem["detail"]
+    assert row_counts(runtime) == before
+    other_workspace = api.call(
+        "POST",
+        "/v1/channels",
+        {
+            "platform": "x",
+            "name": "Theirs",
+            "external_account_id": pair["x"]["external_account_id"],
+            "credentials": {"access_token": "x-token-acme"},
+        },
+        as_="other",
+    )
+    assert other_workspace[0] == 201  # another workspace may hold the same account
