@@ -135,7 +135,7 @@ def test_request_changes_needs_a_comment_and_a_stale_page_is_refused(http, brows
 
     browser.find_element(By.ID, "comment").send_keys("Say which Sunday")
     _click(browser, "request-changes")
-    assert "changes_requested" in browser.find_element(By.ID, "message").text
+    assert "changes requested" in browser.find_element(By.ID, "message").text
     assert http("GET", f"/v1/publications/{pub_id}")["status"] == "changes_requested"
 
 
