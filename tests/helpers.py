@@ -120,6 +120,21 @@ class Api:
             made.append(found or self.post("/v1/channels", body, as_=as_, expect=201))
         return made[0], made[1]
 
+    def instagram(self, runtime: Runtime, public_url: str = "https://publisher.example") -> dict:
+        """An Instagram business account channel; Instagram fetches images through signed
+        links, so the engine gets a public URL."""
+        runtime.settings = runtime.settings.with_(public_url=public_url)
+        return self.post(
+            "/v1/channels",
+            {
+                "platform": "instagram",
+                "name": "Acme on Instagram",
+                "external_account_id": "17841400000000001",
+                "credentials": {"access_token": "ig-token-acme"},
+            },
+            expect=201,
+        )
+
     def campaign(self, as_: str = "editor") -> dict:
         return self.post(
             "/v1/campaigns",

@@ -230,3 +230,120 @@ def test_graph_refuses_removed_fields_metrics_and_versions(fresh_sandbox):
     assert limit == {
         "data": [{"quota_usage": 0, "config": {"quota_total": 50, "quota_duration": 86400}}]
     }
+
+
+GRAPH = json.loads((Path(__file__).parent / "recorded/graph_published_samples.json").read_text())
+
+
+class GraphReplay(BaseAdapter):
+    """Answers each Graph request from the published samples, by the request's last path
+    segment (and the grant type for token exchanges)."""
+
+    def __init__(self, routes: dict[str, str]) -> None:
+        super().__init__()
+        self.routes, self.seen = routes, []
+
+    def send(self, request, **kwargs):
+        url = urlsplit(request.url)
+        key = url.path.rstrip("/").rsplit("/", 1)[-1]
+        if "fb_exchange_token" in url.query:
+            key = "fb_exchange_token"
+        self.seen.append(key)
+        sample = GRAPH["samples"][self.routes[key]]
+        response = requests.Response()
+        response.status_code, response.url, response.request = (
+            sample["status"],
+            request.url,
+            request,
+        )
+        response._content = json.dumps(sample["body"]).encode()
+        response.headers.update({"content-type": "application/json", **sample.get("headers", {})})
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def _graph(cls_name: str, routes: dict[str, str], credentials: dict, account: str):
+    from adapters.facebook import FacebookAdapter
+    from adapters.instagram import InstagramAdapter
+
+    cls = {"facebook": FacebookAdapter, "instagram": InstagramAdapter}[cls_name]
+    transport = GraphReplay(routes)
+    config = AdapterConfig(timeout_s=5.0, transport=transport)
+    return cls(credentials, account_id=account, config=config), transport
+
+
+def test_published_business_use_case_throttling_is_a_wait_until_access_returns():
+    from adapters.base import RateLimited
+
+    adapter, _ = _graph(
+        "facebook", {"feed": "buc_throttled_page"}, {"page_access_token": "p"}, "1020304050"
+    )
+    with pytest.raises(RateLimited) as held:
+        adapter.publish(PublishRequest(Content(text="hello")))
+    assert held.value.retry_at is not None  # estimated_time_to_regain_access: 7 minutes
+    assert held.value.retry_at > datetime.now(UTC) + timedelta(minutes=6)
+
+
+def test_published_refusal_of_a_removed_field_is_not_a_failure_to_find():
+    """What Graph answers to `link` on a feed read; the adapter no longer asks for it, and
+    such an answer would be a refusal (it is not "not there")."""
+    from adapters.base import Rejected
+
+    adapter, transport = _graph(
+        "facebook", {"feed": "deprecated_link_field"}, {"page_access_token": "p"}, "1"
+    )
+    with pytest.raises(Rejected):
+        adapter.find(Content(text="x"), since=datetime.now(UTC))
+    assert transport.seen == ["feed"]
+
+
+def test_published_publishing_limit_is_read_as_published():
+    adapter, _ = _graph(
+        "instagram",
+        {"content_publishing_limit": "content_publishing_limit"},
+        {"access_token": "t"},
+        "17841405793187218",
+    )
+    adapter._check_allowance()  # 2 of 50: goes on (raises when spent)
+
+
+def test_published_login_answers_give_the_page_and_its_instagram_account():
+    from adapters.base import OAuthApp
+    from adapters.facebook import FacebookAdapter
+
+    transport = GraphReplay(
+        {
+            "access_token": "code_exchange",
+            "fb_exchange_token": "code_exchange",
+            "accounts": "me_accounts",
+            "page_id": "instagram_business_account",
+        }
+    )
+    accounts = FacebookAdapter.complete_authorization(
+        OAuthApp("app", "secret", "https://publisher.example/cb"),
+        code="c",
+        verifier=None,
+        config=AdapterConfig(timeout_s=5.0, transport=transport),
+    )
+    assert [(a.platform, a.account.id) for a in accounts] == [
+        ("facebook", "page_id"),
+        ("instagram", "17841405793187218"),
+    ]
+    assert accounts[0].credentials == {"page_access_token": "page_access_token"}
+
+
+def test_published_code_used_twice_is_a_refusal():
+    from adapters.base import AdapterError, OAuthApp
+    from adapters.facebook import FacebookAdapter
+
+    transport = GraphReplay({"access_token": "code_used_twice"})
+    with pytest.raises(AdapterError) as refused:
+        FacebookAdapter.complete_authorization(
+            OAuthApp("app", "secret", "https://publisher.example/cb"),
+            code="c",
+            verifier=None,
+            config=AdapterConfig(timeout_s=5.0, transport=transport),
+        )
+    assert "has been used" in refused.value.reason

@@ -20,17 +20,7 @@ PUBLIC = "https://publisher.example"
 
 @pytest.fixture
 def insta(api, runtime):
-    runtime.settings = runtime.settings.with_(public_url=PUBLIC)
-    return api.post(
-        "/v1/channels",
-        {
-            "platform": "instagram",
-            "name": "Acme on Instagram",
-            "external_account_id": "17841400000000001",
-            "credentials": {"access_token": "ig-token-acme"},
-        },
-        expect=201,
-    )
+    return api.instagram(runtime, PUBLIC)
 
 
 def _post(api, channel, media, *, text="Summer at Acme #team", link=None):

@@ -105,17 +105,7 @@ def test_a_platform_that_cannot_delete_says_so_once_not_try_later(api, runtime, 
     for ever). It is a 409 with the reason, and nothing changes."""
     from tests.samples import jpeg
 
-    runtime.settings = runtime.settings.with_(public_url="https://publisher.example")
-    insta = api.post(
-        "/v1/channels",
-        {
-            "platform": "instagram",
-            "name": "Acme on Instagram",
-            "external_account_id": "17841400000000001",
-            "credentials": {"access_token": "ig-token-acme"},
-        },
-        expect=201,
-    )
+    insta = api.instagram(runtime)
     media = [{"media_id": api.upload(jpeg(320, 320))[1]["id"]}]
     post = api.post("/v1/posts", api.post_body([insta], text="Summer", media=media), expect=201)
     api.submit_and_approve(post)

@@ -297,17 +297,7 @@ def test_a_variant_can_drop_the_posts_link(api, runtime, sandbox, channels):
 def test_instagram_posts_a_post_with_a_link_when_its_variant_drops_it(api, runtime, sandbox):
     from tests.samples import jpeg
 
-    runtime.settings = runtime.settings.with_(public_url="https://publisher.example")
-    insta = api.post(
-        "/v1/channels",
-        {
-            "platform": "instagram",
-            "name": "Acme on Instagram",
-            "external_account_id": "17841400000000001",
-            "credentials": {"access_token": "ig-token-acme"},
-        },
-        expect=201,
-    )
+    insta = api.instagram(runtime)
     media = [{"media_id": api.upload(jpeg(320, 320))[1]["id"]}]
     post = _create(
         api,
