@@ -16,7 +16,7 @@ from flask import Flask, jsonify, request
 
 from adapters.sandbox.control import control_blueprint
 from adapters.sandbox.graph_oauth import graph_oauth_blueprint
-from adapters.sandbox.ledger import Fault, Ledger
+from adapters.sandbox.ledger import Fault, Ledger, sniff
 
 _VERSION = re.compile(r"v(\d+)\.\d+")
 LATEST_MAJOR = 26  # v26.0, 2026-07-29
@@ -43,16 +43,6 @@ BUC_MESSAGES = {
 PHOTO_ID_BASE = 880_000_000_000_000
 CONTAINER_ID_BASE = 17_890_000_000_000_000
 IG_MEDIA_ID_BASE = 17_900_000_000_000_000
-
-
-def _image_type(data: bytes) -> str | None:
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _container_state(container: dict[str, Any]) -> str:
@@ -167,8 +157,8 @@ def graph_app(ledger: Ledger) -> Flask:
         if source is None:
             return error(400, 324, "(#324) Requires upload file")
         data = source.read()
-        kind = _image_type(data)
-        if kind is None:
+        kind = sniff(data)
+        if kind not in ("image/jpeg", "image/png", "image/webp"):
             return error(400, 324, "(#324) Missing or invalid image file")
         photo_id = str(PHOTO_ID_BASE + ledger.next_id())
         published = request.form.get("published", "true").lower() != "false"

@@ -11,6 +11,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
+def sniff(data: bytes) -> str | None:
+    """The type of an uploaded file by its first bytes, as the platforms sniff them."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "video/mp4" if data[4:8] == b"ftyp" else None
+
+
 @dataclass(frozen=True)
 class Accepted:
     """One post the platform created."""

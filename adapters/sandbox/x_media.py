@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from adapters.sandbox.ledger import Ledger
+from adapters.sandbox.ledger import Ledger, sniff
 from adapters.sandbox.x_common import admit, invalid, json_body, problem
 from adapters.sandbox.x_spec import spec
 
@@ -27,18 +27,6 @@ UPLOAD = "/2/media/upload"
 INITIALIZE = "/2/media/upload/initialize"
 APPEND = "/2/media/upload/{id}/append"
 FINALIZE = "/2/media/upload/{id}/finalize"
-
-
-def _sniff(data: bytes) -> str:
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "video/mp4" if data[4:8] == b"ftyp" else "application/octet-stream"
 
 
 def _status(upload: dict[str, Any]) -> dict[str, Any]:
@@ -112,11 +100,15 @@ def x_media_blueprint(ledger: Ledger) -> Blueprint:
         else:
             upload["state"] = "succeeded"
 
-    def fault(user_id: str) -> Response | None:
+    def enter(path: str) -> tuple[str, Response | None]:
+        """The caller's X user id, or the refusal: X's own checks, then an injected fault."""
+        user_id, refused = admit(ledger, "post", path)
+        if refused is not None:
+            return user_id, refused
         injected = ledger.take_fault("x", on="media", account=user_id)
         if injected is not None and injected.status is not None:
-            return problem(injected.status, "Injected", "Injected fault")
-        return None
+            return user_id, problem(injected.status, "Injected", "Injected fault")
+        return user_id, None
 
     def mine(media_id: str, user_id: str) -> dict[str, Any] | None:
         upload = ledger.uploads.get(media_id)
@@ -124,23 +116,24 @@ def x_media_blueprint(ledger: Ledger) -> Blueprint:
 
     @bp.post(UPLOAD)
     def one_shot():
-        user_id, refused = admit(ledger, "post", UPLOAD)
-        if refused is None:
-            refused = fault(user_id)
+        user_id, refused = enter(UPLOAD)
         if refused is not None:
             return refused
         fields, data, refused = _form_or_json(UPLOAD)
         if refused is not None:
             return refused
-        upload = new_upload(user_id, _sniff(data or b""), fields["media_category"], len(data))
+        upload = new_upload(
+            user_id,
+            sniff(data or b"") or "application/octet-stream",
+            fields["media_category"],
+            len(data),
+        )
         finish(upload, data or b"", 1)
         return jsonify({"data": _status(upload)})
 
     @bp.post(INITIALIZE)
     def initialize():
-        user_id, refused = admit(ledger, "post", INITIALIZE)
-        if refused is None:
-            refused = fault(user_id)
+        user_id, refused = enter(INITIALIZE)
         if refused is not None:
             return refused
         body, refused = json_body("post", INITIALIZE)
@@ -165,9 +158,7 @@ def x_media_blueprint(ledger: Ledger) -> Blueprint:
 
     @bp.post("/2/media/upload/<media_id>/append")
     def append(media_id: str):
-        user_id, refused = admit(ledger, "post", APPEND)
-        if refused is None:
-            refused = fault(user_id)
+        user_id, refused = enter(APPEND)
         if refused is not None:
             return refused
         fields, data, refused = _form_or_json(APPEND)
@@ -183,9 +174,7 @@ def x_media_blueprint(ledger: Ledger) -> Blueprint:
 
     @bp.post("/2/media/upload/<media_id>/finalize")
     def finalize(media_id: str):
-        user_id, refused = admit(ledger, "post", FINALIZE)
-        if refused is None:
-            refused = fault(user_id)
+        user_id, refused = enter(FINALIZE)
         if refused is not None:
             return refused
         upload = mine(media_id, user_id)

@@ -264,7 +264,7 @@ class GraphReplay(BaseAdapter):
         pass
 
 
-def _graph(cls_name: str, routes: dict[str, str], credentials: dict, account: str):
+def _graph_replayed(cls_name: str, routes: dict[str, str], credentials: dict, account: str):
     from adapters.facebook import FacebookAdapter
     from adapters.instagram import InstagramAdapter
 
@@ -277,7 +277,7 @@ def _graph(cls_name: str, routes: dict[str, str], credentials: dict, account: st
 def test_published_business_use_case_throttling_is_a_wait_until_access_returns():
     from adapters.base import RateLimited
 
-    adapter, _ = _graph(
+    adapter, _ = _graph_replayed(
         "facebook", {"feed": "buc_throttled_page"}, {"page_access_token": "p"}, "1020304050"
     )
     with pytest.raises(RateLimited) as held:
@@ -291,7 +291,7 @@ def test_published_refusal_of_a_removed_field_is_not_a_failure_to_find():
     such an answer would be a refusal (it is not "not there")."""
     from adapters.base import Rejected
 
-    adapter, transport = _graph(
+    adapter, transport = _graph_replayed(
         "facebook", {"feed": "deprecated_link_field"}, {"page_access_token": "p"}, "1"
     )
     with pytest.raises(Rejected):
@@ -300,7 +300,7 @@ def test_published_refusal_of_a_removed_field_is_not_a_failure_to_find():
 
 
 def test_published_publishing_limit_is_read_as_published():
-    adapter, _ = _graph(
+    adapter, _ = _graph_replayed(
         "instagram",
         {"content_publishing_limit": "content_publishing_limit"},
         {"access_token": "t"},
