@@ -71,8 +71,11 @@ def show(token: str):
 
 @bp.post("/review/<token>")
 def decide(token: str):
+    rt = runtime()
     try:
-        who, publication_id = _open(token)
+        who, publication_id, made_by = review_links.open_link_made(
+            db(), token, keys=rt.box.keys, now=rt.clock()
+        )
     except review_links.LinkInvalid as exc:
         return _page(exc.status, invalid=exc.detail)
     decision = _DECISIONS.get(request.form.get("decision", ""))
@@ -82,7 +85,6 @@ def decide(token: str):
         return _show(token, status=400, error=words()["incomplete"])
     if decision != Status.APPROVED and not comment:
         return _show(token, status=422, error=words()["comment_required"])
-    rt = runtime()
     try:
         outcome = reviews.decide(
             db(),
@@ -92,6 +94,7 @@ def decide(token: str):
             comment=comment,
             revision=int(revision),
             now=rt.clock(),
+            via_link_by=made_by,
         )
     except PublisherError as refused:
         db().rollback()

@@ -194,5 +194,6 @@ def link(publication_id: int):
         keys=rt.box.keys,
         now=rt.clock(),
     )
+    commit()  # the link's creation is in the audit: who made it, for whom
     base = rt.settings.public_url.rstrip("/") or request.host_url.rstrip("/")
     return json_response(ReviewLink(url=f"{base}/review/{token}", expires_at=expires), 201)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session
 
+from publisher import events
 from publisher.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from publisher.models import ApiKey, Publication
 from publisher.states import Status
@@ -54,7 +55,22 @@ def mint(
         raise ValidationFailed("that key cannot vote", [field_error("reviewer_id", problem)])
     expires = now + timedelta(hours=hours)
     token = _serializer(keys).dumps(
-        {"p": publication_id, "k": reviewer_id, "x": int(expires.timestamp())}
+        {"p": publication_id, "k": reviewer_id, "m": actor.key_id, "x": int(expires.timestamp())}
+    )
+    events.record(
+        session,
+        workspace_id=pub.workspace_id,
+        kind="review.link_created",
+        actor=actor.label,
+        now=now,
+        post_id=pub.post_id,
+        publication_id=pub.id,
+        reason=f"review link for key {reviewer_id}, made by key {actor.key_id}",
+        data={
+            "reviewer_id": reviewer_id,
+            "made_by": actor.key_id,
+            "expires_at": expires.isoformat(),
+        },
     )
     return token, expires
 
@@ -63,9 +79,18 @@ def open_link(
     session: Session, token: str, *, keys: tuple[str, ...], now: datetime
 ) -> tuple[Actor, int]:
     """The reviewer and the publication a token stands for, or LinkInvalid."""
+    actor, publication_id, _ = open_link_made(session, token, keys=keys, now=now)
+    return actor, publication_id
+
+
+def open_link_made(
+    session: Session, token: str, *, keys: tuple[str, ...], now: datetime
+) -> tuple[Actor, int, int]:
+    """The reviewer, the publication and the key that made the link, or LinkInvalid."""
     try:
         claims = _serializer(keys).loads(token)
         publication_id, key_id, expires = int(claims["p"]), int(claims["k"]), int(claims["x"])
+        made_by = int(claims.get("m", key_id))
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
         raise LinkInvalid("this review link is not valid") from exc
     if now.timestamp() > expires:
@@ -74,4 +99,8 @@ def open_link(
     key = session.get(ApiKey, key_id)
     if key is None or key.revoked_at is not None:
         raise LinkInvalid("the reviewer's access was revoked")
-    return Actor(workspace_id=key.workspace_id, key_id=key.id, role=key.role), publication_id
+    return (
+        Actor(workspace_id=key.workspace_id, key_id=key.id, role=key.role),
+        publication_id,
+        made_by,
+    )

@@ -283,6 +283,26 @@ def test_a_review_link_expires(api, runtime, at):
     assert api.publication(pub_id)["status"] == "in_review"
 
 
+def test_a_link_made_for_someone_else_is_in_the_audit_and_so_is_its_vote(
+    api, runtime, committee, x
+):
+    """Issue 11 item 11: an admin may make a link for another reviewer; who made it, for
+    whom, and that a vote came through it are recorded."""
+    post, pub_id = _submitted(api, x, at=soon(7200))
+    link = api.post(
+        f"/v1/reviews/{pub_id}/link", {"reviewer_id": committee["legal"]}, as_="admin", expect=201
+    )
+    path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
+    api.client.post(path, data={"decision": "approve", "revision": "1"})
+    history = api.get(f"/v1/posts/{post['id']}/history")
+    (made,) = [e for e in history if e["kind"] == "review.link_created"]
+    admin_id = made["data"]["made_by"]
+    assert made["data"]["reviewer_id"] == committee["legal"] and made["actor"] == f"key:{admin_id}"
+    (vote,) = [e for e in history if e["kind"] == "review.voted"]
+    assert vote["actor"] == f"key:{committee['legal']}"
+    assert vote["data"]["via_link_made_by"] == admin_id
+
+
 def test_the_link_is_previewed_and_sent_with_the_campaigns_tracking(api, runtime, sandbox, at):
     tracking = {
         "utm_source": "{platform}",
