@@ -49,6 +49,7 @@ class XSpec:
         )
         resource = Resource.from_contents(absolute, default_specification=DRAFT202012)
         self._registry = Registry().with_resource(SPEC_URI, resource)
+        self._validators: dict[str, Draft202012Validator] = {}
 
     def operation(self, method: str, path: str) -> dict[str, Any]:
         return self.document["paths"][path][method.lower()]
@@ -60,10 +61,14 @@ class XSpec:
         return node
 
     def _validator(self, schema: dict[str, Any]) -> Draft202012Validator:
-        absolute = json.loads(
-            json.dumps(schema).replace('"#/components/', f'"{SPEC_URI}#/components/')
-        )
-        return Draft202012Validator(absolute, registry=self._registry)
+        """A validator per schema, made once (every sandbox request uses a few)."""
+        text = json.dumps(schema, sort_keys=True)
+        validator = self._validators.get(text)
+        if validator is None:
+            absolute = json.loads(text.replace('"#/components/', f'"{SPEC_URI}#/components/'))
+            validator = Draft202012Validator(absolute, registry=self._registry)
+            self._validators[text] = validator
+        return validator
 
     def scopes(self, method: str, path: str) -> set[str]:
         """The OAuth 2.0 user-token scopes the operation requires."""
