@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 
 from api.context import actor, commit, db, runtime
+from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
 from publisher import campaigns
 from publisher.schemas import CampaignCreate, CampaignRead
@@ -21,11 +22,11 @@ def create():
 
 
 @bp.get("")
-@endpoint("List campaigns", response=list[CampaignRead])
+@endpoint("List campaigns", query=PageQuery, response=list[CampaignRead])
 def index():
-    return json_response(
-        [CampaignRead.model_validate(c) for c in campaigns.list_campaigns(db(), actor())]
-    )
+    q = g.query
+    found = campaigns.list_campaigns(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
+    return page(found, q, CampaignRead.model_validate, next_position=lambda c: {"after": c.id})
 
 
 @bp.get("/<int:campaign_id>")

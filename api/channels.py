@@ -6,6 +6,7 @@ from flask import Blueprint, g, request
 
 from adapters.base import AdapterError
 from api.context import actor, commit, db, runtime
+from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
 from publisher import channels, connect, slots
 from publisher.runtime import adapter_config
@@ -36,11 +37,11 @@ def create():
 
 
 @bp.get("")
-@endpoint("List channels", response=list[ChannelRead])
+@endpoint("List channels", query=PageQuery, response=list[ChannelRead])
 def index():
-    return json_response(
-        [ChannelRead.model_validate(c) for c in channels.list_channels(db(), actor())]
-    )
+    q = g.query
+    found = channels.list_channels(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
+    return page(found, q, ChannelRead.model_validate, next_position=lambda c: {"after": c.id})
 
 
 @bp.get("/<int:channel_id>")

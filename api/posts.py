@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, g
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import select
 
 from api.context import actor, commit, db, runtime
+from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
 from publisher import audit, posts
 from publisher import comments as discussion
@@ -18,8 +18,7 @@ from publisher.schemas import Id, PostCreate, PostRead, PostUpdate
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
 
-class PostQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PostQuery(PageQuery):
     campaign_id: Id | None = None
 
 
@@ -51,8 +50,11 @@ def create():
 @bp.get("")
 @endpoint("List posts", query=PostQuery, response=list[PostRead])
 def index():
-    found = posts.list_posts(db(), actor(), campaign_id=g.query.campaign_id)
-    return json_response([_read(p) for p in found])
+    q = g.query
+    found = posts.list_posts(
+        db(), actor(), campaign_id=q.campaign_id, limit=q.limit + 1, after_id=after_id(q)
+    )
+    return page(found, q, _read, next_position=lambda p: {"after": p.id})
 
 
 @bp.get("/<int:post_id>")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, g
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from api.context import actor, commit, db, runtime
+from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
 from publisher import publications
 from publisher.review_schemas import EventRead
@@ -15,14 +16,15 @@ from publisher.states import Status
 bp = Blueprint("publications", __name__, url_prefix="/publications")
 
 
-class PublicationQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PublicationQuery(PageQuery):
     status: Status | None = None
     campaign_id: Id | None = None
     channel_id: Id | None = None
-    limit: int = Field(default=100, ge=1, le=1000)
     after_id: int = Field(
-        default=0, ge=0, le=2**31 - 1, description="Page on: the last id you received"
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="Page on after this id (the cursor does the same; either may be given)",
     )
 
 
@@ -36,10 +38,10 @@ def index():
         status=q.status,
         campaign_id=q.campaign_id,
         channel_id=q.channel_id,
-        limit=q.limit,
-        after_id=q.after_id,
+        limit=q.limit + 1,
+        after_id=max(q.after_id, after_id(q)),
     )
-    return json_response([publications.to_read(p) for p in found])
+    return page(found, q, publications.to_read, next_position=lambda p: {"after": p.id})
 
 
 @bp.get("/<int:publication_id>/metrics")

@@ -6,6 +6,7 @@ from flask import Blueprint, g, request
 
 from api.context import actor, commit, db, runtime
 from api.errors import problem_body
+from api.paging import decode, page
 from api.spec import endpoint, json_response
 from publisher import review_links, review_queue, reviews
 from publisher.content import media_files
@@ -60,10 +61,18 @@ def queue():
     q, who = g.query, actor()
     items = review_queue.review_queue(db(), who, campaign_id=q.campaign_id, channel_id=q.channel_id)
     zone = review_queue.reviewer_time_zone(db(), who, q.time_zone)
-    items = review_queue.describe(db(), who, items, time_zone=zone)
-    if q.waiting_on_me:
-        items = [i for i in items if i.details["waiting_on_me"]]
-    return json_response([item_read(i) for i in review_queue.sort_items(items, q.sort)])
+    start = decode(q.cursor, "offset")
+    # Only the page is described (a few queries per item), unless choosing the items needs
+    # what describing tells: who waits on whom, and deadlines.
+    if not q.waiting_on_me and q.sort != "deadline":
+        chosen = review_queue.sort_items(items, q.sort)[start : start + q.limit + 1]
+        chosen = review_queue.describe(db(), who, chosen, time_zone=zone)
+    else:
+        described = review_queue.describe(db(), who, items, time_zone=zone)
+        if q.waiting_on_me:
+            described = [i for i in described if i.details["waiting_on_me"]]
+        chosen = review_queue.sort_items(described, q.sort)[start : start + q.limit + 1]
+    return page(chosen, q, item_read, next_position=lambda _: {"offset": start + q.limit})
 
 
 @bp.get("/<int:publication_id>")

@@ -31,6 +31,11 @@ def get_campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign:
     return campaign
 
 
-def list_campaigns(session: Session, actor: Actor) -> list[Campaign]:
-    query = select(Campaign).where(Campaign.workspace_id == actor.workspace_id)
-    return list(session.exec(query.order_by(Campaign.id)))
+def list_campaigns(
+    session: Session, actor: Actor, *, limit: int | None = None, after_id: int = 0
+) -> list[Campaign]:
+    """The workspace's campaigns in id order, from after `after_id`, `limit` at most."""
+    query = select(Campaign).where(
+        Campaign.workspace_id == actor.workspace_id, Campaign.id > after_id
+    )
+    return list(session.exec(query.order_by(Campaign.id).limit(limit)))

@@ -97,9 +97,12 @@ def get_channel(session: Session, actor: Actor, channel_id: int) -> Channel:
     return channel
 
 
-def list_channels(session: Session, actor: Actor) -> list[Channel]:
-    query = select(Channel).where(Channel.workspace_id == actor.workspace_id).order_by(Channel.id)
-    return list(session.exec(query))
+def list_channels(
+    session: Session, actor: Actor, *, limit: int | None = None, after_id: int = 0
+) -> list[Channel]:
+    """The workspace's channels in id order, from after `after_id`, `limit` at most."""
+    query = select(Channel).where(Channel.workspace_id == actor.workspace_id, Channel.id > after_id)
+    return list(session.exec(query.order_by(Channel.id).limit(limit)))
 
 
 def update_channel(

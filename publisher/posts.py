@@ -246,12 +246,20 @@ def get_post(session: Session, actor: Actor, post_id: int) -> Post:
     return post
 
 
-def list_posts(session: Session, actor: Actor, *, campaign_id: int | None = None) -> list[Post]:
-    query = select(Post).where(Post.workspace_id == actor.workspace_id)
+def list_posts(
+    session: Session,
+    actor: Actor,
+    *,
+    campaign_id: int | None = None,
+    limit: int | None = None,
+    after_id: int = 0,
+) -> list[Post]:
+    """The workspace's posts in id order, from after `after_id`, `limit` at most."""
+    query = select(Post).where(Post.workspace_id == actor.workspace_id, Post.id > after_id)
     if campaign_id is not None:
         get_campaign(session, actor, campaign_id)
         query = query.where(Post.campaign_id == campaign_id)
-    return list(session.exec(query.order_by(Post.id)))
+    return list(session.exec(query.order_by(Post.id).limit(limit)))
 
 
 def publications_of(session: Session, post: Post) -> list[Publication]:

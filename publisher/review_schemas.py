@@ -235,6 +235,10 @@ class BatchOutcome(Output):
 
 class QueueQuery(Input):
     model_config = {"extra": "forbid", "strict": False}
+    limit: int = Field(default=50, ge=1, le=500, description="Items per page (1 to 500)")
+    cursor: str | None = Field(
+        default=None, max_length=200, description="The X-Next-Cursor of the page before"
+    )
     campaign_id: Id | None = None
     channel_id: Id | None = None
     waiting_on_me: bool = False

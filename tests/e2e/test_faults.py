@@ -89,7 +89,7 @@ def _plan(http: Http, count: int, at: datetime, prefix: str = "post") -> list[in
 def _statuses(http: Http) -> dict[int, dict]:
     pubs, after = {}, 0
     while True:
-        page = http("GET", f"/v1/publications?limit=1000&after_id={after}")
+        page = http("GET", f"/v1/publications?limit=500&after_id={after}")
         if not page:
             return pubs
         pubs.update({p["id"]: p for p in page})
