@@ -14,7 +14,19 @@ bp = Blueprint("media", __name__, url_prefix="/media")
 
 
 @bp.post("")
-@endpoint("Upload a file (multipart `file`) or import one by URL", response=MediaRead, status=201)
+@endpoint(
+    "Upload a file (multipart `file`) or import one by URL",
+    response=MediaRead,
+    status=201,
+    request_body={
+        "multipart/form-data": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}},
+        },
+        "application/json": MediaImport,
+    },
+)
 def create():
     """The type is sniffed from the bytes; anything but JPEG, PNG, GIF, WebP, MP4 or MOV
     is a 415. Imports fetch public addresses only and follow at most 3 redirects."""

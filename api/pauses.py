@@ -18,6 +18,7 @@ bp = Blueprint("pauses", __name__)
     body=PauseCreate,
     response=PauseResult,
     status=201,
+    also=(200,),  # 200: the scope was already paused (the call is idempotent)
 )
 def pause():
     outcome = pauses.pause(db(), actor(), g.body, now=runtime().clock())

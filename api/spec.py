@@ -25,6 +25,9 @@ class Endpoint:
     response: Any = None
     status: int = 200
     public: bool = False  # no API key (a browser coming back from a platform)
+    also: tuple[int, ...] = ()  # other success statuses with the same answer
+    # A request body the view reads itself (multipart and JSON), as OpenAPI describes it.
+    request_body: dict[str, Any] | None = None
 
 
 def endpoint(
@@ -35,9 +38,11 @@ def endpoint(
     response: Any = None,
     status: int = 200,
     public: bool = False,
+    also: tuple[int, ...] = (),
+    request_body: dict[str, Any] | None = None,
 ) -> Callable:
     """Declare a view: its body and query are parsed into `g.body` / `g.query` before it runs."""
-    meta = Endpoint(summary, body, query, response, status, public)
+    meta = Endpoint(summary, body, query, response, status, public, also, request_body)
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -117,6 +122,12 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         raise ValidationFailed("invalid query parameters", errors) from exc
 
 
+def _inline(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema with its definitions moved among the document's components."""
+    schemas.update(schema.pop("$defs", {}))
+    return schema
+
+
 def json_response(value: Any, status: int = 200):
     """A pydantic model (or a list of them) as JSON."""
     if isinstance(value, list):
@@ -183,6 +194,16 @@ def openapi_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                 op["responses"][str(meta.status)]["content"] = {
                     "application/json": {"schema": ref(meta.response)}
                 }
+            for other in meta.also:
+                op["responses"][str(other)] = op["responses"][str(meta.status)]
+            if meta.request_body is not None:
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        kind: {"schema": ref(schema) if isinstance(schema, type) else schema}
+                        for kind, schema in meta.request_body.items()
+                    },
+                }
             if meta.body is not None:
                 op["requestBody"] = {
                     "required": True,
@@ -196,7 +217,12 @@ def openapi_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                             "in": "query",
                             "required": field.is_required(),
                             "description": field.description or "",
-                            "schema": TypeAdapter(field.annotation).json_schema(),
+                            "schema": _inline(
+                                TypeAdapter(field.annotation).json_schema(
+                                    ref_template="#/components/schemas/{model}"
+                                ),
+                                schemas,
+                            ),
                         }
                     )
             paths.setdefault(path, {})[method.lower()] = op

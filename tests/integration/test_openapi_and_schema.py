@@ -35,3 +35,34 @@ def test_migrations_produce_exactly_the_models_schema(runtime):
     with runtime.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_the_document_says_what_the_api_does(app):
+    """Issue 11 item 14: an unresolvable #/$defs/Status, POST /v1/media without a body,
+    POST /v1/pause answering a 200 it did not declare."""
+    doc = app.test_client().get("/openapi.json").get_json()
+    schemas = doc["components"]["schemas"]
+    for ref in set(_refs(doc)):
+        assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas, ref
+    media = doc["paths"]["/v1/media"]["post"]["requestBody"]["content"]
+    assert set(media) == {"multipart/form-data", "application/json"}
+    assert media["multipart/form-data"]["schema"]["required"] == ["file"]
+    assert set(doc["paths"]["/v1/pause"]["post"]["responses"]) >= {"200", "201"}
+    vote = doc["paths"]["/v1/reviews/{publication_id}/approve"]["post"]["requestBody"]
+    assert (
+        "revision"
+        in schemas[vote["content"]["application/json"]["schema"]["$ref"][21:]]["required"]
+    )
+    callback = doc["paths"]["/v1/oauth/callback/{platform}"]["get"]
+    assert callback["security"] == []
