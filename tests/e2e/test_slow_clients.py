@@ -22,32 +22,30 @@ from publisher.stack import Stack
 from tests.e2e.conftest import Http, _free_port
 from tests.helpers import wait_until
 
-OBSERVE_S = 3.0  # how long the stall is watched
-WRITE_WAIT_S = 1.0  # a write may wait this long for the dispatcher's or a worker's own
+PROBES = 20  # the stall is watched this many times, 0.15 s apart (about 3 s)
+WRITE_TRIES = 100  # a write may wait 100 x 10 ms for the dispatcher's or a worker's own
 
 
 def _can_write(database_url: str) -> bool:
-    """Whether another process gets to write within WRITE_WAIT_S (on SQLite: the writer
+    """Whether another process gets to write within about a second (on SQLite: the writer
     queue's flock, then SQLite's own write lock). The engine's processes write too, for
     milliseconds at a time; a request that held the lock through its stall would make
     every attempt wait it out."""
     url = make_url(database_url)
     if not url.drivername.startswith("sqlite"):
         return True  # PostgreSQL readers never lock writers out; judged by the ledger below
-    deadline = time.monotonic() + WRITE_WAIT_S
     fd = os.open(f"{url.database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        while True:
+        for _ in range(WRITE_TRIES):
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return False
                 time.sleep(0.01)
+        else:
+            return False
         try:
-            left = max(deadline - time.monotonic(), 0.01)
-            conn = sqlite3.connect(url.database, timeout=left, isolation_level=None)
+            conn = sqlite3.connect(url.database, timeout=1.0, isolation_level=None)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("ROLLBACK")
@@ -63,11 +61,10 @@ def _can_write(database_url: str) -> bool:
 
 
 def _never_locked_while(database_url: str, still_stalled) -> None:
-    deadline = time.monotonic() + OBSERVE_S
-    while time.monotonic() < deadline:
+    for _ in range(PROBES):
         assert still_stalled(), "the stalled request ended before the observation did"
         assert _can_write(database_url), "a stalled request holds the write lock"
-        time.sleep(0.1)
+        time.sleep(0.15)
 
 
 @pytest.fixture
