@@ -1,10 +1,10 @@
-"""The one interface every platform implements, its value types and its error taxonomy."""
+"""The one interface every platform implements and its value types; the error taxonomy
+(adapters.errors) and redaction (adapters.redaction) are re-exported here."""
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -12,9 +12,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from pydantic import BaseModel
+
+# Re-exported: adapters and the engine import the taxonomy and redaction from here.
+from adapters.errors import AdapterError as AdapterError
+from adapters.errors import AuthExpired, Rejected
+from adapters.errors import OutcomeUnknown as OutcomeUnknown
+from adapters.errors import PartlyPublished as PartlyPublished
+from adapters.errors import RateLimited as RateLimited
+from adapters.errors import Transient as Transient
+from adapters.redaction import NOT_SECRET, remember_secrets
+from adapters.redaction import redact as redact
 
 log = logging.getLogger(__name__)
 
@@ -160,63 +169,6 @@ class ConnectedAccount:
     credentials: Mapping[str, Any] = field(repr=False)
 
 
-# Where credentials show up in text: a Graph API URL's query string (facebook-sdk sends
-# the token as `access_token=` on GET), Authorization headers, OAuth 1.0a header fields,
-# and JSON bodies of credentials. Longest alternatives first.
-_SECRET = re.compile(
-    r"""(?<![A-Za-z0-9_])(?P<key>(?:page_)?access_token(?:_secret)?|consumer_(?:key|secret)"""
-    r"""|client_secret|oauth_(?:token|signature|consumer_key)|appsecret_proof"""
-    r"""|refresh_token|fb_exchange_token|code_verifier)"""
-    r"""(?P<sep>["']?\s*[=:]\s*["']?)(?P<value>[^&\s"',)]+)"""
-    # Capabilities in query strings: API keys, OAuth codes and states, signed links.
-    r"""|(?P<qsep>[?&])(?P<qkey>api_key|apikey|key|token|code|state|sig|signature|password)"""
-    r"""=(?P<qvalue>[^&\s"']+)"""
-    r"""|(?P<scheme>Bearer)\s+(?P<cred>[^\s"',]+)"""
-    # A review link's path is its capability token (api/review_page.py).
-    r"""|(?P<page>/review/)(?P<link>[^/\s?"]+)""",
-    re.IGNORECASE,
-)
-
-
-# Credential values this process holds (adapters register theirs): whatever a library
-# logs them inside (oauthlib's "Collected params: [('oauth_token', ...)]", a percent-encoded
-# signature base string), the value itself is replaced.
-_KNOWN_SECRETS: set[str] = set()
-_KNOWN_LOCK = threading.Lock()
-_SHORTEST_SECRET = 8  # shorter values are too likely to be ordinary words
-
-
-def remember_secrets(*values: object) -> None:
-    """Register credential values so that `redact` hides them wherever they appear."""
-    forms = set()
-    for value in values:
-        if isinstance(value, str) and len(value) >= _SHORTEST_SECRET:
-            encoded = quote(value, safe="")
-            forms |= {value, encoded, quote(encoded, safe="")}
-    if forms - _KNOWN_SECRETS:
-        with _KNOWN_LOCK:
-            _KNOWN_SECRETS.update(forms)
-
-
-def redact(text: str) -> str:
-    """`text` with every credential value it carries replaced by `[redacted]`."""
-
-    def hide(match: re.Match[str]) -> str:
-        if match.group("key"):
-            return f"{match.group('key')}{match.group('sep')}[redacted]"
-        if match.group("page"):
-            return f"{match.group('page')}[redacted]"
-        if match.group("qkey"):
-            return f"{match.group('qsep')}{match.group('qkey')}=[redacted]"
-        return f"{match.group('scheme')} [redacted]"
-
-    text = _SECRET.sub(hide, text)
-    for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
-
-
 # How a problem names the part of a thread it is about; `part_of` reads it back.
 PART_OF = " (part {number} of {total})"
 _PART_OF = re.compile(r" \(part (\d+) of (\d+)\)")
@@ -227,9 +179,6 @@ def part_of(problem: str) -> int | None:
     match = _PART_OF.search(problem)
     return int(match.group(1)) if match else None
 
-
-# Credential fields that are not secret (registered values are redacted from every log).
-NOT_SECRET = frozenset({"expires_at"})
 
 # The engagement vocabulary adapters map their platform's counters onto.
 METRICS = (
@@ -244,53 +193,6 @@ METRICS = (
     "profile_clicks",
     # X also reports organic_<name>: the unpromoted share of each, for the account's own posts
 )
-
-
-class AdapterError(Exception):
-    """Base of the taxonomy. `reason` is the platform's own words, credentials removed
-    (a transport error's message can carry a URL with a token in its query string)."""
-
-    def __init__(self, reason: str) -> None:
-        reason = redact(reason)
-        super().__init__(reason)
-        self.reason = reason
-
-
-class RateLimited(AdapterError):
-    """Throttled; nothing was created. Try again at `retry_at` (None: unknown)."""
-
-    def __init__(self, reason: str, retry_at: datetime | None = None) -> None:
-        super().__init__(reason)
-        self.retry_at = retry_at
-
-
-class AuthExpired(AdapterError):
-    """The credentials no longer work; a person must reconnect the channel."""
-
-
-class Rejected(AdapterError):
-    """The platform refused this content for good; `duplicate` if it says it has it already."""
-
-    def __init__(self, reason: str, *, duplicate: bool = False) -> None:
-        super().__init__(reason)
-        self.duplicate = duplicate
-
-
-class Transient(AdapterError):
-    """Proven not accepted (connection refused, 503 before acceptance): safe to retry."""
-
-
-class OutcomeUnknown(AdapterError):
-    """The request may have been accepted (timeout after sending, 5xx): never resend blindly."""
-
-
-class PartlyPublished(AdapterError):
-    """A thread stopped after its parts `sent` went out; `cause` is what stopped it (and
-    says what to do next). Publishing resumes after `sent`, never repeating a part."""
-
-    def __init__(self, sent: tuple[str, ...], cause: AdapterError, *, total: int) -> None:
-        super().__init__(f"{cause.reason} (after part {len(sent)} of {total} went out)")
-        self.sent, self.cause = sent, cause
 
 
 class Adapter(ABC):

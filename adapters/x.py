@@ -10,14 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import requests
 import tweepy
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -32,24 +29,24 @@ from adapters.base import (
     ConnectedAccount,
     Content,
     Limits,
-    MediaFile,
     MediaLimits,
     OAuthApp,
-    OutcomeUnknown,
     PartlyPublished,
     PublishRequest,
     PublishResult,
-    RateLimited,
     Rejected,
-    Transient,
 )
-from adapters.http import PlatformSession, translate_transport
+from adapters.http import PlatformSession
+from adapters.x_auth import token_request
+from adapters.x_errors import translate_errors
+from adapters.x_metrics import PRIVATE_METRICS, field_refused, x_metrics
 from adapters.x_text import (
     MAX_WEIGHTED_LENGTH,
     comparable_returned,
     comparable_sent,
     weighted_length,
 )
+from adapters.x_upload import XMediaUpload
 
 API_HOST = "https://api.twitter.com"
 # OAuth 2.0 (docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code):
@@ -57,20 +54,9 @@ API_HOST = "https://api.twitter.com"
 # (media.write for uploads, offline.access for a refresh token: access tokens live 2 h).
 AUTHORIZE = "https://x.com/i/oauth2/authorize"
 AUTHORIZE_PATH = "/i/oauth2/authorize"
-TOKEN_ROUTE = "/2/oauth2/token"
 SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
-DUPLICATE = "duplicate content"
 FIND_PAGES = 5  # 500 most recent posts since the attempt: far more than a burst leaves
 THREAD_PARTS = 25  # X's own composer allows 25 posts in a thread
-# Media upload (docs.x.com/x-api/media/quickstart/media-upload-chunked; X API v2 OpenAPI
-# initializeMediaUpload, appendMediaUpload, finalizeMediaUpload, getMediaUploadStatus):
-# /initialize (JSON), /{id}/append in segments of at most 5 MB, /{id}/finalize, then STATUS
-# until processing is done. The old `command=INIT/APPEND/FINALIZE` form is refused since
-# 30 May 2025. OAuth 2.0 tokens need the `media.write` scope.
-MEDIA_ROUTE = "/2/media/upload"
-CHUNK_BYTES = 4 * 1024 * 1024
-MEDIA_WAIT_S = 60.0  # longer than this processing, and the publication is retried later
-CATEGORY = {"image": "tweet_image", "gif": "tweet_gif", "video": "tweet_video"}
 
 
 class XCredentials(BaseModel):
@@ -106,7 +92,7 @@ class XCredentials(BaseModel):
         return self
 
 
-class XAdapter(Adapter):
+class XAdapter(XMediaUpload, Adapter):
     """Posts as the account whose tokens the channel holds."""
 
     platform = "x"
@@ -183,7 +169,7 @@ class XAdapter(Adapter):
     def complete_authorization(
         cls, app: OAuthApp, *, code: str, verifier: str | None, config: AdapterConfig
     ) -> list[ConnectedAccount]:
-        tokens = _token_request(
+        tokens = token_request(
             app,
             {
                 "grant_type": "authorization_code",
@@ -209,7 +195,7 @@ class XAdapter(Adapter):
         token = credentials.get("refresh_token")
         if not token:
             raise AuthExpired("X token expired and no refresh token is stored: reconnect")
-        return _token_request(app, {"grant_type": "refresh_token", "refresh_token": token}, config)
+        return token_request(app, {"grant_type": "refresh_token", "refresh_token": token}, config)
 
     @classmethod
     def validate_text(cls, content: Content) -> list[str]:
@@ -256,88 +242,13 @@ class XAdapter(Adapter):
             ids.append(str(response.data["id"]))
         return self._result(ids)
 
-    def _upload(self, item: MediaFile) -> str:
-        """Chunked upload on tweepy's own session and credentials (tweepy's v2 Client has
-        no media upload): initialize, append each segment, finalize, wait while X
-        processes, then alt text. Returns the media id."""
-        try:
-            with translate_errors():
-                init = self._media_call(
-                    "POST",
-                    f"{MEDIA_ROUTE}/initialize",
-                    json={
-                        "media_type": item.content_type,
-                        "total_bytes": item.size_bytes,
-                        "media_category": CATEGORY[item.kind],
-                    },
-                )
-                media_id = str(init["data"]["id"])
-                with open(item.path, "rb") as fh:
-                    segment = 0
-                    while chunk := fh.read(CHUNK_BYTES):
-                        self._media_call(
-                            "POST",
-                            f"{MEDIA_ROUTE}/{media_id}/append",
-                            data={"segment_index": str(segment)},
-                            files={"media": ("chunk", chunk, "application/octet-stream")},
-                        )
-                        segment += 1
-                done = self._media_call("POST", f"{MEDIA_ROUTE}/{media_id}/finalize")
-                self._wait_for_processing(media_id, done["data"].get("processing_info"))
-                if item.alt_text and item.kind != "video":
-                    self._media_call(
-                        "POST",
-                        "/2/media/metadata",
-                        json={"id": media_id, "metadata": {"alt_text": {"text": item.alt_text}}},
-                    )
-        except (OutcomeUnknown, Transient) as exc:
-            raise Transient(f"media upload: {exc.reason}") from exc
-        return media_id
-
-    def _wait_for_processing(self, media_id: str, info: dict | None) -> None:
-        """Poll STATUS as X says (check_after_secs) until the media is ready."""
-        waited = 0.0
-        while info and info.get("state") in ("pending", "in_progress"):
-            pause = min(float(info.get("check_after_secs", 1)), 5.0)
-            if waited + pause > MEDIA_WAIT_S:
-                raise Transient(f"media {media_id} still processing after {waited:.0f} s")
-            time.sleep(pause)
-            waited += pause
-            status = self._media_call(
-                "GET", MEDIA_ROUTE, params={"command": "STATUS", "media_id": media_id}
-            )
-            info = status["data"].get("processing_info")
-        if info and info.get("state") == "failed":
-            error = info.get("error", {})
-            raise Rejected(f"X could not process media {media_id}: {error.get('message', error)}")
-
-    def _media_call(self, method: str, route: str, **kwargs: Any) -> dict:
-        """One media request, authenticated exactly as tweepy authenticates its own."""
-        client = self._client
-        headers = {"User-Agent": client.user_agent}
-        auth = None
-        if self._oauth1:
-            auth = tweepy.OAuth1UserHandler(
-                client.consumer_key,
-                client.consumer_secret,
-                client.access_token,
-                client.access_token_secret,
-            ).apply_auth()
-        else:
-            headers["Authorization"] = f"Bearer {client.bearer_token}"
-        response = client.session.request(
-            method, API_HOST + route, headers=headers, auth=auth, **kwargs
-        )
-        _raise_like_tweepy(response)
-        return response.json() if response.content else {}
-
     def find(
         self, content: Content, *, since: datetime, after: tuple[str, ...] = ()
     ) -> PublishResult | None:
         """Search the account's timeline since `since` for the post; for a thread, for
         its parts after `after` in order, each a reply to the one before. X hands text
         back changed (entities escaped, every link a t.co link, a t.co link for media):
-        both sides are compared with their links taken out (x_text.comparable)."""
+        both sides are compared with their links taken out (x_text.comparable_*)."""
         wanted = [comparable_sent(part) for part in self.parts(content)]
         with translate_errors():
             me = self._client.get_me(user_auth=self._oauth1)
@@ -408,12 +319,12 @@ class XAdapter(Adapter):
                         tweet_fields=["public_metrics", *PRIVATE_METRICS],
                         user_auth=self._oauth1,
                     )
-                refused = _field_refused(response.errors)
+                refused = field_refused(response.errors)
             except Rejected:
                 refused = set(batch)
                 response = None
             for tweet in (response.data if response else None) or []:
-                found[str(tweet.id)] = _x_metrics(tweet)
+                found[str(tweet.id)] = x_metrics(tweet)
             again = [i for i in batch if i in refused and i not in found]
             if again:
                 with translate_errors():
@@ -421,7 +332,7 @@ class XAdapter(Adapter):
                         again, tweet_fields=["public_metrics"], user_auth=self._oauth1
                     )
                 for tweet in public.data or []:
-                    found[str(tweet.id)] = _x_metrics(tweet)
+                    found[str(tweet.id)] = x_metrics(tweet)
         return found
 
     def get(self, external_id: str) -> dict[str, Any] | None:
@@ -433,99 +344,6 @@ class XAdapter(Adapter):
         return dict(response.data.data) if response.data else None
 
 
-PRIVATE_METRICS = ("non_public_metrics", "organic_metrics")
-FIELD_REFUSED = "not-authorized-for-field"
-
-
-def _field_refused(errors: list[dict[str, Any]]) -> set[str]:
-    """Ids of the posts whose non-public fields X refused (200 with `errors` entries)."""
-    return {
-        str(e.get("resource_id") or e.get("value"))
-        for e in errors or []
-        if FIELD_REFUSED in str(e.get("type", ""))
-    }
-
-
-_PUBLIC = {
-    "impression_count": "impressions",
-    "like_count": "likes",
-    "retweet_count": "shares",
-    "repost_count": "shares",  # the name X's 2.167 description gives it
-    "reply_count": "replies",
-    "quote_count": "quotes",
-    "bookmark_count": "bookmarks",
-}
-_NON_PUBLIC = {"url_link_clicks": "link_clicks", "user_profile_clicks": "profile_clicks"}
-
-
-def _x_metrics(tweet: tweepy.Tweet) -> dict[str, int]:
-    metrics = {
-        ours: int(value)
-        for theirs, ours in _PUBLIC.items()
-        if (value := (tweet.public_metrics or {}).get(theirs)) is not None
-    }
-    metrics.update(
-        (ours, int(value))
-        for theirs, ours in _NON_PUBLIC.items()
-        if (value := (tweet.non_public_metrics or {}).get(theirs)) is not None
-    )
-    # Organic (unpromoted) figures, where X gives them, are what a community team earned.
-    organic = tweet.organic_metrics or {}
-    metrics.update(
-        (f"organic_{ours}", int(value))
-        for theirs, ours in {**_PUBLIC, **_NON_PUBLIC}.items()
-        if (value := organic.get(theirs)) is not None
-    )
-    return metrics
-
-
-def _token_request(app: OAuthApp, form: dict[str, str], config: AdapterConfig) -> dict[str, Any]:
-    """POST /2/oauth2/token: a confidential client authenticates with HTTP Basic, a public
-    one names itself. Answers the credentials a channel stores."""
-    session = PlatformSession(API_HOST, config)
-    auth = (app.client_id, app.client_secret) if app.client_secret else None
-    body = form if auth else {**form, "client_id": app.client_id}
-    try:
-        response = session.post(API_HOST + TOKEN_ROUTE, data=body, auth=auth)
-    except requests.RequestException as exc:
-        raise Transient(f"X token request: {translate_transport(exc)}") from exc
-    finally:
-        session.close()
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = {}
-    if response.status_code in (400, 401):
-        detail = answer.get("error_description") or answer.get("error") or response.reason
-        raise AuthExpired(f"X {response.status_code}: {detail}")
-    if response.status_code != 200 or not answer.get("access_token"):
-        raise Transient(f"X token request answered {response.status_code}")
-    expires = datetime.now(UTC) + timedelta(seconds=int(answer.get("expires_in", 7200)))
-    tokens = {"access_token": answer["access_token"], "expires_at": expires.isoformat()}
-    if answer.get("refresh_token"):
-        tokens["refresh_token"] = answer["refresh_token"]
-    return tokens
-
-
-def _raise_like_tweepy(response: requests.Response) -> None:
-    """tweepy's own status mapping (BaseClient.request), for requests made beside it."""
-    if response.status_code == 429:
-        reset = response.headers.get("x-rate-limit-reset")
-        raise tweepy.TooManyRequests(response, reset_time=int(reset) if reset else None)
-    errors = {
-        400: tweepy.BadRequest,
-        401: tweepy.Unauthorized,
-        403: tweepy.Forbidden,
-        404: tweepy.NotFound,
-    }
-    if response.status_code in errors:
-        raise errors[response.status_code](response)
-    if response.status_code >= 500:
-        raise tweepy.TwitterServerError(response)
-    if not 200 <= response.status_code < 300:
-        raise tweepy.HTTPException(response)
-
-
 def _replied_to(tweet: tweepy.Tweet) -> str | None:
     # `referenced_posts` is the name X's 2.167 description gives `referenced_tweets`.
     refs = tweet.data.get("referenced_tweets") or tweet.data.get("referenced_posts") or []
@@ -533,44 +351,3 @@ def _replied_to(tweet: tweepy.Tweet) -> str | None:
         if ref.get("type") == "replied_to":
             return str(ref["id"])
     return None
-
-
-@contextmanager
-def translate_errors() -> Iterator[None]:
-    """tweepy's exceptions as our taxonomy."""
-    try:
-        yield
-    except tweepy.TooManyRequests as exc:
-        raise RateLimited(_reason(exc), retry_at=_rate_limit_reset(exc)) from exc
-    except tweepy.Unauthorized as exc:
-        raise AuthExpired(_reason(exc)) from exc
-    except tweepy.Forbidden as exc:
-        reason = _reason(exc)
-        raise Rejected(reason, duplicate=DUPLICATE in reason.lower()) from exc
-    except (tweepy.BadRequest, tweepy.NotFound) as exc:
-        raise Rejected(_reason(exc)) from exc
-    except tweepy.TwitterServerError as exc:
-        if exc.response.status_code == 503:
-            raise Transient(_reason(exc)) from exc
-        raise OutcomeUnknown(_reason(exc)) from exc
-    except tweepy.HTTPException as exc:
-        raise OutcomeUnknown(_reason(exc)) from exc
-    except requests.RequestException as exc:
-        raise translate_transport(exc) from exc
-
-
-def _rate_limit_reset(exc: tweepy.TooManyRequests) -> datetime | None:
-    """When posting comes back: the 15-minute window's reset, or, when a 24-hour cap is
-    spent (`x-user-limit-24hour-*`, `x-app-limit-24hour-*`: docs.x.com/x-api/fundamentals/
-    rate-limits), that cap's reset, whichever is later."""
-    headers = exc.response.headers
-    resets = [exc.reset_time] if exc.reset_time else []
-    for cap in ("x-user-limit-24hour", "x-app-limit-24hour"):
-        if headers.get(f"{cap}-remaining") == "0" and headers.get(f"{cap}-reset", "").isdigit():
-            resets.append(int(headers[f"{cap}-reset"]))
-    return datetime.fromtimestamp(max(resets), UTC) if resets else None
-
-
-def _reason(exc: tweepy.HTTPException) -> str:
-    detail = "; ".join(exc.api_messages) or exc.response.reason or ""
-    return f"X {exc.response.status_code}: {detail}"
