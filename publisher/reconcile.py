@@ -54,6 +54,12 @@ def dispatch_reconciliations(session: Session, queue: PublishQueue, *, now: date
     return len(moved)
 
 
+def _still_unknown(session: Session, pub: Publication, known: tuple[str, ...]) -> bool:
+    """Read the row again after the platform answered: still `unknown`, same parts out."""
+    session.refresh(pub)
+    return pub.status == Status.UNKNOWN and tuple(pub.part_ids or ()) == known
+
+
 def reconcile_publication(
     session: Session,
     publication_id: int,
@@ -77,6 +83,9 @@ def reconcile_publication(
         return pub.status
     content = content_of(post, channel)
     known = tuple(pub.part_ids or ())
+    # Nothing open while the platform answers: a transaction held across the network
+    # would stall every SQLite writer, and a token refresh in adapter_for writes itself.
+    session.commit()
     try:
         adapter = adapter_for(channel)
         total = len(adapter.parts(content))
@@ -86,9 +95,12 @@ def reconcile_publication(
             found = adapter.find(content, since=attempted_at - LOOK_BACK)
     except (AdapterError, ValueError) as exc:
         log.warning("publication %s: reconciliation could not ask the platform: %s", pub.id, exc)
-        pub.last_error = f"reconciliation pending: {exc}"[:2000]
-        session.commit()
+        if _still_unknown(session, pub, known):
+            pub.last_error = f"reconciliation pending: {exc}"[:2000]
+            session.commit()
         return pub.status
+    if not _still_unknown(session, pub, known):
+        return "skipped"  # settled meanwhile (another reconciliation, a late answer)
     now = clock()
     out = list(found.part_ids or (found.external_id,)) if found is not None else list(known)
     if total > 1 and len(out) > len(known):

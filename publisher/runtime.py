@@ -101,6 +101,7 @@ class Runtime:
             app=OAuthApp(client_id=client[0], client_secret=client[1] or None) if client else None,
             config=config,
             session_factory=self.session,
+            read_session=self.read_session,
             box=self.box,
             redis=self.redis,
             lock_name=f"publisher:{self.settings.queue_name}:refresh:{channel.id}",

@@ -39,6 +39,7 @@ def fresh_credentials(
     app: OAuthApp | None,
     config: AdapterConfig,
     session_factory: Callable[[], Session],
+    read_session: Callable[[], Session],
     box: CredentialBox,
     redis: Redis,
     lock_name: str,
@@ -49,13 +50,15 @@ def fresh_credentials(
         return credentials
     try:
         with redis.lock(lock_name, timeout=LOCK_S, blocking_timeout=LOCK_S):
-            return _refresh_locked(channel, cls, app, config, session_factory, box, now)
+            return _refresh_locked(
+                channel, cls, app, config, session_factory, read_session, box, now
+            )
     except RedisError as exc:
         raise Transient(f"token refresh of channel {channel.id} waits for Redis: {exc}") from exc
 
 
-def _stored(session_factory: Callable[[], Session], box: CredentialBox, channel_id: int) -> dict:
-    with session_factory() as session:
+def _stored(read_session: Callable[[], Session], box: CredentialBox, channel_id: int) -> dict:
+    with read_session() as session:
         row = session.get(Channel, channel_id)
         return box.open(row.credentials) if row is not None else {}
 
@@ -66,16 +69,17 @@ def _refresh_locked(
     app: OAuthApp,
     config: AdapterConfig,
     session_factory: Callable[[], Session],
+    read_session: Callable[[], Session],
     box: CredentialBox,
     now: Callable[[], datetime],
 ) -> dict[str, Any]:
-    current = _stored(session_factory, box, channel.id)
+    current = _stored(read_session, box, channel.id)
     if not due_for_refresh(cls, current, now()):
         return current  # another process refreshed them while we waited
     try:
         fresh = {**current, **cls.refresh(app, current, config=config)}
     except AuthExpired:
-        latest = _stored(session_factory, box, channel.id)
+        latest = _stored(read_session, box, channel.id)
         if latest.get("refresh_token") != current.get("refresh_token"):
             return latest  # a refresh we did not see (a lost lock) stored the new pair
         raise

@@ -209,3 +209,52 @@ def test_connecting_facebook_offers_the_pages_and_their_instagram_accounts(
     run_pipeline(runtime)
     (page_post,) = sandbox.ledger.accepted("facebook")
     assert page_post.account == "1020304050"
+
+
+def test_a_reconciliation_that_refreshes_the_token_does_not_lock_itself_out(
+    api, oauth, runtime, sandbox
+):
+    """The refresh stores the new pair in a transaction of its own: reconciliation must
+    not hold one open while it asks the platform (on SQLite it waited on itself)."""
+    from datetime import timedelta
+
+    from adapters.sandbox import Fault
+    from publisher import reconcile
+
+    (channel,) = _consent(api, "x")[1]["channels"]
+    post = api.post_for([channel], at=soon(), text="Landed, then unsure")
+    api.submit_and_approve(post)
+    sandbox.ledger.inject("x", Fault(accept=True, hold_s=runtime.settings.platform_timeout_s + 0.5))
+    run_pipeline(runtime)
+    pub = post["publications"][0]["id"]
+    assert api.publication(pub)["status"] == "unknown"
+
+    sandbox.ledger.oauth_lifetime_s = 7200
+    with runtime.session() as session:  # the stored token now expires within the margin
+        row = session.get(Channel, channel["id"])
+        stored = runtime.box.open(row.credentials)
+        stored["expires_at"] = "2000-01-01T00:00:00+00:00"
+        row.credentials = runtime.box.seal(stored)
+        session.commit()
+    runtime._adapters.__dict__.clear()  # a fresh worker: no adapter cached
+    done: list[str] = []
+
+    def reconcile_it() -> None:  # the job's own work, in a thread that can be waited for
+        with runtime.session() as session:
+            done.append(
+                reconcile.reconcile_publication(
+                    session,
+                    pub,
+                    adapter_for=runtime.adapter_for,
+                    clock=runtime.clock,
+                    policy=runtime.policy,
+                    settle_after=timedelta(0),
+                )
+            )
+
+    worker = threading.Thread(target=reconcile_it, daemon=True)
+    worker.start()
+    worker.join(30)
+    assert done == ["published"], "reconciliation did not finish"
+    assert api.publication(pub)["status"] == "published"
+    assert sandbox.ledger.refreshes == 1
