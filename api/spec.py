@@ -72,7 +72,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise BadRequest("the body is not valid JSON: it nests too deeply") from exc
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
-    if (where := _nul_at(data)) is not None:
+    if (where := _nul_at(raw, data)) is not None:
         raise ValidationFailed(
             "NUL characters are not accepted", [field_error(where, "must not contain NUL")]
         )
@@ -87,20 +87,34 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise
 
 
-def _nul_at(data: Any) -> list[str | int] | None:
-    """Where the first NUL character sits in a parsed body (a key or a string), if any."""
-    stack: list[tuple[list[str | int], Any]] = [([], data)]
+def _nul_at(raw: bytes, data: Any) -> list[str | int] | None:
+    """Where the first NUL character sits in a parsed body (a key or a string), if any.
+    JSON can only carry one escaped (a raw NUL byte is already invalid JSON), so bodies
+    without the escape are not walked; the walk keeps parent links, not paths."""
+    if b"\\u0000" not in raw.lower():
+        return None
+    stack: list[tuple[int, str | int, Any]] = [(-1, "", data)]
+    parents: list[tuple[int, str | int]] = []
     while stack:
-        path, node = stack.pop()
-        if isinstance(node, str) and "\x00" in node:
-            return path
+        parent, step, node = stack.pop()
+        parents.append((parent, step))
+        here = len(parents) - 1
+        hit = isinstance(node, str) and "\x00" in node
         if isinstance(node, dict):
             for key, value in node.items():
                 if "\x00" in key:
-                    return [*path, key]
-                stack.append(([*path, key], value))
+                    parents.append((here, key))
+                    hit, here = True, len(parents) - 1
+                    break
+                stack.append((here, key, value))
         elif isinstance(node, list):
-            stack.extend(([*path, i], value) for i, value in enumerate(node))
+            stack.extend((here, i, value) for i, value in enumerate(node))
+        if hit:
+            path: list[str | int] = []
+            while here > 0:
+                here, step = parents[here]
+                path.append(step)
+            return path[::-1]
     return None
 
 
