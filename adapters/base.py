@@ -209,7 +209,10 @@ class Adapter(ABC):
     ) -> None:
         self.account_id = account_id
         self.config = config
-        remember_secrets(*(v for k, v in credentials.items() if k not in NOT_SECRET))
+        remember_secrets(
+            *(v for k, v in credentials.items() if k not in NOT_SECRET),
+            holder=f"{self.platform}:{account_id}",
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account_id={self.account_id!r})"

@@ -191,9 +191,13 @@ class GraphAdapter(Adapter):
             pages = graph.get_connections("me", "accounts", fields="id,name,access_token")
         accounts = []
         for page in pages.get("data", []):
+            if not page.get("access_token") or not page.get("id"):
+                continue  # a Page granted without the task that gives a token
             token = {"page_access_token": page["access_token"]}
             accounts.append(
-                ConnectedAccount("facebook", Account(id=str(page["id"]), name=page["name"]), token)
+                ConnectedAccount(
+                    "facebook", Account(id=str(page["id"]), name=page.get("name", "")), token
+                )
             )
             graph.access_token = page["access_token"]
             with login._translate_errors():

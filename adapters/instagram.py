@@ -118,9 +118,11 @@ class InstagramAdapter(GraphAdapter):
             answer = self._graph.get_connections(
                 self.account_id, "content_publishing_limit", fields="config,quota_usage"
             )
-        entry = (answer.get("data") or [{}])[0]
-        total = (entry.get("config") or {}).get("quota_total")
-        usage = entry.get("quota_usage")
+        entries = answer.get("data") if isinstance(answer, dict) else None
+        entry = entries[0] if isinstance(entries, list) and entries else {}
+        config = entry.get("config") if isinstance(entry, dict) else None
+        total = config.get("quota_total") if isinstance(config, dict) else None
+        usage = entry.get("quota_usage") if isinstance(entry, dict) else None
         if isinstance(total, int) and isinstance(usage, int) and usage >= total:
             raise RateLimited(
                 f"Instagram publishing allowance spent: {usage} of {total} posts in 24 h",
@@ -138,11 +140,12 @@ class InstagramAdapter(GraphAdapter):
                 )
         except AdapterError:
             return now + timedelta(hours=1)
-        stamps = [
-            datetime.fromisoformat(m["timestamp"].replace("+0000", "+00:00"))
-            for m in page.get("data", [])
-            if m.get("timestamp")
-        ]
+        stamps = []
+        for media in page.get("data", []) if isinstance(page, dict) else []:
+            try:
+                stamps.append(datetime.fromisoformat(media["timestamp"].replace("+0000", "+00:00")))
+            except (KeyError, TypeError, AttributeError, ValueError):
+                continue  # a timestamp we cannot read says nothing about the window
         recent = [t for t in stamps if t > now - ALLOWANCE_WINDOW]
         return min(recent) + ALLOWANCE_WINDOW if recent else now + timedelta(hours=1)
 

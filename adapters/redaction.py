@@ -31,21 +31,33 @@ _SECRET = re.compile(
 # Credential values this process holds (adapters register theirs): whatever a library
 # logs them inside (oauthlib's "Collected params: [('oauth_token', ...)]", a percent-encoded
 # signature base string), the value itself is replaced.
-_KNOWN_SECRETS: set[str] = set()
+# The values in use, per holder (an account), the latest few sets each: a refreshed
+# token replaces the oldest; two channels of one account keep theirs apart.
+_KNOWN: dict[str, list[frozenset[str]]] = {}
+_PER_HOLDER = 4
 _KNOWN_LOCK = threading.Lock()
+_KNOWN_PATTERN: re.Pattern[str] | None = None  # one alternation of them all, longest first
 _SHORTEST_SECRET = 8  # shorter values are too likely to be ordinary words
 
 
-def remember_secrets(*values: object) -> None:
-    """Register credential values so that `redact` hides them wherever they appear."""
+def remember_secrets(*values: object, holder: str = "") -> None:
+    """Register credential values so that `redact` hides them wherever they appear; the
+    set stays as large as the credentials in use."""
+    global _KNOWN_PATTERN
     forms = set()
     for value in values:
         if isinstance(value, str) and len(value) >= _SHORTEST_SECRET:
             encoded = quote(value, safe="")
             forms |= {value, encoded, quote(encoded, safe="")}
-    if forms - _KNOWN_SECRETS:
-        with _KNOWN_LOCK:
-            _KNOWN_SECRETS.update(forms)
+    frozen = frozenset(forms)
+    with _KNOWN_LOCK:
+        sets = _KNOWN.setdefault(holder, [])
+        if not frozen or frozen in sets:
+            return
+        sets.append(frozen)
+        del sets[:-_PER_HOLDER]
+        known = sorted(set().union(*(f for held in _KNOWN.values() for f in held)), key=len)
+        _KNOWN_PATTERN = re.compile("|".join(map(re.escape, reversed(known))))
 
 
 def redact(text: str) -> str:
@@ -61,7 +73,5 @@ def redact(text: str) -> str:
         return f"{match.group('scheme')} [redacted]"
 
     text = _SECRET.sub(hide, text)
-    for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
+    pattern = _KNOWN_PATTERN
+    return pattern.sub("[redacted]", text) if pattern is not None else text

@@ -33,12 +33,18 @@ def token_request(app: OAuthApp, form: dict[str, str], config: AdapterConfig) ->
         answer = response.json()
     except ValueError:
         answer = {}
+    if not isinstance(answer, dict):
+        answer = {}
     if response.status_code in (400, 401):
         detail = answer.get("error_description") or answer.get("error") or response.reason
         raise AuthExpired(f"X {response.status_code}: {detail}")
     if response.status_code != 200 or not answer.get("access_token"):
         raise Transient(f"X token request answered {response.status_code}")
-    expires = datetime.now(UTC) + timedelta(seconds=int(answer.get("expires_in", 7200)))
+    try:
+        lifetime = int(answer.get("expires_in", 7200))
+    except (TypeError, ValueError):
+        lifetime = 7200  # X's documented lifetime when its answer does not say
+    expires = datetime.now(UTC) + timedelta(seconds=lifetime)
     tokens = {"access_token": answer["access_token"], "expires_at": expires.isoformat()}
     if answer.get("refresh_token"):
         tokens["refresh_token"] = answer["refresh_token"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, g, request
 
 from adapters.base import AdapterError
@@ -159,9 +161,11 @@ def connect_callback(platform: str):
     if query.error or not query.code:
         reason = query.error_description or query.error or "no code came back"
         raise connect.InvalidGrant(f"{platform} did not authorise the account: {reason}")
+    # The redirect_uri the platform saw when the grant was made, whatever host this is.
     app = connect.oauth_app(
         rt.registry, platform, rt.settings.oauth_client(platform), _connect_base()
     )
+    app = replace(app, redirect_uri=grant.redirect_uri)
     config = adapter_config(rt.settings, base_url=rt.settings.api_base_urls.get(platform))
     try:
         accounts = rt.registry[platform].complete_authorization(
@@ -169,6 +173,10 @@ def connect_callback(platform: str):
         )
     except AdapterError as exc:
         raise connect.InvalidGrant(f"{platform} refused the authorization: {exc.reason}") from exc
+    except (KeyError, TypeError, ValueError) as exc:  # an answer we cannot read, a lost key
+        raise connect.InvalidGrant(
+            f"{platform}'s answer could not be read ({type(exc).__name__}): start again"
+        ) from exc
     with rt.session() as session:
         saved = connect.save_accounts(
             session, grant, accounts, registry=rt.registry, box=rt.box, now=rt.clock()

@@ -33,7 +33,7 @@ class PageQuery(BaseModel):
     )
 
 
-def encode(position: dict[str, int]) -> str:
+def encode(position: dict[str, Any]) -> str:
     raw = json.dumps(position, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -55,6 +55,23 @@ def decode(cursor: str | None, key: str) -> int:
     return value
 
 
+def decode_key(cursor: str | None) -> list[Any] | None:
+    """A sort position a cursor carries (a list of plain values), or None for the start."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))["key"]
+        if not isinstance(value, list) or not all(isinstance(v, bool | int | str) for v in value):
+            raise ValueError(value)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationFailed(
+            "the cursor is not one this list gave",
+            [field_error(["query", "cursor"], "use the X-Next-Cursor of the previous page")],
+        ) from exc
+    return value
+
+
 def after_id(query: PageQuery) -> int:
     """For lists in id order: the last id of the previous page."""
     return decode(query.cursor, "after")
@@ -65,7 +82,7 @@ def page(
     query: PageQuery,
     read: Callable[[T], BaseModel],
     *,
-    next_position: Callable[[T], dict[str, int]],
+    next_position: Callable[[T], dict[str, Any]],
 ) -> Response:
     """The answer for `rows` fetched with one more than `limit` (the extra one only says
     that a next page exists)."""

@@ -6,10 +6,11 @@ from flask import Blueprint, g, request
 
 from api.context import actor, commit, db, runtime
 from api.errors import problem_body
-from api.paging import decode, page
+from api.paging import decode_key, page
 from api.spec import endpoint, json_response
 from publisher import review_links, review_queue, reviews
 from publisher.content import media_files
+from publisher.errors import ValidationFailed, field_error
 from publisher.publications import series_to_read, to_read
 from publisher.review_queue import QueueItem
 from publisher.review_schemas import (
@@ -61,18 +62,32 @@ def queue():
     q, who = g.query, actor()
     items = review_queue.review_queue(db(), who, campaign_id=q.campaign_id, channel_id=q.channel_id)
     zone = review_queue.reviewer_time_zone(db(), who, q.time_zone)
-    start = decode(q.cursor, "offset")
+    after = decode_key(q.cursor)
+
+    def rest(found: list) -> list:
+        """The sorted items after the cursor's (a decision meanwhile skips nobody)."""
+        ordered = review_queue.sort_items(found, q.sort)
+        keyed = [(review_queue.sort_key(i, q.sort), i) for i in ordered]
+        try:
+            return [i for k, i in keyed if after is None or k > after][: q.limit + 1]
+        except TypeError as exc:  # a cursor of another sort
+            raise ValidationFailed(
+                "the cursor is not one this list gave",
+                [field_error(["query", "cursor"], "use the X-Next-Cursor of this sort")],
+            ) from exc
+
     # Only the page is described (a few queries per item), unless choosing the items needs
     # what describing tells: who waits on whom, and deadlines.
     if not q.waiting_on_me and q.sort != "deadline":
-        chosen = review_queue.sort_items(items, q.sort)[start : start + q.limit + 1]
-        chosen = review_queue.describe(db(), who, chosen, time_zone=zone)
+        chosen = review_queue.describe(db(), who, rest(items), time_zone=zone)
     else:
         described = review_queue.describe(db(), who, items, time_zone=zone)
         if q.waiting_on_me:
             described = [i for i in described if i.details["waiting_on_me"]]
-        chosen = review_queue.sort_items(described, q.sort)[start : start + q.limit + 1]
-    return page(chosen, q, item_read, next_position=lambda _: {"offset": start + q.limit})
+        chosen = rest(described)
+    return page(
+        chosen, q, item_read, next_position=lambda i: {"key": review_queue.sort_key(i, q.sort)}
+    )
 
 
 @bp.get("/<int:publication_id>")

@@ -27,6 +27,10 @@ from publisher.workspaces import Actor, Permission
 
 ACTIVE = "active"
 NEEDS_REAUTH = "needs_reauth"
+# The credentials act as another account: held until a check (or a reconnection through
+# the platform's consent page) shows the channel's own account; new credentials alone
+# do not lift it.
+WRONG_ACCOUNT = "wrong_account"
 
 
 def _checked_credentials(
@@ -130,10 +134,17 @@ def update_channel(
 
 
 def reactivate(
-    session: Session, channel: Channel, *, actor: str, now: datetime, reason: str
+    session: Session,
+    channel: Channel,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+    account_verified: bool = False,
 ) -> None:
-    """A `needs_reauth` channel is back in service (its waiting publications go out)."""
-    if channel.status == NEEDS_REAUTH:
+    """A `needs_reauth` channel is back in service (its waiting publications go out); a
+    `wrong_account` one only once the platform said whose the credentials are."""
+    if channel.status == NEEDS_REAUTH or (account_verified and channel.status == WRONG_ACCOUNT):
         _set_status(session, channel, ACTIVE, "channel.reauthorized", actor, now, reason)
 
 
@@ -205,7 +216,12 @@ def check_channel(
             f"as the channel's account {channel.external_account_id}: nothing goes out until "
             "the right account is reconnected"
         )
-    if result in ("needs_reauth", "wrong_account"):
+    if result == "wrong_account":
+        if channel.status != WRONG_ACCOUNT:
+            _set_status(
+                session, channel, WRONG_ACCOUNT, "channel.wrong_account", actor.label, now, detail
+            )
+    elif result == "needs_reauth":
         mark_needs_reauth(session, channel, reason=detail or "", now=now, actor=actor.label)
     elif result == "ok":
         reactivate(
@@ -214,6 +230,7 @@ def check_channel(
             actor=actor.label,
             now=now,
             reason="the platform accepted the credentials again",
+            account_verified=True,
         )
     events.record(
         session,

@@ -147,7 +147,14 @@ def save_accounts(
         channel.updated_at = now
         session.flush()
         if revived:
-            reactivate(session, channel, actor=grant.actor, now=now, reason="reconnected")
+            reactivate(
+                session,
+                channel,
+                actor=grant.actor,
+                now=now,
+                reason="reconnected",
+                account_verified=True,  # the platform said whose account it is
+            )
         events.record(
             session,
             workspace_id=grant.workspace_id,

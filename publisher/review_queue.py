@@ -4,6 +4,7 @@ make it (the content as each channel will get it, who voted, what changed, the d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlmodel import Session, select
@@ -119,23 +120,29 @@ def describe(
     return items
 
 
-def sort_items(items: list[QueueItem], sort: Sort) -> list[QueueItem]:
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def sort_key(item: QueueItem, sort: Sort) -> list[Any]:
+    """Where an item stands in `sort`: a total order (ending with the publication id), in
+    values a page cursor can carry."""
+    pub = item.publication
+    at = _micros(pub.scheduled_at)
     if sort == "deadline":  # those without a deadline last, by their scheduled time
-        return sorted(
-            items,
-            key=lambda i: (
-                i.details["review_deadline"] is None,
-                i.details["review_deadline"] or i.publication.scheduled_at,
-                i.publication.id,
-            ),
-        )
+        deadline = item.details["review_deadline"]
+        return [deadline is None, _micros(deadline) if deadline else at, pub.id]
     if sort == "created":
-        return sorted(items, key=lambda i: i.publication.id)
+        return [pub.id]
     if sort == "campaign":  # grouped, soonest first within each
-        return sorted(items, key=lambda i: i.post.campaign_id)
+        return [item.post.campaign_id, at, pub.id]
     if sort == "channel":
-        return sorted(items, key=lambda i: (i.channel.name.casefold(), i.channel.id))
-    return items  # already by scheduled time
+        return [item.channel.name.casefold(), item.channel.id, at, pub.id]
+    return [at, pub.id]
+
+
+def sort_items(items: list[QueueItem], sort: Sort) -> list[QueueItem]:
+    return sorted(items, key=lambda i: sort_key(i, sort))
 
 
 def _vote(vote: Review, keys: dict[int, ApiKey], counts: bool) -> dict[str, Any]:

@@ -90,7 +90,18 @@ def test_credentials_of_another_account_hold_the_channel(api, runtime, sandbox):
     verdict = api.post(f"/v1/channels/{other['id']}/check", expect=200)
     assert verdict["result"] == "wrong_account" and verdict["same_account"] is False
     assert "not as the channel's account 42" in verdict["detail"]
-    assert verdict["channel_status"] == "needs_reauth"
+    assert verdict["channel_status"] == "wrong_account"
+    run_pipeline(runtime)
+    assert sandbox.ledger.accepted("x") == []
+    # New credentials alone do not lift it (they may be the same wrong ones): only a
+    # check, or a reconnection, that shows the channel's own account.
+    api.call(
+        "PATCH",
+        f"/v1/channels/{other['id']}",
+        {"credentials": {"access_token": "token-of-someone-else"}},
+        expect=200,
+    )
+    assert api.get(f"/v1/channels/{other['id']}")["status"] == "wrong_account"
     run_pipeline(runtime)
     assert sandbox.ledger.accepted("x") == []
 

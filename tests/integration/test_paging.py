@@ -73,3 +73,30 @@ def test_the_review_queue_comes_in_pages(api, many, sort):
 def test_bad_paging_is_a_422(api, query, loc):
     status, problem = api.call("GET", f"/v1/posts?{query}")
     assert status == 422 and problem["errors"][0]["loc"] == loc
+
+
+def test_deciding_on_a_page_skips_nobody_on_the_next(api, many):
+    """The cursor is a position in the sort, not an offset: items decided on page one
+    leave the queue without pushing others past the next page's start."""
+    first = api.client.get(
+        "/v1/reviews?waiting_on_me=true&limit=50",
+        headers={"Authorization": f"Bearer {api.keys['reviewer']}"},
+    )
+    decided = [i["publication"]["id"] for i in first.get_json()]
+    for pub_id in decided:
+        api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="reviewer", expect=201)
+    link = first.headers["Link"]
+    target = urlsplit(link[1 : link.index(">")])
+    rest = _pages(api, f"{target.path}?{target.query}", as_="reviewer")
+    seen = [i["publication"]["id"] for page in rest for i in page]
+    assert len(decided) == 50 and len(seen) == 70 and not set(seen) & set(decided)
+
+
+def test_a_cursor_of_another_sort_is_a_422(api, many):
+    first = api.client.get(
+        "/v1/reviews?sort=channel&limit=10",
+        headers={"Authorization": f"Bearer {api.keys['reviewer']}"},
+    )
+    cursor = first.headers["X-Next-Cursor"]
+    status, problem = api.call("GET", f"/v1/reviews?sort=created&cursor={cursor}", as_="reviewer")
+    assert status == 422 and problem["errors"][0]["loc"] == ["query", "cursor"]
