@@ -15,9 +15,9 @@ from adapters.base import AdapterConfig, AdapterRegistry, ConnectedAccount, OAut
 from publisher import events
 from publisher.channels import reactivate
 from publisher.errors import Conflict, NotFound, PublisherError, ValidationFailed, field_error
-from publisher.models import Channel, OAuthGrant
+from publisher.models import ApiKey, Channel, OAuthGrant
 from publisher.security import CredentialBox
-from publisher.workspaces import Actor, Permission
+from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission
 
 GRANT_LIFETIME = timedelta(minutes=10)
 
@@ -103,7 +103,26 @@ def take_grant(session: Session, platform: str, state: str, *, now: datetime) ->
             "this authorization is unknown, already used or expired: start again with "
             f"POST /v1/channels/connect/{platform}"
         )
-    return session.exec(select(OAuthGrant).where(OAuthGrant.state == state)).one()
+    grant = session.exec(select(OAuthGrant).where(OAuthGrant.state == state)).one()
+    _still_entitled(session, grant)
+    return grant
+
+
+def _still_entitled(session: Session, grant: OAuthGrant) -> None:
+    """The key that started the connection must still be live and allowed to manage
+    channels when the person comes back (it may have been revoked meanwhile)."""
+    key_id = int(grant.actor.removeprefix("key:")) if grant.actor.startswith("key:") else None
+    key = session.get(ApiKey, key_id) if key_id is not None else None
+    if (
+        key is None
+        or key.revoked_at is not None
+        or key.workspace_id != grant.workspace_id
+        or Permission.MANAGE_CHANNELS not in ROLE_PERMISSIONS.get(key.role, frozenset())
+    ):
+        raise InvalidGrant(
+            "the API key that started this connection can no longer manage channels: "
+            "nothing was connected"
+        )
 
 
 def verifier_of(grant: OAuthGrant, box: CredentialBox) -> str | None:

@@ -258,3 +258,16 @@ def test_a_reconciliation_that_refreshes_the_token_does_not_lock_itself_out(
     assert done == ["published"], "reconciliation did not finish"
     assert api.publication(pub)["status"] == "published"
     assert sandbox.ledger.refreshes == 1
+
+
+def test_a_connection_started_by_a_key_revoked_since_connects_nothing(api, oauth, runtime):
+    started = api.post("/v1/channels/connect/x", expect=201)
+    editor = next(k for k in api.get("/v1/keys", as_="admin") if k["name"] == "editor")
+    api.post(f"/v1/keys/{editor['id']}/revoke", as_="admin", expect=200)
+    consent = requests.get(started["authorization_url"], allow_redirects=False, timeout=5)
+    back = urlsplit(consent.headers["Location"])
+    counts = row_counts(runtime)
+    status, problem = api.call("GET", f"{back.path}?{back.query}", as_=None)
+    assert status == 400 and "can no longer manage channels" in problem["detail"]
+    assert row_counts(runtime) == counts
+    assert api.get("/v1/channels", as_="admin") == []
