@@ -38,14 +38,12 @@ def encode(position: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode(cursor: str | None, key: str) -> int:
-    """The position a cursor names (0: the start), or a 422 naming the cursor."""
-    if not cursor:
-        return 0
+def _position(cursor: str, key: str, valid: Callable[[Any], bool]) -> Any:
+    """What a cursor carries under `key`, or a 422 naming the cursor."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))[key]
-        if not isinstance(value, int) or not 0 <= value <= 2**31 - 1:
+        if not valid(value):
             raise ValueError(value)
     except (ValueError, KeyError, TypeError) as exc:
         raise ValidationFailed(
@@ -53,23 +51,24 @@ def decode(cursor: str | None, key: str) -> int:
             [field_error(["query", "cursor"], "use the X-Next-Cursor of the previous page")],
         ) from exc
     return value
+
+
+def decode(cursor: str | None, key: str) -> int:
+    """The position a cursor names (0: the start)."""
+    if not cursor:
+        return 0
+    return _position(cursor, key, lambda v: isinstance(v, int) and 0 <= v <= 2**31 - 1)
 
 
 def decode_key(cursor: str | None) -> list[Any] | None:
     """A sort position a cursor carries (a list of plain values), or None for the start."""
     if not cursor:
         return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))["key"]
-        if not isinstance(value, list) or not all(isinstance(v, bool | int | str) for v in value):
-            raise ValueError(value)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValidationFailed(
-            "the cursor is not one this list gave",
-            [field_error(["query", "cursor"], "use the X-Next-Cursor of the previous page")],
-        ) from exc
-    return value
+    return _position(
+        cursor,
+        "key",
+        lambda v: isinstance(v, list) and all(isinstance(x, bool | int | str) for x in v),
+    )
 
 
 def after_id(query: PageQuery) -> int:

@@ -216,10 +216,8 @@ def test_a_reconciliation_that_refreshes_the_token_does_not_lock_itself_out(
 ):
     """The refresh stores the new pair in a transaction of its own: reconciliation must
     not hold one open while it asks the platform (on SQLite it waited on itself)."""
-    from datetime import timedelta
-
     from adapters.sandbox import Fault
-    from publisher import reconcile
+    from publisher import jobs
 
     (channel,) = _consent(api, "x")[1]["channels"]
     post = api.post_for([channel], at=soon(), text="Landed, then unsure")
@@ -237,25 +235,15 @@ def test_a_reconciliation_that_refreshes_the_token_does_not_lock_itself_out(
         row.credentials = runtime.box.seal(stored)
         session.commit()
     runtime._adapters.__dict__.clear()  # a fresh worker: no adapter cached
-    done: list[str] = []
+    done: list[list[str]] = []
 
-    def reconcile_it() -> None:  # the job's own work, in a thread that can be waited for
-        with runtime.session() as session:
-            done.append(
-                reconcile.reconcile_publication(
-                    session,
-                    pub,
-                    adapter_for=runtime.adapter_for,
-                    clock=runtime.clock,
-                    policy=runtime.policy,
-                    settle_after=timedelta(0),
-                )
-            )
+    def reconcile_it() -> None:  # the job itself, in a thread that can be waited for
+        done.append(jobs.run_reconcile(pub))
 
     worker = threading.Thread(target=reconcile_it, daemon=True)
     worker.start()
     worker.join(30)
-    assert done == ["published"], "reconciliation did not finish"
+    assert done == [["published"]], "reconciliation did not finish"
     assert api.publication(pub)["status"] == "published"
     assert sandbox.ledger.refreshes == 1
 
