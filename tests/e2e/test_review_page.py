@@ -11,7 +11,6 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.helpers import X_CREDS, wait_until
@@ -45,10 +44,19 @@ def browser(tmp_path):
 
 
 def _click(browser, button_id: str) -> None:
-    """Press a form button and wait until the answer page has replaced this one."""
-    page = browser.find_element(By.TAG_NAME, "html")
+    """Press a form button and wait until the answer page has replaced this one.
+
+    The page is marked with a script property; a new document starts without it.
+    (Selenium's staleness_of asks Chrome about the old node, and Chrome sometimes
+    answers that question with an inspector error instead of "stale".)
+    """
+    browser.execute_script("window.publisherOldPage = true;")
     browser.find_element(By.ID, button_id).click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script(
+            "return document.readyState === 'complete' && !window.publisherOldPage;"
+        )
+    )
 
 
 def _submitted(http, at: datetime) -> tuple[dict, int]:
