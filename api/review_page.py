@@ -73,7 +73,7 @@ def show(token: str):
 def decide(token: str):
     rt = runtime()
     try:
-        who, publication_id, made_by = review_links.open_link_made(
+        who, publication_id = review_links.open_link(
             db(), token, keys=rt.box.keys, now=rt.clock()
         )
     except review_links.LinkInvalid as exc:
@@ -94,7 +94,7 @@ def decide(token: str):
             comment=comment,
             revision=int(revision),
             now=rt.clock(),
-            via_link_by=made_by,
+            via_link=True,
         )
     except PublisherError as refused:
         db().rollback()

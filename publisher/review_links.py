@@ -1,7 +1,7 @@
 """Signed, expiring links that let one reviewer decide one item from a plain web page.
 
-A link is a capability: whoever holds it votes as the reviewer it was made for, on that
-publication only, until it expires or the reviewer's key is revoked. It is signed with
+A link is a capability: whoever holds it votes as the reviewer who made it (nobody makes
+one for someone else, so a committee counts people, not links), on that publication only, until it expires or the reviewer's key is revoked. It is signed with
 the secret keys (itsdangerous, which Flask already ships): a link made with a key that
 a rotation has since retired stops working, and a new one must be made.
 """
@@ -41,11 +41,20 @@ def mint(
     keys: tuple[str, ...],
     now: datetime,
 ) -> tuple[str, datetime]:
-    """A token for `reviewer_id` (default: the caller) on one publication in review."""
+    """A token for the caller's own vote on one publication in review.
+
+    A link votes as the person whose key made it. Whoever holds a link someone else's vote
+    rides on could count as two people in a committee, so nobody (an admin neither) makes
+    a link for another key: `reviewer_id`, when given, must be the caller's own.
+    """
     actor.require(Permission.DECIDE_REVIEWS)
     reviewer_id = reviewer_id or actor.key_id
     if reviewer_id != actor.key_id:
-        actor.require(Permission.MANAGE_KEYS)  # only an admin hands out someone else's vote
+        raise Forbidden(
+            f"a review link votes as the key that makes it: key {reviewer_id} makes its own "
+            f"link (POST /v1/reviews/{publication_id}/link with that key), so that the review "
+            "policy counts each person once"
+        )
     pub = session.get(Publication, publication_id)
     if pub is None or pub.workspace_id != actor.workspace_id:
         raise NotFound(f"publication {publication_id} not found")
@@ -79,28 +88,18 @@ def open_link(
     session: Session, token: str, *, keys: tuple[str, ...], now: datetime
 ) -> tuple[Actor, int]:
     """The reviewer and the publication a token stands for, or LinkInvalid."""
-    actor, publication_id, _ = open_link_made(session, token, keys=keys, now=now)
-    return actor, publication_id
-
-
-def open_link_made(
-    session: Session, token: str, *, keys: tuple[str, ...], now: datetime
-) -> tuple[Actor, int, int]:
-    """The reviewer, the publication and the key that made the link, or LinkInvalid."""
     try:
         claims = _serializer(keys).loads(token)
         publication_id, key_id, expires = int(claims["p"]), int(claims["k"]), int(claims["x"])
         made_by = int(claims.get("m", key_id))
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
         raise LinkInvalid("this review link is not valid") from exc
+    if made_by != key_id:  # made for someone else before such links were refused
+        raise LinkInvalid("this review link was made by another key: make your own")
     if now.timestamp() > expires:
         when = datetime.fromtimestamp(expires, UTC).isoformat()
         raise LinkInvalid(f"this review link expired at {when}: ask for a new one")
     key = session.get(ApiKey, key_id)
     if key is None or key.revoked_at is not None:
         raise LinkInvalid("the reviewer's access was revoked")
-    return (
-        Actor(workspace_id=key.workspace_id, key_id=key.id, role=key.role),
-        publication_id,
-        made_by,
-    )
+    return Actor(workspace_id=key.workspace_id, key_id=key.id, role=key.role), publication_id

@@ -260,7 +260,8 @@ class ReviewLink(Output):
 
 class ReviewLinkRequest(Input):
     reviewer_id: Id | None = Field(
-        default=None, description="Whose vote the page casts (default: the caller)"
+        default=None, description="Whose vote the page casts: the caller's own key id (the default); "
+        "a link for another key is refused (403), so a committee counts each person once"
     )
     expires_in_hours: int = Field(default=72, ge=1, le=24 * 14)
 

@@ -89,10 +89,10 @@ def decide(
     comment: str,
     now: datetime,
     revision: int | None = None,
-    via_link_by: int | None = None,
+    via_link: bool = False,
 ) -> Outcome:
-    """Vote on the revision under review (`via_link_by`: the key that made the review link
-    the vote came through, named in the audit). An approval counts for that revision only; once
+    """Vote on the revision under review (`via_link`: cast from the review page, named in
+    the audit). An approval counts for that revision only; once
     the policy's approvals are in, the publication is approved and scheduled. A request for
     changes or a rejection decides at once. Every refusal is raised before anything is
     written, so a batch can go on past it. On an occurrence of a recurring series, the
@@ -145,7 +145,7 @@ def decide(
             "approvals": tally.approvals,
             "needed": tally.needed,
             "missing": list(tally.missing),
-            **({"via_link_made_by": via_link_by} if via_link_by is not None else {}),
+            **({"via_link": True} if via_link else {}),
         },
     )
     if decision != Status.APPROVED or tally.satisfied:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -217,6 +219,19 @@ def row_counts(runtime: Runtime) -> dict[str, int]:
             t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
             for t in SQLModel.metadata.sorted_tables
         }
+
+
+def rows_digest(runtime: Runtime) -> dict[str, str]:
+    """A digest of every table's rows: 'nothing written' means this does not change (an
+    in-place UPDATE changes it where a row count would not)."""
+    digests = {}
+    with runtime.engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            order = [c for c in table.primary_key.columns] or list(table.columns)
+            rows = conn.execute(select(table).order_by(*order)).all()
+            blob = repr([tuple(row) for row in rows]).encode()
+            digests[table.name] = hashlib.sha256(blob).hexdigest()
+    return digests
 
 
 def reconcile_pass(runtime: Runtime, *, now: datetime | None = None) -> int:

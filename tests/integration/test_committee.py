@@ -6,7 +6,7 @@ import pytest
 
 from publisher.db import session_scope
 from publisher.workspaces import create_key
-from tests.helpers import row_counts, run_pipeline, soon
+from tests.helpers import row_counts, rows_digest, run_pipeline, soon
 
 
 @pytest.fixture
@@ -283,24 +283,38 @@ def test_a_review_link_expires(api, runtime, at):
     assert api.publication(pub_id)["status"] == "in_review"
 
 
-def test_a_link_made_for_someone_else_is_in_the_audit_and_so_is_its_vote(
-    api, runtime, committee, x
-):
-    """Issue 11 item 11: an admin may make a link for another reviewer; who made it, for
-    whom, and that a vote came through it are recorded."""
+def test_nobody_makes_a_link_that_votes_as_someone_else(api, runtime, committee, x):
+    """Issue 11 item 11: an admin who made links for two reviewers could approve through
+    both and count as two people. A link votes as the key that made it: a link for another
+    key is refused and writes nothing; one made that way earlier does not open."""
+    from publisher import review_links
+
     post, pub_id = _submitted(api, x, at=soon(7200))
-    link = api.post(
-        f"/v1/reviews/{pub_id}/link", {"reviewer_id": committee["legal"]}, as_="admin", expect=201
+    before = rows_digest(runtime)
+    refused = api.post(
+        f"/v1/reviews/{pub_id}/link", {"reviewer_id": committee["legal"]}, as_="admin", expect=403
     )
+    assert "makes its own link" in refused["detail"]
+    assert rows_digest(runtime) == before
+
+    author = api.get(f"/v1/posts/{post['id']}/history")[0]["actor"]  # "key:N"
+    old_style = review_links._serializer(runtime.box.keys).dumps(
+        {"p": pub_id, "k": committee["legal"], "m": int(author.split(":")[1]), "x": 2**40}
+    )
+    page = api.client.post(f"/review/{old_style}", data={"decision": "approve", "revision": "1"})
+    assert page.status_code == 403 and "made by another key" in page.get_data(as_text=True)
+    assert rows_digest(runtime) == before
+
+    # The reviewer's own link: made and used by legal, both in the audit.
+    link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="legal", expect=201)
     path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
-    api.client.post(path, data={"decision": "approve", "revision": "1"})
+    assert api.client.post(path, data={"decision": "approve", "revision": "1"}).status_code == 200
     history = api.get(f"/v1/posts/{post['id']}/history")
     (made,) = [e for e in history if e["kind"] == "review.link_created"]
-    admin_id = made["data"]["made_by"]
-    assert made["data"]["reviewer_id"] == committee["legal"] and made["actor"] == f"key:{admin_id}"
+    assert made["data"]["reviewer_id"] == made["data"]["made_by"] == committee["legal"]
     (vote,) = [e for e in history if e["kind"] == "review.voted"]
-    assert vote["actor"] == f"key:{committee['legal']}"
-    assert vote["data"]["via_link_made_by"] == admin_id
+    assert vote["actor"] == f"key:{committee['legal']}" and vote["data"]["via_link"] is True
+    assert api.publication(pub_id)["status"] == "scheduled"
 
 
 def test_the_link_is_previewed_and_sent_with_the_campaigns_tracking(api, runtime, sandbox, at):
