@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 
 from api.context import actor, commit, db, runtime
+from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
 from publisher import workspaces
 from publisher.schemas import KeyCreate, KeyCreated, KeyRead
@@ -42,9 +43,11 @@ def create():
 
 
 @bp.get("")
-@endpoint("List API keys (never their secrets)", response=list[KeyRead])
+@endpoint("List API keys (never their secrets)", query=PageQuery, response=list[KeyRead])
 def index():
-    return json_response([KeyRead.model_validate(k) for k in workspaces.list_keys(db(), actor())])
+    q = g.query
+    found = workspaces.list_keys(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
+    return page(found, q, KeyRead.model_validate, next_position=lambda k: {"after": k.id})
 
 
 @bp.post("/<int:key_id>/revoke")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 
 from api.context import actor, commit, db, runtime
+from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
 from publisher import pauses
 from publisher.schemas import PauseCreate, PauseRead, PauseResult, ResumeRequest, ResumeResult
@@ -53,6 +54,8 @@ def resume():
 
 
 @bp.get("/pauses")
-@endpoint("Active pauses", response=list[PauseRead])
+@endpoint("Active pauses", query=PageQuery, response=list[PauseRead])
 def index():
-    return json_response([PauseRead.model_validate(p) for p in pauses.list_active(db(), actor())])
+    q = g.query
+    found = pauses.list_active(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
+    return page(found, q, PauseRead.model_validate, next_position=lambda p: {"after": p.id})

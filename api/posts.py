@@ -94,11 +94,17 @@ def cancel(post_id: int):
 
 @bp.get("/<int:post_id>/comments")
 @endpoint(
-    "The post's discussion, as threads (replies under their comment)", response=list[CommentRead]
+    "The post's discussion, as threads (replies under their comment); a page holds `limit` "
+    "threads, each whole",
+    query=PageQuery,
+    response=list[CommentRead],
 )
 def comments(post_id: int):
+    q = g.query
     post = posts.get_post(db(), actor(), post_id)
-    return json_response(_threads(discussion.comments_of(db(), post)))
+    after = after_id(q)
+    threads = [t for t in _threads(discussion.comments_of(db(), post)) if t.id > after]
+    return page(threads[: q.limit + 1], q, lambda t: t, next_position=lambda t: {"after": t.id})
 
 
 @bp.post("/<int:post_id>/comments")
@@ -136,8 +142,11 @@ def _threads(rows: list[Comment]) -> list[CommentRead]:
 @bp.get("/<int:post_id>/history")
 @endpoint(
     "The post's audit trail: every edit (with its diff), vote and state change",
+    query=PageQuery,
     response=list[EventRead],
 )
 def history(post_id: int):
+    q = g.query
     post = posts.get_post(db(), actor(), post_id)
-    return json_response([EventRead.model_validate(e) for e in audit.history(db(), actor(), post)])
+    found = audit.history(db(), actor(), post, limit=q.limit + 1, after_id=after_id(q))
+    return page(found, q, EventRead.model_validate, next_position=lambda e: {"after": e.id})

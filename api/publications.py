@@ -64,11 +64,13 @@ def show(publication_id: int):
 
 
 @bp.get("/<int:publication_id>/history")
-@endpoint("Every recorded change of a publication", response=list[EventRead])
+@endpoint("Every recorded change of a publication", query=PageQuery, response=list[EventRead])
 def history(publication_id: int):
-    return json_response(
-        [EventRead.model_validate(e) for e in publications.history(db(), actor(), publication_id)]
+    q = g.query
+    found = publications.history(
+        db(), actor(), publication_id, limit=q.limit + 1, after_id=after_id(q)
     )
+    return page(found, q, EventRead.model_validate, next_position=lambda e: {"after": e.id})
 
 
 @bp.post("/<int:publication_id>/cancel")

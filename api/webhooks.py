@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 
 from api.context import actor, commit, db, runtime
+from api.paging import PageQuery, after_id, decode, page
 from api.spec import endpoint, json_response
 from publisher import webhooks
 from publisher.models import Webhook
@@ -45,9 +46,11 @@ def create():
 
 
 @bp.get("")
-@endpoint("List the workspace's webhooks", response=list[WebhookRead])
+@endpoint("List the workspace's webhooks", query=PageQuery, response=list[WebhookRead])
 def index():
-    return json_response([_read(h) for h in webhooks.list_all(db(), actor())])
+    q = g.query
+    found = webhooks.list_all(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
+    return page(found, q, _read, next_position=lambda h: {"after": h.id})
 
 
 @bp.get("/<int:webhook_id>")
@@ -80,10 +83,12 @@ def remove(webhook_id: int):
 
 
 @bp.get("/<int:webhook_id>/deliveries")
-@endpoint("The webhook's deliveries, newest first", response=list[DeliveryRead])
+@endpoint("The webhook's deliveries, newest first", query=PageQuery, response=list[DeliveryRead])
 def deliveries(webhook_id: int):
-    found = webhooks.deliveries(db(), actor(), webhook_id)
-    return json_response([DeliveryRead.model_validate(d) for d in found])
+    q = g.query
+    before = decode(q.cursor, "before")
+    found = webhooks.deliveries(db(), actor(), webhook_id, limit=q.limit + 1, before_id=before)
+    return page(found, q, DeliveryRead.model_validate, next_position=lambda d: {"before": d.id})
 
 
 @bp.post("/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")

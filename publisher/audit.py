@@ -76,15 +76,19 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]
     return {"changes": changes, "text_diff": text_diff}
 
 
-def history(session: Session, actor: Actor, post: Post) -> list[Event]:
-    """Every event about the post and its publications, oldest first."""
+def history(
+    session: Session, actor: Actor, post: Post, *, limit: int | None = None, after_id: int = 0
+) -> list[Event]:
+    """Every event about the post and its publications, oldest first, from after
+    `after_id`, `limit` at most."""
     actor.require(Permission.READ)
     pub_ids = select(Publication.id).where(Publication.post_id == post.id)
     query = (
         select(Event)
-        .where(Event.workspace_id == post.workspace_id)
+        .where(Event.workspace_id == post.workspace_id, Event.id > after_id)
         .where(or_(Event.post_id == post.id, Event.publication_id.in_(pub_ids)))
         .order_by(Event.id)
+        .limit(limit)
     )
     return list(session.exec(query))
 

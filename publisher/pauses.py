@@ -238,10 +238,15 @@ def _apply_policy(
         outcome.to_review.append(pub.id)
 
 
-def list_active(session: Session, actor: Actor) -> list[Pause]:
+def list_active(
+    session: Session, actor: Actor, *, limit: int | None = None, after_id: int = 0
+) -> list[Pause]:
+    """The workspace's active pauses in id order, from after `after_id`, `limit` at most."""
     query = (
         select(Pause)
         .where(Pause.workspace_id == actor.workspace_id, Pause.resumed_at.is_(None))
+        .where(Pause.id > after_id)
         .order_by(Pause.id)
+        .limit(limit)
     )
     return list(session.execute(query).scalars())

@@ -148,11 +148,18 @@ def take_down(
     return pub
 
 
-def history(session: Session, actor: Actor, publication_id: int) -> list[Event]:
-    """Every recorded change of one publication, oldest first."""
+def history(
+    session: Session,
+    actor: Actor,
+    publication_id: int,
+    *,
+    limit: int | None = None,
+    after_id: int = 0,
+) -> list[Event]:
+    """Every recorded change of one publication, oldest first, from after `after_id`."""
     get_publication(session, actor, publication_id)
-    query = select(Event).where(Event.publication_id == publication_id).order_by(Event.id)
-    return list(session.exec(query))
+    query = select(Event).where(Event.publication_id == publication_id, Event.id > after_id)
+    return list(session.exec(query.order_by(Event.id).limit(limit)))
 
 
 def to_read(pub: Publication) -> PublicationRead:

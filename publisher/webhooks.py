@@ -167,9 +167,12 @@ def get(session: Session, actor: Actor, webhook_id: int) -> Webhook:
     return hook
 
 
-def list_all(session: Session, actor: Actor) -> list[Webhook]:
-    query = select(Webhook).where(Webhook.workspace_id == actor.workspace_id)
-    return list(session.exec(query.order_by(Webhook.id)))
+def list_all(
+    session: Session, actor: Actor, *, limit: int | None = None, after_id: int = 0
+) -> list[Webhook]:
+    """The workspace's webhooks in id order, from after `after_id`, `limit` at most."""
+    query = select(Webhook).where(Webhook.workspace_id == actor.workspace_id, Webhook.id > after_id)
+    return list(session.exec(query.order_by(Webhook.id).limit(limit)))
 
 
 def change(
@@ -203,15 +206,14 @@ def switch_off(session: Session, actor: Actor, webhook_id: int) -> Webhook:
 
 
 def deliveries(
-    session: Session, actor: Actor, webhook_id: int, *, limit: int = 100
+    session: Session, actor: Actor, webhook_id: int, *, limit: int = 100, before_id: int = 0
 ) -> list[WebhookDelivery]:
+    """The webhook's deliveries, newest first, from before `before_id` (0: the newest)."""
     hook = get(session, actor, webhook_id)
-    query = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.webhook_id == hook.id)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(limit)
-    )
+    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)
+    if before_id:
+        query = query.where(WebhookDelivery.id < before_id)
+    query = query.order_by(WebhookDelivery.id.desc()).limit(limit)
     return list(session.exec(query))
 
 

@@ -85,10 +85,13 @@ def create_key(
     return key, minted.secret
 
 
-def list_keys(session: Session, actor: Actor) -> list[ApiKey]:
+def list_keys(
+    session: Session, actor: Actor, *, limit: int | None = None, after_id: int = 0
+) -> list[ApiKey]:
+    """The workspace's keys in id order, from after `after_id`, `limit` at most."""
     actor.require(P.MANAGE_KEYS)
-    query = select(ApiKey).where(ApiKey.workspace_id == actor.workspace_id).order_by(ApiKey.id)
-    return list(session.exec(query))
+    query = select(ApiKey).where(ApiKey.workspace_id == actor.workspace_id, ApiKey.id > after_id)
+    return list(session.exec(query.order_by(ApiKey.id).limit(limit)))
 
 
 def revoke_key(session: Session, actor: Actor, key_id: int, *, now: datetime) -> ApiKey:

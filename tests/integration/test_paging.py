@@ -100,3 +100,78 @@ def test_a_cursor_of_another_sort_is_a_422(api, many):
     cursor = first.headers["X-Next-Cursor"]
     status, problem = api.call("GET", f"/v1/reviews?sort=created&cursor={cursor}", as_="reviewer")
     assert status == 422 and problem["errors"][0]["loc"] == ["query", "cursor"]
+
+
+def test_every_list_in_the_api_document_takes_a_limit_and_a_cursor(api):
+    """A list added later without paging fails here (issue 11 item 13)."""
+    document = api.client.get("/openapi.json").get_json()
+    lists = []
+    for path, operations in document["paths"].items():
+        get = operations.get("get")
+        ok = (get or {}).get("responses", {}).get("200", {})
+        schema = ok.get("content", {}).get("application/json", {}).get("schema", {})
+        if schema.get("type") == "array":
+            lists.append(path)
+            names = {p["name"] for p in get.get("parameters", []) if p["in"] == "query"}
+            assert {"limit", "cursor"} <= names, path
+    assert len(lists) >= 12, lists
+
+
+def test_keys_webhooks_deliveries_pauses_histories_and_comments_come_in_pages(api, runtime):
+    from publisher.models import Webhook, WebhookDelivery
+
+    x, fb = api.channels()
+    post = api.post_for([x, fb], at=soon(3600))
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    for i in range(4):
+        api.call("PATCH", f"/v1/posts/{post['id']}", {"text": f"edit {i}"}, expect=200)
+        api.post("/v1/keys", {"name": f"k{i}", "role": "reviewer"}, as_="admin", expect=201)
+        first = api.post(f"/v1/posts/{post['id']}/comments", {"body": f"c{i}"}, expect=201)
+        api.post(
+            f"/v1/posts/{post['id']}/comments",
+            {"body": f"reply {i}", "parent_id": first["id"]},
+            as_="reviewer",
+            expect=201,
+        )
+    campaign = api.campaign()
+    scopes = [("channel", x["id"]), ("channel", fb["id"]), ("campaign", campaign["id"])]
+    for scope, scope_id in [*scopes, ("workspace", None)]:
+        body = {"scope": scope, "reason": "crisis", **({"id": scope_id} if scope_id else {})}
+        api.post("/v1/pause", body, as_="admin", expect=201)
+    with runtime.session() as session:
+        hooks = [
+            Webhook(workspace_id=1, url=f"https://hooks.example/{i}", topics=["post.published"],
+                    secret=b"s")
+            for i in range(5)
+        ]
+        session.add_all(hooks)
+        session.flush()
+        session.add_all(
+            WebhookDelivery(webhook_id=hooks[0].id, workspace_id=1, topic="post.published",
+                            payload={"n": n})
+            for n in range(7)
+        )
+        session.commit()
+        hook_id = hooks[0].id
+
+    def walk(path: str, as_: str = "editor") -> tuple[list[int], list[dict]]:
+        pages = _pages(api, path, as_=as_)
+        assert all(len(p) <= 3 for p in pages) and len(pages) > 1, path
+        items = [i for p in pages for i in p]
+        whole = api.get(path.replace("limit=3", "limit=500"), as_=as_)
+        assert items == whole, path  # the pages add up to the whole list, in its order
+        return [len(p) for p in pages], items
+
+    assert walk("/v1/keys?limit=3", "admin")[0] == [3, 3, 2]  # 4 made by the fixture, 4 here
+    assert walk("/v1/webhooks?limit=3", "admin")[0] == [3, 2]
+    sizes, deliveries = walk(f"/v1/webhooks/{hook_id}/deliveries?limit=3", "admin")
+    assert sizes == [3, 3, 1]
+    assert [d["payload"]["n"] for d in deliveries] == [6, 5, 4, 3, 2, 1, 0]  # newest first
+    assert walk("/v1/pauses?limit=3", "admin")[0] == [3, 1]
+    walk(f"/v1/posts/{post['id']}/history?limit=3")
+    walk(f"/v1/publications/{post['publications'][0]['id']}/history?limit=3")
+    sizes, threads = walk(f"/v1/posts/{post['id']}/comments?limit=3")
+    assert sizes == [3, 1]  # a page holds whole threads: each with its reply
+    assert [(t["body"], [r["body"] for r in t["replies"]]) for t in threads] == [
+        (f"c{i}", [f"reply {i}"]) for i in range(4)
+    ]
