@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from flask import Blueprint, Flask, Response, jsonify
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from api import (
@@ -25,6 +26,7 @@ from api import (
 )
 from api.spec import openapi_document
 from publisher.runtime import Runtime, build_runtime
+from publisher.schemas import MAX_ID
 from publisher.settings import Settings
 
 API_VERSION = "0.1.0"
@@ -32,11 +34,15 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` path ids stop at the database's 32-bit range: beyond it is a 404."""
+    """`<int:...>` path ids stop at the database's 32-bit range: beyond it is a 404 for
+    every method. (A converter's ValidationError would let werkzeug answer 405 when
+    another rule on the same path takes other methods.)"""
 
-    def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound(f"no object has the id {value}: ids go up to {MAX_ID}")
+        return number
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -75,16 +81,21 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @app.get("/openapi.json")
     def spec():
-        return jsonify(openapi_document(app, title="Publisher API", version=API_VERSION))
+        return jsonify(_document(app))
 
     @app.get("/docs")
     def docs():
         return Response(
-            _docs_page(openapi_document(app, title="Publisher API", version=API_VERSION)),
+            _docs_page(_document(app)),
             mimetype="text/html",
         )
 
     return app
+
+
+def _document(app: Flask) -> dict:
+    platforms = sorted(app.extensions["publisher"].registry)
+    return openapi_document(app, title="Publisher API", version=API_VERSION, platforms=platforms)
 
 
 def _docs_page(document: dict) -> str:

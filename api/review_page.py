@@ -73,9 +73,7 @@ def show(token: str):
 def decide(token: str):
     rt = runtime()
     try:
-        who, publication_id = review_links.open_link(
-            db(), token, keys=rt.box.keys, now=rt.clock()
-        )
+        who, publication_id = review_links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
     except review_links.LinkInvalid as exc:
         return _page(exc.status, invalid=exc.detail)
     decision = _DECISIONS.get(request.form.get("decision", ""))

@@ -11,10 +11,12 @@ from typing import Any
 
 from flask import Flask, current_app, g, json, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.json_schema import GenerateJsonSchema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from api.errors import field_errors
 from publisher.errors import ValidationFailed, field_error
+from publisher.schemas import MAX_ID, time_zone_names
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,20 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         return model.model_validate_json(b"{}")
     if not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
+    integral: list[bool] = []
+
+    def number(text: str) -> float | int:
+        # JSON (and JSON Schema's "integer") does not tell 3.0 from 3: neither do we.
+        value = float(text)
+        if value.is_integer() and abs(value) <= 2**63:
+            integral.append(True)
+            return int(value)
+        return value
+
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_float=number)
+        if integral:
+            raw = json.dumps(data).encode()
     except RecursionError as exc:
         raise BadRequest("the body is not valid JSON: it nests too deeply") from exc
     except ValueError as exc:
@@ -158,15 +172,43 @@ def app_json(payload: Any, status: int):
 
 
 _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+_REF = "#/components/schemas/{model}"
 
 
-def openapi_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
-    """OpenAPI 3.1 for every declared endpoint, schemas taken from the pydantic models."""
+class _DocumentSchema(GenerateJsonSchema):
+    """Pydantic's JSON Schema, plus what the validators check that the schema would not
+    say: a URL's scheme."""
+
+    def url_schema(self, schema):  # type: ignore[override]
+        described = super().url_schema(schema)
+        if schemes := schema.get("allowed_schemes"):
+            either = "|".join(
+                "".join(f"[{c.upper()}{c.lower()}]" for c in scheme) for scheme in schemes
+            )
+            described["pattern"] = f"^(?:{either})://"
+        return described
+
+
+def _path_parameter(converter: str, name: str) -> dict[str, Any]:
+    if converter == "int":
+        schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    elif name == "platform":
+        schema = {"x-component": "PlatformName"}
+    else:
+        schema = {"type": "string"}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def openapi_document(
+    app: Flask, *, title: str, version: str, platforms: list[str]
+) -> dict[str, Any]:
+    """OpenAPI 3.1 for every declared endpoint, schemas taken from the pydantic models.
+    `platforms`: the installed adapters' names (what a platform field accepts)."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
 
     def ref(model: Any) -> dict[str, Any]:
-        schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+        schema = TypeAdapter(model).json_schema(ref_template=_REF, schema_generator=_DocumentSchema)
         schemas.update(schema.pop("$defs", {}))
         if isinstance(model, type) and issubclass(model, BaseModel):
             schemas[model.__name__] = schema
@@ -183,13 +225,7 @@ def openapi_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                 "summary": meta.summary,
                 "operationId": rule.endpoint.replace(".", "_"),
                 "parameters": [
-                    {
-                        "name": name,
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer" if conv == "int" else "string"},
-                    }
-                    for conv, name in _PATH_PARAM.findall(rule.rule)
+                    _path_parameter(conv, name) for conv, name in _PATH_PARAM.findall(rule.rule)
                 ],
                 "responses": {
                     str(meta.status): {"description": "success"},
@@ -224,22 +260,36 @@ def openapi_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
                     "content": {"application/json": {"schema": ref(meta.body)}},
                 }
             if meta.query is not None:
+                # The model's own schema: each property keeps its bounds, pattern and default.
+                query = _inline(
+                    meta.query.model_json_schema(
+                        ref_template=_REF, schema_generator=_DocumentSchema
+                    ),
+                    schemas,
+                )
                 for name, field in meta.query.model_fields.items():
+                    prop = dict(query["properties"][name])
+                    prop.pop("title", None)
                     op["parameters"].append(
                         {
                             "name": name,
                             "in": "query",
                             "required": field.is_required(),
-                            "description": field.description or "",
-                            "schema": _inline(
-                                TypeAdapter(field.annotation).json_schema(
-                                    ref_template="#/components/schemas/{model}"
-                                ),
-                                schemas,
-                            ),
+                            "description": prop.pop("description", ""),
+                            "schema": prop,
                         }
                     )
             paths.setdefault(path, {})[method.lower()] = op
+    schemas["TimeZoneName"] = {
+        "type": "string",
+        "description": "An IANA time zone name",
+        "enum": list(time_zone_names()),
+    }
+    schemas["PlatformName"] = {
+        "type": "string",
+        "description": "A platform whose adapter is installed",
+        "enum": platforms,
+    }
     schemas["Problem"] = {
         "type": "object",
         "required": ["type", "title", "status", "detail"],
@@ -251,12 +301,26 @@ def openapi_document(app: Flask, *, title: str, version: str) -> dict[str, Any]:
             "errors": {"type": "array", "items": {"type": "object"}},
         },
     }
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    }
+    return _named_components(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": title, "version": version},
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            },
+        }
+    )
+
+
+def _named_components(node: Any) -> Any:
+    """`{"x-component": name}` (a type that names its component) becomes a $ref to it."""
+    if isinstance(node, dict):
+        named = {key: _named_components(value) for key, value in node.items()}
+        if "x-component" in named:  # siblings (a description) stay: OpenAPI 3.1 allows them
+            named["$ref"] = f"#/components/schemas/{named.pop('x-component')}"
+        return named
+    if isinstance(node, list):
+        return [_named_components(value) for value in node]
+    return node

@@ -1,9 +1,10 @@
 """Signed, expiring links that let one reviewer decide one item from a plain web page.
 
 A link is a capability: whoever holds it votes as the reviewer who made it (nobody makes
-one for someone else, so a committee counts people, not links), on that publication only, until it expires or the reviewer's key is revoked. It is signed with
-the secret keys (itsdangerous, which Flask already ships): a link made with a key that
-a rotation has since retired stops working, and a new one must be made.
+one for someone else, so a committee counts people, not links), on that publication only,
+until it expires or the reviewer's key is revoked. It is signed with the secret keys
+(itsdangerous, which Flask already ships): a link made with a key that a rotation has since
+retired stops working, and a new one must be made.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from publisher.schemas import (
     Instant,
     MediaRefRead,
     Output,
+    Patch,
     PublicationRead,
     SeriesRead,
     Text,
@@ -260,8 +261,9 @@ class ReviewLink(Output):
 
 class ReviewLinkRequest(Input):
     reviewer_id: Id | None = Field(
-        default=None, description="Whose vote the page casts: the caller's own key id (the default); "
-        "a link for another key is refused (403), so a committee counts each person once"
+        default=None,
+        description="Whose vote the page casts: the caller's own key id (the default); a "
+        "link for another key is refused (403), so a committee counts each person once",
     )
     expires_in_hours: int = Field(default=72, ge=1, le=24 * 14)
 
@@ -342,7 +344,7 @@ class WebhookCreate(Input):
     description: str = Field(default="", max_length=200)
 
 
-class WebhookUpdate(Input):
+class WebhookUpdate(Patch):
     url: AnyHttpUrl | None = None
     topics: list[Topic] | None = Field(default=None, min_length=1, max_length=20)
     description: str | None = Field(default=None, max_length=200)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +15,8 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -24,7 +27,19 @@ Objective = Literal["awareness", "recruitment", "loyalty", "engagement"]
 Role = Literal["admin", "editor", "reviewer", "automation"]
 
 
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """The IANA zones this machine knows: what a `time_zone` accepts, and what the API
+    document lists (component TimeZoneName: `x-component` names a component the document
+    adds, pydantic would try to resolve a $ref itself)."""
+    # Not zones: the host's own setting (its meaning depends on the machine) and tzdata's
+    # placeholders.
+    return tuple(sorted(available_timezones() - {"localtime", "posixrules", "Factory"}))
+
+
 def _time_zone(name: str) -> str:
+    if name not in time_zone_names():
+        raise ValueError(f"unknown IANA time zone {name!r}")
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -82,9 +97,21 @@ def _link(url: HttpUrl) -> str:
 
 
 # Ids are 32-bit in the database: anything larger is a 422, not a driver error.
-Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(gt=0, le=MAX_ID)]
+# A platform name: the installed adapters' (the API document lists them, PlatformName).
+PlatformName = Annotated[
+    str,
+    Field(min_length=1, max_length=40, examples=["x", "facebook"]),
+    WithJsonSchema({"x-component": "PlatformName"}),
+]
 Link = Annotated[HttpUrl, AfterValidator(_link)]
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
+TimeZone = Annotated[
+    str,
+    Field(min_length=1, max_length=64),
+    AfterValidator(_time_zone),
+    WithJsonSchema({"x-component": "TimeZoneName"}),
+]
 # A point in time a client gives: with its UTC offset, and showable in every zone.
 Instant = Annotated[AwareDatetime, AfterValidator(_representable)]
 Text = Annotated[str, Field(min_length=1, max_length=100_000), AfterValidator(_not_blank)]
@@ -112,6 +139,44 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _patch_schema(schema: dict[str, Any], model: type[Patch]) -> None:
+    """A change's document: at least one field, and null only where it means something."""
+    schema["minProperties"] = 1
+    for name, prop in schema.get("properties", {}).items():
+        prop.pop("default", None)
+        if name in model.NULLABLE or "anyOf" not in prop:
+            continue
+        branches = [b for b in prop["anyOf"] if b != {"type": "null"}]
+        if len(branches) == 1:
+            rest = {k: v for k, v in prop.items() if k != "anyOf"}
+            prop.clear()
+            prop.update({**branches[0], **rest})
+        else:
+            prop["anyOf"] = branches
+
+
+class Patch(Input):
+    """A change: the fields given are changed, the others kept; at least one is given.
+    null is refused (naming the field) except in NULLABLE, where the field's description
+    says what it removes."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+    model_config = ConfigDict(json_schema_extra=_patch_schema)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise ValueError(f"{info.field_name} cannot be null: give a value or leave it out")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Patch:
+        if not self.model_fields_set:
+            raise ValueError(f"give at least one of {', '.join(type(self).model_fields)}")
+        return self
+
+
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -120,7 +185,7 @@ class Output(BaseModel):
 
 
 class ChannelCreate(Input):
-    platform: str = Field(min_length=1, max_length=40, examples=["x", "facebook"])
+    platform: PlatformName
     name: Name
     external_account_id: Name = Field(description="The X user id or the Facebook Page id")
     credentials: dict[str, Any] = Field(
@@ -129,17 +194,11 @@ class ChannelCreate(Input):
     )
 
 
-class ChannelUpdate(Input):
+class ChannelUpdate(Patch):
     name: Name | None = None
     credentials: dict[str, Any] | None = Field(
         default=None, description="New credentials; a channel that needed re-auth is active again"
     )
-
-    @model_validator(mode="after")
-    def _something(self) -> ChannelUpdate:
-        if self.name is None and self.credentials is None:
-            raise ValueError("give a new name, new credentials, or both")
-        return self
 
 
 class ChannelRead(Output):
@@ -423,9 +482,9 @@ class PostCreate(Input):
         return targets
 
 
-class PostUpdate(Input):
+class PostUpdate(Patch):
     text: Text | None = None
-    link: Link | None = None
+    link: Link | None = Field(default=None, description="null: no link")
     variants: Variants | None = Field(default=None, description="Replaces every variant")
     thread: list[ThreadPart] | None = Field(
         default=None, max_length=49, description="Replaces the further parts; [] removes them"
@@ -435,16 +494,7 @@ class PostUpdate(Input):
     )
     quote_of: XPost | None = Field(default=None, description="null: quote nothing")
 
-    @model_validator(mode="after")
-    def _something(self) -> PostUpdate:
-        if not self.model_fields_set:
-            raise ValueError("give at least one of text, link, variants, thread, media")
-        for name in ("variants", "thread", "media"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null; send [] to remove them")
-        if "text" in self.model_fields_set and self.text is None:
-            raise ValueError("text cannot be null; send a new text or leave it out")
-        return self
+    NULLABLE = frozenset({"link", "quote_of"})
 
 
 class PublicationRead(Output):

@@ -140,15 +140,20 @@ def test_keys_webhooks_deliveries_pauses_histories_and_comments_come_in_pages(ap
         api.post("/v1/pause", body, as_="admin", expect=201)
     with runtime.session() as session:
         hooks = [
-            Webhook(workspace_id=1, url=f"https://hooks.example/{i}", topics=["post.published"],
-                    secret=b"s")
+            Webhook(
+                workspace_id=1,
+                url=f"https://hooks.example/{i}",
+                topics=["post.published"],
+                secret=b"s",
+            )
             for i in range(5)
         ]
         session.add_all(hooks)
         session.flush()
         session.add_all(
-            WebhookDelivery(webhook_id=hooks[0].id, workspace_id=1, topic="post.published",
-                            payload={"n": n})
+            WebhookDelivery(
+                webhook_id=hooks[0].id, workspace_id=1, topic="post.published", payload={"n": n}
+            )
             for n in range(7)
         )
         session.commit()
