@@ -400,7 +400,9 @@ class FacebookAdapter(GraphAdapter):
         return found
 
     def check(self) -> Account:
-        """Read the Page with its own token: it fails unless the token is valid for it."""
+        """Whose token this is: `/me` with a Page token is that Page (graph-api/overview,
+        "/me"), so a token for another Page says so (the engine then holds the channel as
+        `wrong_account`), where reading the Page by its id would answer any public Page."""
         with self._translate_errors():
-            page = self._graph.get_object(self.account_id, fields="id,name")
+            page = self._graph.get_object("me", fields="id,name")
         return Account(id=str(page["id"]), name=page.get("name", ""))

@@ -11,6 +11,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from adapters.sandbox.graph_oauth import page_id_of
 from adapters.sandbox.x_common import user_id_of
 from publisher import dispatch
 from publisher.db import session_scope
@@ -22,6 +23,8 @@ X_CREDS = {"access_token": "x-token-acme"}
 # The X account the sandbox says that token acts as (its user id for the token).
 X_ACCOUNT = user_id_of("x-token-acme")
 FB_CREDS = {"page_access_token": "fb-token-acme"}
+# The Facebook Page that Page token acts for, as the sandbox answers /me.
+FB_PAGE = page_id_of("fb-token-acme")
 
 
 @dataclass
@@ -108,7 +111,7 @@ class Api:
             "facebook": {
                 "platform": "facebook",
                 "name": "Acme Page",
-                "external_account_id": "2002",
+                "external_account_id": FB_PAGE,
                 "credentials": FB_CREDS,
             },
         }

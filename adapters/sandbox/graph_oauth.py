@@ -14,6 +14,7 @@ business account); "deny" refuses like a person pressing Cancel."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -39,6 +40,16 @@ def default_pages(login: str) -> list[dict[str, Any]]:
             "instagram": {"id": f"17841{digits.zfill(10)}", "username": f"{login}_ig"},
         }
     ]
+
+
+def page_id_of(token: str, ledger: Ledger | None = None) -> str:
+    """The Page a Page token acts for: the one it was issued for by `me/accounts`; a token
+    the sandbox did not issue stands for a Page whose id is derived from it (as X's
+    sandbox derives a user), so a test can name the Page its fixed token acts for."""
+    page = ledger.page_accounts.get(token) if ledger is not None else None
+    if page is not None:
+        return page["id"]
+    return str(int(hashlib.sha256(token.encode()).hexdigest()[:12], 16))
 
 
 def graph_oauth_blueprint(ledger: Ledger, error: Callable[..., Any]) -> Blueprint:
@@ -108,6 +119,33 @@ def graph_oauth_blueprint(ledger: Ledger, error: Callable[..., Any]) -> Blueprin
             )
         grant["used"] = True
         return jsonify(token(grant["login"], SHORT_TOKEN_S, long=False))
+
+    @bp.get("/<version>/me")
+    def me(version: str):
+        """`/me` is "the person or Page whose access token is currently being used"
+        (graph-api/overview, "/me"): a user token answers the person, a Page token the
+        Page, `{"name", "id"}` by default."""
+        token = (request.args.get("access_token") or "").strip()
+        if not token:
+            return error(
+                400,
+                2500,
+                "An active access token must be used to query information about the current user.",
+            )
+        if ledger.token_expired(token):
+            return error(
+                400, 190, "Error validating access token: Session has expired.", subcode=463
+            )
+        fault = ledger.take_fault("facebook", on="account")
+        if fault is not None and fault.status is not None:
+            return error(fault.status, fault.code or 2, "Injected fault", subcode=fault.subcode)
+        login = ledger.token_users.get(token)
+        if login is not None:
+            person = int(hashlib.sha256(login.encode()).hexdigest()[:12], 16)
+            return jsonify({"name": login.title(), "id": str(person)})
+        page_id = page_id_of(token, ledger)
+        page = ledger.page_accounts.get(token)
+        return jsonify({"name": page["name"] if page else f"Sandbox Page {page_id}", "id": page_id})
 
     @bp.get("/<version>/me/accounts")
     def accounts(version: str):

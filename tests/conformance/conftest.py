@@ -36,6 +36,12 @@ def _x_account() -> str:
     return user_id_of("conformance-x-token")
 
 
+def _fb_page() -> str:
+    from adapters.sandbox.graph_oauth import page_id_of
+
+    return page_id_of("conformance-page-token")
+
+
 ALL = frozenset(
     {"text", "link", "thread", "quote", "media", "find", "get", "metrics", "delete", "check"}
 )
@@ -51,9 +57,9 @@ CASES = [
     Case(
         "facebook",
         {"page_access_token": "conformance-page-token"},
-        "1020304050",
+        _fb_page(),
         (ALL - {"thread", "quote"}) | {"connect"},
-        ledger_account="1020304050",
+        ledger_account=_fb_page(),
     ),
     Case(
         "instagram",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import FB_CREDS, TEXT, X_CREDS, wait_until
+from tests.helpers import FB_CREDS, FB_PAGE, TEXT, X_CREDS, wait_until
 
 SETTLED = {"published", "failed", "unknown"}
 
@@ -22,7 +22,7 @@ def _channels(http):
         {
             "platform": "facebook",
             "name": "Page",
-            "external_account_id": "2002",
+            "external_account_id": FB_PAGE,
             "credentials": FB_CREDS,
         },
         expect=201,

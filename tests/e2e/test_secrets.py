@@ -16,7 +16,7 @@ from publisher.security import CredentialBox
 from publisher.settings import ensure_secret_keys, read_key_file
 from publisher.stack import Stack
 from tests.e2e.conftest import Http, _free_port
-from tests.helpers import FB_CREDS, X_ACCOUNT, X_CREDS, wait_until
+from tests.helpers import FB_CREDS, FB_PAGE, X_ACCOUNT, X_CREDS, wait_until
 
 SECRETS = (X_CREDS["access_token"], FB_CREDS["page_access_token"], "fresh-x-token")
 
@@ -69,7 +69,7 @@ def test_rotation_under_running_processes_keeps_every_channel_working(
         {
             "platform": "facebook",
             "name": "P",
-            "external_account_id": "2002",
+            "external_account_id": FB_PAGE,
             "credentials": FB_CREDS,
         },
         expect=201,

@@ -72,16 +72,26 @@ def test_check_needs_the_manage_channels_permission_and_an_existing_channel(api,
     api.call("POST", "/v1/channels/999999/check", {}, expect=404)
 
 
-def test_credentials_of_another_account_hold_the_channel(api, runtime, sandbox):
+@pytest.mark.parametrize(
+    "platform,credentials",
+    [
+        ("x", {"access_token": "token-of-someone-else"}),
+        # A Page token reads any public Page by its id: only /me says whose it is.
+        ("facebook", {"page_access_token": "token-of-someone-else"}),
+    ],
+)
+def test_credentials_of_another_account_hold_the_channel(
+    api, runtime, sandbox, platform, credentials
+):
     """Issue 11 item 18: the check said `ok` when the token acted as another account than
     the channel's; posts would have gone out as someone else."""
     other = api.post(
         "/v1/channels",
         {
-            "platform": "x",
+            "platform": platform,
             "name": "Says it is 42",
             "external_account_id": "42",
-            "credentials": {"access_token": "token-of-someone-else"},
+            "credentials": credentials,
         },
         expect=201,
     )
@@ -92,18 +102,18 @@ def test_credentials_of_another_account_hold_the_channel(api, runtime, sandbox):
     assert "not as the channel's account 42" in verdict["detail"]
     assert verdict["channel_status"] == "wrong_account"
     run_pipeline(runtime)
-    assert sandbox.ledger.accepted("x") == []
+    assert sandbox.ledger.accepted(platform) == []
     # New credentials alone do not lift it (they may be the same wrong ones): only a
     # check, or a reconnection, that shows the channel's own account.
     api.call(
         "PATCH",
         f"/v1/channels/{other['id']}",
-        {"credentials": {"access_token": "token-of-someone-else"}},
+        {"credentials": credentials},
         expect=200,
     )
     assert api.get(f"/v1/channels/{other['id']}")["status"] == "wrong_account"
     run_pipeline(runtime)
-    assert sandbox.ledger.accepted("x") == []
+    assert sandbox.ledger.accepted(platform) == []
 
 
 def test_one_channel_per_account_in_a_workspace(api, runtime, pair):

@@ -7,7 +7,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from adapters.sandbox import Fault
-from tests.helpers import run_pipeline, soon
+from tests.helpers import FB_PAGE, run_pipeline, soon
 from tests.samples import jpeg, mp4, png
 
 
@@ -90,7 +90,7 @@ def test_a_throttled_page_waits_as_long_as_graph_says(api, runtime, sandbox):
     api.submit_and_approve(post)
     sandbox.ledger.inject("facebook", Fault(status=400, code=32))
     sandbox.ledger.graph_headers["X-Business-Use-Case-Usage"] = json.dumps(
-        {"2002": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 42}]}
+        {FB_PAGE: [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 42}]}
     )
     run_pipeline(runtime)
     pub = api.publication(post["publications"][0]["id"])

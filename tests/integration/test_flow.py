@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import TEXT, drain_queue, run_pipeline, soon
+from tests.helpers import FB_PAGE, TEXT, drain_queue, run_pipeline, soon
 
 
 def test_create_submit_approve_publish_reaches_each_platform_once(api, runtime, sandbox):
@@ -18,7 +18,7 @@ def test_create_submit_approve_publish_reaches_each_platform_once(api, runtime, 
     tweets, feed = sandbox.ledger.accepted("x"), sandbox.ledger.accepted("facebook")
     assert [t.text for t in tweets] == [f"{TEXT} https://example.org/join"]
     assert [(f.text, f.link, f.account) for f in feed] == [
-        (TEXT, "https://example.org/join", "2002")
+        (TEXT, "https://example.org/join", FB_PAGE)
     ]
     by_channel = {p["channel_id"]: p for p in api.get(f"/v1/posts/{post['id']}")["publications"]}
     assert by_channel[x["id"]]["status"] == "published"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import row_counts, run_pipeline, soon
+from tests.helpers import FB_PAGE, row_counts, run_pipeline, soon
 
 
 @pytest.fixture
@@ -59,8 +59,8 @@ def test_each_channel_sends_its_own_wording(api, runtime, sandbox, channels):
     (tweet,) = sandbox.ledger.accepted("x")
     assert tweet.text == "Short for X #JoinAcme https://acme.example/join"
     by_page = {a.account: a for a in sandbox.ledger.accepted("facebook")}
-    assert by_page["2002"].text == "A longer story for our Pages."
-    assert by_page["2002"].link == "https://acme.example/join"
+    assert by_page[FB_PAGE].text == "A longer story for our Pages."
+    assert by_page[FB_PAGE].link == "https://acme.example/join"
     # The channel's own variant wins over its platform's, field by field: its link, the
     # platform's text.
     assert by_page["3003"].text == "A longer story for our Pages."
@@ -237,7 +237,7 @@ def test_a_channel_can_have_its_own_media_or_none(api, runtime, sandbox, channel
     (tweet,) = sandbox.ledger.accepted("x")
     assert [(m["sha256"], m["alt_text"]) for m in tweet.media] == [(sha(for_x), "for X")]
     pages = {a.account: a for a in sandbox.ledger.accepted("facebook")}
-    assert [m["sha256"] for m in pages["2002"].media] == [sha(for_everyone)]
+    assert [m["sha256"] for m in pages[FB_PAGE].media] == [sha(for_everyone)]
     assert pages["3003"].media == []
 
 
