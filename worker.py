@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+import time
 
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from publisher import jobs
+from publisher.clock import ClockSkewed
 from publisher.dispatcher import run_dispatcher
-from publisher.runtime import build_runtime
+from publisher.runtime import Runtime, build_runtime
 from publisher.settings import Settings
 
 log = logging.getLogger("publisher.worker")
+
+
+STAND_ASIDE_S = 5.0
+
+
+class PublishWorker(SimpleWorker):
+    """RQ's in-process worker that takes no job while its clock is too far from the shared
+    one (publisher/clock.py): it stands aside, its heartbeat kept, so that the jobs go to
+    workers whose clocks are right."""
+
+    runtime: Runtime
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        while not self._stop_requested:
+            try:
+                self.runtime.check_clock(f"worker-{os.getpid()}")
+                break
+            except ClockSkewed as exc:
+                log.error("worker %s takes no job: %s", self.name, exc)
+                self.heartbeat()
+                time.sleep(STAND_ASIDE_S)
+            except RedisError:
+                break  # RQ's own dequeue waits for Redis
+        if self._stop_requested:
+            return None
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> None:
@@ -23,7 +53,8 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     jobs.bind(runtime)
     # SimpleWorker runs jobs in this process: no fork per job, the engine and the
     # adapters' connection pools are reused (about 2.4x the jobs/s of a forking Worker).
-    worker = SimpleWorker([runtime.queue.rq], connection=runtime.redis, name=name)
+    worker = PublishWorker([runtime.queue.rq], connection=runtime.redis, name=name)
+    worker.runtime = runtime
     try:
         worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
     finally:

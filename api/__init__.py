@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
 
 from flask import Blueprint, Flask, Response, jsonify
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -25,6 +29,8 @@ from api import (
     webhooks,
 )
 from api.spec import openapi_document
+from publisher.clock import ClockSkewed, beats
+from publisher.migrate import missing_revisions
 from publisher.runtime import Runtime, build_runtime
 from publisher.schemas import MAX_ID
 from publisher.settings import Settings
@@ -79,6 +85,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     def health():
         return jsonify({"status": "ok"})
 
+    @app.get("/readyz")
+    def ready():
+        checks = readiness(app.extensions["publisher"])
+        failing = {name: check for name, check in checks.items() if not check["ok"]}
+        body = {"status": "not ready" if failing else "ready", "checks": checks}
+        return jsonify(body), 503 if failing else 200
+
     @app.get("/openapi.json")
     def spec():
         return jsonify(_document(app))
@@ -91,6 +104,38 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         )
 
     return app
+
+
+def readiness(rt: Runtime) -> dict[str, dict]:
+    """What the engine needs, each checked now: the database at the schema's head, Redis,
+    and every live process's clock within PUBLISHER_MAX_CLOCK_OFFSET_S of the shared one."""
+    checks: dict[str, dict] = {}
+    try:
+        missing = missing_revisions(rt.engine)
+        checks["database"] = {
+            "ok": not missing,
+            "detail": "at head" if not missing else f"run `publisher db upgrade` ({missing})",
+        }
+    except SQLAlchemyError as exc:
+        checks["database"] = {"ok": False, "detail": f"unreachable: {type(exc).__name__}"}
+    try:
+        rt.redis.ping()
+        checks["redis"] = {"ok": True, "detail": "answers"}
+    except RedisError as exc:
+        checks["redis"] = {"ok": False, "detail": f"unreachable: {type(exc).__name__}"}
+        return checks
+    if rt.shared is not None:
+        bound = rt.settings.max_clock_offset_s
+        with contextlib.suppress(ClockSkewed):  # its beat says how far, like the others'
+            rt.check_clock(f"api-{os.getpid()}")
+        offsets = beats(rt.redis, rt.beat_prefix)
+        skewed = {name: o for name, o in offsets.items() if abs(o) > bound}
+        checks["clocks"] = {
+            "ok": not skewed,
+            "detail": f"offsets from the shared clock (Redis TIME), bound {bound:g} s",
+            "offsets_s": offsets,
+        }
+    return checks
 
 
 def _document(app: Flask) -> dict:

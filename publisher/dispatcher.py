@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from publisher import deadlines, dispatch, media, recurrence, webhooks
+from publisher.clock import ClockSkewed
 from publisher.leader import Leadership
 from publisher.pauses import pause_stragglers
 from publisher.queue import RUN_DELIVER, PublishQueue
@@ -33,6 +34,8 @@ def run_dispatcher(runtime: Runtime, stop: threading.Event, *, name: str | None 
     """Run until `stop` is set. Never hands a publication over before its due time."""
     leadership = Leadership(runtime.redis, lease_s=LEASE_S, name=name)
     loop = _Loop(runtime, leadership)
+    with contextlib.suppress(RedisError):  # else on the first wait
+        runtime.queue.listen_for_wakes()
     log.info("dispatcher %s started", leadership.name)
     while not stop.is_set():
         try:
@@ -46,6 +49,12 @@ def run_dispatcher(runtime: Runtime, stop: threading.Event, *, name: str | None 
             log.warning("dispatcher %s: outage, retrying: %s", leadership.name, exc)
             leadership.token = None  # lead again only through a fresh lease and token
             stop.wait(OUTAGE_RETRY_S)
+        except ClockSkewed as exc:
+            log.error("dispatcher %s: %s", leadership.name, exc)
+            with contextlib.suppress(RedisError):
+                leadership.release()  # a standby with a good clock takes over
+            leadership.token = None
+            stop.wait(TICK_S)
     with contextlib.suppress(RedisError):
         leadership.release()
     log.info("dispatcher %s stopped", leadership.name)
@@ -65,6 +74,7 @@ class _Loop:
     def step(self) -> float:
         """One pass; returns how long to sleep."""
         rt, clock = self.runtime, self.runtime.clock
+        rt.check_clock(f"dispatcher-{self.leadership.name}")
         with rt.session() as session:
             if self.leadership.token is None:
                 if not self.leadership.try_acquire(session, now=clock()):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 from publisher import publishing, reconcile, webhooks
+from publisher.clock import ClockSkewed
 from publisher.runtime import Runtime, build_runtime
 from publisher.settings import Settings
 from publisher.states import Status
@@ -28,9 +30,22 @@ def current() -> Runtime:
     return _runtime
 
 
+def _clock_is_good(runtime: Runtime, publication_ids: tuple[int, ...]) -> bool:
+    """False (and said) when this process's clock is too far from the shared one: the
+    publications stay `queued`, and are handed over again after PUBLISHER_REQUEUE_AFTER."""
+    try:
+        runtime.check_clock(f"worker-{os.getpid()}")
+    except ClockSkewed as exc:
+        log.error("not sending %s: %s", list(publication_ids), exc)
+        return False
+    return True
+
+
 def run_publish(*publication_ids: int) -> list[str]:
     """Publish each publication that can still be claimed; several are sent concurrently."""
     runtime = current()
+    if not _clock_is_good(runtime, publication_ids):
+        return ["skipped"] * len(publication_ids)
     with runtime.session() as session:
         statuses = publishing.publish_many(
             session,
@@ -49,6 +64,8 @@ def run_publish(*publication_ids: int) -> list[str]:
 def run_reconcile(*publication_ids: int) -> list[str]:
     """Settle `unknown` publications by asking their platform."""
     runtime = current()
+    if not _clock_is_good(runtime, publication_ids):
+        return ["skipped"] * len(publication_ids)
     statuses = []
     for publication_id in publication_ids:
         with runtime.session() as session:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from adapters.base import (
@@ -37,6 +38,9 @@ from publisher.states import CLAIMABLE, Status
 log = logging.getLogger(__name__)
 
 WORKER = "system:worker"
+# A job that finds its publications due within this long waits for them (see
+# _hold_until_due); later ones go back to `scheduled`.
+HOLD_EARLY_S = 5.0
 AdapterFactory = Callable[[Channel], Adapter]
 
 
@@ -204,6 +208,7 @@ def publish_many(
     record each outcome as soon as it is back (outcomes back together share a transaction).
     Only this thread touches the session. Returns each publication's status, in order; a
     publication that could not be claimed is "skipped"."""
+    _hold_until_due(session, publication_ids, now=clock())
     claimed = claim_many(session, publication_ids, now=clock(), store=store)
     session.commit()
     statuses = dict.fromkeys(publication_ids, "skipped")
@@ -222,6 +227,23 @@ def publish_many(
             statuses[one.publication.id] = _record(session, one, future.result(), now, policy)
         session.commit()
     return list(statuses.values())
+
+
+def _hold_until_due(session: Session, publication_ids: Sequence[int], *, now: datetime) -> None:
+    """A hand-over a little early (a clock measured a moment ago, a due time moved by a
+    few seconds) waits here for its time instead of going back to `scheduled`, where the
+    dispatcher would hand it over again at once: no bounce storm."""
+    due = session.execute(
+        select(func.max(Publication.due_at)).where(
+            Publication.id.in_(publication_ids),
+            Publication.status == Status.QUEUED,
+            Publication.due_at > now,
+            Publication.due_at <= now + timedelta(seconds=HOLD_EARLY_S),
+        )
+    ).scalar_one_or_none()
+    session.rollback()  # nothing open while waiting
+    if due is not None:
+        time.sleep((due - now).total_seconds())
 
 
 def _send(adapter_for: AdapterFactory, claimed: Claimed) -> PublishResult | AdapterError:

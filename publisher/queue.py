@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+import time
 from collections.abc import Iterable
 
 from redis import Redis
+from redis.client import PubSub
 from rq import Queue
 from rq.registry import StartedJobRegistry
 from rq.worker import Worker
@@ -44,7 +47,10 @@ class PublishQueue:
         self.redis = redis
         self.rq = Queue(name, connection=redis)
         self.job_timeout_s = job_timeout_s
-        self._wake_key = f"publisher:{name}:wake"
+        # Pub/sub channels are server-wide: the database index keeps engines apart.
+        index = redis.connection_pool.connection_kwargs.get("db", 0)
+        self._wake_channel = f"publisher:{index}:{name}:wake"
+        self._local = threading.local()  # one subscription per waiting thread
 
     def hand_over(self, publication_ids: Iterable[int], func: str = RUN_PUBLISH) -> int:
         """Enqueue the ids in one round trip: one job each, or chunks when there are many
@@ -82,14 +88,33 @@ class PublishQueue:
 
     def wake(self) -> None:
         """Tell the dispatcher that a schedule changed (it re-reads the next due time)."""
-        pipe = self.redis.pipeline()
-        pipe.lpush(self._wake_key, 1)
-        pipe.ltrim(self._wake_key, 0, 0)
-        pipe.execute()
+        self.redis.publish(self._wake_channel, b"1")
+
+    def listen_for_wakes(self) -> None:
+        """Subscribe this thread now, so that no wake-up sent from here on is missed."""
+        self._listener()
 
     def wait_for_wake(self, timeout_s: float) -> bool:
-        """Block until woken or `timeout_s` passes; True if woken."""
-        if timeout_s <= 0:
-            return False
-        # BLPOP's timeout 0 means forever; Redis >= 6 takes fractions of a second.
-        return self.redis.blpop([self._wake_key], timeout=max(timeout_s, 0.001)) is not None
+        """Block until woken or `timeout_s` passes; True if woken.
+
+        The wait is timed here, on the subscription's socket, not by Redis: Redis ends a
+        blocking command's wait on its own `hz` tick (every 100 ms at the default 10), so
+        BLPOP woke the dispatcher up to 100 ms after a due time, and Redis 6.2 read a wait
+        under its resolution as "forever". Nothing is sent to Redis to wait."""
+        listener = self._listener()
+        deadline = time.monotonic() + max(timeout_s, 0.0)
+        woken = False
+        while not woken and (left := deadline - time.monotonic()) > 0:
+            woken = listener.get_message(ignore_subscribe_messages=True, timeout=left) is not None
+        # Wake-ups that came together are one: the dispatcher re-reads everything anyway.
+        while listener.get_message(ignore_subscribe_messages=True, timeout=0) is not None:
+            woken = True
+        return woken
+
+    def _listener(self) -> PubSub:
+        listener = getattr(self._local, "listener", None)
+        if listener is None:
+            listener = self.redis.pubsub()
+            listener.subscribe(self._wake_channel)
+            self._local.listener = listener
+        return listener

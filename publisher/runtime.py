@@ -23,6 +23,7 @@ from adapters.base import (
     load_adapters,
 )
 from publisher import tokens
+from publisher.clock import SharedClock
 from publisher.db import make_engine, read_only, utcnow
 from publisher.media import MediaStore
 from publisher.models import Channel
@@ -44,6 +45,8 @@ class Runtime:
     queue: PublishQueue
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
+    # The clock every engine process shares (clock is this one unless a test sets it).
+    shared: SharedClock | None = None
     _adapters: threading.local = field(default_factory=threading.local, repr=False)
     _senders: ThreadPoolExecutor | None = field(default=None, repr=False)
 
@@ -67,6 +70,20 @@ class Runtime:
             public_url=self.settings.public_url,
             signing_key=self.settings.secret_keys[0] if self.settings.secret_keys else "",
         )
+
+    @property
+    def beat_prefix(self) -> str:
+        return f"publisher:{self.settings.queue_name}"
+
+    def check_clock(self, name: str) -> None:
+        """Measure this process's clock against the shared one and say so in Redis;
+        ClockSkewed (nothing to dispatch or send) when it is beyond the bound."""
+        if self.shared is None:
+            return
+        try:
+            self.shared.check()
+        finally:
+            self.shared.beat(name, self.beat_prefix)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -131,6 +148,7 @@ def build_runtime(settings: Settings, *, registry: AdapterRegistry | None = None
     """Connect to the database and Redis named by `settings` (nothing connects at import)."""
     settings = ensure_secret_keys(settings)
     redis = Redis.from_url(settings.redis_url)
+    shared = SharedClock(redis, max_offset_s=settings.max_clock_offset_s)
     registry = registry if registry is not None else load_adapters()
     config = adapter_config(settings, base_url=None)
     for cls in registry.values():
@@ -144,4 +162,6 @@ def build_runtime(settings: Settings, *, registry: AdapterRegistry | None = None
         registry=registry,
         queue=PublishQueue(redis, name=settings.queue_name, job_timeout_s=settings.job_timeout_s),
         policy=RetryPolicy(max_attempts=settings.max_attempts),
+        clock=shared,
+        shared=shared,
     )

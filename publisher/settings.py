@@ -37,6 +37,9 @@ class Settings:
     claim_grace_s: float = 30.0
     # A `queued` row whose job Redis lost is handed over again after this.
     requeue_after_s: float = 30.0
+    # A process whose clock is further than this from the shared one (Redis TIME) neither
+    # dispatches nor sends (publisher/clock.py).
+    max_clock_offset_s: float = 1.0
     log_level: str = "INFO"
     # Uploaded and imported media: a directory of files named by their SHA-256.
     media_dir: Path | None = None  # default: home/media
@@ -87,6 +90,7 @@ class Settings:
             "PUBLISHER_RECONCILE_AFTER": str(self.reconcile_after_s),
             "PUBLISHER_CLAIM_GRACE": str(self.claim_grace_s),
             "PUBLISHER_REQUEUE_AFTER": str(self.requeue_after_s),
+            "PUBLISHER_MAX_CLOCK_OFFSET_S": str(self.max_clock_offset_s),
             "PUBLISHER_LOG_LEVEL": self.log_level,
             "PUBLISHER_MEDIA_DIR": str(self.media_dir) if self.media_dir else "",
             "PUBLISHER_MEDIA_MAX_BYTES": str(self.media_max_bytes),
@@ -122,6 +126,7 @@ class Settings:
             reconcile_after_s=float(env.get("PUBLISHER_RECONCILE_AFTER", "15")),
             claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "30")),
             requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "30")),
+            max_clock_offset_s=float(env.get("PUBLISHER_MAX_CLOCK_OFFSET_S", "1")),
             log_level=env.get("PUBLISHER_LOG_LEVEL", cls.log_level),
             media_dir=Path(env["PUBLISHER_MEDIA_DIR"]) if env.get("PUBLISHER_MEDIA_DIR") else None,
             media_max_bytes=int(env.get("PUBLISHER_MEDIA_MAX_BYTES", str(cls.media_max_bytes))),

@@ -59,13 +59,17 @@ class Stack:
         self._spawn(name, "worker")
         return name
 
-    def _spawn(self, name: str, *args: str) -> None:
+    def spawn(self, name: str, *args: str, wrapper: tuple[str, ...] = ()) -> None:
+        """One more child, `publisher <args>`, run through `wrapper` (say, `faketime`)."""
+        self._spawn(name, *args, wrapper=wrapper)
+
+    def _spawn(self, name: str, *args: str, wrapper: tuple[str, ...] = ()) -> None:
         out = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed by the child)
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "publisher.cli", *args],
+            [*wrapper, sys.executable, "-m", "publisher.cli", *args],
             env=self.env(),
             stdout=out,
             stderr=subprocess.STDOUT if out else None,

@@ -91,3 +91,38 @@ def test_a_claim_held_past_the_job_timeout_becomes_unknown(api, runtime, sandbox
     runtime.queue.hand_over([pub_id])
     drain_queue(runtime)
     assert sandbox.ledger.accepted() == []  # never resent blindly
+
+
+def test_waiting_for_a_wake_up_is_timed_here_not_by_a_blocking_redis_command(runtime):
+    """Issue 12 item 5: BLPOP's wait ends on Redis's own tick (100 ms at hz 10), so the
+    dispatcher woke up to 100 ms after a due time, and Redis 6.2 read a wait under its
+    resolution as forever. The wait now holds no blocking command on the server."""
+    queue = runtime.queue
+    queue.listen_for_wakes()
+    waiting, woken = threading.Event(), []
+
+    def wait(timeout_s: float) -> None:
+        waiting.set()
+        woken.append(queue.wait_for_wake(timeout_s))
+
+    def blocked_clients() -> int:
+        return int(runtime.redis.info("clients")["blocked_clients"])
+
+    before = blocked_clients()
+    waiter = threading.Thread(target=wait, args=(30.0,), daemon=True)
+    waiter.start()
+    waiting.wait(5)
+    wait_until(lambda: runtime.redis.pubsub_numsub(queue._wake_channel)[0][1] >= 2)
+    assert blocked_clients() == before  # no BLPOP (or any blocking command) waits
+    queue.wake()
+    waiter.join(10)
+    assert woken == [True]
+
+    short = threading.Thread(target=wait, args=(0.0005,), daemon=True)
+    short.start()
+    short.join(10)  # a wait of half a millisecond ends
+    assert not short.is_alive() and woken == [True, False]
+    queue.wake()
+    queue.wake()
+    assert queue.wait_for_wake(10) is True
+    assert queue.wait_for_wake(0.01) is False  # wake-ups that came together are one
