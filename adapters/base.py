@@ -18,6 +18,7 @@ from pydantic import BaseModel
 # Re-exported: adapters and the engine import the taxonomy and redaction from here.
 from adapters.errors import AdapterError as AdapterError
 from adapters.errors import AuthExpired, Rejected
+from adapters.errors import LeaseLapsed as LeaseLapsed
 from adapters.errors import OutcomeUnknown as OutcomeUnknown
 from adapters.errors import PartlyPublished as PartlyPublished
 from adapters.errors import RateLimited as RateLimited

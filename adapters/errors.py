@@ -45,6 +45,12 @@ class OutcomeUnknown(AdapterError):
     """The request may have been accepted (timeout after sending, 5xx): never resend blindly."""
 
 
+class LeaseLapsed(OutcomeUnknown):
+    """The engine's claim on the publication lapsed (its worker was paused or stalled past
+    the lease) before this request: it was not sent, since another worker may own the
+    publication now. Unknown, so that reconciliation asks the platform before anything."""
+
+
 class PartlyPublished(AdapterError):
     """A thread stopped after its parts `sent` went out; `cause` is what stopped it (and
     says what to do next). Publishing resumes after `sent`, never repeating a part."""

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
 
 from adapters.base import AdapterConfig, OutcomeUnknown, Transient
+
+_guard = threading.local()
+
+
+@contextmanager
+def guard_requests(check: Callable[[], None]) -> Iterator[None]:
+    """Run `check` right before every platform request this thread makes inside the block
+    (it raises to stop the request from going out)."""
+    previous = getattr(_guard, "check", None)
+    _guard.check = check
+    try:
+        yield
+    finally:
+        _guard.check = previous
 
 
 class PlatformSession(requests.Session):
@@ -31,6 +48,8 @@ class PlatformSession(requests.Session):
         if url.startswith(self.real_base):
             url = self.base_url + url[len(self.real_base) :]
         kwargs["timeout"] = kwargs.get("timeout") or self.timeout_s
+        if (check := getattr(_guard, "check", None)) is not None:
+            check()
         self.last_response = None
         response = super().request(method, url, *args, **kwargs)
         self.last_response = response

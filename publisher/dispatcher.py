@@ -64,8 +64,9 @@ class _Loop:
     def __init__(self, runtime: Runtime, leadership: Leadership) -> None:
         self.runtime = runtime
         self.leadership = leadership
+        settings = runtime.settings
         self.claim_timeout = timedelta(
-            seconds=runtime.settings.job_timeout_s + runtime.settings.claim_grace_s
+            seconds=settings.claim_lease_s + settings.platform_timeout_s + settings.claim_grace_s
         )
         self.requeue_after = timedelta(seconds=runtime.settings.requeue_after_s)
         self.last_sweep = runtime.clock() - timedelta(seconds=SWEEP_EVERY_S)

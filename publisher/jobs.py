@@ -55,6 +55,7 @@ def run_publish(*publication_ids: int) -> list[str]:
             policy=runtime.policy,
             senders=runtime.senders,
             store=runtime.media,
+            lease_s=runtime.settings.claim_lease_s,
         )
     if Status.SCHEDULED in statuses:
         runtime.queue.wake()  # held or retried: the dispatcher must see its new due time

@@ -7,10 +7,10 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import Session
 
 from adapters.base import (
@@ -18,6 +18,7 @@ from adapters.base import (
     AdapterError,
     AuthExpired,
     Content,
+    LeaseLapsed,
     OutcomeUnknown,
     PartlyPublished,
     PublishRequest,
@@ -26,6 +27,7 @@ from adapters.base import (
     Rejected,
     Transient,
 )
+from adapters.http import guard_requests
 from publisher import events
 from publisher.channels import hold_channel, mark_needs_reauth
 from publisher.content import content_of, media_files, post_hash
@@ -41,6 +43,7 @@ WORKER = "system:worker"
 # A job that finds its publications due within this long waits for them (see
 # _hold_until_due); later ones go back to `scheduled`.
 HOLD_EARLY_S = 5.0
+DEFAULT_LEASE_S = 20.0  # PUBLISHER_CLAIM_LEASE
 AdapterFactory = Callable[[Channel], Adapter]
 
 
@@ -58,12 +61,43 @@ class RetryPolicy:
         return timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
 
+class Lease:
+    """How long this worker may still send for one claimed publication, by the monotonic
+    clock (which a paused process does not stop). The claim's `claimed_at` is renewed in
+    the database while the send lasts, and the lease with it; the reaper expires a claim
+    only LEASE + platform timeout + grace after its last renewal, while a sender stops a
+    margin before the lease ends. So a worker paused past its lease (SIGSTOP, a frozen VM)
+    sends nothing more once it resumes: its requests are refused before they go out
+    (`LeaseLapsed`, recorded as unknown).
+
+    The window left: a process paused after the check of a request and before its bytes
+    leave, for longer than the platform timeout + grace, sends that one request late."""
+
+    def __init__(self, seconds: float, label: str = "") -> None:
+        self.seconds, self.label = seconds, label
+        self.margin = min(2.0, seconds / 4)
+        self.renew()
+
+    def renew(self) -> None:
+        self.until = time.monotonic() + self.seconds - self.margin
+
+    def check(self) -> None:
+        if time.monotonic() >= self.until:
+            log.warning("%s: nothing more sent, the claim's lease lapsed", self.label)
+            raise LeaseLapsed(
+                "the claim's lease lapsed before this request (the worker was paused or "
+                "stalled): not sent; reconciliation asks the platform"
+            )
+
+
 @dataclass(frozen=True)
 class Claimed:
     publication: Publication
     channel: Channel
     post: Post
     content: Content  # what goes out on this channel, media files resolved
+    attempt: int = 0  # the claim's attempt number: a claim taken over has another
+    lease: Lease = field(default_factory=lambda: Lease(DEFAULT_LEASE_S))
 
 
 def claim(
@@ -79,6 +113,7 @@ def claim_many(
     *,
     now: datetime,
     store: MediaStore | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
 ) -> list[Claimed]:
     """Compare-and-set `queued|scheduled -> publishing` for each publication that is due,
     approved for its current content, on an available channel and under no pause. A row
@@ -123,7 +158,8 @@ def claim_many(
             _back_to_review(session, pub, now=now)
         else:
             content = content_of(post, channel, media_files(session, post, store, channel))
-            claimed.append(Claimed(pub, channel, post, content))
+            lease = Lease(lease_s, f"publication {pub.id}")
+            claimed.append(Claimed(pub, channel, post, content, pub.attempts, lease))
     return claimed
 
 
@@ -203,30 +239,60 @@ def publish_many(
     policy: RetryPolicy,
     senders: Executor | None = None,
     store: MediaStore | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
 ) -> list[str]:
     """Claim the publications in one transaction, send them concurrently on `senders`, and
     record each outcome as soon as it is back (outcomes back together share a transaction).
     Only this thread touches the session. Returns each publication's status, in order; a
     publication that could not be claimed is "skipped"."""
     _hold_until_due(session, publication_ids, now=clock())
-    claimed = claim_many(session, publication_ids, now=clock(), store=store)
+    claimed = claim_many(session, publication_ids, now=clock(), store=store, lease_s=lease_s)
     session.commit()
     statuses = dict.fromkeys(publication_ids, "skipped")
-    if senders is None or len(claimed) == 1:
+    if senders is None:
         for one in claimed:
             outcome = _send(adapter_for, one)
             statuses[one.publication.id] = _record(session, one, outcome, clock(), policy)
             session.commit()
         return list(statuses.values())
     pending = {senders.submit(_send, adapter_for, one): one for one in claimed}
+    renewed = time.monotonic()
     while pending:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        done, _ = wait(pending, timeout=lease_s / 4, return_when=FIRST_COMPLETED)
         now = clock()
         for future in done:
             one = pending.pop(future)
             statuses[one.publication.id] = _record(session, one, future.result(), now, policy)
         session.commit()
+        if pending and time.monotonic() - renewed >= lease_s / 4:
+            _renew(session, list(pending.values()), now=clock())
+            renewed = time.monotonic()
     return list(statuses.values())
+
+
+def _renew(session: Session, claims: list[Claimed], *, now: datetime) -> None:
+    """The sends are still under way: renew their claims, and their leases with them. A
+    claim another worker has taken over (another attempt) is not renewed: its lease runs
+    out and its sender sends nothing more."""
+    ours = or_(
+        *(
+            and_(Publication.id == c.publication.id, Publication.attempts == c.attempt)
+            for c in claims
+        )
+    )
+    renewed = set(
+        session.execute(
+            update(Publication)
+            .where(ours, Publication.status == Status.PUBLISHING)
+            .values(claimed_at=now)
+            .returning(Publication.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    session.commit()
+    for claim in claims:
+        if claim.publication.id in renewed:
+            claim.lease.renew()
 
 
 def _hold_until_due(session: Session, publication_ids: Sequence[int], *, now: datetime) -> None:
@@ -268,7 +334,8 @@ def _send(adapter_for: AdapterFactory, claimed: Claimed) -> PublishResult | Adap
     if problems:
         return Rejected(f"the content does not fit {channel.platform}: {'; '.join(problems)}")
     try:
-        return adapter.publish(request)
+        with guard_requests(claimed.lease.check):
+            return adapter.publish(request)
     except AdapterError as exc:
         return exc
     except Exception as exc:  # an adapter bug: the request may have gone out
@@ -283,9 +350,30 @@ def _record(
     now: datetime,
     policy: RetryPolicy,
 ) -> str:
-    status = record_outcome(
-        session, claimed.publication, claimed.channel, outcome, now=now, policy=policy
-    )
+    pub = claimed.publication
+    session.refresh(pub)
+    if claimed.attempt and pub.attempts != claimed.attempt:
+        # The claim lapsed and another attempt owns the publication now: this outcome is
+        # not its to write (said in the audit trail, for what went out).
+        log.error("publication %s: outcome of a lapsed claim: %s", pub.id, outcome)
+        events.record(
+            session,
+            workspace_id=pub.workspace_id,
+            kind="publication.lapsed_outcome",
+            actor=WORKER,
+            now=now,
+            post_id=pub.post_id,
+            publication_id=pub.id,
+            channel_id=pub.channel_id,
+            reason=f"attempt {claimed.attempt} ended after its claim lapsed: "
+            + (
+                f"posted as {outcome.external_id}"
+                if isinstance(outcome, PublishResult)
+                else getattr(outcome, "reason", str(outcome))
+            ),
+        )
+        return pub.status
+    status = record_outcome(session, pub, claimed.channel, outcome, now=now, policy=policy)
     log.info("publication %s: %s", claimed.publication.id, status)
     return status
 

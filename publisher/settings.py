@@ -33,8 +33,10 @@ class Settings:
     max_attempts: int = 5
     # An unknown outcome is checked with the platform this long after the attempt.
     reconcile_after_s: float = 15.0
-    # A claim older than job_timeout_s + claim_grace_s belongs to a dead worker.
-    claim_grace_s: float = 30.0
+    # A worker holds a claim for claim_lease_s, renewed while it sends; the reaper expires a
+    # claim claim_lease_s + platform_timeout_s + claim_grace_s after its last renewal.
+    claim_lease_s: float = 20.0
+    claim_grace_s: float = 5.0
     # A `queued` row whose job Redis lost is handed over again after this.
     requeue_after_s: float = 30.0
     # A process whose clock is further than this from the shared one (Redis TIME) neither
@@ -88,6 +90,7 @@ class Settings:
             "PUBLISHER_JOB_TIMEOUT": str(self.job_timeout_s),
             "PUBLISHER_MAX_ATTEMPTS": str(self.max_attempts),
             "PUBLISHER_RECONCILE_AFTER": str(self.reconcile_after_s),
+            "PUBLISHER_CLAIM_LEASE": str(self.claim_lease_s),
             "PUBLISHER_CLAIM_GRACE": str(self.claim_grace_s),
             "PUBLISHER_REQUEUE_AFTER": str(self.requeue_after_s),
             "PUBLISHER_MAX_CLOCK_OFFSET_S": str(self.max_clock_offset_s),
@@ -124,7 +127,8 @@ class Settings:
             job_timeout_s=int(env.get("PUBLISHER_JOB_TIMEOUT", "120")),
             max_attempts=int(env.get("PUBLISHER_MAX_ATTEMPTS", "5")),
             reconcile_after_s=float(env.get("PUBLISHER_RECONCILE_AFTER", "15")),
-            claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "30")),
+            claim_lease_s=float(env.get("PUBLISHER_CLAIM_LEASE", "20")),
+            claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "5")),
             requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "30")),
             max_clock_offset_s=float(env.get("PUBLISHER_MAX_CLOCK_OFFSET_S", "1")),
             log_level=env.get("PUBLISHER_LOG_LEVEL", cls.log_level),

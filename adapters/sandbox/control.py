@@ -71,6 +71,13 @@ def control_blueprint(ledger: Ledger) -> Blueprint:
         ledger.ig_quota_total = int(request.get_json(force=True)["total"])
         return jsonify({"ok": True})
 
+    @bp.post("/duplicates")
+    def duplicates():
+        """{"refused": false}: accept a repeated text, as a platform that does not refuse
+        duplicates would (at-most-once is then the engine's alone)."""
+        ledger.duplicates_refused = bool(request.get_json(force=True)["refused"])
+        return jsonify({"ok": True})
+
     @bp.post("/reset")
     def reset():
         ledger.reset()

@@ -198,7 +198,7 @@ def graph_app(ledger: Ledger) -> Flask:
         fault = ledger.take_fault("facebook", account=page_id)
         if fault and not fault.accept and fault.status is not None:
             return error(fault.status, fault.code or 2, "Injected fault", subcode=fault.subcode)
-        if ledger.find("facebook", page_id, message):
+        if ledger.duplicates_refused and ledger.find("facebook", page_id, message):
             return error(400, 506, "Duplicate status message", subcode=1455006)
         post_id = f"{page_id}_{ledger.next_id()}"
         for photo_id in photo_ids:

@@ -120,6 +120,9 @@ class Ledger:
     media_processing_s: float = 0.0
     # Page tokens without the permission to read insights (Graph answers code 10).
     insights_denied: bool = False
+    # X and Facebook refuse a post whose text repeats one of the account's; off, the
+    # sandbox accepts it (a platform that does not), so at-most-once is the engine's own.
+    duplicates_refused: bool = True
     # Headers on every Graph answer, e.g. X-Page-Usage or X-Business-Use-Case-Usage.
     graph_headers: dict[str, str] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -264,6 +267,7 @@ class Ledger:
             self.uploads.clear()
             self.media_processing_s = 0.0
             self.insights_denied = False
+            self.duplicates_refused = True
             self.graph_headers.clear()
             self._by_text.clear()
             self._by_id.clear()

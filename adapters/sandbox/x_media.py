@@ -106,6 +106,8 @@ def x_media_blueprint(ledger: Ledger) -> Blueprint:
         if refused is not None:
             return user_id, refused
         injected = ledger.take_fault("x", on="media", account=user_id)
+        if injected is not None and injected.hold_s:
+            time.sleep(injected.hold_s)  # a slow answer (then served normally)
         if injected is not None and injected.status is not None:
             return user_id, problem(injected.status, "Injected", "Injected fault")
         return user_id, None

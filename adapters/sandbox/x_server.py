@@ -209,7 +209,7 @@ def x_app(ledger: Ledger) -> Flask:
             response = problem(429, "Too Many Requests", "Too Many Requests")
             response.headers["x-rate-limit-reset"] = str(int(time.time() + wait_s) + 1)
             return response
-        if ledger.find("x", user_id, text):
+        if ledger.duplicates_refused and ledger.find("x", user_id, text):
             return problem(
                 403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."
             )

@@ -20,6 +20,7 @@ from tests.helpers import X_CREDS, wait_until
 FAULT_SETTINGS = dict(
     job_timeout_s=6,
     platform_timeout_s=5.0,
+    claim_lease_s=4.0,
     claim_grace_s=1.0,
     requeue_after_s=1.0,
     reconcile_after_s=0.0,
