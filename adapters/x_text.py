@@ -21,9 +21,53 @@ MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
 
 
+# twitter-text's URL pattern takes time quadratic in a run of dotted labels ("x."*400 took
+# 2 s, ten such words 9 s; it ran under the database's write lock at submit). No host name
+# in a post is longer than this: a longer dotted run is text, its dots read as commas
+# (same weight, no URL), so every run costs at most a bounded moment.
+LONGEST_HOST = 64
+# Starts only where a run starts; possessive: linear however long the text.
+_DOTTED_RUN = re.compile(r"(?<![\w-])[\w-]++(?:\.[\w-]++){2,}")
+
+
+def _runs_defused(text: str) -> str:
+    """`text` with every dotted run longer than any host name made dot-free (same length,
+    same weights), so the URL pattern never scans it."""
+
+    def defuse(run: re.Match[str]) -> str:
+        found = run.group()
+        return found.replace(".", ",") if len(found) > LONGEST_HOST else found
+
+    return _DOTTED_RUN.sub(defuse, text)
+
+
+def _lower_bound(text: str) -> int:
+    """What `text` weighs at least, in one linear pass: every whitespace character 1; a
+    word, its code points below U+2000 (each weighs 1, and an emoji sequence, which
+    weighs 2, holds at most one of them), but no more than a URL's 23 when it has a dot
+    (only then can it hold one), and never less than 1."""
+    least = sum(1 for c in text if c.isspace())
+    for word in text.split():
+        low = sum(1 for c in word if ord(c) < 0x2000)
+        least += max(min(low, URL_WEIGHT) if "." in word else low, 1)
+    return least
+
+
 def weighted_length(text: str) -> int:
-    """The length X counts for `text` (limit: 280)."""
-    return parse_tweet(unicodedata.normalize("NFC", text)).weightedLength
+    """The length X counts for `text` (limit: 280). A text whose lower bound is already
+    over the limit is not counted further: the bound is what it weighs at least."""
+    text = unicodedata.normalize("NFC", text)
+    if (least := _lower_bound(text)) > MAX_WEIGHTED_LENGTH:
+        return least
+    return parse_tweet(_runs_defused(text)).weightedLength
+
+
+def urls_in(text: str) -> list[dict]:
+    """twitter-text's URLs in `text` with their code point indices (`url`, `indices`),
+    dotted runs longer than any host name left out (see LONGEST_HOST)."""
+    found = extract_urls_with_indices(_runs_defused(text))
+    # Defusing keeps every index: each URL is the text's own, dots and all.
+    return [{**f, "url": text[f["indices"][0] : f["indices"][1]]} for f in found]
 
 
 _TCO = re.compile(r"https?://t\.co/\w+")
@@ -37,7 +81,7 @@ def comparable_sent(text: str) -> str:
     """Text as sent, with every link X would shorten taken out (X's own URL rules, from
     twitter-text), to compare with what X hands back."""
     cut, cursor = [], 0
-    for found in extract_urls_with_indices(text):
+    for found in urls_in(text):
         start, end = found["indices"]
         cut.append(text[cursor:start])
         cursor = end

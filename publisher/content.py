@@ -17,9 +17,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, select
-from twitter_text import extract_urls_with_indices
 
 from adapters.base import Content, MediaFile
+from adapters.x_text import urls_in
 from publisher.media import MediaStore
 from publisher.models import Campaign, Channel, Media, Post
 
@@ -145,7 +145,7 @@ def tag_links(text: str, campaign: Campaign | None, channel: Channel) -> str:
     if campaign is None or not campaign.tracking:
         return text
     out, cursor = [], 0
-    for found in extract_urls_with_indices(text):
+    for found in urls_in(text):
         if "://" not in found["url"]:
             continue  # a bare domain: no scheme to keep, left as written
         start, end = found["indices"]

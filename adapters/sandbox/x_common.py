@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, jsonify, request
-from twitter_text import extract_urls_with_indices
 
 from adapters.sandbox.ledger import Accepted, Ledger
 from adapters.sandbox.x_spec import spec
+from adapters.x_text import urls_in
 
 _OAUTH_TOKEN = re.compile(r'oauth_token="([^"]+)"')
 _B62 = string.digits + string.ascii_letters
@@ -105,7 +105,7 @@ def shown(post: Accepted) -> tuple[str, list[dict[str, Any]]]:
     twitter-text finds them) replaced by a t.co link, media as one more t.co link at the
     end, then `&`, `<`, `>` escaped."""
     text, urls, cursor, out = post.text, [], 0, []
-    for found in extract_urls_with_indices(text):
+    for found in urls_in(text):
         start, end = found["indices"]
         out.append(text[cursor:start])
         tco = _tco(f"{post.external_id}:{start}")

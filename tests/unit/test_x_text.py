@@ -4,7 +4,7 @@ import pytest
 
 from adapters.base import Content
 from adapters.x import XAdapter
-from adapters.x_text import weighted_length
+from adapters.x_text import urls_in, weighted_length
 
 CASES = [
     ("hello", 5),
@@ -51,3 +51,34 @@ def test_x_validation_message_is_readable():
     problems = XAdapter.validate(Content(text="日" * 141))
     assert problems == ["282 of 280 weighted characters on X"]
     assert XAdapter.validate(Content(text="日" * 140)) == []
+
+
+def test_long_dotted_runs_are_text_not_urls_and_cost_a_linear_pass():
+    """twitter-text's URL pattern is quadratic on a run of dotted labels ("x."*400 took 2 s,
+    "x."*2000 over a minute, under the database's write lock at submit). A run longer than
+    any host name is text; a text whose lower bound is over the limit is not counted on."""
+    assert weighted_length("x." * 5000) == 10000  # returns at once: one linear pass
+    assert weighted_length(("x." * 200 + " ") * 10) == 4010
+    run = "a." * 40 + "com"  # 83 characters: no host is that long
+    assert weighted_length(f"see {run}") == 4 + len(run)
+    assert urls_in(f"see {run}") == []
+    # Real links around them are found as before, with the text's own characters.
+    text = f"{run} https://lumiere-asso.fr/p.q.r?utm=1. www.lumiere.paris"
+    assert [u["url"] for u in urls_in(text)] == [
+        "https://lumiere-asso.fr/p.q.r?utm=1",
+        "www.lumiere.paris",
+    ]
+    assert weighted_length(text) == len(run) + 1 + 23 + 2 + 23
+
+
+def test_the_lower_bound_never_exceeds_the_count():
+    from adapters.x_text import _lower_bound
+
+    for text in (
+        "1️⃣ ©️ ‼️ 👩🏽‍💻 Ça commence",
+        "https://example.com/a-very-long-path-that-is-one-url?with=query&and=more " * 3,
+        "日本語のテキスト と English",
+        "a.b c.d e.f",
+        "#️⃣#️⃣#️⃣#️⃣ 🇫🇷🇫🇷",
+    ):
+        assert 0 < _lower_bound(text) <= weighted_length(text), text
