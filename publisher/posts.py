@@ -46,9 +46,15 @@ def _rule_problem(target: TargetIn, now: datetime) -> str | None:
     if target.scheduled_at < now - timedelta(days=366):
         return "the first occurrence (scheduled_at) is more than a year in the past"
     starts = intended_local(target.scheduled_at, target.time_zone)
-    rule = recurrence.parse(target.recurrence, starts, target.time_zone)
+    try:
+        rule = recurrence.parse(target.recurrence, starts, target.time_zone)
+    except ValueError as exc:  # an UNTIL the zone cannot show, a rule dateutil refuses
+        return str(exc)
     after = max(starts, to_local(now, target.time_zone))
-    ahead = recurrence.first_occurrence(rule, after_local=after)
+    try:
+        ahead = recurrence.first_occurrence(rule, after_local=after)
+    except (OverflowError, ValueError):  # stepping past the year 9999
+        ahead = None
     if ahead is None:
         return "the rule has no occurrence ahead"
     return None

@@ -17,6 +17,7 @@ An edit sends the series back to review. Local times a zone skips or repeats fol
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from dateutil.rrule import rrule, rrulestr
@@ -77,14 +78,40 @@ def parse(rule: str, starts_local: datetime, time_zone: str) -> rrule:
     for part in rule.split(";"):
         name, _, value = part.partition("=")
         if name == "UNTIL" and (m := _UNTIL_UTC.match(value)):
-            until = datetime.strptime(m.group(1) + (m.group(2) or "T000000"), "%Y%m%dT%H%M%S")
-            local = to_local(until.replace(tzinfo=UTC), time_zone)
+            try:
+                until = datetime.strptime(m.group(1) + (m.group(2) or "T000000"), "%Y%m%dT%H%M%S")
+                local = to_local(until.replace(tzinfo=UTC), time_zone)
+            except (OverflowError, ValueError):
+                raise ValueError(
+                    f"UNTIL {value} is not a time {time_zone} can show (years 1 to 9999)"
+                ) from None
             value = local.strftime("%Y%m%dT%H%M%S")
         parts.append(f"{name}={value}")
     try:
         return rrulestr(";".join(parts), dtstart=starts_local)
     except Exception as exc:  # noqa: BLE001 - a third-party parser of client text
         raise ValueError(f"not a valid RRULE: {exc}") from None
+
+
+def _instants(series: Series, occurrences) -> Iterator[tuple[datetime, datetime]]:
+    """(local time, instant) of each occurrence, the first one at the instant the client
+    sent (the second of a repeated time, if that is the one they chose). Ends where the
+    calendar does: an occurrence past year 9999, here or in UTC, ends the series rather
+    than breaking whatever reads it."""
+    starts = parse_local(series.starts_local)
+    sent = series.next_at if series.last_local is None else None
+    iterator = iter(occurrences)
+    while True:
+        try:
+            local = next(iterator)
+            instant = to_utc(local, series.time_zone)
+            if sent is not None and local == starts and to_local(sent, series.time_zone) == local:
+                instant = sent
+        except StopIteration:
+            return
+        except (OverflowError, ValueError):  # dateutil's year 10000, or a zone's offset
+            return
+        yield local, instant
 
 
 def ever_matches(rule: rrule) -> bool:
@@ -122,14 +149,7 @@ def materialise(session: Session, series: Series, *, now: datetime) -> list[Publ
     horizon = now + HORIZON
     made: list[Publication] = []
     missed: list[str] = []
-    # Before the first occurrence is made, next_at is the instant the client sent: DTSTART
-    # goes out then (the second of a repeated time, if that is the one they chose).
-    sent = series.next_at if last is None else None
-    starts = parse_local(series.starts_local)
-    for local in occurrences:
-        instant = to_utc(local, series.time_zone)
-        if sent is not None and local == starts and to_local(sent, series.time_zone) == local:
-            instant = sent
+    for local, instant in _instants(series, occurrences):
         if instant > horizon or len(made) >= AHEAD_MAX:
             series.next_at = instant
             break
@@ -186,12 +206,15 @@ def upcoming(series: Series, *, count: int = 5) -> list[datetime]:
     """The next occurrences not yet materialised, as instants (for previews)."""
     if series.ended_at is not None:
         return []
-    rule = parse(series.rule, parse_local(series.starts_local), series.time_zone)
+    try:
+        rule = parse(series.rule, parse_local(series.starts_local), series.time_zone)
+    except ValueError:  # a stored rule this version no longer reads: nothing to preview
+        return []
     last = parse_local(series.last_local) if series.last_local else None
     occurrences = rule.xafter(last, inc=False) if last else iter(rule)
     found = []
-    for local in occurrences:
-        found.append(to_utc(local, series.time_zone))
+    for _, instant in _instants(series, occurrences):
+        found.append(instant)
         if len(found) == count:
             break
     return found

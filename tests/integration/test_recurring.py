@@ -109,6 +109,13 @@ def test_a_series_keeps_the_wall_clock_time_it_was_given_across_the_changes(api,
         "2027-04-11T02:30:00+02:00",
     ]
 
+    # Planned further ahead than the horizon: nothing is made yet, and the preview of what
+    # comes says the instant sent too (it listed the first 02:30, an hour early).
+    at(datetime(2027, 8, 1, 12, 0, tzinfo=UTC))
+    post = _recurring(api, x, starts="2027-10-31T02:30:00+01:00", rule="FREQ=WEEKLY;COUNT=2")
+    assert _publications(api, post) == []
+    assert post["series"][0]["upcoming"] == ["2027-10-31T01:30:00Z", "2027-11-07T01:30:00Z"]
+
 
 def test_two_local_times_that_land_on_one_instant_make_one_publication(api, at):
     (x, _) = api.channels()
@@ -261,3 +268,40 @@ def test_a_series_starting_in_the_past_begins_with_the_next_occurrence(api, at):
     at(datetime(2027, 1, 20, 12, 0, tzinfo=UTC))
     post = _recurring(api, x, starts="2027-01-04T09:00:00+01:00", rule="FREQ=WEEKLY;BYDAY=MO")
     assert _publications(api, post)[0]["scheduled_local"] == "2027-01-25T09:00:00+01:00"
+
+
+def test_a_series_that_runs_into_the_end_of_the_calendar_breaks_no_read(api):
+    """Issue 11 item 1: a daily series from 9999-12-29 12:00 at UTC-12 was saved, then
+    every read of it (the post, the lists, the review queue) answered 500: its second
+    occurrence is in the year 10000 in UTC. The series ends where the calendar does."""
+    (x, _) = api.channels()
+    post = _recurring(
+        api, x, starts="9999-12-29T12:00:00-12:00", rule="FREQ=DAILY", zone="Etc/GMT+12"
+    )
+    (series,) = api.get(f"/v1/posts/{post['id']}")["series"]
+    assert series["upcoming"] == ["9999-12-30T00:00:00Z", "9999-12-31T00:00:00Z"]
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    assert [p["id"] for p in api.get("/v1/posts")] == [post["id"]]
+    assert api.get("/v1/reviews", as_="reviewer") == []  # nothing materialised this century
+    api.get("/v1/publications")
+
+
+def test_an_until_no_zone_can_show_is_a_422(api):
+    (x, _) = api.channels()
+    body = {
+        "campaign_id": api.campaign()["id"],
+        "text": TEXT,
+        "targets": [
+            {
+                "channel_id": x["id"],
+                "scheduled_at": "2027-01-04T09:00:00+14:00",
+                "time_zone": "Pacific/Kiritimati",
+                "recurrence": "FREQ=DAILY;UNTIL=99991231T230000Z",
+            }
+        ],
+    }
+    status, problem = api.call("POST", "/v1/posts", body)
+    assert status == 422, problem
+    assert problem["errors"][0]["loc"] == ["targets", 0, "recurrence"]
+    assert "UNTIL" in problem["errors"][0]["msg"]
+    assert api.get("/v1/posts") == []
