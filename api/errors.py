@@ -8,8 +8,9 @@ from typing import Any
 from flask import Flask, Response, json, request
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
+from api.serving import RequestTooSlow, request_was_too_slow
 from publisher.errors import PublisherError
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,23 @@ def init_app(app: Flask) -> None:
         response = problem(exc.code or 500, code, exc.name, exc.description or exc.name)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(ClientDisconnected)
+    def disconnected(exc: ClientDisconnected):
+        if request_was_too_slow(request.environ):
+            return too_slow(exc)
+        return http_error(exc)
+
+    @app.errorhandler(RequestTooSlow)
+    def too_slow(exc: Exception):
+        response = problem(
+            408,
+            "request_timeout",
+            "Request Timeout",
+            "the request body did not arrive in time: nothing was changed",
+        )
+        response.headers["Connection"] = "close"
         return response
 
     @app.errorhandler(OperationalError)

@@ -8,6 +8,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response, parse_body
 from publisher import media
+from publisher.errors import ValidationFailed, field_error
 from publisher.schemas import MediaImport, MediaRead
 
 bp = Blueprint("media", __name__, url_prefix="/media")
@@ -38,6 +39,10 @@ def create():
         upload = request.files.get("file")
         if upload is None:
             raise BadRequest("send the file in a multipart field named `file`")
+        if "\x00" in (upload.filename or ""):
+            raise ValidationFailed(
+                "NUL characters are not accepted", [field_error("file", "its name holds NUL")]
+            )
         item = media.upload(
             db(),
             actor(),

@@ -71,16 +71,20 @@ def show(token: str):
 
 @bp.post("/review/<token>")
 def decide(token: str):
+    # The whole form first: no database lock is taken until the client has sent it all.
+    form = request.form.to_dict()
     rt = runtime()
     try:
         who, publication_id = review_links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
     except review_links.LinkInvalid as exc:
         return _page(exc.status, invalid=exc.detail)
-    decision = _DECISIONS.get(request.form.get("decision", ""))
-    comment = request.form.get("comment", "").strip()[:5000]
-    revision = request.form.get("revision", "")
+    decision = _DECISIONS.get(form.get("decision", ""))
+    comment = form.get("comment", "").strip()[:5000]
+    revision = form.get("revision", "")
     if decision is None or not revision.isdigit():
         return _show(token, status=400, error=words()["incomplete"])
+    if "\x00" in comment:
+        return _show(token, status=422, error=words()["nul"])
     if decision != Status.APPROVED and not comment:
         return _show(token, status=422, error=words()["comment_required"])
     try:

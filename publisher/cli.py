@@ -13,19 +13,25 @@ from publisher.settings import Settings
 
 # A client silent this long while sending its request line, headers or body is dropped:
 # one slow client costs one thread, never a lock (reads and body parsing hold none).
-CLIENT_READ_TIMEOUT_S = 30
 
 
 def _api(settings: Settings, args: argparse.Namespace) -> int:
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from werkzeug.serving import make_server
 
     from api import create_app
+    from api.serving import Deadlines, handler_with
 
-    class TimedHandler(WSGIRequestHandler):
-        timeout = CLIENT_READ_TIMEOUT_S  # the socket's timeout (socketserver's setup)
-
+    deadlines = Deadlines(
+        header_timeout_s=settings.api_header_timeout_s,
+        body_grace_s=settings.api_header_timeout_s,
+        body_min_bytes_per_s=settings.api_body_min_bytes_per_s,
+    )
     server = make_server(
-        args.host, args.port, create_app(settings), threaded=True, request_handler=TimedHandler
+        args.host,
+        args.port,
+        create_app(settings),
+        threaded=True,
+        request_handler=handler_with(deadlines),
     )
     _stop_on_sigterm()
     logging.getLogger(__name__).info("API on http://%s:%d", args.host, args.port)

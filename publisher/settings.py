@@ -42,6 +42,10 @@ class Settings:
     # A process whose clock is further than this from the shared one (Redis TIME) neither
     # dispatches nor sends (publisher/clock.py).
     max_clock_offset_s: float = 1.0
+    # A client must send its request headers within this, and its body within this plus
+    # its length at this many bytes a second (api/serving.py): else a 408.
+    api_header_timeout_s: float = 10.0
+    api_body_min_bytes_per_s: float = 16 * 1024
     log_level: str = "INFO"
     # Uploaded and imported media: a directory of files named by their SHA-256.
     media_dir: Path | None = None  # default: home/media
@@ -94,6 +98,8 @@ class Settings:
             "PUBLISHER_CLAIM_GRACE": str(self.claim_grace_s),
             "PUBLISHER_REQUEUE_AFTER": str(self.requeue_after_s),
             "PUBLISHER_MAX_CLOCK_OFFSET_S": str(self.max_clock_offset_s),
+            "PUBLISHER_API_HEADER_TIMEOUT": str(self.api_header_timeout_s),
+            "PUBLISHER_API_BODY_MIN_RATE": str(self.api_body_min_bytes_per_s),
             "PUBLISHER_LOG_LEVEL": self.log_level,
             "PUBLISHER_MEDIA_DIR": str(self.media_dir) if self.media_dir else "",
             "PUBLISHER_MEDIA_MAX_BYTES": str(self.media_max_bytes),
@@ -131,6 +137,8 @@ class Settings:
             claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "5")),
             requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "30")),
             max_clock_offset_s=float(env.get("PUBLISHER_MAX_CLOCK_OFFSET_S", "1")),
+            api_header_timeout_s=float(env.get("PUBLISHER_API_HEADER_TIMEOUT", "10")),
+            api_body_min_bytes_per_s=float(env.get("PUBLISHER_API_BODY_MIN_RATE", "16384")),
             log_level=env.get("PUBLISHER_LOG_LEVEL", cls.log_level),
             media_dir=Path(env["PUBLISHER_MEDIA_DIR"]) if env.get("PUBLISHER_MEDIA_DIR") else None,
             media_max_bytes=int(env.get("PUBLISHER_MEDIA_MAX_BYTES", str(cls.media_max_bytes))),

@@ -178,3 +178,116 @@ def test_a_slow_media_import_holds_no_lock(slow_stack, keys, settings):
         slow.release.set()
         importer.join(60)
     assert answers and 400 <= answers[0] < 500  # the truncated file is refused, cleanly
+
+
+@pytest.fixture
+def strict_stack(runtime, settings, tmp_path):
+    """Clients get 1 s for their headers, and 1 s plus 1 KB/s for their body."""
+    running = Stack(
+        settings.with_(api_header_timeout_s=1.0, api_body_min_bytes_per_s=1024.0),
+        port=_free_port(),
+        log_dir=tmp_path / "logs",
+    ).start()
+    yield running
+    running.stop()
+
+
+def _dribble(api_url: str, head: bytes, drip: bytes, *, for_s: float = 20.0) -> bytes:
+    """Send `head`, then `drip` a byte at a time every 0.2 s for up to `for_s`; what the
+    server answered (b"" when it closed without a word)."""
+    host = urlsplit(api_url)
+    with socket.create_connection((host.hostname, host.port), timeout=for_s) as conn:
+        conn.sendall(head)
+        for byte in drip[: int(for_s / 0.2)]:
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.2)
+            conn.setblocking(False)
+            try:
+                answer = conn.recv(65536)
+                return answer  # the server spoke (or closed: b"") before the drip ended
+            except BlockingIOError:
+                pass
+            finally:
+                conn.setblocking(True)
+        raise AssertionError("the server waited for the whole drip")
+
+
+def test_headers_that_dribble_get_a_408(strict_stack):
+    """A socket timeout bounds each read, not the request: one byte of headers every 0.2 s
+    kept a thread for as long as the client liked."""
+    answer = _dribble(
+        strict_stack.api_url,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        b"X-Slow: " + b"a" * 200,
+    )
+    assert answer.startswith(b"HTTP/1.1 408") and b"request_timeout" in answer
+
+
+def test_a_body_that_dribbles_gets_a_408_and_changes_nothing(strict_stack, keys, runtime):
+    body = b'{"name": "' + b"a" * 150 + b'", "objective": "loyalty"}'
+    answer = _dribble(
+        strict_stack.api_url,
+        (
+            f"POST /v1/campaigns HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {keys['editor']}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode(),
+        body,
+    )
+    assert answer.startswith(b"HTTP/1.1 408") and b"request_timeout" in answer
+    assert (
+        requests.get(
+            strict_stack.api_url + "/v1/campaigns",
+            headers={"Authorization": f"Bearer {keys['editor']}"},
+            timeout=10,
+        ).json()
+        == []
+    )
+
+
+def test_a_stalled_review_page_form_holds_no_lock(slow_stack, keys, settings):
+    """The review page read the reviewer's link (a write transaction on SQLite) before
+    the form: a link holder sending the form slowly held the write lock."""
+    http = Http(slow_stack.api_url, keys)
+    channel = http(
+        "POST",
+        "/v1/channels",
+        {
+            "platform": "x",
+            "name": "X",
+            "external_account_id": "1",
+            "credentials": {"access_token": "slow-clients-token"},
+        },
+        expect=201,
+    )
+    campaign = http("POST", "/v1/campaigns", {"name": "c", "objective": "loyalty"}, expect=201)
+    when = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    post = http(
+        "POST",
+        "/v1/posts",
+        {
+            "campaign_id": campaign["id"],
+            "text": "read slowly",
+            "targets": [{"channel_id": channel["id"], "scheduled_at": when, "time_zone": "UTC"}],
+        },
+        expect=201,
+    )
+    http("POST", f"/v1/posts/{post['id']}/submit", expect=200)
+    pub = post["publications"][0]["id"]
+    link = http("POST", f"/v1/reviews/{pub}/link", {}, as_="reviewer", expect=201)
+    host = urlsplit(slow_stack.api_url)
+    stalled = socket.create_connection((host.hostname, host.port))
+    stalled.sendall(
+        (
+            f"POST {urlsplit(link['url']).path} HTTP/1.1\r\nHost: {host.netloc}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: 100\r\n\r\ndecision=appr"
+        ).encode()
+    )
+    try:
+        _never_locked_while(settings.effective_database_url, lambda: stalled.fileno() != -1)
+    finally:
+        stalled.close()

@@ -1,0 +1,115 @@
+"""The API's HTTP server: werkzeug's threaded server with deadlines on what clients send.
+
+A socket timeout alone bounds each read, not the request: a client sending one byte of its
+headers every 29 s kept a thread forever. Here every read of a request checks a deadline:
+the request line and headers must arrive within `header_timeout_s` of the connection
+waiting for them, and the body within `body_grace_s` plus its length at
+`body_min_bytes_per_s`. A client past its deadline gets a 408 when its headers were
+late, and its connection closed; the application, reading a late body, answers 408.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from dataclasses import dataclass
+
+from werkzeug.serving import WSGIRequestHandler
+
+IDLE_READ_TIMEOUT_S = 30.0  # no single read waits longer than this
+TOO_SLOW = "publisher.request_too_slow"
+
+
+def request_was_too_slow(environ) -> bool:
+    return bool(environ.get(TOO_SLOW, lambda: False)())
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    header_timeout_s: float = 10.0
+    body_grace_s: float = 10.0
+    body_min_bytes_per_s: float = 16 * 1024
+
+
+class RequestTooSlow(TimeoutError):
+    """The client did not send its request within its deadline."""
+
+
+class _DeadlineIO(io.RawIOBase):
+    """The connection's reads, each refused once the handler's deadline has passed, and
+    none waiting past it."""
+
+    def __init__(self, handler: DeadlineHandler) -> None:
+        self.handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.handler.deadline - time.monotonic()
+        if left > 0:
+            self.handler.connection.settimeout(min(left, IDLE_READ_TIMEOUT_S))
+            try:
+                return self.handler.connection.recv_into(buffer)
+            except TimeoutError:
+                pass
+        self.handler.too_slow = True
+        raise RequestTooSlow("the request did not arrive in time")
+
+
+class DeadlineHandler(WSGIRequestHandler):
+    deadlines = Deadlines()
+    deadline = 0.0
+    too_slow = False  # this request missed its deadline
+    headers_read = False
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = io.BufferedReader(_DeadlineIO(self), 64 * 1024)
+
+    def handle_one_request(self) -> None:
+        # The wait for a request on a kept-alive connection counts towards its headers.
+        self.deadline = time.monotonic() + self.deadlines.header_timeout_s
+        self.too_slow = self.headers_read = False
+        with contextlib.suppress(RequestTooSlow):  # http.server catches most of them
+            super().handle_one_request()
+        if self.too_slow:
+            self.close_connection = True
+            if not self.headers_read:
+                self._refuse_slow_headers()
+
+    def make_environ(self):
+        environ = super().make_environ()
+        # werkzeug reports a body that stopped coming as a disconnect: this tells which.
+        environ[TOO_SLOW] = lambda: self.too_slow
+        return environ
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        if parsed:
+            self.headers_read = True
+            length = int(self.headers.get("Content-Length") or 0)
+            deadlines = self.deadlines
+            self.deadline = (
+                time.monotonic()
+                + deadlines.body_grace_s
+                + max(length, 0) / deadlines.body_min_bytes_per_s
+            )
+        return parsed
+
+    def _refuse_slow_headers(self) -> None:
+        body = (
+            b'{"type": "https://publisher.dev/problems/request_timeout", "title": "Request '
+            b'Timeout", "status": 408, "detail": "the request headers did not arrive in time"}'
+        )
+        with contextlib.suppress(OSError):
+            self.wfile.write(
+                b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/problem+json\r\n"
+                + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+
+
+def handler_with(deadlines: Deadlines) -> type[DeadlineHandler]:
+    return type("ApiHandler", (DeadlineHandler,), {"deadlines": deadlines})
