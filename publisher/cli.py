@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 
 from publisher import logs
 from publisher.settings import Settings
@@ -191,14 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("api", help="the HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.set_defaults(run=_api)
+    p.set_defaults(run=_api, needs_schema=True)
 
     p = sub.add_parser("worker", help="one publish worker")
     p.add_argument("--burst", action="store_true", help="exit when the queue is empty")
-    p.set_defaults(run=_worker)
+    p.set_defaults(run=_worker, needs_schema=True)
 
     sub.add_parser("dispatcher", help="hands due publications to workers").set_defaults(
-        run=_dispatcher
+        run=_dispatcher, needs_schema=True
     )
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
@@ -215,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     secrets = secrets.add_subparsers(dest="secrets", required=True)
     secrets.add_parser(
         "rotate", help="encrypt every channel's credentials under a new key, retire the old"
-    ).set_defaults(run=_secrets_rotate)
+    ).set_defaults(run=_secrets_rotate, needs_schema=True)
 
     p = sub.add_parser("sandbox", help="loopback X and Graph API servers")
     p.add_argument("--x-port", type=int, default=8401)
@@ -233,7 +234,35 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
     logs.configure(settings.log_level)
+    if getattr(args, "needs_schema", False) and (problem := _schema_problem(settings)):
+        print(f"publisher {args.command}: {problem}", file=sys.stderr)
+        return 2
     return args.run(settings, args) or 0
+
+
+def _schema_problem(settings: Settings) -> str | None:
+    """Why the database cannot serve this command yet, in one line, or None."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from publisher.db import make_engine
+    from publisher.migrate import missing_revisions
+
+    url = settings.effective_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return f"there is no database at {url} yet: run `publisher db upgrade` first"
+    engine = make_engine(url)
+    try:
+        missing = missing_revisions(engine)
+    except SQLAlchemyError as exc:
+        return f"the database at {engine.url!r} cannot be reached ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+    if missing:
+        return (
+            f"the database at {engine.url!r} lacks {len(missing)} schema migration(s): "
+            "run `publisher db upgrade` first"
+        )
+    return None
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 
@@ -168,3 +169,19 @@ def test_keys_create_on_a_fresh_home_brings_the_schema_itself(tmp_path, redis_ur
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("pub_")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [("secrets", "rotate"), ("worker", "--burst"), ("dispatcher",), ("api",)]
+)
+def test_commands_that_need_the_schema_say_which_command_brings_it(tmp_path, redis_url, command):
+    """Issue 11 item 22: `secrets rotate` on a fresh home printed a SQL traceback, and the
+    API, a worker or a dispatcher started on their own failed the same way."""
+    env = _env(tmp_path / "home", REDIS_URL=redis_url)
+    result = _publisher(*command, env=env)
+    assert result.returncode == 2
+    assert "run `publisher db upgrade` first" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _publisher("db", "upgrade", env=env).returncode == 0
+    if command[0] == "secrets":
+        assert _publisher(*command, env=env).returncode == 0
