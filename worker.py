@@ -21,6 +21,7 @@ log = logging.getLogger("publisher.worker")
 
 
 STAND_ASIDE_S = 5.0
+REDIS_RETRY_S, REDIS_RETRY_MAX_S = 0.5, 10.0
 
 
 class PublishWorker(SimpleWorker):
@@ -51,12 +52,30 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     shutdown); a second one stops it (its publication is then settled as unknown)."""
     runtime = build_runtime(settings)
     jobs.bind(runtime)
-    # SimpleWorker runs jobs in this process: no fork per job, the engine and the
-    # adapters' connection pools are reused (about 2.4x the jobs/s of a forking Worker).
-    worker = PublishWorker([runtime.queue.rq], connection=runtime.redis, name=name)
-    worker.runtime = runtime
+    backoff = REDIS_RETRY_S
     try:
-        worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+        while True:
+            # SimpleWorker runs jobs in this process: no fork per job, the engine and the
+            # adapters' connection pools are reused (about 2.4x the jobs/s of a forking
+            # Worker).
+            worker: PublishWorker | None = None
+            try:
+                worker = PublishWorker([runtime.queue.rq], connection=runtime.redis, name=name)
+                worker.runtime = runtime
+                worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+                return
+            except RedisError as exc:
+                # Redis went away (say, while RQ recorded a finished job): every outcome is
+                # in the database already; wait for Redis and work on as a new worker.
+                stopping = worker is not None and worker._stop_requested
+                if stopping:
+                    return
+                log.warning("worker: Redis unavailable (%s); again in %.1f s", exc, backoff)
+                time.sleep(backoff)
+                if worker is not None and worker._stop_requested:  # SIGTERM while waiting
+                    return
+                backoff = min(backoff * 2, REDIS_RETRY_MAX_S)
+                name = None  # the old registration may linger until its TTL
     finally:
         runtime.close()
 

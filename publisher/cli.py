@@ -148,11 +148,12 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
     )
     _stop_on_sigterm()
     try:
-        return stack.wait()
+        stack.supervise()  # a child that dies is started again; only a signal ends this
     except KeyboardInterrupt:
         return 0
     finally:
         stack.stop()
+    return 0
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -19,6 +19,8 @@ from publisher.settings import Settings, ensure_secret_keys
 
 log = logging.getLogger(__name__)
 
+RESTART_MAX_S = 60.0
+
 
 @dataclass
 class Stack:
@@ -29,6 +31,9 @@ class Stack:
     workers: int = 1
     log_dir: Path | None = None
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # How each child is started again, and when it may be (backoff after each death).
+    _commands: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    _restarts: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def start(self) -> Stack:
         self.settings = ensure_secret_keys(self.settings)
@@ -64,17 +69,20 @@ class Stack:
         self._spawn(name, *args, wrapper=wrapper)
 
     def _spawn(self, name: str, *args: str, wrapper: tuple[str, ...] = ()) -> None:
+        self._commands[name] = (args, wrapper)
         out = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed by the child)
-        self.procs[name] = subprocess.Popen(
+        proc = subprocess.Popen(
             [*wrapper, sys.executable, "-m", "publisher.cli", *args],
             env=self.env(),
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
+        proc.started_at = time.monotonic()  # type: ignore[attr-defined]
+        self.procs[name] = proc
 
     def _wait_for_api(self, timeout_s: float = 30) -> None:
         deadline = time.monotonic() + timeout_s
@@ -97,15 +105,36 @@ class Stack:
             _terminate([redis], timeout_s)
         self.procs.clear()
 
-    def wait(self) -> int:
-        """Block until one child exits (or a signal arrives); returns its exit code."""
+    def supervise(self) -> None:
+        """Keep every child running until a signal arrives (KeyboardInterrupt): a child
+        that dies is started again, after 1 s, then 2, 4 ... up to a minute when it keeps
+        dying; one that ran for a minute starts again at once."""
         while True:
-            for name, proc in self.procs.items():
-                code = proc.poll()
-                if code is not None:
-                    log.error("%s exited with %s", name, code)
-                    return code
+            self.watch_once()
             time.sleep(0.5)
+
+    def watch_once(self) -> list[str]:
+        """Start again the children that died and whose backoff has passed; their names."""
+        started = []
+        now = time.monotonic()
+        for name, proc in list(self.procs.items()):
+            code = proc.poll()
+            if code is None or name == "redis":
+                continue
+            deaths, not_before = self._restarts.get(name, (0, 0.0))
+            if not_before == 0.0:  # just found dead
+                ran_s = now - getattr(proc, "started_at", now)
+                deaths = 0 if ran_s >= RESTART_MAX_S else deaths + 1
+                delay = min(2 ** max(deaths - 1, 0), RESTART_MAX_S) if deaths else 0.0
+                log.error("%s exited with %s; starting it again in %.0f s", name, code, delay)
+                self._restarts[name] = (deaths, now + delay)
+                continue
+            if now >= not_before:
+                args, wrapper = self._commands[name]
+                self._spawn(name, *args, wrapper=wrapper)
+                self._restarts[name] = (deaths, 0.0)
+                started.append(name)
+        return started
 
 
 def _terminate(procs: list[subprocess.Popen], timeout_s: float) -> None:
