@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -14,6 +15,7 @@ from rq import SimpleWorker
 from publisher import jobs
 from publisher.clock import ClockSkewed
 from publisher.dispatcher import run_dispatcher
+from publisher.queue import BEAT_EVERY_S
 from publisher.runtime import Runtime, build_runtime
 from publisher.settings import Settings
 
@@ -30,6 +32,20 @@ class PublishWorker(SimpleWorker):
     workers whose clocks are right."""
 
     runtime: Runtime
+
+    def start_beating(self) -> threading.Event:
+        """A thread that says, every BEAT_EVERY_S, that this worker is alive: a worker
+        killed mid-job is seen dead in seconds, not after RQ's job timeout."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(RedisError):
+                    self.runtime.queue.beat(self.name)
+                stop.wait(BEAT_EVERY_S)
+
+        threading.Thread(target=beat, name="beat", daemon=True).start()
+        return stop
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         while not self._stop_requested:
@@ -62,7 +78,11 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
             try:
                 worker = PublishWorker([runtime.queue.rq], connection=runtime.redis, name=name)
                 worker.runtime = runtime
-                worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+                beating = worker.start_beating()
+                try:
+                    worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+                finally:
+                    beating.set()
                 return
             except RedisError as exc:
                 # Redis went away (say, while RQ recorded a finished job): every outcome is

@@ -29,6 +29,9 @@ _PREFIX = {RUN_PUBLISH: "publish", RUN_RECONCILE: "reconcile", RUN_DELIVER: "web
 # A burst is handed over in jobs of up to this many publications, which a worker sends
 # concurrently: RQ's own cost per job (~7 ms of CPU) then no longer bounds throughput.
 MAX_CHUNK = 32
+# A worker beats every BEAT_EVERY_S; one silent for ALIVE_TTL_S is dead (or frozen: its
+# claims' leases stop its sends).
+BEAT_EVERY_S, ALIVE_TTL_S = 2.0, 6
 
 
 def job_id(publication_ids: Iterable[int], func: str = RUN_PUBLISH) -> str:
@@ -51,6 +54,7 @@ class PublishQueue:
         index = redis.connection_pool.connection_kwargs.get("db", 0)
         self._wake_channel = f"publisher:{index}:{name}:wake"
         self._local = threading.local()  # one subscription per waiting thread
+        self._alive_prefix = f"publisher:{name}:alive:"
 
     def hand_over(self, publication_ids: Iterable[int], func: str = RUN_PUBLISH) -> int:
         """Enqueue the ids in one round trip: one job each, or chunks when there are many
@@ -81,10 +85,35 @@ class PublishQueue:
         return max(1, min(MAX_CHUNK, math.ceil(count / (2 * workers))))
 
     def missing(self, publication_ids: Iterable[int]) -> list[int]:
-        """The ids no waiting or running job carries any more (lost with a Redis flush)."""
-        live_jobs = self.rq.get_job_ids() + StartedJobRegistry(queue=self.rq).get_job_ids()
+        """The ids no waiting job carries, nor a running one whose worker is alive (lost
+        with a Redis flush, or with a worker killed before it claimed them). RQ keeps a
+        running job in its registry until its timeout + 60 s: a dead worker is seen by
+        its missing beat instead, within ALIVE_TTL_S."""
+        started = StartedJobRegistry(queue=self.rq).get_job_ids()
+        pipe = self.redis.pipeline()
+        for job in started:
+            pipe.hget(f"rq:job:{job}", "worker_name")
+        workers = pipe.execute() if started else []
+        alive = self.alive({w.decode() for w in workers if w})
+        running = [
+            job
+            for job, worker in zip(started, workers, strict=True)
+            if worker and worker.decode() in alive
+        ]
+        live_jobs = self.rq.get_job_ids() + running
         live = {pid for job in live_jobs if job.startswith("publish-") for pid in _ids_of(job)}
         return [pid for pid in publication_ids if pid not in live]
+
+    def beat(self, worker_name: str) -> None:
+        """Say that this worker is alive, for ALIVE_TTL_S (a thread beats every 2 s)."""
+        self.redis.set(f"{self._alive_prefix}{worker_name}", 1, ex=ALIVE_TTL_S)
+
+    def alive(self, worker_names: set[str]) -> set[str]:
+        names = sorted(worker_names)
+        if not names:
+            return set()
+        found = self.redis.mget([f"{self._alive_prefix}{n}" for n in names])
+        return {n for n, beat in zip(names, found, strict=True) if beat is not None}
 
     def wake(self) -> None:
         """Tell the dispatcher that a schedule changed (it re-reads the next due time)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 
 from publisher.dispatcher import run_dispatcher
@@ -124,5 +125,45 @@ def test_waiting_for_a_wake_up_is_timed_here_not_by_a_blocking_redis_command(run
     assert not short.is_alive() and woken == [True, False]
     queue.wake()
     queue.wake()
+    time.sleep(0.2)  # both are in the subscription's socket
     assert queue.wait_for_wake(10) is True
     assert queue.wait_for_wake(0.01) is False  # wake-ups that came together are one
+
+
+def test_a_job_whose_worker_stopped_beating_is_handed_over_again(api, runtime, sandbox):
+    """Issue 12 item 3: a worker killed mid-job left its unclaimed publications `queued`
+    for RQ's job timeout + 60 s (187 s), its job still in RQ's running registry. A running
+    job counts only while its worker beats."""
+    from datetime import UTC, timedelta
+
+    from rq.registry import StartedJobRegistry
+
+    from publisher import dispatch
+
+    (x, _) = api.channels()
+    post = api.post_for([x], at=soon())
+    api.submit_and_approve(post)
+    (pub,) = [p["id"] for p in post["publications"]]
+    with runtime.session() as session:
+        assert dispatch.dispatch_due(session, runtime.queue, now=datetime.now(UTC)) == 1
+    # A worker takes the job and dies before claiming anything: RQ still lists it running.
+    job, _queue = runtime.queue.rq.dequeue_any([runtime.queue.rq], None, connection=runtime.redis)
+    job.worker_name = "killed-worker"
+    job.save()
+    running = StartedJobRegistry(queue=runtime.queue.rq)
+    runtime.redis.zadd(running.key, {f"{job.id}:an-execution": 2**40})  # as RQ lists it
+    assert runtime.queue.missing([pub]) == [pub]  # no beat: its worker is gone
+    runtime.queue.beat("killed-worker")
+    assert runtime.queue.missing([pub]) == []  # while it beats, the job is its own
+    runtime.redis.delete("publisher:publish:alive:killed-worker")
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    with runtime.session() as session:
+        assert (
+            dispatch.requeue_lost(
+                session, runtime.queue, now=later, older_than=timedelta(seconds=30)
+            )
+            == 1
+        )
+    drain_queue(runtime)
+    assert api.publication(pub)["status"] == "published"
+    assert [a.text for a in sandbox.ledger.accepted()] == [post["text"]]
