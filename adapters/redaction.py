@@ -18,8 +18,10 @@ _SECRET = re.compile(
     r"""|client_secret|oauth_(?:token|signature|consumer_key)|appsecret_proof"""
     r"""|refresh_token|fb_exchange_token|code_verifier)"""
     r"""(?P<sep>["']?\s*[=:]\s*["']?)(?P<value>[^&\s"',)]+)"""
-    # Capabilities in query strings: API keys, OAuth codes and states, signed links.
-    r"""|(?P<qsep>[?&])(?P<qkey>api_key|apikey|key|token|code|state|sig|signature|password)"""
+    # Capabilities in query strings: any parameter whose name says key, token, secret,
+    # auth, signature, password, JWT, session or credential, and OAuth codes and states.
+    r"""|(?P<qsep>[?&])(?P<qkey>[\w.-]*?(?:key|token|secret|auth|sig|password|passwd|pwd"""
+    r"""|jwt|session|credential)[\w.-]*|code|state)"""
     r"""=(?P<qvalue>[^&\s"']+)"""
     r"""|(?P<scheme>Bearer)\s+(?P<cred>[^\s"',]+)"""
     # A review link's path is its capability token (api/review_page.py).

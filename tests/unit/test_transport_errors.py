@@ -79,6 +79,13 @@ def test_a_refused_graph_call_keeps_the_page_token_out_of_its_reason():
         ('"GET /v1/oauth/callback/x?state=st-12&code=co-12 HTTP/1.1" 200 -', "co-12"),
         ('"GET /public/media/3?expires=9&sig=sg-13 HTTP/1.1" 200 -', "sg-13"),
         ("grant_type=refresh_token&refresh_token=rt-14&client_id=c", "rt-14"),
+        # Any parameter named like a credential, not only the ones listed before.
+        ('"GET /v1/posts?secret=s-15 HTTP/1.1" 401 -', "s-15"),
+        ('"GET /v1/posts?auth=a-16&limit=1 HTTP/1.1" 401 -', "a-16"),
+        ('"GET /v1/posts?access_key=k-17 HTTP/1.1" 401 -', "k-17"),
+        ('"GET /v1/posts?jwt=j-18 HTTP/1.1" 401 -', "j-18"),
+        ('"GET /v1/posts?X-Amz-Signature=sg-19 HTTP/1.1" 200 -', "sg-19"),
+        ('"GET /v1/posts?session_id=ss-20 HTTP/1.1" 200 -', "ss-20"),
     ],
 )
 def test_redact_removes_every_credential_shape(text, secret):
