@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, render_template, request, send_fil
 
 from api.context import db, runtime
 from api.review_words import language, words
-from publisher import review_links, review_queue, reviews
+from publisher import policies, review_links, review_queue, reviews
 from publisher.comments import comments_of
 from publisher.content import media_files
 from publisher.errors import PublisherError
@@ -58,6 +58,7 @@ def _show(token: str, *, status: int = 200, message: str = "", error: str = "") 
         token=token,
         item=item,
         preview=review_queue.preview(item, rt.registry, files),
+        missing=policies.missing_words(item.details["tally"], language()),
         comments=comments_of(db(), item.post),
         message=message,
         error=error,
@@ -105,7 +106,8 @@ def decide(token: str):
     rt.queue.wake()
     w = words()
     if outcome.status == Status.IN_REVIEW:
-        message = w["recorded_waiting"].format(missing=", ".join(outcome.tally.missing))
+        missing = policies.missing_in(outcome.tally, language())
+        message = w["recorded_waiting"].format(missing=", ".join(missing))
     else:
         message = w["recorded"].format(status=w.get(str(outcome.status), outcome.status))
     return _show(token, message=message)

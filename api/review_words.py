@@ -37,6 +37,23 @@ WORDS: dict[str, dict[str, str]] = {
         "approved": "approved",
         "changes_requested": "changes requested",
         "rejected": "rejected",
+        **{
+            s: s.replace("_", " ")
+            for s in (
+                "draft",
+                "in_review",
+                "scheduled",
+                "queued",
+                "publishing",
+                "published",
+                "failed",
+                "unknown",
+                "cancelled",
+                "expired",
+                "paused",
+                "deleted",
+            )
+        },
     },
     "fr": {
         "title": "Relecture",
@@ -68,6 +85,18 @@ WORDS: dict[str, dict[str, str]] = {
         "recorded": "Enregistré : la publication est maintenant {status}.",
         "approved": "approuvée",
         "changes_requested": "modifications demandées",
+        "draft": "brouillon",
+        "in_review": "en revue",
+        "scheduled": "programmée",
+        "queued": "en file d'envoi",
+        "publishing": "en cours d'envoi",
+        "published": "publiée",
+        "failed": "en échec",
+        "unknown": "à vérifier auprès de la plateforme",
+        "cancelled": "annulée",
+        "expired": "expirée",
+        "paused": "en pause",
+        "deleted": "retirée",
         "rejected": "refusée",
     },
 }

@@ -116,6 +116,8 @@ def outcome_read(outcome: Outcome) -> ReviewRead:
             "approvals": outcome.tally.approvals,
             "needed": outcome.tally.needed,
             "missing": list(outcome.tally.missing),
+            "short": max(outcome.tally.short, 0),
+            "groups": [list(g) for g in outcome.tally.groups],
         },
     )
 

@@ -8,7 +8,7 @@ vote is counted, so a change applies to every publication still waiting.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +51,9 @@ class Tally:
     approvals: int
     needed: int
     missing: tuple[str, ...]
+    # The same in numbers: approvals short of the total, and per group (count, name).
+    short: int = 0
+    groups: tuple[tuple[int, str], ...] = ()
 
     @property
     def satisfied(self) -> bool:
@@ -151,23 +154,57 @@ def tally(policy: Policy, approvers: Iterable[int], roles: dict[int, str]) -> Ta
         )
         if len(group) < requirement.min:
             groups.append((requirement.min - len(group), requirement.name))
-    return Tally(len(people), rules.approvals, _missing(rules.approvals - len(people), groups))
+    short = rules.approvals - len(people)
+    return Tally(len(people), rules.approvals, _missing(short, groups), short, tuple(groups))
 
 
-def _missing(short: int, groups: list[tuple[int, str]]) -> tuple[str, ...]:
+# How what is missing reads, per language (the review page follows the reviewer's).
+MISSING_WORDS = {
+    "en": {
+        "approvals": ("{n} approval", "{n} approvals"),
+        "more": ("{n} more approval", "{n} more approvals"),
+        "from": "{n} from {group}",
+        "including": "{more}, including {groups}",
+        "and": " and ",
+    },
+    "fr": {
+        "approvals": ("{n} approbation", "{n} approbations"),
+        "more": ("{n} approbation de plus", "{n} approbations de plus"),
+        "from": "{n} de {group}",
+        "including": "{more}, dont {groups}",
+        "and": " et ",
+    },
+}
+
+
+def _missing(short: int, groups: Sequence[tuple[int, str]], lang: str = "en") -> tuple[str, ...]:
     """What is still needed, counted once: the groups' approvals are part of the total, so
     "2 more approvals, including 1 from legal", never "1 from legal" and "2 more"."""
+    w = MISSING_WORDS.get(lang, MISSING_WORDS["en"])
 
-    def approvals(n: int) -> str:
-        return f"{n} approval{'s' * (n > 1)}"
+    def counted(kind: str, n: int) -> str:
+        return w[kind][n > 1].format(n=n)
 
     from_groups = sum(n for n, _ in groups)
     if short > from_groups:
-        more = f"{short} more approval{'s' * (short > 1)}"
+        more = counted("more", short)
         if not groups:
             return (more,)
-        return (f"{more}, including " + " and ".join(f"{n} from {g}" for n, g in groups),)
-    return tuple(f"{approvals(n)} from {g}" for n, g in groups)
+        listed = w["and"].join(w["from"].format(n=n, group=g) for n, g in groups)
+        return (w["including"].format(more=more, groups=listed),)
+    return tuple(w["from"].format(n=counted("approvals", n), group=g) for n, g in groups)
+
+
+def missing_in(tally: Tally, lang: str) -> tuple[str, ...]:
+    """`tally.missing` in another language."""
+    return _missing(tally.short, tally.groups, lang) if tally.missing else ()
+
+
+def missing_words(details: dict, lang: str) -> tuple[str, ...]:
+    """A review item's tally (`short`, `groups`, as the API shows it) in words of `lang`."""
+    if not details.get("missing"):
+        return ()
+    return _missing(details["short"], [(n, g) for n, g in details["groups"]], lang)
 
 
 def could_count(policy: Policy, reviewer_id: int, role: str, roles: dict[int, str]) -> bool:

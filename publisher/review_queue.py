@@ -113,6 +113,8 @@ def describe(
                 "approvals": tally.approvals,
                 "needed": tally.needed,
                 "missing": list(tally.missing),
+                "short": max(tally.short, 0),
+                "groups": [list(g) for g in tally.groups],
             },
             "waiting_on_me": _waiting_on_me(session, actor, policy, post, counted, roles),
             "diff": _diff(session, actor, post, votes),

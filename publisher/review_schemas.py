@@ -163,6 +163,11 @@ class TallyRead(Output):
     approvals: int = Field(description="Distinct approvals of the current revision")
     needed: int
     missing: list[str] = Field(description="What is still needed, in words")
+    short: int = Field(default=0, description="Approvals still needed in all")
+    groups: list[tuple[int, str]] = Field(
+        default_factory=list,
+        description="Of those, how many must come from each named group: [count, group]",
+    )
 
 
 class FieldChange(Output):

@@ -63,7 +63,13 @@ def test_two_of_three_with_a_required_legal_reviewer(api, runtime, sandbox, comm
 
     second = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="bob", expect=201)
     assert second["publication_status"] == "in_review"  # two approvals, but not legal's
-    assert second["tally"] == {"approvals": 2, "needed": 2, "missing": ["1 approval from legal"]}
+    assert second["tally"] == {
+        "approvals": 2,
+        "needed": 2,
+        "missing": ["1 approval from legal"],
+        "short": 0,
+        "groups": [[1, "legal"]],
+    }
     assert run_pipeline(runtime, now=soon(120)) == 0
     assert sandbox.ledger.accepted() == []
     item = _item(api, pub_id, "legal")

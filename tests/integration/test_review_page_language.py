@@ -46,3 +46,35 @@ def test_a_decision_is_confirmed_in_the_reviewers_language(api, page):
     )
     assert "Enregistré : la publication est maintenant modifications demandées." in html
     assert "Rien à décider ici" in html
+
+
+def test_what_is_missing_and_the_status_read_in_french(api, runtime, keys):
+    """The tally's words came from the engine in English ("il manque encore : 2 more
+    approvals, including 1 from legal"), and statuses other than the decisions too."""
+    from publisher.db import session_scope
+    from publisher.workspaces import create_key
+
+    with session_scope(runtime.engine) as session:
+        legal, secret = create_key(session, workspace_id=1, name="legal", role="reviewer")
+        keys.keys["legal"] = secret
+    policy = {"approvals": 2, "requirements": [{"name": "legal", "reviewer_ids": [legal.id]}]}
+    api.call("PUT", "/v1/review-policy", policy, as_="admin", expect=200)
+    x, _ = api.channels()
+    post = api.post_for([x], at=soon(3600))
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    pub_id = post["publications"][0]["id"]
+    # The API says it in numbers too, for clients that word it themselves.
+    (item,) = api.get("/v1/reviews", as_="reviewer")
+    assert (item["tally"]["short"], item["tally"]["groups"]) == (2, [[1, "legal"]])
+    link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
+    path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
+    french = {"Accept-Language": "fr"}
+    html = api.client.get(path, headers=french).get_data(as_text=True)
+    assert "2 approbations de plus, dont 1 de legal" in html and "approval" not in html
+    html = api.client.post(
+        path, data={"decision": "approve", "revision": "1"}, headers=french
+    ).get_data(as_text=True)
+    assert "il manque encore : 1 approbation de legal" in html
+    api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="legal", expect=201)
+    html = api.client.get(path, headers=french).get_data(as_text=True)
+    assert "programmée" in html and "scheduled" not in html
