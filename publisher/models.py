@@ -43,6 +43,11 @@ class ApiKey(SQLModel, table=True):
 
 
 class Channel(SQLModel, table=True):
+    # One channel per platform account in a workspace (a second is a 409).
+    __table_args__ = (
+        Index("ux_channel_account", "workspace_id", "platform", "external_account_id", unique=True),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     platform: str = Field(max_length=40)

@@ -145,3 +145,24 @@ def test_one_channel_per_account_in_a_workspace(api, runtime, pair):
         as_="other",
     )
     assert other_workspace[0] == 201  # another workspace may hold the same account
+
+
+def test_the_database_itself_holds_one_channel_per_account(api, runtime):
+    """Issue 11 item 18: the API's check could be passed by two requests at once; the
+    unique index refuses the second row whatever the code above it does."""
+    from sqlalchemy.exc import IntegrityError
+
+    from publisher.models import Channel
+
+    x, _ = api.channels()
+    with runtime.session() as session, pytest.raises(IntegrityError):
+        session.add(
+            Channel(
+                workspace_id=1,
+                platform="x",
+                name="twin",
+                external_account_id=x["external_account_id"],
+                credentials=b"sealed",
+            )
+        )
+        session.commit()
