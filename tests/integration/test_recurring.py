@@ -302,6 +302,8 @@ def test_an_until_no_zone_can_show_is_a_422(api):
     }
     status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422, problem
+    # Issue 11 item 19: it said "the post refers to objects that do not exist".
+    assert problem["detail"] == "the post cannot be planned as given"
     assert problem["errors"][0]["loc"] == ["targets", 0, "recurrence"]
     assert "UNTIL" in problem["errors"][0]["msg"]
     assert api.get("/v1/posts") == []
