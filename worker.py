@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import threading
 import time
@@ -50,7 +49,7 @@ class PublishWorker(SimpleWorker):
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         while not self._stop_requested:
             try:
-                self.runtime.check_clock(f"worker-{os.getpid()}")
+                self.runtime.check_clock("worker")
                 break
             except ClockSkewed as exc:
                 log.error("worker %s takes no job: %s", self.name, exc)
@@ -83,7 +82,14 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
                     worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
                 finally:
                     beating.set()
-                return
+                if burst or worker._stop_requested:
+                    return
+                # RQ's loop swallows an error (a Redis blip while it records a job) and
+                # returns: a worker that was not told to stop works on.
+                log.warning("worker: RQ's loop ended on its own; working on in %.1f s", backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, REDIS_RETRY_MAX_S)
+                name = None
             except RedisError as exc:
                 # Redis went away (say, while RQ recorded a finished job): every outcome is
                 # in the database already; wait for Redis and work on as a new worker.

@@ -82,7 +82,7 @@ def decide(token: str):
     decision = _DECISIONS.get(form.get("decision", ""))
     comment = form.get("comment", "").strip()[:5000]
     revision = form.get("revision", "")
-    if decision is None or not revision.isdigit():
+    if decision is None or not (revision.isascii() and revision.isdigit() and len(revision) < 10):
         return _show(token, status=400, error=words()["incomplete"])
     if "\x00" in comment:
         return _show(token, status=422, error=words()["nul"])

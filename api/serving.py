@@ -3,9 +3,11 @@
 A socket timeout alone bounds each read, not the request: a client sending one byte of its
 headers every 29 s kept a thread forever. Here every read of a request checks a deadline:
 the request line and headers must arrive within `header_timeout_s` of the connection
-waiting for them, and the body within `body_grace_s` plus its length at
-`body_min_bytes_per_s`. A client past its deadline gets a 408 when its headers were
-late, and its connection closed; the application, reading a late body, answers 408.
+waiting for them, and the body must keep coming at `body_min_bytes_per_s` on average
+after a `body_grace_s` head start (what has arrived decides, not what the client
+declares: a huge Content-Length buys no time, a chunked body is held to the same rate).
+A client past its deadline gets a 408 when its headers were late, and its connection
+closed; the application, reading a late body, answers 408.
 """
 
 from __future__ import annotations
@@ -47,13 +49,17 @@ class _DeadlineIO(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        left = self.handler.deadline - time.monotonic()
+        handler = self.handler
+        left = handler.current_deadline() - time.monotonic()
         if left > 0:
-            self.handler.connection.settimeout(min(left, IDLE_READ_TIMEOUT_S))
+            handler.connection.settimeout(min(left, IDLE_READ_TIMEOUT_S))
             try:
-                return self.handler.connection.recv_into(buffer)
+                received = handler.connection.recv_into(buffer)
             except TimeoutError:
                 pass
+            else:
+                handler.body_received += received if handler.headers_read else 0
+                return received
         self.handler.too_slow = True
         raise RequestTooSlow("the request did not arrive in time")
 
@@ -63,6 +69,16 @@ class DeadlineHandler(WSGIRequestHandler):
     deadline = 0.0
     too_slow = False  # this request missed its deadline
     headers_read = False
+    body_started = 0.0
+    body_received = 0
+
+    def current_deadline(self) -> float:
+        """Until when the next read may wait: the headers' deadline, then the body's,
+        which moves on with every byte that arrives."""
+        if not self.headers_read:
+            return self.deadline
+        d = self.deadlines
+        return self.body_started + d.body_grace_s + self.body_received / d.body_min_bytes_per_s
 
     def setup(self) -> None:
         super().setup()
@@ -89,13 +105,7 @@ class DeadlineHandler(WSGIRequestHandler):
         parsed = super().parse_request()
         if parsed:
             self.headers_read = True
-            length = int(self.headers.get("Content-Length") or 0)
-            deadlines = self.deadlines
-            self.deadline = (
-                time.monotonic()
-                + deadlines.body_grace_s
-                + max(length, 0) / deadlines.body_min_bytes_per_s
-            )
+            self.body_started, self.body_received = time.monotonic(), 0
         return parsed
 
     def _refuse_slow_headers(self) -> None:

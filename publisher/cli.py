@@ -122,7 +122,7 @@ def _sandbox(_settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _up(settings: Settings, args: argparse.Namespace) -> int:
-    from publisher.stack import Stack
+    from publisher.stack import Stack, StackFailed
 
     stack = Stack(settings, port=args.port, workers=args.workers)
     if args.sandbox:
@@ -151,6 +151,9 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
         stack.supervise()  # a child that dies is started again; only a signal ends this
     except KeyboardInterrupt:
         return 0
+    except StackFailed as exc:
+        print(f"publisher up: {exc}", file=sys.stderr)
+        return 1
     finally:
         stack.stop()
     return 0

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -61,8 +63,9 @@ class SharedClock:
             try:
                 self.sync()
             except RedisError:
-                if synced is None:
-                    return self.local()
+                # Tried again after resync_s, not on every call: an unreachable Redis
+                # must not make every reading of the time wait for a connect timeout.
+                self._synced_at = time.monotonic()
         return self.local() + self.offset
 
     def sync(self) -> timedelta:
@@ -95,17 +98,28 @@ class SharedClock:
         return self.local() + self.offset
 
     def beat(self, name: str, prefix: str) -> None:
-        """Say in Redis how far this process's clock is (for /readyz), for BEAT_TTL_S."""
-        body = {"offset_s": round(self.offset_s, 4), "at": (self.local() + self.offset).isoformat()}
-        self.redis.set(f"{prefix}:clock:{name}", json.dumps(body), ex=BEAT_TTL_S)
+        """Say in Redis how far this process's clock is (for /readyz): one field of one
+        hash per process, stamped with the shared time."""
+        now = (self.local() + self.offset).timestamp()
+        body = json.dumps({"offset_s": round(self.offset_s, 4), "at": now})
+        self.redis.hset(f"{prefix}:clocks", process_name(name), body)
 
 
-def beats(redis: Redis, prefix: str) -> dict[str, float]:
-    """Each live process's last measured offset, by name."""
-    found = {}
-    start = f"{prefix}:clock:"
-    for key in redis.scan_iter(match=f"{start}*", count=100):
-        raw = redis.get(key)
-        if raw is not None:
-            found[key.decode().removeprefix(start)] = float(json.loads(raw)["offset_s"])
+def process_name(role: str) -> str:
+    """`role` on this host, this process (pids repeat across containers, hosts differ)."""
+    return f"{role}@{socket.gethostname()}:{os.getpid()}"
+
+
+def beats(redis: Redis, prefix: str, *, now: float) -> dict[str, float]:
+    """Each process's offset, by name, for those that said so in the last BEAT_TTL_S
+    (`now`: the shared time, epoch seconds); older entries are dropped."""
+    found, stale = {}, []
+    for name, raw in redis.hgetall(f"{prefix}:clocks").items():
+        body = json.loads(raw)
+        if now - float(body["at"]) > BEAT_TTL_S:
+            stale.append(name)
+        else:
+            found[name.decode()] = float(body["offset_s"])
+    if stale:
+        redis.hdel(f"{prefix}:clocks", *stale)
     return found

@@ -41,10 +41,9 @@ def run_dispatcher(runtime: Runtime, stop: threading.Event, *, name: str | None 
         try:
             sleep_s = loop.step()
             if sleep_s > 0 and not stop.is_set():
-                if leadership.token is None:
-                    stop.wait(sleep_s)
-                else:
-                    runtime.queue.wait_for_wake(sleep_s)
+                # A standby waits on the wake-ups too: read, they do not pile up in Redis
+                # (which would cut a subscriber that never reads them).
+                runtime.queue.wait_for_wake(sleep_s)
         except (RedisError, DBAPIError) as exc:
             log.warning("dispatcher %s: outage, retrying: %s", leadership.name, exc)
             leadership.token = None  # lead again only through a fresh lease and token
@@ -75,7 +74,7 @@ class _Loop:
     def step(self) -> float:
         """One pass; returns how long to sleep."""
         rt, clock = self.runtime, self.runtime.clock
-        rt.check_clock(f"dispatcher-{self.leadership.name}")
+        rt.check_clock("dispatcher")
         with rt.session() as session:
             if self.leadership.token is None:
                 if not self.leadership.try_acquire(session, now=clock()):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 
 from publisher import publishing, reconcile, webhooks
@@ -34,7 +33,7 @@ def _clock_is_good(runtime: Runtime, publication_ids: tuple[int, ...]) -> bool:
     """False (and said) when this process's clock is too far from the shared one: the
     publications stay `queued`, and are handed over again after PUBLISHER_REQUEUE_AFTER."""
     try:
-        runtime.check_clock(f"worker-{os.getpid()}")
+        runtime.check_clock("worker")
     except ClockSkewed as exc:
         log.error("not sending %s: %s", list(publication_ids), exc)
         return False

@@ -78,8 +78,11 @@ class Lease:
         self.margin = min(2.0, seconds / 4)
         self.renew()
 
-    def renew(self) -> None:
-        self.until = time.monotonic() + self.seconds - self.margin
+    def renew(self, since: float | None = None) -> None:
+        """Counted from `since` (monotonic): when the renewal's UPDATE was sent, not when
+        it came back, so a renewal slow to commit cannot outlast the reaper's reckoning."""
+        start = time.monotonic() if since is None else since
+        self.until = start + self.seconds - self.margin
 
     def check(self) -> None:
         if time.monotonic() >= self.until:
@@ -274,6 +277,7 @@ def _renew(session: Session, claims: list[Claimed], *, now: datetime) -> None:
     """The sends are still under way: renew their claims, and their leases with them. A
     claim another worker has taken over (another attempt) is not renewed: its lease runs
     out and its sender sends nothing more."""
+    sent = time.monotonic()
     ours = or_(
         *(
             and_(Publication.id == c.publication.id, Publication.attempts == c.attempt)
@@ -292,7 +296,7 @@ def _renew(session: Session, claims: list[Claimed], *, now: datetime) -> None:
     session.commit()
     for claim in claims:
         if claim.publication.id in renewed:
-            claim.lease.renew()
+            claim.lease.renew(since=sent)
 
 
 def _hold_until_due(session: Session, publication_ids: Sequence[int], *, now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -20,6 +21,10 @@ from publisher.settings import Settings, ensure_secret_keys
 log = logging.getLogger(__name__)
 
 RESTART_MAX_S = 60.0
+
+
+class StackFailed(RuntimeError):
+    """A part the stack cannot run without has stopped."""
 
 
 @dataclass
@@ -119,8 +124,13 @@ class Stack:
         now = time.monotonic()
         for name, proc in list(self.procs.items()):
             code = proc.poll()
-            if code is None or name == "redis":
+            if code is None:
                 continue
+            if name == "redis":  # the private Redis holds the queue: no quiet restart
+                raise StackFailed(
+                    f"the private Redis (redis-server) exited with {code}: see "
+                    f"{self.settings.home / 'redis'}; stopping"
+                )
             deaths, not_before = self._restarts.get(name, (0, 0.0))
             if not_before == 0.0:  # just found dead
                 ran_s = now - getattr(proc, "started_at", now)
@@ -138,13 +148,21 @@ class Stack:
 
 
 def _terminate(procs: list[subprocess.Popen], timeout_s: float) -> None:
+    """SIGTERM each child's process group (a wrapper such as faketime runs the engine as
+    its own child), then SIGKILL what is left after `timeout_s`."""
     for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        _signal_group(proc, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     for proc in procs:
         try:
             proc.wait(max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _signal_group(proc, signal.SIGKILL)
             proc.wait()
+        _signal_group(proc, signal.SIGKILL)  # a wrapper's child that outlived it
+
+
+def _signal_group(proc: subprocess.Popen, signum: int) -> None:
+    """Every child is started in a session of its own: its group is its pid."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signum)

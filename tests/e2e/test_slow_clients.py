@@ -182,7 +182,7 @@ def test_a_slow_media_import_holds_no_lock(slow_stack, keys, settings):
 
 @pytest.fixture
 def strict_stack(runtime, settings, tmp_path):
-    """Clients get 1 s for their headers, and 1 s plus 1 KB/s for their body."""
+    """Clients get 1 s for their headers; their body, a 1 s head start, then 1 KB/s."""
     running = Stack(
         settings.with_(api_header_timeout_s=1.0, api_body_min_bytes_per_s=1024.0),
         port=_free_port(),

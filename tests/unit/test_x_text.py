@@ -59,9 +59,13 @@ def test_long_dotted_runs_are_text_not_urls_and_cost_a_linear_pass():
     any host name is text; a text whose lower bound is over the limit is not counted on."""
     assert weighted_length("x." * 5000) == 10000  # returns at once: one linear pass
     assert weighted_length(("x." * 200 + " ") * 10) == 4010
-    run = "a." * 40 + "com"  # 83 characters: no host is that long
+    run = "a." * 40 + "com"  # 41 labels: no host has that many
     assert weighted_length(f"see {run}") == 4 + len(run)
     assert urls_in(f"see {run}") == []
+    # A long real host (a load balancer's, 78 characters, 6 labels) is a link as before.
+    elb = "https://internal-marketing-campaign-lb-1234567890.eu-central-1.elb.amazonaws.com/spring"
+    assert [u["url"] for u in urls_in(f"see {elb}")] == [elb]
+    assert weighted_length(f"see {elb}") == 4 + 23
     # Real links around them are found as before, with the text's own characters.
     text = f"{run} https://lumiere-asso.fr/p.q.r?utm=1. www.lumiere.paris"
     assert [u["url"] for u in urls_in(text)] == [
