@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session
 
 from adapters.base import (
@@ -40,8 +40,9 @@ from publisher.states import CLAIMABLE, Status
 log = logging.getLogger(__name__)
 
 WORKER = "system:worker"
-# A job that finds its publications due within this long waits for them (see
-# _hold_until_due); later ones go back to `scheduled`.
+# A job that finds a `queued` publication due within this long waits for it (publish_many)
+# rather than sending it back to `scheduled`, where the dispatcher would hand it over again
+# at once: no bounce storm. Later ones go back.
 HOLD_EARLY_S = 5.0
 DEFAULT_LEASE_S = 20.0  # PUBLISHER_CLAIM_LEASE
 AdapterFactory = Callable[[Channel], Adapter]
@@ -117,6 +118,7 @@ def claim_many(
     now: datetime,
     store: MediaStore | None = None,
     lease_s: float = DEFAULT_LEASE_S,
+    held: list[tuple[int, datetime]] | None = None,
 ) -> list[Claimed]:
     """Compare-and-set `queued|scheduled -> publishing` for each publication that is due,
     approved for its current content, on an available channel and under no pause. A row
@@ -130,7 +132,7 @@ def claim_many(
             previous.update((pid, status) for pid in moved)
     for pid in publication_ids:
         if pid not in previous and (pub := session.get(Publication, pid)) is not None:
-            _not_claimed(session, pub, now=now)
+            _not_claimed(session, pub, now=now, held=held)
     if not previous:
         return []
     rows = session.execute(
@@ -202,7 +204,13 @@ def _back_to_review(session: Session, pub: Publication, *, now: datetime) -> Non
     )
 
 
-def _not_claimed(session: Session, pub: Publication, *, now: datetime) -> None:
+def _not_claimed(
+    session: Session,
+    pub: Publication,
+    *,
+    now: datetime,
+    held: list[tuple[int, datetime]] | None = None,
+) -> None:
     """Why a job found nothing to do, and put the publication where it can go on from."""
     if pub.status not in CLAIMABLE:
         return  # cancelled, edited, or another worker has it: nothing to do
@@ -211,6 +219,12 @@ def _not_claimed(session: Session, pub: Publication, *, now: datetime) -> None:
         _back_to_review(session, pub, now=now)
     elif is_paused(session, pub):
         events.move(session, pub, Status.PAUSED, actor=WORKER, now=now, reason="under a pause")
+    elif (
+        held is not None
+        and pub.status == Status.QUEUED
+        and now < pub.due_at <= now + timedelta(seconds=HOLD_EARLY_S)
+    ):
+        held.append((pub.id, pub.due_at))  # a little early: the job waits for it
     elif pub.status == Status.QUEUED:
         # Early (rescheduled) or its channel is held: the dispatcher hands it over when due.
         events.move(
@@ -248,9 +262,16 @@ def publish_many(
     record each outcome as soon as it is back (outcomes back together share a transaction).
     Only this thread touches the session. Returns each publication's status, in order; a
     publication that could not be claimed is "skipped"."""
-    _hold_until_due(session, publication_ids, now=clock())
-    claimed = claim_many(session, publication_ids, now=clock(), store=store, lease_s=lease_s)
+    held: list[tuple[int, datetime]] = []
+    claimed = claim_many(
+        session, publication_ids, now=clock(), store=store, lease_s=lease_s, held=held
+    )
     session.commit()
+    if held:  # handed over a little early: wait for their time here, then claim them
+        time.sleep(max((max(due for _, due in held) - clock()).total_seconds(), 0.0))
+        later = [pid for pid, _ in held]
+        claimed += claim_many(session, later, now=clock(), store=store, lease_s=lease_s)
+        session.commit()
     statuses = dict.fromkeys(publication_ids, "skipped")
     if senders is None:
         for one in claimed:
@@ -299,23 +320,6 @@ def _renew(session: Session, claims: list[Claimed], *, now: datetime) -> None:
             claim.lease.renew(since=sent)
 
 
-def _hold_until_due(session: Session, publication_ids: Sequence[int], *, now: datetime) -> None:
-    """A hand-over a little early (a clock measured a moment ago, a due time moved by a
-    few seconds) waits here for its time instead of going back to `scheduled`, where the
-    dispatcher would hand it over again at once: no bounce storm."""
-    due = session.execute(
-        select(func.max(Publication.due_at)).where(
-            Publication.id.in_(publication_ids),
-            Publication.status == Status.QUEUED,
-            Publication.due_at > now,
-            Publication.due_at <= now + timedelta(seconds=HOLD_EARLY_S),
-        )
-    ).scalar_one_or_none()
-    session.rollback()  # nothing open while waiting
-    if due is not None:
-        time.sleep((due - now).total_seconds())
-
-
 def _send(adapter_for: AdapterFactory, claimed: Claimed) -> PublishResult | AdapterError:
     """One call to the platform; every failure comes back as a value (no database here)."""
     pub, channel = claimed.publication, claimed.channel
@@ -355,7 +359,7 @@ def _record(
     policy: RetryPolicy,
 ) -> str:
     pub = claimed.publication
-    session.refresh(pub)
+    session.refresh(pub)  # record_outcome reads it as refreshed here (one SELECT)
     if claimed.attempt and pub.attempts != claimed.attempt:
         # The claim lapsed and another attempt owns the publication now: this outcome is
         # not its to write (said in the audit trail, for what went out).
@@ -377,7 +381,9 @@ def _record(
             ),
         )
         return pub.status
-    status = record_outcome(session, pub, claimed.channel, outcome, now=now, policy=policy)
+    status = record_outcome(
+        session, pub, claimed.channel, outcome, now=now, policy=policy, refreshed=True
+    )
     log.info("publication %s: %s", claimed.publication.id, status)
     return status
 
@@ -390,9 +396,12 @@ def record_outcome(
     *,
     now: datetime,
     policy: RetryPolicy,
+    refreshed: bool = False,
 ) -> str:
-    """Write down what the platform did. Platform failures are data, not exceptions."""
-    session.refresh(pub)
+    """Write down what the platform did. Platform failures are data, not exceptions.
+    `refreshed`: the caller has just read `pub` again in this transaction."""
+    if not refreshed:
+        session.refresh(pub)
     if pub.status not in (Status.PUBLISHING, Status.UNKNOWN):
         log.error("publication %s is %s before its outcome was recorded", pub.id, pub.status)
         return pub.status

@@ -167,3 +167,35 @@ def test_a_job_whose_worker_stopped_beating_is_handed_over_again(api, runtime, s
     drain_queue(runtime)
     assert api.publication(pub)["status"] == "published"
     assert [a.text for a in sandbox.ledger.accepted()] == [post["text"]]
+
+
+def test_a_hand_over_a_little_early_is_held_not_bounced(api, runtime, sandbox):
+    """Issue 12 item 1: a dispatcher ahead of the workers had its early hand-overs sent
+    back to `scheduled` and handed over again thousands of times. A job that finds its
+    publication due within seconds waits for it."""
+    from datetime import UTC
+
+    from publisher import dispatch
+
+    (x, _) = api.channels()
+    due = soon(1.5)
+    post = api.post_for([x], at=due)
+    api.submit_and_approve(post)
+    (pub,) = [p["id"] for p in post["publications"]]
+    with runtime.session() as session:  # a dispatcher whose clock is 1.5 s ahead
+        assert dispatch.dispatch_due(session, runtime.queue, now=due) == 1
+    assert datetime.now(UTC) < due
+    drain_queue(runtime)
+    (sent,) = sandbox.ledger.accepted()
+    assert datetime.fromisoformat(sent.received_at) >= due
+    moves = [
+        (e["from_status"], e["to_status"])
+        for e in api.get(f"/v1/publications/{pub}/history")
+        if e["kind"] == "publication.transition"
+    ]
+    assert ("queued", "scheduled") not in moves
+    assert moves[-3:] == [
+        ("scheduled", "queued"),
+        ("queued", "publishing"),
+        ("publishing", "published"),
+    ]
