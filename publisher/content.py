@@ -146,8 +146,8 @@ def tag_links(text: str, campaign: Campaign | None, channel: Channel) -> str:
         return text
     out, cursor = [], 0
     for found in urls_in(text):
-        if "://" not in found["url"]:
-            continue  # a bare domain: no scheme to keep, left as written
+        # A bare domain ("lumiere.paris") is a link too (X and Facebook make it one):
+        # tracked without a scheme added, "lumiere.paris?utm_source=x".
         start, end = found["indices"]
         out += [text[cursor:start], tagged(found["url"], campaign, channel)]
         cursor = end

@@ -376,7 +376,8 @@ def test_every_link_in_the_text_is_tracked_and_sent_once(api, runtime, sandbox, 
         [x, fb],
         at=soon(60),
         campaign=campaign,
-        text="Programme : https://lumiere-asso.fr/agenda. Inscriptions https://lumiere-asso.fr/join",
+        text="Programme : https://lumiere-asso.fr/agenda. Inscriptions https://lumiere-asso.fr/join"
+        " ou lumiere.paris",
         link="https://lumiere-asso.fr/agenda",
         thread=["Plus : https://lumiere-asso.fr/faq"],
     )
@@ -388,7 +389,7 @@ def test_every_link_in_the_text_is_tracked_and_sent_once(api, runtime, sandbox, 
     sent = {a.platform: a for a in sandbox.ledger.accepted() if a.in_reply_to is None}
     assert sent["x"].text == (
         "Programme : https://lumiere-asso.fr/agenda?utm_source=x. "
-        "Inscriptions https://lumiere-asso.fr/join?utm_source=x"
+        "Inscriptions https://lumiere-asso.fr/join?utm_source=x ou lumiere.paris?utm_source=x"
     )  # the link field is the agenda link already in the text: not appended again
     (reply,) = [a for a in sandbox.ledger.accepted("x") if a.in_reply_to]
     assert reply.text == "Plus : https://lumiere-asso.fr/faq?utm_source=x"
