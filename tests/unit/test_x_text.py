@@ -86,3 +86,30 @@ def test_the_lower_bound_never_exceeds_the_count():
         "#️⃣#️⃣#️⃣#️⃣ 🇫🇷🇫🇷",
     ):
         assert 0 < _lower_bound(text) <= weighted_length(text), text
+
+
+@pytest.mark.parametrize(
+    "code_point,weight",
+    [
+        # twitter-text v3's weight table: these ranges weigh 1, everything else 2.
+        (0x10FF, 1),
+        (0x1100, 2),
+        (0x1FFF, 2),
+        (0x2000, 1),
+        (0x200D, 1),
+        (0x200E, 2),
+        (0x2010, 1),
+        (0x201F, 1),
+        (0x2020, 2),
+        (0x2032, 1),
+        (0x2037, 1),
+        (0x2038, 2),
+    ],
+)
+def test_the_weight_table_at_its_range_boundaries(code_point, weight):
+    """Issue 13: a mutant moving a range boundary survived."""
+    assert weighted_length("a" + chr(code_point) + "a") == 2 + weight
+
+
+def test_a_url_without_a_scheme_weighs_23():
+    assert weighted_length("see lumiere.paris now") == len("see  now") + 23
