@@ -87,6 +87,7 @@ class Stack:
             start_new_session=True,
         )
         proc.started_at = time.monotonic()  # type: ignore[attr-defined]
+        proc.own_group = True  # type: ignore[attr-defined]
         self.procs[name] = proc
 
     def _wait_for_api(self, timeout_s: float = 30) -> None:
@@ -163,6 +164,11 @@ def _terminate(procs: list[subprocess.Popen], timeout_s: float) -> None:
 
 
 def _signal_group(proc: subprocess.Popen, signum: int) -> None:
-    """Every child is started in a session of its own: its group is its pid."""
+    """The child's process group when it leads one (the engine's children, started in a
+    session of their own, with whatever a wrapper forked), else the child alone (the
+    private redis-server)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signum)
+        if getattr(proc, "own_group", False):
+            os.killpg(proc.pid, signum)
+        elif proc.poll() is None:
+            proc.send_signal(signum)
