@@ -31,6 +31,11 @@ class PublishWorker(SimpleWorker):
     workers whose clocks are right."""
 
     runtime: Runtime
+    stop_asked = False  # SIGTERM or SIGINT, busy or idle (RQ marks only the busy case)
+
+    def request_stop(self, signum, frame):
+        self.stop_asked = True
+        super().request_stop(signum, frame)
 
     def start_beating(self) -> threading.Event:
         """A thread that says, every BEAT_EVERY_S, that this worker is alive: a worker
@@ -47,7 +52,7 @@ class PublishWorker(SimpleWorker):
         return stop
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
-        while not self._stop_requested:
+        while not (self._stop_requested or self.stop_asked):
             try:
                 self.runtime.check_clock("worker")
                 break
@@ -57,7 +62,7 @@ class PublishWorker(SimpleWorker):
                 time.sleep(STAND_ASIDE_S)
             except RedisError:
                 break  # RQ's own dequeue waits for Redis
-        if self._stop_requested:
+        if self._stop_requested or self.stop_asked:
             return None
         return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
@@ -82,7 +87,7 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
                     worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
                 finally:
                     beating.set()
-                if burst or worker._stop_requested:
+                if burst or worker._stop_requested or worker.stop_asked:
                     return
                 # RQ's loop swallows an error (a Redis blip while it records a job) and
                 # returns: a worker that was not told to stop works on.
@@ -93,13 +98,13 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
             except RedisError as exc:
                 # Redis went away (say, while RQ recorded a finished job): every outcome is
                 # in the database already; wait for Redis and work on as a new worker.
-                stopping = worker is not None and worker._stop_requested
+                stopping = worker is not None and (worker._stop_requested or worker.stop_asked)
                 if stopping:
                     return
                 log.warning("worker: Redis unavailable (%s); again in %.1f s", exc, backoff)
                 time.sleep(backoff)
-                if worker is not None and worker._stop_requested:  # SIGTERM while waiting
-                    return
+                if worker is not None and (worker._stop_requested or worker.stop_asked):
+                    return  # SIGTERM while waiting
                 backoff = min(backoff * 2, REDIS_RETRY_MAX_S)
                 name = None  # the old registration may linger until its TTL
     finally:

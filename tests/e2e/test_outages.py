@@ -90,3 +90,21 @@ def test_the_stack_starts_a_dead_child_again(runtime, settings, keys, sandbox, t
         )
     finally:
         stack.stop()
+
+
+def test_an_idle_worker_stops_on_sigterm(runtime, settings, tmp_path):
+    """RQ marks a stop request only when a job is running: an idle worker's SIGTERM ended
+    RQ's loop as if by itself, and the loop that rides out Redis outages started it again."""
+    stack = Stack(
+        settings.with_(**FAULT_SETTINGS), port=_free_port(), log_dir=tmp_path / "logs"
+    ).start()
+    try:
+        worker = stack.procs.pop("worker-1")
+        wait_until(
+            lambda: "Listening on" in (tmp_path / "logs" / "worker-1.log").read_text(),
+            what="the worker to wait for jobs",
+        )
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(20) == 0
+    finally:
+        stack.stop()
