@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -83,14 +83,20 @@ def test_failures_are_retried_with_backoff_then_given_up(api, runtime, receiver)
     hook = _subscribe(api, receiver, ["workspace.paused"])
     api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
     now = soon()
-    assert _deliver(runtime, now) == 1
-    [entry] = api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")
-    assert entry["status"] == "pending" and entry["attempts"] == 1
-    assert entry["error"].startswith("HTTP 500")
-    assert _deliver(runtime, now) == 0  # not before its backoff
-    for pause_s in webhooks.BACKOFF_S:
-        now = now + timedelta(seconds=pause_s + 1)
+    for attempt, pause_s in enumerate(webhooks.BACKOFF_S, start=1):
+        # The worker stamps the retry by its own clock: bracket that clock, not ours.
+        before = runtime.clock()
         assert _deliver(runtime, now) == 1
+        after = runtime.clock()
+        [entry] = api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")
+        assert entry["status"] == "pending" and entry["attempts"] == attempt
+        assert entry["error"].startswith("HTTP 500")
+        retry_at = datetime.fromisoformat(entry["next_attempt_at"])
+        backoff = timedelta(seconds=pause_s)
+        assert before + backoff <= retry_at <= after + backoff
+        assert _deliver(runtime, retry_at - timedelta(seconds=1)) == 0  # not before its backoff
+        now = retry_at
+    assert _deliver(runtime, now) == 1
     [entry] = api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")
     assert entry["status"] == "failed" and entry["attempts"] == webhooks.MAX_ATTEMPTS
     assert len(receiver.received) == webhooks.MAX_ATTEMPTS
