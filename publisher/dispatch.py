@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlmodel import Session
 
-from publisher import events
+from publisher import events, procs
 from publisher.budgets import Budgets, within_budgets
 from publisher.channels import ACTIVE
 from publisher.models import Channel, DispatcherLease, Publication
@@ -132,21 +132,39 @@ def requeue_lost(
 
 
 def expire_claims(session: Session, *, now: datetime, claim_timeout: timedelta) -> int:
-    """A worker that held a claim past the job timeout died: its outcome is unknown."""
+    """Claims whose worker died (or froze past its lease) become `unknown`, for the
+    reconciler to ask the platform: at once when their process is certainly gone
+    (publisher/procs.py), else `claim_timeout` (lease + platform timeout + grace) after
+    their last renewal, when no request under that lease can still be under way."""
+    holders = session.execute(
+        select(Publication.claimed_by)
+        .where(Publication.status == Status.PUBLISHING, Publication.claimed_by.is_not(None))
+        .distinct()
+    ).scalars()
+    dead = [holder for holder in holders if procs.gone(procs.ProcessId.parse(holder))]
+    expired = 0
+    if dead:
+        expired += _expire(
+            session,
+            Publication.claimed_by.in_(dead),
+            now=now,
+            why="the worker process died before recording an outcome",
+        )
+    return expired + _expire(
+        session,
+        Publication.claimed_at <= now - claim_timeout,
+        now=now,
+        why="claim expired: the worker stopped before recording an outcome",
+    )
+
+
+def _expire(session: Session, which, *, now: datetime, why: str) -> int:
     stuck = session.execute(
         update(Publication)
-        .where(
-            and_(
-                Publication.status == Status.PUBLISHING,
-                Publication.claimed_at <= now - claim_timeout,
-            )
-        )
-        .values(
-            status=Status.UNKNOWN,
-            updated_at=now,
-            last_error="claim expired: the worker stopped before recording an outcome",
-        )
+        .where(and_(Publication.status == Status.PUBLISHING, which))
+        .values(status=Status.UNKNOWN, updated_at=now, last_error=why)
         .returning(Publication.id, Publication.workspace_id, Publication.post_id)
+        .execution_options(synchronize_session=False)
     ).all()
     events.record_bulk_transition(
         session,
@@ -155,8 +173,8 @@ def expire_claims(session: Session, *, now: datetime, claim_timeout: timedelta) 
         to_status=Status.UNKNOWN,
         actor=DISPATCHER,
         now=now,
-        reason="claim expired",
+        reason=why,
     )
     if stuck:
-        log.warning("claims expired, now unknown: %s", [pid for pid, *_ in stuck][:20])
+        log.warning("%s; now unknown: %s", why, [pid for pid, *_ in stuck][:20])
     return len(stuck)

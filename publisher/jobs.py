@@ -62,23 +62,27 @@ def run_publish(*publication_ids: int) -> list[str]:
 
 
 def run_reconcile(*publication_ids: int) -> list[str]:
-    """Settle `unknown` publications by asking their platform."""
+    """Settle `unknown` publications by asking their platform, concurrently on the
+    sender threads (each with its own session): after a worker died with a chunk of
+    claims, its publications are looked up together, not one platform answer after
+    another."""
     runtime = current()
     if not _clock_is_good(runtime, publication_ids):
         return ["skipped"] * len(publication_ids)
-    statuses = []
-    for publication_id in publication_ids:
+    settle_after = timedelta(seconds=runtime.settings.reconcile_after_s)
+
+    def settle(publication_id: int) -> str:
         with runtime.session() as session:
-            statuses.append(
-                reconcile.reconcile_publication(
-                    session,
-                    publication_id,
-                    adapter_for=runtime.adapter_for,
-                    clock=runtime.clock,
-                    policy=runtime.policy,
-                    settle_after=timedelta(seconds=runtime.settings.reconcile_after_s),
-                )
+            return reconcile.reconcile_publication(
+                session,
+                publication_id,
+                adapter_for=runtime.adapter_for,
+                clock=runtime.clock,
+                policy=runtime.policy,
+                settle_after=settle_after,
             )
+
+    statuses = list(runtime.senders.map(settle, publication_ids))
     if {Status.SCHEDULED, Status.UNKNOWN} & set(statuses):
         runtime.queue.wake()
     return statuses

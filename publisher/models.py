@@ -178,6 +178,9 @@ class Publication(SQLModel, table=True):
     approved_by: int | None = Field(default=None, foreign_key="api_key.id")
     queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The process that made the last claim (publisher/procs.py): a dead one's claims are
+    # settled without waiting for their lease.
+    claimed_by: str | None = Field(default=None, max_length=120)
     attempts: int = 0
     external_id: str | None = Field(default=None, max_length=200)
     external_url: str | None = Field(default=None, max_length=2048)

@@ -28,7 +28,7 @@ from adapters.base import (
     Transient,
 )
 from adapters.http import guard_requests
-from publisher import events
+from publisher import events, procs
 from publisher.channels import hold_channel, mark_needs_reauth
 from publisher.content import content_of, media_files, post_hash
 from publisher.dispatch import available_channels
@@ -184,6 +184,7 @@ def _claim_statement(publication_ids: list[int], previous: Status, now: datetime
         .values(
             status=Status.PUBLISHING,
             claimed_at=now,
+            claimed_by=str(me) if (me := procs.me()) else None,
             updated_at=now,
             attempts=Publication.attempts + 1,
         )

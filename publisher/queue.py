@@ -55,6 +55,7 @@ class PublishQueue:
         self._wake_channel = f"publisher:{index}:{name}:wake"
         self._local = threading.local()  # one subscription per waiting thread
         self._alive_prefix = f"publisher:{name}:alive:"
+        self._live: tuple[float, int] | None = None  # (when read, how many)
 
     def hand_over(self, publication_ids: Iterable[int], func: str = RUN_PUBLISH) -> int:
         """Enqueue the ids in one round trip: one job each, or chunks when there are many
@@ -81,8 +82,20 @@ class PublishQueue:
     def _chunk_size(self, count: int) -> int:
         if count <= 1:
             return 1
-        workers = max(Worker.count(queue=self.rq), 1)
-        return max(1, min(MAX_CHUNK, math.ceil(count / (2 * workers))))
+        # A job's sends go out together and take one platform answer's time, while a
+        # worker takes its jobs one after another: one job per live worker, not two.
+        workers = max(self.live_workers(), 1)
+        return max(1, min(MAX_CHUNK, math.ceil(count / workers)))
+
+    def live_workers(self) -> int:
+        """The workers on this queue that beat, read at most every BEAT_EVERY_S. RQ keeps a
+        killed worker registered for minutes: counted, it made chunks so small that the
+        live workers took them one after another (a job's sends are concurrent, jobs not)."""
+        now = time.monotonic()
+        if self._live is None or now - self._live[0] >= BEAT_EVERY_S:
+            keys = Worker.all_keys(queue=self.rq)
+            self._live = (now, len(self.alive({k.removeprefix("rq:worker:") for k in keys})))
+        return self._live[1]
 
     def missing(self, publication_ids: Iterable[int]) -> list[int]:
         """The ids no waiting job carries, nor a running one whose worker is alive (lost

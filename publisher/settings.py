@@ -38,7 +38,7 @@ class Settings:
     claim_lease_s: float = 20.0
     claim_grace_s: float = 5.0
     # A `queued` row whose job Redis lost is handed over again after this.
-    requeue_after_s: float = 30.0
+    requeue_after_s: float = 10.0
     # A process whose clock is further than this from the shared one (Redis TIME) neither
     # dispatches nor sends (publisher/clock.py).
     max_clock_offset_s: float = 1.0
@@ -135,7 +135,7 @@ class Settings:
             reconcile_after_s=float(env.get("PUBLISHER_RECONCILE_AFTER", "15")),
             claim_lease_s=float(env.get("PUBLISHER_CLAIM_LEASE", "20")),
             claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "5")),
-            requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "30")),
+            requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "10")),
             max_clock_offset_s=float(env.get("PUBLISHER_MAX_CLOCK_OFFSET_S", "1")),
             api_header_timeout_s=float(env.get("PUBLISHER_API_HEADER_TIMEOUT", "10")),
             api_body_min_bytes_per_s=float(env.get("PUBLISHER_API_BODY_MIN_RATE", "16384")),
