@@ -136,11 +136,15 @@ def expire_claims(session: Session, *, now: datetime, claim_timeout: timedelta) 
     reconciler to ask the platform: at once when their process is certainly gone
     (publisher/procs.py), else `claim_timeout` (lease + platform timeout + grace) after
     their last renewal, when no request under that lease can still be under way."""
-    holders = session.execute(
-        select(Publication.claimed_by)
-        .where(Publication.status == Status.PUBLISHING, Publication.claimed_by.is_not(None))
-        .distinct()
-    ).scalars()
+    cutoff = now - claim_timeout
+    claims = session.execute(
+        select(Publication.claimed_by, Publication.claimed_at).where(
+            Publication.status == Status.PUBLISHING
+        )
+    ).all()
+    # Read first, write only when something is to be settled (a write on SQLite takes
+    # the one writer lock, and this runs every second).
+    holders = {holder for holder, _ in claims if holder is not None}
     dead = [holder for holder in holders if procs.gone(procs.ProcessId.parse(holder))]
     expired = 0
     if dead:
@@ -150,12 +154,14 @@ def expire_claims(session: Session, *, now: datetime, claim_timeout: timedelta) 
             now=now,
             why="the worker process died before recording an outcome",
         )
-    return expired + _expire(
-        session,
-        Publication.claimed_at <= now - claim_timeout,
-        now=now,
-        why="claim expired: the worker stopped before recording an outcome",
-    )
+    if any(at is not None and at <= cutoff for _, at in claims):
+        expired += _expire(
+            session,
+            Publication.claimed_at <= cutoff,
+            now=now,
+            why="claim expired: the worker stopped before recording an outcome",
+        )
+    return expired
 
 
 def _expire(session: Session, which, *, now: datetime, why: str) -> int:

@@ -26,6 +26,8 @@ LEASE_S = 3.0
 # The leader renews its lease at least this often; a standby polls as often.
 TICK_S = 1.0
 SWEEP_EVERY_S = 5.0
+# Claims are looked at more often: a dead worker's are settled within a second of this.
+CLAIMS_EVERY_S = 1.0
 MEDIA_CLEAN_EVERY = timedelta(hours=1)
 OUTAGE_RETRY_S = 0.5
 
@@ -69,6 +71,7 @@ class _Loop:
         )
         self.requeue_after = timedelta(seconds=runtime.settings.requeue_after_s)
         self.last_sweep = runtime.clock() - timedelta(seconds=SWEEP_EVERY_S)
+        self.last_claims = self.last_sweep
         self.last_media_clean = runtime.clock() - MEDIA_CLEAN_EVERY
 
     def step(self) -> float:
@@ -91,6 +94,10 @@ class _Loop:
                 pass
             dispatch_reconciliations(session, rt.queue, now=clock())
             hand_over_deliveries(session, rt.queue, now=clock())
+            if (clock() - self.last_claims).total_seconds() >= CLAIMS_EVERY_S:
+                dispatch.expire_claims(session, now=clock(), claim_timeout=self.claim_timeout)
+                session.commit()
+                self.last_claims = clock()
             if (clock() - self.last_sweep).total_seconds() >= SWEEP_EVERY_S:
                 self._sweep(session)
             next_due = dispatch.next_due_at(session, now=clock())
@@ -104,7 +111,6 @@ class _Loop:
         dispatch.requeue_lost(
             session, self.runtime.queue, now=clock(), older_than=self.requeue_after
         )
-        dispatch.expire_claims(session, now=clock(), claim_timeout=self.claim_timeout)
         pause_stragglers(session, now=clock())
         deadlines.sweep(session, now=clock())
         session.commit()
