@@ -41,8 +41,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine for `url`; SQLite gets WAL and a busy timeout so processes can share a file."""
+def make_engine(
+    url: str, *, pool_size: int = 5, idle_transaction_timeout_s: float = 15.0
+) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so processes can share a file.
+    On PostgreSQL a session left idle inside a transaction for `idle_transaction_timeout_s`
+    is ended by the server: a process frozen mid-transaction (SIGSTOP, a paused VM) loses
+    its locks instead of stopping every other writer. SQLite has no such remedy: its
+    writer lock stays with a frozen holder (README, "What SQLite cannot survive")."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -55,7 +61,11 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         # readers never block the writer, so an API read cannot hold up a publication.
         event.listen(engine, "begin", _begin)
         return engine
-    return create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+    idle_ms = max(int(idle_transaction_timeout_s * 1000), 1)
+    options = f"-c idle_in_transaction_session_timeout={idle_ms}"
+    return create_engine(
+        url, pool_size=pool_size, pool_pre_ping=True, connect_args={"options": options}
+    )
 
 
 READ_ONLY = "publisher_read_only"

@@ -36,6 +36,15 @@ _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
+# Replace our placeholder with the tokened value, keeping the lease's expiry.
+_SWAP = """
+local ttl = redis.call('PTTL', KEYS[1])
+if redis.call('GET', KEYS[1]) == ARGV[1] and ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+  return 1
+end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -53,17 +62,25 @@ class Leadership:
         self._raise_epoch = redis.register_script(_RAISE_EPOCH)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
+        self._swap = redis.register_script(_SWAP)
 
     def _value(self) -> str:
         return f"{self.name}:{self.token}"
 
     def try_acquire(self, session: Session, *, now: datetime) -> bool:
-        """Become the leader if nobody holds the lease; the new token is committed."""
+        """Become the leader if nobody holds the lease; the new token is committed.
+
+        The Redis lease is taken before any database work: a standby touches the
+        database only once the lease is its own. (A leader frozen inside a transaction
+        holds SQLite's writer lock: standbys wait on Redis, not on that lock.)"""
+        placeholder = f"{self.name}:acquiring"
+        if not self.redis.set(KEY, placeholder, nx=True, px=self.lease_ms):
+            return False
         stored = session.get(DispatcherLease, 1)
         floor = (stored.token if stored else 0) + 1
         candidate = int(self._raise_epoch(keys=[EPOCH], args=[floor]))
-        if not self.redis.set(KEY, f"{self.name}:{candidate}", nx=True, px=self.lease_ms):
-            session.rollback()
+        if not self._swap(keys=[KEY], args=[placeholder, f"{self.name}:{candidate}"]):
+            session.rollback()  # the lease ran out while the database answered
             return False
         self.token = candidate
         if not self._fence(session, now=now):

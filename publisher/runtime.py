@@ -156,7 +156,10 @@ def build_runtime(settings: Settings, *, registry: AdapterRegistry | None = None
             log.warning("%s: %s", cls.platform, warning)
     return Runtime(
         settings=settings,
-        engine=make_engine(settings.effective_database_url),
+        engine=make_engine(
+            settings.effective_database_url,
+            idle_transaction_timeout_s=settings.db_idle_transaction_timeout_s,
+        ),
         redis=redis,
         box=CredentialBox(settings.secret_keys, key_file=settings.key_file),
         registry=registry,

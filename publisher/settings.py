@@ -39,6 +39,9 @@ class Settings:
     claim_grace_s: float = 5.0
     # A `queued` row whose job Redis lost is handed over again after this.
     requeue_after_s: float = 10.0
+    # PostgreSQL ends a session left idle inside a transaction this long (a process
+    # frozen mid-transaction): its locks are released and the others go on.
+    db_idle_transaction_timeout_s: float = 15.0
     # A process whose clock is further than this from the shared one (Redis TIME) neither
     # dispatches nor sends (publisher/clock.py).
     max_clock_offset_s: float = 1.0
@@ -97,6 +100,7 @@ class Settings:
             "PUBLISHER_CLAIM_LEASE": str(self.claim_lease_s),
             "PUBLISHER_CLAIM_GRACE": str(self.claim_grace_s),
             "PUBLISHER_REQUEUE_AFTER": str(self.requeue_after_s),
+            "PUBLISHER_DB_IDLE_TRANSACTION_TIMEOUT": str(self.db_idle_transaction_timeout_s),
             "PUBLISHER_MAX_CLOCK_OFFSET_S": str(self.max_clock_offset_s),
             "PUBLISHER_API_HEADER_TIMEOUT": str(self.api_header_timeout_s),
             "PUBLISHER_API_BODY_MIN_RATE": str(self.api_body_min_bytes_per_s),
@@ -136,6 +140,9 @@ class Settings:
             claim_lease_s=float(env.get("PUBLISHER_CLAIM_LEASE", "20")),
             claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "5")),
             requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "10")),
+            db_idle_transaction_timeout_s=float(
+                env.get("PUBLISHER_DB_IDLE_TRANSACTION_TIMEOUT", "15")
+            ),
             max_clock_offset_s=float(env.get("PUBLISHER_MAX_CLOCK_OFFSET_S", "1")),
             api_header_timeout_s=float(env.get("PUBLISHER_API_HEADER_TIMEOUT", "10")),
             api_body_min_bytes_per_s=float(env.get("PUBLISHER_API_BODY_MIN_RATE", "16384")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime
 
@@ -87,3 +88,42 @@ def test_tokens_keep_rising_after_redis_is_flushed(runtime):
     with runtime.session() as session:
         assert second.try_acquire(session, now=datetime.now(UTC))
     assert second.token > first.token
+
+
+def test_a_standby_touches_no_database_before_it_holds_the_lease(runtime):
+    """Issue 12 item 6: a leader frozen inside a write transaction holds the database's
+    lock; a standby asked the database first and stood blocked behind it. The lease is
+    taken first: without it, no database work (the database is locked here)."""
+    leader = Leadership(runtime.redis, name="frozen")
+    with runtime.session() as session:
+        assert leader.try_acquire(session, now=datetime.now(UTC))
+    standby = Leadership(runtime.redis, name="standby")
+    answered = threading.Event()
+    with _database_locked(runtime):
+
+        def try_standby() -> None:
+            with runtime.session() as session:
+                assert not standby.try_acquire(session, now=datetime.now(UTC))
+            answered.set()
+
+        thread = threading.Thread(target=try_standby, daemon=True)
+        thread.start()
+        # A hang detector, not a timing: without the lease it must not wait on the lock.
+        assert answered.wait(20), "the standby waited on the database lock"
+    thread.join(10)
+    assert standby.token is None and _leader_name(runtime.redis) == "frozen"
+
+
+@contextlib.contextmanager
+def _database_locked(runtime):
+    """Another connection holds the lock a writer (and the lease table's reader) needs."""
+    with runtime.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("COMMIT")  # leave SQLAlchemy's own BEGIN IMMEDIATE
+            conn.exec_driver_sql("BEGIN EXCLUSIVE")
+        else:
+            conn.exec_driver_sql("LOCK TABLE dispatcher_lease IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            conn.rollback()
