@@ -9,6 +9,7 @@ import pytest
 
 from adapters.sandbox import Fault
 from publisher import dispatch, publishing
+from publisher.models import Publication
 from tests.helpers import TEXT, reconcile_pass, run_pipeline, soon
 
 
@@ -72,8 +73,6 @@ def test_duplicate_answer_on_a_retry_counts_as_evidence_it_landed(api, runtime, 
     sandbox.ledger.inject("x", Fault(status=500, accept=True))
     run_pipeline(runtime)
     with runtime.session() as session:
-        from publisher.models import Publication
-
         row = session.get(Publication, pub)
         row.status, row.due_at = "scheduled", datetime.now(UTC)
         session.commit()
@@ -203,3 +202,29 @@ def test_an_answer_the_adapter_does_not_understand_is_unknown_then_reconciled(
     (posted,) = sandbox.ledger.accepted(platform)
     settled = api.publication(pub)
     assert settled["status"] == "published" and settled["external_id"] == posted.external_id
+
+
+def test_reconciliation_waits_for_the_platform_to_list_it_before_resending(
+    api, runtime, sandbox, pub
+):
+    """The settle wait: a platform may list a post some seconds after accepting it, so
+    "not found" right after the attempt proves nothing; only after the wait is it absent."""
+    runtime.settings = runtime.settings.with_(reconcile_after_s=60.0)
+    sandbox.ledger.inject("x", Fault(status=500))
+    run_pipeline(runtime)
+    attempted = datetime.now(UTC)
+    assert api.publication(pub)["status"] == "unknown"
+    reconcile_pass(runtime)
+    waiting = api.publication(pub)
+    assert waiting["status"] == "unknown"  # not "scheduled": too early to say it is absent
+    assert reconcile_pass(runtime, now=attempted + timedelta(seconds=30)) == 0  # not due
+    assert reconcile_pass(runtime, now=attempted + timedelta(seconds=61)) == 1
+    # The worker asks by its own clock: the settle wait has not passed for it yet.
+    assert api.publication(pub)["status"] == "unknown"
+    with runtime.session() as session:
+        row = session.get(Publication, pub)
+        row.claimed_at = row.claimed_at - timedelta(seconds=61)  # as if a minute went by
+        session.commit()
+    reconcile_pass(runtime, now=attempted + timedelta(minutes=5))
+    assert api.publication(pub)["status"] == "scheduled"  # now proven absent
+    assert sandbox.ledger.accepted("x") == []

@@ -219,3 +219,20 @@ def test_failed_and_unknown_publications_are_announced(api, runtime, receiver, s
         for p in (_verified(hook["secret"], r) for r in receiver.received)
     }
     assert topics == {("publication.failed", x["id"]), ("publication.unknown", fb["id"])}
+
+
+def test_a_retry_is_signed_with_its_own_send_time(api, runtime, receiver):
+    """A receiver refuses old timestamps (replays): a retry an hour later must carry the
+    time it is sent, not the event's, and still verify."""
+    receiver.answers = [500, 204]
+    hook = _subscribe(api, receiver, ["workspace.paused"])
+    api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
+    first_sent = runtime.clock()
+    assert _deliver(runtime, soon()) == 1
+    later = first_sent + timedelta(hours=1)
+    runtime.clock = lambda: later  # the worker's clock, an hour on
+    assert _deliver(runtime, later) == 1
+    first, retry = receiver.received
+    assert abs(int(first.headers["Publisher-Timestamp"]) - first_sent.timestamp()) <= 2
+    assert int(retry.headers["Publisher-Timestamp"]) == int(later.timestamp())
+    assert _verified(hook["secret"], retry) == _verified(hook["secret"], first)
