@@ -509,3 +509,35 @@ def test_an_approval_completed_early_still_waits_for_its_time(api, runtime, sand
     run_pipeline(runtime)
     assert sandbox.ledger.accepted() == []
     assert api.publication(pub_id)["status"] in {"scheduled", "queued"}
+
+
+def test_a_requirement_of_the_admin_role_is_not_met_by_a_reviewer(api, runtime, sandbox, x, at):
+    policy = {"approvals": 1, "requirements": [{"name": "management", "role": "admin"}]}
+    api.call("PUT", "/v1/review-policy", policy, as_="admin", expect=200)
+    post, pub_id = _submitted(api, x, at=soon(60))
+    vote = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="reviewer", expect=201)
+    assert vote["publication_status"] == "in_review"
+    assert vote["tally"]["missing"] == ["1 approval from management"]
+    assert run_pipeline(runtime, now=soon(120)) == 0
+    assert sandbox.ledger.accepted() == []
+    vote = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="admin", expect=201)
+    assert vote["publication_status"] == "scheduled" and vote["tally"]["missing"] == []
+    _run_after_due(runtime, at)
+    assert [a.text for a in sandbox.ledger.accepted()] == [post["text"]]
+
+
+def test_an_admin_who_edited_an_editors_post_may_not_approve_it(api, runtime, x):
+    """Self-approval off: whoever changed the content is an author, whatever their role."""
+    api.call("PUT", "/v1/review-policy", {"approvals": 1}, as_="admin", expect=200)
+    post, pub_id = _submitted(api, x)
+    edit = {"text": "Winter open day, as the admin wrote it"}
+    api.call("PATCH", f"/v1/posts/{post['id']}", edit, as_="admin", expect=200)
+    before = rows_digest(runtime)
+    status, problem = api.call(
+        "POST", f"/v1/reviews/{pub_id}/approve", {"revision": 2}, as_="admin"
+    )
+    assert status == 403 and "authors may not approve" in problem["detail"]
+    assert rows_digest(runtime) == before
+    assert api.publication(pub_id)["status"] == "in_review"
+    vote = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 2}, as_="reviewer", expect=201)
+    assert vote["publication_status"] == "scheduled"

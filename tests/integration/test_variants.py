@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import FB_PAGE, row_counts, run_pipeline, soon
+from tests.samples import png
 
 
 @pytest.fixture
@@ -310,3 +311,24 @@ def test_instagram_posts_a_post_with_a_link_when_its_variant_drops_it(api, runti
     run_pipeline(runtime)
     (posted,) = sandbox.ledger.accepted("instagram")
     assert posted.text == "Summer at Acme"
+
+
+def test_changing_only_a_variants_media_needs_a_new_approval(api, runtime, sandbox, channels):
+    """The picture is content too: a variant whose text stays and whose media change is a
+    new revision, back to review, and what goes out is what was approved again."""
+    x, _, _ = channels
+    first, second = (api.upload(png(width=w))[1] for w in (2, 3))
+    variant = {"platform": "x", "text": "Our open day", "media": [{"media_id": first["id"]}]}
+    post = _create(api, [x], variants=[variant])
+    api.submit_and_approve(post)
+    swapped = {**variant, "media": [{"media_id": second["id"]}]}
+    edited = api.call("PATCH", f"/v1/posts/{post['id']}", {"variants": [swapped]}, expect=200)[1]
+    assert edited["revision"] == 2 and edited["content_hash"] != post["content_hash"]
+    assert {p["status"] for p in edited["publications"]} == {"in_review"}
+    run_pipeline(runtime)
+    assert sandbox.ledger.accepted() == []
+    pub = post["publications"][0]["id"]
+    api.post(f"/v1/reviews/{pub}/approve", {"revision": 2}, as_="reviewer", expect=201)
+    run_pipeline(runtime)
+    (tweet,) = sandbox.ledger.accepted("x")
+    assert [m["sha256"] for m in tweet.media] == [second["sha256"]]
