@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rq import SimpleWorker
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from adapters.sandbox.graph_oauth import page_id_of
@@ -212,15 +212,6 @@ def run_pipeline(runtime: Runtime, *, now: datetime | None = None) -> int:
 
 def drain_queue(runtime: Runtime) -> None:
     SimpleWorker([runtime.queue.rq], connection=runtime.redis).work(burst=True)
-
-
-def row_counts(runtime: Runtime) -> dict[str, int]:
-    """Rows per table: 'nothing written' means this does not change."""
-    with runtime.engine.connect() as conn:
-        return {
-            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in SQLModel.metadata.sorted_tables
-        }
 
 
 def rows_digest(runtime: Runtime) -> dict[str, str]:

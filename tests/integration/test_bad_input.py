@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from publisher.models import Publication
-from tests.helpers import row_counts, soon
+from tests.helpers import rows_digest, soon
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
@@ -178,7 +178,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_bad_post_bodies_are_refused_and_change_nothing(api, runtime, world, case):
     spec = CASES[case]
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     body = spec["body"](world) if "body" in spec else None
     status, problem = api.call(
         "POST",
@@ -192,7 +192,7 @@ def test_bad_post_bodies_are_refused_and_change_nothing(api, runtime, world, cas
     assert problem["status"] == status and problem["detail"]
     if "loc" in spec:
         assert spec["loc"] in [e["loc"] for e in problem["errors"]], problem["errors"]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 OTHER_CASES = [
@@ -265,34 +265,34 @@ OTHER_CASES = [
 
 @pytest.mark.parametrize("method,path,body,status,loc", OTHER_CASES)
 def test_other_bad_inputs(api, runtime, world, method, path, body, status, loc):
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     got, problem = api.call(method, path, body)
     assert got == status, problem
     assert set(problem) >= PROBLEM_FIELDS
     if loc:
         assert loc in [e["loc"] for e in problem["errors"]], problem["errors"]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_review_decisions_need_a_comment_to_refuse(api, runtime, world):
     post = api.post("/v1/posts", _post_body(world), expect=201)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     for action in ("reject", "request-changes"):
         body = {"revision": 1}
         status, problem = api.call("POST", f"/v1/reviews/{pub_id}/{action}", body, as_="reviewer")
         assert status == 422 and problem["errors"][0]["loc"] == ["comment"]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_submit_refuses_text_over_the_x_limit_with_a_readable_reason(api, runtime, world):
     post = api.post("/v1/posts", _post_body(world, text="🎉" * 141), expect=201)
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit")
     assert status == 422
     assert "282 of 280 weighted characters on X" in problem["errors"][0]["msg"]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_missing_or_wrong_key_is_401(api):
@@ -320,11 +320,11 @@ EDGE_CASES = [
 def test_values_beyond_the_databases_limits_are_4xx(
     api, runtime, world, method, path, body, status
 ):
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     got, problem = api.call(method, path, body(world) if body else None)
     assert got == status, problem
     assert problem["status"] == status
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 @pytest.mark.parametrize(
@@ -343,10 +343,10 @@ def test_a_vote_must_name_the_revision_it_was_given_on(api, runtime, world, acti
     post = api.post("/v1/posts", _post_body(world), expect=201)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, problem = api.call("POST", f"/v1/reviews/{pub_id}/{action}", body, as_="reviewer")
     assert status == 422 and ["revision"] in [e["loc"] for e in problem["errors"]]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
     assert api.publication(pub_id)["status"] == "in_review"
     named = {**(body or {}), "revision": 1}
     assert api.call("POST", f"/v1/reviews/{pub_id}/{action}", named, as_="reviewer")[0] == 201
@@ -372,12 +372,12 @@ def test_a_vote_must_name_the_revision_it_was_given_on(api, runtime, world, acti
     ],
 )
 def test_bad_posting_slots_are_refused_and_change_nothing(api, runtime, world, body, loc):
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     path = f"/v1/channels/{world['x']['id']}/slots"
     status, problem = api.call("PUT", path, body)
     assert status == 422, problem
     assert loc in [e["loc"] for e in problem["errors"]], problem["errors"]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
     assert api.get(path)["slots"] == []
 
 
@@ -385,12 +385,12 @@ def test_a_post_whose_time_passed_is_refused_at_submit(api, runtime, world):
     post = api.post("/v1/posts", _post_body(world), expect=201)  # due in a minute
     later = datetime.now(UTC) + timedelta(minutes=10)
     runtime.clock = lambda: later
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit", {})
     pub = post["publications"][0]["id"]
     assert status == 422 and problem["errors"][0]["loc"] == ["publications", pub, "scheduled_at"]
     assert "in the past" in problem["errors"][0]["msg"]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
     assert api.publication(pub)["status"] == "draft"
 
 
@@ -433,11 +433,11 @@ def test_an_empty_replacement_is_refused_not_applied(api, runtime, world, method
     """Issue 11 item 15: PUT /v1/review-policy with {} or no body reset the committee to
     one approval; an empty PATCH of a channel did nothing and said 200."""
     api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     policy = api.get("/v1/review-policy", as_="admin")
     status, problem = api.call(method, path.format(x=world["x"]["id"]), body, as_="admin")
     assert status == 422 and problem["errors"], problem
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
     assert api.get("/v1/review-policy", as_="admin") == policy
 
 
@@ -452,7 +452,7 @@ def test_an_empty_replacement_is_refused_not_applied(api, runtime, world, method
 )
 def test_json_that_is_not_json_is_a_400_everywhere(api, runtime, world, raw, status):
     """Issue 11 items 4 and 20: nesting gave a 500 (RecursionError), a lone surrogate a 422."""
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     for method, path, role in (
         ("POST", "/v1/posts", "editor"),
         ("POST", "/v1/campaigns", "editor"),
@@ -462,7 +462,7 @@ def test_json_that_is_not_json_is_a_400_everywhere(api, runtime, world, raw, sta
         got, problem = api.call(method, path, raw=raw, as_=role)
         assert got == status, (path, problem)
         assert "not valid JSON" in problem["detail"]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 @pytest.mark.parametrize(
@@ -493,19 +493,19 @@ def test_json_that_is_not_json_is_a_400_everywhere(api, runtime, world, raw, sta
 def test_nul_is_refused_in_every_field(api, runtime, world, method, path, body, loc):
     post = api.post("/v1/posts", _post_body(world), expect=201)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     role = "reviewer" if "reviews" in path else "admin"
     status, problem = api.call(
         method, path.format(pub=post["publications"][0]["id"]), body, as_=role
     )
     assert status == 422 and problem["errors"][0]["loc"] == loc
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_a_json_body_is_capped_at_1_mb_on_the_media_endpoint_too(api, runtime):
     """Issue 11 item 17: the upload limit (512 MB) applied to JSON imports as well."""
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     raw = b'{"url": "https://a.example/' + b"x" * (2 * 1024 * 1024) + b'"}'
     status, problem = api.call("POST", "/v1/media", raw=raw)
     assert status == 413 and problem["status"] == 413
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.sandbox import Fault
-from tests.helpers import row_counts, run_pipeline, soon
+from tests.helpers import rows_digest, run_pipeline, soon
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_credentials_of_another_account_hold_the_channel(
 def test_one_channel_per_account_in_a_workspace(api, runtime, pair):
     """Issue 11 item 18: a second channel for the same account was accepted, then one of
     two posts failed as a duplicate."""
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, problem = api.call(
         "POST",
         "/v1/channels",
@@ -132,7 +132,7 @@ def test_one_channel_per_account_in_a_workspace(api, runtime, pair):
     )
     assert status == 409 and problem["channel_id"] == pair["x"]["id"]
     assert f"PATCH /v1/channels/{pair['x']['id']}" in problem["detail"]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
     other_workspace = api.call(
         "POST",
         "/v1/channels",

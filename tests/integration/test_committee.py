@@ -6,7 +6,7 @@ import pytest
 
 from publisher.db import session_scope
 from publisher.workspaces import create_key
-from tests.helpers import row_counts, rows_digest, run_pipeline, soon
+from tests.helpers import rows_digest, run_pipeline, soon
 
 
 @pytest.fixture
@@ -102,12 +102,12 @@ def test_authors_may_not_approve_their_own_content(api, runtime):
     api.post(f"/v1/posts/{post['id']}/submit", as_="admin", expect=200)
     pub_id = post["publications"][0]["id"]
     assert not _item(api, pub_id, "admin")["waiting_on_me"]
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, problem = api.call(
         "POST", f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="admin"
     )
     assert status == 403 and "authors may not approve" in problem["detail"]
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
     # An editor who changed the text is an author too; the reviewer is not.
     api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "Edited by the editor"}, expect=200)
     api.call(
@@ -172,14 +172,14 @@ def test_a_batch_approval_partly_on_stale_revisions(api, runtime, sandbox, x, at
 
 def test_request_changes_and_reject_need_a_comment_in_a_batch_too(api, runtime, x):
     _, pub_id = _submitted(api, x)
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     for decision in ("request_changes", "reject"):
         body = {"decision": decision, "items": [{"publication_id": pub_id, "revision": 1}]}
         status, problem = api.call("POST", "/v1/reviews/batch", body, as_="reviewer")
         assert status == 422 and "comment is required" in problem["detail"]
     status, _ = api.call("POST", f"/v1/reviews/{pub_id}/reject", {"revision": 1}, as_="reviewer")
     assert status == 422
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_campaign_policy_overrides_the_workspace_policy(api, committee):
@@ -199,7 +199,7 @@ def test_campaign_policy_overrides_the_workspace_policy(api, committee):
 
 
 def test_bad_policies_are_refused_and_change_nothing(api, runtime, committee):
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     cases = [
         ({"approvals": 0}, "approvals"),
         ({"approvals": 1, "requirements": [{"name": "legal", "min": 2, "role": "reviewer"}]}, ""),
@@ -214,7 +214,7 @@ def test_bad_policies_are_refused_and_change_nothing(api, runtime, committee):
         assert where in str(problem["errors"])
     editor_key = api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="editor")
     assert editor_key[0] == 403
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_threaded_comments_are_seen_by_authors_and_reviewers(api, runtime, x):
@@ -230,11 +230,11 @@ def test_threaded_comments_are_seen_by_authors_and_reviewers(api, runtime, x):
             ("reviewer", "Thanks"),
         ]
         assert [r["body"] for r in threads[0]["replies"]] == ["Yes, checked"]
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, _ = api.call("POST", path, {"body": "x", "parent_id": 999})
     assert status == 422
     assert api.call("POST", path, {"body": "no"}, as_="other")[0] == 404
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_the_queue_filters_sorts_and_speaks_the_reviewers_time(api, runtime, keys):

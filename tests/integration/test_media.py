@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.helpers import row_counts
+from tests.helpers import rows_digest
 from tests.samples import jpeg, mp4, png
 
 
@@ -50,18 +50,18 @@ def test_an_upload_is_stored_once_by_hash_and_described_by_its_bytes(
 
 
 def test_bytes_that_are_not_media_are_refused_whatever_they_claim(api, runtime):
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, problem = api.upload(b"<?php system($_GET['c']); ?>", "cat.png", mimetype="image/png")
     assert status == 415 and "judged by its bytes" in problem["detail"]
-    assert row_counts(runtime) == before and _files(runtime) == []
+    assert rows_digest(runtime) == before and _files(runtime) == []
 
 
 def test_a_file_over_the_limit_is_refused_and_nothing_is_kept(api, runtime):
     runtime.settings = runtime.settings.with_(media_max_bytes=1000)
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, problem = api.upload(png(200, 200) + b"\x00" * 2000)
     assert status == 413 and problem["status"] == 413
-    assert row_counts(runtime) == before and _files(runtime) == []
+    assert rows_digest(runtime) == before and _files(runtime) == []
 
 
 def test_media_of_another_workspace_is_not_found(api, keys):
@@ -124,11 +124,11 @@ def origin():
 )
 def test_imports_never_reach_private_addresses(api, runtime, origin, url, words):
     port = origin.rsplit(":", 1)[1]
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, problem = api.call("POST", "/v1/media", {"url": url.format(origin=origin, port=port)})
     assert status == 422 and problem["errors"][0]["loc"] == ["url"]
     assert words in problem["errors"][0]["msg"]
-    assert row_counts(runtime) == before and _files(runtime) == []
+    assert rows_digest(runtime) == before and _files(runtime) == []
 
 
 @pytest.fixture
@@ -156,19 +156,19 @@ def test_an_import_follows_a_few_redirects_and_sniffs_what_arrives(
 def test_bad_imports_are_refused_and_keep_nothing(
     api, runtime, origin, private_allowed, path, status, words
 ):
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     got, problem = api.call("POST", "/v1/media", {"url": origin + path})
     assert got == status and words in str(problem)
-    assert row_counts(runtime) == before and _files(runtime) == []
+    assert rows_digest(runtime) == before and _files(runtime) == []
 
 
 @pytest.mark.parametrize(
     "body", [{}, {"url": "ftp://example.com/a.png"}, {"url": "not a url"}, {"url": 5}, []]
 )
 def test_malformed_import_requests_are_422(api, runtime, body):
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     assert api.call("POST", "/v1/media", body)[0] == 422
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_neither_multipart_nor_json_is_415(api):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import row_counts, run_pipeline
+from tests.helpers import rows_digest, run_pipeline
 
 
 def _post(api, channels, quote_of, text="Proud of this"):
@@ -54,11 +54,11 @@ def test_changing_the_quote_needs_a_new_approval(api, runtime, sandbox, original
 def test_a_quote_must_name_an_x_post(api, runtime, value):
     x, _ = api.channels()
     campaign = api.campaign()
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     body = api.post_body([x], text="t", campaign=campaign, quote_of=value)
     status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422 and problem["errors"][0]["loc"][0] == "quote_of"
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_a_quote_with_media_is_refused_for_x_at_submit(api, runtime, sandbox, original):

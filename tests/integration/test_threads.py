@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.sandbox import Fault
-from tests.helpers import reconcile_pass, row_counts, run_pipeline, soon
+from tests.helpers import reconcile_pass, rows_digest, run_pipeline, soon
 
 PARTS = ["1/4 We are hiring", "2/4 Engineers", "3/4 Designers", "4/4 Apply today"]
 
@@ -199,11 +199,11 @@ def test_the_review_preview_shows_every_part_as_it_will_go_out(api):
 def test_bad_threads_are_refused_and_change_nothing(api, runtime, thread):
     x, _ = api.channels()
     campaign = api.campaign()
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     body = api.post_body([x], text="t", campaign=campaign, thread=thread)
     status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422 and problem["errors"][0]["loc"][0] == "thread"
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_a_part_too_long_is_pointed_at_where_it_is(api, runtime):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import FB_PAGE, row_counts, run_pipeline, soon
+from tests.helpers import FB_PAGE, rows_digest, run_pipeline, soon
 from tests.samples import png
 
 
@@ -153,7 +153,7 @@ def test_an_unchanged_variant_list_is_not_a_new_revision(api, channels):
 )
 def test_bad_variants_are_refused_and_change_nothing(api, runtime, channels, variant, loc, words):
     x, _, _ = channels
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     body = {
         "campaign_id": api.campaign()["id"],
         "text": "t",
@@ -162,13 +162,13 @@ def test_bad_variants_are_refused_and_change_nothing(api, runtime, channels, var
             {"channel_id": x["id"], "scheduled_at": soon().isoformat(), "time_zone": "UTC"}
         ],
     }
-    before = row_counts(runtime)
+    before = rows_digest(runtime)
     status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422, problem
     assert problem["type"] and problem["title"]
     matching = [e for e in problem["errors"] if e["loc"][: len(loc)] == loc]
     assert matching and words in " ".join(e["msg"] for e in matching)
-    assert row_counts(runtime) == before
+    assert rows_digest(runtime) == before
 
 
 def test_two_variants_for_one_platform_are_refused(api, channels):
