@@ -429,30 +429,30 @@ def test_two_votes_at_the_same_moment_both_count(api, runtime, committee, x):
 
     api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
     _, pub_id = _submitted(api, x)
-    first_voted, outcomes = threading.Event(), {}
+    # Both at the line together: alice's vote is written and uncommitted when bob starts.
+    line, outcomes, order = threading.Barrier(2, timeout=10), {}, []
 
-    def vote(name: str, wait_for: threading.Event | None) -> None:
-        if wait_for is not None:
-            wait_for.wait(10)
+    def vote(name: str) -> None:
         with runtime.session() as session:
             who = Actor(workspace_id=1, key_id=committee[name], role="reviewer")
+            if name == "bob":
+                line.wait()
             outcome = reviews.decide(
                 session, who, pub_id, Status.APPROVED, comment="", now=soon(), revision=1
             )
-            if wait_for is None:
-                first_voted.set()  # the second vote starts while this one is uncommitted
+            if name == "alice":
+                line.wait()  # bob is starting his vote now, against this open transaction
                 threading.Event().wait(0.3)
             outcomes[name] = outcome.status
             session.commit()
+            order.append(name)
 
-    threads = [
-        threading.Thread(target=vote, args=("alice", None)),
-        threading.Thread(target=vote, args=("bob", first_voted)),
-    ]
+    threads = [threading.Thread(target=vote, args=(name,)) for name in ("alice", "bob")]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert order == ["alice", "bob"]  # bob waited for alice's commit
     assert outcomes == {"alice": "in_review", "bob": "scheduled"}
     assert api.publication(pub_id)["status"] == "scheduled"
 
