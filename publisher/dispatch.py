@@ -36,10 +36,14 @@ def dispatch_due(
     now: datetime,
     fence: int | None = None,
     budgets: Budgets | None = None,
+    look: Session | None = None,
 ) -> int:
     """Mark every due publication `queued`, commit, then enqueue it. Returns how many.
     With `fence`, nothing moves unless that token is still the leader's in the database;
-    with `budgets`, no channel gets more than its platform's write limits allow."""
+    with `budgets`, no channel gets more than its platform's write limits allow. With
+    `look` (a read-only session), what is due is read there, and `session` writes only
+    when something is: an idle pass takes no write lock (on SQLite, the one writer's).
+    The hand-over itself moves only rows still `scheduled`; the claim re-checks the rest."""
     due_ids = (
         select(Publication.id, Publication.channel_id, Channel.platform)
         .join(Channel, Channel.id == Publication.channel_id)
@@ -54,7 +58,14 @@ def dispatch_due(
     # one conditional UPDATE by primary key: a row moved by someone else in between is
     # simply not returned. (An UPDATE ... WHERE id IN (subquery) made SQLite walk every
     # scheduled row through the status index.)
-    rows = [tuple(row) for row in session.execute(due_ids)]
+    reader = look or session
+    rows = [tuple(row) for row in reader.execute(due_ids)]
+    if look is not None:
+        look.rollback()  # end the snapshot: the next pass sees what changed
+    if not rows:
+        if look is None:
+            session.commit()
+        return 0
     due = within_budgets(session, rows, budgets, now=now) if budgets else [r[0] for r in rows]
     if not due:
         session.commit()  # a channel may have just been held
@@ -131,17 +142,22 @@ def requeue_lost(
     return len(lost)
 
 
-def expire_claims(session: Session, *, now: datetime, claim_timeout: timedelta) -> int:
+def expire_claims(
+    session: Session, *, now: datetime, claim_timeout: timedelta, look: Session | None = None
+) -> int:
     """Claims whose worker died (or froze past its lease) become `unknown`, for the
     reconciler to ask the platform: at once when their process is certainly gone
     (publisher/procs.py), else `claim_timeout` (lease + platform timeout + grace) after
     their last renewal, when no request under that lease can still be under way."""
     cutoff = now - claim_timeout
-    claims = session.execute(
+    reader = look or session
+    claims = reader.execute(
         select(Publication.claimed_by, Publication.claimed_at).where(
             Publication.status == Status.PUBLISHING
         )
     ).all()
+    if look is not None:
+        look.rollback()
     # Read first, write only when something is to be settled (a write on SQLite takes
     # the one writer lock, and this runs every second).
     holders = {holder for holder, _ in claims if holder is not None}
@@ -161,6 +177,8 @@ def expire_claims(session: Session, *, now: datetime, claim_timeout: timedelta) 
             now=now,
             why="claim expired: the worker stopped before recording an outcome",
         )
+    if expired or look is None:
+        session.commit()
     return expired
 
 

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from publisher import deadlines, dispatch, media, recurrence, webhooks
+from publisher import deadlines, dispatch, media, reconcile, recurrence, webhooks
 from publisher.clock import ClockSkewed
 from publisher.leader import Leadership
 from publisher.pauses import pause_stragglers
@@ -78,30 +78,36 @@ class _Loop:
         """One pass; returns how long to sleep."""
         rt, clock = self.runtime, self.runtime.clock
         rt.check_clock("dispatcher")
-        with rt.session() as session:
+        with rt.session() as session, rt.read_session() as look:
             if self.leadership.token is None:
                 if not self.leadership.try_acquire(session, now=clock()):
                     return TICK_S
             elif not self.leadership.renew():
                 return 0
             fence = self.leadership.token
+            # Reads go through `look` (no write lock); `session` writes only when there is
+            # something to write: an idle pass leaves the one SQLite writer's lock alone.
             while (
                 dispatch.dispatch_due(
-                    session, rt.queue, now=clock(), fence=fence, budgets=rt.budgets
+                    session, rt.queue, now=clock(), fence=fence, budgets=rt.budgets, look=look
                 )
                 == dispatch.BATCH
             ):
                 pass
-            dispatch_reconciliations(session, rt.queue, now=clock())
-            hand_over_deliveries(session, rt.queue, now=clock())
+            if reconcile.any_due(look, now=clock()):
+                dispatch_reconciliations(session, rt.queue, now=clock())
+            if webhooks.any_due(look, now=clock()):
+                hand_over_deliveries(session, rt.queue, now=clock())
+            look.rollback()
             if (clock() - self.last_claims).total_seconds() >= CLAIMS_EVERY_S:
-                dispatch.expire_claims(session, now=clock(), claim_timeout=self.claim_timeout)
-                session.commit()
+                dispatch.expire_claims(
+                    session, now=clock(), claim_timeout=self.claim_timeout, look=look
+                )
                 self.last_claims = clock()
             if (clock() - self.last_sweep).total_seconds() >= SWEEP_EVERY_S:
                 self._sweep(session)
-            next_due = dispatch.next_due_at(session, now=clock())
-            session.rollback()
+            next_due = dispatch.next_due_at(look, now=clock())
+            look.rollback()
         if next_due is None:
             return TICK_S
         return min(max((next_due - clock()).total_seconds(), 0.0), TICK_S)

@@ -27,6 +27,18 @@ RECHECK = timedelta(seconds=60)
 BATCH = 500
 
 
+def any_due(session: Session, *, now: datetime) -> bool:
+    """Whether an `unknown` publication's check is due (a read: no write lock)."""
+    return (
+        session.execute(
+            select(Publication.id)
+            .where(Publication.status == Status.UNKNOWN, Publication.due_at <= now)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def dispatch_reconciliations(session: Session, queue: PublishQueue, *, now: datetime) -> int:
     """Hand `unknown` publications whose check is due to workers (at most one job each)."""
     moved = (

@@ -250,6 +250,18 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "v1=" + mac.hexdigest()
 
 
+def any_due(session: Session, *, now: datetime) -> bool:
+    """Whether a delivery is due (a read: no write lock)."""
+    return (
+        session.execute(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def due(session: Session, *, now: datetime) -> list[int]:
     """Lease the deliveries due now (they are not due again before the lease ends)."""
     ids = list(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 from publisher.dispatcher import run_dispatcher
 from tests.helpers import drain_queue, soon, wait_until
@@ -199,3 +199,39 @@ def test_a_hand_over_a_little_early_is_held_not_bounced(api, runtime, sandbox):
         ("queued", "publishing"),
         ("publishing", "published"),
     ]
+
+
+def test_a_pass_with_nothing_due_writes_nothing_and_waits_on_no_writer(api, runtime):
+    """The dispatcher passes many times a second; one with nothing due only reads. Before,
+    every pass opened write transactions (on SQLite each took the one writer lock), so
+    workers recording outcomes queued behind an idle dispatcher, and a writer holding
+    the lock stalled it. Here another connection holds the write lock for the whole
+    pass: a pass that only reads goes through."""
+    from publisher.dispatcher import _Loop
+    from publisher.leader import Leadership
+
+    x, _ = api.channels()
+    api.submit_and_approve(api.post_for([x], at=soon(3600)))  # due in an hour
+    leadership = Leadership(runtime.redis, name="solo")
+    with runtime.session() as session:
+        assert leadership.try_acquire(session, now=datetime.now(UTC))
+    loop = _Loop(runtime, leadership)
+    loop.step()  # the first pass sweeps (it may write); the next ones are plain passes
+    passed = threading.Event()
+
+    def passes() -> None:
+        for _ in range(3):
+            loop.step()
+        passed.set()
+
+    with runtime.engine.connect() as writer:
+        if writer.dialect.name == "sqlite":
+            writer.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: the writer lock is held
+        else:
+            writer.exec_driver_sql("LOCK TABLE publication IN EXCLUSIVE MODE")  # reads pass
+        thread = threading.Thread(target=passes, daemon=True)
+        thread.start()
+        # A hang detector, not a timing: a pass that waited on the writer stays blocked.
+        assert passed.wait(20), "an idle pass waited on the writer lock"
+        writer.rollback()
+    thread.join(10)
