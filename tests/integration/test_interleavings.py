@@ -33,6 +33,12 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
             self.pubs: list[int] = []
             self.posts: dict[int, int] = {}  # publication -> post
             self.approved_texts: set[str] = set()
+            # The test's own model of the policy (not the API's answer): who voted for
+            # each publication's first revision, and whether an edit made a new one.
+            self.votes: dict[int, set[str]] = {}
+            self.edited: set[int] = set()
+            self.text_of: dict[int, str] = {}
+            self.not_before: dict[str, datetime] = {}
             self.paused = False
             self.ledger_at_pause = 0
             self.serial = 0
@@ -57,36 +63,49 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
             self.serial += 1
             return f"text {self.serial}"
 
-        @rule(approve=st.booleans())
-        def plan(self, approve: bool) -> None:
+        @rule(approve=st.booleans(), later=st.booleans())
+        def plan(self, approve: bool, later: bool) -> None:
             text = self._text()
-            post = api.post_for([self.channel], at=soon(-1), campaign=self.campaign, text=text)
+            at = soon(3600) if later else soon(-1)  # due now, or in an hour: never early
+            post = api.post_for([self.channel], at=at, campaign=self.campaign, text=text)
             api.post(f"/v1/posts/{post['id']}/submit", expect=200)
             pub = post["publications"][0]["id"]
             self.pubs.append(pub)
             self.posts[pub] = post["id"]
+            self.votes[pub], self.text_of[pub], self.not_before[text] = set(), text, at
             if approve:
                 for voter in self.voters:
-                    api.post(f"/v1/reviews/{pub}/approve", {"revision": 1}, as_=voter, expect=201)
-                self.approved_texts.add(text)
+                    self._vote(pub, voter, expect=201)
+
+        def _vote(self, pub: int, voter: str, expect: int | None = None) -> None:
+            status, vote = api.call(
+                "POST", f"/v1/reviews/{pub}/approve", {"revision": 1}, as_=voter, expect=expect
+            )
+            if status != 201:
+                return
+            assert pub not in self.edited, "a vote on revision 1 counted after an edit"
+            self.votes[pub].add(voter)
+            complete = len(self.votes[pub]) >= len(self.voters)
+            # The API's answer is checked against the model, never taken as the model.
+            assert complete == (vote["publication_status"] != "in_review"), vote
+            if complete:
+                self.approved_texts.add(self.text_of[pub])
 
         @precondition(lambda self: self.pubs)
         @rule(data=st.data())
         def approve(self, data) -> None:
             pub = data.draw(st.sampled_from(self.pubs))
-            voter = data.draw(st.sampled_from(["reviewer", "admin"]))
-            text = api.get(f"/v1/posts/{self.posts[pub]}")["text"]
-            status, vote = api.call(
-                "POST", f"/v1/reviews/{pub}/approve", {"revision": 1}, as_=voter
-            )
-            if status == 201 and vote["publication_status"] != "in_review":
-                self.approved_texts.add(text)  # the policy's last vote: approved
+            self._vote(pub, data.draw(st.sampled_from(["reviewer", "admin"])))
 
         @precondition(lambda self: self.pubs)
         @rule(data=st.data())
         def edit(self, data) -> None:
             pub = data.draw(st.sampled_from(self.pubs))
-            api.call("PATCH", f"/v1/posts/{self.posts[pub]}", {"text": self._text()})
+            text = self._text()
+            status, _ = api.call("PATCH", f"/v1/posts/{self.posts[pub]}", {"text": text})
+            if status == 200:  # a new revision: the votes on the first no longer count
+                self.edited.add(pub)
+                self.text_of[pub], self.not_before[text] = text, self.not_before[self.text_of[pub]]
 
         @precondition(lambda self: not self.paused)
         @rule()
@@ -140,6 +159,12 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
             texts = [a.text for a in sandbox.ledger.accepted()]
             assert len(texts) == len(set(texts))
             assert set(texts) <= self.approved_texts
+
+        @invariant()
+        def never_early(self) -> None:
+            for accepted in sandbox.ledger.accepted():
+                arrived = datetime.fromisoformat(accepted.received_at)
+                assert arrived >= self.not_before[accepted.text], accepted
 
         @invariant()
         def nothing_while_paused(self) -> None:
