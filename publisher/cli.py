@@ -188,14 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("up", help="API + dispatcher + worker(s) in one command")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--port", type=_port, default=8000)
+    p.add_argument("--workers", type=_at_least_one_worker, default=1)
     p.add_argument("--sandbox", action="store_true", help="publish to the loopback sandbox")
     p.set_defaults(run=_up)
 
     p = sub.add_parser("api", help="the HTTP API")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=_port, default=8000)
     p.set_defaults(run=_api, needs_schema=True)
 
     p = sub.add_parser("worker", help="one publish worker")
@@ -234,14 +234,79 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _at_least_one_worker(text: str) -> int:
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"{count}: at least 1 (with no worker nothing is ever published)"
+        )
+    return count
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port}: a port is 0 to 65535 (0: any free one)")
+    return port
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
     logs.configure(settings.log_level)
-    if getattr(args, "needs_schema", False) and (problem := _schema_problem(settings)):
+    problem = None
+    if args.command != "sandbox":
+        problem = database_url_problem(settings.effective_database_url)
+    if problem is None and args.command in ("up", "api"):
+        problem = port_problem(getattr(args, "host", "127.0.0.1"), args.port)
+    if problem is None and getattr(args, "needs_schema", False):
+        problem = _schema_problem(settings)
+    if problem is not None:
         print(f"publisher {args.command}: {problem}", file=sys.stderr)
         return 2
     return args.run(settings, args) or 0
+
+
+# The drivers this engine speaks (psycopg 3 for PostgreSQL; psycopg2 is not installed).
+_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql+psycopg"}
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why DATABASE_URL cannot work, with the fix, in one line; or None."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    example = "sqlite:////path/to/publisher.db or postgresql+psycopg://user@host:5432/name"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"DATABASE_URL is not a database URL: write {example}"
+    driver = parsed.drivername
+    if driver in _DRIVERS:
+        return None
+    shown = parsed.render_as_string(hide_password=True)
+    if driver.split("+")[0] in ("postgres", "postgresql"):
+        fixed = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
+        return f"DATABASE_URL {shown} names the driver {driver!r}: write {fixed}"
+    return f"DATABASE_URL {shown}: {driver!r} is not supported; write {example}"
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the API cannot listen on host:port (another process holds it), or None."""
+    import errno
+    import socket
+
+    if port == 0:
+        return None
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} is in use by another process: stop it or pass --port"
+            return f"cannot listen on {host}:{port} ({exc.strerror}): pass --host or --port"
+    return None
 
 
 def _schema_problem(settings: Settings) -> str | None:

@@ -185,3 +185,44 @@ def test_commands_that_need_the_schema_say_which_command_brings_it(tmp_path, red
     assert _publisher("db", "upgrade", env=env).returncode == 0
     if command[0] == "secrets":
         assert _publisher(*command, env=env).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "url,says",
+    [
+        (
+            "postgres://app:hunter2@db.example:5432/pub",
+            "write postgresql+psycopg://app:***@db.example:5432/pub",
+        ),
+        ("postgresql://app@db/pub", "write postgresql+psycopg://app@db/pub"),
+        ("mysql://app@db/pub", "'mysql' is not supported"),
+        ("not a url", "is not a database URL"),
+    ],
+)
+def test_a_database_url_the_engine_cannot_use_is_named_with_its_fix(tmp_path, url, says):
+    for command in (
+        ("db", "upgrade"),
+        ("worker",),
+        ("keys", "create", "--workspace", "a", "--role", "admin"),
+    ):
+        result = _publisher(*command, env=_env(tmp_path / "home", DATABASE_URL=url))
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.strip().splitlines()  # one line, no traceback
+        assert says in line and "hunter2" not in line
+
+
+def test_up_refuses_a_port_in_use_and_no_workers(tmp_path, redis_url):
+    env = _env(tmp_path / "home", REDIS_URL=redis_url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _publisher("up", "--port", str(port), env=env, timeout=30)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"publisher up: port {port} is in use by another process: stop it or pass --port"
+    )
+    assert "Publisher is up" not in result.stdout
+    result = _publisher("up", "--workers", "0", env=env, timeout=30)
+    assert result.returncode == 2 and "nothing is ever published" in result.stderr

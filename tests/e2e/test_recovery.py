@@ -99,6 +99,8 @@ def test_two_workers_killed_mid_burst_everything_settles_within_30_s(
                 select(Event.reason).where(Event.to_status == "unknown")
             ).scalars()
             assert "the worker process died before recording an outcome" in set(reasons)
+        for log in (tmp_path / "logs").glob("*.log"):  # files, not a terminal: no colours
+            assert "\x1b[" not in log.read_text(errors="replace"), log.name
         assert recovered_s <= RECOVERY_S, f"settled {recovered_s:.1f} s after the deaths"
     finally:
         stack.stop()
