@@ -6,10 +6,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from publisher.errors import NotFound
 from publisher.models import Campaign
 from publisher.schemas import CampaignCreate
-from publisher.workspaces import Actor, Permission
+from publisher.workspaces import Actor, Permission, owned
 
 
 def create_campaign(
@@ -25,10 +24,7 @@ def create_campaign(
 
 def get_campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign:
     """The actor's campaign, or NotFound (also for another workspace's campaign)."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or campaign.workspace_id != actor.workspace_id:
-        raise NotFound(f"campaign {campaign_id} not found")
-    return campaign
+    return owned(session, Campaign, campaign_id, actor)
 
 
 def list_campaigns(

@@ -19,11 +19,11 @@ from adapters.base import (
     Transient,
 )
 from publisher import events
-from publisher.errors import Conflict, NotFound, ValidationFailed, field_error
+from publisher.errors import Conflict, ValidationFailed, field_error
 from publisher.models import Channel
 from publisher.schemas import AccountRead, ChannelCheckRead, ChannelCreate, ChannelUpdate
 from publisher.security import CredentialBox
-from publisher.workspaces import Actor, Permission
+from publisher.workspaces import Actor, Permission, owned
 
 ACTIVE = "active"
 NEEDS_REAUTH = "needs_reauth"
@@ -95,10 +95,7 @@ def create_channel(
 
 def get_channel(session: Session, actor: Actor, channel_id: int) -> Channel:
     """The actor's channel, or NotFound (also for another workspace's channel)."""
-    channel = session.get(Channel, channel_id)
-    if channel is None or channel.workspace_id != actor.workspace_id:
-        raise NotFound(f"channel {channel_id} not found")
-    return channel
+    return owned(session, Channel, channel_id, actor)
 
 
 def list_channels(

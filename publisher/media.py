@@ -17,10 +17,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from publisher import events
-from publisher.errors import NotFound, TooLarge, UnsupportedMedia, ValidationFailed, field_error
+from publisher.errors import TooLarge, UnsupportedMedia, ValidationFailed, field_error
 from publisher.fetch import FetchRefused, fetch
 from publisher.models import Media, Post
-from publisher.workspaces import Actor, Permission
+from publisher.workspaces import Actor, Permission, owned
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 VIDEO_TYPES = ("video/mp4", "video/quicktime")
@@ -262,10 +262,7 @@ def import_url(
 
 
 def get_media(session: Session, actor: Actor, media_id: int) -> Media:
-    media = session.get(Media, media_id)
-    if media is None or media.workspace_id != actor.workspace_id:
-        raise NotFound(f"media {media_id} not found")
-    return media
+    return owned(session, Media, media_id, actor)
 
 
 def attached_ids(session: Session) -> set[int]:

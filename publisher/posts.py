@@ -10,13 +10,13 @@ from adapters.base import AdapterRegistry, part_of
 from publisher import audit, events, recurrence, slots
 from publisher.campaigns import get_campaign
 from publisher.content import content_hash, media_files, resolve
-from publisher.errors import Conflict, NotFound, ValidationFailed, field_error
+from publisher.errors import Conflict, ValidationFailed, field_error
 from publisher.localtime import format_local, intended_local, to_local
 from publisher.media import MediaStore
 from publisher.models import Campaign, Channel, Media, Post, Publication, Series
 from publisher.schemas import MediaRef, PostCreate, PostUpdate, TargetIn, VariantIn
 from publisher.states import Status
-from publisher.workspaces import Actor, Permission
+from publisher.workspaces import Actor, Permission, mine, owned
 
 # An edit takes these back to review: their approval was for other content.
 _BACK_TO_REVIEW = frozenset(
@@ -63,12 +63,11 @@ def _rule_problem(target: TargetIn, now: datetime) -> str | None:
 def _check_references(session: Session, actor: Actor, data: PostCreate, now: datetime) -> None:
     """Campaign and channels must exist in the actor's workspace; one 422 lists every miss."""
     errors = []
-    campaign = session.get(Campaign, data.campaign_id)
-    if campaign is None or campaign.workspace_id != actor.workspace_id:
+    if mine(session, Campaign, data.campaign_id, actor) is None:
         errors.append(field_error("campaign_id", f"no campaign {data.campaign_id} here"))
     for i, target in enumerate(data.targets):
-        channel = session.get(Channel, target.channel_id)
-        if channel is None or channel.workspace_id != actor.workspace_id:
+        channel = mine(session, Channel, target.channel_id, actor)
+        if channel is None:
             errors.append(
                 field_error(["targets", i, "channel_id"], f"no channel {target.channel_id} here")
             )
@@ -116,8 +115,7 @@ def _media_errors(
     ]
     errors = []
     for loc, ref in places:
-        media = session.get(Media, ref.media_id)
-        if media is None or media.workspace_id != actor.workspace_id:
+        if mine(session, Media, ref.media_id, actor) is None:
             errors.append(field_error([*loc, "media_id"], f"no media {ref.media_id} here"))
     return errors
 
@@ -246,10 +244,7 @@ def series_of(session: Session, post: Post) -> list[Series]:
 
 def get_post(session: Session, actor: Actor, post_id: int) -> Post:
     """The actor's post, or NotFound (also for another workspace's post)."""
-    post = session.get(Post, post_id)
-    if post is None or post.workspace_id != actor.workspace_id:
-        raise NotFound(f"post {post_id} not found")
-    return post
+    return owned(session, Post, post_id, actor)
 
 
 def list_posts(

@@ -9,20 +9,17 @@ from sqlmodel import Session, select
 
 from adapters.base import Adapter, AdapterError, RateLimited, Rejected
 from publisher import events, recurrence
-from publisher.errors import Conflict, NotFound, PlatformUnavailable
+from publisher.errors import Conflict, PlatformUnavailable
 from publisher.localtime import show_in
 from publisher.models import Channel, Event, Post, Publication, Series
 from publisher.schemas import MetricsRead, PostMetrics, PublicationRead, SeriesRead
 from publisher.states import Status
-from publisher.workspaces import Actor, Permission
+from publisher.workspaces import Actor, Permission, owned
 
 
 def get_publication(session: Session, actor: Actor, publication_id: int) -> Publication:
     """The actor's publication, or NotFound (also for another workspace's)."""
-    pub = session.get(Publication, publication_id)
-    if pub is None or pub.workspace_id != actor.workspace_id:
-        raise NotFound(f"publication {publication_id} not found")
-    return pub
+    return owned(session, Publication, publication_id, actor)
 
 
 def _out_there(

@@ -15,10 +15,10 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlmodel import Session
 
 from publisher import events
-from publisher.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from publisher.errors import Conflict, Forbidden, ValidationFailed, field_error
 from publisher.models import ApiKey, Publication
 from publisher.states import Status
-from publisher.workspaces import Actor, Permission, reviewer_problem
+from publisher.workspaces import Actor, Permission, owned, reviewer_problem
 
 SALT = "publisher-review-page"
 
@@ -56,9 +56,7 @@ def mint(
             f"link (POST /v1/reviews/{publication_id}/link with that key), so that the review "
             "policy counts each person once"
         )
-    pub = session.get(Publication, publication_id)
-    if pub is None or pub.workspace_id != actor.workspace_id:
-        raise NotFound(f"publication {publication_id} not found")
+    pub = owned(session, Publication, publication_id, actor)
     if pub.status != Status.IN_REVIEW:
         raise Conflict(f"publication {publication_id} is {pub.status}, not in_review")
     if problem := reviewer_problem(session, actor.workspace_id, reviewer_id):

@@ -12,13 +12,13 @@ from sqlmodel import Session, select
 from adapters.base import AdapterRegistry, MediaFile
 from publisher import audit, policies
 from publisher.content import content_of, media_refs
-from publisher.errors import Conflict, NotFound
+from publisher.errors import Conflict
 from publisher.localtime import show_in
 from publisher.models import ApiKey, Channel, Post, Publication, Review, Series
 from publisher.policies import Policy
 from publisher.reviews import counting, current_tally, votes_on
 from publisher.states import Status
-from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission
+from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission, owned
 
 Sort = Literal["scheduled", "deadline", "created", "campaign", "channel"]
 
@@ -76,9 +76,7 @@ def one_item(session: Session, actor: Actor, publication_id: int) -> QueueItem:
     found = review_queue(session, actor, publication_id=publication_id)
     if found:
         return found[0]
-    pub = session.get(Publication, publication_id)
-    if pub is None or pub.workspace_id != actor.workspace_id:
-        raise NotFound(f"publication {publication_id} not found")
+    pub = owned(session, Publication, publication_id, actor)
     raise Conflict(
         f"publication {publication_id} is {pub.status}, not in_review", current=pub.status
     )

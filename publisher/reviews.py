@@ -9,21 +9,21 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from publisher import audit, events, policies
-from publisher.errors import Conflict, Forbidden, NotFound, PublisherError, StaleRevision
+from publisher.errors import Conflict, Forbidden, PublisherError, StaleRevision
 from publisher.models import ApiKey, Event, Post, Publication, Review, Series
 from publisher.pauses import is_paused
 from publisher.policies import Policy, Tally
 from publisher.posts import end_series
 from publisher.states import Status
-from publisher.workspaces import Actor, Permission
+from publisher.workspaces import Actor, Permission, owned
 
 
 def _pending(session: Session, actor: Actor, publication_id: int) -> tuple[Publication, Post]:
     """The publication, locked until the vote is committed: two votes at once are counted
     one after the other, so neither misses the other (and nothing is approved twice)."""
-    pub = session.get(Publication, publication_id, with_for_update=True, populate_existing=True)
-    if pub is None or pub.workspace_id != actor.workspace_id:
-        raise NotFound(f"publication {publication_id} not found")
+    pub = owned(
+        session, Publication, publication_id, actor, with_for_update=True, populate_existing=True
+    )
     if pub.series_id is not None:  # votes on any occurrence count for the series
         session.get(Series, pub.series_id, with_for_update=True, populate_existing=True)
     if pub.status != Status.IN_REVIEW:

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from publisher import fetch
 from publisher.errors import NotFound, ValidationFailed, field_error
 from publisher.models import Event, Publication, Webhook, WebhookDelivery
-from publisher.workspaces import Actor, Permission
+from publisher.workspaces import Actor, Permission, owned
 
 if TYPE_CHECKING:
     from publisher.review_schemas import WebhookCreate, WebhookUpdate
@@ -161,10 +161,7 @@ def create(
 
 
 def get(session: Session, actor: Actor, webhook_id: int) -> Webhook:
-    hook = session.get(Webhook, webhook_id)
-    if hook is None or hook.workspace_id != actor.workspace_id:
-        raise NotFound(f"webhook {webhook_id} not found")
-    return hook
+    return owned(session, Webhook, webhook_id, actor)
 
 
 def list_all(

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlmodel import Session, select
 
 from publisher import security
 from publisher.errors import Forbidden, NotFound, Unauthenticated
 from publisher.models import ApiKey, Workspace
+
+T = TypeVar("T")
 
 
 class Permission(StrEnum):
@@ -55,6 +58,23 @@ class Actor:
             raise Forbidden(f"role {self.role!r} may not {permission.value.replace('_', ' ')}")
 
 
+def mine(session: Session, model: type[T], ident: int, actor: Actor, **options: Any) -> T | None:
+    """The row `ident` of `model` if it belongs to the actor's workspace, else None: another
+    workspace's rows do not exist for this actor (the one tenancy check)."""
+    row = session.get(model, ident, **options)
+    return row if row is not None and row.workspace_id == actor.workspace_id else None
+
+
+def owned(
+    session: Session, model: type[T], ident: int, actor: Actor, *, noun: str = "", **options: Any
+) -> T:
+    """`mine`, or NotFound naming the row (also for another workspace's: same answer)."""
+    row = mine(session, model, ident, actor, **options)
+    if row is None:
+        raise NotFound(f"{noun or model.__name__.lower()} {ident} not found")
+    return row
+
+
 def get_or_create_workspace(session: Session, name: str) -> Workspace:
     """The workspace called `name`, created if it does not exist yet."""
     workspace = session.exec(select(Workspace).where(Workspace.name == name)).first()
@@ -96,9 +116,7 @@ def list_keys(
 
 def revoke_key(session: Session, actor: Actor, key_id: int, *, now: datetime) -> ApiKey:
     actor.require(P.MANAGE_KEYS)
-    key = session.get(ApiKey, key_id)
-    if key is None or key.workspace_id != actor.workspace_id:
-        raise NotFound(f"API key {key_id} not found")
+    key = owned(session, ApiKey, key_id, actor, noun="API key")
     if key.revoked_at is None:
         key.revoked_at = now
     return key
