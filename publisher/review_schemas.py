@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
+from publisher import webhooks
 from publisher.schemas import (
     Id,
     Input,
@@ -330,17 +331,8 @@ class AuditQuery(Input):
 
 # -- outgoing webhooks ------------------------------------------------------------------
 
-Topic = Literal[
-    "review.requested",
-    "review.decided",
-    "review.deadline_near",
-    "review.expired",
-    "publication.published",
-    "publication.failed",
-    "publication.unknown",
-    "channel.needs_reauth",
-    "workspace.paused",
-]
+# The topics are webhooks.TOPICS (derived from the events that publish them): one list.
+Topic = Literal[webhooks.TOPICS]  # type: ignore[valid-type]
 
 
 class WebhookCreate(Input):
