@@ -3,6 +3,7 @@ PUBLISHER_TEST_DATABASE_URL names a server), a real Redis, the sandbox servers."
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from publisher import jobs, migrate
 from publisher.embedded import redis_answers, start_private_redis
 from publisher.runtime import Runtime, build_runtime
 from publisher.settings import Settings
-from tests.helpers import Api, KeyRing, make_keys
+from tests.helpers import Api, KeyRing, make_keys, set_clock
 
 TEST_SECRET = "test-secret-key-for-credentials"
 
@@ -154,10 +155,5 @@ def redis(runtime: Runtime) -> Redis:
 
 @pytest.fixture
 def at(runtime: Runtime):
-    """Set the engine's clock (the API's and the materialiser's 'now') to an instant."""
-
-    def set_now(instant):
-        runtime.clock = lambda: instant
-        return instant
-
-    return set_now
+    """Set the engine's clock to an instant (or an offset from now): `set_clock`, bound."""
+    return functools.partial(set_clock, runtime)

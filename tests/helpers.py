@@ -198,6 +198,15 @@ class Api:
         return self.get(f"/v1/publications/{pub_id}")
 
 
+def set_clock(runtime: Runtime, when: datetime | timedelta) -> datetime:
+    """Fix the engine's clock in this process (the API's, the dispatcher's and the in-process
+    workers' "now") at `when`: an instant, or an offset from now. Returns the instant.
+    The one way tests move time (the `at` fixture is this, bound to the runtime)."""
+    instant = datetime.now(UTC) + when if isinstance(when, timedelta) else when
+    runtime.clock = lambda: instant
+    return instant
+
+
 def soon(seconds: float = 0.0) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from publisher.models import Publication
-from tests.helpers import rows_digest, soon
+from tests.helpers import rows_digest, set_clock, soon
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}
 
@@ -384,7 +384,7 @@ def test_bad_posting_slots_are_refused_and_change_nothing(api, runtime, world, b
 def test_a_post_whose_time_passed_is_refused_at_submit(api, runtime, world):
     post = api.post("/v1/posts", _post_body(world), expect=201)  # due in a minute
     later = datetime.now(UTC) + timedelta(minutes=10)
-    runtime.clock = lambda: later
+    set_clock(runtime, later)
     before = rows_digest(runtime)
     status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit", {})
     pub = post["publications"][0]["id"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from adapters.base import Budget
 from adapters.x import XAdapter
 from publisher import dispatch
-from tests.helpers import drain_queue, soon, wait_until
+from tests.helpers import drain_queue, set_clock, soon, wait_until
 
 
 def _due(api, count: int) -> tuple[dict, list[int]]:
@@ -48,7 +48,7 @@ def test_the_dispatcher_holds_what_would_exceed_the_budget(api, runtime, sandbox
     drain_queue(runtime)
     assert len(sandbox.ledger.accepted("x")) == 2
     later = held_until + timedelta(seconds=1)
-    runtime.clock = lambda: later  # the workers' clock too: they never claim early
+    set_clock(runtime, later)  # the workers' clock too: they never claim early
     assert _pass(runtime, budgets, now=later) == 2
     drain_queue(runtime)
     assert len(sandbox.ledger.accepted("x")) == 4

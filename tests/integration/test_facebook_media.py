@@ -7,7 +7,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from adapters.sandbox import Fault
-from tests.helpers import FB_PAGE, run_pipeline, soon
+from tests.helpers import FB_PAGE, run_pipeline, set_clock, soon
 from tests.samples import jpeg, mp4, png
 
 
@@ -45,7 +45,7 @@ def test_a_failed_photo_upload_is_retried_and_the_post_goes_out_once(api, runtim
     assert sandbox.ledger.accepted() == []
 
     later = datetime.now(UTC) + timedelta(hours=1)
-    runtime.clock = lambda: later
+    set_clock(runtime, later)
     run_pipeline(runtime, now=later)
     assert api.publication(post["publications"][0]["id"])["status"] == "published"
     assert len(sandbox.ledger.accepted("facebook")) == 1

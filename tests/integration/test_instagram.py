@@ -12,7 +12,7 @@ import pytest
 
 from adapters.sandbox import Fault
 from publisher.models import Publication
-from tests.helpers import run_pipeline
+from tests.helpers import run_pipeline, set_clock
 from tests.samples import jpeg, png
 
 PUBLIC = "https://publisher.example"
@@ -121,7 +121,7 @@ def test_a_failed_container_is_retried_and_posts_once(api, runtime, sandbox, ins
     assert pub["status"] == "scheduled" and "media container" in pub["last_error"]
 
     later = datetime.now(UTC) + timedelta(hours=1)
-    runtime.clock = lambda: later
+    set_clock(runtime, later)
     run_pipeline(runtime, now=later)
     assert api.publication(post["publications"][0]["id"])["status"] == "published"
     assert len(sandbox.ledger.accepted("instagram")) == 1
@@ -166,7 +166,7 @@ def test_a_spent_publishing_allowance_is_a_wait_read_from_the_account(api, runti
 
     sandbox.ledger.ig_quota_total = 2  # the window moved on
     later = held + timedelta(seconds=1)
-    runtime.clock = lambda: later
+    set_clock(runtime, later)
     run_pipeline(runtime, now=later)
     assert api.publication(second)["status"] == "published"
 

@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from adapters.sandbox import Fault
 from publisher import deadlines, dispatch, publishing
-from tests.helpers import drain_queue, reconcile_pass, soon
+from tests.helpers import drain_queue, reconcile_pass, set_clock, soon
 
 SETTLED = {
     "published",
@@ -182,7 +182,7 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
             sandbox.ledger.reset_faults()
             for hop in range(1, 8):  # settle: sweep, reconcile, dispatch, with time moving on
                 later = datetime.now(UTC) + timedelta(hours=hop)
-                runtime.clock = lambda later=later: later
+                set_clock(runtime, later)
                 with runtime.session() as session:
                     dispatch.expire_claims(session, now=later, claim_timeout=timedelta(minutes=5))
                     session.commit()
@@ -192,7 +192,7 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
                     session.commit()
                     dispatch.dispatch_due(session, runtime.queue, now=later)
                 drain_queue(runtime)
-            runtime.clock = lambda: datetime.now(UTC)
+            runtime.clock = lambda: datetime.now(UTC)  # the real clock again
             statuses = {api.publication(p)["status"] for p in self.pubs}
             assert statuses <= SETTLED | {"draft"}, statuses
             self.at_most_once_and_only_approved()

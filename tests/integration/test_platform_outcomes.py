@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.sandbox import Fault
-from tests.helpers import run_pipeline, soon
+from tests.helpers import run_pipeline, set_clock, soon
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def approved(api):
 def _later(runtime, seconds: float) -> datetime:
     """Move the engine's clock forward (the claim and the dispatcher both read it)."""
     when = datetime.now(UTC) + timedelta(seconds=seconds)
-    runtime.clock = lambda: when
+    set_clock(runtime, when)
     return when
 
 

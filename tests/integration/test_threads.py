@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.sandbox import Fault
-from tests.helpers import reconcile_pass, rows_digest, run_pipeline, soon
+from tests.helpers import reconcile_pass, rows_digest, run_pipeline, set_clock, soon
 
 PARTS = ["1/4 We are hiring", "2/4 Engineers", "3/4 Designers", "4/4 Apply today"]
 
@@ -45,7 +45,7 @@ def _expected_chain(first=PARTS[0]):
 
 def _later(runtime, seconds: float) -> datetime:
     when = datetime.now(UTC) + timedelta(seconds=seconds)
-    runtime.clock = lambda: when
+    set_clock(runtime, when)
     return when
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.sandbox import Fault
-from tests.helpers import run_pipeline, soon
+from tests.helpers import run_pipeline, set_clock, soon
 from tests.samples import jpeg, mp4, png
 
 
@@ -93,7 +93,7 @@ def test_a_failed_upload_is_retried_and_posts_once(api, runtime, sandbox, status
     assert sandbox.ledger.accepted() == []
 
     later = datetime.now(UTC) + timedelta(hours=1)
-    runtime.clock = lambda: later
+    set_clock(runtime, later)
     run_pipeline(runtime, now=later)
     assert api.publication(post["publications"][0]["id"])["status"] == "published"
     assert len(sandbox.ledger.accepted("x")) == 1
