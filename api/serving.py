@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import time
 from dataclasses import dataclass
 
 from werkzeug.serving import WSGIRequestHandler
+from werkzeug.urls import uri_to_iri
 
 IDLE_READ_TIMEOUT_S = 30.0  # no single read waits longer than this
 TOO_SLOW = "publisher.request_too_slow"
@@ -66,6 +68,19 @@ class _DeadlineIO(io.RawIOBase):
 
 class DeadlineHandler(WSGIRequestHandler):
     deadlines = Deadlines()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """werkzeug's access line, coloured only on a terminal (werkzeug colours it always
+        on POSIX: escape codes in every log file)."""
+        if sys.stderr.isatty():
+            super().log_request(code, size)
+            return
+        try:
+            line = f"{self.command} {uri_to_iri(self.path)} {self.request_version}"
+        except AttributeError:  # a request line too bad to parse
+            line = self.requestline
+        self.log("info", '"%s" %s %s', line.translate(self._control_char_table), code, size)
+
     deadline = 0.0
     too_slow = False  # this request missed its deadline
     headers_read = False

@@ -81,9 +81,13 @@ def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
             session, workspace_id=workspace.id, name=args.name or f"{args.role} key", role=args.role
         )
     engine.dispose()
-    print(f"workspace {workspace.name} (id {workspace.id}), {key.role} key {key.prefix}:")
+    # The key alone on stdout, so that KEY=$(publisher keys create ...) holds just the key.
+    print(
+        f"workspace {workspace.name} (id {workspace.id}), {key.role} key {key.prefix}: this is "
+        "the only time the key is shown; store it now.",
+        file=sys.stderr,
+    )
     print(secret)
-    print("This is the only time the key is shown; store it now.", file=sys.stderr)
     return 0
 
 
@@ -143,7 +147,10 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
     stack.start()
     print(
         f"Publisher is up: API {stack.api_url} (docs {stack.api_url}/docs), "
-        f"{args.workers} worker(s), dispatcher; Ctrl-C stops it",
+        f"{args.workers} worker(s), dispatcher; Ctrl-C stops it\n"
+        "Next: a key, in another terminal: publisher keys create --workspace acme --role "
+        f"admin; then call the API with it (README, 'Quick start'). Ready when "
+        f"{stack.api_url}/readyz answers 200.",
         flush=True,
     )
     _stop_on_sigterm()

@@ -57,8 +57,8 @@ def test_keys_create_prints_the_key_once_and_it_works(tmp_path, redis_url):
     assert _publisher("db", "upgrade", env=env).returncode == 0
     result = _publisher("keys", "create", "--workspace", "acme", "--role", "reviewer", env=env)
     assert result.returncode == 0, result.stderr
-    key = result.stdout.strip().splitlines()[-1]
-    assert key.startswith("pub_")
+    key = result.stdout.strip()  # alone on stdout: KEY=$(publisher keys create ...) works
+    assert key.startswith("pub_") and "\n" not in key
     assert "only time" in result.stderr
 
     from api import create_app
