@@ -73,8 +73,19 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     runtime = build_runtime(settings)
     jobs.bind(runtime)
     backoff = REDIS_RETRY_S
+    # Between RQ loops (waiting for Redis) a signal ends the worker; inside one, RQ's own
+    # handlers apply (warm shutdown), and it replaces these: they are set again each time.
+    stopping = threading.Event()
+
+    def between_loops() -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only (a test runs a worker in a thread)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stopping.set())
+
+    between_loops()
     try:
-        while True:
+        while not stopping.is_set():
             # SimpleWorker runs jobs in this process: no fork per job, the engine and the
             # adapters' connection pools are reused (about 2.4x the jobs/s of a forking
             # Worker).
@@ -92,23 +103,41 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
                 # RQ's loop swallows an error (a Redis blip while it records a job) and
                 # returns: a worker that was not told to stop works on.
                 log.warning("worker: RQ's loop ended on its own; working on in %.1f s", backoff)
-                time.sleep(backoff)
+                between_loops()
+                if stopping.wait(backoff):
+                    return
                 backoff = min(backoff * 2, REDIS_RETRY_MAX_S)
                 name = None
             except RedisError as exc:
                 # Redis went away (say, while RQ recorded a finished job): every outcome is
                 # in the database already; wait for Redis and work on as a new worker.
-                stopping = worker is not None and (worker._stop_requested or worker.stop_asked)
-                if stopping:
+                told = worker is not None and (worker._stop_requested or worker.stop_asked)
+                if told:
                     return
-                log.warning("worker: Redis unavailable (%s); again in %.1f s", exc, backoff)
-                time.sleep(backoff)
+                log.warning(
+                    "worker: Redis unavailable at %s (%s); again in %.1f s (start it, or set "
+                    "REDIS_URL)",
+                    _shown(settings.redis_url),
+                    exc,
+                    backoff,
+                )
+                between_loops()
+                if stopping.wait(backoff):
+                    return
                 if worker is not None and (worker._stop_requested or worker.stop_asked):
                     return  # SIGTERM while waiting
                 backoff = min(backoff * 2, REDIS_RETRY_MAX_S)
                 name = None  # the old registration may linger until its TTL
     finally:
         runtime.close()
+
+
+def _shown(url: str) -> str:
+    """A Redis URL without its password, for a log line."""
+    from redis.connection import parse_url
+
+    password = parse_url(url).get("password")
+    return url.replace(f":{password}@", ":***@") if password else url
 
 
 def run_dispatcher_process(settings: Settings) -> None:
@@ -119,7 +148,8 @@ def run_dispatcher_process(settings: Settings) -> None:
     def request_stop(signum: int, _frame: object) -> None:
         log.info("dispatcher: signal %d, stopping", signum)
         stop.set()
-        runtime.queue.wake()
+        with contextlib.suppress(RedisError):  # Redis may be the reason to stop
+            runtime.queue.wake()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)

@@ -47,7 +47,12 @@ def run_dispatcher(runtime: Runtime, stop: threading.Event, *, name: str | None 
                 # (which would cut a subscriber that never reads them).
                 runtime.queue.wait_for_wake(sleep_s)
         except (RedisError, DBAPIError) as exc:
-            log.warning("dispatcher %s: outage, retrying: %s", leadership.name, exc)
+            log.warning(
+                "dispatcher %s: %s unavailable, retrying: %s",
+                leadership.name,
+                "Redis" if isinstance(exc, RedisError) else "the database",
+                exc,
+            )
             leadership.token = None  # lead again only through a fresh lease and token
             stop.wait(OUTAGE_RETRY_S)
         except ClockSkewed as exc:

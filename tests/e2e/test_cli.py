@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -226,3 +228,27 @@ def test_up_refuses_a_port_in_use_and_no_workers(tmp_path, redis_url):
     assert "Publisher is up" not in result.stdout
     result = _publisher("up", "--workers", "0", env=env, timeout=30)
     assert result.returncode == 2 and "nothing is ever published" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["worker", "dispatcher"])
+def test_with_redis_down_they_wait_say_where_and_stop_cleanly(tmp_path, command):
+    """They ride out a Redis outage (issue 12 item 4), naming the URL (without its password)
+    and what to do; SIGTERM then stops them without a traceback (the dispatcher's signal
+    handler woke the loop through Redis and raised)."""
+    env = _env(tmp_path / "home", REDIS_URL=f"redis://:hunter2@127.0.0.1:{_closed_port()}/0")
+    assert _publisher("db", "upgrade", env=env).returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "publisher.cli", command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(3)  # long enough to try and fail a few times
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out and "hunter2" not in out
+    assert "Redis unavailable" in out
+    if command == "worker":
+        assert "set REDIS_URL" in out
