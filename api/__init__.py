@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 from flask import Blueprint, Flask, Response, jsonify
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,6 +24,7 @@ from api import (
     reviews,
     webhooks,
 )
+from api.reference import reference_page
 from api.spec import openapi_document
 from publisher.clock import ClockSkewed, beats
 from publisher.migrate import missing_revisions
@@ -97,7 +96,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @app.get("/docs")
     def docs():
         return Response(
-            _docs_page(_document(app)),
+            reference_page(_document(app)),
             mimetype="text/html",
         )
 
@@ -146,22 +145,3 @@ def readiness(rt: Runtime) -> dict[str, dict]:
 def _document(app: Flask) -> dict:
     platforms = sorted(app.extensions["publisher"].registry)
     return openapi_document(app, title="Publisher API", version=API_VERSION, platforms=platforms)
-
-
-def _docs_page(document: dict) -> str:
-    """A plain page listing every operation; works offline (no CDN-hosted UI)."""
-    rows = []
-    for path, ops in document["paths"].items():
-        for method, op in ops.items():
-            rows.append(
-                f"<tr><td><code>{method.upper()}</code></td><td><code>"
-                f"{html.escape(path)}</code></td><td>{html.escape(op['summary'])}</td></tr>"
-            )
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Publisher API</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td{padding:4px 12px}</style></head>"
-        "<body><h1>Publisher API</h1><p>Every call needs <code>Authorization: Bearer "
-        "&lt;key&gt;</code>. Errors are <code>application/problem+json</code>. The machine-"
-        "readable document is <a href='/openapi.json'>/openapi.json</a> (OpenAPI 3.1).</p>"
-        f"<table>{''.join(rows)}</table></body></html>"
-    )

@@ -1,0 +1,227 @@
+"""`/docs`: the OpenAPI document as a readable reference, served offline (no CDN-hosted UI).
+
+Per operation: its parameters and body fields (required, type, limits, enums), one
+example request body made from the schema (`example_of`; a test validates every one
+against its schema), the success answer, the problems it can answer and who may call it.
+Every schema the document names is listed once, with its fields.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+_LIMITS = (
+    ("minLength", "at least {} characters"),
+    ("maxLength", "at most {} characters"),
+    ("minimum", "≥ {}"),
+    ("exclusiveMinimum", "> {}"),
+    ("maximum", "≤ {}"),
+    ("minItems", "at least {} items"),
+    ("maxItems", "at most {} items"),
+    ("minProperties", "at least {} field(s)"),
+    ("pattern", "matches <code>{}</code>"),
+    ("format", "format {}"),
+)
+# What any authenticated call can answer, and what each kind of call adds.
+_PROBLEMS = {
+    400: "the body is not JSON, or is nested too deeply",
+    401: "no key, or a key that is not valid (revoked, unknown)",
+    403: "the key's role may not do this",
+    404: "not found (also another workspace's object)",
+    409: "the object's state does not allow it now (the problem says which state)",
+    413: "the body is too large",
+    422: "a field is wrong: `errors` lists each one with its location",
+}
+_REF = "#/components/schemas/"
+
+
+def _name(ref: str) -> str:
+    return ref.removeprefix(_REF)
+
+
+def _type(schema: dict[str, Any]) -> str:
+    """A short, linked description of a schema's type."""
+    if "$ref" in schema:
+        name = _name(schema["$ref"])
+        return f"<a href='#schema-{name}'>{html.escape(name)}</a>"
+    if "anyOf" in schema or "oneOf" in schema:
+        options = schema.get("anyOf") or schema.get("oneOf")
+        return " or ".join(_type(option) for option in options)
+    if "enum" in schema:
+        values = schema["enum"]
+        shown = ", ".join(f"<code>{html.escape(json.dumps(v))}</code>" for v in values[:12])
+        return f"one of {shown}" + (f" … ({len(values)})" if len(values) > 12 else "")
+    if "const" in schema:
+        return f"<code>{html.escape(json.dumps(schema['const']))}</code>"
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"array of {_type(schema.get('items', {}))}"
+    return html.escape(kind if isinstance(kind, str) else " or ".join(kind))
+
+
+def _limits(schema: dict[str, Any]) -> str:
+    parts = []
+    for option in [schema, *schema.get("anyOf", [])]:
+        for key, words in _LIMITS:
+            if key in option:
+                parts.append(words.format(html.escape(str(option[key]))))
+    if "default" in schema and schema["default"] is not None:
+        parts.append(f"default <code>{html.escape(json.dumps(schema['default']))}</code>")
+    return "; ".join(parts)
+
+
+def _fields(schema: dict[str, Any]) -> str:
+    properties = schema.get("properties", {})
+    if not properties:
+        return f"<p>{_type(schema)}</p>"
+    required = set(schema.get("required", []))
+    rows = "".join(
+        f"<tr><td><code>{html.escape(name)}</code>{' <b>required</b>' if name in required else ''}"
+        f"</td><td>{_type(prop)}</td><td>{_limits(prop)}</td>"
+        f"<td>{html.escape(prop.get('description', ''))}</td></tr>"
+        for name, prop in properties.items()
+    )
+    return (
+        f"<table><tr><th>field</th><th>type</th><th>limits</th><th>meaning</th></tr>{rows}</table>"
+    )
+
+
+def example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) -> Any:
+    """A value `schema` accepts: its own examples or default first, else the smallest
+    value its type and limits allow (required fields only, for objects)."""
+    if "$ref" in schema:
+        return example_of(schemas[_name(schema["$ref"])], schemas, depth + 1)
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if options:
+        concrete = [o for o in options if o.get("type") != "null"]
+        return example_of((concrete or options)[0], schemas, depth + 1)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        if depth > 6:
+            return {}
+        names = list(schema.get("required", []))
+        for name in schema.get("properties", {}):  # a PATCH needs at least one field
+            if len(names) >= schema.get("minProperties", 0):
+                break
+            if name not in names:
+                names.append(name)
+        return {name: example_of(schema["properties"][name], schemas, depth + 1) for name in names}
+    if kind == "array":
+        return [
+            example_of(schema.get("items", {}), schemas, depth + 1)
+            for _ in range(schema.get("minItems", 0))
+        ]
+    if kind == "integer":
+        return max(1, int(schema.get("minimum", 1)), int(schema.get("exclusiveMinimum", 0)) + 1)
+    if kind == "number":
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return False
+    if kind == "string":
+        if schema.get("format") == "date-time":
+            return "2030-01-01T09:00:00Z"
+        if schema.get("format") == "uri" or "://" in schema.get("pattern", ""):
+            return "https://example.com/page"
+        return "x" * max(1, schema.get("minLength", 1))
+    return None
+
+
+def _operation(path: str, method: str, op: dict[str, Any], schemas: dict[str, Any]) -> str:
+    anchor = html.escape(op["operationId"])
+    out = [
+        f"<section id='{anchor}'><h3><code>{method.upper()} {html.escape(path)}</code></h3>",
+        f"<p>{html.escape(op['summary'])}</p>",
+        "<p><b>Who</b>: "
+        + (
+            "anyone (no key)"
+            if op.get("security") == []
+            else "an API key (<code>Authorization: Bearer pub_…</code>); what its role may do "
+            "is checked (403 otherwise)"
+        )
+        + "</p>",
+    ]
+    params = op.get("parameters", [])
+    if params:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(p['name'])}</code> ({p['in']})"
+            f"{' <b>required</b>' if p.get('required') else ''}</td>"
+            f"<td>{_type(p['schema'])}</td><td>{_limits(p['schema'])}</td>"
+            f"<td>{html.escape(p.get('description', ''))}</td></tr>"
+            for p in params
+        )
+        out.append(
+            "<h4>Parameters</h4><table><tr><th>name</th><th>type</th><th>limits</th>"
+            f"<th>meaning</th></tr>{rows}</table>"
+        )
+    body = op.get("requestBody", {}).get("content", {})
+    for kind, media in body.items():
+        schema = media["schema"]
+        out.append(f"<h4>Body ({html.escape(kind)})</h4>")
+        if "$ref" in schema:
+            out.append(f"<p>{_type(schema)}</p>")
+            schema = schemas[_name(schema["$ref"])]
+        out.append(_fields(schema))
+        if kind == "application/json":
+            example = json.dumps(example_of(schema, schemas), indent=2, ensure_ascii=False)
+            out.append(f"<p>Example:</p><pre>{html.escape(example)}</pre>")
+    for status, answer in op["responses"].items():
+        if status == "default":
+            continue
+        content = answer.get("content", {}).get("application/json")
+        what = _type(content["schema"]) if content else "no body"
+        out.append(f"<h4>{status}</h4><p>{what}</p>")
+    problems = [409, 422] if body else [404, 409] if params else [422]
+    shown = [401, 403, *problems] if op.get("security") != [] else problems
+    listed = "".join(
+        f"<li><b>{code}</b>: {html.escape(_PROBLEMS[code])}</li>" for code in sorted(set(shown))
+    )
+    out.append(
+        "<h4>Problems</h4><p><code>application/problem+json</code> "
+        f"(<a href='#schema-Problem'>Problem</a>), among them:</p><ul>{listed}</ul></section>"
+    )
+    return "".join(out)
+
+
+def reference_page(document: dict[str, Any]) -> str:
+    """The whole reference, one page."""
+    schemas = document["components"]["schemas"]
+    toc, sections = [], []
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            toc.append(
+                f"<li><a href='#{html.escape(op['operationId'])}'><code>{method.upper()} "
+                f"{html.escape(path)}</code></a> {html.escape(op['summary'])}</li>"
+            )
+            sections.append(_operation(path, method, op, schemas))
+    models = "".join(
+        f"<section id='schema-{html.escape(name)}'><h3>{html.escape(name)}</h3>"
+        f"<p>{html.escape(schema.get('description', ''))}</p>{_fields(schema)}</section>"
+        for name, schema in sorted(schemas.items())
+    )
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<title>Publisher API reference</title><style>"
+        "body{font-family:sans-serif;margin:2em;max-width:70em}td,th{padding:4px 10px;"
+        "text-align:left;vertical-align:top;border-bottom:1px solid #ddd}"
+        "pre{background:#f4f4f4;padding:.8em;overflow:auto}section{margin-top:2.5em}"
+        "</style></head><body><h1>Publisher API reference</h1>"
+        "<p>Every call but the public ones needs <code>Authorization: Bearer &lt;key&gt;"
+        "</code> (<code>publisher keys create</code>). Bodies are JSON; errors are "
+        "<code>application/problem+json</code> with <code>type</code>, <code>title</code>, "
+        "<code>detail</code> and, for a 422, <code>errors</code> naming each field. Lists "
+        "page with <code>limit</code> and <code>cursor</code>. The machine-readable "
+        "document: <a href='/openapi.json'>/openapi.json</a> (OpenAPI 3.1).</p>"
+        f"<h2>Operations</h2><ul>{''.join(toc)}</ul>{''.join(sections)}"
+        f"<h2>Schemas</h2>{models}</body></html>"
+    )

@@ -1,0 +1,53 @@
+"""`/docs`, the reference a client reads: every operation with its fields (required, type,
+limits, enums), an example body that the API's own schema accepts, its answer, its
+problems and who may call it; every schema once."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import jsonschema
+
+from api.reference import example_of
+
+
+def _document(api) -> dict:
+    return api.client.get("/openapi.json").get_json()
+
+
+def test_every_example_body_is_one_the_schema_accepts(api):
+    doc = _document(api)
+    schemas = doc["components"]["schemas"]
+    checked = 0
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is None:
+                continue
+            schema = {**body["schema"], "components": doc["components"]}
+            example = example_of(body["schema"], schemas)
+            jsonschema.validate(example, schema, cls=jsonschema.Draft202012Validator)
+            checked += 1
+    assert checked >= 20  # every JSON body of the API
+
+
+def test_the_page_shows_each_operation_with_its_fields_and_problems(api):
+    page = api.client.get("/docs").get_data(as_text=True)
+    doc = _document(api)
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            assert f"id='{op['operationId']}'" in page
+    posts = page[page.index("id='v1_posts_create'") :]
+    posts = posts[: posts.index("</section>")]
+    for field in ("campaign_id", "text", "targets"):
+        assert re.search(rf"<code>{field}</code> <b>required</b>", posts), field
+    assert "at most 50 items" in posts and "at least 1 characters" in posts
+    example = json.loads(html.unescape(re.search(r"<pre>(.*?)</pre>", posts, re.S).group(1)))
+    assert set(example) == {"campaign_id", "text", "targets"}
+    assert "<b>422</b>" in posts and "<b>403</b>" in posts and "PostRead" in posts
+    for name in doc["components"]["schemas"]:
+        assert f"id='schema-{name}'" in page
+    # An enum is spelled out (the platforms a channel can be on).
+    assert "<code>&quot;x&quot;</code>" in page
