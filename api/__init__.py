@@ -24,6 +24,7 @@ from api import (
     reviews,
     webhooks,
 )
+from api.problems import problems_blueprint
 from api.reference import reference_page
 from api.spec import openapi_document
 from publisher.clock import ClockSkewed, beats
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         v1.register_blueprint(module.bp)
     app.register_blueprint(v1)
     app.register_blueprint(media.public)
+    app.register_blueprint(problems_blueprint())
     app.register_blueprint(channels.callback)
     app.register_blueprint(review_page.bp)
 

@@ -15,7 +15,9 @@ from publisher.errors import PublisherError
 
 log = logging.getLogger(__name__)
 
-PROBLEM_BASE = "https://publisher.dev/problems/"
+# A problem's `type`: a URI reference, resolved against the request's (RFC 9457 3.1.1), to
+# the page that explains it (api/problems.py), served by this API.
+PROBLEM_BASE = "/problems/"
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:

@@ -125,7 +125,7 @@ class DeadlineHandler(WSGIRequestHandler):
 
     def _refuse_slow_headers(self) -> None:
         body = (
-            b'{"type": "https://publisher.dev/problems/request_timeout", "title": "Request '
+            b'{"type": "/problems/request_timeout", "title": "Request '
             b'Timeout", "status": 408, "detail": "the request headers did not arrive in time"}'
         )
         with contextlib.suppress(OSError):

@@ -51,3 +51,38 @@ def test_the_page_shows_each_operation_with_its_fields_and_problems(api):
         assert f"id='schema-{name}'" in page
     # An enum is spelled out (the platforms a channel can be on).
     assert "<code>&quot;x&quot;</code>" in page
+
+
+def test_every_problem_type_resolves_to_a_page_that_explains_it(api, runtime):
+    from api.problems import PROBLEMS
+    from publisher import errors
+
+    answers = [
+        api.call("GET", "/v1/posts/999999"),  # not_found
+        api.call("GET", "/v1/posts", as_=None),  # unauthenticated
+        api.call("POST", "/v1/campaigns", {"name": ""}),  # validation_failed
+        api.call("PUT", "/v1/review-policy", {"approvals": 2}),  # forbidden (editor)
+        api.call("DELETE", "/v1/reviews"),  # method_not_allowed
+    ]
+    codes = set()
+    for status, problem in answers:
+        assert 400 <= status < 500, problem
+        page = api.client.get(problem["type"])  # a reference, resolved against the API
+        assert page.status_code == 200 and page.mimetype == "text/html", problem["type"]
+        assert problem["title"].lower() in page.get_data(as_text=True).lower()
+        codes.add(problem["type"].rsplit("/", 1)[1])
+    assert codes == {
+        "not_found",
+        "unauthenticated",
+        "validation_failed",
+        "forbidden",
+        "method_not_allowed",
+    }
+    # Every code a domain error can carry has its page.
+    domain = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.PublisherError)
+    }
+    assert domain - {"error"} <= set(PROBLEMS)
+    assert api.client.get("/problems/no_such_thing").status_code == 404
