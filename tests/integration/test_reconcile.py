@@ -184,26 +184,6 @@ def test_a_facebook_link_post_is_found_without_the_fields_graph_removed(api, run
     assert settled["status"] == "published" and settled["external_id"] == page_post.external_id
 
 
-@pytest.mark.parametrize("platform", ["x", "facebook"])
-def test_an_answer_the_adapter_does_not_understand_is_unknown_then_reconciled(
-    api, runtime, sandbox, platform
-):
-    """The platform created the post but answered 200 with a body we cannot read: that is
-    `unknown` (asked about later), never a failure and never a blind retry."""
-    x, fb = api.channels()
-    channel = x if platform == "x" else fb
-    post = api.post_for([channel], at=soon(), text=f"Odd answer on {platform}")
-    api.submit_and_approve(post)
-    pub = post["publications"][0]["id"]
-    sandbox.ledger.inject(platform, Fault(status=200, accept=True))
-    run_pipeline(runtime)
-    assert api.publication(pub)["status"] == "unknown"
-    assert reconcile_pass(runtime) == 1
-    (posted,) = sandbox.ledger.accepted(platform)
-    settled = api.publication(pub)
-    assert settled["status"] == "published" and settled["external_id"] == posted.external_id
-
-
 def test_reconciliation_waits_for_the_platform_to_list_it_before_resending(
     api, runtime, sandbox, pub
 ):
