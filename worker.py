@@ -148,8 +148,7 @@ def run_dispatcher_process(settings: Settings) -> None:
     def request_stop(signum: int, _frame: object) -> None:
         log.info("dispatcher: signal %d, stopping", signum)
         stop.set()
-        with contextlib.suppress(RedisError):  # Redis may be the reason to stop
-            runtime.queue.wake()
+        runtime.queue.wake()  # never raises: Redis may be the reason to stop
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)

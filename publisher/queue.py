@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from redis import Redis
 from redis.client import PubSub
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.registry import StartedJobRegistry
 from rq.worker import Worker
@@ -128,9 +129,17 @@ class PublishQueue:
         found = self.redis.mget([f"{self._alive_prefix}{n}" for n in names])
         return {n for n, beat in zip(names, found, strict=True) if beat is not None}
 
-    def wake(self) -> None:
-        """Tell the dispatcher that a schedule changed (it re-reads the next due time)."""
-        self.redis.publish(self._wake_channel, b"1")
+    def wake(self) -> bool:
+        """Tell the dispatcher that a schedule changed (it re-reads the next due time).
+        Called after a commit: with Redis down the change stands, and the dispatcher finds
+        it on its next pass (within a second) instead; so this never raises. False if the
+        wake-up could not be sent."""
+        try:
+            self.redis.publish(self._wake_channel, b"1")
+        except RedisError as exc:
+            log.warning("could not wake the dispatcher (it looks again within a second): %s", exc)
+            return False
+        return True
 
     def listen_for_wakes(self) -> None:
         """Subscribe this thread now, so that no wake-up sent from here on is missed."""

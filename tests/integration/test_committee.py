@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from publisher.db import session_scope
@@ -541,3 +543,28 @@ def test_an_admin_who_edited_an_editors_post_may_not_approve_it(api, runtime, x)
     assert api.publication(pub_id)["status"] == "in_review"
     vote = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 2}, as_="reviewer", expect=201)
     assert vote["publication_status"] == "scheduled"
+
+
+def test_a_vote_committed_while_redis_is_down_answers_201(api, runtime, sandbox, x, at):
+    """Issue 14 part 4: the vote was recorded and the publication scheduled, then waking the
+    dispatcher through Redis failed and the client got a 500 (its retry a 409). Once the
+    database has committed, the answer is the commit's; the dispatcher finds the change on
+    its next pass."""
+    from redis import Redis
+
+    _, pub_id = _submitted(api, x, at=soon(60))
+    working = runtime.queue.redis
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    runtime.queue.redis = Redis(port=port, socket_connect_timeout=0.5)
+    try:
+        status, vote = api.call(
+            "POST", f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="reviewer"
+        )
+    finally:
+        runtime.queue.redis = working
+    assert status == 201 and vote["publication_status"] == "scheduled", vote
+    assert api.publication(pub_id)["status"] == "scheduled"
+    _run_after_due(runtime, at)
+    assert len(sandbox.ledger.accepted()) == 1
