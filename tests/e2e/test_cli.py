@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
+# Every command here runs on a fresh home's own SQLite file (DATABASE_URL is left out).
+pytestmark = pytest.mark.embedded
+
 
 def _closed_port() -> int:
     with socket.socket() as sock:

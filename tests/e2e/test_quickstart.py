@@ -12,9 +12,11 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.embedded  # README's walk runs on the embedded default
 
 
 def _block(marker: str) -> str:

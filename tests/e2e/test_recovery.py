@@ -26,7 +26,7 @@ from tests.helpers import wait_until
 
 DEFAULTS = Settings()
 RECOVERY_S = 30.0
-COUNT = 64
+COUNT = 32
 
 
 def _claim_holders(runtime) -> set[int]:
@@ -57,7 +57,7 @@ def test_two_workers_killed_mid_burst_everything_settles_within_30_s(
     stack = Stack(engine, port=_free_port(), workers=4, log_dir=tmp_path / "logs").start()
     try:
         http = Http(stack.api_url, keys)
-        ids = _plan(http, COUNT, datetime.now(UTC) + timedelta(seconds=20), prefix="burst")
+        ids = _plan(http, COUNT, datetime.now(UTC) + timedelta(seconds=12), prefix="burst")
         holders = wait_until(
             lambda: len(found := _claim_holders(runtime)) >= 2 and found,
             timeout_s=60,
