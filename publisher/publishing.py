@@ -33,7 +33,7 @@ from publisher.channels import hold_channel, mark_needs_reauth
 from publisher.content import content_of, media_files, post_hash
 from publisher.dispatch import available_channels
 from publisher.media import MediaStore
-from publisher.models import Channel, Post, Publication
+from publisher.models import Campaign, Channel, Post, Publication
 from publisher.pauses import is_paused, under_active_pause
 from publisher.states import CLAIMABLE, Status
 
@@ -135,16 +135,19 @@ def claim_many(
             _not_claimed(session, pub, now=now, held=held)
     if not previous:
         return []
+    # The campaigns come along (their tracking shapes the links): the session's identity
+    # map holds rows weakly, and a campaign read per post was read again for each.
     rows = session.execute(
-        select(Publication, Post, Channel)
+        select(Publication, Post, Channel, Campaign)
         .join(Post, Post.id == Publication.post_id)
         .join(Channel, Channel.id == Publication.channel_id)
+        .outerjoin(Campaign, Campaign.id == Post.campaign_id)
         .where(Publication.id.in_(previous))
         .order_by(Publication.id)
         .execution_options(populate_existing=True)
     ).all()
     claimed = []
-    for pub, post, channel in rows:
+    for pub, post, channel, _campaign in rows:
         events.record(
             session,
             workspace_id=pub.workspace_id,
@@ -277,6 +280,7 @@ def publish_many(
     if senders is None:
         for one in claimed:
             outcome = _send(adapter_for, one)
+            _reread(session, [one])
             statuses[one.publication.id] = _record(session, one, outcome, clock(), policy)
             session.commit()
         return list(statuses.values())
@@ -285,6 +289,7 @@ def publish_many(
     while pending:
         done, _ = wait(pending, timeout=lease_s / 4, return_when=FIRST_COMPLETED)
         now = clock()
+        _reread(session, [pending[future] for future in done])
         for future in done:
             one = pending.pop(future)
             statuses[one.publication.id] = _record(session, one, future.result(), now, policy)
@@ -319,6 +324,18 @@ def _renew(session: Session, claims: list[Claimed], *, now: datetime) -> None:
     for claim in claims:
         if claim.publication.id in renewed:
             claim.lease.renew(since=sent)
+
+
+def _reread(session: Session, claims: list[Claimed]) -> None:
+    """Read the claimed publications again, in one SELECT: their outcomes are recorded on
+    them as they are now (another attempt may own one since)."""
+    if claims:
+        ids = [c.publication.id for c in claims]
+        session.execute(
+            select(Publication)
+            .where(Publication.id.in_(ids))
+            .execution_options(populate_existing=True)
+        ).all()
 
 
 def _send(adapter_for: AdapterFactory, claimed: Claimed) -> PublishResult | AdapterError:
@@ -359,8 +376,8 @@ def _record(
     now: datetime,
     policy: RetryPolicy,
 ) -> str:
+    """Write down `outcome` for `claimed`, read again just before (`_reread`)."""
     pub = claimed.publication
-    session.refresh(pub)  # record_outcome reads it as refreshed here (one SELECT)
     if claimed.attempt and pub.attempts != claimed.attempt:
         # The claim lapsed and another attempt owns the publication now: this outcome is
         # not its to write (said in the audit trail, for what went out).

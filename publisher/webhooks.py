@@ -72,10 +72,7 @@ def fan_out(session: Session, event: Event) -> int:
     topic = topic_of(event.kind, event.to_status)
     if topic is None:
         return 0
-    hooks = session.exec(
-        select(Webhook).where(Webhook.workspace_id == event.workspace_id, Webhook.active)
-    ).all()
-    hooks = [hook for hook in hooks if topic in hook.topics]
+    hooks = [hook for hook in _subscriptions(session, event.workspace_id) if topic in hook.topics]
     if not hooks:
         return 0
     session.flush()  # the event's id goes in the payload
@@ -93,6 +90,29 @@ def fan_out(session: Session, event: Event) -> int:
             )
         )
     return len(hooks)
+
+
+_SUBSCRIPTIONS = "publisher.webhooks.subscriptions"
+
+
+def _subscriptions(session: Session, workspace_id: int) -> list[Webhook]:
+    """The workspace's active subscriptions, read once per transaction (a worker records a
+    chunk's outcomes in one) and without flushing what is pending: reading them for every
+    event made each event its own INSERT. A change of subscriptions forgets them."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_SUBSCRIPTIONS)
+    if cached is None or cached[0] is not transaction:
+        cached = session.info[_SUBSCRIPTIONS] = (transaction, {})
+    hooks = cached[1].get(workspace_id)
+    if hooks is None:
+        with session.no_autoflush:
+            query = select(Webhook).where(Webhook.workspace_id == workspace_id, Webhook.active)
+            hooks = cached[1][workspace_id] = list(session.exec(query))
+    return hooks
+
+
+def _subscriptions_changed(session: Session) -> None:
+    session.info.pop(_SUBSCRIPTIONS, None)
 
 
 def _payload(session: Session, event: Event, topic: str) -> dict[str, Any]:
@@ -157,6 +177,7 @@ def create(
     )
     session.add(hook)
     session.flush()
+    _subscriptions_changed(session)
     return hook, secret
 
 
@@ -186,6 +207,8 @@ def change(
         hook.description = data.description
     if data.active is not None:
         hook.active = data.active
+    session.flush()
+    _subscriptions_changed(session)
     return hook
 
 
@@ -194,6 +217,7 @@ def switch_off(session: Session, actor: Actor, webhook_id: int) -> Webhook:
     actor.require(Permission.MANAGE_WEBHOOKS)
     hook = get(session, actor, webhook_id)
     hook.active = False
+    _subscriptions_changed(session)
     session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.webhook_id == hook.id, WebhookDelivery.status == "pending")
