@@ -92,13 +92,20 @@ class _Loop:
             fence = self.leadership.token
             # Reads go through `look` (no write lock); `session` writes only when there is
             # something to write: an idle pass leaves the one SQLite writer's lock alone.
+            limit = dispatch.FIRST_BATCH
             while (
                 dispatch.dispatch_due(
-                    session, rt.queue, now=clock(), fence=fence, budgets=rt.budgets, look=look
+                    session,
+                    rt.queue,
+                    now=clock(),
+                    fence=fence,
+                    budgets=rt.budgets,
+                    look=look,
+                    limit=limit,
                 )
-                == dispatch.BATCH
+                == limit
             ):
-                pass
+                limit = dispatch.BATCH
             if reconcile.any_due(look, now=clock()):
                 dispatch_reconciliations(session, rt.queue, now=clock())
             if webhooks.any_due(look, now=clock()):

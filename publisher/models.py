@@ -153,6 +153,8 @@ class Publication(SQLModel, table=True):
         UniqueConstraint("post_id", "channel_id", "scheduled_at", name="uq_publication_occurrence"),
         # The dispatcher reads only what is due: (status, due_at) keeps that flat.
         Index("ix_publication_status_due", "status", "due_at"),
+        # Budgets count a channel's claims within a rate window (publisher/budgets.py).
+        Index("ix_publication_channel_claimed", "channel_id", "claimed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -84,3 +84,23 @@ def test_without_a_budget_the_same_load_earns_429s(api, runtime, sandbox):
     assert sandbox.ledger.throttled == 2
     held = [api.publication(i) for i in ids if api.publication(i)["status"] == "scheduled"]
     assert len(held) == 2 and all("429" in p["last_error"] for p in held)
+
+
+def test_each_channel_is_counted_apart_in_one_pass(api, runtime, sandbox):
+    x, fb = api.channels()
+    campaign = api.campaign()
+    for i in range(3):
+        post = api.post_for([x, fb], at=soon(), campaign=campaign, text=f"both {i}")
+        api.submit_and_approve(post)
+    budgets = {
+        "x": (Budget(2, timedelta(minutes=15)),),
+        "facebook": (Budget(1, timedelta(minutes=15)), Budget(5, timedelta(hours=1))),
+    }
+    assert _pass(runtime, budgets) == 3
+    queued = [p for p in api.get("/v1/publications") if p["status"] == "queued"]
+    assert sorted(p["channel_id"] for p in queued) == sorted([x["id"], x["id"], fb["id"]])
+    # Handed over and not claimed yet counts as used: nothing more in this window.
+    assert _pass(runtime, budgets) == 0
+    drain_queue(runtime)
+    assert len(sandbox.ledger.accepted("x")) == 2
+    assert _pass(runtime, budgets) == 0  # claimed within the window: still used
