@@ -72,6 +72,7 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
     shutdown); a second one stops it (its publication is then settled as unknown)."""
     runtime = build_runtime(settings)
     jobs.bind(runtime)
+    jobs.warm_up(runtime)
     backoff = REDIS_RETRY_S
     # Between RQ loops (waiting for Redis) a signal ends the worker; inside one, RQ's own
     # handlers apply (warm shutdown), and it replaces these: they are set again each time.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import socket
 import subprocess
@@ -90,7 +91,9 @@ def run_engine(
 ) -> tuple[list[float], int]:
     settings, redis_proc = private_settings(database_url)
     settings = settings.with_(api_base_urls={"x": sandbox.x_url})
-    world = seed_world(settings)
+    # X allows 200 posts per 15 minutes per account (the engine keeps each channel within
+    # it): the accounts grow with the load, 100 publications each at most.
+    world = seed_world(settings, channels=max(20, math.ceil(count / 100)))
     stack = Stack(
         settings, port=_free_port(), workers=workers, log_dir=settings.home / "logs"
     ).start()
