@@ -13,7 +13,7 @@ from sqlalchemy import select
 from adapters.sandbox import Fault
 from publisher import jobs, publishing
 from publisher.models import Publication
-from tests.helpers import soon, wait_until
+from tests.helpers import rows_digest, soon, wait_until
 
 
 @pytest.fixture
@@ -124,3 +124,12 @@ def test_an_adapter_bug_before_sending_fails_the_publication_without_sending(
     assert statuses == ["failed"]
     assert "adapter error before sending: TypeError" in api.publication(six[0])["last_error"]
     assert sandbox.ledger.accepted() == []
+
+
+def test_the_warm_up_before_the_first_job_changes_nothing(api, runtime, sandbox, six):
+    """A worker runs the claim once before its first job (SQLAlchemy sets up and compiles
+    on first use): on no publication, so nothing is claimed, written or sent."""
+    before = rows_digest(runtime)
+    jobs.warm_up(runtime)
+    assert rows_digest(runtime) == before
+    assert sandbox.ledger.accepted("x") == []
