@@ -40,9 +40,17 @@ class PlatformSession(requests.Session):
         self.base_url = (config.base_url or real_base).rstrip("/")
         self.timeout_s = config.timeout_s
         self.last_response: requests.Response | None = None
+        # A transport handed in (recorded answers; a process's shared connection pools) is
+        # borrowed: closing this session leaves it open for the others.
+        self._borrowed = config.transport
         if config.transport is not None:
             self.mount("https://", config.transport)
             self.mount("http://", config.transport)
+
+    def close(self) -> None:
+        for adapter in self.adapters.values():
+            if adapter is not self._borrowed:
+                adapter.close()
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         if url.startswith(self.real_base):

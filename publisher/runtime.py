@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from redis import Redis
+from requests.adapters import HTTPAdapter
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -49,6 +50,7 @@ class Runtime:
     shared: SharedClock | None = None
     _adapters: threading.local = field(default_factory=threading.local, repr=False)
     _senders: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _http: HTTPAdapter | None = field(default=None, repr=False)
 
     @property
     def budgets(self) -> dict[str, tuple[Budget, ...]]:
@@ -62,6 +64,15 @@ class Runtime:
         if self._senders is None:
             self._senders = ThreadPoolExecutor(MAX_CHUNK, thread_name_prefix="send")
         return self._senders
+
+    @property
+    def http(self) -> HTTPAdapter:
+        """The connection pools every adapter of this process sends through: keep-alive
+        connections per platform host, as many as the sender threads (an adapter per
+        thread and channel, each with its own pool, kept one connection per pair open)."""
+        if self._http is None:
+            self._http = HTTPAdapter(pool_connections=8, pool_maxsize=MAX_CHUNK + 8)
+        return self._http
 
     @property
     def media(self) -> MediaStore:
@@ -109,7 +120,7 @@ class Runtime:
         cls = self.registry.get(channel.platform)
         if cls is None:
             raise Rejected(f"no adapter installed for platform {channel.platform!r}")
-        config = adapter_config(self.settings, base_url=base_url)
+        config = adapter_config(self.settings, base_url=base_url, transport=self.http)
         client = self.settings.oauth_client(channel.platform)
         credentials = tokens.fresh_credentials(
             channel,
@@ -131,16 +142,23 @@ class Runtime:
         if self._senders is not None:
             self._senders.shutdown(wait=True)
             self._senders = None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         self.engine.dispose()
         self.redis.close()
 
 
-def adapter_config(settings: Settings, *, base_url: str | None) -> AdapterConfig:
-    """How adapters reach their platform, from the settings."""
+def adapter_config(
+    settings: Settings, *, base_url: str | None, transport: HTTPAdapter | None = None
+) -> AdapterConfig:
+    """How adapters reach their platform, from the settings (`transport`: the connection
+    pools to send through, else each adapter's own)."""
     return AdapterConfig(
         base_url=base_url,
         timeout_s=settings.platform_timeout_s,
         options={"graph_version": settings.graph_api_version},
+        transport=transport,
     )
 
 

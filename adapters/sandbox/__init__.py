@@ -6,7 +6,8 @@ import threading
 from dataclasses import dataclass, field
 
 import requests
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from waitress.server import BaseWSGIServer, create_server
+from waitress.wasyncore import close_all
 
 from adapters.sandbox.ledger import Accepted, Fault, Ledger
 from adapters.sandbox.servers import graph_app, x_app
@@ -14,19 +15,21 @@ from adapters.sandbox.servers import graph_app, x_app
 __all__ = ["Accepted", "Fault", "Ledger", "Sandbox", "SandboxClient"]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: object, **kwargs: object) -> None:
-        """The ledger is the record; one log line per request would drown the demo."""
-
-
 @dataclass
 class Sandbox:
-    """Both servers on loopback ports, serving from background threads."""
+    """Both servers on loopback ports, serving from background threads.
+
+    Served by waitress, which keeps connections alive as X's and Meta's servers do
+    (Werkzeug's development server closes every connection after one answer: each request
+    paid a TCP handshake and a thread, which the platforms do not make a client pay).
+    `threads` answer at once; more wait their turn, as they would not on the platform, so
+    it is well above the engine's senders (32 per worker process)."""
 
     host: str = "127.0.0.1"
     x_port: int = 0
     graph_port: int = 0
     ledger: Ledger = field(default_factory=Ledger)
+    threads: int = 192
     _servers: list[BaseWSGIServer] = field(default_factory=list)
 
     def start(self) -> Sandbox:
@@ -34,26 +37,33 @@ class Sandbox:
             (self.x_port, x_app(self.ledger)),
             (self.graph_port, graph_app(self.ledger)),
         ):
-            server = make_server(self.host, port, app, threaded=True, request_handler=_QuietHandler)
-            server.daemon_threads = True
-            threading.Thread(
-                target=server.serve_forever, daemon=True, name=f"sandbox-{app.name}"
-            ).start()
+            server = create_server(
+                app,
+                host=self.host,
+                port=port,
+                threads=self.threads,
+                connection_limit=4 * self.threads,
+                ident="sandbox",
+                clear_untrusted_proxy_headers=True,
+            )
+            threading.Thread(target=server.run, daemon=True, name=f"sandbox-{app.name}").start()
             self._servers.append(server)
         return self
 
     @property
     def x_url(self) -> str:
-        return f"http://{self.host}:{self._servers[0].server_port}"
+        return f"http://{self.host}:{self._servers[0].effective_port}"
 
     @property
     def graph_url(self) -> str:
-        return f"http://{self.host}:{self._servers[1].server_port}"
+        return f"http://{self.host}:{self._servers[1].effective_port}"
 
     def stop(self) -> None:
+        """Stop listening and drop every open connection (clients see them closed)."""
         for server in self._servers:
-            server.shutdown()
-            server.server_close()
+            server.close()
+            close_all(server._map)
+            server.task_dispatcher.shutdown(timeout=1)
         self._servers.clear()
 
     def __enter__(self) -> Sandbox:
