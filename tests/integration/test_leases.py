@@ -1,0 +1,79 @@
+"""A claim's lease while its sends last: renewed in the database and in the sender as long
+as the job runs, so a send longer than one lease goes on; not renewed once another attempt
+owns the publication, so a stalled sender stops."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from publisher import publishing
+from publisher.models import Event, Publication
+from publisher.states import Status
+from tests.helpers import run_pipeline, soon
+
+LEASE_S = 2.0  # a sender stops 0.5 s (the margin) before this; renewed every 0.5 s
+
+
+def test_a_send_longer_than_its_lease_goes_on_while_the_claim_is_renewed(api, runtime, sandbox):
+    runtime.settings = runtime.settings.with_(claim_lease_s=LEASE_S)
+    sandbox.ledger.latency_s["x"] = 0.8  # three parts: 2.4 s, longer than one lease
+    x, _ = api.channels()
+    body = api.post_body([x], at=soon(), text="part one", thread=["part two", "part three"])
+    post = api.post("/v1/posts", body, expect=201)
+    api.submit_and_approve(post)
+    pub_id = post["publications"][0]["id"]
+    run_pipeline(runtime)
+    assert [a.text for a in sandbox.ledger.accepted("x")] == [
+        "part one",
+        "part two",
+        "part three",
+    ]
+    assert api.publication(pub_id)["status"] == "published"
+    with runtime.session() as session:
+        claimed = session.scalars(
+            select(Event.at).where(
+                Event.publication_id == pub_id, Event.to_status == Status.PUBLISHING
+            )
+        ).one()
+        last_renewal = session.get(Publication, pub_id).claimed_at
+    # Renewed while the parts went out (every LEASE_S / 4), not left at the claim's time.
+    assert last_renewal - claimed >= timedelta(seconds=LEASE_S / 4)
+
+
+def test_a_claim_another_attempt_took_over_is_not_renewed(api, runtime, sandbox):
+    x, _ = api.channels()
+    mine, theirs = [], []
+    for i, group in enumerate((mine, theirs)):
+        post = api.post_for([x], at=soon(), text=f"claimed {i}")
+        api.submit_and_approve(post)
+        group.append(post["publications"][0]["id"])
+    with runtime.session() as session:
+        claims = publishing.claim_many(session, mine + theirs, now=runtime.clock(), lease_s=8.0)
+        session.commit()
+        before = {c.publication.id: c.publication.claimed_at for c in claims}
+        # The second claim lapsed and was taken over: another attempt owns it now.
+        session.execute(
+            update(Publication)
+            .where(Publication.id == theirs[0])
+            .values(attempts=Publication.attempts + 1)
+        )
+        session.commit()
+        time.sleep(0.05)
+        until = {c.publication.id: c.lease.until for c in claims}
+        publishing._renew(session, claims, now=before[mine[0]] + timedelta(seconds=3))
+        rows = {
+            p.id: p.claimed_at
+            for p in session.scalars(
+                select(Publication)
+                .where(Publication.id.in_(mine + theirs))
+                .execution_options(populate_existing=True)
+            )
+        }
+    by_id = {c.publication.id: c for c in claims}
+    assert rows[mine[0]] == before[mine[0]] + timedelta(seconds=3)
+    assert by_id[mine[0]].lease.until > until[mine[0]]
+    assert rows[theirs[0]] == before[theirs[0]]
+    assert by_id[theirs[0]].lease.until == until[theirs[0]]
