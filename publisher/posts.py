@@ -16,7 +16,7 @@ from publisher.media import MediaStore
 from publisher.models import Campaign, Channel, Media, Post, Publication, Series
 from publisher.schemas import MediaRef, PostCreate, PostUpdate, TargetIn, VariantIn
 from publisher.states import Status
-from publisher.workspaces import Actor, Permission, mine, owned
+from publisher.workspaces import Actor, Permission, key_time_zone, mine, owned
 
 # An edit takes these back to review: their approval was for other content.
 _BACK_TO_REVIEW = frozenset(
@@ -188,7 +188,8 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
         if target.queue:
             at, zone = slots.take_next_slot(session, target.channel_id, now=now)
         else:
-            at, zone = target.scheduled_at, target.time_zone
+            at = target.scheduled_at
+            zone = target.time_zone or shown_zone(session, target.channel_id, actor)
         session.add(
             Publication(
                 workspace_id=actor.workspace_id,
@@ -203,6 +204,15 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
         )
         session.flush()  # the next queued target sees this slot taken
     return post
+
+
+def shown_zone(session: Session, channel_id: int, actor: Actor) -> str:
+    """The zone a time given without one is shown in: the channel's (its posting slots'),
+    else the author's key's, else UTC."""
+    channel = session.get(Channel, channel_id)
+    if channel is not None and channel.slots and channel.slots.get("time_zone"):
+        return channel.slots["time_zone"]
+    return key_time_zone(session, actor) or "UTC"
 
 
 def _start_series(session: Session, post: Post, target: TargetIn, *, now: datetime) -> Series:

@@ -18,7 +18,7 @@ from publisher.models import ApiKey, Channel, Post, Publication, Review, Series
 from publisher.policies import Policy
 from publisher.reviews import counting, current_tally, votes_on
 from publisher.states import Status
-from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission, owned
+from publisher.workspaces import ROLE_PERMISSIONS, Actor, Permission, key_time_zone, owned
 
 Sort = Literal["scheduled", "deadline", "created", "campaign", "channel"]
 
@@ -228,7 +228,4 @@ def preview(
 
 def reviewer_time_zone(session: Session, actor: Actor, asked: str | None) -> str:
     """Times in the queue: the zone asked for, else the key's own, else UTC."""
-    if asked:
-        return asked
-    key = session.get(ApiKey, actor.key_id) if actor.key_id else None
-    return (key.time_zone if key else None) or "UTC"
+    return asked or key_time_zone(session, actor) or "UTC"

@@ -353,8 +353,10 @@ class TargetIn(Input):
     )
     time_zone: TimeZone | None = Field(
         default=None,
-        description="IANA time zone the time is planned in (recurrences keep its wall-clock "
-        "time across daylight-saving changes)",
+        description="IANA time zone the time is planned in and shown in. Optional: "
+        "scheduled_at carries its offset; left out, the channel's zone (its posting slots') is "
+        "used, else the API key's, else UTC. Required with `recurrence`, which keeps its "
+        "wall-clock time across daylight-saving changes",
     )
     recurrence: Rule | None = Field(
         default=None,
@@ -378,8 +380,12 @@ class TargetIn(Input):
                 raise ValueError(
                     "queue: true uses the time zone of the channel's slots; leave out time_zone"
                 )
-        elif self.scheduled_at is None or self.time_zone is None:
-            raise ValueError("give scheduled_at and time_zone, or queue: true")
+        elif self.scheduled_at is None:
+            raise ValueError("give scheduled_at (with its offset), or queue: true")
+        elif self.recurrence is not None and self.time_zone is None:
+            raise ValueError(
+                "a recurrence repeats at a wall-clock time: give the time_zone it is planned in"
+            )
         return self
 
 

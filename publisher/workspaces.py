@@ -114,6 +114,12 @@ def list_keys(
     return list(session.exec(query.order_by(ApiKey.id).limit(limit)))
 
 
+def key_time_zone(session: Session, actor: Actor) -> str | None:
+    """Where the key's holder lives (set when the key was made), if said."""
+    key = session.get(ApiKey, actor.key_id) if actor.key_id is not None else None
+    return key.time_zone if key is not None else None
+
+
 def revoke_key(session: Session, actor: Actor, key_id: int, *, now: datetime) -> ApiKey:
     actor.require(P.MANAGE_KEYS)
     key = owned(session, ApiKey, key_id, actor, noun="API key")

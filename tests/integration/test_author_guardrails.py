@@ -1,0 +1,63 @@
+"""What an author may leave out: a time zone when the time carries its offset (issue 14
+part 6)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.helpers import rows_digest
+
+AT = "2026-12-01T09:00:00+01:00"
+
+
+def _target(channel: dict, **fields) -> dict:
+    return {"channel_id": channel["id"], "scheduled_at": AT, **fields}
+
+
+def _post(api, targets: list[dict], *, as_: str = "editor", expect: int = 201):
+    body = {"campaign_id": api.campaign()["id"], "text": "Winter opening", "targets": targets}
+    return api.call("POST", "/v1/posts", body, as_=as_, expect=expect)[1]
+
+
+def test_a_time_with_its_offset_needs_no_time_zone(api):
+    x, _ = api.channels()
+    post = _post(api, [_target(x)])
+    pub = api.publication(post["publications"][0]["id"])
+    assert datetime.fromisoformat(pub["scheduled_at"]) == datetime(2026, 12, 1, 8, tzinfo=UTC)
+    assert pub["time_zone"] == "UTC"  # no slots on the channel, no zone on the key
+
+
+def test_left_out_the_zone_is_the_channel_s_then_the_key_s(api):
+    x, fb = api.channels()
+    slots = {"time_zone": "Europe/Paris", "slots": [{"day": "monday", "time": "09:00"}]}
+    api.call("PUT", f"/v1/channels/{x['id']}/slots", slots, expect=200)
+    made = api.post(
+        "/v1/keys", {"name": "tokyo", "role": "editor", "time_zone": "Asia/Tokyo"}, as_="admin"
+    )
+    api.keys.keys["tokyo"] = made["key"]
+    post = _post(api, [_target(x), _target(fb)], as_="tokyo")
+    zones = [api.publication(p["id"])["time_zone"] for p in post["publications"]]
+    by_channel = dict(zip([p["channel_id"] for p in post["publications"]], zones, strict=True))
+    assert by_channel == {x["id"]: "Europe/Paris", fb["id"]: "Asia/Tokyo"}
+    given = _post(api, [_target(x, time_zone="America/New_York")])
+    assert api.publication(given["publications"][0]["id"])["time_zone"] == "America/New_York"
+
+
+def test_a_recurrence_still_needs_its_time_zone(api, runtime):
+    x, _ = api.channels()
+    campaign = api.campaign()
+    before = rows_digest(runtime)
+    body = {
+        "campaign_id": campaign["id"],
+        "text": "Every Monday",
+        "targets": [_target(x, recurrence="FREQ=WEEKLY;BYDAY=MO")],
+    }
+    status, problem = api.call("POST", "/v1/posts", body)
+    assert status == 422
+    assert problem["errors"][0]["loc"][:2] == ["targets", 0]
+    assert "time_zone" in problem["errors"][0]["msg"]
+    assert rows_digest(runtime) == before
+    # and a scheduled_at is still needed
+    body["targets"] = [{"channel_id": x["id"], "time_zone": "Europe/Paris"}]
+    status, problem = api.call("POST", "/v1/posts", body)
+    assert status == 422 and "scheduled_at" in problem["errors"][0]["msg"]
