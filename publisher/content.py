@@ -166,10 +166,12 @@ def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> 
     """What `post` sends on `channel`: the most specific wording, the link as sent, the
     thread, the media; every link (the link field's and those in the text) with the
     campaign's tracking."""
-    text, link, source = post.text, post.link, None
+    text, link, thread, source = post.text, post.link, post.thread or [], None
     for index, variant in _indexed_layers(post, channel):
         if variant.get("text"):
             text, source = variant["text"], index
+        if variant.get("thread") is not None:
+            thread = variant["thread"]
         if variant.get("no_link"):
             link = None
         elif variant.get("link"):
@@ -178,7 +180,7 @@ def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> 
     content = Content(
         text=tag_links(text, campaign, channel),
         link=tagged(link, campaign, channel) if link else None,
-        thread=tuple(tag_links(part, campaign, channel) for part in post.thread or ()),
+        thread=tuple(tag_links(part, campaign, channel) for part in thread),
         media=media,
         quote_of=post.quote_of,
     )

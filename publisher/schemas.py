@@ -401,6 +401,12 @@ class VariantIn(Input):
     media: list[MediaRef] | None = Field(
         default=None, max_length=10, description="Other attachments here; [] for none"
     )
+    thread: list[ThreadPart] | None = Field(
+        default=None,
+        max_length=49,
+        description="Other further parts here; [] for none (a variant that says it all in "
+        "one post). Left out: the post's",
+    )
 
     @field_validator("link", mode="before")
     @classmethod
@@ -418,8 +424,14 @@ class VariantIn(Input):
     def _one_scope_and_something(self) -> VariantIn:
         if (self.platform is None) == (self.channel_id is None):
             raise ValueError("give exactly one of platform, channel_id")
-        if self.text is None and self.link is None and self.media is None and not self.drops_link:
-            raise ValueError("give text or link or media: a variant changes something")
+        if (
+            self.text is None
+            and self.link is None
+            and self.media is None
+            and self.thread is None
+            and not self.drops_link
+        ):
+            raise ValueError("give text, link, media or thread: a variant changes something")
         return self
 
     def stored(self) -> dict[str, Any]:
@@ -433,6 +445,8 @@ class VariantIn(Input):
             stored["no_link"] = True
         if self.media is not None:
             stored["media"] = [{"media_id": m.media_id, "alt_text": m.alt_text} for m in self.media]
+        if self.thread is not None:
+            stored["thread"] = list(self.thread)
         return stored
 
 
@@ -453,6 +467,9 @@ class VariantRead(Output):
     link: str | None
     no_link: bool = Field(default=False, description="This platform or channel gets no link")
     media: list[MediaRefRead] | None = None
+    thread: list[str] | None = Field(
+        default=None, description="This platform's or channel's further parts; [] for none"
+    )
 
 
 class PostCreate(Input):

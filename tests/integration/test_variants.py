@@ -143,7 +143,7 @@ def test_an_unchanged_variant_list_is_not_a_new_revision(api, channels):
     [
         ({"platform": "x", "channel_id": 1, "text": "t"}, ["variants", 0], "exactly one"),
         ({"text": "t"}, ["variants", 0], "exactly one"),
-        ({"platform": "x"}, ["variants", 0], "give text or link"),
+        ({"platform": "x"}, ["variants", 0], "give text, link, media or thread"),
         ({"platform": "instagram", "text": "t"}, ["variants", 0, "platform"], "no target"),
         ({"channel_id": 999999, "text": "t"}, ["variants", 0, "channel_id"], "not a target"),
         ({"platform": "X!", "text": "t"}, ["variants", 0, "platform"], "pattern"),
@@ -332,3 +332,47 @@ def test_changing_only_a_variants_media_needs_a_new_approval(api, runtime, sandb
     run_pipeline(runtime)
     (tweet,) = sandbox.ledger.accepted("x")
     assert [m["sha256"] for m in tweet.media] == [second["sha256"]]
+
+
+def test_a_variant_can_say_it_all_in_one_post_or_thread_its_own_way(
+    api, runtime, sandbox, channels
+):
+    """The post is an X thread; the Pages say the same in one post of their own ([]), and
+    a channel can have parts of its own. Without it, a Page variant got the X parts
+    appended, saying the same thing twice."""
+    x, fb, careers = channels
+    body = {
+        "campaign_id": api.campaign()["id"],
+        "text": "1/ We open in Lyon",
+        "thread": ["2/ Doors at nine", "3/ Come and say hello"],
+        "variants": [
+            {"platform": "facebook", "text": "We open in Lyon: doors at nine.", "thread": []},
+            {"channel_id": careers["id"], "thread": ["We are hiring in Lyon too"]},
+        ],
+        "targets": [
+            {"channel_id": c["id"], "scheduled_at": soon().isoformat()} for c in (x, fb, careers)
+        ],
+    }
+    post = api.post("/v1/posts", body, expect=201)
+    assert post["variants"][0]["thread"] == [] and post["variants"][1]["text"] is None
+    api.submit_and_approve(post)
+    run_pipeline(runtime)
+    assert [a.text for a in sandbox.ledger.accepted("x")] == [
+        "1/ We open in Lyon",
+        "2/ Doors at nine",
+        "3/ Come and say hello",
+    ]
+    pages = {a.account: a.text for a in sandbox.ledger.accepted("facebook")}
+    assert pages[FB_PAGE] == "We open in Lyon: doors at nine."
+    # The channel's own variant sets the parts; its wording comes from the platform's.
+    assert pages["3003"] == "We open in Lyon: doors at nine.\n\nWe are hiring in Lyon too"
+
+
+def test_a_variant_that_changes_only_its_thread_needs_a_new_approval(api, runtime, channels):
+    x, fb, _ = channels
+    post = _create(api, [x, fb])
+    api.submit_and_approve(post)
+    variants = [{"platform": "facebook", "thread": ["One more thing"]}]
+    changed = api.call("PATCH", f"/v1/posts/{post['id']}", {"variants": variants}, expect=200)[1]
+    assert changed["revision"] == post["revision"] + 1
+    assert {p["status"] for p in changed["publications"]} == {"in_review"}
