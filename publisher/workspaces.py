@@ -105,9 +105,7 @@ def create_key(
     return key, minted.secret
 
 
-def list_keys(
-    session: Session, actor: Actor, *, limit: int | None = None, after_id: int = 0
-) -> list[ApiKey]:
+def list_keys(session: Session, actor: Actor, *, limit: int, after_id: int) -> list[ApiKey]:
     """The workspace's keys in id order, from after `after_id`, `limit` at most."""
     actor.require(P.MANAGE_KEYS)
     query = select(ApiKey).where(ApiKey.workspace_id == actor.workspace_id, ApiKey.id > after_id)

@@ -44,36 +44,44 @@ def test_a_send_longer_than_its_lease_goes_on_while_the_claim_is_renewed(api, ru
 
 
 def test_a_claim_another_attempt_took_over_is_not_renewed(api, runtime, sandbox):
+    """Nor one the reaper made `unknown` meanwhile, nor another worker's claim."""
     x, _ = api.channels()
-    mine, theirs = [], []
-    for i, group in enumerate((mine, theirs)):
+    ids = []
+    for i in range(4):
         post = api.post_for([x], at=soon(), text=f"claimed {i}")
         api.submit_and_approve(post)
-        group.append(post["publications"][0]["id"])
+        ids.append(post["publications"][0]["id"])
+    mine, taken_over, reaped, elsewhere = ids
     with runtime.session() as session:
-        claims = publishing.claim_many(session, mine + theirs, now=runtime.clock(), lease_s=8.0)
+        claims = publishing.claim_many(session, ids, now=runtime.clock(), lease_s=8.0)
         session.commit()
         before = {c.publication.id: c.publication.claimed_at for c in claims}
-        # The second claim lapsed and was taken over: another attempt owns it now.
+        # One claim lapsed and was taken over: another attempt owns it now. Another was
+        # expired by the reaper (its attempt unchanged). The last is another worker's.
         session.execute(
             update(Publication)
-            .where(Publication.id == theirs[0])
+            .where(Publication.id == taken_over)
             .values(attempts=Publication.attempts + 1)
+        )
+        session.execute(
+            update(Publication).where(Publication.id == reaped).values(status=Status.UNKNOWN)
         )
         session.commit()
         time.sleep(0.05)
+        ours = [c for c in claims if c.publication.id != elsewhere]
         until = {c.publication.id: c.lease.until for c in claims}
-        publishing._renew(session, claims, now=before[mine[0]] + timedelta(seconds=3))
+        publishing._renew(session, ours, now=before[mine] + timedelta(seconds=3))
         rows = {
             p.id: p.claimed_at
             for p in session.scalars(
                 select(Publication)
-                .where(Publication.id.in_(mine + theirs))
+                .where(Publication.id.in_(ids))
                 .execution_options(populate_existing=True)
             )
         }
     by_id = {c.publication.id: c for c in claims}
-    assert rows[mine[0]] == before[mine[0]] + timedelta(seconds=3)
-    assert by_id[mine[0]].lease.until > until[mine[0]]
-    assert rows[theirs[0]] == before[theirs[0]]
-    assert by_id[theirs[0]].lease.until == until[theirs[0]]
+    assert rows[mine] == before[mine] + timedelta(seconds=3)
+    assert by_id[mine].lease.until > until[mine]
+    for other in (taken_over, reaped, elsewhere):
+        assert rows[other] == before[other], other
+        assert by_id[other].lease.until == until[other], other

@@ -180,3 +180,16 @@ def test_keys_webhooks_deliveries_pauses_histories_and_comments_come_in_pages(ap
     assert [(t["body"], [r["body"] for r in t["replies"]]) for t in threads] == [
         (f"c{i}", [f"reply {i}"]) for i in range(4)
     ]
+
+
+def test_a_key_listing_reads_no_more_than_a_page_from_the_start(api, runtime):
+    """The service, not only the view, stops at the page: the first page starts at the
+    first key (the fixture's admin) and holds `limit` keys, in the order they were made."""
+    from publisher import workspaces
+
+    with runtime.session() as session:
+        admin = workspaces.authenticate(session, api.keys["admin"])
+        first = workspaces.list_keys(session, admin, limit=2, after_id=0)
+        rest = workspaces.list_keys(session, admin, limit=10, after_id=first[-1].id)
+    assert [k.name for k in first] == ["admin", "editor"]
+    assert [k.name for k in rest] == ["reviewer", "automation"]

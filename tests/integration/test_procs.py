@@ -11,10 +11,10 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from publisher import dispatch, procs, publishing
-from publisher.models import Publication
+from publisher.models import Event, Publication
 from tests.helpers import soon
 
 pytestmark = pytest.mark.skipif(procs.me() is None, reason="no /proc here: nothing is certain")
@@ -93,3 +93,47 @@ def test_the_reaper_settles_a_dead_claimers_publications_at_once(api, runtime, s
     assert dead["status"] == "unknown" and "worker process died" in dead["last_error"]
     assert live["status"] == "publishing"
     assert sandbox.ledger.accepted() == []  # settled by asking, never resent blindly
+
+
+def test_only_a_dead_claimers_publications_still_publishing_are_settled(
+    api, runtime, sandbox, child
+):
+    """A claim's process name stays on the row after its outcome: a publication the dead
+    process published stays published; the one it was still sending becomes unknown, with
+    its audit event naming it and saying why, at the reaper's time."""
+    (x, _) = api.channels()
+    ids = []
+    for i in range(2):
+        post = api.post_for([x], at=soon(), text=f"claimed by the child {i}")
+        api.submit_and_approve(post)
+        ids.append(post["publications"][0]["id"])
+    dead = str(procs.of(child.pid))
+    with runtime.session() as session:
+        for pub_id in ids:
+            assert publishing.claim(session, pub_id, now=datetime.now(UTC)) is not None
+        session.execute(update(Publication).values(claimed_by=dead))
+        session.execute(
+            update(Publication)
+            .where(Publication.id == ids[0])
+            .values(status="published", external_id="1", published_at=datetime.now(UTC))
+        )
+        session.commit()
+    child.kill()
+    child.wait()
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    with runtime.session() as session:
+        assert dispatch.expire_claims(session, now=now, claim_timeout=timedelta(hours=1)) == 1
+        session.commit()
+    published, sending = (api.publication(i) for i in ids)
+    assert published["status"] == "published"
+    assert sending["status"] == "unknown"
+    assert datetime.fromisoformat(sending["updated_at"]) == now
+    with runtime.session() as session:
+        (event,) = session.scalars(
+            select(Event).where(
+                Event.to_status == "unknown", Event.kind == "publication.transition"
+            )
+        ).all()
+    assert (event.publication_id, event.post_id) == (ids[1], sending["post_id"])
+    assert event.from_status == "publishing" and event.at == now
+    assert "worker process died" in event.reason
