@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from publisher.models import Campaign
@@ -19,6 +20,33 @@ def create_campaign(
     campaign = Campaign(workspace_id=actor.workspace_id, created_at=now, **data.model_dump())
     session.add(campaign)
     session.flush()
+    return campaign
+
+
+DEFAULT_NAME = "Everyday posts"
+
+
+def default_campaign(session: Session, actor: Actor, *, now: datetime) -> Campaign:
+    """The workspace's default campaign, for posts written without one: made on first use
+    (two first uses at once make one: the loser of the unique index reads the winner's)."""
+    actor.require(Permission.WRITE_CONTENT)
+    query = select(Campaign).where(Campaign.workspace_id == actor.workspace_id, Campaign.is_default)
+    found = session.exec(query).first()
+    if found is not None:
+        return found
+    campaign = Campaign(
+        workspace_id=actor.workspace_id,
+        name=DEFAULT_NAME,
+        objective="awareness",
+        goals={},
+        is_default=True,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(campaign)
+    except IntegrityError:
+        return session.exec(query).one()
     return campaign
 
 

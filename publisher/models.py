@@ -15,6 +15,8 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -64,6 +66,17 @@ class Channel(SQLModel, table=True):
 
 
 class Campaign(SQLModel, table=True):
+    __table_args__ = (
+        # A workspace's default campaign (posts written without one), at most one.
+        Index(
+            "ux_campaign_default",
+            "workspace_id",
+            unique=True,
+            postgresql_where=text("is_default"),
+            sqlite_where=text("is_default"),
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     name: str = Field(max_length=200)
@@ -74,6 +87,9 @@ class Campaign(SQLModel, table=True):
     # Query parameters added to every link the campaign's posts send (utm_source=...);
     # set at creation only, so a link cannot change after it was approved.
     tracking: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    is_default: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from adapters.base import AdapterRegistry, part_of
-from publisher import audit, events, recurrence, slots
+from publisher import audit, campaigns, events, recurrence, slots
 from publisher.campaigns import get_campaign
 from publisher.content import content_hash, media_files, resolve
 from publisher.errors import Conflict, ValidationFailed, field_error
@@ -63,7 +63,7 @@ def _rule_problem(target: TargetIn, now: datetime) -> str | None:
 def _check_references(session: Session, actor: Actor, data: PostCreate, now: datetime) -> None:
     """Campaign and channels must exist in the actor's workspace; one 422 lists every miss."""
     errors = []
-    if mine(session, Campaign, data.campaign_id, actor) is None:
+    if data.campaign_id is not None and mine(session, Campaign, data.campaign_id, actor) is None:
         errors.append(field_error("campaign_id", f"no campaign {data.campaign_id} here"))
     for i, target in enumerate(data.targets):
         channel = mine(session, Channel, target.channel_id, actor)
@@ -155,9 +155,10 @@ def create_post(session: Session, actor: Actor, data: PostCreate, *, now: dateti
     variants = [v.stored() for v in data.variants] or None
     thread = list(data.thread) or None
     media = _stored_media(data.media)
+    campaign_id = data.campaign_id or campaigns.default_campaign(session, actor, now=now).id
     post = Post(
         workspace_id=actor.workspace_id,
-        campaign_id=data.campaign_id,
+        campaign_id=campaign_id,
         text=data.text,
         link=link,
         variants=variants,

@@ -326,6 +326,9 @@ class CampaignRead(Output):
     ends_at: datetime | None
     goals: dict[str, float]
     tracking: dict[str, str] | None = None
+    is_default: bool = Field(
+        default=False, description="The workspace's campaign for posts written without one"
+    )
     created_at: datetime
 
 
@@ -473,7 +476,11 @@ class VariantRead(Output):
 
 
 class PostCreate(Input):
-    campaign_id: Id
+    campaign_id: Id | None = Field(
+        default=None,
+        description="The campaign the post serves; left out, the workspace's default "
+        'campaign ("Everyday posts", made on first use)',
+    )
     text: Text
     link: Link | None = None
     variants: Variants = Field(

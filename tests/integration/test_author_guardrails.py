@@ -61,3 +61,34 @@ def test_a_recurrence_still_needs_its_time_zone(api, runtime):
     body["targets"] = [{"channel_id": x["id"], "time_zone": "Europe/Paris"}]
     status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422 and "scheduled_at" in problem["errors"][0]["msg"]
+
+
+def test_a_post_without_a_campaign_goes_in_the_workspace_s_default_one(api, runtime):
+    x, _ = api.channels()
+    body = {"text": "Just a post", "targets": [_target(x)]}
+    first = api.post("/v1/posts", body, expect=201)
+    second = api.post("/v1/posts", {**body, "text": "Another one"}, expect=201)
+    assert first["campaign_id"] == second["campaign_id"]  # made once, then found
+    campaign = api.get(f"/v1/campaigns/{first['campaign_id']}")
+    assert campaign["is_default"] is True and campaign["name"] == "Everyday posts"
+    # Another workspace gets its own.
+    api.channels(as_="other")
+    other_x = next(c for c in api.get("/v1/channels", as_="other") if c["platform"] == "x")
+    theirs = api.call("POST", "/v1/posts", {**body, "targets": [_target(other_x)]}, as_="other")
+    assert theirs[0] == 201 and theirs[1]["campaign_id"] != first["campaign_id"]
+    # A campaign named explicitly is still used, and the default one is listed among them.
+    named = api.campaign()
+    third = api.post("/v1/posts", {**body, "campaign_id": named["id"]}, expect=201)
+    assert third["campaign_id"] == named["id"]
+    listed = [c for c in api.get("/v1/campaigns") if c["is_default"]]
+    assert [c["id"] for c in listed] == [first["campaign_id"]]
+
+
+def test_a_reviewer_cannot_make_the_default_campaign(api, runtime):
+    x, _ = api.channels()
+    before = rows_digest(runtime)
+    status, _ = api.call(
+        "POST", "/v1/posts", {"text": "t", "targets": [_target(x)]}, as_="reviewer"
+    )
+    assert status == 403
+    assert rows_digest(runtime) == before

@@ -25,7 +25,7 @@ def test_openapi_document_describes_every_v1_route(app):
     }
     schema = doc["components"]["schemas"]["PostCreate"]
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == {"campaign_id", "text", "targets"}
+    assert set(schema["required"]) == {"text", "targets"}  # campaign_id: the default one
     listing = doc["paths"]["/v1/publications"]["get"]
     assert {"status", "campaign_id", "channel_id"} <= {p["name"] for p in listing["parameters"]}
     assert "Publisher API" in client.get("/docs").get_data(as_text=True)
