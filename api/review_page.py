@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
 from api.context import db, runtime
-from api.review_words import language, words
+from api.review_words import language, when, words
 from publisher import policies, review_links, review_queue, reviews
 from publisher.comments import comments_of
 from publisher.content import media_files
@@ -31,7 +31,7 @@ _HEADERS = {
 
 
 def _page(status: int = 200, **context) -> Response:
-    html = render_template("review.html", w=words(), lang=language(), **context)
+    html = render_template("review.html", w=words(), when=when, lang=language(), **context)
     return Response(html, status=status, mimetype="text/html", headers=_HEADERS)
 
 

@@ -3,6 +3,10 @@ French. The engine's own messages (a refusal's reason) stay in English."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, get_timezone_location
 from flask import request
 
 WORDS: dict[str, dict[str, str]] = {
@@ -13,8 +17,18 @@ WORDS: dict[str, dict[str, str]] = {
         "no_longer": "This publication is <strong>{status}</strong>; it no longer waits for "
         "review.",
         "colon": ":",
-        "goes_out": "Goes out",
+        "goes_out": "Goes out on",
         "decide_by": "decide by",
+        "when": "{day} at {time}, {zone}",
+        "zone_time": "{city} time",
+        "zone_time_vowel": "{city} time",
+        "utc_time": "UTC",
+        "field_text": "Text",
+        "field_link": "Link",
+        "field_thread": "Thread",
+        "field_media": "Media",
+        "field_variants": "Variants",
+        "field_quote_of": "Quoted post",
         "revision": "revision",
         "recurring": "recurring: this decision covers {n} occurrences",
         "alt_text": "Alt text",
@@ -64,6 +78,16 @@ WORDS: dict[str, dict[str, str]] = {
         "colon": "\u00a0:",
         "goes_out": "Part le",
         "decide_by": "à décider avant le",
+        "when": "{day} à {time}, {zone}",
+        "zone_time": "heure de {city}",
+        "zone_time_vowel": "heure d’{city}",
+        "utc_time": "temps universel (UTC)",
+        "field_text": "Texte",
+        "field_link": "Lien",
+        "field_thread": "Fil",
+        "field_media": "Médias",
+        "field_variants": "Variantes",
+        "field_quote_of": "Publication citée",
         "revision": "version",
         "recurring": "récurrente : cette décision vaut pour {n} occurrences",
         "alt_text": "Texte alternatif",
@@ -109,3 +133,25 @@ def language() -> str:
 
 def words() -> dict[str, str]:
     return WORDS[language()]
+
+
+def when(instant: datetime | str, time_zone: str) -> str:
+    """`instant` as a reader says it, in the reviewer's language and `time_zone`:
+    "lundi 30 novembre 2026 à 09:00, heure de Paris", "Monday 30 November 2026 at 09:00,
+    Paris time" (Babel's names of days, months and cities)."""
+    lang, w = language(), words()
+    moment = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
+    try:
+        zone = ZoneInfo(time_zone)
+        local = moment.astimezone(zone)
+    except (KeyError, ValueError, OverflowError):
+        zone, time_zone, local = ZoneInfo("UTC"), "UTC", moment.astimezone(UTC)
+    day = format_datetime(local, "EEEE d MMMM y", tzinfo=zone, locale=lang)
+    clock = format_datetime(local, "HH:mm", tzinfo=zone, locale=lang)
+    if time_zone in ("UTC", "Etc/UTC"):
+        where = w["utc_time"]
+    else:
+        city = get_timezone_location(zone, locale=lang, return_city=True)
+        vowel = city[:1].lower() in "aeiouyàâéèêëîïôûüh"
+        where = w["zone_time_vowel" if vowel else "zone_time"].format(city=city)
+    return w["when"].format(day=day, time=clock, zone=where)

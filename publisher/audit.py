@@ -4,6 +4,7 @@ every event about it. Events are append-only (the database refuses to change the
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import datetime
 from typing import Any
 
@@ -55,12 +56,37 @@ def authors(session: Session, post: Post) -> set[int]:
     return ids | ({post.created_by} if post.created_by else set())
 
 
+def word_diff(before: Any, after: Any) -> list[dict[str, str]]:
+    """What changed word by word between two texts (a thread's parts one per line), as
+    runs of `equal`, `delete` and `insert`; [] when either is not text."""
+    texts = []
+    for value in (before, after):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = "\n".join(value)
+        if value is not None and not isinstance(value, str):
+            return []
+        texts.append(re.findall(r"\s+|[^\s]+", value or ""))
+    old, new = texts
+    runs: list[dict[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if op in ("equal", "delete", "replace"):
+            runs.append({"op": "equal" if op == "equal" else "delete", "text": "".join(old[i1:i2])})
+        if op in ("insert", "replace"):
+            runs.append({"op": "insert", "text": "".join(new[j1:j2])})
+    return [run for run in runs if run["text"]]
+
+
 def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
     """Field changes from `before` to `after`, and a line diff of the text."""
     if before is None:
         return {"changes": [], "text_diff": []}
     changes = [
-        {"field": name, "before": before.get(name), "after": after.get(name)}
+        {
+            "field": name,
+            "before": before.get(name),
+            "after": after.get(name),
+            "words": word_diff(before.get(name), after.get(name)),
+        }
         for name in FIELDS
         if before.get(name) != after.get(name)
     ]

@@ -171,10 +171,19 @@ class TallyRead(Output):
     )
 
 
+class WordRun(Output):
+    op: Literal["equal", "delete", "insert"]
+    text: str
+
+
 class FieldChange(Output):
     field: str
     before: Any
     after: Any
+    words: list[WordRun] = Field(
+        default_factory=list,
+        description="The change word by word (texts and threads; [] for other fields)",
+    )
 
 
 class DiffRead(Output):

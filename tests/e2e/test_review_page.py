@@ -18,6 +18,12 @@ from tests.helpers import X_CREDS, wait_until
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 TEXT = "Open day on Saturday <b>not bold</b> & friends"
+# Long and without a space: it must wrap on a phone, not widen the page.
+LINK = (
+    "https://acme.example/open-day?utm_source=x&utm_medium=social"
+    "&utm_campaign=winter-open-day-2026-lyon-and-paris&ref=community-team-newsletter"
+)
+PHONE = (390, 844)
 
 
 @pytest.fixture
@@ -59,6 +65,13 @@ def _click(browser, button_id: str) -> None:
     )
 
 
+def _overflow(browser) -> int:
+    """How many CSS pixels the page is wider than the window (0: it fits)."""
+    return browser.execute_script(
+        "const e = document.documentElement; return Math.max(0, e.scrollWidth - e.clientWidth);"
+    )
+
+
 def _submitted(http, at: datetime) -> tuple[dict, int]:
     x = http(
         "POST",
@@ -80,7 +93,7 @@ def _submitted(http, at: datetime) -> tuple[dict, int]:
         {
             "campaign_id": campaign["id"],
             "text": TEXT,
-            "link": "https://acme.example/open-day",
+            "link": LINK,
             "targets": [
                 {"channel_id": x["id"], "scheduled_at": at.isoformat(), "time_zone": "UTC"}
             ],
@@ -100,7 +113,7 @@ def test_a_reviewer_approves_from_the_page_and_it_goes_out(http, browser, sandbo
     preview = browser.find_element(By.ID, "preview").text
     assert TEXT in preview  # shown as text: the markup in it is escaped, not rendered
     assert browser.find_elements(By.CSS_SELECTOR, "#preview b") == []
-    assert "https://acme.example/open-day" in browser.find_element(By.ID, "link").text
+    assert LINK in browser.find_element(By.ID, "link").text.replace("\n", "")
     assert browser.find_element(By.ID, "tally").text == "0 of 1"
 
     _click(browser, "approve")
@@ -118,7 +131,7 @@ def test_a_reviewer_approves_from_the_page_and_it_goes_out(http, browser, sandbo
         timeout_s=90,
         what="the approved publication to go out",
     )
-    assert [a.text for a in sandbox.ledger.accepted()] == [f"{TEXT} https://acme.example/open-day"]
+    assert [a.text for a in sandbox.ledger.accepted()] == [f"{TEXT} {LINK}"]
 
     # The link decided once; opened again it says so and offers nothing to click.
     browser.get(link["url"])
@@ -129,7 +142,9 @@ def test_a_reviewer_approves_from_the_page_and_it_goes_out(http, browser, sandbo
 def test_request_changes_needs_a_comment_and_a_stale_page_is_refused(http, browser):
     post, pub_id = _submitted(http, datetime.now(UTC) + timedelta(hours=2))
     link = http("POST", f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
+    browser.set_window_size(*PHONE)  # this reviewer is on a phone
     browser.get(link["url"])
+    assert _overflow(browser) == 0  # the long link wraps: nothing scrolls sideways
     _click(browser, "request-changes")
     assert "comment is required" in browser.find_element(By.ID, "error").text
     assert http("GET", f"/v1/publications/{pub_id}")["status"] == "in_review"
@@ -141,6 +156,7 @@ def test_request_changes_needs_a_comment_and_a_stale_page_is_refused(http, brows
     assert "Open day on Sunday" in browser.find_element(By.ID, "preview").text
     assert http("GET", f"/v1/publications/{pub_id}")["status"] == "in_review"
 
+    assert _overflow(browser) == 0  # with the error and the new revision's diff too
     browser.find_element(By.ID, "comment").send_keys("Say which Sunday")
     _click(browser, "request-changes")
     assert "changes requested" in browser.find_element(By.ID, "message").text

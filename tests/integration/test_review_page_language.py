@@ -78,3 +78,47 @@ def test_what_is_missing_and_the_status_read_in_french(api, runtime, keys):
     api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="legal", expect=201)
     html = api.client.get(path, headers=french).get_data(as_text=True)
     assert "programmée" in html and "scheduled" not in html
+
+
+def _page_for(api, *, at, key: str = "reviewer") -> str:
+    x, _ = api.channels()
+    post = api.post_for([x], at=at, text="We open in Lyon on Monday")
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    link = api.post(f"/v1/reviews/{post['publications'][0]['id']}/link", {}, as_=key)
+    return post, "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
+
+
+def test_the_time_reads_as_people_say_it_in_the_reviewers_zone(api, keys, runtime):
+    """30 November 2026 08:00 UTC, for a reviewer in Paris: a Monday, 09:00 there."""
+    from datetime import UTC, datetime
+
+    made = api.post(
+        "/v1/keys",
+        {"name": "paris", "role": "reviewer", "time_zone": "Europe/Paris"},
+        as_="admin",
+        expect=201,
+    )
+    keys.keys["paris"] = made["key"]
+    _, page = _page_for(api, at=datetime(2026, 11, 30, 8, tzinfo=UTC), key="paris")
+    french = api.client.get(page, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "lundi 30 novembre 2026 à 09:00, heure de Paris" in french
+    english = api.client.get(page, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Monday 30 November 2026 at 09:00, Paris time" in english
+
+
+def test_an_edit_shows_word_by_word_since_the_reviewers_last_vote(api):
+    post, page = _page_for(api, at=soon(3600))
+    pub_id = post["publications"][0]["id"]
+    api.post(
+        f"/v1/reviews/{pub_id}/request-changes",
+        {"comment": "Say Paris", "revision": 1},
+        as_="reviewer",
+        expect=201,
+    )
+    api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "We open in Paris on Monday"}, expect=200)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    html = api.client.get(page, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert (
+        '<p class="words" data-field="text">Texte\u00a0: We open in <del>Lyon</del>'
+        "<ins>Paris</ins> on Monday</p>" in html
+    )
