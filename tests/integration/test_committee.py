@@ -141,7 +141,16 @@ def test_an_edit_between_two_votes_resets_the_count(api, runtime, sandbox, commi
     item = _item(api, pub_id, "alice")
     assert item["waiting_on_me"] and item["diff"]["since_revision"] == 1
     assert item["diff"]["changes"] == [
-        {"field": "text", "before": "Open day on Saturday", "after": "Open day on Sunday"}
+        {
+            "field": "text",
+            "before": "Open day on Saturday",
+            "after": "Open day on Sunday",
+            "words": [
+                {"op": "equal", "text": "Open day on "},
+                {"op": "delete", "text": "Saturday"},
+                {"op": "insert", "text": "Sunday"},
+            ],
+        }
     ]
     assert "-Open day on Saturday" in item["diff"]["text_diff"]
     assert [v["current"] for v in item["votes"]] == [False, True]

@@ -139,7 +139,16 @@ def test_the_post_history_records_every_step(api, runtime, at):
     ]
     edited = history[5]
     assert edited["data"]["changes"] == [
-        {"field": "text", "before": "First words", "after": "First words, Monday"}
+        {
+            "field": "text",
+            "before": "First words",
+            "after": "First words, Monday",
+            "words": [
+                {"op": "equal", "text": "First "},
+                {"op": "delete", "text": "words"},
+                {"op": "insert", "text": "words, Monday"},
+            ],
+        }
     ]
     votes = [e for e in history if e["kind"] == "review.voted"]
     assert [(v["data"]["decision"], v["data"]["comment"]) for v in votes] == [
