@@ -211,8 +211,13 @@ def openapi_document(
         schema = TypeAdapter(model).json_schema(ref_template=_REF, schema_generator=_DocumentSchema)
         schemas.update(schema.pop("$defs", {}))
         if isinstance(model, type) and issubclass(model, BaseModel):
-            schemas[model.__name__] = schema
-            return {"$ref": f"#/components/schemas/{model.__name__}"}
+            own = {"$ref": _REF.format(model=model.__name__)}
+            # A model that contains itself (a comment's replies) comes back as a reference
+            # to its own definition among the $defs: that definition stays, or the
+            # document would define the model as a reference to itself.
+            if schema != own:
+                schemas[model.__name__] = schema
+            return own
         return schema
 
     for rule in app.url_map.iter_rules():

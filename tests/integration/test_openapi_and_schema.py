@@ -66,3 +66,14 @@ def test_the_document_says_what_the_api_does(app):
     )
     callback = doc["paths"]["/v1/oauth/callback/{platform}"]["get"]
     assert callback["security"] == []
+
+
+def test_a_model_that_contains_itself_is_defined_not_a_reference_to_itself(api):
+    """CommentRead holds its replies (CommentRead): the document defined it as
+    {"$ref": CommentRead}, which no client can resolve (and /docs answered 500)."""
+    schemas = api.client.get("/openapi.json").get_json()["components"]["schemas"]
+    for name, schema in schemas.items():
+        assert schema != {"$ref": f"#/components/schemas/{name}"}, name
+    replies = schemas["CommentRead"]["properties"]["replies"]
+    assert replies["items"] == {"$ref": "#/components/schemas/CommentRead"}
+    assert api.client.get("/docs").status_code == 200
