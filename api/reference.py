@@ -1,8 +1,8 @@
 """`/docs`: the OpenAPI document as a readable reference, served offline (no CDN-hosted UI).
 
 Per operation: its parameters and body fields (required, type, limits, enums), one
-example request body made from the schema (`example_of`; a test validates every one
-against its schema), the success answer, the problems it can answer and who may call it.
+example request body and one example answer made from the schemas (`example_of`; a test
+validates every one against its schema), the problems it can answer and who may call it.
 Every schema the document names is listed once, with its fields.
 """
 
@@ -180,6 +180,11 @@ def _operation(path: str, method: str, op: dict[str, Any], schemas: dict[str, An
         content = answer.get("content", {}).get("application/json")
         what = _type(content["schema"]) if content else "no body"
         out.append(f"<h4>{status}</h4><p>{what}</p>")
+        if content and status.startswith("2"):
+            example = json.dumps(
+                example_of(content["schema"], schemas), indent=2, ensure_ascii=False
+            )
+            out.append(f"<p>Example answer:</p><pre>{html.escape(example)}</pre>")
     problems = [409, 422] if body else [404, 409] if params else [422]
     shown = [401, 403, *problems] if op.get("security") != [] else problems
     listed = "".join(

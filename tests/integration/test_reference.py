@@ -17,20 +17,26 @@ def _document(api) -> dict:
     return api.client.get("/openapi.json").get_json()
 
 
-def test_every_example_body_is_one_the_schema_accepts(api):
+def test_every_example_body_and_answer_is_one_the_schema_accepts(api):
     doc = _document(api)
     schemas = doc["components"]["schemas"]
-    checked = 0
+    bodies = answers = 0
     for ops in doc["paths"].values():
         for op in ops.values():
-            body = op.get("requestBody", {}).get("content", {}).get("application/json")
-            if body is None:
-                continue
-            schema = {**body["schema"], "components": doc["components"]}
-            example = example_of(body["schema"], schemas)
-            jsonschema.validate(example, schema, cls=jsonschema.Draft202012Validator)
-            checked += 1
-    assert checked >= 20  # every JSON body of the API
+            shown = [op.get("requestBody", {}).get("content", {}).get("application/json")]
+            shown += [
+                answer.get("content", {}).get("application/json")
+                for status, answer in op["responses"].items()
+                if status.startswith("2")
+            ]
+            for i, media in enumerate(shown):
+                if media is None:
+                    continue
+                schema = {**media["schema"], "components": doc["components"]}
+                example = example_of(media["schema"], schemas)
+                jsonschema.validate(example, schema, cls=jsonschema.Draft202012Validator)
+                bodies, answers = (bodies + 1, answers) if i == 0 else (bodies, answers + 1)
+    assert bodies >= 20 and answers >= 40  # every JSON body and answer of the API
 
 
 def test_the_page_shows_each_operation_with_its_fields_and_problems(api):
@@ -48,6 +54,8 @@ def test_the_page_shows_each_operation_with_its_fields_and_problems(api):
     assert "at most 50 items" in posts and "at least 1 characters" in posts
     example = json.loads(html.unescape(re.search(r"<pre>(.*?)</pre>", posts, re.S).group(1)))
     assert set(example) == {"text", "targets"}  # the least a post needs
+    answer = re.search(r"Example answer:</p><pre>(.*?)</pre>", posts, re.S).group(1)
+    assert {"id", "revision", "publications"} <= set(json.loads(html.unescape(answer)))
     assert "<b>422</b>" in posts and "<b>403</b>" in posts and "PostRead" in posts
     for name in doc["components"]["schemas"]:
         assert f"id='schema-{name}'" in page
