@@ -55,6 +55,21 @@ def add_comment(
     return comment
 
 
+def from_vote(session: Session, actor: Actor, post: Post, *, body: str, now: datetime) -> None:
+    """A vote's comment joins the post's discussion, where the author answers it: once,
+    however many of the post's publications (channels) the vote was cast on."""
+    said = session.exec(
+        select(Comment.id).where(
+            Comment.post_id == post.id,
+            Comment.author_id == actor.key_id,
+            Comment.revision == post.revision,
+            Comment.body == body,
+        )
+    ).first()
+    if said is None:
+        add_comment(session, actor, post, body=body, parent_id=None, now=now)
+
+
 def comments_of(session: Session, post: Post) -> list[Comment]:
     """The post's comments, oldest first (replies follow their parents in time)."""
     query = select(Comment).where(Comment.post_id == post.id).order_by(Comment.id)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from publisher import audit, events, policies
+from publisher import audit, comments, events, policies
 from publisher.errors import Conflict, Forbidden, PublisherError, StaleRevision
 from publisher.models import ApiKey, Event, Post, Publication, Review, Series
 from publisher.pauses import is_paused
@@ -148,6 +148,8 @@ def decide(
             **({"via_link": True} if via_link else {}),
         },
     )
+    if comment:
+        comments.from_vote(session, actor, post, body=comment, now=now)
     if decision != Status.APPROVED or tally.satisfied:
         _settle(session, actor, pub, post, decision, comment=comment, now=now)
     session.flush()

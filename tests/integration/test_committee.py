@@ -577,3 +577,29 @@ def test_a_vote_committed_while_redis_is_down_answers_201(api, runtime, sandbox,
     assert api.publication(pub_id)["status"] == "scheduled"
     _run_after_due(runtime, at)
     assert len(sandbox.ledger.accepted()) == 1
+
+
+def test_a_votes_comment_joins_the_posts_discussion_once(api):
+    """Where the author answers it; a vote cast on each of the post's channels with the
+    same words says them once."""
+    x, fb = api.channels()
+    post = api.post_for([x, fb], at=soon(3600))
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    for pub in post["publications"]:
+        api.post(
+            f"/v1/reviews/{pub['id']}/request-changes",
+            {"comment": "Say which Saturday", "revision": 1},
+            as_="reviewer",
+            expect=201,
+        )
+    (said,) = api.get(f"/v1/posts/{post['id']}/comments")
+    assert (said["body"], said["revision"]) == ("Say which Saturday", 1)
+    reviewer = next(k for k in api.get("/v1/keys", as_="admin") if k["name"] == "reviewer")
+    assert said["author_id"] == reviewer["id"]
+    api.post(
+        f"/v1/posts/{post['id']}/comments",
+        {"body": "The 5th", "parent_id": said["id"]},
+        expect=201,
+    )
+    (thread,) = api.get(f"/v1/posts/{post['id']}/comments")
+    assert [r["body"] for r in thread["replies"]] == ["The 5th"]

@@ -124,11 +124,13 @@ def test_the_post_history_records_every_step(api, runtime, at):
         ("post.submitted", None),
         ("publication.transition", "in_review"),
         ("review.voted", None),
+        ("comment.added", None),  # the vote's comment, in the post's discussion
         ("publication.transition", "changes_requested"),
         ("post.edited", None),
         ("post.submitted", None),
         ("publication.transition", "in_review"),
         ("review.voted", None),
+        ("comment.added", None),
         ("publication.transition", "approved"),
         ("publication.transition", "scheduled"),
         ("publication.transition", "paused"),
@@ -137,7 +139,7 @@ def test_the_post_history_records_every_step(api, runtime, at):
         ("publication.transition", "publishing"),
         ("publication.transition", "published"),
     ]
-    edited = history[5]
+    edited = history[6]
     assert edited["data"]["changes"] == [
         {
             "field": "text",
