@@ -267,14 +267,16 @@ def publish_many(
     Only this thread touches the session. Returns each publication's status, in order; a
     publication that could not be claimed is "skipped"."""
     held: list[tuple[int, datetime]] = []
-    claimed = claim_many(
-        session, publication_ids, now=clock(), store=store, lease_s=lease_s, held=held
-    )
+    with events.batched(session):
+        claimed = claim_many(
+            session, publication_ids, now=clock(), store=store, lease_s=lease_s, held=held
+        )
     session.commit()
     if held:  # handed over a little early: wait for their time here, then claim them
         time.sleep(max((max(due for _, due in held) - clock()).total_seconds(), 0.0))
         later = [pid for pid, _ in held]
-        claimed += claim_many(session, later, now=clock(), store=store, lease_s=lease_s)
+        with events.batched(session):
+            claimed += claim_many(session, later, now=clock(), store=store, lease_s=lease_s)
         session.commit()
     statuses = dict.fromkeys(publication_ids, "skipped")
     if senders is None:
@@ -290,9 +292,11 @@ def publish_many(
         done, _ = wait(pending, timeout=lease_s / 4, return_when=FIRST_COMPLETED)
         now = clock()
         _reread(session, [pending[future] for future in done])
-        for future in done:
-            one = pending.pop(future)
-            statuses[one.publication.id] = _record(session, one, future.result(), now, policy)
+        with events.batched(session):
+            for future in done:
+                one = pending.pop(future)
+                outcome = future.result()
+                statuses[one.publication.id] = _record(session, one, outcome, now, policy)
         session.commit()
         if pending and time.monotonic() - renewed >= lease_s / 4:
             _renew(session, list(pending.values()), now=clock())

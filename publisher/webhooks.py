@@ -67,6 +67,15 @@ def topic_of(kind: str, to_status: str | None) -> str | None:
     return _KIND_TOPICS.get(kind)
 
 
+def subscribed(session: Session, workspace_id: int, kind: str, to_status: str | None) -> bool:
+    """Whether an event of this kind has a subscriber in the workspace (its id is then
+    needed at once, for the payload)."""
+    topic = topic_of(kind, to_status)
+    return topic is not None and any(
+        topic in hook.topics for hook in _subscriptions(session, workspace_id)
+    )
+
+
 def fan_out(session: Session, event: Event) -> int:
     """A delivery per active subscription to the event's topic; returns how many."""
     topic = topic_of(event.kind, event.to_status)
