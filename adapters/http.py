@@ -31,7 +31,8 @@ class PlatformSession(requests.Session):
 
     tweepy builds its URLs from a hard-coded host and facebook-sdk from a module constant,
     but both send through a session we can hand them, so the sandbox needs no patching.
-    facebook-sdk also drops the HTTP status; `last_response` keeps it for error mapping.
+    facebook-sdk also drops the HTTP status; `last_response` keeps it for error mapping,
+    per thread: the sender threads of a process share one adapter per channel.
     """
 
     def __init__(self, real_base: str, config: AdapterConfig) -> None:
@@ -39,7 +40,8 @@ class PlatformSession(requests.Session):
         self.real_base = real_base.rstrip("/")
         self.base_url = (config.base_url or real_base).rstrip("/")
         self.timeout_s = config.timeout_s
-        self.last_response: requests.Response | None = None
+        self._last = threading.local()
+        self._environment: dict[tuple, dict[str, Any]] = {}
         # A transport handed in (recorded answers; a process's shared connection pools) is
         # borrowed: closing this session leaves it open for the others.
         self._borrowed = config.transport
@@ -52,16 +54,34 @@ class PlatformSession(requests.Session):
             if adapter is not self._borrowed:
                 adapter.close()
 
+    @property
+    def last_response(self) -> requests.Response | None:
+        """The answer to this thread's last request through the session."""
+        return getattr(self._last, "response", None)
+
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         if url.startswith(self.real_base):
             url = self.base_url + url[len(self.real_base) :]
         kwargs["timeout"] = kwargs.get("timeout") or self.timeout_s
         if (check := getattr(_guard, "check", None)) is not None:
             check()
-        self.last_response = None
+        self._last.response = None
         response = super().request(method, url, *args, **kwargs)
-        self.last_response = response
+        self._last.response = response
         return response
+
+    def merge_environment_settings(
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """requests reads the environment (proxy variables, CA bundle) again for every
+        request, 5% of a worker's time in a burst: it is read once per host here."""
+        origin = url.split("/", 3)[:3]
+        key = (*origin, tuple(sorted((proxies or {}).items())), stream, verify, cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = settings
+        return dict(settings, proxies=dict(settings["proxies"]))
 
 
 def translate_transport(exc: requests.RequestException) -> Exception:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     # The clock every engine process shares (clock is this one unless a test sets it).
     shared: SharedClock | None = None
-    _adapters: threading.local = field(default_factory=threading.local, repr=False)
+    _adapters: dict[int, tuple[tuple, Adapter, dict]] = field(default_factory=dict, repr=False)
     _senders: ThreadPoolExecutor | None = field(default=None, repr=False)
     _http: HTTPAdapter | None = field(default=None, repr=False)
 
@@ -105,16 +104,22 @@ class Runtime:
         return Session(read_only(self.engine), expire_on_commit=False)
 
     def adapter_for(self, channel: Channel) -> Adapter:
-        """A ready adapter for `channel`, kept per thread (its HTTP connections stay open)
-        until the channel changes (new credentials bump `updated_at`) or its tokens are
-        about to expire (they are refreshed first: publisher.tokens)."""
+        """A ready adapter for `channel`, one per process that its sender threads share
+        (an adapter keeps no state between calls but its last answer, kept per thread; its
+        connections are the process's pools: one per thread and channel had made 640 for a
+        burst over 20 channels), until the channel changes (new credentials bump
+        `updated_at`) or its tokens are about to expire (they are refreshed first:
+        publisher.tokens)."""
         base_url = self.settings.api_base_urls.get(channel.platform)
-        key = (channel.id, channel.updated_at, base_url)
-        cache: dict = self._adapters.__dict__.setdefault("by_channel", {})
-        cached = cache.get(key)
-        if cached is None or tokens.due_for_refresh(type(cached[0]), cached[1], self.clock()):
-            cached = cache[key] = self._new_adapter(channel, base_url)
-        return cached[0]
+        key = (channel.updated_at, base_url)
+        cached = self._adapters.get(channel.id)
+        if (
+            cached is None
+            or cached[0] != key
+            or tokens.due_for_refresh(type(cached[1]), cached[2], self.clock())
+        ):
+            cached = self._adapters[channel.id] = (key, *self._new_adapter(channel, base_url))
+        return cached[1]
 
     def _new_adapter(self, channel: Channel, base_url: str | None) -> tuple[Adapter, dict]:
         cls = self.registry.get(channel.platform)

@@ -234,7 +234,7 @@ def test_a_reconciliation_that_refreshes_the_token_does_not_lock_itself_out(
         stored["expires_at"] = "2000-01-01T00:00:00+00:00"
         row.credentials = runtime.box.seal(stored)
         session.commit()
-    runtime._adapters.__dict__.clear()  # a fresh worker: no adapter cached, on any thread
+    runtime._adapters.clear()  # a fresh worker: no adapter cached
     if runtime._senders is not None:
         runtime._senders.shutdown(wait=True)
         runtime._senders = None

@@ -4,6 +4,8 @@ keeps a connection alive as X's and Meta's servers do."""
 
 from __future__ import annotations
 
+import threading
+
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -75,3 +77,48 @@ def test_closing_one_session_leaves_the_shared_pools_open(sandbox):
     second.get(f"{sandbox.x_url}/_sandbox/ledger")
     assert _pool(shared, sandbox.x_url).num_connections == 1
     assert len(_open_ports(_pool(shared, sandbox.x_url))) == 1
+
+
+def test_threads_sharing_a_session_each_see_their_own_last_answer(sandbox):
+    """Sender threads share a channel's adapter: the answer facebook-sdk's error mapping
+    reads is the one to this thread's request, not another thread's."""
+    session = PlatformSession(sandbox.x_url, AdapterConfig(timeout_s=5))
+    both = threading.Barrier(2)
+    seen: dict[str, int | None] = {}
+
+    def send(name: str, token: str | None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        session.post(f"{sandbox.x_url}/2/tweets", json={"text": f"from {name}"}, headers=headers)
+        both.wait(5)  # the other thread's request has been answered too
+        last = session.last_response
+        seen[name] = None if last is None else last.status_code
+
+    threads = [
+        threading.Thread(target=send, args=("signed", "per-thread")),
+        threading.Thread(target=send, args=("unsigned", None)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == {"signed": 201, "unsigned": 401}
+    assert session.last_response is None  # this thread sent nothing
+
+
+def test_the_environment_s_proxy_settings_still_apply(sandbox, monkeypatch):
+    """The environment is read once per host, not ignored: a proxy set for the process
+    applies, and NO_PROXY still exempts a host."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.net:3128")
+    monkeypatch.setenv("NO_PROXY", "graph.facebook.com")
+    session = PlatformSession("https://api.twitter.com", AdapterConfig(timeout_s=5))
+    via_proxy = session.merge_environment_settings(
+        "https://api.twitter.com/2/tweets", {}, None, None, None
+    )
+    exempt = session.merge_environment_settings(
+        "https://graph.facebook.com/me", {}, None, None, None
+    )
+    assert via_proxy["proxies"].get("https") == "http://proxy.example.net:3128"
+    assert "https" not in exempt["proxies"]
+    via_proxy["proxies"]["https"] = "changed by a caller"  # the kept settings are not shared
+    again = session.merge_environment_settings("https://api.twitter.com/2/x", {}, None, None, None)
+    assert again["proxies"]["https"] == "http://proxy.example.net:3128"
