@@ -33,7 +33,8 @@ OUTAGE_RETRY_S = 0.5
 
 
 def run_dispatcher(runtime: Runtime, stop: threading.Event, *, name: str | None = None) -> None:
-    """Run until `stop` is set. Never hands a publication over before its due time."""
+    """Run until `stop` is set. Hands publications over a moment before they are due
+    (`dispatch.HAND_OVER_EARLY`); the workers' claims never take one before."""
     leadership = Leadership(runtime.redis, lease_s=LEASE_S, name=name)
     loop = _Loop(runtime, leadership)
     with contextlib.suppress(RedisError):  # else on the first wait
@@ -92,9 +93,11 @@ class _Loop:
             fence = self.leadership.token
             # Reads go through `look` (no write lock); `session` writes only when there is
             # something to write: an idle pass leaves the one SQLite writer's lock alone.
-            limit = dispatch.FIRST_BATCH
-            while (
-                dispatch.dispatch_due(
+            # The first hand-over may be a moment early (a burst's first publications are
+            # then claimed the moment they are due); the rest go when due.
+            limit, early, handed = dispatch.FIRST_BATCH, dispatch.HAND_OVER_EARLY, 0
+            while True:
+                moved = dispatch.dispatch_due(
                     session,
                     rt.queue,
                     now=clock(),
@@ -102,10 +105,12 @@ class _Loop:
                     budgets=rt.budgets,
                     look=look,
                     limit=limit,
+                    early=early,
                 )
-                == limit
-            ):
-                limit = dispatch.BATCH
+                handed += moved
+                if moved < limit:
+                    break
+                limit, early = dispatch.BATCH, timedelta(0)
             if reconcile.any_due(look, now=clock()):
                 dispatch_reconciliations(session, rt.queue, now=clock())
             if webhooks.any_due(look, now=clock()):
@@ -122,7 +127,10 @@ class _Loop:
             look.rollback()
         if next_due is None:
             return TICK_S
-        return min(max((next_due - clock()).total_seconds(), 0.0), TICK_S)
+        wake_at = next_due - dispatch.HAND_OVER_EARLY
+        if handed and wake_at <= clock():
+            wake_at = next_due  # this moment's early ones are handed over: the rest when due
+        return min(max((wake_at - clock()).total_seconds(), 0.0), TICK_S)
 
     def _sweep(self, session) -> None:
         clock = self.runtime.clock

@@ -130,8 +130,9 @@ def claim_many(
         if left:
             moved = session.execute(_claim_statement(left, status, now)).scalars()
             previous.update((pid, status) for pid in moved)
-    for pid in publication_ids:
-        if pid not in previous and (pub := session.get(Publication, pid)) is not None:
+    if missed := [pid for pid in publication_ids if pid not in previous]:
+        found = session.execute(select(Publication).where(Publication.id.in_(missed))).scalars()
+        for pub in found.all():
             _not_claimed(session, pub, now=now, held=held)
     if not previous:
         return []
@@ -215,20 +216,23 @@ def _not_claimed(
     now: datetime,
     held: list[tuple[int, datetime]] | None = None,
 ) -> None:
-    """Why a job found nothing to do, and put the publication where it can go on from."""
+    """Why a job found nothing to do, and put the publication where it can go on from.
+    One handed over a little early (the dispatcher does, to have it claimed the moment it
+    is due) is held by the job, unchecked: its claim, when due, checks everything."""
     if pub.status not in CLAIMABLE:
         return  # cancelled, edited, or another worker has it: nothing to do
-    post = session.get(Post, pub.post_id)
-    if pub.approved_hash != post.content_hash:
-        _back_to_review(session, pub, now=now)
-    elif is_paused(session, pub):
-        events.move(session, pub, Status.PAUSED, actor=WORKER, now=now, reason="under a pause")
-    elif (
+    if (
         held is not None
         and pub.status == Status.QUEUED
         and now < pub.due_at <= now + timedelta(seconds=HOLD_EARLY_S)
     ):
         held.append((pub.id, pub.due_at))  # a little early: the job waits for it
+        return
+    post = session.get(Post, pub.post_id)
+    if pub.approved_hash != post.content_hash:
+        _back_to_review(session, pub, now=now)
+    elif is_paused(session, pub):
+        events.move(session, pub, Status.PAUSED, actor=WORKER, now=now, reason="under a pause")
     elif pub.status == Status.QUEUED:
         # Early (rescheduled) or its channel is held: the dispatcher hands it over when due.
         events.move(
@@ -272,14 +276,10 @@ def publish_many(
             session, publication_ids, now=clock(), store=store, lease_s=lease_s, held=held
         )
     session.commit()
-    if held:  # handed over a little early: wait for their time here, then claim them
-        time.sleep(max((max(due for _, due in held) - clock()).total_seconds(), 0.0))
-        later = [pid for pid, _ in held]
-        with events.batched(session):
-            claimed += claim_many(session, later, now=clock(), store=store, lease_s=lease_s)
-        session.commit()
     statuses = dict.fromkeys(publication_ids, "skipped")
     if senders is None:
+        while held:
+            claimed += _claim_when_due(session, held, clock=clock, store=store, lease_s=lease_s)
         for one in claimed:
             outcome = _send(adapter_for, one)
             _reread(session, [one])
@@ -288,20 +288,54 @@ def publish_many(
         return list(statuses.values())
     pending = {senders.submit(_send, adapter_for, one): one for one in claimed}
     renewed = time.monotonic()
-    while pending:
-        done, _ = wait(pending, timeout=lease_s / 4, return_when=FIRST_COMPLETED)
-        now = clock()
-        _reread(session, [pending[future] for future in done])
-        with events.batched(session):
-            for future in done:
-                one = pending.pop(future)
-                outcome = future.result()
-                statuses[one.publication.id] = _record(session, one, outcome, now, policy)
-        session.commit()
+    while pending or held:
+        # Handed over a little early: each is claimed the moment it is due, while the
+        # sends already under way come back.
+        timeout = lease_s / 4
+        if held:
+            first_due = min(due for _, due in held)
+            timeout = min(timeout, max((first_due - clock()).total_seconds(), 0.0))
+        if pending:
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        else:
+            done = set()
+            time.sleep(timeout)
+        if done:
+            now = clock()
+            _reread(session, [pending[future] for future in done])
+            with events.batched(session):
+                for future in done:
+                    one = pending.pop(future)
+                    outcome = future.result()
+                    statuses[one.publication.id] = _record(session, one, outcome, now, policy)
+            session.commit()
+        if held and min(due for _, due in held) <= clock():
+            for one in _claim_when_due(session, held, clock=clock, store=store, lease_s=lease_s):
+                pending[senders.submit(_send, adapter_for, one)] = one
         if pending and time.monotonic() - renewed >= lease_s / 4:
             _renew(session, list(pending.values()), now=clock())
             renewed = time.monotonic()
     return list(statuses.values())
+
+
+def _claim_when_due(
+    session: Session,
+    held: list[tuple[int, datetime]],
+    *,
+    clock: Callable[[], datetime],
+    store: MediaStore | None,
+    lease_s: float,
+) -> list[Claimed]:
+    """Wait for the first of the held publications to be due, then claim those that are
+    (taken out of `held`), and commit."""
+    time.sleep(max((min(due for _, due in held) - clock()).total_seconds(), 0.0))
+    now = clock()
+    ready = [pid for pid, due in held if due <= now]
+    held[:] = [(pid, due) for pid, due in held if due > now]
+    with events.batched(session):
+        claimed = claim_many(session, ready, now=now, store=store, lease_s=lease_s)
+    session.commit()
+    return claimed
 
 
 def _renew(session: Session, claims: list[Claimed], *, now: datetime) -> None:

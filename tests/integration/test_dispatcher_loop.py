@@ -10,7 +10,13 @@ from publisher.dispatcher import run_dispatcher
 from tests.helpers import drain_queue, soon, wait_until
 
 
-def test_dispatcher_hands_over_when_due_and_not_before(api, runtime, sandbox):
+def test_dispatcher_hands_over_a_moment_before_due_and_nothing_goes_out_early(
+    api, runtime, sandbox
+):
+    """Handed over at most HAND_OVER_EARLY before its time (so that the worker claims it
+    the moment it is due), and at the platform not before its time."""
+    from publisher.dispatch import HAND_OVER_EARLY
+
     stop = threading.Event()
     loop = threading.Thread(target=run_dispatcher, args=(runtime, stop), daemon=True)
     loop.start()
@@ -27,9 +33,11 @@ def test_dispatcher_hands_over_when_due_and_not_before(api, runtime, sandbox):
         loop.join(10)
     history = api.get(f"/v1/publications/{pub_id}/history")
     queued = next(h for h in history if h["to_status"] == "queued")
-    assert datetime.fromisoformat(queued["at"]) >= at
+    assert datetime.fromisoformat(queued["at"]) >= at - HAND_OVER_EARLY
     drain_queue(runtime)
-    assert [a.text for a in sandbox.ledger.accepted()] == [post["text"]]
+    (sent,) = sandbox.ledger.accepted()
+    assert sent.text == post["text"]
+    assert datetime.fromisoformat(sent.received_at) >= at
     assert not loop.is_alive()
 
 
@@ -235,3 +243,25 @@ def test_a_pass_with_nothing_due_writes_nothing_and_waits_on_no_writer(api, runt
         assert passed.wait(20), "an idle pass waited on the writer lock"
         writer.rollback()
     thread.join(10)
+
+
+def test_publications_held_in_one_job_go_out_each_at_its_own_time(api, runtime, sandbox):
+    """A job handed publications a little early claims each the moment it is due: the
+    first does not wait for the last."""
+    from publisher import dispatch
+
+    (x, _) = api.channels()
+    first_due, last_due = soon(0.6), soon(2.5)
+    posts = [
+        api.post_for([x], at=first_due, text="held, due first"),
+        api.post_for([x], at=last_due, text="held, due last"),
+    ]
+    for post in posts:
+        api.submit_and_approve(post)
+    with runtime.session() as session:  # both in one job, the first 0.6 s early
+        assert dispatch.dispatch_due(session, runtime.queue, now=last_due) == 2
+    assert len(runtime.queue.rq) == 1
+    drain_queue(runtime)
+    sent = {a.text: datetime.fromisoformat(a.received_at) for a in sandbox.ledger.accepted()}
+    assert first_due <= sent["held, due first"] < last_due
+    assert sent["held, due last"] >= last_due
