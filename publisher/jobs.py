@@ -36,7 +36,7 @@ def warm_up(runtime: Runtime) -> None:
     configure_mappers()
     try:
         with runtime.session() as session:
-            publishing.claim_many(session, [0], now=utcnow())  # no publication 0: no change
+            publishing.warm_up(session, now=utcnow())
             session.rollback()
     except SQLAlchemyError as exc:
         log.debug("warm-up skipped: %s", exc)
