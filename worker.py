@@ -12,11 +12,11 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from publisher import jobs
-from publisher.clock import ClockSkewed
+from publisher.core.clock import ClockSkewed
+from publisher.core.settings import Settings
+from publisher.deliver.transport import BEAT_EVERY_S
 from publisher.dispatcher import run_dispatcher
-from publisher.queue import BEAT_EVERY_S
 from publisher.runtime import Runtime, build_runtime
-from publisher.settings import Settings
 
 log = logging.getLogger("publisher.worker")
 
@@ -27,7 +27,7 @@ REDIS_RETRY_S, REDIS_RETRY_MAX_S = 0.5, 10.0
 
 class PublishWorker(SimpleWorker):
     """RQ's in-process worker that takes no job while its clock is too far from the shared
-    one (publisher/clock.py): it stands aside, its heartbeat kept, so that the jobs go to
+    one (publisher/core/clock.py): it stands aside, its heartbeat kept, so that the jobs go to
     workers whose clocks are right."""
 
     runtime: Runtime

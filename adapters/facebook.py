@@ -19,11 +19,13 @@ from urllib.parse import urlencode
 import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters.base import (
+from adapters.base import Adapter, comparable
+from adapters.errors import AuthExpired, OutcomeUnknown, RateLimited, Rejected, Transient
+from adapters.facebook_metrics import COUNTS, INSIGHTS, graph_metrics
+from adapters.http import PlatformSession, translate_transport
+from adapters.types import (
     Account,
-    Adapter,
     AdapterConfig,
-    AuthExpired,
     Authorization,
     ConnectedAccount,
     Content,
@@ -31,15 +33,9 @@ from adapters.base import (
     MediaFile,
     MediaLimits,
     OAuthApp,
-    OutcomeUnknown,
     PublishRequest,
     PublishResult,
-    RateLimited,
-    Rejected,
-    Transient,
-    comparable,
 )
-from adapters.http import PlatformSession, translate_transport
 
 with warnings.catch_warnings():
     # facebook-sdk 3.1.0 (2018) has invalid escapes that warn at import on Python 3.12.
@@ -82,40 +78,6 @@ USAGE_HOLD = timedelta(minutes=10)
 AUTH_EXPIRED = {102, 190}
 DUPLICATE_POST = 506
 NO_SUCH_OBJECT = 100
-
-
-COUNTS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
-# Page post insights as of 2026: post_impressions (gone 2025-11-15) and
-# post_impressions_unique (gone 2026-06-15) were replaced by post_media_view and
-# post_total_media_view_unique (pages-api/changelog). One invalid metric fails the whole
-# request with (#100), which falls back to the counts alone.
-INSIGHTS = "insights.metric(post_media_view,post_total_media_view_unique,post_clicks)"
-_INSIGHT_NAMES = {
-    "post_media_view": "impressions",
-    "post_total_media_view_unique": "reach",
-    "post_clicks": "link_clicks",
-}
-
-
-def _graph_metrics(post: dict[str, Any]) -> dict[str, int]:
-    def total(edge: str) -> int | None:
-        return ((post.get(edge) or {}).get("summary") or {}).get("total_count")
-
-    metrics = {
-        name: int(value)
-        for name, value in (
-            ("likes", total("reactions")),
-            ("replies", total("comments")),
-            ("shares", (post.get("shares") or {}).get("count", 0)),
-        )
-        if value is not None
-    }
-    for insight in (post.get("insights") or {}).get("data", []):
-        name = _INSIGHT_NAMES.get(insight.get("name"))
-        values = insight.get("values") or []
-        if name and values and isinstance(values[0].get("value"), int):
-            metrics[name] = values[0]["value"]
-    return metrics
 
 
 class FacebookCredentials(BaseModel):
@@ -396,7 +358,7 @@ class FacebookAdapter(GraphAdapter):
                 with self._translate_errors():
                     objects = self._graph.get_objects(batch, fields=COUNTS)
             for post_id, post in objects.items():
-                found[str(post_id)] = _graph_metrics(post)
+                found[str(post_id)] = graph_metrics(post)
         return found
 
     def check(self) -> Account:

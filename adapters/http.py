@@ -9,7 +9,8 @@ from typing import Any
 
 import requests
 
-from adapters.base import AdapterConfig, OutcomeUnknown, Transient
+from adapters.errors import OutcomeUnknown, Transient
+from adapters.types import AdapterConfig
 
 _guard = threading.local()
 

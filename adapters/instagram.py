@@ -18,22 +18,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters.base import (
+from adapters.base import comparable
+from adapters.errors import AdapterError, OutcomeUnknown, RateLimited, Rejected, Transient
+from adapters.facebook import GraphAdapter
+from adapters.types import (
     Account,
-    AdapterError,
     Content,
     Limits,
     MediaFile,
     MediaLimits,
-    OutcomeUnknown,
     PublishRequest,
     PublishResult,
-    RateLimited,
-    Rejected,
-    Transient,
-    comparable,
 )
-from adapters.facebook import GraphAdapter
 
 CAPTION = 2200
 HASHTAGS = 30

@@ -18,12 +18,12 @@ from urllib.parse import quote, urlencode
 import tweepy
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from adapters.base import (
+from adapters.base import Adapter
+from adapters.errors import AdapterError, AuthExpired, PartlyPublished, Rejected
+from adapters.http import PlatformSession
+from adapters.types import (
     Account,
-    Adapter,
     AdapterConfig,
-    AdapterError,
-    AuthExpired,
     Authorization,
     Budget,
     ConnectedAccount,
@@ -31,12 +31,9 @@ from adapters.base import (
     Limits,
     MediaLimits,
     OAuthApp,
-    PartlyPublished,
     PublishRequest,
     PublishResult,
-    Rejected,
 )
-from adapters.http import PlatformSession
 from adapters.x_auth import token_request
 from adapters.x_errors import translate_errors
 from adapters.x_metrics import PRIVATE_METRICS, field_refused, x_metrics

@@ -10,8 +10,9 @@ from typing import Any
 
 import requests
 
-from adapters.base import AdapterConfig, AuthExpired, OAuthApp, Transient
+from adapters.errors import AuthExpired, Transient
 from adapters.http import PlatformSession, translate_transport
+from adapters.types import AdapterConfig, OAuthApp
 
 API_HOST = "https://api.twitter.com"
 TOKEN_ROUTE = "/2/oauth2/token"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import requests
 import tweepy
 
-from adapters.base import AuthExpired, OutcomeUnknown, RateLimited, Rejected, Transient
+from adapters.errors import AuthExpired, OutcomeUnknown, RateLimited, Rejected, Transient
 from adapters.http import translate_transport
 
 DUPLICATE = "duplicate content"

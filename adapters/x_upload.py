@@ -7,7 +7,8 @@ from typing import Any
 
 import tweepy
 
-from adapters.base import MediaFile, OutcomeUnknown, Rejected, Transient
+from adapters.errors import OutcomeUnknown, Rejected, Transient
+from adapters.types import MediaFile
 from adapters.x_errors import raise_like_tweepy, translate_errors
 
 API_HOST = "https://api.twitter.com"

@@ -27,11 +27,11 @@ from api import (
 from api.problems import problems_blueprint
 from api.reference import reference_page
 from api.spec import openapi_document
-from publisher.clock import ClockSkewed, beats
-from publisher.migrate import missing_revisions
+from publisher.core.clock import ClockSkewed, beats
+from publisher.core.schemas import MAX_ID
+from publisher.core.settings import Settings
 from publisher.runtime import Runtime, build_runtime
-from publisher.schemas import MAX_ID
-from publisher.settings import Settings
+from publisher.system.migrate import missing_revisions
 
 API_VERSION = "0.1.0"
 MAX_BODY_BYTES = 1024 * 1024

@@ -6,10 +6,10 @@ from flask import Blueprint, Response, g, json
 
 from api.context import actor, runtime
 from api.spec import endpoint
-from publisher import audit
-from publisher.models import Event
-from publisher.review_schemas import AuditQuery, EventRead
-from publisher.workspaces import Permission
+from publisher.core.models import Event
+from publisher.core.workspaces import Permission
+from publisher.record import revisions
+from publisher.record.schemas import AuditQuery, EventRead
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -26,9 +26,11 @@ def export():
         after = q.after_id
         while True:
             with rt.session() as session:
-                page = audit.export_page(session, who, since=q.since, until=q.until, after_id=after)
+                page = revisions.export_page(
+                    session, who, since=q.since, until=q.until, after_id=after
+                )
             yield from (_line(event) for event in page)
-            if len(page) < audit.EXPORT_PAGE:
+            if len(page) < revisions.EXPORT_PAGE:
                 return
             after = page[-1].id
 

@@ -7,8 +7,8 @@ from flask import Blueprint, g
 from api.context import actor, commit, db, runtime
 from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
-from publisher import campaigns
-from publisher.schemas import CampaignCreate, CampaignRead
+from publisher.plan import campaigns
+from publisher.plan.schemas import CampaignCreate, CampaignRead
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 

@@ -6,13 +6,12 @@ from dataclasses import replace
 
 from flask import Blueprint, g, request
 
-from adapters.base import AdapterError
+from adapters.errors import AdapterError
 from api.context import actor, commit, db, runtime
 from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
-from publisher import channels, connect, slots
-from publisher.runtime import adapter_config
-from publisher.schemas import (
+from publisher.plan import channels, connect, slots
+from publisher.plan.schemas import (
     ChannelCheckRead,
     ChannelCreate,
     ChannelRead,
@@ -23,6 +22,7 @@ from publisher.schemas import (
     SlotsIn,
     SlotsRead,
 )
+from publisher.runtime import adapter_config
 
 bp = Blueprint("channels", __name__, url_prefix="/channels")
 

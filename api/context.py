@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask, current_app, g, request
 from sqlmodel import Session
 
+from publisher.core.workspaces import Actor, authenticate
 from publisher.runtime import Runtime
-from publisher.workspaces import Actor, authenticate
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 

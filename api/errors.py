@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from api.serving import RequestTooSlow, request_was_too_slow
-from publisher.errors import PublisherError
+from publisher.core.errors import PublisherError
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from flask import Blueprint, g
 from api.context import actor, commit, db, runtime
 from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
-from publisher import workspaces
-from publisher.schemas import KeyCreate, KeyCreated, KeyRead
-from publisher.workspaces import Permission
+from publisher.core import workspaces
+from publisher.core.schemas import KeyCreate, KeyCreated, KeyRead
+from publisher.core.workspaces import Permission
 
 bp = Blueprint("keys", __name__, url_prefix="/keys")
 

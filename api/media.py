@@ -7,9 +7,9 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response, parse_body
-from publisher import media
-from publisher.errors import ValidationFailed, field_error
-from publisher.schemas import MediaImport, MediaRead
+from publisher.core.errors import ValidationFailed, field_error
+from publisher.plan import media
+from publisher.plan.schemas import MediaImport, MediaRead
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 
@@ -90,15 +90,13 @@ def public_content(media_id: int):
     """The bytes behind a signed, expiring link (no key: platforms fetch these)."""
     from werkzeug.exceptions import Forbidden, NotFound
 
-    from publisher.models import Media
-
     rt = runtime()
     args = request.args
     if not rt.media.link_is_valid(
         media_id, args.get("expires", ""), args.get("sig", ""), now=rt.clock()
     ):
         raise Forbidden("the link is not valid or has expired")
-    item = db().get(Media, media_id)
+    item = media.linked(db(), media_id)
     if item is None:
         raise NotFound("no such media")
     return send_file(rt.media.path(item.sha256), mimetype=item.content_type)

@@ -14,7 +14,7 @@ from flask import Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.spec import json_response
-from publisher.errors import ValidationFailed, field_error
+from publisher.core.errors import ValidationFailed, field_error
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 T = TypeVar("T")

@@ -7,8 +7,14 @@ from flask import Blueprint, g
 from api.context import actor, commit, db, runtime
 from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
-from publisher import pauses
-from publisher.schemas import PauseCreate, PauseRead, PauseResult, ResumeRequest, ResumeResult
+from publisher.deliver import pauses
+from publisher.deliver.schemas import (
+    PauseCreate,
+    PauseRead,
+    PauseResult,
+    ResumeRequest,
+    ResumeResult,
+)
 
 bp = Blueprint("pauses", __name__)
 

@@ -6,8 +6,8 @@ from flask import Blueprint, g
 
 from api.context import actor, commit, db, runtime
 from api.spec import endpoint, json_response
-from publisher import policies
-from publisher.review_schemas import PolicyIn, PolicyRead
+from publisher.review import policies
+from publisher.review.schemas import PolicyIn, PolicyRead
 
 bp = Blueprint("policies", __name__)
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from flask import Blueprint, g
-from sqlmodel import select
 
 from api.context import actor, commit, db, runtime
 from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
-from publisher import audit, posts
-from publisher import comments as discussion
-from publisher.models import ApiKey, Comment, Post
-from publisher.publications import series_to_read, to_read
-from publisher.review_schemas import CommentCreate, CommentRead, EventRead
-from publisher.schemas import Id, PostCreate, PostRead, PostUpdate
+from publisher.core.models import Comment, Post
+from publisher.core.schemas import Id
+from publisher.core.workspaces import key_names
+from publisher.plan import posts
+from publisher.plan.post_schemas import PostCreate, PostRead, PostUpdate
+from publisher.plan.publications import series_to_read, to_read
+from publisher.record import revisions
+from publisher.record.schemas import EventRead
+from publisher.review import comments as discussion
+from publisher.review.schemas import CommentCreate, CommentRead
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
@@ -121,10 +124,7 @@ def comment(post_id: int):
 
 
 def _threads(rows: list[Comment]) -> list[CommentRead]:
-    names = {
-        k.id: k.name
-        for k in db().exec(select(ApiKey).where(ApiKey.workspace_id == actor().workspace_id))
-    }
+    names = key_names(db(), actor().workspace_id)
     reads = {
         c.id: CommentRead(
             **c.model_dump(exclude={"workspace_id"}),
@@ -148,5 +148,5 @@ def _threads(rows: list[Comment]) -> list[CommentRead]:
 def history(post_id: int):
     q = g.query
     post = posts.get_post(db(), actor(), post_id)
-    found = audit.history(db(), actor(), post, limit=q.limit + 1, after_id=after_id(q))
+    found = revisions.history(db(), actor(), post, limit=q.limit + 1, after_id=after_id(q))
     return page(found, q, EventRead.model_validate, next_position=lambda e: {"after": e.id})

@@ -10,7 +10,7 @@ from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
 from api.errors import PROBLEM_BASE
-from publisher.errors import NotFound
+from publisher.core.errors import NotFound
 
 # code: (HTTP status, title, what happened, what to do)
 PROBLEMS: dict[str, tuple[int, str, str, str]] = {

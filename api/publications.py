@@ -8,10 +8,11 @@ from pydantic import Field
 from api.context import actor, commit, db, runtime
 from api.paging import PageQuery, after_id, page
 from api.spec import endpoint, json_response
-from publisher import publications
-from publisher.review_schemas import EventRead
-from publisher.schemas import Id, MetricsRead, PublicationRead, TakeDown
-from publisher.states import Status
+from publisher.core.schemas import Id
+from publisher.core.states import Status
+from publisher.plan import publications
+from publisher.plan.post_schemas import MetricsRead, PublicationRead, TakeDown
+from publisher.record.schemas import EventRead
 
 bp = Blueprint("publications", __name__, url_prefix="/publications")
 

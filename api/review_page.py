@@ -7,12 +7,11 @@ from flask import Blueprint, Response, abort, render_template, request, send_fil
 
 from api.context import db, runtime
 from api.review_words import language, when, words
-from publisher import policies, review_links, review_queue, reviews
-from publisher.comments import comments_of
-from publisher.content import media_files
-from publisher.errors import PublisherError
-from publisher.models import Media, Post, Publication
-from publisher.states import Status
+from publisher.core.errors import PublisherError
+from publisher.core.states import Status
+from publisher.plan.content import media_files
+from publisher.review import links, policies, queue, votes
+from publisher.review.comments import comments_of
 
 bp = Blueprint("review_page", __name__)
 
@@ -37,27 +36,27 @@ def _page(status: int = 200, **context) -> Response:
 
 def _open(token: str):
     rt = runtime()
-    return review_links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
+    return links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
 
 
 def _show(token: str, *, status: int = 200, message: str = "", error: str = "") -> Response:
     rt = runtime()
     try:
         who, publication_id = _open(token)
-    except review_links.LinkInvalid as exc:
+    except links.LinkInvalid as exc:
         return _page(exc.status, invalid=exc.detail)
-    items = review_queue.review_queue(db(), who, publication_id=publication_id)
-    pub = db().get(Publication, publication_id)
+    items = queue.review_queue(db(), who, publication_id=publication_id)
     if not items:
-        return _page(status, done=pub.status, message=message, error=error, token=token)
-    zone = review_queue.reviewer_time_zone(db(), who, None)
-    [item] = review_queue.describe(db(), who, items, time_zone=zone)
+        done = links.status_of(db(), publication_id)
+        return _page(status, done=done, message=message, error=error, token=token)
+    zone = queue.reviewer_time_zone(db(), who, None)
+    [item] = queue.describe(db(), who, items, time_zone=zone)
     files = media_files(db(), item.post, rt.media, item.channel)
     return _page(
         status,
         token=token,
         item=item,
-        preview=review_queue.preview(item, rt.registry, files),
+        preview=queue.preview(item, rt.registry, files),
         missing=policies.missing_words(item.details["tally"], language()),
         comments=comments_of(db(), item.post),
         message=message,
@@ -76,8 +75,8 @@ def decide(token: str):
     form = request.form.to_dict()
     rt = runtime()
     try:
-        who, publication_id = review_links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
-    except review_links.LinkInvalid as exc:
+        who, publication_id = links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
+    except links.LinkInvalid as exc:
         return _page(exc.status, invalid=exc.detail)
     decision = _DECISIONS.get(form.get("decision", ""))
     comment = form.get("comment", "").strip()[:5000]
@@ -89,7 +88,7 @@ def decide(token: str):
     if decision != Status.APPROVED and not comment:
         return _show(token, status=422, error=words()["comment_required"])
     try:
-        outcome = reviews.decide(
+        outcome = votes.decide(
             db(),
             who,
             publication_id,
@@ -118,15 +117,10 @@ def media(token: str, media_id: int):
     """An attachment of the item under review, for the preview."""
     try:
         _, publication_id = _open(token)
-    except review_links.LinkInvalid:
+    except links.LinkInvalid:
         abort(403)
-    pub = db().get(Publication, publication_id)
-    post = db().get(Post, pub.post_id)
-    attached = {ref["media_id"] for ref in post.media or []} | {
-        ref["media_id"] for v in post.variants or [] for ref in v.get("media") or []
-    }
-    row = db().get(Media, media_id)
-    if row is None or media_id not in attached:
+    row = links.attachment(db(), publication_id, media_id)
+    if row is None:
         abort(404)
     path = runtime().media.path(row.sha256)
     return send_file(path, mimetype=row.content_type, max_age=0)

@@ -8,12 +8,14 @@ from api.context import actor, commit, db, runtime
 from api.errors import problem_body
 from api.paging import decode_key, page
 from api.spec import endpoint, json_response
-from publisher import review_links, review_queue, reviews
-from publisher.content import media_files
-from publisher.errors import ValidationFailed, field_error
-from publisher.publications import series_to_read, to_read
-from publisher.review_queue import QueueItem
-from publisher.review_schemas import (
+from publisher.core.errors import ValidationFailed, field_error
+from publisher.core.states import Status
+from publisher.plan.content import media_files
+from publisher.plan.publications import series_to_read, to_read
+from publisher.review import links, votes
+from publisher.review import queue as review_queue
+from publisher.review.queue import QueueItem
+from publisher.review.schemas import (
     BatchDecision,
     BatchOutcome,
     CommentRequired,
@@ -25,8 +27,7 @@ from publisher.review_schemas import (
     ReviewLinkRequest,
     ReviewRead,
 )
-from publisher.reviews import Outcome
-from publisher.states import Status
+from publisher.review.votes import Outcome
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
@@ -124,7 +125,7 @@ def outcome_read(outcome: Outcome) -> ReviewRead:
 
 def _decide(publication_id: int, decision: Status):
     rt = runtime()
-    outcome = reviews.decide(
+    outcome = votes.decide(
         db(),
         actor(),
         publication_id,
@@ -180,7 +181,7 @@ def reject(publication_id: int):
 )
 def batch():
     rt, body = runtime(), g.body
-    results = reviews.decide_batch(
+    results = votes.decide_batch(
         db(),
         actor(),
         [(item.publication_id, item.revision) for item in body.items],
@@ -211,7 +212,7 @@ def batch():
 )
 def link(publication_id: int):
     rt = runtime()
-    token, expires = review_links.mint(
+    token, expires = links.mint(
         db(),
         actor(),
         publication_id,

@@ -15,8 +15,8 @@ from pydantic.json_schema import GenerateJsonSchema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from api.errors import field_errors
-from publisher.errors import ValidationFailed, field_error
-from publisher.schemas import MAX_ID, time_zone_names
+from publisher.core.errors import ValidationFailed, field_error
+from publisher.core.schemas import MAX_ID, time_zone_names
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from flask import Blueprint, g
 from api.context import actor, commit, db, runtime
 from api.paging import PageQuery, after_id, decode, page
 from api.spec import endpoint, json_response
-from publisher import webhooks
-from publisher.models import Webhook
-from publisher.review_schemas import (
+from publisher.core.models import Webhook
+from publisher.record import webhooks
+from publisher.record.schemas import (
     DeliveryRead,
     WebhookCreate,
     WebhookCreated,
@@ -33,7 +33,7 @@ def _read(hook: Webhook) -> WebhookRead:
 )
 def create():
     rt = runtime()
-    hook, secret = webhooks.create(
+    hook, secret = webhooks.create_webhook(
         db(),
         actor(),
         g.body,
@@ -49,14 +49,14 @@ def create():
 @endpoint("List the workspace's webhooks", query=PageQuery, response=list[WebhookRead])
 def index():
     q = g.query
-    found = webhooks.list_all(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
+    found = webhooks.list_webhooks(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
     return page(found, q, _read, next_position=lambda h: {"after": h.id})
 
 
 @bp.get("/<int:webhook_id>")
 @endpoint("Get a webhook", response=WebhookRead)
 def show(webhook_id: int):
-    return json_response(_read(webhooks.get(db(), actor(), webhook_id)))
+    return json_response(_read(webhooks.get_webhook(db(), actor(), webhook_id)))
 
 
 @bp.patch("/<int:webhook_id>")
@@ -67,7 +67,7 @@ def show(webhook_id: int):
 )
 def update(webhook_id: int):
     rt = runtime()
-    hook = webhooks.change(
+    hook = webhooks.update_webhook(
         db(), actor(), webhook_id, g.body, allow_private=rt.settings.allow_private_urls
     )
     commit()
@@ -77,7 +77,7 @@ def update(webhook_id: int):
 @bp.delete("/<int:webhook_id>")
 @endpoint("Switch a webhook off (its delivery log stays)", response=WebhookRead)
 def remove(webhook_id: int):
-    hook = webhooks.switch_off(db(), actor(), webhook_id)
+    hook = webhooks.delete_webhook(db(), actor(), webhook_id)
     commit()
     return json_response(_read(hook))
 

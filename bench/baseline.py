@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import tweepy
 
-from adapters.base import AdapterConfig
 from adapters.http import PlatformSession
+from adapters.types import AdapterConfig
 from adapters.x import API_HOST
 
 

@@ -14,14 +14,14 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from publisher import migrate
-from publisher.content import content_hash
-from publisher.db import make_engine, session_scope, utcnow
-from publisher.embedded import start_private_redis
-from publisher.models import Campaign, Channel, Post, Publication
-from publisher.security import CredentialBox
-from publisher.settings import Settings
-from publisher.workspaces import get_or_create_workspace
+from publisher.core.db import make_engine, session_scope, utcnow
+from publisher.core.models import Campaign, Channel, Post, Publication
+from publisher.core.security import CredentialBox
+from publisher.core.settings import Settings
+from publisher.core.workspaces import get_or_create_workspace
+from publisher.plan.content import content_hash
+from publisher.system import migrate
+from publisher.system.embedded import start_private_redis
 
 X_TOKEN = "bench-x-token"
 

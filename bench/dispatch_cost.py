@@ -25,10 +25,10 @@ from redis import Redis  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from bench.common import private_settings, seed_scheduled, seed_world  # noqa: E402
-from publisher import dispatch  # noqa: E402
-from publisher.db import make_engine, session_scope  # noqa: E402
-from publisher.models import Publication  # noqa: E402
-from publisher.queue import PublishQueue  # noqa: E402
+from publisher.core.db import make_engine, session_scope  # noqa: E402
+from publisher.core.models import Publication  # noqa: E402
+from publisher.deliver import dispatch
+from publisher.deliver.transport import PublishQueue  # noqa: E402
 
 
 def _timed_ms(fn, repeat: int) -> float:

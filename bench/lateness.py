@@ -32,8 +32,8 @@ from rq import Queue  # noqa: E402
 
 from adapters.sandbox import Sandbox  # noqa: E402
 from bench.common import X_TOKEN, private_settings, seed_scheduled, seed_world, summary  # noqa: E402
-from publisher.db import make_engine, session_scope  # noqa: E402
-from publisher.queue import PublishQueue  # noqa: E402
+from publisher.core.db import make_engine, session_scope  # noqa: E402
+from publisher.deliver.transport import PublishQueue  # noqa: E402
 from publisher.stack import Stack  # noqa: E402
 
 LATENCY_S = 0.05

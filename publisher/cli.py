@@ -7,10 +7,9 @@ import logging
 import signal
 import sys
 import time
-from pathlib import Path
 
-from publisher import logs
-from publisher.settings import Settings
+from publisher.core.settings import Settings
+from publisher.system import logs, preflight
 
 # A client silent this long while sending its request line, headers or body is dropped:
 # one slow client costs one thread, never a lock (reads and body parsing hold none).
@@ -60,7 +59,7 @@ def _dispatcher(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
-    from publisher import migrate
+    from publisher.system import migrate
 
     migrate.upgrade(settings.effective_database_url)
     print(f"database at head: {settings.effective_database_url}")
@@ -68,9 +67,9 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
-    from publisher import migrate
-    from publisher.db import make_engine, session_scope
-    from publisher.workspaces import create_key, get_or_create_workspace
+    from publisher.core.db import make_engine, session_scope
+    from publisher.core.workspaces import create_key, get_or_create_workspace
+    from publisher.system import migrate
 
     # A key needs the schema: bring it to head first, as `publisher up` does (idempotent).
     migrate.upgrade(settings.effective_database_url)
@@ -92,7 +91,7 @@ def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _secrets_rotate(settings: Settings, _args: argparse.Namespace) -> int:
-    from publisher.rotation import UnreadableCredentials, rotate_secrets
+    from publisher.system.rotation import UnreadableCredentials, rotate_secrets
 
     try:
         done = rotate_secrets(settings)
@@ -376,82 +375,15 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_level)
     problem = None
     if args.command != "sandbox":
-        problem = database_url_problem(settings.effective_database_url)
+        problem = preflight.database_url_problem(settings.effective_database_url)
     if problem is None and args.command in ("up", "api"):
-        problem = port_problem(getattr(args, "host", "127.0.0.1"), args.port)
+        problem = preflight.port_problem(getattr(args, "host", "127.0.0.1"), args.port)
     if problem is None and getattr(args, "needs_schema", False):
-        problem = _schema_problem(settings)
+        problem = preflight.schema_problem(settings)
     if problem is not None:
         print(f"publisher {args.command}: {problem}", file=sys.stderr)
         return 2
     return args.run(settings, args) or 0
-
-
-# The drivers this engine speaks (psycopg 3 for PostgreSQL; psycopg2 is not installed).
-_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql+psycopg"}
-
-
-def database_url_problem(url: str) -> str | None:
-    """Why DATABASE_URL cannot work, with the fix, in one line; or None."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    example = "sqlite:////path/to/publisher.db or postgresql+psycopg://user@host:5432/name"
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return f"DATABASE_URL is not a database URL: write {example}"
-    driver = parsed.drivername
-    if driver in _DRIVERS:
-        return None
-    shown = parsed.render_as_string(hide_password=True)
-    if driver.split("+")[0] in ("postgres", "postgresql"):
-        fixed = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
-        return f"DATABASE_URL {shown} names the driver {driver!r}: write {fixed}"
-    return f"DATABASE_URL {shown}: {driver!r} is not supported; write {example}"
-
-
-def port_problem(host: str, port: int) -> str | None:
-    """Why the API cannot listen on host:port (another process holds it), or None."""
-    import errno
-    import socket
-
-    if port == 0:
-        return None
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return f"port {port} is in use by another process: stop it or pass --port"
-            return f"cannot listen on {host}:{port} ({exc.strerror}): pass --host or --port"
-    return None
-
-
-def _schema_problem(settings: Settings) -> str | None:
-    """Why the database cannot serve this command yet, in one line, or None."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from publisher.db import make_engine
-    from publisher.migrate import missing_revisions
-
-    url = settings.effective_database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return f"there is no database at {url} yet: run `publisher db upgrade` first"
-    engine = make_engine(url)
-    try:
-        missing = missing_revisions(engine)
-    except SQLAlchemyError as exc:
-        return f"the database at {engine.url!r} cannot be reached ({type(exc).__name__})"
-    finally:
-        engine.dispose()
-    if missing:
-        return (
-            f"the database at {engine.url!r} lacks {len(missing)} schema migration(s): "
-            "run `publisher db upgrade` first"
-        )
-    return None
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ import requests
 
 from adapters.sandbox import Sandbox
 from adapters.sandbox.receiver import WebhookReceiver
-from publisher.db import make_engine, session_scope
-from publisher.settings import Settings
+from publisher.core.db import make_engine, session_scope
+from publisher.core.settings import Settings
+from publisher.core.workspaces import create_key, get_or_create_workspace
 from publisher.stack import Stack
-from publisher.workspaces import create_key, get_or_create_workspace
 
 TEXT = "Rejoignez la communauté ! Inscriptions ouvertes 🎉 — café offert ☕"
 LINK = "https://example.org/join"

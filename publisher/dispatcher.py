@@ -12,12 +12,15 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from publisher import deadlines, dispatch, media, reconcile, recurrence, webhooks
-from publisher.clock import ClockSkewed
-from publisher.leader import Leadership
-from publisher.pauses import pause_stragglers
-from publisher.queue import RUN_DELIVER, PublishQueue
-from publisher.reconcile import dispatch_reconciliations
+from publisher.core.clock import ClockSkewed
+from publisher.deliver import dispatch, reconcile
+from publisher.deliver.leader import Leadership
+from publisher.deliver.pauses import pause_stragglers
+from publisher.deliver.reconcile import dispatch_reconciliations
+from publisher.deliver.transport import RUN_DELIVER, PublishQueue
+from publisher.plan import media, recurrence
+from publisher.record import webhooks
+from publisher.review import deadlines
 from publisher.runtime import Runtime
 
 log = logging.getLogger(__name__)

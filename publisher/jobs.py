@@ -8,13 +8,14 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
 
-from publisher import publishing, reconcile, webhooks
-from publisher.clock import ClockSkewed
-from publisher.db import utcnow
-from publisher.queue import MAX_CHUNK
+from publisher.core.clock import ClockSkewed
+from publisher.core.db import utcnow
+from publisher.core.settings import Settings
+from publisher.core.states import Status
+from publisher.deliver import publish, reconcile
+from publisher.deliver.transport import MAX_CHUNK
+from publisher.record import webhooks
 from publisher.runtime import Runtime, build_runtime
-from publisher.settings import Settings
-from publisher.states import Status
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def warm_up(runtime: Runtime) -> None:
     configure_mappers()
     try:
         with runtime.session() as session:
-            publishing.warm_up(session, now=utcnow())
+            publish.warm_up(session, now=utcnow())
             session.rollback()
     except SQLAlchemyError as exc:
         log.debug("warm-up skipped: %s", exc)
@@ -68,7 +69,7 @@ def run_publish(*publication_ids: int) -> list[str]:
     if not _clock_is_good(runtime, publication_ids):
         return ["skipped"] * len(publication_ids)
     with runtime.session() as session:
-        statuses = publishing.publish_many(
+        statuses = publish.publish_many(
             session,
             publication_ids,
             adapter_for=runtime.adapter_for,

@@ -13,24 +13,18 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from adapters.base import (
-    Adapter,
-    AdapterConfig,
-    AdapterRegistry,
-    Budget,
-    OAuthApp,
-    Rejected,
-    load_adapters,
-)
-from publisher import tokens
-from publisher.clock import SharedClock
-from publisher.db import make_engine, read_only, utcnow
-from publisher.media import MediaStore
-from publisher.models import Channel
-from publisher.publishing import RetryPolicy
-from publisher.queue import MAX_CHUNK, PublishQueue
-from publisher.security import CredentialBox
-from publisher.settings import Settings, ensure_secret_keys
+from adapters.base import Adapter, AdapterRegistry, load_adapters
+from adapters.errors import Rejected
+from adapters.types import AdapterConfig, Budget, OAuthApp
+from publisher.core.clock import SharedClock
+from publisher.core.db import make_engine, read_only, utcnow
+from publisher.core.models import Channel
+from publisher.core.security import CredentialBox
+from publisher.core.settings import Settings, ensure_secret_keys
+from publisher.deliver.outcomes import RetryPolicy
+from publisher.deliver.transport import MAX_CHUNK, PublishQueue
+from publisher.plan import tokens
+from publisher.plan.media import MediaStore
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +103,7 @@ class Runtime:
         connections are the process's pools: one per thread and channel had made 640 for a
         burst over 20 channels), until the channel changes (new credentials bump
         `updated_at`) or its tokens are about to expire (they are refreshed first:
-        publisher.tokens)."""
+        publisher.plan.tokens)."""
         base_url = self.settings.api_base_urls.get(channel.platform)
         key = (channel.updated_at, base_url)
         cached = self._adapters.get(channel.id)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import requests
 
-from publisher import migrate
-from publisher.embedded import redis_answers, start_private_redis
-from publisher.settings import Settings, ensure_secret_keys
+from publisher.core.settings import Settings, ensure_secret_keys
+from publisher.system import migrate
+from publisher.system.embedded import redis_answers, start_private_redis
 
 log = logging.getLogger(__name__)
 

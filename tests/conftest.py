@@ -16,10 +16,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from adapters.sandbox import Sandbox
-from publisher import jobs, migrate
-from publisher.embedded import redis_answers, start_private_redis
+from publisher import jobs
+from publisher.core.settings import Settings
 from publisher.runtime import Runtime, build_runtime
-from publisher.settings import Settings
+from publisher.system import migrate
+from publisher.system.embedded import redis_answers, start_private_redis
 from tests.helpers import Api, KeyRing, make_keys, set_clock
 
 TEST_SECRET = "test-secret-key-for-credentials"

@@ -13,10 +13,10 @@ from sqlmodel import SQLModel
 
 from adapters.sandbox.graph_oauth import page_id_of
 from adapters.sandbox.x_common import user_id_of
-from publisher import dispatch
-from publisher.db import session_scope
+from publisher.core.db import session_scope
+from publisher.core.workspaces import create_key, get_or_create_workspace
+from publisher.deliver import dispatch
 from publisher.runtime import Runtime
-from publisher.workspaces import create_key, get_or_create_workspace
 
 TEXT = "Élan d'hiver : rejoignez-nous ! 🎉👩🏽‍💻 Ça commence lundi."
 X_CREDS = {"access_token": "x-token-acme"}
@@ -238,7 +238,7 @@ def rows_digest(runtime: Runtime) -> dict[str, str]:
 
 def reconcile_pass(runtime: Runtime, *, now: datetime | None = None) -> int:
     """One dispatcher pass over `unknown` publications, then a burst worker."""
-    from publisher.reconcile import dispatch_reconciliations
+    from publisher.deliver.reconcile import dispatch_reconciliations
 
     with runtime.session() as session:
         count = dispatch_reconciliations(session, runtime.queue, now=now or datetime.now(UTC))

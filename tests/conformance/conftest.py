@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from adapters.base import Adapter, AdapterConfig, load_adapters
+from adapters.base import Adapter, load_adapters
 from adapters.sandbox import Sandbox
+from adapters.types import AdapterConfig
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from adapters.base import AdapterConfig, Content, MediaFile, PublishRequest
 from adapters.sandbox.x_spec import spec
+from adapters.types import AdapterConfig, Content, MediaFile, PublishRequest
 from adapters.x import XAdapter
 from tests.conformance.conftest import CASES
 from tests.samples import png
@@ -275,7 +275,7 @@ def _graph_replayed(cls_name: str, routes: dict[str, str], credentials: dict, ac
 
 
 def test_published_business_use_case_throttling_is_a_wait_until_access_returns():
-    from adapters.base import RateLimited
+    from adapters.errors import RateLimited
 
     adapter, _ = _graph_replayed(
         "facebook", {"feed": "buc_throttled_page"}, {"page_access_token": "p"}, "1020304050"
@@ -289,7 +289,7 @@ def test_published_business_use_case_throttling_is_a_wait_until_access_returns()
 def test_published_refusal_of_a_removed_field_is_not_a_failure_to_find():
     """What Graph answers to `link` on a feed read; the adapter no longer asks for it, and
     such an answer would be a refusal (it is not "not there")."""
-    from adapters.base import Rejected
+    from adapters.errors import Rejected
 
     adapter, transport = _graph_replayed(
         "facebook", {"feed": "deprecated_link_field"}, {"page_access_token": "p"}, "1"
@@ -310,8 +310,8 @@ def test_published_publishing_limit_is_read_as_published():
 
 
 def test_published_login_answers_give_the_page_and_its_instagram_account():
-    from adapters.base import OAuthApp
     from adapters.facebook import FacebookAdapter
+    from adapters.types import OAuthApp
 
     transport = GraphReplay(
         {
@@ -335,8 +335,9 @@ def test_published_login_answers_give_the_page_and_its_instagram_account():
 
 
 def test_published_code_used_twice_is_a_refusal():
-    from adapters.base import AdapterError, OAuthApp
+    from adapters.errors import AdapterError
     from adapters.facebook import FacebookAdapter
+    from adapters.types import OAuthApp
 
     transport = GraphReplay({"access_token": "code_used_twice"})
     with pytest.raises(AdapterError) as refused:

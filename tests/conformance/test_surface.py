@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from adapters.base import AuthExpired, Content, MediaFile, OAuthApp, PublishRequest
+from adapters.errors import AuthExpired
 from adapters.sandbox import Sandbox
+from adapters.types import Content, MediaFile, OAuthApp, PublishRequest
 from tests.conformance.conftest import CASES, Case, cases_with
 from tests.samples import jpeg
 

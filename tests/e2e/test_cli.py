@@ -67,7 +67,7 @@ def test_keys_create_prints_the_key_once_and_it_works(tmp_path, redis_url):
     assert "only time" in result.stderr
 
     from api import create_app
-    from publisher.settings import Settings
+    from publisher.core.settings import Settings
 
     app = create_app(Settings.from_env(env))
     client = app.test_client()

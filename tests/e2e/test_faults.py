@@ -140,7 +140,7 @@ def test_redis_flushed_with_publications_due_sends_each_once(faulty_stack, keys,
 def test_redis_restarted_with_publications_due_sends_each_once(
     runtime, settings, keys, sandbox, tmp_path
 ):
-    from publisher.embedded import start_private_redis
+    from publisher.system.embedded import start_private_redis
 
     port = _free_port()
 

@@ -10,8 +10,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from adapters.sandbox import Fault
-from publisher.embedded import start_private_redis
 from publisher.stack import Stack
+from publisher.system.embedded import start_private_redis
 from tests.e2e.conftest import Http
 from tests.e2e.test_faults import FAULT_SETTINGS, _free_port, _plan, _statuses
 from tests.helpers import wait_until

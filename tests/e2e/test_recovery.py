@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from publisher.models import Event, Publication
-from publisher.procs import ProcessId
-from publisher.settings import Settings
+from publisher.core.models import Event, Publication
+from publisher.core.procs import ProcessId
+from publisher.core.settings import Settings
 from publisher.stack import Stack
 from tests.e2e.conftest import Http
 from tests.e2e.test_faults import _free_port, _plan, _statuses

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from adapters.sandbox.x_common import user_id_of
-from publisher.security import CredentialBox
-from publisher.settings import ensure_secret_keys, read_key_file
+from publisher.core.security import CredentialBox
+from publisher.core.settings import ensure_secret_keys, read_key_file
 from publisher.stack import Stack
 from tests.e2e.conftest import Http, _free_port
 from tests.helpers import FB_CREDS, FB_PAGE, X_ACCOUNT, X_CREDS, wait_until

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from publisher.models import Publication
+from publisher.core.models import Publication
 from tests.helpers import rows_digest, set_clock, soon
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adapters.base import Budget
+from adapters.types import Budget
 from adapters.x import XAdapter
-from publisher import dispatch
+from publisher.deliver import dispatch
 from tests.helpers import drain_queue, set_clock, soon, wait_until
 
 

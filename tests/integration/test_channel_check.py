@@ -152,7 +152,7 @@ def test_the_database_itself_holds_one_channel_per_account(api, runtime):
     unique index refuses the second row whatever the code above it does."""
     from sqlalchemy.exc import IntegrityError
 
-    from publisher.models import Channel
+    from publisher.core.models import Channel
 
     x, _ = api.channels()
     with runtime.session() as session, pytest.raises(IntegrityError):

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from publisher.db import session_scope
-from publisher.workspaces import create_key
+from publisher.core.db import session_scope
+from publisher.core.workspaces import create_key
 from tests.helpers import rows_digest, run_pipeline, soon
 
 
@@ -304,7 +304,7 @@ def test_nobody_makes_a_link_that_votes_as_someone_else(api, runtime, committee,
     """Issue 11 item 11: an admin who made links for two reviewers could approve through
     both and count as two people. A link votes as the key that made it: a link for another
     key is refused and writes nothing; one made that way earlier does not open."""
-    from publisher import review_links
+    from publisher.review import links
 
     post, pub_id = _submitted(api, x, at=soon(7200))
     before = rows_digest(runtime)
@@ -315,7 +315,7 @@ def test_nobody_makes_a_link_that_votes_as_someone_else(api, runtime, committee,
     assert rows_digest(runtime) == before
 
     author = api.get(f"/v1/posts/{post['id']}/history")[0]["actor"]  # "key:N"
-    old_style = review_links._serializer(runtime.box.keys).dumps(
+    old_style = links._serializer(runtime.box.keys).dumps(
         {"p": pub_id, "k": committee["legal"], "m": int(author.split(":")[1]), "x": 2**40}
     )
     page = api.client.post(f"/review/{old_style}", data={"decision": "approve", "revision": "1"})
@@ -434,9 +434,9 @@ def test_two_votes_at_the_same_moment_both_count(api, runtime, committee, x):
     sees its vote, and completes the approval."""
     import threading
 
-    from publisher import reviews
-    from publisher.states import Status
-    from publisher.workspaces import Actor
+    from publisher.core.states import Status
+    from publisher.core.workspaces import Actor
+    from publisher.review import votes
 
     api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
     _, pub_id = _submitted(api, x)
@@ -448,7 +448,7 @@ def test_two_votes_at_the_same_moment_both_count(api, runtime, committee, x):
             who = Actor(workspace_id=1, key_id=committee[name], role="reviewer")
             if name == "bob":
                 line.wait()
-            outcome = reviews.decide(
+            outcome = votes.decide(
                 session, who, pub_id, Status.APPROVED, comment="", now=soon(), revision=1
             )
             if name == "alice":

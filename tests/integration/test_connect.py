@@ -15,7 +15,7 @@ import requests
 from sqlmodel import select
 
 from adapters.sandbox.x_common import user_id_of
-from publisher.models import Channel, Event
+from publisher.core.models import Channel, Event
 from tests.helpers import rows_digest, run_pipeline, soon
 from tests.samples import png
 

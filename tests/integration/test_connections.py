@@ -9,8 +9,8 @@ import threading
 import requests
 from requests.adapters import HTTPAdapter
 
-from adapters.base import AdapterConfig
 from adapters.http import PlatformSession
+from adapters.types import AdapterConfig
 from tests.helpers import run_pipeline, soon
 
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from publisher import audit, deadlines
+from publisher.record import revisions
+from publisher.review import deadlines
 from tests.helpers import run_pipeline, soon
 
 
@@ -186,7 +187,7 @@ def test_no_one_can_change_or_delete_an_audit_entry(api, runtime):
 
 
 def test_the_export_crosses_pages_without_gaps_or_repeats(api, monkeypatch):
-    monkeypatch.setattr(audit, "EXPORT_PAGE", 3)  # a small page, so the export needs several
+    monkeypatch.setattr(revisions, "EXPORT_PAGE", 3)  # a small page, so the export needs several
     x, _ = api.channels()
     for n in range(4):
         post = api.post_for([x], at=soon(3600), text=f"Post {n}")

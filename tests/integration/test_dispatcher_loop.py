@@ -15,7 +15,7 @@ def test_dispatcher_hands_over_a_moment_before_due_and_nothing_goes_out_early(
 ):
     """Handed over at most HAND_OVER_EARLY before its time (so that the worker claims it
     the moment it is due), and at the platform not before its time."""
-    from publisher.dispatch import HAND_OVER_EARLY
+    from publisher.deliver.dispatch import HAND_OVER_EARLY
 
     stop = threading.Event()
     loop = threading.Thread(target=run_dispatcher, args=(runtime, stop), daemon=True)
@@ -44,7 +44,7 @@ def test_dispatcher_hands_over_a_moment_before_due_and_nothing_goes_out_early(
 def test_jobs_lost_with_a_redis_flush_are_handed_over_again(api, runtime, sandbox):
     from datetime import UTC, timedelta
 
-    from publisher import dispatch
+    from publisher.deliver import dispatch
 
     (x, _) = api.channels()
     post = api.post_for([x], at=soon())
@@ -76,14 +76,14 @@ def test_jobs_lost_with_a_redis_flush_are_handed_over_again(api, runtime, sandbo
 def test_a_claim_held_past_the_job_timeout_becomes_unknown(api, runtime, sandbox):
     from datetime import UTC, timedelta
 
-    from publisher import dispatch, publishing
+    from publisher.deliver import claims, dispatch
 
     (x, _) = api.channels()
     post = api.post_for([x], at=soon())
     api.submit_and_approve(post)
     pub_id = post["publications"][0]["id"]
     with runtime.session() as session:  # a worker claims, then dies before the platform call
-        assert publishing.claim(session, pub_id, now=datetime.now(UTC)) is not None
+        assert claims.claim(session, pub_id, now=datetime.now(UTC)) is not None
         session.commit()
     with runtime.session() as session:
         assert (
@@ -146,7 +146,7 @@ def test_a_job_whose_worker_stopped_beating_is_handed_over_again(api, runtime, s
 
     from rq.registry import StartedJobRegistry
 
-    from publisher import dispatch
+    from publisher.deliver import dispatch
 
     (x, _) = api.channels()
     post = api.post_for([x], at=soon())
@@ -183,7 +183,7 @@ def test_a_hand_over_a_little_early_is_held_not_bounced(api, runtime, sandbox):
     publication due within seconds waits for it."""
     from datetime import UTC
 
-    from publisher import dispatch
+    from publisher.deliver import dispatch
 
     (x, _) = api.channels()
     due = soon(1.5)
@@ -215,8 +215,8 @@ def test_a_pass_with_nothing_due_writes_nothing_and_waits_on_no_writer(api, runt
     workers recording outcomes queued behind an idle dispatcher, and a writer holding
     the lock stalled it. Here another connection holds the write lock for the whole
     pass: a pass that only reads goes through."""
+    from publisher.deliver.leader import Leadership
     from publisher.dispatcher import _Loop
-    from publisher.leader import Leadership
 
     x, _ = api.channels()
     api.submit_and_approve(api.post_for([x], at=soon(3600)))  # due in an hour
@@ -248,7 +248,7 @@ def test_a_pass_with_nothing_due_writes_nothing_and_waits_on_no_writer(api, runt
 def test_publications_held_in_one_job_go_out_each_at_its_own_time(api, runtime, sandbox):
     """A job handed publications a little early claims each the moment it is due: the
     first does not wait for the last."""
-    from publisher import dispatch
+    from publisher.deliver import dispatch
 
     (x, _) = api.channels()
     first_due, last_due = soon(0.6), soon(2.5)

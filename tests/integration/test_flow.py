@@ -49,7 +49,7 @@ def test_dispatch_is_exact_about_the_due_instant(api, runtime, sandbox):
     post = api.post_for([x], at=at)
     api.submit_and_approve(post)
     with runtime.session() as session:
-        from publisher.dispatch import dispatch_due, next_due_at
+        from publisher.deliver.dispatch import dispatch_due, next_due_at
 
         assert next_due_at(session, now=datetime.now(UTC)) == at
         assert dispatch_due(session, runtime.queue, now=at - timedelta(milliseconds=1)) == 0
@@ -77,7 +77,7 @@ def test_edit_after_approval_while_queued_sends_nothing_until_approved_again(api
     api.submit_and_approve(post)
     pub_id = post["publications"][0]["id"]
     with runtime.session() as session:
-        from publisher.dispatch import dispatch_due
+        from publisher.deliver.dispatch import dispatch_due
 
         assert dispatch_due(session, runtime.queue, now=datetime.now(UTC)) == 1  # job in Redis
 
@@ -103,7 +103,7 @@ def test_edit_between_dispatch_and_claim_is_caught_by_the_claim(api, runtime, sa
     """The post changes in the database behind the API's back: the claim's hash check holds."""
     from sqlalchemy import update
 
-    from publisher.models import Post
+    from publisher.core.models import Post
 
     (x, _) = api.channels()
     post = api.post_for([x], at=soon())

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 CHILD = """
 import os, signal, sys
-from publisher.db import make_engine
+from publisher.core.db import make_engine
 engine = make_engine(sys.argv[1], idle_transaction_timeout_s=1.0)
 conn = engine.connect()
 conn.exec_driver_sql("LOCK TABLE dispatcher_lease IN ACCESS EXCLUSIVE MODE")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from adapters.sandbox import Fault
-from publisher.models import Publication
+from publisher.core.models import Publication
 from tests.helpers import run_pipeline, set_clock
 from tests.samples import jpeg, png
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from adapters.sandbox import Fault
-from publisher import deadlines, dispatch, publishing
+from publisher.deliver import claims, dispatch
+from publisher.review import deadlines
 from tests.helpers import drain_queue, reconcile_pass, set_clock, soon
 
 SETTLED = {
@@ -138,7 +139,7 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
         def crash_after_claim(self, data) -> None:
             pub = data.draw(st.sampled_from(self.pubs))
             with runtime.session() as session:
-                publishing.claim(session, pub, now=datetime.now(UTC))
+                claims.claim(session, pub, now=datetime.now(UTC))
                 session.commit()  # ... and the worker dies before calling the platform
 
         @rule(kind=st.sampled_from(["500", "500-after-accept", "503"]))

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from publisher import dispatch, publishing
-from publisher.models import Webhook
+from publisher.core.models import Webhook
+from publisher.deliver import claims, dispatch
 from tests.helpers import rows_digest, run_pipeline, soon
 
 
@@ -45,12 +45,12 @@ def test_the_claim_refuses_a_publication_half_a_second_early(api, runtime, sandb
         assert dispatch.dispatch_due(session, runtime.queue, now=due) == 1
         held: list = []
         early = due - timedelta(milliseconds=500)
-        assert publishing.claim_many(session, [pub], now=early, held=held) == []
+        assert claims.claim_many(session, [pub], now=early, held=held) == []
         assert held == [(pub, due)]  # waited for, not claimed
         session.commit()
     assert api.publication(pub)["status"] == "queued"
     with runtime.session() as session:
-        (claimed,) = publishing.claim_many(session, [pub], now=due)
+        (claimed,) = claims.claim_many(session, [pub], now=due)
         assert claimed.publication.id == pub
         session.rollback()
 

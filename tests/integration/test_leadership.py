@@ -6,9 +6,9 @@ import contextlib
 import threading
 from datetime import UTC, datetime
 
-from publisher import dispatch
+from publisher.deliver import dispatch
+from publisher.deliver.leader import KEY, Leadership
 from publisher.dispatcher import run_dispatcher
-from publisher.leader import KEY, Leadership
 from tests.helpers import soon, wait_until
 
 

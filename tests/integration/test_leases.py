@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from publisher import publishing
-from publisher.models import Event, Publication
-from publisher.states import Status
+from publisher.core.models import Event, Publication
+from publisher.core.states import Status
+from publisher.deliver import claims, publish
 from tests.helpers import run_pipeline, soon
 
 LEASE_S = 2.0  # a sender stops 0.5 s (the margin) before this; renewed every 0.5 s
@@ -53,9 +53,9 @@ def test_a_claim_another_attempt_took_over_is_not_renewed(api, runtime, sandbox)
         ids.append(post["publications"][0]["id"])
     mine, taken_over, reaped, elsewhere = ids
     with runtime.session() as session:
-        claims = publishing.claim_many(session, ids, now=runtime.clock(), lease_s=8.0)
+        claimed = claims.claim_many(session, ids, now=runtime.clock(), lease_s=8.0)
         session.commit()
-        before = {c.publication.id: c.publication.claimed_at for c in claims}
+        before = {c.publication.id: c.publication.claimed_at for c in claimed}
         # One claim lapsed and was taken over: another attempt owns it now. Another was
         # expired by the reaper (its attempt unchanged). The last is another worker's.
         session.execute(
@@ -68,9 +68,9 @@ def test_a_claim_another_attempt_took_over_is_not_renewed(api, runtime, sandbox)
         )
         session.commit()
         time.sleep(0.05)
-        ours = [c for c in claims if c.publication.id != elsewhere]
-        until = {c.publication.id: c.lease.until for c in claims}
-        publishing._renew(session, ours, now=before[mine] + timedelta(seconds=3))
+        ours = [c for c in claimed if c.publication.id != elsewhere]
+        until = {c.publication.id: c.lease.until for c in claimed}
+        publish._renew(session, ours, now=before[mine] + timedelta(seconds=3))
         rows = {
             p.id: p.claimed_at
             for p in session.scalars(
@@ -79,7 +79,7 @@ def test_a_claim_another_attempt_took_over_is_not_renewed(api, runtime, sandbox)
                 .execution_options(populate_existing=True)
             )
         }
-    by_id = {c.publication.id: c for c in claims}
+    by_id = {c.publication.id: c for c in claimed}
     assert rows[mine] == before[mine] + timedelta(seconds=3)
     assert by_id[mine].lease.until > until[mine]
     for other in (taken_over, reaped, elsewhere):

@@ -179,8 +179,8 @@ def test_neither_multipart_nor_json_is_415(api):
 def test_orphaned_media_are_cleaned_after_a_day(api, runtime):
     from sqlalchemy import update
 
-    from publisher import media
-    from publisher.models import Media
+    from publisher.core.models import Media
+    from publisher.plan import media
 
     kept = api.upload(png(1, 1))[1]
     old = api.upload(png(2, 2))[1]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlmodel import select
 
-from publisher.models import Post
+from publisher.core.models import Post
 from tests.helpers import soon
 
 
@@ -118,7 +118,7 @@ def test_every_list_in_the_api_document_takes_a_limit_and_a_cursor(api):
 
 
 def test_keys_webhooks_deliveries_pauses_histories_and_comments_come_in_pages(api, runtime):
-    from publisher.models import Webhook, WebhookDelivery
+    from publisher.core.models import Webhook, WebhookDelivery
 
     x, fb = api.channels()
     post = api.post_for([x, fb], at=soon(3600))
@@ -185,7 +185,7 @@ def test_keys_webhooks_deliveries_pauses_histories_and_comments_come_in_pages(ap
 def test_a_key_listing_reads_no_more_than_a_page_from_the_start(api, runtime):
     """The service, not only the view, stops at the page: the first page starts at the
     first key (the fixture's admin) and holds `limit` keys, in the order they were made."""
-    from publisher import workspaces
+    from publisher.core import workspaces
 
     with runtime.session() as session:
         admin = workspaces.authenticate(session, api.keys["admin"])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from publisher import dispatch, pauses
+from publisher.deliver import claims, dispatch, pauses
 from tests.helpers import drain_queue, run_pipeline, soon
 
 
@@ -65,7 +65,7 @@ def test_an_approval_under_a_pause_is_paused_not_scheduled(api, runtime, sandbox
 
 def _raw_pause(runtime, channel_id: int) -> None:
     """A pause the bulk update never saw (as if committed between approval and dispatch)."""
-    from publisher.models import Channel, Pause
+    from publisher.core.models import Channel, Pause
 
     with runtime.session() as session:
         workspace_id = session.get(Channel, channel_id).workspace_id
@@ -154,11 +154,10 @@ def test_resuming_one_scope_leaves_another_pause_in_force(api, runtime, sandbox,
 
 
 def test_in_flight_publications_are_reported_and_finish(api, runtime, sandbox, due):
-    from publisher import publishing
 
     pub_id = due["b"]["publications"][0]["id"]
     with runtime.session() as session:
-        assert publishing.claim(session, pub_id, now=datetime.now(UTC)) is not None
+        assert claims.claim(session, pub_id, now=datetime.now(UTC)) is not None
         session.commit()
     result = api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
     assert result["in_flight"] == [pub_id]

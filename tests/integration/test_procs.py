@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from publisher import dispatch, procs, publishing
-from publisher.models import Event, Publication
+from publisher.core import procs
+from publisher.core.models import Event, Publication
+from publisher.deliver import claims, dispatch
 from tests.helpers import soon
 
 pytestmark = pytest.mark.skipif(procs.me() is None, reason="no /proc here: nothing is certain")
@@ -72,7 +73,7 @@ def test_the_reaper_settles_a_dead_claimers_publications_at_once(api, runtime, s
         ids.append(post["publications"][0]["id"])
     with runtime.session() as session:
         for pub_id in ids:
-            assert publishing.claim(session, pub_id, now=datetime.now(UTC)) is not None
+            assert claims.claim(session, pub_id, now=datetime.now(UTC)) is not None
         session.commit()
         claimer = session.get(Publication, ids[0]).claimed_by
         assert claimer == str(procs.me())
@@ -110,7 +111,7 @@ def test_only_a_dead_claimers_publications_still_publishing_are_settled(
     dead = str(procs.of(child.pid))
     with runtime.session() as session:
         for pub_id in ids:
-            assert publishing.claim(session, pub_id, now=datetime.now(UTC)) is not None
+            assert claims.claim(session, pub_id, now=datetime.now(UTC)) is not None
         session.execute(update(Publication).values(claimed_by=dead))
         session.execute(
             update(Publication)

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from adapters.sandbox import Fault
-from publisher import jobs, publishing
-from publisher.models import Publication
+from publisher import jobs
+from publisher.core.models import Publication
+from publisher.deliver import publish
 from tests.helpers import rows_digest, soon, wait_until
 
 
@@ -97,7 +98,7 @@ def test_an_adapter_bug_leaves_the_outcome_unknown_not_the_job_crashed(api, runt
     # The request may have gone out, so the publication is `unknown` (reconciliation asks
     # the platform), never resent blindly and never left hanging in `publishing`.
     with runtime.session() as session:
-        statuses = publishing.publish_many(
+        statuses = publish.publish_many(
             session,
             six[:2],
             adapter_for=lambda channel: _BuggyAdapter(),
@@ -114,7 +115,7 @@ def test_an_adapter_bug_before_sending_fails_the_publication_without_sending(
     api, runtime, sandbox, six
 ):
     with runtime.session() as session:
-        statuses = publishing.publish_many(
+        statuses = publish.publish_many(
             session,
             six[:1],
             adapter_for=lambda channel: _BrokenBeforeSending(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from publisher.db import utcnow
+from publisher.core.db import utcnow
 
 
 def test_ready_when_everything_answers(api, runtime):

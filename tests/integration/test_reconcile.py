@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.sandbox import Fault
-from publisher import dispatch, publishing
-from publisher.models import Publication
+from publisher.core.models import Publication
+from publisher.deliver import claims, dispatch, outcomes
 from tests.helpers import TEXT, reconcile_pass, run_pipeline, soon
 
 
@@ -55,7 +55,7 @@ def test_500_after_the_platform_created_it_is_reconciled_not_resent(api, runtime
 
 def test_worker_gone_before_the_call_is_published_once(api, runtime, sandbox, pub):
     with runtime.session() as session:
-        assert publishing.claim(session, pub, now=datetime.now(UTC)) is not None
+        assert claims.claim(session, pub, now=datetime.now(UTC)) is not None
         session.commit()  # ... and the worker dies here
     with runtime.session() as session:
         later = datetime.now(UTC) + timedelta(minutes=5)
@@ -96,7 +96,7 @@ def test_reconciliation_that_cannot_ask_the_platform_stays_unknown(api, runtime,
 
 
 def test_a_publication_that_never_lands_fails_after_bounded_attempts(api, runtime, sandbox, pub):
-    runtime.policy = publishing.RetryPolicy(max_attempts=2)
+    runtime.policy = outcomes.RetryPolicy(max_attempts=2)
     sandbox.ledger.inject("x", Fault(status=500, times=2))
     for hop in range(3):
         when = datetime.now(UTC) + timedelta(hours=hop)
@@ -117,9 +117,10 @@ def test_a_post_cannot_be_edited_while_its_outcome_is_unknown(api, runtime, sand
 
 def test_an_answer_arriving_after_the_claim_expired_is_still_recorded(api, runtime, sandbox, pub):
     """The worker was slow, not dead: its claim expired (unknown) before the answer came."""
-    from adapters.base import OutcomeUnknown, PublishResult, Rejected
-    from publisher.models import Channel, Publication
-    from publisher.publishing import record_outcome
+    from adapters.errors import OutcomeUnknown, Rejected
+    from adapters.types import PublishResult
+    from publisher.core.models import Channel, Publication
+    from publisher.deliver.outcomes import record_outcome
 
     for outcome, expected in [
         (OutcomeUnknown("timeout"), "unknown"),

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from publisher import recurrence
-from publisher.models import Event
+from publisher.core.models import Event
+from publisher.plan import recurrence
 from tests.helpers import TEXT, run_pipeline, soon
 
 PARIS = "Europe/Paris"

@@ -65,7 +65,7 @@ def test_the_page_shows_each_operation_with_its_fields_and_problems(api):
 
 def test_every_problem_type_resolves_to_a_page_that_explains_it(api, runtime):
     from api.problems import PROBLEMS
-    from publisher import errors
+    from publisher.core import errors
 
     answers = [
         api.call("GET", "/v1/posts/999999"),  # not_found

@@ -51,8 +51,8 @@ def test_a_decision_is_confirmed_in_the_reviewers_language(api, page):
 def test_what_is_missing_and_the_status_read_in_french(api, runtime, keys):
     """The tally's words came from the engine in English ("il manque encore : 2 more
     approvals, including 1 from legal"), and statuses other than the decisions too."""
-    from publisher.db import session_scope
-    from publisher.workspaces import create_key
+    from publisher.core.db import session_scope
+    from publisher.core.workspaces import create_key
 
     with session_scope(runtime.engine) as session:
         legal, secret = create_key(session, workspace_id=1, name="legal", role="reviewer")

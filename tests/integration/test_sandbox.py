@@ -6,17 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.base import (
-    AdapterConfig,
-    AuthExpired,
-    Content,
-    OutcomeUnknown,
-    PublishRequest,
-    RateLimited,
-    Rejected,
-)
+from adapters.errors import AuthExpired, OutcomeUnknown, RateLimited, Rejected
 from adapters.facebook import FacebookAdapter
 from adapters.sandbox import SandboxClient
+from adapters.types import AdapterConfig, Content, PublishRequest
 from adapters.x import XAdapter
 from tests.helpers import wait_until
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from publisher import slots
-from publisher.models import Channel
+from publisher.core.models import Channel
+from publisher.plan import slots
 from tests.helpers import Api
 
 TIMETABLE = {

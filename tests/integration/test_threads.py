@@ -110,17 +110,17 @@ def test_a_worker_killed_mid_thread_is_reconciled_from_the_platform(api, runtime
     # publication has no part ids on record. The reconciler finds the two on the timeline.
     from sqlalchemy import update
 
-    from publisher import dispatch, publishing
-    from publisher.models import Publication
+    from publisher.core.models import Publication
+    from publisher.deliver import claims, dispatch, publish
 
     x, _ = api.channels()
     post = _thread_post(api, [x])
     pub_id = post["publications"][0]["id"]
     sandbox.ledger.inject("x", Fault(status=500, accept=True, hold_s=3.0, after=1))
     with runtime.session() as session:
-        claimed = publishing.claim(session, pub_id, now=datetime.now(UTC))
+        claimed = claims.claim(session, pub_id, now=datetime.now(UTC))
         session.commit()
-    outcome = publishing._send(runtime.adapter_for, claimed)  # part 2 answered after timeout
+    outcome = publish._send(runtime.adapter_for, claimed)  # part 2 answered after timeout
     assert sandbox.ledger.accepted("x")[-1].text == PARTS[1]
     del outcome  # ... and the worker dies here, recording nothing
     with runtime.engine.begin() as conn:

@@ -188,8 +188,8 @@ def test_content_is_checked_again_just_before_it_goes_out(api, runtime, sandbox,
     # simulated by writing an approved over-long text straight into the database.
     from sqlalchemy import update
 
-    from publisher.content import content_hash
-    from publisher.models import Post, Publication
+    from publisher.core.models import Post, Publication
+    from publisher.plan.content import content_hash
 
     x, _, _ = channels
     post = _create(api, [x])

@@ -11,10 +11,11 @@ import pytest
 
 from adapters.sandbox import Fault
 from adapters.sandbox.receiver import Received, WebhookReceiver
-from publisher import deadlines, webhooks
+from publisher.core.security import CredentialBox
 from publisher.dispatcher import hand_over_deliveries
-from publisher.rotation import rotate_secrets
-from publisher.security import CredentialBox
+from publisher.record import webhooks
+from publisher.review import deadlines
+from publisher.system.rotation import rotate_secrets
 from tests.helpers import drain_queue, rows_digest, run_pipeline, set_clock, soon
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from publisher.cli import build_parser
-from publisher.settings import Settings
+from publisher.core.settings import Settings
 
 COMMANDS = ["up", "api", "worker", "dispatcher", "db", "keys", "secrets", "sandbox", "demo"]
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()

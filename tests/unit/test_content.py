@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from publisher.content import _indexed_layers, content_hash, tag_links, tagged
-from publisher.models import Campaign, Channel, Post
+from publisher.core.models import Campaign, Channel, Post
+from publisher.plan.content import _indexed_layers, content_hash, tag_links, tagged
 
 BASE = dict(text="Open day", link="https://acme.example/join")
 VARIANTS = [

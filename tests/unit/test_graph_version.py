@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from adapters.base import AdapterConfig
 from adapters.facebook import DEFAULT_VERSION, FacebookAdapter
 from adapters.instagram import InstagramAdapter
+from adapters.types import AdapterConfig
+from publisher.core.settings import Settings
 from publisher.runtime import build_runtime
-from publisher.settings import Settings
 
 
 def _warnings(version: str, today: date) -> list[str]:

@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from publisher.security import CredentialBox, hash_api_key, key_matches, mint_api_key, split_api_key
+from publisher.core.security import (
+    CredentialBox,
+    hash_api_key,
+    key_matches,
+    mint_api_key,
+    split_api_key,
+)
 
 
 def test_minted_key_has_its_prefix_and_matches_only_itself():

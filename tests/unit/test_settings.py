@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from publisher.settings import Settings, ensure_secret_keys
+from publisher.core.settings import Settings, ensure_secret_keys
 
 
 def test_defaults_are_the_embedded_engine():

@@ -9,7 +9,7 @@ import os
 import pytest
 from sqlalchemy import text
 
-from publisher.db import make_engine
+from publisher.core.db import make_engine
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from publisher.errors import InvalidTransition
-from publisher.states import FINAL, TRANSITIONS, Status, can_transition, check_transition
+from publisher.core.errors import InvalidTransition
+from publisher.core.states import FINAL, TRANSITIONS, Status, can_transition, check_transition
 
 S = Status
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from publisher.policies import Policy, missing_in, tally
-from publisher.review_schemas import PolicyIn, RequirementIn
+from publisher.review.policies import Policy, missing_in, tally
+from publisher.review.schemas import PolicyIn, RequirementIn
 
 ROLES = {1: "reviewer", 2: "reviewer", 3: "admin", 4: "reviewer", 5: "admin"}
 

@@ -4,7 +4,8 @@ import socket
 
 import pytest
 
-from adapters.base import AdapterConfig, Content, OutcomeUnknown, PublishRequest, Transient
+from adapters.errors import OutcomeUnknown, Transient
+from adapters.types import AdapterConfig, Content, PublishRequest
 from adapters.x import XAdapter
 
 
@@ -89,14 +90,14 @@ def test_a_refused_graph_call_keeps_the_page_token_out_of_its_reason():
     ],
 )
 def test_redact_removes_every_credential_shape(text, secret):
-    from adapters.base import redact
+    from adapters.redaction import redact
 
     cleaned = redact(text)
     assert secret not in cleaned and "[redacted]" in cleaned
 
 
 def test_redact_leaves_ordinary_words_alone():
-    from adapters.base import redact
+    from adapters.redaction import redact
 
     for text in (
         "access denied: this access token expired; see /docs?page=2&consumer=web",
@@ -109,7 +110,7 @@ def test_redact_leaves_ordinary_words_alone():
 
 def test_registered_credential_values_are_hidden_however_a_library_writes_them():
     """oauthlib at DEBUG: parameters as Python tuples, a percent-encoded base string."""
-    from adapters.base import redact, remember_secrets
+    from adapters.redaction import redact, remember_secrets
 
     remember_secrets("ck/secret+value=1", "short")
     logged = (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.base import Content
+from adapters.types import Content
 from adapters.x import XAdapter
 from adapters.x_text import urls_in, weighted_length
 

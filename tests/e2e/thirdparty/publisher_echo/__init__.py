@@ -11,18 +11,9 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from adapters.base import (
-    Account,
-    Adapter,
-    AdapterConfig,
-    AuthExpired,
-    Content,
-    Limits,
-    OutcomeUnknown,
-    PublishRequest,
-    PublishResult,
-    Rejected,
-)
+from adapters.base import Adapter
+from adapters.errors import AuthExpired, OutcomeUnknown, Rejected
+from adapters.types import Account, AdapterConfig, Content, Limits, PublishRequest, PublishResult
 
 
 class EchoCredentials(BaseModel):

@@ -1,0 +1,1 @@
+"""What happened: the audit log (events), post revisions and outgoing webhooks."""

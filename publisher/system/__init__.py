@@ -1,0 +1,1 @@
+"""Operating the engine: logs, migrations, the embedded Redis and key rotation."""

@@ -1,0 +1,74 @@
+"""What stops a command before it starts, said in one line with the fix: a database URL
+this engine cannot use, a port another process holds, a schema not migrated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from publisher.core.settings import Settings
+
+# The drivers this engine speaks (psycopg 3 for PostgreSQL; psycopg2 is not installed).
+_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql+psycopg"}
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why DATABASE_URL cannot work, with the fix, in one line; or None."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    example = "sqlite:////path/to/publisher.db or postgresql+psycopg://user@host:5432/name"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"DATABASE_URL is not a database URL: write {example}"
+    driver = parsed.drivername
+    if driver in _DRIVERS:
+        return None
+    shown = parsed.render_as_string(hide_password=True)
+    if driver.split("+")[0] in ("postgres", "postgresql"):
+        fixed = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
+        return f"DATABASE_URL {shown} names the driver {driver!r}: write {fixed}"
+    return f"DATABASE_URL {shown}: {driver!r} is not supported; write {example}"
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the API cannot listen on host:port (another process holds it), or None."""
+    import errno
+    import socket
+
+    if port == 0:
+        return None
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} is in use by another process: stop it or pass --port"
+            return f"cannot listen on {host}:{port} ({exc.strerror}): pass --host or --port"
+    return None
+
+
+def schema_problem(settings: Settings) -> str | None:
+    """Why the database cannot serve this command yet, in one line, or None."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from publisher.core.db import make_engine
+    from publisher.system.migrate import missing_revisions
+
+    url = settings.effective_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return f"there is no database at {url} yet: run `publisher db upgrade` first"
+    engine = make_engine(url)
+    try:
+        missing = missing_revisions(engine)
+    except SQLAlchemyError as exc:
+        return f"the database at {engine.url!r} cannot be reached ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+    if missing:
+        return (
+            f"the database at {engine.url!r} lacks {len(missing)} schema migration(s): "
+            "run `publisher db upgrade` first"
+        )
+    return None
