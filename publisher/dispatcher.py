@@ -98,7 +98,7 @@ class _Loop:
             # something to write: an idle pass leaves the one SQLite writer's lock alone.
             # The first hand-over may be a moment early (a burst's first publications are
             # then claimed the moment they are due); the rest go when due.
-            limit, early, handed = dispatch.FIRST_BATCH, dispatch.HAND_OVER_EARLY, 0
+            limit, early, capped = dispatch.FIRST_BATCH, dispatch.HAND_OVER_EARLY, False
             while True:
                 moved = dispatch.dispatch_due(
                     session,
@@ -110,9 +110,9 @@ class _Loop:
                     limit=limit,
                     early=early,
                 )
-                handed += moved
                 if moved < limit:
                     break
+                capped = capped or early > timedelta(0)  # a burst: more due in this moment
                 limit, early = dispatch.BATCH, timedelta(0)
             if reconcile.any_due(look, now=clock()):
                 dispatch_reconciliations(session, rt.queue, now=clock())
@@ -131,8 +131,10 @@ class _Loop:
         if next_due is None:
             return TICK_S
         wake_at = next_due - dispatch.HAND_OVER_EARLY
-        if handed and wake_at <= clock():
-            wake_at = next_due  # this moment's early ones are handed over: the rest when due
+        if capped and wake_at <= clock():
+            # A burst's first ones are handed over early; the rest go when they are due (not
+            # FIRST_BATCH at a time until then, taking the cores the first claims need).
+            wake_at = next_due
         return min(max((wake_at - clock()).total_seconds(), 0.0), TICK_S)
 
     def _sweep(self, session) -> None:

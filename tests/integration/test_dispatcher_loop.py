@@ -265,3 +265,48 @@ def test_publications_held_in_one_job_go_out_each_at_its_own_time(api, runtime, 
     sent = {a.text: datetime.fromisoformat(a.received_at) for a in sandbox.ledger.accepted()}
     assert first_due <= sent["held, due first"] < last_due
     assert sent["held, due last"] >= last_due
+
+
+def test_a_burst_s_first_ones_go_early_and_the_rest_when_due(api, runtime, at, monkeypatch):
+    """The early hand-over is the first batch of a moment: the dispatcher then sleeps until
+    the moment itself for the rest (handing them over a batch at a time until then would
+    take the cores the first claims need). Publications due apart are each handed over
+    early."""
+    from datetime import timedelta
+
+    from publisher.deliver import dispatch
+    from publisher.deliver.leader import Leadership
+    from publisher.dispatcher import _Loop
+
+    monkeypatch.setattr(dispatch, "FIRST_BATCH", 2)
+    (x, _) = api.channels()
+    due = soon(3600)
+    for i in range(3):  # a burst of three
+        api.submit_and_approve(api.post_for([x], at=due, text=f"burst {i}"))
+    later = due + timedelta(seconds=1)
+    api.submit_and_approve(api.post_for([x], at=later, text="on its own"))
+    leadership = Leadership(runtime.redis, name="solo")
+    with runtime.session() as session:
+        assert leadership.try_acquire(session, now=datetime.now(UTC))
+    loop = _Loop(runtime, leadership)
+    loop.step()  # the first pass sweeps
+    at(due - timedelta(milliseconds=40))
+    assert loop.step() == 0.04  # two handed over early; the third when due
+    assert _statuses(api) == {
+        "burst 0": "queued",
+        "burst 1": "queued",
+        "burst 2": "scheduled",
+        "on its own": "scheduled",
+    }
+    at(due)
+    assert loop.step() == 0.95  # the burst's last; then early for the next moment
+    assert _statuses(api)["burst 2"] == "queued"
+    at(later - timedelta(milliseconds=45))
+    loop.step()
+    assert _statuses(api)["on its own"] == "queued"
+
+
+def _statuses(api) -> dict[str, str]:
+    return {
+        post["text"]: post["publications"][0]["status"] for post in api.get("/v1/posts?limit=100")
+    }
