@@ -116,8 +116,6 @@ def claim_many(
             _not_claimed(session, pub, now=now, held=held)
     if not previous:
         return []
-    # The campaigns come along (their tracking shapes the links): the session's identity
-    # map holds rows weakly, and a campaign read per post was read again for each.
     claimed = []
     for pub, post, channel, _campaign in _claimed_rows(session, list(previous)):
         events.record(
@@ -144,6 +142,9 @@ def claim_many(
 
 
 def _claimed_rows(session: Session, ids: list[int]) -> list:
+    """The claimed publications with their posts and channels. The campaigns come along
+    (their tracking shapes the links): the session's identity map holds rows weakly, and a
+    campaign read per post was read again for each."""
     return list(
         session.execute(
             select(Publication, Post, Channel, Campaign)
