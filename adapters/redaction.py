@@ -24,7 +24,7 @@ _SECRET = re.compile(
     r"""|jwt|session|credential)[\w.-]*|code|state)"""
     r"""=(?P<qvalue>[^&\s"']+)"""
     r"""|(?P<scheme>Bearer)\s+(?P<cred>[^\s"',]+)"""
-    # A review link's path is its capability token (api/review_page.py).
+    # A review link's path is its capability token (api/review/page.py).
     r"""|(?P<page>/review/)(?P<link>[^/\s?"]+)""",
     re.IGNORECASE,
 )

@@ -8,25 +8,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from api import (
-    audit,
-    campaigns,
-    channels,
-    context,
-    errors,
-    keys,
-    media,
-    pauses,
-    policies,
-    posts,
-    publications,
-    review_page,
-    reviews,
-    webhooks,
-)
-from api.problems import problems_blueprint
-from api.reference import reference_page
-from api.spec import openapi_document
+from api.core import keys
+from api.deliver import pauses
+from api.http import context, errors
+from api.http.problems import problems_blueprint
+from api.http.reference import reference_page
+from api.http.spec import openapi_document
+from api.plan import campaigns, channels, media, posts, publications
+from api.record import audit, webhooks
+from api.review import page as review_page
+from api.review import policies, reviews
 from publisher.core.clock import ClockSkewed, beats
 from publisher.core.schemas import MAX_ID
 from publisher.core.settings import Settings

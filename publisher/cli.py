@@ -19,7 +19,7 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     from api import create_app
-    from api.serving import Deadlines, handler_with
+    from api.http.serving import Deadlines, handler_with
 
     deadlines = Deadlines(
         header_timeout_s=settings.api_header_timeout_s,

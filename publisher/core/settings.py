@@ -46,7 +46,7 @@ class Settings:
     # dispatches nor sends (publisher/core/clock.py).
     max_clock_offset_s: float = 1.0
     # A client must send its request headers within this, and its body within this plus
-    # its length at this many bytes a second (api/serving.py): else a 408.
+    # its length at this many bytes a second (api/http/serving.py): else a 408.
     api_header_timeout_s: float = 10.0
     api_body_min_bytes_per_s: float = 16 * 1024
     log_level: str = "INFO"

@@ -10,7 +10,7 @@ import re
 
 import jsonschema
 
-from api.reference import example_of
+from api.http.reference import example_of
 
 
 def _document(api) -> dict:
@@ -64,7 +64,7 @@ def test_the_page_shows_each_operation_with_its_fields_and_problems(api):
 
 
 def test_every_problem_type_resolves_to_a_page_that_explains_it(api, runtime):
-    from api.problems import PROBLEMS
+    from api.http.problems import PROBLEMS
     from publisher.core import errors
 
     answers = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, json
 
-from api.context import actor, runtime
-from api.spec import endpoint
+from api.http.context import actor, runtime
+from api.http.spec import endpoint
 from publisher.core.models import Event
 from publisher.core.workspaces import Permission
 from publisher.record import revisions

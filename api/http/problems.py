@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
-from api.errors import PROBLEM_BASE
+from api.http.errors import PROBLEM_BASE
 from publisher.core.errors import NotFound
 
 # code: (HTTP status, title, what happened, what to do)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
-from api.context import db, runtime
-from api.review_words import language, when, words
+from api.http.context import db, runtime
+from api.review.words import language, when, words
 from publisher.core.errors import PublisherError
 from publisher.core.states import Status
 from publisher.plan.content import media_files

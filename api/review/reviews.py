@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from api.context import actor, commit, db, runtime
-from api.errors import problem_body
-from api.paging import decode_key, page
-from api.spec import endpoint, json_response
+from api.http.context import actor, commit, db, runtime
+from api.http.errors import problem_body
+from api.http.paging import decode_key, page
+from api.http.spec import endpoint, json_response
 from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.states import Status
 from publisher.plan.content import media_files

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, request, send_file
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from api.context import actor, commit, db, runtime
-from api.spec import endpoint, json_response, parse_body
+from api.http.context import actor, commit, db, runtime
+from api.http.spec import endpoint, json_response, parse_body
 from publisher.core.errors import ValidationFailed, field_error
 from publisher.plan import media
 from publisher.plan.schemas import MediaImport, MediaRead

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from api.context import actor, commit, db, runtime
-from api.spec import endpoint, json_response
+from api.http.context import actor, commit, db, runtime
+from api.http.spec import endpoint, json_response
 from publisher.review import policies
 from publisher.review.schemas import PolicyIn, PolicyRead
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from api.context import actor, commit, db, runtime
-from api.paging import PageQuery, after_id, page
-from api.spec import endpoint, json_response
+from api.http.context import actor, commit, db, runtime
+from api.http.paging import PageQuery, after_id, page
+from api.http.spec import endpoint, json_response
 from publisher.deliver import pauses
 from publisher.deliver.schemas import (
     PauseCreate,

@@ -10,13 +10,13 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
-from api.serving import RequestTooSlow, request_was_too_slow
+from api.http.serving import RequestTooSlow, request_was_too_slow
 from publisher.core.errors import PublisherError
 
 log = logging.getLogger(__name__)
 
 # A problem's `type`: a URI reference, resolved against the request's (RFC 9457 3.1.1), to
-# the page that explains it (api/problems.py), served by this API.
+# the page that explains it (api/http/problems.py), served by this API.
 PROBLEM_BASE = "/problems/"
 
 

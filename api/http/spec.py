@@ -14,7 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from api.errors import field_errors
+from api.http.errors import field_errors
 from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.schemas import MAX_ID, time_zone_names
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from flask import Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.spec import json_response
+from api.http.spec import json_response
 from publisher.core.errors import ValidationFailed, field_error
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500

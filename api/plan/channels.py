@@ -7,9 +7,9 @@ from dataclasses import replace
 from flask import Blueprint, g, request
 
 from adapters.errors import AdapterError
-from api.context import actor, commit, db, runtime
-from api.paging import PageQuery, after_id, page
-from api.spec import endpoint, json_response
+from api.http.context import actor, commit, db, runtime
+from api.http.paging import PageQuery, after_id, page
+from api.http.spec import endpoint, json_response
 from publisher.plan import channels, connect, slots
 from publisher.plan.schemas import (
     ChannelCheckRead,

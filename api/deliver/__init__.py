@@ -1,0 +1,1 @@
+"""The deliver wing's view: pauses."""

@@ -1,0 +1,1 @@
+"""The plan wing's views: channels, campaigns, posts, media, publications."""

@@ -1,0 +1,1 @@
+"""The record wing's views: the audit log and webhook subscriptions."""
