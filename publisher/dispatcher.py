@@ -18,7 +18,7 @@ from publisher.deliver.leader import Leadership
 from publisher.deliver.pauses import pause_stragglers
 from publisher.deliver.reconcile import dispatch_reconciliations
 from publisher.deliver.transport import RUN_DELIVER, PublishQueue
-from publisher.plan import media, recurrence
+from publisher.plan import media, series
 from publisher.record import webhooks
 from publisher.review import deadlines
 from publisher.runtime import Runtime
@@ -145,7 +145,7 @@ class _Loop:
         pause_stragglers(session, now=clock())
         deadlines.sweep(session, now=clock())
         session.commit()
-        if recurrence.extend_all(session, now=clock()):
+        if series.extend_all(session, now=clock()):
             self.runtime.queue.wake()
         session.commit()
         if clock() - self.last_media_clean >= MEDIA_CLEAN_EVERY:

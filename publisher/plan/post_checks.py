@@ -12,7 +12,7 @@ from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.localtime import intended_local, to_local
 from publisher.core.models import Campaign, Channel, Media
 from publisher.core.workspaces import Actor, mine
-from publisher.plan import recurrence, slots
+from publisher.plan import rules, slots
 from publisher.plan.post_schemas import PostCreate, TargetIn, VariantIn
 from publisher.plan.schemas import MediaRef
 
@@ -27,12 +27,12 @@ def rule_problem(target: TargetIn, now: datetime) -> str | None:
         return "the first occurrence (scheduled_at) is more than a year in the past"
     starts = intended_local(target.scheduled_at, target.time_zone)
     try:
-        rule = recurrence.parse(target.recurrence, starts, target.time_zone)
+        rule = rules.parse(target.recurrence, starts, target.time_zone)
     except ValueError as exc:  # an UNTIL the zone cannot show, a rule dateutil refuses
         return str(exc)
     after = max(starts, to_local(now, target.time_zone))
     try:
-        ahead = recurrence.first_occurrence(rule, after_local=after)
+        ahead = rules.first_occurrence(rule, after_local=after)
     except (OverflowError, ValueError):  # stepping past the year 9999
         ahead = None
     if ahead is None:

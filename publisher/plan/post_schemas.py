@@ -31,7 +31,7 @@ from publisher.plan.schemas import MediaRef, MediaRefRead
 
 
 def _rule(text: str) -> str:
-    from publisher.plan.recurrence import normalise_rule
+    from publisher.plan.rules import normalise_rule
 
     return normalise_rule(text)
 

@@ -13,7 +13,8 @@ from publisher.core.localtime import format_local, intended_local
 from publisher.core.models import Channel, Post, Publication, Series
 from publisher.core.states import Status
 from publisher.core.workspaces import Actor, Permission, key_time_zone, owned
-from publisher.plan import campaigns, post_checks, recurrence, slots
+from publisher.plan import campaigns, post_checks, slots
+from publisher.plan import series as occurrences
 from publisher.plan.campaigns import get_campaign
 from publisher.plan.content import content_hash, media_files, resolve
 from publisher.plan.media import MediaStore
@@ -121,7 +122,7 @@ def _start_series(session: Session, post: Post, target: TargetIn, *, now: dateti
     )
     session.add(series)
     session.flush()
-    recurrence.start(session, series, now=now)
+    occurrences.start(session, series, now=now)
     return series
 
 

@@ -14,7 +14,7 @@ from publisher.core.localtime import show_in
 from publisher.core.models import Channel, Event, Post, Publication, Series
 from publisher.core.states import Status
 from publisher.core.workspaces import Actor, Permission, owned
-from publisher.plan import recurrence
+from publisher.plan import series as occurrences
 from publisher.plan.post_schemas import MetricsRead, PostMetrics, PublicationRead, SeriesRead
 from publisher.record import events
 
@@ -180,6 +180,6 @@ def series_to_read(series: Series) -> SeriesRead:
         {
             **series.model_dump(),
             "approved": series.approved_hash is not None,
-            "upcoming": recurrence.upcoming(series),
+            "upcoming": occurrences.upcoming(series),
         }
     )

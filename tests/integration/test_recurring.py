@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from publisher.core.models import Event
-from publisher.plan import recurrence
+from publisher.plan import series as occurrences
 from tests.helpers import TEXT, run_pipeline, soon
 
 PARIS = "Europe/Paris"
@@ -32,7 +32,7 @@ def _recurring(api, channel, *, starts: str, rule: str, zone: str = PARIS, text:
 
 def _extend(runtime, now: datetime) -> int:
     with runtime.session() as session:
-        made = recurrence.extend_all(session, now=now)
+        made = occurrences.extend_all(session, now=now)
         session.commit()
     return made
 

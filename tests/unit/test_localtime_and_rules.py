@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from publisher.core.localtime import to_local, to_utc
-from publisher.plan.recurrence import first_occurrence, normalise_rule, parse
+from publisher.plan.rules import first_occurrence, normalise_rule, parse
 
 
 def test_an_ordinary_local_time_takes_the_offset_of_its_season():

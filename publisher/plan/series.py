@@ -1,4 +1,4 @@
-"""Recurring posts: an RFC 5545 RRULE in an IANA time zone, materialised ahead as publications.
+"""Recurring posts (series): an RFC 5545 RRULE in a time zone, materialised as publications.
 
 A series is one post on one channel repeated by a rule over local wall-clock times
 ("FREQ=WEEKLY;BYDAY=MO" from a Monday 09:00 Europe/Paris start stays at 09:00 Paris time
@@ -12,21 +12,21 @@ occurrence of the series waiting for review, and occurrences materialised later 
 series' approval if the content is still the approved revision (`Series.approved_hash`).
 An edit sends the series back to review. Local times a zone skips or repeats follow
 `publisher.core.localtime`; two local times that fall on the same instant make one publication.
+The rules themselves (reading, checking) are `publisher.plan.rules`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from dateutil.rrule import rrule, rrulestr
 from sqlalchemy import exists, select
 from sqlmodel import Session
 
 from publisher.core.localtime import format_local, parse_local, to_local, to_utc
 from publisher.core.models import Post, Publication, Series
 from publisher.core.states import Status
+from publisher.plan.rules import parse
 from publisher.record import events
 
 HORIZON = timedelta(days=30)
@@ -34,63 +34,7 @@ AHEAD_MAX = 50
 # An occurrence the materialiser reaches later than this after its time is skipped, not
 # sent late (the dispatcher was down for longer): the same limit as a resume's "auto".
 LATE = timedelta(minutes=15)
-_CYCLE_YEARS = 400
-# A proxy start this late leaves at least one whole cycle before dateutil's year 9999.
-_PROXY_FROM_YEAR = 9999 - _CYCLE_YEARS - 1
-FREQUENCIES = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
-MATERIALISER = "system:recurrence"
-
-_PART = re.compile(r"^[A-Z]+=[A-Z0-9,+\-]+$")
-_UNTIL_UTC = re.compile(r"^(\d{8})(T\d{6})?Z$")
-
-
-def normalise_rule(text: str) -> str:
-    """The RRULE value, checked for form: `FREQ=...;...` (an `RRULE:` prefix is dropped).
-
-    Raises ValueError with a message for a person. DTSTART comes from the target's
-    `scheduled_at`; a rule finer than hourly is refused (no network wants that).
-    """
-    value = text.strip()
-    if value.upper().startswith("RRULE:"):
-        value = value[len("RRULE:") :]
-    parts = [p for p in value.upper().split(";") if p]
-    if not parts or not all(_PART.match(p) for p in parts):
-        raise ValueError("expected an RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO")
-    names = [p.split("=", 1)[0] for p in parts]
-    if len(names) != len(set(names)):
-        raise ValueError("each RRULE part may appear once")
-    freq = dict(p.split("=", 1) for p in parts).get("FREQ")
-    if freq is None:
-        raise ValueError("the rule needs a FREQ, e.g. FREQ=WEEKLY")
-    if freq not in FREQUENCIES:
-        raise ValueError(f"FREQ must be one of {', '.join(FREQUENCIES)} (not {freq})")
-    if "COUNT" in names and "UNTIL" in names:
-        raise ValueError("give COUNT or UNTIL, not both")
-    rule = ";".join(parts)
-    parse(rule, datetime(2026, 1, 5, 9, 0), "UTC")  # the library's own checks
-    return rule
-
-
-def parse(rule: str, starts_local: datetime, time_zone: str) -> rrule:
-    """The dateutil rule over naive local times. A UTC UNTIL (as RFC 5545 asks for a
-    zoned DTSTART) is turned into the zone's local time first."""
-    parts = []
-    for part in rule.split(";"):
-        name, _, value = part.partition("=")
-        if name == "UNTIL" and (m := _UNTIL_UTC.match(value)):
-            try:
-                until = datetime.strptime(m.group(1) + (m.group(2) or "T000000"), "%Y%m%dT%H%M%S")
-                local = to_local(until.replace(tzinfo=UTC), time_zone)
-            except (OverflowError, ValueError):
-                raise ValueError(
-                    f"UNTIL {value} is not a time {time_zone} can show (years 1 to 9999)"
-                ) from None
-            value = local.strftime("%Y%m%dT%H%M%S")
-        parts.append(f"{name}={value}")
-    try:
-        return rrulestr(";".join(parts), dtstart=starts_local)
-    except Exception as exc:  # noqa: BLE001 - a third-party parser of client text
-        raise ValueError(f"not a valid RRULE: {exc}") from None
+MATERIALISER = "system:recurrence"  # the audit log's actor name: kept as it was
 
 
 def _instants(series: Series, occurrences) -> Iterator[tuple[datetime, datetime]]:
@@ -112,28 +56,6 @@ def _instants(series: Series, occurrences) -> Iterator[tuple[datetime, datetime]
         except (OverflowError, ValueError):  # dateutil's year 10000, or a zone's offset
             return
         yield local, instant
-
-
-def ever_matches(rule: rrule) -> bool:
-    """Whether the rule, COUNT and UNTIL aside, has any occurrence at all.
-
-    A rule such as FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30 never matches, and dateutil learns
-    it by stepping hour by hour to the year 9999 (seconds of CPU; its UNTIL is only
-    checked on matches). The Gregorian calendar repeats exactly every 400 years (146,097
-    days, weekdays included), so the same rule started 400*k years later, near the end of
-    dateutil's range, matches iff the real one does, and the search there is short.
-    """
-    start = rule._dtstart  # noqa: SLF001 - dateutil exposes no getter
-    years = _CYCLE_YEARS * ((_PROXY_FROM_YEAR - start.year) // _CYCLE_YEARS)
-    proxy = rule.replace(dtstart=start.replace(year=start.year + years), count=None, until=None)
-    return next(iter(proxy), None) is not None
-
-
-def first_occurrence(rule: rrule, *, after_local: datetime) -> datetime | None:
-    """The first occurrence at or after `after_local`, or None (never, or COUNT/UNTIL spent)."""
-    if not ever_matches(rule):
-        return None
-    return rule.after(after_local, inc=True)
 
 
 def materialise(session: Session, series: Series, *, now: datetime) -> list[Publication]:
