@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from publisher.core.models import Event, Publication
 from publisher.core.states import Status, check_transition
-from publisher.record import webhooks
+from publisher.record import topics, webhooks
 
 
 def record(
@@ -154,7 +154,7 @@ def record_bulk_transition(
     """Audit events for a set-based UPDATE that already moved (id, workspace_id, post_id)
     rows."""
     check_transition(from_status, to_status)
-    if webhooks.topic_of("publication.transition", to_status.value) is not None:
+    if topics.topic_of("publication.transition", to_status.value) is not None:
         for publication_id, workspace_id, post_id in rows:  # rare: one by one, for webhooks
             record(
                 session,

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import AnyHttpUrl, Field, field_validator
 
 from publisher.core.schemas import Input, Instant, Output, Patch
-from publisher.record import webhooks
+from publisher.record import topics
 
 # -- the audit log ----------------------------------------------------------------------
 
@@ -48,8 +48,8 @@ class AuditQuery(Input):
 
 # -- outgoing webhooks ------------------------------------------------------------------
 
-# The topics are webhooks.TOPICS (derived from the events that publish them): one list.
-Topic = Literal[webhooks.TOPICS]  # type: ignore[valid-type]
+# The topics are topics.TOPICS (derived from the events that publish them): one list.
+Topic = Literal[topics.TOPICS]  # type: ignore[valid-type]
 
 
 class WebhookCreate(Input):

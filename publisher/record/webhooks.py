@@ -29,10 +29,11 @@ from publisher.core import fetch
 from publisher.core.errors import NotFound, ValidationFailed, field_error
 from publisher.core.models import Event, Publication, Webhook, WebhookDelivery
 from publisher.core.workspaces import Actor, Permission, owned
+from publisher.record import topics
+from publisher.record.schemas import WebhookCreate, WebhookUpdate
 
 if TYPE_CHECKING:
     from publisher.core.security import CredentialBox
-    from publisher.record.schemas import WebhookCreate, WebhookUpdate
 
 log = logging.getLogger(__name__)
 
@@ -44,33 +45,11 @@ TIMEOUT_S = 10.0
 LEASE = timedelta(seconds=2 * TIMEOUT_S + 30)
 BATCH = 200
 
-_STATUS_TOPICS = {
-    "in_review": "review.requested",
-    "published": "publication.published",
-    "failed": "publication.failed",
-    "unknown": "publication.unknown",
-    "expired": "review.expired",
-}
-_KIND_TOPICS = {
-    "review.voted": "review.decided",
-    "review.deadline_near": "review.deadline_near",
-    "channel.needs_reauth": "channel.needs_reauth",
-    "workspace.paused": "workspace.paused",
-}
-TOPICS = tuple(sorted({*_STATUS_TOPICS.values(), *_KIND_TOPICS.values()}))
-
-
-def topic_of(kind: str, to_status: str | None) -> str | None:
-    """The webhook topic an audit event is published under, if any."""
-    if kind == "publication.transition":
-        return _STATUS_TOPICS.get(to_status or "")
-    return _KIND_TOPICS.get(kind)
-
 
 def subscribed(session: Session, workspace_id: int, kind: str, to_status: str | None) -> bool:
     """Whether an event of this kind has a subscriber in the workspace (its id is then
     needed at once, for the payload)."""
-    topic = topic_of(kind, to_status)
+    topic = topics.topic_of(kind, to_status)
     return topic is not None and any(
         topic in hook.topics for hook in _subscriptions(session, workspace_id)
     )
@@ -78,7 +57,7 @@ def subscribed(session: Session, workspace_id: int, kind: str, to_status: str | 
 
 def fan_out(session: Session, event: Event) -> int:
     """A delivery per active subscription to the event's topic; returns how many."""
-    topic = topic_of(event.kind, event.to_status)
+    topic = topics.topic_of(event.kind, event.to_status)
     if topic is None:
         return 0
     hooks = [hook for hook in _subscriptions(session, event.workspace_id) if topic in hook.topics]
