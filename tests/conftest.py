@@ -21,7 +21,9 @@ from publisher.core.settings import Settings
 from publisher.runtime import Runtime, build_runtime
 from publisher.system import migrate
 from publisher.system.embedded import redis_answers, start_private_redis
-from tests.helpers import Api, KeyRing, make_keys, set_clock
+from tests.client import ApiClient, KeyRing, make_keys
+from tests.helpers import set_clock
+from tests.scenario import Scenario
 
 TEST_SECRET = "test-secret-key-for-credentials"
 
@@ -156,8 +158,15 @@ def keys(runtime: Runtime) -> KeyRing:
 
 
 @pytest.fixture
-def api(app, keys: KeyRing) -> Api:
-    return Api(app.test_client(), keys)
+def api(app, keys: KeyRing) -> ApiClient:
+    """The HTTP client, as any role's key (`as_=`; editor by default)."""
+    return ApiClient(app.test_client(), keys)
+
+
+@pytest.fixture
+def scenario(api: ApiClient) -> Scenario:
+    """The standard world (channels, campaign, posts, approvals), built through `api`."""
+    return Scenario(api)
 
 
 @pytest.fixture

@@ -78,10 +78,10 @@ def test_stateful_walks_through_the_links_answer_as_documented(app, keys):
     Walk.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=6, **QUIET))
 
 
-def test_an_integer_written_with_a_fraction_of_zero_is_that_integer(api, runtime):
+def test_an_integer_written_with_a_fraction_of_zero_is_that_integer(api, scenario, runtime):
     """JSON Schema's "integer" takes 3.0; so does the API (it used to refuse it)."""
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon(3600))
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon(3600))
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
     voted = api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1.0}, as_="reviewer", expect=201)
@@ -106,7 +106,7 @@ def test_an_id_beyond_the_documented_range_is_a_404_for_every_method(api):
         assert status == 404 and "ids go up to" in problem["detail"], (method, path, status)
 
 
-def test_a_change_refuses_null_where_its_document_does(api):
+def test_a_change_refuses_null_where_its_document_does(api, scenario):
     document = api.client.get("/openapi.json").get_json()["components"]["schemas"]
     post_update = document["PostUpdate"]
     assert post_update["minProperties"] == 1
@@ -116,8 +116,8 @@ def test_a_change_refuses_null_where_its_document_does(api):
         if {"type": "null"} in prop.get("anyOf", [])
     }
     assert nullable == {"link", "quote_of"}
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon(3600))
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon(3600))
     for field in sorted(set(post_update["properties"]) - nullable):
         status, problem = api.call("PATCH", f"/v1/posts/{post['id']}", {field: None})
         assert status == 422 and problem["errors"][0]["loc"] == [field], field

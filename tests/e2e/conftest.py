@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from publisher.stack import Stack
-from tests.helpers import KeyRing
+from tests.client import KeyRing
 
 
 def _free_port() -> int:

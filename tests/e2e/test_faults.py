@@ -15,7 +15,8 @@ import requests
 from adapters.sandbox import Fault
 from publisher.stack import Stack
 from tests.e2e.conftest import Http
-from tests.helpers import X_CREDS, wait_until
+from tests.helpers import wait_until
+from tests.scenario import X_CREDS
 
 FAULT_SETTINGS = dict(
     job_timeout_s=6,

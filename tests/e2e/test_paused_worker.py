@@ -17,8 +17,9 @@ from adapters.sandbox import Fault
 from publisher.stack import Stack
 from tests.e2e.conftest import Http
 from tests.e2e.test_faults import FAULT_SETTINGS, _free_port
-from tests.helpers import X_ACCOUNT, X_CREDS, wait_until
+from tests.helpers import wait_until
 from tests.samples import png
+from tests.scenario import X_ACCOUNT, X_CREDS
 
 
 def _upload(stack: Stack, keys) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import FB_CREDS, FB_PAGE, TEXT, X_CREDS, wait_until
+from tests.helpers import wait_until
+from tests.scenario import FB_CREDS, FB_PAGE, TEXT, X_CREDS
 
 SETTLED = {"published", "failed", "unknown"}
 

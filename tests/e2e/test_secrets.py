@@ -16,7 +16,8 @@ from publisher.core.security import CredentialBox
 from publisher.core.settings import ensure_secret_keys, read_key_file
 from publisher.stack import Stack
 from tests.e2e.conftest import Http, _free_port
-from tests.helpers import FB_CREDS, FB_PAGE, X_ACCOUNT, X_CREDS, wait_until
+from tests.helpers import wait_until
+from tests.scenario import FB_CREDS, FB_PAGE, X_ACCOUNT, X_CREDS
 
 SECRETS = (X_CREDS["access_token"], FB_CREDS["page_access_token"], "fresh-x-token")
 

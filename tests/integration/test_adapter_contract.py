@@ -20,78 +20,84 @@ THROTTLED = {  # each platform's own "slow down" answer
 TOKENS = {"x": "x-token-acme", "facebook": "fb-token-acme", "instagram": "ig-token-acme"}
 
 
-def _channel_and_fields(api, runtime, platform: str) -> tuple[dict, dict]:
+def _channel_and_fields(api, scenario, runtime, platform: str) -> tuple[dict, dict]:
     if platform == "x":
-        return api.channels()[0], {}
+        return scenario.channels()[0], {}
     if platform == "facebook":
-        return api.channels()[1], {}
+        return scenario.channels()[1], {}
     if platform == "instagram":  # Instagram takes no post without an image
         media = api.upload(jpeg(1080, 1080))[1]
-        return api.instagram(runtime, PUBLIC), {"media": [{"media_id": media["id"]}]}
+        return scenario.instagram(runtime, PUBLIC), {"media": [{"media_id": media["id"]}]}
     pytest.fail(f"adapter {platform!r} is registered but not in the contract table")
 
 
 @pytest.fixture(params=sorted(load_adapters()))
-def approved(request, api, runtime):
+def approved(request, api, scenario, runtime):
     """One approved publication on `platform`, due now."""
     platform = request.param
-    channel, fields = _channel_and_fields(api, runtime, platform)
-    body = api.post_body([channel], at=soon(), text=f"Contract on {platform}", **fields)
+    channel, fields = _channel_and_fields(api, scenario, runtime, platform)
+    body = scenario.post_body([channel], at=soon(), text=f"Contract on {platform}", **fields)
     post = api.post("/v1/posts", body, expect=201)
-    api.submit_and_approve(post)
+    scenario.submit_and_approve(post)
     return platform, post["publications"][0]["id"]
 
 
-def test_a_post_goes_out_once_with_the_platforms_id(api, runtime, sandbox, approved):
+def test_a_post_goes_out_once_with_the_platforms_id(api, scenario, runtime, sandbox, approved):
     platform, pub = approved
     run_pipeline(runtime)
     run_pipeline(runtime)  # nothing goes out twice
     (posted,) = sandbox.ledger.accepted(platform)
-    published = api.publication(pub)
+    published = scenario.publication(pub)
     assert published["status"] == "published" and published["external_id"] == posted.external_id
     assert published["external_url"].startswith("https://")
 
 
 def test_an_unreadable_answer_is_unknown_then_found_by_reconciliation(
-    api, runtime, sandbox, approved
+    api, scenario, runtime, sandbox, approved
 ):
     platform, pub = approved
     sandbox.ledger.inject(platform, Fault(status=200, accept=True))
     run_pipeline(runtime)
-    assert api.publication(pub)["status"] == "unknown"
+    assert scenario.publication(pub)["status"] == "unknown"
     assert reconcile_pass(runtime) == 1
     (posted,) = sandbox.ledger.accepted(platform)
-    settled = api.publication(pub)
+    settled = scenario.publication(pub)
     assert settled["status"] == "published" and settled["external_id"] == posted.external_id
 
 
-def test_a_500_before_creation_is_proven_absent_then_sent_once(api, runtime, sandbox, approved):
+def test_a_500_before_creation_is_proven_absent_then_sent_once(
+    api, scenario, runtime, sandbox, approved
+):
     platform, pub = approved
     sandbox.ledger.inject(platform, Fault(status=500))
     run_pipeline(runtime)
-    assert api.publication(pub)["status"] == "unknown"
+    assert scenario.publication(pub)["status"] == "unknown"
     reconcile_pass(runtime)
-    assert api.publication(pub)["status"] == "scheduled"
+    assert scenario.publication(pub)["status"] == "scheduled"
     run_pipeline(runtime)
-    assert api.publication(pub)["status"] == "published"
+    assert scenario.publication(pub)["status"] == "published"
     assert len(sandbox.ledger.accepted(platform)) == 1
 
 
-def test_throttling_holds_the_publication_and_sends_nothing(api, runtime, sandbox, approved):
+def test_throttling_holds_the_publication_and_sends_nothing(
+    api, scenario, runtime, sandbox, approved
+):
     platform, pub = approved
     sandbox.ledger.inject(platform, THROTTLED[platform])
     run_pipeline(runtime)
-    held = api.publication(pub)
+    held = scenario.publication(pub)
     assert held["status"] == "scheduled" and held["attempts"] <= 1, held
     run_pipeline(runtime)  # still held: not before the platform's reset
     assert sandbox.ledger.accepted(platform) == []
 
 
-def test_an_expired_token_holds_the_channel_and_sends_nothing(api, runtime, sandbox, approved):
+def test_an_expired_token_holds_the_channel_and_sends_nothing(
+    api, scenario, runtime, sandbox, approved
+):
     platform, pub = approved
     sandbox.ledger.expire_token(TOKENS[platform])
     run_pipeline(runtime)
-    channel = api.get(f"/v1/channels/{api.publication(pub)['channel_id']}")
+    channel = api.get(f"/v1/channels/{scenario.publication(pub)['channel_id']}")
     assert channel["status"] == "needs_reauth"
-    assert api.publication(pub)["status"] == "scheduled"
+    assert scenario.publication(pub)["status"] == "scheduled"
     assert sandbox.ledger.accepted(platform) == []

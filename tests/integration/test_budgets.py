@@ -10,13 +10,13 @@ from publisher.deliver import dispatch
 from tests.helpers import drain_queue, set_clock, soon, wait_until
 
 
-def _due(api, count: int) -> tuple[dict, list[int]]:
-    x, _ = api.channels()
-    campaign = api.campaign()
+def _due(api, scenario, count: int) -> tuple[dict, list[int]]:
+    x, _ = scenario.channels()
+    campaign = scenario.campaign()
     ids = []
     for i in range(count):
-        post = api.post_for([x], at=soon(), campaign=campaign, text=f"budgeted {i}")
-        api.submit_and_approve(post)
+        post = scenario.post_for([x], at=soon(), campaign=campaign, text=f"budgeted {i}")
+        scenario.submit_and_approve(post)
         ids.append(post["publications"][0]["id"])
     return x, ids
 
@@ -33,11 +33,11 @@ def test_x_declares_its_documented_write_limits():
     assert Budget(300, timedelta(hours=3)) in XAdapter.budgets
 
 
-def test_the_dispatcher_holds_what_would_exceed_the_budget(api, runtime, sandbox):
-    x, ids = _due(api, 5)
+def test_the_dispatcher_holds_what_would_exceed_the_budget(api, scenario, runtime, sandbox):
+    x, ids = _due(api, scenario, 5)
     budgets = {"x": (Budget(2, timedelta(minutes=15)),)}
     assert _pass(runtime, budgets) == 2
-    held = [api.publication(i) for i in ids[2:]]
+    held = [scenario.publication(i) for i in ids[2:]]
     assert {p["status"] for p in held} == {"scheduled"}
     # Held by moving the due time, not the channel: the two handed over still go out.
     assert api.get(f"/v1/channels/{x['id']}")["held_until"] is None
@@ -55,16 +55,16 @@ def test_the_dispatcher_holds_what_would_exceed_the_budget(api, runtime, sandbox
     assert _pass(runtime, budgets, now=later + timedelta(minutes=16)) == 1
 
 
-def test_the_tightest_of_several_windows_wins(api, runtime, sandbox):
-    _, ids = _due(api, 4)
+def test_the_tightest_of_several_windows_wins(api, scenario, runtime, sandbox):
+    _, ids = _due(api, scenario, 4)
     budgets = {"x": (Budget(3, timedelta(minutes=1)), Budget(1, timedelta(hours=1)))}
     assert _pass(runtime, budgets) == 1
 
 
-def test_steady_state_within_the_platforms_limit_sees_no_429(api, runtime, sandbox):
+def test_steady_state_within_the_platforms_limit_sees_no_429(api, scenario, runtime, sandbox):
     sandbox.ledger.rate_limits["x"] = (3, 2.0)  # the platform: 3 posts per 2 s per account
     budgets = {"x": (Budget(3, timedelta(seconds=2)),)}
-    _, ids = _due(api, 7)
+    _, ids = _due(api, scenario, 7)
 
     def all_out() -> bool:
         _pass(runtime, budgets)
@@ -73,25 +73,27 @@ def test_steady_state_within_the_platforms_limit_sees_no_429(api, runtime, sandb
 
     wait_until(all_out, what="every publication within the budget")
     assert sandbox.ledger.throttled == 0
-    assert {api.publication(i)["status"] for i in ids} == {"published"}
+    assert {scenario.publication(i)["status"] for i in ids} == {"published"}
 
 
-def test_without_a_budget_the_same_load_earns_429s(api, runtime, sandbox):
+def test_without_a_budget_the_same_load_earns_429s(api, scenario, runtime, sandbox):
     sandbox.ledger.rate_limits["x"] = (3, 60.0)
-    _, ids = _due(api, 5)
+    _, ids = _due(api, scenario, 5)
     _pass(runtime, None)
     drain_queue(runtime)
     assert sandbox.ledger.throttled == 2
-    held = [api.publication(i) for i in ids if api.publication(i)["status"] == "scheduled"]
+    held = [
+        scenario.publication(i) for i in ids if scenario.publication(i)["status"] == "scheduled"
+    ]
     assert len(held) == 2 and all("429" in p["last_error"] for p in held)
 
 
-def test_each_channel_is_counted_apart_in_one_pass(api, runtime, sandbox):
-    x, fb = api.channels()
-    campaign = api.campaign()
+def test_each_channel_is_counted_apart_in_one_pass(api, scenario, runtime, sandbox):
+    x, fb = scenario.channels()
+    campaign = scenario.campaign()
     for i in range(3):
-        post = api.post_for([x, fb], at=soon(), campaign=campaign, text=f"both {i}")
-        api.submit_and_approve(post)
+        post = scenario.post_for([x, fb], at=soon(), campaign=campaign, text=f"both {i}")
+        scenario.submit_and_approve(post)
     budgets = {
         "x": (Budget(2, timedelta(minutes=15)),),
         "facebook": (Budget(1, timedelta(minutes=15)), Budget(5, timedelta(hours=1))),

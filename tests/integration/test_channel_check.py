@@ -10,8 +10,8 @@ from tests.helpers import rows_digest, run_pipeline, soon
 
 
 @pytest.fixture
-def pair(api):
-    x, fb = api.channels()
+def pair(api, scenario):
+    x, fb = scenario.channels()
     return {"x": x, "facebook": fb}
 
 
@@ -28,11 +28,11 @@ def test_working_credentials_are_reported_with_the_account(api, pair, platform):
 
 @pytest.mark.parametrize("platform,token", [("x", "x-token-acme"), ("facebook", "fb-token-acme")])
 def test_refused_credentials_hold_the_channel_until_a_check_passes(
-    api, runtime, sandbox, pair, platform, token
+    api, scenario, runtime, sandbox, pair, platform, token
 ):
     channel = pair[platform]
-    post = api.post_for([channel], at=soon())
-    api.submit_and_approve(post)
+    post = scenario.post_for([channel], at=soon())
+    scenario.submit_and_approve(post)
     sandbox.ledger.expire_token(token)
 
     verdict = api.post(f"/v1/channels/{channel['id']}/check", expect=200)
@@ -45,7 +45,7 @@ def test_refused_credentials_hold_the_channel_until_a_check_passes(
     verdict = api.post(f"/v1/channels/{channel['id']}/check", expect=200)
     assert verdict["result"] == "ok" and verdict["channel_status"] == "active"
     run_pipeline(runtime)
-    assert api.publication(post["publications"][0]["id"])["status"] == "published"
+    assert scenario.publication(post["publications"][0]["id"])["status"] == "published"
     assert len(sandbox.ledger.accepted(platform)) == 1
 
 
@@ -81,7 +81,7 @@ def test_check_needs_the_manage_channels_permission_and_an_existing_channel(api,
     ],
 )
 def test_credentials_of_another_account_hold_the_channel(
-    api, runtime, sandbox, platform, credentials
+    api, scenario, runtime, sandbox, platform, credentials
 ):
     """Issue 11 item 18: the check said `ok` when the token acted as another account than
     the channel's; posts would have gone out as someone else."""
@@ -95,8 +95,8 @@ def test_credentials_of_another_account_hold_the_channel(
         },
         expect=201,
     )
-    post = api.post_for([other], at=soon())
-    api.submit_and_approve(post)
+    post = scenario.post_for([other], at=soon())
+    scenario.submit_and_approve(post)
     verdict = api.post(f"/v1/channels/{other['id']}/check", expect=200)
     assert verdict["result"] == "wrong_account" and verdict["same_account"] is False
     assert "not as the channel's account 42" in verdict["detail"]
@@ -147,14 +147,14 @@ def test_one_channel_per_account_in_a_workspace(api, runtime, pair):
     assert other_workspace[0] == 201  # another workspace may hold the same account
 
 
-def test_the_database_itself_holds_one_channel_per_account(api, runtime):
+def test_the_database_itself_holds_one_channel_per_account(api, scenario, runtime):
     """Issue 11 item 18: the API's check could be passed by two requests at once; the
     unique index refuses the second row whatever the code above it does."""
     from sqlalchemy.exc import IntegrityError
 
     from publisher.core.models import Channel
 
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     with runtime.session() as session, pytest.raises(IntegrityError):
         session.add(
             Channel(

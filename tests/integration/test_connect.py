@@ -59,7 +59,9 @@ def test_x_authorization_url_asks_for_what_publishing_needs(api, oauth, sandbox)
     assert query["client_id"] == "sandbox-client" and len(query["state"]) >= 32
 
 
-def test_connecting_x_creates_a_channel_that_posts_with_media(api, oauth, runtime, sandbox):
+def test_connecting_x_creates_a_channel_that_posts_with_media(
+    api, scenario, oauth, runtime, sandbox
+):
     status, body = _consent(api, "x")
     assert status == 200, body
     (channel,) = body["channels"]
@@ -69,8 +71,10 @@ def test_connecting_x_creates_a_channel_that_posts_with_media(api, oauth, runtim
     assert stored["refresh_token"] and stored["expires_at"]
 
     media = [{"media_id": api.upload(png())[1]["id"]}]
-    post = api.post("/v1/posts", api.post_body([channel], text="Hello", media=media), expect=201)
-    api.submit_and_approve(post)
+    post = api.post(
+        "/v1/posts", scenario.post_body([channel], text="Hello", media=media), expect=201
+    )
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
     (tweet,) = sandbox.ledger.accepted("x")
     assert tweet.account == channel["external_account_id"] and len(tweet.media) == 1
@@ -79,12 +83,14 @@ def test_connecting_x_creates_a_channel_that_posts_with_media(api, oauth, runtim
     assert "channel.connected" in kinds
 
 
-def test_tokens_about_to_expire_are_refreshed_and_stored_before_use(api, oauth, runtime, sandbox):
+def test_tokens_about_to_expire_are_refreshed_and_stored_before_use(
+    api, scenario, oauth, runtime, sandbox
+):
     sandbox.ledger.oauth_lifetime_s = 120  # inside the refresh margin from the start
     (channel,) = _consent(api, "x")[1]["channels"]
     before = _credentials(runtime, channel["id"])
-    post = api.post_for([channel], at=soon(), text="Refreshed")
-    api.submit_and_approve(post)
+    post = scenario.post_for([channel], at=soon(), text="Refreshed")
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
 
     after = _credentials(runtime, channel["id"])
@@ -122,15 +128,17 @@ def test_one_refresh_at_a_time_for_a_single_use_refresh_token(api, oauth, runtim
     assert api.get(f"/v1/channels/{channel['id']}")["status"] == "active"
 
 
-def test_a_refused_refresh_holds_the_channel_for_reconnection(api, oauth, runtime, sandbox):
+def test_a_refused_refresh_holds_the_channel_for_reconnection(
+    api, scenario, oauth, runtime, sandbox
+):
     sandbox.ledger.oauth_lifetime_s = 120
     (channel,) = _consent(api, "x")[1]["channels"]
     sandbox.ledger.refresh_tokens.clear()  # revoked on X's side
-    post = api.post_for([channel], at=soon(), text="Never out")
-    api.submit_and_approve(post)
+    post = scenario.post_for([channel], at=soon(), text="Never out")
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
     assert api.get(f"/v1/channels/{channel['id']}")["status"] == "needs_reauth"
-    assert api.publication(post["publications"][0]["id"])["status"] == "scheduled"
+    assert scenario.publication(post["publications"][0]["id"])["status"] == "scheduled"
     assert sandbox.ledger.accepted("x") == []
 
     sandbox.ledger.oauth_lifetime_s = 7200
@@ -183,7 +191,7 @@ def test_connecting_needs_a_configured_app_and_the_right_to_manage_channels(api,
 
 
 def test_connecting_facebook_offers_the_pages_and_their_instagram_accounts(
-    api, oauth, runtime, sandbox
+    api, scenario, oauth, runtime, sandbox
 ):
     sandbox.ledger.oauth_pages["sandbox"] = [
         {
@@ -204,15 +212,15 @@ def test_connecting_facebook_offers_the_pages_and_their_instagram_accounts(
     page = next(c for c in body["channels"] if c["external_account_id"] == "1020304050")
     assert _credentials(runtime, page["id"])["page_access_token"].startswith("page-1020304050")
 
-    post = api.post_for([page], at=soon(), text="Bonjour")
-    api.submit_and_approve(post)
+    post = scenario.post_for([page], at=soon(), text="Bonjour")
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
     (page_post,) = sandbox.ledger.accepted("facebook")
     assert page_post.account == "1020304050"
 
 
 def test_a_reconciliation_that_refreshes_the_token_does_not_lock_itself_out(
-    api, oauth, runtime, sandbox
+    api, scenario, oauth, runtime, sandbox
 ):
     """The refresh stores the new pair in a transaction of its own: reconciliation must
     not hold one open while it asks the platform (on SQLite it waited on itself)."""
@@ -220,12 +228,12 @@ def test_a_reconciliation_that_refreshes_the_token_does_not_lock_itself_out(
     from publisher import jobs
 
     (channel,) = _consent(api, "x")[1]["channels"]
-    post = api.post_for([channel], at=soon(), text="Landed, then unsure")
-    api.submit_and_approve(post)
+    post = scenario.post_for([channel], at=soon(), text="Landed, then unsure")
+    scenario.submit_and_approve(post)
     sandbox.ledger.inject("x", Fault(accept=True, hold_s=runtime.settings.platform_timeout_s + 0.5))
     run_pipeline(runtime)
     pub = post["publications"][0]["id"]
-    assert api.publication(pub)["status"] == "unknown"
+    assert scenario.publication(pub)["status"] == "unknown"
 
     sandbox.ledger.oauth_lifetime_s = 7200
     with runtime.session() as session:  # the stored token now expires within the margin
@@ -247,7 +255,7 @@ def test_a_reconciliation_that_refreshes_the_token_does_not_lock_itself_out(
     worker.start()
     worker.join(30)
     assert done == [["published"]], "reconciliation did not finish"
-    assert api.publication(pub)["status"] == "published"
+    assert scenario.publication(pub)["status"] == "published"
     assert sandbox.ledger.refreshes == 1
 
 

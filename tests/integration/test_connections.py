@@ -49,14 +49,14 @@ def test_the_sandbox_keeps_a_connection_alive(sandbox):
         assert len(_open_ports(pool)) == 1
 
 
-def test_publications_are_sent_over_the_process_s_open_connections(api, runtime, sandbox):
-    x, _ = api.channels()
+def test_publications_are_sent_over_the_process_s_open_connections(api, scenario, runtime, sandbox):
+    x, _ = scenario.channels()
     ports = []
     for i in range(3):  # one after the other: each can reuse the connection before it
-        post = api.post_for([x], at=soon(), text=f"over an open connection {i}")
-        api.submit_and_approve(post)
+        post = scenario.post_for([x], at=soon(), text=f"over an open connection {i}")
+        scenario.submit_and_approve(post)
         run_pipeline(runtime)
-        assert api.publication(post["publications"][0]["id"])["status"] == "published"
+        assert scenario.publication(post["publications"][0]["id"])["status"] == "published"
         ports.append(_open_ports(_pool(runtime.http, sandbox.x_url)))
     assert len(ports[0]) == 1 and ports[0] == ports[1] == ports[2]  # the same open socket
     pool = _pool(runtime.http, sandbox.x_url)

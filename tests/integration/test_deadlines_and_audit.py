@@ -25,12 +25,12 @@ def _kinds(api, post_id: int, kind: str) -> list[dict]:
     return [e for e in api.get(f"/v1/posts/{post_id}/history") if e["kind"] == kind]
 
 
-def test_a_reminder_comes_once_before_the_review_deadline(api, runtime):
+def test_a_reminder_comes_once_before_the_review_deadline(api, scenario, runtime):
     rules = {"approvals": 1, "review_deadline_minutes": 120, "remind_minutes": 30}
     api.call("PUT", "/v1/review-policy", rules, as_="admin", expect=200)
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     start = soon()
-    post = api.post_for([x], at=start + timedelta(hours=4))
+    post = scenario.post_for([x], at=start + timedelta(hours=4))
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     deadline = start + timedelta(hours=2)
     [item] = api.get("/v1/reviews?sort=deadline", as_="reviewer")
@@ -43,7 +43,7 @@ def test_a_reminder_comes_once_before_the_review_deadline(api, runtime):
 
 
 def test_not_approved_by_its_scheduled_time_it_is_held_and_never_published(
-    api, runtime, sandbox, at
+    api, scenario, runtime, sandbox, at
 ):
     api.call(
         "PUT",
@@ -52,9 +52,9 @@ def test_not_approved_by_its_scheduled_time_it_is_held_and_never_published(
         as_="admin",
         expect=200,
     )
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     due = soon(60)
-    post = api.post_for([x], at=due)
+    post = scenario.post_for([x], at=due)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
     assert _sweep(runtime, due) == (0, 0)  # at its time it may still be approved
@@ -64,7 +64,7 @@ def test_not_approved_by_its_scheduled_time_it_is_held_and_never_published(
     )
     assert status == 409 and "not approved in time" in problem["detail"]
     assert _sweep(runtime, due + timedelta(seconds=1)) == (0, 1)
-    pub = api.publication(pub_id)
+    pub = scenario.publication(pub_id)
     assert pub["status"] == "expired"
     run_pipeline(runtime, now=due + timedelta(minutes=5))
     assert sandbox.ledger.accepted() == []
@@ -78,10 +78,10 @@ def test_not_approved_by_its_scheduled_time_it_is_held_and_never_published(
     assert told["author"] == "system" and "will not be published" in told["body"]
 
 
-def test_an_approval_within_the_grace_still_goes_out(api, runtime, sandbox, at):
-    x, _ = api.channels()
+def test_an_approval_within_the_grace_still_goes_out(api, scenario, runtime, sandbox, at):
+    x, _ = scenario.channels()
     due = soon(60)
-    post = api.post_for([x], at=due)
+    post = scenario.post_for([x], at=due)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     at(due + timedelta(seconds=30))  # the default grace is a minute
     assert _sweep(runtime, due + timedelta(seconds=30)) == (0, 0)
@@ -95,9 +95,9 @@ def test_an_approval_within_the_grace_still_goes_out(api, runtime, sandbox, at):
     assert len(sandbox.ledger.accepted()) == 1
 
 
-def test_the_post_history_records_every_step(api, runtime, at):
-    x, _ = api.channels()
-    post = api.post_for([x], at=soon(60), text="First words")
+def test_the_post_history_records_every_step(api, scenario, runtime, at):
+    x, _ = scenario.channels()
+    post = scenario.post_for([x], at=soon(60), text="First words")
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
     api.post(
@@ -172,9 +172,9 @@ def test_the_post_history_records_every_step(api, runtime, at):
     assert len(resumed.get_data(as_text=True).splitlines()) == 2
 
 
-def test_no_one_can_change_or_delete_an_audit_entry(api, runtime):
-    x, _ = api.channels()
-    post = api.post_for([x], at=soon(60))
+def test_no_one_can_change_or_delete_an_audit_entry(api, scenario, runtime):
+    x, _ = scenario.channels()
+    post = scenario.post_for([x], at=soon(60))
     for method in ("PUT", "PATCH", "DELETE"):
         assert api.call(method, "/v1/audit", {}, as_="admin")[0] == 405
         assert api.call(method, f"/v1/posts/{post['id']}/history", {}, as_="admin")[0] == 405
@@ -186,11 +186,11 @@ def test_no_one_can_change_or_delete_an_audit_entry(api, runtime):
     assert [e["kind"] for e in api.get(f"/v1/posts/{post['id']}/history")] == ["post.created"]
 
 
-def test_the_export_crosses_pages_without_gaps_or_repeats(api, monkeypatch):
+def test_the_export_crosses_pages_without_gaps_or_repeats(api, scenario, monkeypatch):
     monkeypatch.setattr(revisions, "EXPORT_PAGE", 3)  # a small page, so the export needs several
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     for n in range(4):
-        post = api.post_for([x], at=soon(3600), text=f"Post {n}")
+        post = scenario.post_for([x], at=soon(3600), text=f"Post {n}")
         api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     headers = {"Authorization": f"Bearer {api.keys['admin']}"}
     body = api.client.get("/v1/audit", headers=headers).get_data(as_text=True)
@@ -198,14 +198,16 @@ def test_the_export_crosses_pages_without_gaps_or_repeats(api, monkeypatch):
     assert len(ids) == 12 and ids == sorted(set(ids))  # created, submitted, in_review x 4
 
 
-def test_sent_back_to_review_by_a_resume_it_may_still_be_approved_late(api, runtime, sandbox, at):
+def test_sent_back_to_review_by_a_resume_it_may_still_be_approved_late(
+    api, scenario, runtime, sandbox, at
+):
     """A crisis held two approved posts past their time; on resume the committee decides:
     approved, one goes out at once; the other, never approved, expires a day later."""
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     due = soon(60)
-    posts = [api.post_for([x], at=due, text=f"Post {n}") for n in range(2)]
+    posts = [scenario.post_for([x], at=due, text=f"Post {n}") for n in range(2)]
     for post in posts:
-        api.submit_and_approve(post)
+        scenario.submit_and_approve(post)
     api.post(
         "/v1/pause", {"scope": "workspace", "reason": "crisis", "on_resume": "review"}, expect=201
     )
@@ -221,4 +223,4 @@ def test_sent_back_to_review_by_a_resume_it_may_still_be_approved_late(api, runt
     run_pipeline(runtime, now=resumed + timedelta(minutes=5))
     assert [a.text for a in sandbox.ledger.accepted()] == ["Post 0"]
     assert _sweep(runtime, resumed + timedelta(hours=25)) == (0, 1)
-    assert api.publication(pubs[1])["status"] == "expired"
+    assert scenario.publication(pubs[1])["status"] == "expired"

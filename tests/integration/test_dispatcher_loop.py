@@ -11,7 +11,7 @@ from tests.helpers import drain_queue, soon, wait_until
 
 
 def test_dispatcher_hands_over_a_moment_before_due_and_nothing_goes_out_early(
-    api, runtime, sandbox
+    api, scenario, runtime, sandbox
 ):
     """Handed over at most HAND_OVER_EARLY before its time (so that the worker claims it
     the moment it is due), and at the platform not before its time."""
@@ -21,12 +21,12 @@ def test_dispatcher_hands_over_a_moment_before_due_and_nothing_goes_out_early(
     loop = threading.Thread(target=run_dispatcher, args=(runtime, stop), daemon=True)
     loop.start()
     try:
-        (x, _) = api.channels()
+        (x, _) = scenario.channels()
         at = soon(1.0)
-        post = api.post_for([x], at=at)
-        api.submit_and_approve(post)  # the approval wakes the dispatcher
+        post = scenario.post_for([x], at=at)
+        scenario.submit_and_approve(post)  # the approval wakes the dispatcher
         pub_id = post["publications"][0]["id"]
-        wait_until(lambda: api.publication(pub_id)["status"] == "queued", what="the hand-over")
+        wait_until(lambda: scenario.publication(pub_id)["status"] == "queued", what="the hand-over")
     finally:
         stop.set()
         runtime.queue.wake()
@@ -41,14 +41,14 @@ def test_dispatcher_hands_over_a_moment_before_due_and_nothing_goes_out_early(
     assert not loop.is_alive()
 
 
-def test_jobs_lost_with_a_redis_flush_are_handed_over_again(api, runtime, sandbox):
+def test_jobs_lost_with_a_redis_flush_are_handed_over_again(api, scenario, runtime, sandbox):
     from datetime import UTC, timedelta
 
     from publisher.deliver import dispatch
 
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
-    api.submit_and_approve(post)
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
     with runtime.session() as session:
         assert dispatch.dispatch_due(session, runtime.queue, now=datetime.now(UTC)) == 1
     runtime.redis.flushdb()  # Redis loses the job
@@ -73,14 +73,14 @@ def test_jobs_lost_with_a_redis_flush_are_handed_over_again(api, runtime, sandbo
     assert len(sandbox.ledger.accepted()) == 1
 
 
-def test_a_claim_held_past_the_job_timeout_becomes_unknown(api, runtime, sandbox):
+def test_a_claim_held_past_the_job_timeout_becomes_unknown(api, scenario, runtime, sandbox):
     from datetime import UTC, timedelta
 
     from publisher.deliver import claims, dispatch
 
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
-    api.submit_and_approve(post)
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
     pub_id = post["publications"][0]["id"]
     with runtime.session() as session:  # a worker claims, then dies before the platform call
         assert claims.claim(session, pub_id, now=datetime.now(UTC)) is not None
@@ -95,7 +95,7 @@ def test_a_claim_held_past_the_job_timeout_becomes_unknown(api, runtime, sandbox
         later = datetime.now(UTC) + timedelta(seconds=61)
         assert dispatch.expire_claims(session, now=later, claim_timeout=timedelta(seconds=60)) == 1
         session.commit()
-    pub = api.publication(pub_id)
+    pub = scenario.publication(pub_id)
     assert pub["status"] == "unknown" and "claim expired" in pub["last_error"]
     runtime.queue.hand_over([pub_id])
     drain_queue(runtime)
@@ -138,7 +138,7 @@ def test_waiting_for_a_wake_up_is_timed_here_not_by_a_blocking_redis_command(run
     assert queue.wait_for_wake(0.01) is False  # wake-ups that came together are one
 
 
-def test_a_job_whose_worker_stopped_beating_is_handed_over_again(api, runtime, sandbox):
+def test_a_job_whose_worker_stopped_beating_is_handed_over_again(api, scenario, runtime, sandbox):
     """Issue 12 item 3: a worker killed mid-job left its unclaimed publications `queued`
     for RQ's job timeout + 60 s (187 s), its job still in RQ's running registry. A running
     job counts only while its worker beats."""
@@ -148,9 +148,9 @@ def test_a_job_whose_worker_stopped_beating_is_handed_over_again(api, runtime, s
 
     from publisher.deliver import dispatch
 
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
-    api.submit_and_approve(post)
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
     (pub,) = [p["id"] for p in post["publications"]]
     with runtime.session() as session:
         assert dispatch.dispatch_due(session, runtime.queue, now=datetime.now(UTC)) == 1
@@ -173,11 +173,11 @@ def test_a_job_whose_worker_stopped_beating_is_handed_over_again(api, runtime, s
             == 1
         )
     drain_queue(runtime)
-    assert api.publication(pub)["status"] == "published"
+    assert scenario.publication(pub)["status"] == "published"
     assert [a.text for a in sandbox.ledger.accepted()] == [post["text"]]
 
 
-def test_a_hand_over_a_little_early_is_held_not_bounced(api, runtime, sandbox):
+def test_a_hand_over_a_little_early_is_held_not_bounced(api, scenario, runtime, sandbox):
     """Issue 12 item 1: a dispatcher ahead of the workers had its early hand-overs sent
     back to `scheduled` and handed over again thousands of times. A job that finds its
     publication due within seconds waits for it."""
@@ -185,10 +185,10 @@ def test_a_hand_over_a_little_early_is_held_not_bounced(api, runtime, sandbox):
 
     from publisher.deliver import dispatch
 
-    (x, _) = api.channels()
+    (x, _) = scenario.channels()
     due = soon(1.5)
-    post = api.post_for([x], at=due)
-    api.submit_and_approve(post)
+    post = scenario.post_for([x], at=due)
+    scenario.submit_and_approve(post)
     (pub,) = [p["id"] for p in post["publications"]]
     with runtime.session() as session:  # a dispatcher whose clock is 1.5 s ahead
         assert dispatch.dispatch_due(session, runtime.queue, now=due) == 1
@@ -209,7 +209,7 @@ def test_a_hand_over_a_little_early_is_held_not_bounced(api, runtime, sandbox):
     ]
 
 
-def test_a_pass_with_nothing_due_writes_nothing_and_waits_on_no_writer(api, runtime):
+def test_a_pass_with_nothing_due_writes_nothing_and_waits_on_no_writer(api, scenario, runtime):
     """The dispatcher passes many times a second; one with nothing due only reads. Before,
     every pass opened write transactions (on SQLite each took the one writer lock), so
     workers recording outcomes queued behind an idle dispatcher, and a writer holding
@@ -218,8 +218,8 @@ def test_a_pass_with_nothing_due_writes_nothing_and_waits_on_no_writer(api, runt
     from publisher.deliver.leader import Leadership
     from publisher.dispatcher import _Loop
 
-    x, _ = api.channels()
-    api.submit_and_approve(api.post_for([x], at=soon(3600)))  # due in an hour
+    x, _ = scenario.channels()
+    scenario.submit_and_approve(scenario.post_for([x], at=soon(3600)))  # due in an hour
     leadership = Leadership(runtime.redis, name="solo")
     with runtime.session() as session:
         assert leadership.try_acquire(session, now=datetime.now(UTC))
@@ -245,19 +245,19 @@ def test_a_pass_with_nothing_due_writes_nothing_and_waits_on_no_writer(api, runt
     thread.join(10)
 
 
-def test_publications_held_in_one_job_go_out_each_at_its_own_time(api, runtime, sandbox):
+def test_publications_held_in_one_job_go_out_each_at_its_own_time(api, scenario, runtime, sandbox):
     """A job handed publications a little early claims each the moment it is due: the
     first does not wait for the last."""
     from publisher.deliver import dispatch
 
-    (x, _) = api.channels()
+    (x, _) = scenario.channels()
     first_due, last_due = soon(0.6), soon(2.5)
     posts = [
-        api.post_for([x], at=first_due, text="held, due first"),
-        api.post_for([x], at=last_due, text="held, due last"),
+        scenario.post_for([x], at=first_due, text="held, due first"),
+        scenario.post_for([x], at=last_due, text="held, due last"),
     ]
     for post in posts:
-        api.submit_and_approve(post)
+        scenario.submit_and_approve(post)
     with runtime.session() as session:  # both in one job, the first 0.6 s early
         assert dispatch.dispatch_due(session, runtime.queue, now=last_due) == 2
     assert len(runtime.queue.rq) == 1
@@ -267,7 +267,9 @@ def test_publications_held_in_one_job_go_out_each_at_its_own_time(api, runtime, 
     assert sent["held, due last"] >= last_due
 
 
-def test_a_burst_s_first_ones_go_early_and_the_rest_when_due(api, runtime, at, monkeypatch):
+def test_a_burst_s_first_ones_go_early_and_the_rest_when_due(
+    api, scenario, runtime, at, monkeypatch
+):
     """The early hand-over is the first batch of a moment: the dispatcher then sleeps until
     the moment itself for the rest (handing them over a batch at a time until then would
     take the cores the first claims need). Publications due apart are each handed over
@@ -279,12 +281,12 @@ def test_a_burst_s_first_ones_go_early_and_the_rest_when_due(api, runtime, at, m
     from publisher.dispatcher import _Loop
 
     monkeypatch.setattr(dispatch, "FIRST_BATCH", 2)
-    (x, _) = api.channels()
+    (x, _) = scenario.channels()
     due = soon(3600)
     for i in range(3):  # a burst of three
-        api.submit_and_approve(api.post_for([x], at=due, text=f"burst {i}"))
+        scenario.submit_and_approve(scenario.post_for([x], at=due, text=f"burst {i}"))
     later = due + timedelta(seconds=1)
-    api.submit_and_approve(api.post_for([x], at=later, text="on its own"))
+    scenario.submit_and_approve(scenario.post_for([x], at=later, text="on its own"))
     leadership = Leadership(runtime.redis, name="solo")
     with runtime.session() as session:
         assert leadership.try_acquire(session, now=datetime.now(UTC))

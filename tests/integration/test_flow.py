@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.helpers import FB_PAGE, TEXT, drain_queue, run_pipeline, soon
+from tests.helpers import drain_queue, run_pipeline, soon
+from tests.scenario import FB_PAGE, TEXT
 
 
-def test_create_submit_approve_publish_reaches_each_platform_once(api, runtime, sandbox):
-    x, fb = api.channels()
-    post = api.post_for([x, fb], at=soon(), link="https://example.org/join")
+def test_create_submit_approve_publish_reaches_each_platform_once(api, scenario, runtime, sandbox):
+    x, fb = scenario.channels()
+    post = scenario.post_for([x, fb], at=soon(), link="https://example.org/join")
     assert {p["status"] for p in post["publications"]} == {"draft"}
-    api.submit_and_approve(post)
+    scenario.submit_and_approve(post)
 
     assert run_pipeline(runtime) == 2
 
@@ -29,10 +30,10 @@ def test_create_submit_approve_publish_reaches_each_platform_once(api, runtime, 
     assert published_at.utcoffset() == timedelta(0)
 
 
-def test_nothing_is_sent_before_its_time_even_if_a_job_is_enqueued(api, runtime, sandbox):
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon(3600))
-    api.submit_and_approve(post)
+def test_nothing_is_sent_before_its_time_even_if_a_job_is_enqueued(api, scenario, runtime, sandbox):
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon(3600))
+    scenario.submit_and_approve(post)
     pub_id = post["publications"][0]["id"]
 
     assert run_pipeline(runtime) == 0
@@ -40,26 +41,26 @@ def test_nothing_is_sent_before_its_time_even_if_a_job_is_enqueued(api, runtime,
     drain_queue(runtime)
 
     assert sandbox.ledger.accepted() == []
-    assert api.publication(pub_id)["status"] == "scheduled"
+    assert scenario.publication(pub_id)["status"] == "scheduled"
 
 
-def test_dispatch_is_exact_about_the_due_instant(api, runtime, sandbox):
-    (x, _) = api.channels()
+def test_dispatch_is_exact_about_the_due_instant(api, scenario, runtime, sandbox):
+    (x, _) = scenario.channels()
     at = soon(3600)
-    post = api.post_for([x], at=at)
-    api.submit_and_approve(post)
+    post = scenario.post_for([x], at=at)
+    scenario.submit_and_approve(post)
     with runtime.session() as session:
         from publisher.deliver.dispatch import dispatch_due, next_due_at
 
         assert next_due_at(session, now=datetime.now(UTC)) == at
         assert dispatch_due(session, runtime.queue, now=at - timedelta(milliseconds=1)) == 0
         assert dispatch_due(session, runtime.queue, now=at) == 1
-    assert api.publication(post["publications"][0]["id"])["status"] == "queued"
+    assert scenario.publication(post["publications"][0]["id"])["status"] == "queued"
 
 
-def test_unapproved_post_is_never_sent_even_when_its_job_runs(api, runtime, sandbox):
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
+def test_unapproved_post_is_never_sent_even_when_its_job_runs(api, scenario, runtime, sandbox):
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
 
@@ -68,13 +69,15 @@ def test_unapproved_post_is_never_sent_even_when_its_job_runs(api, runtime, sand
     drain_queue(runtime)
 
     assert sandbox.ledger.accepted() == []
-    assert api.publication(pub_id)["status"] == "in_review"
+    assert scenario.publication(pub_id)["status"] == "in_review"
 
 
-def test_edit_after_approval_while_queued_sends_nothing_until_approved_again(api, runtime, sandbox):
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
-    api.submit_and_approve(post)
+def test_edit_after_approval_while_queued_sends_nothing_until_approved_again(
+    api, scenario, runtime, sandbox
+):
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
     pub_id = post["publications"][0]["id"]
     with runtime.session() as session:
         from publisher.deliver.dispatch import dispatch_due
@@ -99,26 +102,26 @@ def test_edit_after_approval_while_queued_sends_nothing_until_approved_again(api
     assert [a.text for a in sandbox.ledger.accepted()] == ["Edited after approval"]
 
 
-def test_edit_between_dispatch_and_claim_is_caught_by_the_claim(api, runtime, sandbox):
+def test_edit_between_dispatch_and_claim_is_caught_by_the_claim(api, scenario, runtime, sandbox):
     """The post changes in the database behind the API's back: the claim's hash check holds."""
     from sqlalchemy import update
 
     from publisher.core.models import Post
 
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
-    api.submit_and_approve(post)
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
     with runtime.session() as session:
         session.execute(update(Post).where(Post.id == post["id"]).values(text="tampered"))
         session.commit()
     run_pipeline(runtime)
     assert sandbox.ledger.accepted() == []
-    assert api.publication(post["publications"][0]["id"])["status"] == "in_review"
+    assert scenario.publication(post["publications"][0]["id"])["status"] == "in_review"
 
 
-def test_rejected_post_is_never_sent(api, runtime, sandbox):
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
+def test_rejected_post_is_never_sent(api, scenario, runtime, sandbox):
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
     api.post(
@@ -130,7 +133,7 @@ def test_rejected_post_is_never_sent(api, runtime, sandbox):
     runtime.queue.hand_over([pub_id])
     run_pipeline(runtime)
     assert sandbox.ledger.accepted() == []
-    assert api.publication(pub_id)["status"] == "rejected"
+    assert scenario.publication(pub_id)["status"] == "rejected"
     status, body = api.call(
         "POST",
         f"/v1/reviews/{pub_id}/approve",
@@ -140,23 +143,23 @@ def test_rejected_post_is_never_sent(api, runtime, sandbox):
     assert status == 409 and body["current"] == "rejected"
 
 
-def test_a_job_run_twice_publishes_once(api, runtime, sandbox):
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
-    api.submit_and_approve(post)
+def test_a_job_run_twice_publishes_once(api, scenario, runtime, sandbox):
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
     pub_id = post["publications"][0]["id"]
     run_pipeline(runtime)
     runtime.queue.hand_over([pub_id])
     runtime.queue.hand_over([pub_id])
     drain_queue(runtime)
     assert len(sandbox.ledger.accepted()) == 1
-    assert api.publication(pub_id)["attempts"] == 1
+    assert scenario.publication(pub_id)["attempts"] == 1
 
 
-def test_cancelled_publication_is_not_sent(api, runtime, sandbox):
-    x, fb = api.channels()
-    post = api.post_for([x, fb], at=soon())
-    api.submit_and_approve(post)
+def test_cancelled_publication_is_not_sent(api, scenario, runtime, sandbox):
+    x, fb = scenario.channels()
+    post = scenario.post_for([x, fb], at=soon())
+    scenario.submit_and_approve(post)
     x_pub = next(p for p in post["publications"] if p["channel_id"] == x["id"])
     assert api.post(f"/v1/publications/{x_pub['id']}/cancel", expect=200)["status"] == "cancelled"
     run_pipeline(runtime)
@@ -165,9 +168,9 @@ def test_cancelled_publication_is_not_sent(api, runtime, sandbox):
     assert status == 409 and body["current"] == "cancelled"
 
 
-def test_request_changes_then_resubmit(api, runtime, sandbox):
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
+def test_request_changes_then_resubmit(api, scenario, runtime, sandbox):
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
     api.post(
@@ -176,7 +179,7 @@ def test_request_changes_then_resubmit(api, runtime, sandbox):
         as_="reviewer",
         expect=201,
     )
-    assert api.publication(pub_id)["status"] == "changes_requested"
+    assert scenario.publication(pub_id)["status"] == "changes_requested"
     api.call("PATCH", f"/v1/posts/{post['id']}", {"text": "Starts Monday 1 Dec"}, expect=200)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 2}, as_="reviewer", expect=201)

@@ -27,7 +27,7 @@ SETTLED = {
 }
 
 
-def test_interleavings_keep_the_invariants(api, runtime, sandbox):
+def test_interleavings_keep_the_invariants(api, scenario, runtime, sandbox):
     class Interleavings(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
@@ -46,15 +46,15 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
 
         @initialize(approvals=st.sampled_from([1, 2]))
         def reset(self, approvals: int) -> None:
+            from tests.client import make_keys
             from tests.conftest import _empty_tables
-            from tests.helpers import make_keys
 
             _empty_tables(runtime)
             runtime.redis.flushdb()
             sandbox.ledger.reset()
             api.keys.keys.update(make_keys(runtime).keys)
-            self.channel = api.channels()[0]
-            self.campaign = api.campaign()
+            self.channel = scenario.channels()[0]
+            self.campaign = scenario.campaign()
             # One vote, or two (the reviewer's and the admin's), both on the same revision.
             policy = {"approvals": approvals, "allow_self_approval": False}
             api.call("PUT", "/v1/review-policy", policy, as_="admin", expect=200)
@@ -68,7 +68,7 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
         def plan(self, approve: bool, later: bool) -> None:
             text = self._text()
             at = soon(3600) if later else soon(-1)  # due now, or in an hour: never early
-            post = api.post_for([self.channel], at=at, campaign=self.campaign, text=text)
+            post = scenario.post_for([self.channel], at=at, campaign=self.campaign, text=text)
             api.post(f"/v1/posts/{post['id']}/submit", expect=200)
             pub = post["publications"][0]["id"]
             self.pubs.append(pub)
@@ -194,11 +194,11 @@ def test_interleavings_keep_the_invariants(api, runtime, sandbox):
                     dispatch.dispatch_due(session, runtime.queue, now=later)
                 drain_queue(runtime)
             runtime.clock = lambda: datetime.now(UTC)  # the real clock again
-            statuses = {api.publication(p)["status"] for p in self.pubs}
+            statuses = {scenario.publication(p)["status"] for p in self.pubs}
             assert statuses <= SETTLED | {"draft"}, statuses
             self.at_most_once_and_only_approved()
             by_text = {a.text for a in sandbox.ledger.accepted()}
-            published = [api.publication(p) for p in self.pubs]
+            published = [scenario.publication(p) for p in self.pubs]
             assert len(by_text) == sum(p["status"] == "published" for p in published)
 
     Interleavings.TestCase.settings = settings(

@@ -12,34 +12,34 @@ from publisher.deliver import claims, dispatch
 from tests.helpers import rows_digest, run_pipeline, soon
 
 
-def test_a_campaign_paused_then_a_post_approved_stays_paused(api, runtime, sandbox):
+def test_a_campaign_paused_then_a_post_approved_stays_paused(api, scenario, runtime, sandbox):
     """Only channel and workspace pauses were tested at approval time."""
-    x, _ = api.channels()
-    campaign = api.campaign()
+    x, _ = scenario.channels()
+    campaign = scenario.campaign()
     api.post("/v1/pause", {"scope": "campaign", "id": campaign["id"], "reason": "x"}, as_="admin")
-    post = api.post_for([x], at=soon(), campaign=campaign)
-    api.submit_and_approve(post)
-    assert api.publication(post["publications"][0]["id"])["status"] == "paused"
+    post = scenario.post_for([x], at=soon(), campaign=campaign)
+    scenario.submit_and_approve(post)
+    assert scenario.publication(post["publications"][0]["id"])["status"] == "paused"
     run_pipeline(runtime)
     assert sandbox.ledger.accepted() == []
 
 
-def test_a_reviewer_cannot_submit(api, runtime):
-    x, _ = api.channels()
-    post = api.post_for([x], at=soon(3600))
+def test_a_reviewer_cannot_submit(api, scenario, runtime):
+    x, _ = scenario.channels()
+    post = scenario.post_for([x], at=soon(3600))
     before = rows_digest(runtime)
     status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit", as_="reviewer")
     assert status == 403 and problem["title"] == "Forbidden"
-    assert api.publication(post["publications"][0]["id"])["status"] == "draft"
+    assert scenario.publication(post["publications"][0]["id"])["status"] == "draft"
     assert rows_digest(runtime) == before
 
 
-def test_the_claim_refuses_a_publication_half_a_second_early(api, runtime, sandbox, at):
+def test_the_claim_refuses_a_publication_half_a_second_early(api, scenario, runtime, sandbox, at):
     """The claim was only tested an hour early, the dispatcher at 1 ms."""
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     due = soon(3600)
-    post = api.post_for([x], at=due)
-    api.submit_and_approve(post)
+    post = scenario.post_for([x], at=due)
+    scenario.submit_and_approve(post)
     (pub,) = [p["id"] for p in post["publications"]]
     with runtime.session() as session:
         assert dispatch.dispatch_due(session, runtime.queue, now=due) == 1
@@ -48,7 +48,7 @@ def test_the_claim_refuses_a_publication_half_a_second_early(api, runtime, sandb
         assert claims.claim_many(session, [pub], now=early, held=held) == []
         assert held == [(pub, due)]  # waited for, not claimed
         session.commit()
-    assert api.publication(pub)["status"] == "queued"
+    assert scenario.publication(pub)["status"] == "queued"
     with runtime.session() as session:
         (claimed,) = claims.claim_many(session, [pub], now=due)
         assert claimed.publication.id == pub
@@ -66,9 +66,9 @@ def acme_hook(runtime):
         return hook.id
 
 
-def test_another_workspaces_webhook_and_review_link_are_404(api, runtime, acme_hook):
-    x, _ = api.channels()
-    post = api.post_for([x], at=soon(3600))
+def test_another_workspaces_webhook_and_review_link_are_404(api, scenario, runtime, acme_hook):
+    x, _ = scenario.channels()
+    post = scenario.post_for([x], at=soon(3600))
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub = post["publications"][0]["id"]
     before = rows_digest(runtime)

@@ -55,10 +55,10 @@ def test_a_standby_waits_while_the_lease_is_held(runtime):
     assert b.token > token_a
 
 
-def test_a_stale_leader_is_fenced_off_in_the_database(api, runtime, sandbox):
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon())
-    api.submit_and_approve(post)
+def test_a_stale_leader_is_fenced_off_in_the_database(api, scenario, runtime, sandbox):
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
     stale = Leadership(runtime.redis, name="stale")
     fresh = Leadership(runtime.redis, name="fresh")
     with runtime.session() as session:

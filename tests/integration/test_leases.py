@@ -17,13 +17,15 @@ from tests.helpers import run_pipeline, soon
 LEASE_S = 2.0  # a sender stops 0.5 s (the margin) before this; renewed every 0.5 s
 
 
-def test_a_send_longer_than_its_lease_goes_on_while_the_claim_is_renewed(api, runtime, sandbox):
+def test_a_send_longer_than_its_lease_goes_on_while_the_claim_is_renewed(
+    api, scenario, runtime, sandbox
+):
     runtime.settings = runtime.settings.with_(claim_lease_s=LEASE_S)
     sandbox.ledger.latency_s["x"] = 0.8  # three parts: 2.4 s, longer than one lease
-    x, _ = api.channels()
-    body = api.post_body([x], at=soon(), text="part one", thread=["part two", "part three"])
+    x, _ = scenario.channels()
+    body = scenario.post_body([x], at=soon(), text="part one", thread=["part two", "part three"])
     post = api.post("/v1/posts", body, expect=201)
-    api.submit_and_approve(post)
+    scenario.submit_and_approve(post)
     pub_id = post["publications"][0]["id"]
     run_pipeline(runtime)
     assert [a.text for a in sandbox.ledger.accepted("x")] == [
@@ -31,7 +33,7 @@ def test_a_send_longer_than_its_lease_goes_on_while_the_claim_is_renewed(api, ru
         "part two",
         "part three",
     ]
-    assert api.publication(pub_id)["status"] == "published"
+    assert scenario.publication(pub_id)["status"] == "published"
     with runtime.session() as session:
         claimed = session.scalars(
             select(Event.at).where(
@@ -43,13 +45,13 @@ def test_a_send_longer_than_its_lease_goes_on_while_the_claim_is_renewed(api, ru
     assert last_renewal - claimed >= timedelta(seconds=LEASE_S / 4)
 
 
-def test_a_claim_another_attempt_took_over_is_not_renewed(api, runtime, sandbox):
+def test_a_claim_another_attempt_took_over_is_not_renewed(api, scenario, runtime, sandbox):
     """Nor one the reaper made `unknown` meanwhile, nor another worker's claim."""
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     ids = []
     for i in range(4):
-        post = api.post_for([x], at=soon(), text=f"claimed {i}")
-        api.submit_and_approve(post)
+        post = scenario.post_for([x], at=soon(), text=f"claimed {i}")
+        scenario.submit_and_approve(post)
         ids.append(post["publications"][0]["id"])
     mine, taken_over, reaped, elsewhere = ids
     with runtime.session() as session:

@@ -9,17 +9,17 @@ from tests.helpers import run_pipeline, soon
 
 
 @pytest.fixture
-def published(api, runtime, sandbox):
-    x, fb = api.channels()
-    post = api.post_for([x, fb], at=soon())
-    api.submit_and_approve(post)
+def published(api, scenario, runtime, sandbox):
+    x, fb = scenario.channels()
+    post = scenario.post_for([x, fb], at=soon())
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
-    pubs = {api.publication(p["id"])["channel_id"]: p["id"] for p in post["publications"]}
+    pubs = {scenario.publication(p["id"])["channel_id"]: p["id"] for p in post["publications"]}
     return {"x": pubs[x["id"]], "facebook": pubs[fb["id"]]}
 
 
-def test_x_metrics_public_and_the_accounts_own_non_public(api, sandbox, published):
-    pub = api.publication(published["x"])
+def test_x_metrics_public_and_the_accounts_own_non_public(api, scenario, sandbox, published):
+    pub = scenario.publication(published["x"])
     sandbox.ledger.set_metrics(
         "x",
         pub["external_id"],
@@ -54,8 +54,8 @@ def test_x_metrics_public_and_the_accounts_own_non_public(api, sandbox, publishe
     }
 
 
-def test_facebook_counts_and_insights(api, sandbox, published):
-    pub = api.publication(published["facebook"])
+def test_facebook_counts_and_insights(api, scenario, sandbox, published):
+    pub = scenario.publication(published["facebook"])
     sandbox.ledger.set_metrics(
         "facebook",
         pub["external_id"],
@@ -77,20 +77,20 @@ def test_facebook_counts_and_insights(api, sandbox, published):
     }
 
 
-def test_a_page_token_without_insights_still_gets_the_counts(api, sandbox, published):
-    pub = api.publication(published["facebook"])
+def test_a_page_token_without_insights_still_gets_the_counts(api, scenario, sandbox, published):
+    pub = scenario.publication(published["facebook"])
     sandbox.ledger.set_metrics("facebook", pub["external_id"], reactions=3, post_media_view=99)
     sandbox.ledger.insights_denied = True
     metrics = api.get(f"/v1/publications/{published['facebook']}/metrics")["metrics"]
     assert metrics == {"likes": 3, "replies": 0, "shares": 0}
 
 
-def test_a_threads_parts_add_up(api, runtime, sandbox):
-    x, _ = api.channels()
+def test_a_threads_parts_add_up(api, scenario, runtime, sandbox):
+    x, _ = scenario.channels()
     post = api.post(
         "/v1/posts",
         {
-            "campaign_id": api.campaign()["id"],
+            "campaign_id": scenario.campaign()["id"],
             "text": "part one",
             "thread": ["part two"],
             "targets": [
@@ -99,9 +99,9 @@ def test_a_threads_parts_add_up(api, runtime, sandbox):
         },
         expect=201,
     )
-    api.submit_and_approve(post)
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
-    pub = api.publication(post["publications"][0]["id"])
+    pub = scenario.publication(post["publications"][0]["id"])
     for part, likes in zip(pub["part_ids"], (10, 4), strict=True):
         sandbox.ledger.set_metrics("x", part, like_count=likes)
     read = api.get(f"/v1/publications/{pub['id']}/metrics")
@@ -109,28 +109,30 @@ def test_a_threads_parts_add_up(api, runtime, sandbox):
     assert [p["metrics"]["likes"] for p in read["posts"]] == [10, 4]
 
 
-def test_metrics_of_what_is_not_published_is_a_conflict(api):
-    x, _ = api.channels()
-    post = api.post_for([x], at=soon(3600))
+def test_metrics_of_what_is_not_published_is_a_conflict(api, scenario):
+    x, _ = scenario.channels()
+    post = scenario.post_for([x], at=soon(3600))
     status, problem = api.call("GET", f"/v1/publications/{post['publications'][0]['id']}/metrics")
     assert status == 409 and problem["current_status"] == "draft"
     assert api.call("GET", "/v1/publications/999999/metrics")[0] == 404
 
 
-def test_a_platform_that_refuses_is_a_503_and_changes_nothing(api, sandbox, published):
+def test_a_platform_that_refuses_is_a_503_and_changes_nothing(api, scenario, sandbox, published):
     sandbox.ledger.expire_token("x-token-acme")
     status, problem = api.call("GET", f"/v1/publications/{published['x']}/metrics")
     assert status == 503 and "401" in problem["detail"]
     assert (
-        api.get(f"/v1/channels/{api.publication(published['x'])['channel_id']}")["status"]
+        api.get(f"/v1/channels/{scenario.publication(published['x'])['channel_id']}")["status"]
         == "active"
     )  # a read does not judge the channel; POST .../check does
 
 
-def test_x_posts_older_than_30_days_still_give_their_public_metrics(api, sandbox, published):
+def test_x_posts_older_than_30_days_still_give_their_public_metrics(
+    api, scenario, sandbox, published
+):
     """X keeps non-public metrics 30 days and then answers 200 with only `errors` for
     them: the public ones are asked for alone."""
-    pub = api.publication(published["x"])
+    pub = scenario.publication(published["x"])
     sandbox.ledger.set_metrics("x", pub["external_id"], like_count=7, url_link_clicks=3)
     sandbox.ledger.backdate("x", pub["external_id"], days=31)
     read = api.get(f"/v1/publications/{published['x']}/metrics")
@@ -138,11 +140,11 @@ def test_x_posts_older_than_30_days_still_give_their_public_metrics(api, sandbox
     assert read["missing"] == []
 
 
-def test_facebook_insights_ask_only_for_metrics_graph_still_has(api, sandbox, published):
+def test_facebook_insights_ask_only_for_metrics_graph_still_has(api, scenario, sandbox, published):
     """post_impressions and post_impressions_unique are gone (2025-11-15, 2026-06-15): one
     of them in the request fails it whole with (#100); views and reach come from their
     replacements."""
-    pub = api.publication(published["facebook"])
+    pub = scenario.publication(published["facebook"])
     sandbox.ledger.set_metrics(
         "facebook", pub["external_id"], post_media_view=70, post_total_media_view_unique=50
     )

@@ -54,11 +54,11 @@ FIELDS = [
 
 
 @pytest.fixture
-def world(api, runtime):
+def world(api, scenario, runtime):
     runtime.settings = runtime.settings.with_(allow_private_urls=True)  # no DNS in the loop
-    x, _ = api.channels()
-    campaign = api.campaign()
-    post = api.post_for([x], at=soon(600), campaign=campaign)
+    x, _ = scenario.channels()
+    campaign = scenario.campaign()
+    post = scenario.post_for([x], at=soon(600), campaign=campaign)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     valid = {
         "campaign_id": campaign["id"],

@@ -9,9 +9,9 @@ from tests.helpers import rows_digest, soon
 from tests.samples import png
 
 
-def test_a_review_page_comment_with_nul_is_refused(api, runtime):
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon(7200))
+def test_a_review_page_comment_with_nul_is_refused(api, scenario, runtime):
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon(7200))
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
     link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
@@ -39,14 +39,14 @@ def test_an_upload_whose_file_name_holds_nul_is_refused(api, runtime):
     assert rows_digest(runtime) == before
 
 
-def test_a_review_page_revision_that_is_not_ascii_digits_is_a_400(api, runtime):
+def test_a_review_page_revision_that_is_not_ascii_digits_is_a_400(api, scenario, runtime):
     """ "²".isdigit() is true and int("²") fails: it was a 500."""
-    (x, _) = api.channels()
-    post = api.post_for([x], at=soon(7200))
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon(7200))
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
     link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
     path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
     page = api.client.post(path, data={"decision": "approve", "revision": "²"})
     assert page.status_code == 400
-    assert api.publication(pub_id)["status"] == "in_review"
+    assert scenario.publication(pub_id)["status"] == "in_review"

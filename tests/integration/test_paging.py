@@ -31,12 +31,12 @@ def _pages(api, path: str, *, as_: str = "editor") -> list[list[dict]]:
 
 
 @pytest.fixture
-def many(api, runtime):
+def many(api, scenario, runtime):
     """120 posts, each with its publication waiting for review."""
-    x, _ = api.channels()
-    campaign = api.campaign()
+    x, _ = scenario.channels()
+    campaign = scenario.campaign()
     for i in range(120):
-        post = api.post_for([x], at=soon(3600 + i), campaign=campaign, text=f"post {i}")
+        post = scenario.post_for([x], at=soon(3600 + i), campaign=campaign, text=f"post {i}")
         api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     with runtime.session() as session:
         return [p.id for p in session.exec(select(Post).order_by(Post.id))]
@@ -117,11 +117,13 @@ def test_every_list_in_the_api_document_takes_a_limit_and_a_cursor(api):
     assert len(lists) >= 12, lists
 
 
-def test_keys_webhooks_deliveries_pauses_histories_and_comments_come_in_pages(api, runtime):
+def test_keys_webhooks_deliveries_pauses_histories_and_comments_come_in_pages(
+    api, scenario, runtime
+):
     from publisher.core.models import Webhook, WebhookDelivery
 
-    x, fb = api.channels()
-    post = api.post_for([x, fb], at=soon(3600))
+    x, fb = scenario.channels()
+    post = scenario.post_for([x, fb], at=soon(3600))
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     for i in range(4):
         api.call("PATCH", f"/v1/posts/{post['id']}", {"text": f"edit {i}"}, expect=200)
@@ -133,7 +135,7 @@ def test_keys_webhooks_deliveries_pauses_histories_and_comments_come_in_pages(ap
             as_="reviewer",
             expect=201,
         )
-    campaign = api.campaign()
+    campaign = scenario.campaign()
     scopes = [("channel", x["id"]), ("channel", fb["id"]), ("campaign", campaign["id"])]
     for scope, scope_id in [*scopes, ("workspace", None)]:
         body = {"scope": scope, "reason": "crisis", **({"id": scope_id} if scope_id else {})}

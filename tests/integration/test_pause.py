@@ -11,14 +11,14 @@ from tests.helpers import drain_queue, run_pipeline, soon
 
 
 @pytest.fixture
-def due(api):
+def due(api, scenario):
     """Two channels, two campaigns, three approved publications due now."""
-    x, fb = api.channels()
-    spring, autumn = api.campaign(), api.campaign()
-    a = api.post_for([x, fb], at=soon(), campaign=spring, text="spring")
-    b = api.post_for([x], at=soon(), campaign=autumn, text="autumn")
-    api.submit_and_approve(a)
-    api.submit_and_approve(b)
+    x, fb = scenario.channels()
+    spring, autumn = scenario.campaign(), scenario.campaign()
+    a = scenario.post_for([x, fb], at=soon(), campaign=spring, text="spring")
+    b = scenario.post_for([x], at=soon(), campaign=autumn, text="autumn")
+    scenario.submit_and_approve(a)
+    scenario.submit_and_approve(b)
     return {"x": x, "fb": fb, "spring": spring, "autumn": autumn, "a": a, "b": b}
 
 
@@ -53,12 +53,12 @@ def test_campaign_and_channel_pauses_stop_only_their_scope(api, runtime, sandbox
     assert _statuses(api, due["b"])[due["x"]["id"]] == "paused"
 
 
-def test_an_approval_under_a_pause_is_paused_not_scheduled(api, runtime, sandbox):
-    x, _ = api.channels()
+def test_an_approval_under_a_pause_is_paused_not_scheduled(api, scenario, runtime, sandbox):
+    x, _ = scenario.channels()
     api.post("/v1/pause", {"scope": "channel", "id": x["id"], "reason": "stop"}, expect=201)
-    post = api.post_for([x], at=soon())
-    api.submit_and_approve(post)
-    assert api.publication(post["publications"][0]["id"])["status"] == "paused"
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
+    assert scenario.publication(post["publications"][0]["id"])["status"] == "paused"
     run_pipeline(runtime)
     assert sandbox.ledger.accepted() == []
 
@@ -90,24 +90,24 @@ def _x_pubs(due) -> list[int]:
 
 
 def test_a_row_that_slipped_under_a_pause_is_not_claimed_even_with_a_job(
-    api, runtime, sandbox, due
+    api, scenario, runtime, sandbox, due
 ):
     _raw_pause(runtime, due["x"]["id"])
     runtime.queue.hand_over(_x_pubs(due))
     run_pipeline(runtime)
     assert [a.platform for a in sandbox.ledger.accepted()] == ["facebook"]
-    assert {api.publication(p)["status"] for p in _x_pubs(due)} == {"paused"}
+    assert {scenario.publication(p)["status"] for p in _x_pubs(due)} == {"paused"}
 
 
 def test_the_dispatcher_neither_hands_over_nor_forgets_rows_under_a_pause(
-    api, runtime, sandbox, due
+    api, scenario, runtime, sandbox, due
 ):
     _raw_pause(runtime, due["x"]["id"])
     with runtime.session() as session:
         assert dispatch.dispatch_due(session, runtime.queue, now=datetime.now(UTC)) == 1
         assert pauses.pause_stragglers(session, now=datetime.now(UTC)) == 2
         session.commit()
-    assert {api.publication(p)["status"] for p in _x_pubs(due)} == {"paused"}
+    assert {scenario.publication(p)["status"] for p in _x_pubs(due)} == {"paused"}
 
 
 @pytest.mark.parametrize(
@@ -121,18 +121,20 @@ def test_the_dispatcher_neither_hands_over_nor_forgets_rows_under_a_pause(
         ("review", 60, "in_review"),
     ],
 )
-def test_resume_follows_the_missed_time_policy(api, runtime, sandbox, at, policy, late_s, expected):
-    x, _ = api.channels()
+def test_resume_follows_the_missed_time_policy(
+    api, scenario, runtime, sandbox, at, policy, late_s, expected
+):
+    x, _ = scenario.channels()
     at(soon(-late_s - 60))  # planned and approved in time, then held by the pause past it
-    post = api.post_for([x], at=soon(-late_s))
+    post = scenario.post_for([x], at=soon(-late_s))
     api.post("/v1/pause", {"scope": "workspace", "reason": "r", "on_resume": policy}, expect=201)
-    api.submit_and_approve(post)
+    scenario.submit_and_approve(post)
     at(soon())
     result = api.post("/v1/resume", {"scope": "workspace"}, expect=200)
     pub_id = post["publications"][0]["id"]
     assert pub_id in result["rescheduled"] + result["to_review"] + result["skipped"]
     run_pipeline(runtime)
-    pub = api.publication(pub_id)
+    pub = scenario.publication(pub_id)
     assert pub["status"] == expected
     assert len(sandbox.ledger.accepted()) == (1 if expected == "published" else 0)
     if expected == "in_review":

@@ -64,12 +64,14 @@ def test_a_reused_pid_or_another_machine_is_never_taken_for_the_claimer(child):
     assert procs.gone(held) and not procs.gone(elsewhere)
 
 
-def test_the_reaper_settles_a_dead_claimers_publications_at_once(api, runtime, sandbox, child):
-    (x, _) = api.channels()
+def test_the_reaper_settles_a_dead_claimers_publications_at_once(
+    api, scenario, runtime, sandbox, child
+):
+    (x, _) = scenario.channels()
     ids = []
     for _ in range(2):
-        post = api.post_for([x], at=soon())
-        api.submit_and_approve(post)
+        post = scenario.post_for([x], at=soon())
+        scenario.submit_and_approve(post)
         ids.append(post["publications"][0]["id"])
     with runtime.session() as session:
         for pub_id in ids:
@@ -90,23 +92,23 @@ def test_the_reaper_settles_a_dead_claimers_publications_at_once(api, runtime, s
         lease_out = timedelta(hours=1)  # no lease has run out
         assert dispatch.expire_claims(session, now=datetime.now(UTC), claim_timeout=lease_out) == 1
         session.commit()
-    dead, live = (api.publication(i) for i in ids)
+    dead, live = (scenario.publication(i) for i in ids)
     assert dead["status"] == "unknown" and "worker process died" in dead["last_error"]
     assert live["status"] == "publishing"
     assert sandbox.ledger.accepted() == []  # settled by asking, never resent blindly
 
 
 def test_only_a_dead_claimers_publications_still_publishing_are_settled(
-    api, runtime, sandbox, child
+    api, scenario, runtime, sandbox, child
 ):
     """A claim's process name stays on the row after its outcome: a publication the dead
     process published stays published; the one it was still sending becomes unknown, with
     its audit event naming it and saying why, at the reaper's time."""
-    (x, _) = api.channels()
+    (x, _) = scenario.channels()
     ids = []
     for i in range(2):
-        post = api.post_for([x], at=soon(), text=f"claimed by the child {i}")
-        api.submit_and_approve(post)
+        post = scenario.post_for([x], at=soon(), text=f"claimed by the child {i}")
+        scenario.submit_and_approve(post)
         ids.append(post["publications"][0]["id"])
     dead = str(procs.of(child.pid))
     with runtime.session() as session:
@@ -125,7 +127,7 @@ def test_only_a_dead_claimers_publications_still_publishing_are_settled(
     with runtime.session() as session:
         assert dispatch.expire_claims(session, now=now, claim_timeout=timedelta(hours=1)) == 1
         session.commit()
-    published, sending = (api.publication(i) for i in ids)
+    published, sending = (scenario.publication(i) for i in ids)
     assert published["status"] == "published"
     assert sending["status"] == "unknown"
     assert datetime.fromisoformat(sending["updated_at"]) == now

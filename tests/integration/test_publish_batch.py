@@ -18,13 +18,13 @@ from tests.helpers import rows_digest, soon, wait_until
 
 
 @pytest.fixture
-def six(api):
+def six(api, scenario):
     """Six approved X publications, due now, each its own post."""
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     ids = []
     for i in range(6):
-        post = api.post_for([x], at=soon(), text=f"batch post number {i}")
-        api.submit_and_approve(post)
+        post = scenario.post_for([x], at=soon(), text=f"batch post number {i}")
+        scenario.submit_and_approve(post)
         ids.append(post["publications"][0]["id"])
     return ids
 
@@ -37,9 +37,9 @@ def _statuses(runtime, ids) -> dict[int, str]:
         return dict(rows.all())
 
 
-def test_each_outcome_in_a_job_is_recorded_on_its_own_terms(api, runtime, sandbox, six):
+def test_each_outcome_in_a_job_is_recorded_on_its_own_terms(api, scenario, runtime, sandbox, six):
     cancelled = six[-1]
-    api.post(f"/v1/posts/{api.publication(cancelled)['post_id']}/cancel", expect=200)
+    api.post(f"/v1/posts/{scenario.publication(cancelled)['post_id']}/cancel", expect=200)
     sandbox.ledger.inject("x", Fault(status=503))  # proven not taken: retried later
     sandbox.ledger.inject("x", Fault(status=500, accept=True))  # taken, then an error
 
@@ -51,7 +51,7 @@ def test_each_outcome_in_a_job_is_recorded_on_its_own_terms(api, runtime, sandbo
     accepted = sandbox.ledger.accepted("x")
     assert len(accepted) == 4 and len({a.text for a in accepted}) == 4
     for pub_id, status in zip(six, statuses, strict=True):
-        pub = api.publication(pub_id)
+        pub = scenario.publication(pub_id)
         if status == "published":
             assert pub["external_id"] in {a.external_id for a in accepted}
         if status == "scheduled":
@@ -94,7 +94,7 @@ class _BrokenBeforeSending(_BuggyAdapter):
         raise TypeError("validate() got an unexpected keyword")
 
 
-def test_an_adapter_bug_leaves_the_outcome_unknown_not_the_job_crashed(api, runtime, six):
+def test_an_adapter_bug_leaves_the_outcome_unknown_not_the_job_crashed(api, scenario, runtime, six):
     # The request may have gone out, so the publication is `unknown` (reconciliation asks
     # the platform), never resent blindly and never left hanging in `publishing`.
     with runtime.session() as session:
@@ -108,11 +108,11 @@ def test_an_adapter_bug_leaves_the_outcome_unknown_not_the_job_crashed(api, runt
         )
     assert statuses == ["unknown", "unknown"]
     assert _statuses(runtime, six[:2]) == {six[0]: "unknown", six[1]: "unknown"}
-    assert api.publication(six[0])["last_error"].startswith("adapter error: KeyError")
+    assert scenario.publication(six[0])["last_error"].startswith("adapter error: KeyError")
 
 
 def test_an_adapter_bug_before_sending_fails_the_publication_without_sending(
-    api, runtime, sandbox, six
+    api, scenario, runtime, sandbox, six
 ):
     with runtime.session() as session:
         statuses = publish.publish_many(
@@ -123,7 +123,7 @@ def test_an_adapter_bug_before_sending_fails_the_publication_without_sending(
             policy=runtime.policy,
         )
     assert statuses == ["failed"]
-    assert "adapter error before sending: TypeError" in api.publication(six[0])["last_error"]
+    assert "adapter error before sending: TypeError" in scenario.publication(six[0])["last_error"]
     assert sandbox.ledger.accepted() == []
 
 

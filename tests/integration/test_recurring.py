@@ -9,14 +9,17 @@ from sqlmodel import select
 
 from publisher.core.models import Event
 from publisher.plan import series as occurrences
-from tests.helpers import TEXT, run_pipeline, soon
+from tests.helpers import run_pipeline, soon
+from tests.scenario import TEXT
 
 PARIS = "Europe/Paris"
 
 
-def _recurring(api, channel, *, starts: str, rule: str, zone: str = PARIS, text: str = TEXT):
+def _recurring(
+    api, scenario, channel, *, starts: str, rule: str, zone: str = PARIS, text: str = TEXT
+):
     body = {
-        "campaign_id": api.campaign()["id"],
+        "campaign_id": scenario.campaign()["id"],
         "text": text,
         "targets": [
             {
@@ -43,10 +46,12 @@ def _publications(api, post):
     )
 
 
-def test_weekly_at_nine_stays_at_nine_local_across_the_spring_change(api, runtime, at):
-    (x, _) = api.channels()
+def test_weekly_at_nine_stays_at_nine_local_across_the_spring_change(api, scenario, runtime, at):
+    (x, _) = scenario.channels()
     at(datetime(2027, 3, 10, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-03-15T09:00:00+01:00", rule="FREQ=WEEKLY;BYDAY=MO")
+    post = _recurring(
+        api, scenario, x, starts="2027-03-15T09:00:00+01:00", rule="FREQ=WEEKLY;BYDAY=MO"
+    )
 
     pubs = _publications(api, post)
     # Materialised 30 days ahead of "now": four Mondays, the last two in summer time.
@@ -66,10 +71,12 @@ def test_weekly_at_nine_stays_at_nine_local_across_the_spring_change(api, runtim
     assert _publications(api, post)[-1]["scheduled_local"] == "2027-04-12T09:00:00+02:00"
 
 
-def test_daily_at_a_time_the_zone_skips_or_repeats_follows_the_documented_rule(api, at):
-    (x, _) = api.channels()
+def test_daily_at_a_time_the_zone_skips_or_repeats_follows_the_documented_rule(api, scenario, at):
+    (x, _) = scenario.channels()
     at(datetime(2027, 3, 25, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-03-27T02:30:00+01:00", rule="FREQ=DAILY;COUNT=3")
+    post = _recurring(
+        api, scenario, x, starts="2027-03-27T02:30:00+01:00", rule="FREQ=DAILY;COUNT=3"
+    )
     assert [p["scheduled_at"] for p in _publications(api, post)] == [
         "2027-03-27T01:30:00Z",  # 02:30 CET
         "2027-03-28T01:30:00Z",  # 02:30 does not exist: read with +01:00, it is 03:30 CEST
@@ -77,7 +84,9 @@ def test_daily_at_a_time_the_zone_skips_or_repeats_follows_the_documented_rule(a
     ]
 
     at(datetime(2027, 10, 29, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-10-30T02:30:00+02:00", rule="FREQ=DAILY;COUNT=3")
+    post = _recurring(
+        api, scenario, x, starts="2027-10-30T02:30:00+02:00", rule="FREQ=DAILY;COUNT=3"
+    )
     assert [p["scheduled_at"] for p in _publications(api, post)] == [
         "2027-10-30T00:30:00Z",  # 02:30 CEST
         "2027-10-31T00:30:00Z",  # 02:30 happens twice: the first, still CEST
@@ -85,13 +94,15 @@ def test_daily_at_a_time_the_zone_skips_or_repeats_follows_the_documented_rule(a
     ]
 
 
-def test_a_series_keeps_the_wall_clock_time_it_was_given_across_the_changes(api, at):
+def test_a_series_keeps_the_wall_clock_time_it_was_given_across_the_changes(api, scenario, at):
     """Issue 11 item 6: the wall-clock time asked for on every date where it exists; the
     documented shift only on the day it does not exist; DTSTART is the instant sent."""
-    (x, _) = api.channels()
+    (x, _) = scenario.channels()
     at(datetime(2027, 10, 30, 12, 0, tzinfo=UTC))
     # The second 02:30 of 2027-10-31 in Paris (+01:00, after the clocks went back).
-    post = _recurring(api, x, starts="2027-10-31T02:30:00+01:00", rule="FREQ=WEEKLY;COUNT=3")
+    post = _recurring(
+        api, scenario, x, starts="2027-10-31T02:30:00+01:00", rule="FREQ=WEEKLY;COUNT=3"
+    )
     assert post["series"][0]["starts_local"] == "2027-10-31T02:30:00"
     assert [p["scheduled_at"] for p in _publications(api, post)] == [
         "2027-10-31T01:30:00Z",  # the instant sent, not the first 02:30 an hour before
@@ -101,7 +112,9 @@ def test_a_series_keeps_the_wall_clock_time_it_was_given_across_the_changes(api,
 
     at(datetime(2027, 3, 27, 12, 0, tzinfo=UTC))
     # 02:30 on 2027-03-28 does not exist in Paris; asked for with the offset before the gap.
-    post = _recurring(api, x, starts="2027-03-28T02:30:00+01:00", rule="FREQ=WEEKLY;COUNT=3")
+    post = _recurring(
+        api, scenario, x, starts="2027-03-28T02:30:00+01:00", rule="FREQ=WEEKLY;COUNT=3"
+    )
     assert post["series"][0]["starts_local"] == "2027-03-28T02:30:00"
     assert [p["scheduled_local"] for p in _publications(api, post)] == [
         "2027-03-28T03:30:00+02:00",  # the day it does not exist: the documented shift
@@ -112,16 +125,19 @@ def test_a_series_keeps_the_wall_clock_time_it_was_given_across_the_changes(api,
     # Planned further ahead than the horizon: nothing is made yet, and the preview of what
     # comes says the instant sent too (it listed the first 02:30, an hour early).
     at(datetime(2027, 8, 1, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-10-31T02:30:00+01:00", rule="FREQ=WEEKLY;COUNT=2")
+    post = _recurring(
+        api, scenario, x, starts="2027-10-31T02:30:00+01:00", rule="FREQ=WEEKLY;COUNT=2"
+    )
     assert _publications(api, post) == []
     assert post["series"][0]["upcoming"] == ["2027-10-31T01:30:00Z", "2027-11-07T01:30:00Z"]
 
 
-def test_two_local_times_that_land_on_one_instant_make_one_publication(api, at):
-    (x, _) = api.channels()
+def test_two_local_times_that_land_on_one_instant_make_one_publication(api, scenario, at):
+    (x, _) = scenario.channels()
     at(datetime(2027, 3, 26, 12, 0, tzinfo=UTC))
     post = _recurring(
         api,
+        scenario,
         x,
         starts="2027-03-27T02:30:00+01:00",
         rule="FREQ=DAILY;BYHOUR=2,3;BYMINUTE=30;COUNT=6",
@@ -137,10 +153,12 @@ def test_two_local_times_that_land_on_one_instant_make_one_publication(api, at):
     ]
 
 
-def test_a_series_is_reviewed_once_and_later_occurrences_inherit_the_decision(api, runtime, at):
-    (x, _) = api.channels()
+def test_a_series_is_reviewed_once_and_later_occurrences_inherit_the_decision(
+    api, scenario, runtime, at
+):
+    (x, _) = scenario.channels()
     now = at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY")
+    post = _recurring(api, scenario, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY")
     assert {p["status"] for p in _publications(api, post)} == {"draft"}
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
 
@@ -182,10 +200,10 @@ def test_a_series_is_reviewed_once_and_later_occurrences_inherit_the_decision(ap
     assert api.get(f"/v1/posts/{post['id']}")["series"][0]["ended_at"] is not None
 
 
-def test_changes_requested_on_a_series_then_resubmitted(api, runtime, at):
-    (x, _) = api.channels()
+def test_changes_requested_on_a_series_then_resubmitted(api, scenario, runtime, at):
+    (x, _) = scenario.channels()
     now = at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY")
+    post = _recurring(api, scenario, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY")
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     (item,) = api.get("/v1/reviews", as_="reviewer")
     api.post(
@@ -202,10 +220,10 @@ def test_changes_requested_on_a_series_then_resubmitted(api, runtime, at):
     assert {p["status"] for p in _publications(api, post)} == {"in_review"}
 
 
-def test_occurrences_publish_like_any_publication_each_once(api, runtime, sandbox, at):
-    (x, _) = api.channels()
+def test_occurrences_publish_like_any_publication_each_once(api, scenario, runtime, sandbox, at):
+    (x, _) = scenario.channels()
     first = soon(600)
-    post = _recurring(api, x, starts=first.isoformat(), rule="FREQ=DAILY", zone="UTC")
+    post = _recurring(api, scenario, x, starts=first.isoformat(), rule="FREQ=DAILY", zone="UTC")
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     (item,) = api.get("/v1/reviews", as_="reviewer")
     api.post(
@@ -226,10 +244,10 @@ def test_occurrences_publish_like_any_publication_each_once(api, runtime, sandbo
     assert [t.text for t in sandbox.ledger.accepted("x")] == [TEXT]
 
 
-def test_occurrences_missed_while_nothing_ran_are_skipped_and_reported(api, runtime, at):
-    (x, _) = api.channels()
+def test_occurrences_missed_while_nothing_ran_are_skipped_and_reported(api, scenario, runtime, at):
+    (x, _) = scenario.channels()
     at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=DAILY")
+    post = _recurring(api, scenario, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=DAILY")
     made = len(_publications(api, post))
     # The engine was down for 40 days: the occurrences between are not sent late.
     later = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -243,10 +261,10 @@ def test_occurrences_missed_while_nothing_ran_are_skipped_and_reported(api, runt
     assert "skipped" in missed.reason
 
 
-def test_cancelling_the_post_ends_the_series(api, runtime, at):
-    (x, _) = api.channels()
+def test_cancelling_the_post_ends_the_series(api, scenario, runtime, at):
+    (x, _) = scenario.channels()
     now = at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY")
+    post = _recurring(api, scenario, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY")
     api.post(f"/v1/posts/{post['id']}/cancel", expect=200)
     assert {p["status"] for p in _publications(api, post)} == {"cancelled"}
     assert _extend(runtime, now + timedelta(days=60)) == 0
@@ -254,29 +272,33 @@ def test_cancelling_the_post_ends_the_series(api, runtime, at):
     assert series["ended_at"] is not None and series["upcoming"] == []
 
 
-def test_a_count_rule_ends_its_series(api, runtime, at):
-    (x, _) = api.channels()
+def test_a_count_rule_ends_its_series(api, scenario, runtime, at):
+    (x, _) = scenario.channels()
     now = at(datetime(2027, 1, 4, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY;COUNT=3")
+    post = _recurring(
+        api, scenario, x, starts="2027-01-05T09:00:00+01:00", rule="FREQ=WEEKLY;COUNT=3"
+    )
     assert len(_publications(api, post)) == 3
     assert api.get(f"/v1/posts/{post['id']}")["series"][0]["ended_at"] is not None
     assert _extend(runtime, now + timedelta(days=60)) == 0
 
 
-def test_a_series_starting_in_the_past_begins_with_the_next_occurrence(api, at):
-    (x, _) = api.channels()
+def test_a_series_starting_in_the_past_begins_with_the_next_occurrence(api, scenario, at):
+    (x, _) = scenario.channels()
     at(datetime(2027, 1, 20, 12, 0, tzinfo=UTC))
-    post = _recurring(api, x, starts="2027-01-04T09:00:00+01:00", rule="FREQ=WEEKLY;BYDAY=MO")
+    post = _recurring(
+        api, scenario, x, starts="2027-01-04T09:00:00+01:00", rule="FREQ=WEEKLY;BYDAY=MO"
+    )
     assert _publications(api, post)[0]["scheduled_local"] == "2027-01-25T09:00:00+01:00"
 
 
-def test_a_series_that_runs_into_the_end_of_the_calendar_breaks_no_read(api):
+def test_a_series_that_runs_into_the_end_of_the_calendar_breaks_no_read(api, scenario):
     """Issue 11 item 1: a daily series from 9999-12-29 12:00 at UTC-12 was saved, then
     every read of it (the post, the lists, the review queue) answered 500: its second
     occurrence is in the year 10000 in UTC. The series ends where the calendar does."""
-    (x, _) = api.channels()
+    (x, _) = scenario.channels()
     post = _recurring(
-        api, x, starts="9999-12-29T12:00:00-12:00", rule="FREQ=DAILY", zone="Etc/GMT+12"
+        api, scenario, x, starts="9999-12-29T12:00:00-12:00", rule="FREQ=DAILY", zone="Etc/GMT+12"
     )
     (series,) = api.get(f"/v1/posts/{post['id']}")["series"]
     assert series["upcoming"] == ["9999-12-30T00:00:00Z", "9999-12-31T00:00:00Z"]
@@ -286,10 +308,10 @@ def test_a_series_that_runs_into_the_end_of_the_calendar_breaks_no_read(api):
     api.get("/v1/publications")
 
 
-def test_an_until_no_zone_can_show_is_a_422(api):
-    (x, _) = api.channels()
+def test_an_until_no_zone_can_show_is_a_422(api, scenario):
+    (x, _) = scenario.channels()
     body = {
-        "campaign_id": api.campaign()["id"],
+        "campaign_id": scenario.campaign()["id"],
         "text": TEXT,
         "targets": [
             {

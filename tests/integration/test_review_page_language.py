@@ -9,9 +9,9 @@ from tests.helpers import soon
 
 
 @pytest.fixture
-def page(api):
-    x, _ = api.channels()
-    post = api.post_for([x], at=soon(3600))
+def page(api, scenario):
+    x, _ = scenario.channels()
+    post = scenario.post_for([x], at=soon(3600))
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     link = api.post(f"/v1/reviews/{post['publications'][0]['id']}/link", {}, as_="reviewer")
     return "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
@@ -48,7 +48,7 @@ def test_a_decision_is_confirmed_in_the_reviewers_language(api, page):
     assert "Rien à décider ici" in html
 
 
-def test_what_is_missing_and_the_status_read_in_french(api, runtime, keys):
+def test_what_is_missing_and_the_status_read_in_french(api, scenario, runtime, keys):
     """The tally's words came from the engine in English ("il manque encore : 2 more
     approvals, including 1 from legal"), and statuses other than the decisions too."""
     from publisher.core.db import session_scope
@@ -59,8 +59,8 @@ def test_what_is_missing_and_the_status_read_in_french(api, runtime, keys):
         keys.keys["legal"] = secret
     policy = {"approvals": 2, "requirements": [{"name": "legal", "reviewer_ids": [legal.id]}]}
     api.call("PUT", "/v1/review-policy", policy, as_="admin", expect=200)
-    x, _ = api.channels()
-    post = api.post_for([x], at=soon(3600))
+    x, _ = scenario.channels()
+    post = scenario.post_for([x], at=soon(3600))
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     pub_id = post["publications"][0]["id"]
     # The API says it in numbers too, for clients that word it themselves.
@@ -80,15 +80,15 @@ def test_what_is_missing_and_the_status_read_in_french(api, runtime, keys):
     assert "programmée" in html and "scheduled" not in html
 
 
-def _page_for(api, *, at, key: str = "reviewer") -> str:
-    x, _ = api.channels()
-    post = api.post_for([x], at=at, text="We open in Lyon on Monday")
+def _page_for(api, scenario, *, at, key: str = "reviewer") -> str:
+    x, _ = scenario.channels()
+    post = scenario.post_for([x], at=at, text="We open in Lyon on Monday")
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     link = api.post(f"/v1/reviews/{post['publications'][0]['id']}/link", {}, as_=key)
     return post, "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
 
 
-def test_the_time_reads_as_people_say_it_in_the_reviewers_zone(api, keys, runtime):
+def test_the_time_reads_as_people_say_it_in_the_reviewers_zone(api, scenario, keys, runtime):
     """30 November 2026 08:00 UTC, for a reviewer in Paris: a Monday, 09:00 there."""
     from datetime import UTC, datetime
 
@@ -99,15 +99,15 @@ def test_the_time_reads_as_people_say_it_in_the_reviewers_zone(api, keys, runtim
         expect=201,
     )
     keys.keys["paris"] = made["key"]
-    _, page = _page_for(api, at=datetime(2026, 11, 30, 8, tzinfo=UTC), key="paris")
+    _, page = _page_for(api, scenario, at=datetime(2026, 11, 30, 8, tzinfo=UTC), key="paris")
     french = api.client.get(page, headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "lundi 30 novembre 2026 à 09:00, heure de Paris" in french
     english = api.client.get(page, headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Monday 30 November 2026 at 09:00, Paris time" in english
 
 
-def test_an_edit_shows_word_by_word_since_the_reviewers_last_vote(api):
-    post, page = _page_for(api, at=soon(3600))
+def test_an_edit_shows_word_by_word_since_the_reviewers_last_vote(api, scenario):
+    post, page = _page_for(api, scenario, at=soon(3600))
     pub_id = post["publications"][0]["id"]
     api.post(
         f"/v1/reviews/{pub_id}/request-changes",

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from publisher.core.models import Channel
 from publisher.plan import slots
-from tests.helpers import Api
+from tests.client import ApiClient
+from tests.scenario import Scenario
 
 TIMETABLE = {
     "time_zone": "Europe/Paris",
@@ -19,17 +20,17 @@ TIMETABLE = {
 }
 
 
-def _queue(api, channel, text="Queued"):
+def _queue(api, scenario, channel, text="Queued"):
     body = {
-        "campaign_id": api.campaign()["id"],
+        "campaign_id": scenario.campaign()["id"],
         "text": text,
         "targets": [{"channel_id": channel["id"], "queue": True}],
     }
     return api.post("/v1/posts", body, expect=201)
 
 
-def test_add_to_queue_takes_the_next_free_slot_in_local_time(api, at):
-    (x, _) = api.channels()
+def test_add_to_queue_takes_the_next_free_slot_in_local_time(api, scenario, at):
+    (x, _) = scenario.channels()
     at(datetime(2027, 1, 4, 10, 0, tzinfo=UTC))  # Monday 11:00 in Paris
     timetable = api.call("PUT", f"/v1/channels/{x['id']}/slots", TIMETABLE, expect=200)[1]
     assert timetable["slots"][0] == {"day": "monday", "time": "09:00"}  # sorted
@@ -39,7 +40,7 @@ def test_add_to_queue_takes_the_next_free_slot_in_local_time(api, at):
         "2027-01-11T08:00:00Z",
     ]
 
-    taken = [_queue(api, x)["publications"][0] for _ in range(3)]
+    taken = [_queue(api, scenario, x)["publications"][0] for _ in range(3)]
     assert [p["scheduled_local"] for p in taken] == [
         "2027-01-04T17:00:00+01:00",
         "2027-01-05T12:30:00+01:00",
@@ -49,11 +50,14 @@ def test_add_to_queue_takes_the_next_free_slot_in_local_time(api, at):
 
     # Cancelling frees the slot for the next one in the queue.
     api.post(f"/v1/publications/{taken[1]['id']}/cancel", expect=200)
-    assert _queue(api, x)["publications"][0]["scheduled_local"] == "2027-01-05T12:30:00+01:00"
+    assert (
+        _queue(api, scenario, x)["publications"][0]["scheduled_local"]
+        == "2027-01-05T12:30:00+01:00"
+    )
 
 
-def test_a_slot_keeps_its_local_time_across_the_change_to_summer_time(api, at):
-    (x, _) = api.channels()
+def test_a_slot_keeps_its_local_time_across_the_change_to_summer_time(api, scenario, at):
+    (x, _) = scenario.channels()
     at(datetime(2027, 3, 23, 12, 0, tzinfo=UTC))
     api.call(
         "PUT",
@@ -61,24 +65,25 @@ def test_a_slot_keeps_its_local_time_across_the_change_to_summer_time(api, at):
         {"time_zone": "Europe/Paris", "slots": [{"day": "sunday", "time": "02:30"}]},
         expect=200,
     )
-    first, second = (_queue(api, x)["publications"][0] for _ in range(2))
+    first, second = (_queue(api, scenario, x)["publications"][0] for _ in range(2))
     # 02:30 on 2027-03-28 does not exist in Paris: read with +01:00, it is 03:30 CEST.
     assert first["scheduled_at"] == "2027-03-28T01:30:00Z"
     assert second["scheduled_local"] == "2027-04-04T02:30:00+02:00"
 
 
 def test_clients_adding_to_one_queue_at_once_get_different_slots(app, keys, runtime, at):
-    api = Api(app.test_client(), keys)
-    (x, _) = api.channels()
+    api = ApiClient(app.test_client(), keys)
+    scenario = Scenario(api)
+    (x, _) = scenario.channels()
     at(datetime(2027, 1, 4, 10, 0, tzinfo=UTC))
     api.call("PUT", f"/v1/channels/{x['id']}/slots", TIMETABLE, expect=200)
-    campaign = api.campaign()
+    campaign = scenario.campaign()
     start = threading.Barrier(6)
     results: list[str] = []
     errors: list[BaseException] = []
 
     def add(n: int) -> None:
-        client = Api(app.test_client(), keys)
+        client = ApiClient(app.test_client(), keys)
         body = {
             "campaign_id": campaign["id"],
             "text": f"Queued {n}",
@@ -100,8 +105,8 @@ def test_clients_adding_to_one_queue_at_once_get_different_slots(app, keys, runt
     assert len(results) == 6 and len(set(results)) == 6
 
 
-def test_a_full_timetable_is_a_conflict_and_writes_nothing(api, runtime, at):
-    (x, _) = api.channels()
+def test_a_full_timetable_is_a_conflict_and_writes_nothing(api, scenario, runtime, at):
+    (x, _) = scenario.channels()
     now = at(datetime(2027, 1, 4, 10, 0, tzinfo=UTC))
     api.call(
         "PUT",
@@ -113,9 +118,9 @@ def test_a_full_timetable_is_a_conflict_and_writes_nothing(api, runtime, at):
         channel = session.get(Channel, x["id"])
         weeks = len(slots.free_slots(session, channel, after=now, count=1000))
     for _ in range(weeks):
-        _queue(api, x)
+        _queue(api, scenario, x)
     body = {
-        "campaign_id": api.campaign()["id"],
+        "campaign_id": scenario.campaign()["id"],
         "text": "One too many",
         "targets": [{"channel_id": x["id"], "queue": True}],
     }
@@ -125,8 +130,8 @@ def test_a_full_timetable_is_a_conflict_and_writes_nothing(api, runtime, at):
     assert len(api.get("/v1/posts")) == posts_before
 
 
-def test_removing_the_timetable_stops_add_to_queue(api, at):
-    (x, _) = api.channels()
+def test_removing_the_timetable_stops_add_to_queue(api, scenario, at):
+    (x, _) = scenario.channels()
     at(datetime(2027, 1, 4, 10, 0, tzinfo=UTC))
     api.call("PUT", f"/v1/channels/{x['id']}/slots", TIMETABLE, expect=200)
     cleared = api.call(
@@ -134,7 +139,7 @@ def test_removing_the_timetable_stops_add_to_queue(api, at):
     )[1]
     assert cleared["slots"] == [] and cleared["next_free"] == []
     body = {
-        "campaign_id": api.campaign()["id"],
+        "campaign_id": scenario.campaign()["id"],
         "text": "Queued",
         "targets": [{"channel_id": x["id"], "queue": True}],
     }
@@ -142,8 +147,8 @@ def test_removing_the_timetable_stops_add_to_queue(api, at):
     assert status == 422 and problem["errors"][0]["loc"] == ["targets", 0, "queue"]
 
 
-def test_slots_are_the_workspace_s_own(api, at):
-    (x, _) = api.channels()
+def test_slots_are_the_workspace_s_own(api, scenario, at):
+    (x, _) = scenario.channels()
     status, _ = api.call("GET", f"/v1/channels/{x['id']}/slots", as_="other")
     assert status == 404
     status, _ = api.call("PUT", f"/v1/channels/{x['id']}/slots", TIMETABLE, as_="other")

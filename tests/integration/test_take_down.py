@@ -11,17 +11,17 @@ from tests.helpers import rows_digest, run_pipeline, soon
 
 
 @pytest.fixture
-def published(api, runtime):
-    x, fb = api.channels()
-    post = api.post_for([x, fb], at=soon())
-    api.submit_and_approve(post)
+def published(api, scenario, runtime):
+    x, fb = scenario.channels()
+    post = scenario.post_for([x, fb], at=soon())
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
-    return {api.publication(p["id"])["channel_id"]: p["id"] for p in post["publications"]}
+    return {scenario.publication(p["id"])["channel_id"]: p["id"] for p in post["publications"]}
 
 
-def test_a_published_post_is_taken_down_on_each_platform(api, sandbox, published):
+def test_a_published_post_is_taken_down_on_each_platform(api, scenario, sandbox, published):
     for pub_id in published.values():
-        external = api.publication(pub_id)["external_id"]
+        external = scenario.publication(pub_id)["external_id"]
         done = api.post(
             f"/v1/publications/{pub_id}/delete", {"reason": "wave of angry replies"}, expect=200
         )
@@ -34,12 +34,12 @@ def test_a_published_post_is_taken_down_on_each_platform(api, sandbox, published
         assert history[-1]["actor"].startswith("key:")
 
 
-def test_a_thread_comes_down_whole(api, runtime, sandbox):
-    x, _ = api.channels()
+def test_a_thread_comes_down_whole(api, scenario, runtime, sandbox):
+    x, _ = scenario.channels()
     post = api.post(
         "/v1/posts",
         {
-            "campaign_id": api.campaign()["id"],
+            "campaign_id": scenario.campaign()["id"],
             "text": "one",
             "thread": ["two", "three"],
             "targets": [
@@ -48,7 +48,7 @@ def test_a_thread_comes_down_whole(api, runtime, sandbox):
         },
         expect=201,
     )
-    api.submit_and_approve(post)
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
     pub_id = post["publications"][0]["id"]
     api.post(f"/v1/publications/{pub_id}/delete", {"reason": "wrong figures"}, expect=200)
@@ -56,21 +56,21 @@ def test_a_thread_comes_down_whole(api, runtime, sandbox):
 
 
 def test_a_platform_that_does_not_answer_leaves_it_published_and_it_can_be_repeated(
-    api, sandbox, published
+    api, scenario, sandbox, published
 ):
     pub_id = next(iter(published.values()))
-    platform = api.publication(pub_id)
+    platform = scenario.publication(pub_id)
     kind = "x" if platform["external_url"].startswith("https://x.com") else "facebook"
     sandbox.ledger.inject(kind, Fault(status=503, on="delete"))
     status, problem = api.call("POST", f"/v1/publications/{pub_id}/delete", {"reason": "r"})
     assert status == 503 and "not taken down" in problem["detail"]
-    assert api.publication(pub_id)["status"] == "published"
+    assert scenario.publication(pub_id)["status"] == "published"
     api.post(f"/v1/publications/{pub_id}/delete", {"reason": "r"}, expect=200)
 
 
-def test_a_post_already_gone_from_the_platform_counts_as_deleted(api, sandbox, published):
+def test_a_post_already_gone_from_the_platform_counts_as_deleted(api, scenario, sandbox, published):
     for pub_id in published.values():
-        pub = api.publication(pub_id)
+        pub = scenario.publication(pub_id)
         kind = "x" if pub["external_url"].startswith("https://x.com") else "facebook"
         assert sandbox.ledger.delete(kind, pub["external_id"])  # removed by hand on the site
         done = api.post(f"/v1/publications/{pub_id}/delete", {"reason": "r"}, expect=200)
@@ -85,9 +85,9 @@ def test_a_take_down_needs_a_reason(api, runtime, published, body):
     assert rows_digest(runtime) == before
 
 
-def test_only_published_can_be_taken_down_and_only_by_writers(api, published):
-    x, _ = api.channels()
-    draft = api.post_for([x], at=soon(3600))["publications"][0]["id"]
+def test_only_published_can_be_taken_down_and_only_by_writers(api, scenario, published):
+    x, _ = scenario.channels()
+    draft = scenario.post_for([x], at=soon(3600))["publications"][0]["id"]
     status, problem = api.call("POST", f"/v1/publications/{draft}/delete", {"reason": "r"})
     assert status == 409 and problem["current_status"] == "draft"
     pub_id = next(iter(published.values()))
@@ -100,20 +100,22 @@ def test_only_published_can_be_taken_down_and_only_by_writers(api, published):
     assert again[0] == 409 and again[1]["current_status"] == "deleted"
 
 
-def test_a_platform_that_cannot_delete_says_so_once_not_try_later(api, runtime, sandbox):
+def test_a_platform_that_cannot_delete_says_so_once_not_try_later(api, scenario, runtime, sandbox):
     """Issue 11 item 21: Instagram's API deletes nothing; that answered 503 (clients retry
     for ever). It is a 409 with the reason, and nothing changes."""
     from tests.samples import jpeg
 
-    insta = api.instagram(runtime)
+    insta = scenario.instagram(runtime)
     media = [{"media_id": api.upload(jpeg(320, 320))[1]["id"]}]
-    post = api.post("/v1/posts", api.post_body([insta], text="Summer", media=media), expect=201)
-    api.submit_and_approve(post)
+    post = api.post(
+        "/v1/posts", scenario.post_body([insta], text="Summer", media=media), expect=201
+    )
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
     pub_id = post["publications"][0]["id"]
-    assert api.publication(pub_id)["status"] == "published"
+    assert scenario.publication(pub_id)["status"] == "published"
     before = rows_digest(runtime)
     status, problem = api.call("POST", f"/v1/publications/{pub_id}/delete", {"reason": "r"})
     assert status == 409 and "cannot delete" in problem["detail"]
     assert rows_digest(runtime) == before
-    assert api.publication(pub_id)["status"] == "published"
+    assert scenario.publication(pub_id)["status"] == "published"

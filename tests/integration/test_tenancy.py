@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import X_ACCOUNT, X_CREDS, rows_digest, soon
+from tests.helpers import rows_digest, soon
+from tests.scenario import X_ACCOUNT, X_CREDS
 
 
 @pytest.fixture
-def acme(api):
-    x, fb = api.channels()
-    campaign = api.campaign()
-    post = api.post_for([x], at=soon(600), campaign=campaign)
+def acme(api, scenario):
+    x, fb = scenario.channels()
+    campaign = scenario.campaign()
+    post = scenario.post_for([x], at=soon(600), campaign=campaign)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     return {
         "channel": x,
@@ -81,12 +82,12 @@ def test_another_workspaces_channel_cannot_be_targeted(api, runtime, acme):
     assert problem["errors"][0]["loc"] == ["targets", 0, "channel_id"]
 
 
-def test_an_editor_cannot_approve(api, runtime, acme):
+def test_an_editor_cannot_approve(api, scenario, runtime, acme):
     pub = acme["publication"]["id"]
     for role in ("editor", "automation"):
         status, problem = api.call("POST", f"/v1/reviews/{pub}/approve", {"revision": 1}, as_=role)
         assert status == 403, problem
-    assert api.publication(pub)["status"] == "in_review"
+    assert scenario.publication(pub)["status"] == "in_review"
 
 
 def test_a_reviewer_cannot_edit_content(api, runtime, acme):

@@ -14,9 +14,9 @@ from tests.helpers import reconcile_pass, rows_digest, run_pipeline, set_clock, 
 PARTS = ["1/4 We are hiring", "2/4 Engineers", "3/4 Designers", "4/4 Apply today"]
 
 
-def _thread_post(api, channels, *, link=None):
+def _thread_post(api, scenario, channels, *, link=None):
     body = {
-        "campaign_id": api.campaign()["id"],
+        "campaign_id": scenario.campaign()["id"],
         "text": PARTS[0],
         "thread": PARTS[1:],
         "targets": [
@@ -27,7 +27,7 @@ def _thread_post(api, channels, *, link=None):
     if link:
         body["link"] = link
     post = api.post("/v1/posts", body, expect=201)
-    api.submit_and_approve(post)
+    scenario.submit_and_approve(post)
     return post
 
 
@@ -49,20 +49,22 @@ def _later(runtime, seconds: float) -> datetime:
     return when
 
 
-def test_a_thread_is_a_chain_of_replies_on_x_and_one_post_on_facebook(api, runtime, sandbox):
-    x, fb = api.channels()
-    post = _thread_post(api, [x, fb], link="https://acme.example/jobs")
+def test_a_thread_is_a_chain_of_replies_on_x_and_one_post_on_facebook(
+    api, scenario, runtime, sandbox
+):
+    x, fb = scenario.channels()
+    post = _thread_post(api, scenario, [x, fb], link="https://acme.example/jobs")
     run_pipeline(runtime)
 
     assert _chain(sandbox) == _expected_chain(f"{PARTS[0]} https://acme.example/jobs")
     (page_post,) = sandbox.ledger.accepted("facebook")
     assert page_post.text == "\n\n".join(PARTS) and page_post.link == "https://acme.example/jobs"
     pubs = {p["channel_id"]: p for p in post["publications"]}
-    on_x = api.publication(pubs[x["id"]]["id"])
+    on_x = scenario.publication(pubs[x["id"]]["id"])
     assert on_x["status"] == "published"
     assert on_x["part_ids"] == [a.external_id for a in sandbox.ledger.accepted("x")]
     assert on_x["external_id"] == on_x["part_ids"][0]
-    assert api.publication(pubs[fb["id"]]["id"])["part_ids"] == []
+    assert scenario.publication(pubs[fb["id"]]["id"])["part_ids"] == []
 
 
 @pytest.mark.parametrize(
@@ -79,15 +81,15 @@ def test_a_thread_is_a_chain_of_replies_on_x_and_one_post_on_facebook(api, runti
     ids=["503-at-part-3", "500-at-part-3", "500-after-part-3-landed"],
 )
 def test_a_thread_interrupted_at_part_3_resumes_without_repeating_a_part(
-    api, runtime, sandbox, fault, settle
+    api, scenario, runtime, sandbox, fault, settle
 ):
-    x, _ = api.channels()
-    post = _thread_post(api, [x])
+    x, _ = scenario.channels()
+    post = _thread_post(api, scenario, [x])
     pub_id = post["publications"][0]["id"]
     sandbox.ledger.inject("x", fault)
     run_pipeline(runtime)
 
-    stopped = api.publication(pub_id)
+    stopped = scenario.publication(pub_id)
     assert stopped["status"] == ("scheduled" if settle == "retry" else "unknown")
     assert "after part 2 of 4" in stopped["last_error"]
     assert len(stopped["part_ids"]) == 2
@@ -95,17 +97,19 @@ def test_a_thread_interrupted_at_part_3_resumes_without_repeating_a_part(
 
     if settle == "reconcile":
         reconcile_pass(runtime)
-        assert api.publication(pub_id)["status"] == "scheduled"
+        assert scenario.publication(pub_id)["status"] == "scheduled"
     when = _later(runtime, 3600)
     run_pipeline(runtime, now=when)
 
-    done = api.publication(pub_id)
+    done = scenario.publication(pub_id)
     assert done["status"] == "published", done
     assert _chain(sandbox) == _expected_chain()  # each part once, each replying to the last
     assert done["part_ids"] == [a.external_id for a in sandbox.ledger.accepted("x")]
 
 
-def test_a_worker_killed_mid_thread_is_reconciled_from_the_platform(api, runtime, sandbox):
+def test_a_worker_killed_mid_thread_is_reconciled_from_the_platform(
+    api, scenario, runtime, sandbox
+):
     # Parts 1 and 2 went out, then the worker died before writing anything down: the
     # publication has no part ids on record. The reconciler finds the two on the timeline.
     from sqlalchemy import update
@@ -113,8 +117,8 @@ def test_a_worker_killed_mid_thread_is_reconciled_from_the_platform(api, runtime
     from publisher.core.models import Publication
     from publisher.deliver import claims, dispatch, publish
 
-    x, _ = api.channels()
-    post = _thread_post(api, [x])
+    x, _ = scenario.channels()
+    post = _thread_post(api, scenario, [x])
     pub_id = post["publications"][0]["id"]
     sandbox.ledger.inject("x", Fault(status=500, accept=True, hold_s=3.0, after=1))
     with runtime.session() as session:
@@ -132,17 +136,17 @@ def test_a_worker_killed_mid_thread_is_reconciled_from_the_platform(api, runtime
         assert dispatch.expire_claims(session, now=later, claim_timeout=timedelta(minutes=5)) == 1
         session.commit()
     reconcile_pass(runtime, now=later)
-    found = api.publication(pub_id)
+    found = scenario.publication(pub_id)
     assert found["status"] == "scheduled" and len(found["part_ids"]) == 2
     run_pipeline(runtime, now=_later(runtime, 3600))
-    assert api.publication(pub_id)["status"] == "published"
+    assert scenario.publication(pub_id)["status"] == "published"
     assert _chain(sandbox) == _expected_chain()
 
 
-def test_thread_limits_are_checked_per_part(api):
-    x, fb = api.channels()
+def test_thread_limits_are_checked_per_part(api, scenario):
+    x, fb = scenario.channels()
     body = {
-        "campaign_id": api.campaign()["id"],
+        "campaign_id": scenario.campaign()["id"],
         "text": "fine",
         "thread": ["also fine", "é" * 281],
         "targets": [
@@ -157,10 +161,10 @@ def test_thread_limits_are_checked_per_part(api):
     assert messages == ["281 of 280 weighted characters on X (part 3 of 3) (channel 'Acme on X')"]
 
 
-def test_too_many_parts_for_x(api):
-    x, _ = api.channels()
+def test_too_many_parts_for_x(api, scenario):
+    x, _ = scenario.channels()
     body = {
-        "campaign_id": api.campaign()["id"],
+        "campaign_id": scenario.campaign()["id"],
         "text": "1",
         "thread": [str(i) for i in range(2, 27)],
         "targets": [
@@ -172,12 +176,12 @@ def test_too_many_parts_for_x(api):
     assert status == 422 and "26 parts; a thread on X has at most 25" in problem["errors"][0]["msg"]
 
 
-def test_the_review_preview_shows_every_part_as_it_will_go_out(api):
-    x, fb = api.channels()
+def test_the_review_preview_shows_every_part_as_it_will_go_out(api, scenario):
+    x, fb = scenario.channels()
     post = api.post(
         "/v1/posts",
         {
-            "campaign_id": api.campaign()["id"],
+            "campaign_id": scenario.campaign()["id"],
             "text": PARTS[0],
             "thread": PARTS[1:],
             "targets": [
@@ -196,21 +200,21 @@ def test_the_review_preview_shows_every_part_as_it_will_go_out(api):
 @pytest.mark.parametrize(
     "thread", [["ok", "   "], [""], "not a list", [1, 2], ["x" * 10_001], ["p"] * 50]
 )
-def test_bad_threads_are_refused_and_change_nothing(api, runtime, thread):
-    x, _ = api.channels()
-    campaign = api.campaign()
+def test_bad_threads_are_refused_and_change_nothing(api, scenario, runtime, thread):
+    x, _ = scenario.channels()
+    campaign = scenario.campaign()
     before = rows_digest(runtime)
-    body = api.post_body([x], text="t", campaign=campaign, thread=thread)
+    body = scenario.post_body([x], text="t", campaign=campaign, thread=thread)
     status, problem = api.call("POST", "/v1/posts", body)
     assert status == 422 and problem["errors"][0]["loc"][0] == "thread"
     assert rows_digest(runtime) == before
 
 
-def test_a_part_too_long_is_pointed_at_where_it_is(api, runtime):
+def test_a_part_too_long_is_pointed_at_where_it_is(api, scenario, runtime):
     """Issue 11 item 19: a too-long second part pointed at `text`."""
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     body = {
-        "campaign_id": api.campaign()["id"],
+        "campaign_id": scenario.campaign()["id"],
         "text": "A short start",
         "thread": ["fine", "x" * 300],
         "targets": [

@@ -48,13 +48,13 @@ def _deliver(runtime, now=None) -> int:
     return count
 
 
-def test_events_reach_the_receiver_signed(api, runtime, receiver):
+def test_events_reach_the_receiver_signed(api, scenario, runtime, receiver):
     topics = ["review.requested", "review.decided", "publication.published"]
     hook = _subscribe(api, receiver, topics)
     assert hook["secret"].startswith("whsec_")
-    x, _ = api.channels()
-    post = api.post_for([x], at=soon())
-    api.submit_and_approve(post)
+    x, _ = scenario.channels()
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
     run_pipeline(runtime)
     assert _deliver(runtime) == 3
     payloads = [_verified(hook["secret"], r) for r in receiver.received]
@@ -112,10 +112,10 @@ def test_failures_are_retried_with_backoff_then_given_up(api, runtime, receiver)
     assert api.get(f"/v1/webhooks/{hook['id']}/deliveries", as_="admin")[0]["status"] == "delivered"
 
 
-def test_only_subscribed_topics_and_active_hooks_get_deliveries(api, runtime, receiver):
+def test_only_subscribed_topics_and_active_hooks_get_deliveries(api, scenario, runtime, receiver):
     hook = _subscribe(api, receiver, ["publication.failed"])
-    x, _ = api.channels()
-    api.submit_and_approve(api.post_for([x], at=soon()))
+    x, _ = scenario.channels()
+    scenario.submit_and_approve(scenario.post_for([x], at=soon()))
     run_pipeline(runtime)
     assert _deliver(runtime) == 0
     api.call("DELETE", f"/v1/webhooks/{hook['id']}", as_="admin", expect=200)
@@ -158,7 +158,7 @@ def test_a_delivery_that_turns_private_is_refused_at_send_time(api, runtime, rec
     assert receiver.received == []
 
 
-def test_reauth_deadline_and_expiry_topics(api, runtime, receiver, sandbox):
+def test_reauth_deadline_and_expiry_topics(api, scenario, runtime, receiver, sandbox):
     topics = [
         "channel.needs_reauth",
         "review.deadline_near",
@@ -173,9 +173,9 @@ def test_reauth_deadline_and_expiry_topics(api, runtime, receiver, sandbox):
         "late_approval_grace_seconds": 0,
     }
     api.call("PUT", "/v1/review-policy", rules, as_="admin", expect=200)
-    x, _ = api.channels()
+    x, _ = scenario.channels()
     due = soon(3000)
-    post = api.post_for([x], at=due)
+    post = scenario.post_for([x], at=due)
     api.post(f"/v1/posts/{post['id']}/submit", expect=200)
     sandbox.ledger.expire_token("x-token-acme")
     api.post(f"/v1/channels/{x['id']}/check", expect=200)
@@ -206,11 +206,11 @@ def test_key_rotation_reseals_webhook_secrets(api, runtime, receiver, settings):
     assert _verified(hook["secret"], receiver.received[0])["topic"] == "workspace.paused"
 
 
-def test_failed_and_unknown_publications_are_announced(api, runtime, receiver, sandbox):
+def test_failed_and_unknown_publications_are_announced(api, scenario, runtime, receiver, sandbox):
     hook = _subscribe(api, receiver, ["publication.failed", "publication.unknown"])
-    x, fb = api.channels()
-    post = api.post_for([x, fb], at=soon())
-    api.submit_and_approve(post)
+    x, fb = scenario.channels()
+    post = scenario.post_for([x, fb], at=soon())
+    scenario.submit_and_approve(post)
     sandbox.ledger.inject("x", Fault(status=400))  # X refuses it: failed
     sandbox.ledger.inject("facebook", Fault(status=500, accept=True))
     run_pipeline(runtime)
