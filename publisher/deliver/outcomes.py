@@ -43,6 +43,75 @@ class RetryPolicy:
         return timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
 
+NEAR_LIMITS = "the platform reports the account near its usage limits"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an outcome does to a publication, decided from its state alone (pure):
+    `judge` decides, `record_outcome` writes it down."""
+
+    status: Status | None  # the state to move to; None: stay (still unknown)
+    error: str | None = None  # the publication's last_error (None clears it)
+    note: str | None = None  # the audit log's reason for the move
+    due_at: datetime | None = None  # the next attempt, or now for reconciliation
+    refund_attempt: bool = False  # not the publication's fault: the try does not count
+    hold_until: datetime | None = None  # post nothing more on the channel before
+    hold_reason: str | None = None
+    needs_reauth: bool = False  # the channel waits for its owner to connect it again
+    part_ids: tuple[str, ...] | None = None  # parts known to be out, whatever happens next
+
+
+def judge(
+    outcome: PublishResult | AdapterError,
+    *,
+    status: Status,
+    attempts: int,
+    due_at: datetime,
+    now: datetime,
+    policy: RetryPolicy,
+) -> Verdict:
+    """The verdict on one try of a publication that is `status` (publishing, or unknown
+    when its claim expired first) after `attempts` tries, due at `due_at`."""
+    parts: tuple[str, ...] | None = None
+    reason = ""
+    if isinstance(outcome, PartlyPublished):
+        # The parts that went out are facts whatever stopped the rest: a retry (or the
+        # reconciler) goes on after them, so none is ever sent twice.
+        parts, reason, outcome = tuple(outcome.sent), outcome.reason, outcome.cause
+    elif isinstance(outcome, AdapterError):
+        reason = outcome.reason
+    uncertain = isinstance(outcome, OutcomeUnknown) or _duplicate_of_an_earlier_try(
+        attempts, outcome
+    )
+    if status == Status.UNKNOWN and uncertain:
+        return Verdict(None, part_ids=parts)  # reconciliation settles it
+    if isinstance(outcome, PublishResult):
+        near_limits = outcome.hold_until is not None and outcome.hold_until > now
+        return Verdict(
+            Status.PUBLISHED,
+            hold_until=outcome.hold_until if near_limits else None,
+            hold_reason=NEAR_LIMITS if near_limits else None,
+            part_ids=tuple(outcome.part_ids) if len(outcome.part_ids) > 1 else None,
+        )
+    error = reason[:2000]
+    if uncertain:  # reconciliation asks the platform before anything is resent
+        return Verdict(Status.UNKNOWN, error, reason, due_at=now, part_ids=parts)
+    if isinstance(outcome, Rejected):
+        return Verdict(Status.FAILED, error, reason, part_ids=parts)
+    if isinstance(outcome, AuthExpired):  # it waits for the channel, at its own time
+        return _retry(error, reason, due_at, parts, refund_attempt=True, needs_reauth=True)
+    if isinstance(outcome, RateLimited):
+        hold = max(outcome.retry_at or now + timedelta(seconds=policy.rate_limit_hold_s), now)
+        return _retry(
+            error, reason, hold, parts, refund_attempt=True, hold_until=hold, hold_reason=reason
+        )
+    if isinstance(outcome, Transient) and attempts < policy.max_attempts:
+        return _retry(error, reason, now + policy.backoff(attempts), parts)
+    note = f"gave up after {attempts} attempts: {reason}"
+    return Verdict(Status.FAILED, error, note, part_ids=parts)
+
+
 def record_outcome(
     session: Session,
     pub: Publication,
@@ -60,75 +129,44 @@ def record_outcome(
     if pub.status not in (Status.PUBLISHING, Status.UNKNOWN):
         log.error("publication %s is %s before its outcome was recorded", pub.id, pub.status)
         return pub.status
-    if isinstance(outcome, PartlyPublished):
-        # The parts that went out are facts whatever stopped the rest: a retry (or the
-        # reconciler) goes on after them, so none is ever sent twice.
-        pub.part_ids = list(outcome.sent)
-        reason, outcome = outcome.reason, outcome.cause
-    elif isinstance(outcome, AdapterError):
-        reason = outcome.reason
-    uncertain = isinstance(outcome, OutcomeUnknown) or _duplicate_of_an_earlier_try(pub, outcome)
-    if pub.status == Status.UNKNOWN and uncertain:
-        return pub.status  # the claim expired first; still unknown, reconciliation settles it
+    verdict = judge(
+        outcome,
+        status=pub.status,
+        attempts=pub.attempts,
+        due_at=pub.due_at,
+        now=now,
+        policy=policy,
+    )
+    if verdict.part_ids is not None:
+        pub.part_ids = list(verdict.part_ids)
+    if verdict.status is None:
+        return pub.status
     if isinstance(outcome, PublishResult):
         # The platform's id first, in the same transaction that leaves `publishing`.
         pub.external_id, pub.external_url = outcome.external_id, outcome.url
-        if len(outcome.part_ids) > 1:
-            pub.part_ids = list(outcome.part_ids)
-        if outcome.hold_until is not None and outcome.hold_until > now:
-            hold_channel(
-                session,
-                channel,
-                until=outcome.hold_until,
-                reason="the platform reports the account near its usage limits",
-                now=now,
-            )
-        pub.published_at, pub.last_error = now, None
-        events.move(session, pub, Status.PUBLISHED, actor=WORKER, now=now)
-        return pub.status
-    pub.last_error = reason[:2000]
-    if uncertain:
-        pub.due_at = now  # reconciliation asks the platform before anything is resent
-        events.move(session, pub, Status.UNKNOWN, actor=WORKER, now=now, reason=reason)
-    elif isinstance(outcome, Rejected):
-        events.move(session, pub, Status.FAILED, actor=WORKER, now=now, reason=reason)
-    elif isinstance(outcome, AuthExpired):
-        mark_needs_reauth(session, channel, reason=reason, now=now)
-        pub.attempts -= 1  # not the publication's fault; it waits for the channel
-        _retry_at(session, pub, pub.due_at, now=now, reason=reason)
-    elif isinstance(outcome, RateLimited):
+        pub.published_at = now
+    if verdict.needs_reauth:
+        mark_needs_reauth(session, channel, reason=verdict.error or "", now=now)
+    if verdict.refund_attempt:
         pub.attempts -= 1
-        hold = max(outcome.retry_at or now + timedelta(seconds=policy.rate_limit_hold_s), now)
-        hold_channel(session, channel, until=hold, reason=reason, now=now)
-        _retry_at(session, pub, hold, now=now, reason=reason)
-    elif isinstance(outcome, Transient) and pub.attempts < policy.max_attempts:
-        _retry_at(session, pub, now + policy.backoff(pub.attempts), now=now, reason=reason)
-    else:
-        events.move(
-            session,
-            pub,
-            Status.FAILED,
-            actor=WORKER,
-            now=now,
-            reason=f"gave up after {pub.attempts} attempts: {reason}",
+    if verdict.hold_until is not None:
+        hold_channel(
+            session, channel, until=verdict.hold_until, reason=verdict.hold_reason or "", now=now
         )
+    pub.last_error = verdict.error
+    if verdict.due_at is not None:
+        pub.due_at = verdict.due_at
+    events.move(session, pub, verdict.status, actor=WORKER, now=now, reason=verdict.note)
     return pub.status
 
 
-def _duplicate_of_an_earlier_try(pub: Publication, outcome: AdapterError) -> bool:
+def _duplicate_of_an_earlier_try(attempts: int, outcome: object) -> bool:
     """A duplicate-content refusal on a retry is evidence the earlier try landed."""
-    return isinstance(outcome, Rejected) and outcome.duplicate and pub.attempts > 1
+    return isinstance(outcome, Rejected) and outcome.duplicate and attempts > 1
 
 
-def _retry_at(
-    session: Session, pub: Publication, when: datetime, *, now: datetime, reason: str
-) -> None:
-    pub.due_at = when
-    events.move(
-        session,
-        pub,
-        Status.SCHEDULED,
-        actor=WORKER,
-        now=now,
-        reason=f"{reason}; next attempt at {when.isoformat()}",
-    )
+def _retry(
+    error: str, reason: str, when: datetime, parts: tuple[str, ...] | None, **effects
+) -> Verdict:
+    note = f"{reason}; next attempt at {when.isoformat()}"
+    return Verdict(Status.SCHEDULED, error, note, due_at=when, part_ids=parts, **effects)
