@@ -80,6 +80,12 @@ class Adapter(ABC):
         return [first, *content.thread] if cls.limits.thread_parts > 1 else [first]
 
     @classmethod
+    def media_part(cls, content: Content) -> int:
+        """Which part (from 0) carries the media: the first, on every platform here (on X
+        the thread's opening post; a platform without threads has one part)."""
+        return 0
+
+    @classmethod
     def measure(cls, content: Content) -> int:
         """The length of the first post's text, counted the platform's way."""
         return cls.limits.counts(cls.render_text(content))

@@ -8,7 +8,7 @@ from api.http.context import actor, commit, db, runtime
 from api.http.paging import PageQuery, after_id, page
 from api.http.spec import endpoint, json_response
 from publisher.core import workspaces
-from publisher.core.schemas import KeyCreate, KeyCreated, KeyRead
+from publisher.core.schemas import KeyCreate, KeyCreated, KeyRead, KeyUpdate
 from publisher.core.workspaces import Permission
 
 bp = Blueprint("keys", __name__, url_prefix="/keys")
@@ -27,6 +27,7 @@ def create():
         name=g.body.name,
         role=g.body.role,
         time_zone=g.body.time_zone,
+        language=g.body.language,
     )
     commit()
     return json_response(
@@ -36,6 +37,7 @@ def create():
             role=key.role,
             prefix=key.prefix,
             time_zone=key.time_zone,
+            language=key.language,
             key=secret,
         ),
         201,
@@ -48,6 +50,14 @@ def index():
     q = g.query
     found = workspaces.list_keys(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
     return page(found, q, KeyRead.model_validate, next_position=lambda k: {"after": k.id})
+
+
+@bp.patch("/<int:key_id>")
+@endpoint("Change a key's time zone or language", body=KeyUpdate, response=KeyRead)
+def update(key_id: int):
+    key = workspaces.update_key(db(), actor(), key_id, g.body)
+    commit()
+    return json_response(KeyRead.model_validate(key))
 
 
 @bp.post("/<int:key_id>/revoke")

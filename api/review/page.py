@@ -1,17 +1,21 @@
-"""/review/<token>: a small HTML page where a reviewer without an API client sees what
-will go out and decides (plain forms, no JavaScript). The token is the credential."""
+"""/review/<token>: a small HTML page where a reviewer without an API client sees a post
+as each network will show it and decides (plain forms, no JavaScript). The token is the
+credential: it votes as one key, on the post of the publication it was made for (every
+channel of that post waiting for that key's vote)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
 from api.http.context import db, runtime
-from api.review.words import language, when, words
+from api.review.words import language, use_key_language, when, words
 from publisher.core.errors import PublisherError
 from publisher.core.states import Status
+from publisher.core.workspaces import key_language
 from publisher.plan.content import media_files
-from publisher.review import links, policies, queue, votes
+from publisher.review import links, policies, post_review, queue, votes
 from publisher.review.comments import comments_of
+from publisher.review.post_review import PostReview
 
 bp = Blueprint("review_page", __name__)
 
@@ -30,36 +34,61 @@ _HEADERS = {
 
 
 def _page(status: int = 200, **context) -> Response:
-    html = render_template("review.html", w=words(), when=when, lang=language(), **context)
+    registry = runtime().registry
+
+    def platform_name(platform: str) -> str:
+        adapter = registry.get(platform)
+        return adapter.display_name if adapter else platform
+
+    html = render_template(
+        "review.html",
+        w=words(),
+        when=when,
+        lang=language(),
+        platform_name=platform_name,
+        **context,
+    )
     return Response(html, status=status, mimetype="text/html", headers=_HEADERS)
 
 
 def _open(token: str):
     rt = runtime()
-    return links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
+    who, publication_id = links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
+    use_key_language(key_language(db(), who))
+    return who, publication_id
 
 
-def _show(token: str, *, status: int = 200, message: str = "", error: str = "") -> Response:
+def _review(who, publication_id: int) -> PostReview:
+    zone = queue.reviewer_time_zone(db(), who, None)
+    return post_review.open_post(db(), who, publication_id, time_zone=zone)
+
+
+def _show(token: str, *, status: int = 200, error: str = "") -> Response:
+    """The post under review: every channel waiting, each previewed as it will go out."""
     rt = runtime()
     try:
         who, publication_id = _open(token)
     except links.LinkInvalid as exc:
         return _page(exc.status, invalid=exc.detail)
-    items = queue.review_queue(db(), who, publication_id=publication_id)
-    if not items:
-        done = links.status_of(db(), publication_id)
-        return _page(status, done=done, message=message, error=error, token=token)
-    zone = queue.reviewer_time_zone(db(), who, None)
-    [item] = queue.describe(db(), who, items, time_zone=zone)
-    files = media_files(db(), item.post, rt.media, item.channel)
+    review = _review(who, publication_id)
+    channels = []
+    for item in review.waiting:
+        files = media_files(db(), item.post, rt.media, item.channel)
+        channels.append(
+            {
+                "item": item,
+                "preview": queue.preview(item, rt.registry, files),
+                "missing": policies.missing_words(item.details["tally"], language()),
+                "mine": item.details.get("waiting_on_me", False),
+            }
+        )
     return _page(
         status,
         token=token,
-        item=item,
-        preview=queue.preview(item, rt.registry, files),
-        missing=policies.missing_words(item.details["tally"], language()),
-        comments=comments_of(db(), item.post),
-        message=message,
+        review=review,
+        channels=channels,
+        zone=queue.reviewer_time_zone(db(), who, None),
+        comments=comments_of(db(), review.post),
         error=error,
     )
 
@@ -75,7 +104,7 @@ def decide(token: str):
     form = request.form.to_dict()
     rt = runtime()
     try:
-        who, publication_id = links.open_link(db(), token, keys=rt.box.keys, now=rt.clock())
+        who, publication_id = _open(token)
     except links.LinkInvalid as exc:
         return _page(exc.status, invalid=exc.detail)
     decision = _DECISIONS.get(form.get("decision", ""))
@@ -87,29 +116,49 @@ def decide(token: str):
         return _show(token, status=422, error=words()["nul"])
     if decision != Status.APPROVED and not comment:
         return _show(token, status=422, error=words()["comment_required"])
-    try:
-        outcome = votes.decide(
-            db(),
-            who,
-            publication_id,
-            decision,
-            comment=comment,
-            revision=int(revision),
-            now=rt.clock(),
-            via_link=True,
-        )
-    except PublisherError as refused:
+    review = _review(who, publication_id)
+    if not review.mine:
+        return _show(token, status=409, error=words()["nothing_for_you"])
+    results = votes.decide_batch(
+        db(),
+        who,
+        [(item.publication.id, int(revision)) for item in review.mine],
+        decision,
+        comment=comment,
+        now=rt.clock(),
+        via_link=True,
+    )
+    refused = [r for _, r in results if isinstance(r, PublisherError)]
+    if len(refused) == len(results):  # nothing was recorded: the page again, and why
         db().rollback()
-        return _show(token, status=refused.status, error=refused.detail)
+        return _show(token, status=refused[0].status, error=refused[0].detail)
     db().commit()
     rt.queue.wake()
-    w = words()
-    if outcome.status == Status.IN_REVIEW:
-        missing = policies.missing_in(outcome.tally, language())
-        message = w["recorded_waiting"].format(missing=", ".join(missing))
-    else:
-        message = w["recorded"].format(status=w.get(str(outcome.status), outcome.status))
-    return _show(token, message=message)
+    return _confirmation(token, review, dict(results), decision)
+
+
+def _confirmation(token: str, review: PostReview, results: dict, decision: Status) -> Response:
+    """What the decision did, channel by channel, in words."""
+    w, lang = words(), language()
+    zone = review.waiting[0].details["reviewer_time_zone"] if review.waiting else "UTC"
+    lines = []
+    for item in review.mine:
+        result = results.get(item.publication.id)
+        name = f"{item.channel.name} ({item.channel.platform})"
+        if isinstance(result, PublisherError):
+            lines.append((name, "outcome-no", w["outcome_refused"].format(reason=result.detail)))
+        elif result.status == Status.IN_REVIEW:
+            missing = ", ".join(policies.missing_in(result.tally, lang))
+            lines.append((name, "outcome-wait", w["recorded_waiting"].format(missing=missing)))
+        elif result.status in (Status.SCHEDULED, Status.QUEUED):
+            at = when(item.publication.scheduled_at, zone)
+            lines.append((name, "outcome-ok", w["outcome_scheduled"].format(when=at)))
+        else:
+            status = w.get(str(result.status), str(result.status))
+            lines.append((name, "outcome-other", w["recorded"].format(status=status)))
+    title = w["confirm_approved" if decision == Status.APPROVED else "confirm_changes"]
+    message = lines[0][2] if len(lines) == 1 else w["recorded_for"].format(n=len(lines))
+    return _page(200, confirmed=title, message=message, outcomes=lines, token=token, review=review)
 
 
 @bp.get("/review/<token>/media/<int:media_id>")

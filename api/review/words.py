@@ -1,5 +1,6 @@
-"""The review page's words in the reviewer's language (Accept-Language): English and
-French. The engine's own messages (a refusal's reason) stay in English."""
+"""The review page's words in the reviewer's language (their key's, else the browser's
+Accept-Language): English and French. The engine's own messages (a refusal's reason)
+stay in English."""
 
 from __future__ import annotations
 
@@ -7,15 +8,28 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, get_timezone_location
-from flask import request
+from flask import g, request
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Review",
         "invalid": "This link cannot be used",
         "nothing": "Nothing to decide here",
-        "no_longer": "This publication is <strong>{status}</strong>; it no longer waits for "
-        "review.",
+        "no_longer": "This post no longer waits for review: where each channel stands is below.",
+        "campaign": "Campaign",
+        "author": "Written by",
+        "other_channels": "Its other channels",
+        "not_yours": "Your vote does not count here (you voted already, or wrote this post).",
+        "nothing_for_you": "Nothing of this post waits for your vote.",
+        "applies_to": "Your decision applies to the {n} channels above.",
+        "confirm_approved": "Your approval is recorded",
+        "confirm_changes": "Your request for changes is recorded",
+        "outcome_scheduled": "approved: it goes out {when}.",
+        "outcome_refused": "not recorded: {reason}",
+        "recorded_for": "Recorded for {n} channels:",
+        "back": "Back to the post",
+        "unit_characters": "characters",
+        "unit_weighted_characters": "characters (as X counts them)",
         "colon": ":",
         "goes_out": "Goes out on",
         "decide_by": "decide by",
@@ -73,8 +87,22 @@ WORDS: dict[str, dict[str, str]] = {
         "title": "Relecture",
         "invalid": "Ce lien ne peut pas être utilisé",
         "nothing": "Rien à décider ici",
-        "no_longer": "Cette publication est <strong>{status}</strong> ; elle n’attend plus "
-        "de relecture.",
+        "no_longer": "Cette publication n’attend plus de relecture : où en est chaque canal, "
+        "ci-dessous.",
+        "campaign": "Campagne",
+        "author": "Rédigée par",
+        "other_channels": "Ses autres canaux",
+        "not_yours": "Votre vote ne compte pas ici (vous avez déjà voté, ou vous l’avez rédigée).",
+        "nothing_for_you": "Rien dans cette publication n’attend votre vote.",
+        "applies_to": "Votre décision vaut pour les {n} canaux ci-dessus.",
+        "confirm_approved": "Votre approbation est enregistrée",
+        "confirm_changes": "Votre demande de modifications est enregistrée",
+        "outcome_scheduled": "approuvée : elle part le {when}.",
+        "outcome_refused": "non enregistré : {reason}",
+        "recorded_for": "Enregistré pour {n} canaux :",
+        "back": "Revenir à la publication",
+        "unit_characters": "caractères",
+        "unit_weighted_characters": "caractères (comptés comme X les compte)",
         "colon": "\u00a0:",
         "goes_out": "Part le",
         "decide_by": "à décider avant le",
@@ -127,8 +155,17 @@ WORDS: dict[str, dict[str, str]] = {
 
 
 def language() -> str:
-    """The reviewer's language among those the page speaks (English when none fits)."""
+    """The reviewer's language among those the page speaks: their key's (`use_key_language`),
+    else the browser's Accept-Language, else English."""
+    preferred = g.get("key_language")
+    if preferred and (base := preferred.split("-")[0]) in WORDS:
+        return base
     return request.accept_languages.best_match(list(WORDS), default="en")
+
+
+def use_key_language(tag: str | None) -> None:
+    """Speak the language set on the reviewer's key (when the page speaks it)."""
+    g.key_language = tag
 
 
 def words() -> dict[str, str]:

@@ -40,6 +40,8 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64)
     # Where the key's holder lives: review items show times there.
     time_zone: str | None = Field(default=None, max_length=64)
+    # The language its holder reads (a BCP 47 tag): the review page speaks it.
+    language: str | None = Field(default=None, max_length=35)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -55,6 +57,10 @@ class Channel(SQLModel, table=True):
     platform: str = Field(max_length=40)
     name: str = Field(max_length=200)
     external_account_id: str = Field(max_length=200)
+    # The account as the platform names it (its display name and @handle), learnt when
+    # it was connected or checked: previews show it as the network would.
+    account_name: str | None = Field(default=None, max_length=200)
+    account_handle: str | None = Field(default=None, max_length=200)
     credentials: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status: str = Field(default="active", max_length=20)
     # Set when the platform throttles the account: nothing goes out on it before then.

@@ -131,6 +131,28 @@ def _placeholders(value: str) -> str:
 TrackingValue = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_placeholders)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
 
+_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+def _language(tag: str) -> str:
+    """A BCP 47 language tag whose language Babel's CLDR data knows ("fr", "fr-CA",
+    "en-GB"), in its usual case."""
+    from babel import Locale, UnknownLocaleError
+
+    if not _TAG.match(tag):
+        raise ValueError("a BCP 47 language tag such as fr, fr-CA or en-GB")
+    language, *rest = tag.split("-")
+    try:
+        Locale.parse(language.lower())
+    except (UnknownLocaleError, ValueError):
+        raise ValueError(f"{language!r} is not a language CLDR knows") from None
+    return "-".join([language.lower(), *(r.upper() if len(r) == 2 else r for r in rest)])
+
+
+Language = Annotated[
+    str, Field(min_length=2, max_length=35, examples=["fr", "en-GB"]), AfterValidator(_language)
+]
+
 
 class Input(BaseModel):
     """Every request body: unknown fields are an error, types are not coerced from strings."""
@@ -189,6 +211,18 @@ class KeyCreate(Input):
     time_zone: TimeZone | None = Field(
         default=None, description="Where its holder lives: review times are shown there"
     )
+    language: Language | None = Field(
+        default=None,
+        description="The language its holder reads (BCP 47): the review page speaks it "
+        "(French or English; else the browser's Accept-Language)",
+    )
+
+
+class KeyUpdate(Patch):
+    NULLABLE = frozenset({"time_zone", "language"})
+
+    time_zone: TimeZone | None = Field(default=None, description="null: UTC")
+    language: Language | None = Field(default=None, description="null: the browser's")
 
 
 class KeyCreated(Output):
@@ -197,6 +231,7 @@ class KeyCreated(Output):
     role: str
     prefix: str
     time_zone: str | None = None
+    language: str | None = None
     key: str = Field(description="Shown once; store it now")
 
 
@@ -206,5 +241,6 @@ class KeyRead(Output):
     role: str
     prefix: str
     time_zone: str | None = None
+    language: str | None = None
     created_at: datetime
     revoked_at: datetime | None

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from publisher.core import security
 from publisher.core.errors import Forbidden, NotFound, Unauthenticated
 from publisher.core.models import ApiKey, Workspace
+from publisher.core.schemas import KeyUpdate
 
 T = TypeVar("T")
 
@@ -86,7 +87,13 @@ def get_or_create_workspace(session: Session, name: str) -> Workspace:
 
 
 def create_key(
-    session: Session, *, workspace_id: int, name: str, role: str, time_zone: str | None = None
+    session: Session,
+    *,
+    workspace_id: int,
+    name: str,
+    role: str,
+    time_zone: str | None = None,
+    language: str | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key; the secret is returned once and only its hash is stored."""
     if role not in ROLE_PERMISSIONS:
@@ -97,6 +104,7 @@ def create_key(
         name=name,
         role=role,
         time_zone=time_zone,
+        language=language,
         prefix=minted.prefix,
         key_hash=security.hash_api_key(minted.secret),
     )
@@ -116,6 +124,22 @@ def key_time_zone(session: Session, actor: Actor) -> str | None:
     """Where the key's holder lives (set when the key was made), if said."""
     key = session.get(ApiKey, actor.key_id) if actor.key_id is not None else None
     return key.time_zone if key is not None else None
+
+
+def key_language(session: Session, actor: Actor) -> str | None:
+    """The language the key's holder reads (a BCP 47 tag), if said."""
+    key = session.get(ApiKey, actor.key_id) if actor.key_id is not None else None
+    return key.language if key is not None else None
+
+
+def update_key(session: Session, actor: Actor, key_id: int, data: KeyUpdate) -> ApiKey:
+    """Change a key's time zone or language (the fields given; null removes one)."""
+    actor.require(P.MANAGE_KEYS)
+    key = owned(session, ApiKey, key_id, actor, noun="API key")
+    for name in data.model_fields_set & {"time_zone", "language"}:
+        setattr(key, name, getattr(data, name))
+    session.flush()
+    return key
 
 
 def revoke_key(session: Session, actor: Actor, key_id: int, *, now: datetime) -> ApiKey:

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from adapters.base import Adapter, AdapterRegistry
 from adapters.errors import AuthExpired, OutcomeUnknown, RateLimited, Rejected, Transient
+from adapters.types import Account
 from publisher.core.errors import Conflict, ValidationFailed, field_error
 from publisher.core.models import Channel
 from publisher.core.security import CredentialBox
@@ -123,6 +124,13 @@ def update_channel(
     return channel
 
 
+def learn_account(channel: Channel, account: Account | None) -> None:
+    """Keep the account's name and @handle as the platform gives them (for previews)."""
+    if account is not None and account.id == channel.external_account_id:
+        channel.account_name = (account.name or None) and account.name[:200]
+        channel.account_handle = (account.username or None) and account.username[:200]
+
+
 def reactivate(
     session: Session,
     channel: Channel,
@@ -214,6 +222,7 @@ def check_channel(
     elif result == "needs_reauth":
         mark_needs_reauth(session, channel, reason=detail or "", now=now, actor=actor.label)
     elif result == "ok":
+        learn_account(channel, account)
         reactivate(
             session,
             channel,

@@ -18,7 +18,7 @@ from publisher.core.errors import Conflict, NotFound, PublisherError, Validation
 from publisher.core.models import ApiKey, Channel, OAuthGrant
 from publisher.core.security import CredentialBox
 from publisher.core.workspaces import ROLE_PERMISSIONS, Actor, Permission
-from publisher.plan.channels import reactivate
+from publisher.plan.channels import learn_account, reactivate
 from publisher.record import events
 
 GRANT_LIFETIME = timedelta(minutes=10)
@@ -165,6 +165,7 @@ def save_accounts(
             )
             session.add(channel)
         channel.credentials = box.seal(dict(found.credentials))
+        learn_account(channel, found.account)
         channel.updated_at = now
         session.flush()
         if revived:

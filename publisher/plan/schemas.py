@@ -51,6 +51,12 @@ class ChannelRead(Output):
     platform: str
     name: str
     external_account_id: str
+    account_name: str | None = Field(
+        default=None,
+        description="The account's name on the network (learnt when connected "
+        "or checked: POST /v1/channels/{id}/check)",
+    )
+    account_handle: str | None = Field(default=None, description="Its @handle, without the @")
     status: str
     held_until: datetime | None = Field(description="Throttled by the platform until then")
     created_at: datetime

@@ -43,6 +43,7 @@ def review_queue(
     campaign_id: int | None = None,
     channel_id: int | None = None,
     publication_id: int | None = None,
+    post_id: int | None = None,
 ) -> list[QueueItem]:
     """Publications waiting for a decision, soonest due first; a series is one item."""
     query = (
@@ -58,6 +59,8 @@ def review_queue(
         query = query.where(Publication.channel_id == channel_id)
     if publication_id is not None:
         query = query.where(Publication.id == publication_id)
+    if post_id is not None:
+        query = query.where(Publication.post_id == post_id)
     query = query.order_by(Publication.scheduled_at, Publication.id)
     items: list[QueueItem] = []
     by_series: dict[int, QueueItem] = {}
@@ -199,13 +202,19 @@ def preview(
     """The content exactly as it would go out on the item's channel, measured and checked."""
     content = content_of(item.post, item.channel, media)
     adapter = registry.get(item.channel.platform)
+    refs = media_refs(item.post, item.channel)
+    channel = item.channel
     base = {
-        "platform": item.channel.platform,
-        "channel_name": item.channel.name,
+        "platform": channel.platform,
+        "platform_name": adapter.display_name if adapter else channel.platform,
+        "channel_name": channel.name,
+        "account_name": channel.account_name or channel.name,
+        "account_handle": f"@{channel.account_handle}" if channel.account_handle else None,
         "link": content.link,
-        "media": media_refs(item.post, item.channel),
+        "media": refs,
     }
     if adapter is None:
+        parts = [content.text, *content.thread]
         return {
             **base,
             "text": content.text,
@@ -213,19 +222,38 @@ def preview(
             "limit": 0,
             "unit": "characters",
             "problems": ["platform not installed"],
-            "parts": [content.text, *content.thread],
+            "parts": parts,
+            "posts": _posts(parts, len, 0, refs, 0),
         }
     parts = adapter.parts(content)
+    limits = adapter.limits
     return {
         **base,
         "text": adapter.render_text(content),
         "length": adapter.measure(content),
-        "limit": adapter.limits.text,
-        "unit": adapter.limits.unit,
+        "limit": limits.text,
+        "unit": limits.unit,
         "problems": adapter.validate(content),
         "parts": parts,
+        "posts": _posts(parts, limits.counts, limits.text, refs, adapter.media_part(content)),
         "findings": policies.findings(item.policy, parts) if item.policy else [],
     }
+
+
+def _posts(parts: list[str], counts, limit: int, refs: list, media_part: int) -> list[dict]:
+    """Each post the content makes, numbered, measured the platform's way, with the media
+    on the part the platform attaches them to."""
+    return [
+        {
+            "number": number,
+            "of": len(parts),
+            "text": part,
+            "length": counts(part),
+            "limit": limit,
+            "media": refs if number - 1 == media_part else [],
+        }
+        for number, part in enumerate(parts, 1)
+    ]
 
 
 def reviewer_time_zone(session: Session, actor: Actor, asked: str | None) -> str:

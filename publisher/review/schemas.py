@@ -119,9 +119,24 @@ class Finding(Output):
     detail: str
 
 
+class PreviewPost(Output):
+    number: int = Field(description="1 for the opening post; a thread's parts in order")
+    of: int = Field(description="How many posts the content makes on this channel")
+    text: str = Field(description="As sent")
+    length: int = Field(description="Counted the platform's way (X: weighted, links 23)")
+    limit: int
+    media: list[MediaRefRead] = Field(description="The media this post carries")
+
+
 class Preview(Output):
     platform: str
+    platform_name: str = Field(description="The network's name as people say it (X, Facebook)")
     channel_name: str
+    account_name: str = Field(
+        description="The account as the network names it (else the "
+        "channel's name): learnt when it was connected or checked"
+    )
+    account_handle: str | None = Field(description="@handle, when the network has one")
     text: str
     link: str | None = Field(description="The link as it will be sent, tracking included")
     length: int
@@ -129,6 +144,9 @@ class Preview(Output):
     unit: str
     problems: list[str]
     parts: list[str] = Field(description="Every post this makes on the platform, as sent")
+    posts: list[PreviewPost] = Field(
+        default_factory=list, description="The same posts numbered, each measured, with its media"
+    )
     media: list[MediaRefRead] = Field(default_factory=list, description="Attached, in order")
     findings: list[Finding] = Field(
         default_factory=list,

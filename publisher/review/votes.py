@@ -240,6 +240,7 @@ def decide_batch(
     *,
     comment: str,
     now: datetime,
+    via_link: bool = False,
 ) -> list[tuple[int, Outcome | PublisherError]]:
     """The same decision on several (publication id, revision) pairs; each stands alone,
     and one refused (a stale revision, say) leaves the others decided."""
@@ -254,6 +255,7 @@ def decide_batch(
                 comment=comment,
                 now=now,
                 revision=revision,
+                via_link=via_link,
             )
         except PublisherError as refused:
             results.append((publication_id, refused))

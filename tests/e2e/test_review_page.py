@@ -111,14 +111,18 @@ def test_a_reviewer_approves_from_the_page_and_it_goes_out(http, browser, sandbo
     link = http("POST", f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
 
     browser.get(link["url"])
-    preview = browser.find_element(By.ID, "preview").text
+    channel = f"#channel-{pub_id}"
+    preview = browser.find_element(By.CSS_SELECTOR, f"{channel} .preview").text
     assert TEXT in preview  # shown as text: the markup in it is escaped, not rendered
-    assert browser.find_elements(By.CSS_SELECTOR, "#preview b") == []
-    assert LINK in browser.find_element(By.ID, "link").text.replace("\n", "")
-    assert browser.find_element(By.ID, "tally").text == "0 of 1"
+    assert browser.find_elements(By.CSS_SELECTOR, f"{channel} .preview b") == []
+    link_shown = browser.find_element(By.CSS_SELECTOR, f"{channel} .link").text
+    assert LINK in link_shown.replace("\n", "")
+    assert browser.find_element(By.CSS_SELECTOR, f"{channel} .tally").text == "0 of 1"
+    assert browser.find_element(By.ID, "author").text == "editor"
 
     _click(browser, "approve")
-    assert "now scheduled" in browser.find_element(By.ID, "message").text
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Your approval is recorded"
+    assert "approved: it goes out" in browser.find_element(By.ID, "message").text
     pub = http("GET", f"/v1/publications/{pub_id}")
     assert pub["status"] in {"scheduled", "queued", "publishing", "published"}
     assert pub["approved_at"] is not None
@@ -154,7 +158,8 @@ def test_request_changes_needs_a_comment_and_a_stale_page_is_refused(http, brows
     http("PATCH", f"/v1/posts/{post['id']}", {"text": "Open day on Sunday"}, expect=200)
     _click(browser, "approve")
     assert "revision 2 is under review" in browser.find_element(By.ID, "error").text
-    assert "Open day on Sunday" in browser.find_element(By.ID, "preview").text
+    preview = browser.find_element(By.CSS_SELECTOR, f"#channel-{pub_id} .preview").text
+    assert "Open day on Sunday" in preview
     assert http("GET", f"/v1/publications/{pub_id}")["status"] == "in_review"
 
     assert _overflow(browser) == 0  # with the error and the new revision's diff too
@@ -182,3 +187,104 @@ def test_a_forged_link_opens_nothing_and_links_are_handed_out_with_care(http, st
             timeout=10,
         ).status_code
         assert status == 403, maker
+
+
+DESKTOP = (1280, 900)
+
+
+def _whole_post(http, stack) -> tuple[int, int]:
+    """A post for X and a Facebook Page: a three-part thread with a picture and a long link."""
+    from tests.samples import png
+    from tests.scenario import FB_CREDS, FB_PAGE, X_ACCOUNT
+
+    x = http(
+        "POST",
+        "/v1/channels",
+        {
+            "platform": "x",
+            "name": "Acme on X",
+            "external_account_id": X_ACCOUNT,
+            "credentials": X_CREDS,
+        },
+        expect=201,
+    )
+    fb = http(
+        "POST",
+        "/v1/channels",
+        {
+            "platform": "facebook",
+            "name": "Acme Page",
+            "external_account_id": FB_PAGE,
+            "credentials": FB_CREDS,
+        },
+        expect=201,
+    )
+    checked = http("POST", f"/v1/channels/{x['id']}/check", as_="admin", expect=200)
+    assert checked["result"] == "ok", checked  # and the channel learns its @handle
+    uploaded = requests.post(
+        f"{stack.api_url}/v1/media",
+        files={"file": ("hall.png", png(1600, 900), "image/png")},
+        headers={"Authorization": f"Bearer {http.keys['editor']}"},
+        timeout=10,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    at = datetime.now(UTC) + timedelta(hours=3)
+    post = http(
+        "POST",
+        "/v1/posts",
+        {
+            "text": TEXT,
+            "link": LINK,
+            "thread": ["The programme: talks, a tour, coffee.", "How to get there: " + LINK],
+            "media": [{"media_id": uploaded.json()["id"], "alt_text": "The hall"}],
+            "targets": [
+                {"channel_id": c["id"], "scheduled_at": at.isoformat(), "time_zone": "UTC"}
+                for c in (x, fb)
+            ],
+        },
+        expect=201,
+    )
+    http("POST", f"/v1/posts/{post['id']}/submit", expect=200)
+    ids = {p["channel_id"]: p["id"] for p in post["publications"]}
+    return ids[x["id"]], ids[fb["id"]]
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone-390", "desktop-1280"])
+def test_the_whole_post_fits_the_screen_and_reads_as_each_network_shows_it(
+    http, stack, browser, size, tmp_path
+):
+    x_pub, fb_pub = _whole_post(http, stack)
+    link = http("POST", f"/v1/reviews/{x_pub}/link", {}, as_="reviewer", expect=201)
+    browser.set_window_size(*size)
+    browser.get(link["url"])
+    browser.save_screenshot(str(tmp_path / f"review-{size[0]}.png"))  # for a person to see
+
+    assert _overflow(browser) == 0  # long links wrap, pictures shrink: nothing scrolls sideways
+    width = browser.execute_script("return document.documentElement.clientWidth;")
+    for image in browser.find_elements(By.TAG_NAME, "img"):
+        WebDriverWait(browser, 10).until(
+            lambda b, i=image: b.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0;", i
+            )
+        )
+        box = image.rect
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    x = f"#channel-{x_pub}"
+    numbers = [e.text for e in browser.find_elements(By.CSS_SELECTOR, f"{x} .number")]
+    assert numbers == ["1/3", "2/3", "3/3"]
+    posts = browser.find_elements(By.CSS_SELECTOR, f"{x} .post")
+    assert [len(p.find_elements(By.TAG_NAME, "img")) for p in posts] == [1, 0, 0]
+    assert browser.find_element(By.CSS_SELECTOR, f"{x} .handle").text.startswith("@")
+    fb = f"#channel-{fb_pub}"
+    assert browser.find_elements(By.CSS_SELECTOR, f"{fb} .number") == []
+    assert len(browser.find_elements(By.CSS_SELECTOR, f"{fb} img")) == 1
+    # The buttons are on the screen's width and can be pressed.
+    for button in ("approve", "request-changes"):
+        box = browser.find_element(By.ID, button).rect
+        assert box["x"] + box["width"] <= width and box["height"] >= 30, (button, box)
+    _click(browser, "approve")
+    assert _overflow(browser) == 0
+    outcomes = browser.find_elements(By.CSS_SELECTOR, "#outcomes li.outcome-ok")
+    assert len(outcomes) == 2
+    for pub in (x_pub, fb_pub):
+        assert http("GET", f"/v1/publications/{pub}")["status"] == "scheduled"

@@ -1,5 +1,5 @@
-"""The review page speaks the reviewer's language (Accept-Language): French or English
-(issue 11 item 21); the tally reads once whatever the language."""
+"""The review page speaks the reviewer's language (their key's, else Accept-Language):
+French or English (issue 11 item 21, issue 14); the tally reads once whatever the language."""
 
 from __future__ import annotations
 
@@ -44,8 +44,12 @@ def test_a_decision_is_confirmed_in_the_reviewers_language(api, page):
     html = api.client.post(page, data=form, headers={"Accept-Language": "fr"}).get_data(
         as_text=True
     )
+    assert "Votre demande de modifications est enregistrée" in html
     assert "Enregistré : la publication est maintenant modifications demandées." in html
-    assert "Rien à décider ici" in html
+    # Opened again, the link says nothing waits, and where the channel stands.
+    html = api.client.get(page, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Rien à décider ici" in html and "modifications demandées" in html
+    assert 'id="approve"' not in html
 
 
 def test_what_is_missing_and_the_status_read_in_french(api, scenario, runtime, keys):
@@ -122,3 +126,39 @@ def test_an_edit_shows_word_by_word_since_the_reviewers_last_vote(api, scenario)
         '<p class="words" data-field="text">Texte\u00a0: We open in <del>Lyon</del>'
         "<ins>Paris</ins> on Monday</p>" in html
     )
+
+
+def test_the_keys_language_wins_over_the_browsers(api, scenario, keys):
+    """A French reviewer on a borrowed English browser: the key says French."""
+    made = api.post(
+        "/v1/keys",
+        {"name": "lea", "role": "reviewer", "language": "fr-FR"},
+        as_="admin",
+        expect=201,
+    )
+    assert made["language"] == "fr-FR"
+    keys.keys["lea"] = made["key"]
+    _, page = _page_for(api, scenario, at=soon(3600), key="lea")
+    english_browser = {"Accept-Language": "en-US,en;q=0.9"}
+    html = api.client.get(page, headers=english_browser).get_data(as_text=True)
+    assert '<html lang="fr">' in html and "Approuver" in html
+    # Changed on the key: the same link now follows the browser.
+    api.call("PATCH", f"/v1/keys/{made['id']}", {"language": None}, as_="admin", expect=200)
+    html = api.client.get(page, headers=english_browser).get_data(as_text=True)
+    assert '<html lang="en">' in html and "Approve" in html
+    # A language the page does not speak falls back to the browser's.
+    api.call("PATCH", f"/v1/keys/{made['id']}", {"language": "de"}, as_="admin", expect=200)
+    html = api.client.get(page, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert '<html lang="fr">' in html
+
+
+@pytest.mark.parametrize("tag", ["french", "zz", "fr_FR", "", "f", "fr-" + "x" * 40])
+def test_a_key_language_that_is_not_a_language_is_refused(api, runtime, tag):
+    from tests.helpers import rows_digest
+
+    before = rows_digest(runtime)
+    status, problem = api.call(
+        "POST", "/v1/keys", {"name": "n", "role": "reviewer", "language": tag}, as_="admin"
+    )
+    assert status == 422 and problem["errors"][0]["loc"] == ["language"]
+    assert rows_digest(runtime) == before

@@ -1,0 +1,132 @@
+"""The review page shows one post over all its channels (issue 14 part 5): who wrote it,
+its campaign, each channel as its network will show it (numbered thread parts with their
+own counts, the media on the part that carries them, the account's name and @handle),
+one decision for every channel waiting for the reviewer, and a confirmation that says
+what happened to each."""
+
+from __future__ import annotations
+
+import re
+
+from tests.helpers import soon
+from tests.samples import png
+
+THREAD = ["Part two: the programme.", "Part three: how to get there."]
+
+
+def _path(link: dict) -> str:
+    return "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
+
+
+def _sections(html: str) -> dict[int, str]:
+    """Each channel's section of the page, by publication id."""
+    found = re.split(r'<section class="card channel" id="channel-(\d+)"', html)[1:]
+    pairs = zip(found[::2], found[1::2], strict=True)
+    return {int(pub): body.split("</section>", 1)[0] for pub, body in pairs}
+
+
+def _two_channel_post(api, scenario):
+    x, fb = scenario.channels()
+    media_id = api.upload(png())[1]["id"]
+    body = scenario.post_body(
+        [x, fb],
+        at=soon(7200),
+        text="Open day on Saturday",
+        thread=THREAD,
+        media=[{"media_id": media_id, "alt_text": "The hall"}],
+    )
+    post = api.post("/v1/posts", body, expect=201)
+    api.post(f"/v1/posts/{post['id']}/submit", expect=200)
+    ids = {p["channel_id"]: p["id"] for p in post["publications"]}
+    return post, ids[x["id"]], ids[fb["id"]], x
+
+
+def test_one_page_shows_every_channel_of_the_post_as_each_network_will(api, scenario):
+    post, x_pub, fb_pub, _ = _two_channel_post(api, scenario)
+    link = api.post(f"/v1/reviews/{x_pub}/link", {}, as_="reviewer", expect=201)
+    html = api.client.get(_path(link), headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+    assert re.search(r'id="campaign">Winter<', html)
+    assert re.search(r'id="author">editor<', html)  # the key that wrote it, by name
+    sections = _sections(html)
+    assert set(sections) == {x_pub, fb_pub}
+    x, fb = sections[x_pub], sections[fb_pub]
+    # X: a chain of three posts, numbered, each counted on its own; the picture rides
+    # on the first, as X attaches it.
+    numbers = re.findall(r'<span class="number">(\d)/(\d)</span>', x)
+    assert numbers == [("1", "3"), ("2", "3"), ("3", "3")]
+    posts = re.split(r'<div class="post" data-number="\d">', x)[1:]
+    assert len(posts) == 3
+    assert "<img" in posts[0] and all("<img" not in p for p in posts[1:])
+    counts = re.findall(r'<span class="count ?">(\d+) / 280', x)
+    assert counts == [str(len("Open day on Saturday")), *(str(len(t)) for t in THREAD)]
+    # Facebook: one post, the parts a blank line apart, the picture with it.
+    assert re.findall(r'<span class="number">', fb) == []
+    assert "Open day on Saturday\n\nPart two: the programme.\n\nPart three" in fb
+    assert fb.count("<img") == 1
+    assert 'class="platform">X<' in x and 'class="platform">Facebook<' in fb
+    # One form decides for both.
+    assert html.count('id="approve"') == 1 and "applies to the 2 channels" in html
+
+
+def test_one_approval_decides_every_channel_and_the_confirmation_says_what_happened(
+    api, scenario, runtime
+):
+    post, x_pub, fb_pub, _ = _two_channel_post(api, scenario)
+    link = api.post(f"/v1/reviews/{fb_pub}/link", {}, as_="reviewer", expect=201)
+    answer = api.client.post(
+        _path(link),
+        data={"decision": "approve", "revision": "1"},
+        headers={"Accept-Language": "fr"},
+    )
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "Votre approbation est enregistrée" in html and "Enregistré pour 2 canaux" in html
+    outcomes = re.findall(r'<li class="outcome-ok"><strong>(.*?)</strong>', html)
+    assert sorted(outcomes) == ["Acme Page (facebook)", "Acme on X (x)"]
+    assert html.count("approuvée : elle part le") == 2
+    for pub in (x_pub, fb_pub):
+        assert scenario.publication(pub)["status"] == "scheduled"
+    history = api.get(f"/v1/posts/{post['id']}/history")
+    votes = [e for e in history if e["kind"] == "review.voted"]
+    assert len(votes) == 2 and all(v["data"]["via_link"] for v in votes)
+
+
+def test_a_channel_already_voted_on_is_shown_but_not_decided_again(api, scenario):
+    api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
+    _, x_pub, fb_pub, _ = _two_channel_post(api, scenario)
+    api.post(f"/v1/reviews/{x_pub}/approve", {"revision": 1}, as_="reviewer", expect=201)
+    link = api.post(f"/v1/reviews/{x_pub}/link", {}, as_="reviewer", expect=201)
+    html = api.client.get(_path(link), headers={"Accept-Language": "en"}).get_data(as_text=True)
+    sections = _sections(html)
+    assert "not-mine" in sections[x_pub] and "not-mine" not in sections[fb_pub]
+    api.client.post(
+        _path(link),
+        data={"decision": "request_changes", "revision": "1", "comment": "Say which hall"},
+    )
+    # Only the channel waiting for this reviewer changed; their X vote stands.
+    assert scenario.publication(fb_pub)["status"] == "changes_requested"
+    assert scenario.publication(x_pub)["status"] == "in_review"
+
+
+def test_the_preview_names_the_account_as_the_network_does(api, scenario, runtime):
+    _, x_pub, _, x = _two_channel_post(api, scenario)
+    link = api.post(f"/v1/reviews/{x_pub}/link", {}, as_="reviewer", expect=201)
+    html = api.client.get(_path(link)).get_data(as_text=True)
+    assert '<strong class="name">Acme on X</strong>' in html  # not known yet: the channel
+    assert 'class="handle"' not in _sections(html)[x_pub]
+    check = api.post(f"/v1/channels/{x['id']}/check", as_="admin", expect=200)
+    account = check["account"]
+    channel = api.get(f"/v1/channels/{x['id']}")
+    assert (channel["account_name"], channel["account_handle"]) == (
+        account["name"],
+        account["username"],
+    )
+    html = api.client.get(_path(link)).get_data(as_text=True)
+    section = _sections(html)[x_pub]
+    assert f'<strong class="name">{account["name"]}</strong>' in section
+    assert f'<span class="handle">@{account["username"]}</span>' in section
+    (item,) = [i for i in api.get("/v1/reviews", as_="reviewer") if i["publication"]["id"] == x_pub]
+    assert item["preview"]["account_handle"] == f"@{account['username']}"
+    assert [p["number"] for p in item["preview"]["posts"]] == [1, 2, 3]
+    assert [len(p["media"]) for p in item["preview"]["posts"]] == [1, 0, 0]
