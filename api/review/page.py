@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
 from api.http.context import db, runtime
-from api.review.words import language, use_key_language, when, words
+from api.review.words import finding, language, use_key_language, when, words
 from publisher.core.errors import PublisherError
 from publisher.core.states import Status
 from publisher.core.workspaces import key_language
@@ -46,6 +46,7 @@ def _page(status: int = 200, **context) -> Response:
         when=when,
         lang=language(),
         platform_name=platform_name,
+        finding=finding,
         **context,
     )
     return Response(html, status=status, mimetype="text/html", headers=_HEADERS)

@@ -28,6 +28,10 @@ WORDS: dict[str, dict[str, str]] = {
         "outcome_refused": "not recorded: {reason}",
         "recorded_for": "Recorded for {n} channels:",
         "back": "Back to the post",
+        "finding_banned_terms": "contains “{term}”, a term the house rules ban",
+        "finding_required_terms": "does not contain “{term}”, which the house rules require",
+        "finding_max_hashtags": "{count} hashtags, more than the {limit} the house rules allow",
+        "finding_max_mentions": "{count} mentions, more than the {limit} the house rules allow",
         "unit_characters": "characters",
         "unit_weighted_characters": "characters (as X counts them)",
         "colon": ":",
@@ -101,6 +105,12 @@ WORDS: dict[str, dict[str, str]] = {
         "outcome_refused": "non enregistré : {reason}",
         "recorded_for": "Enregistré pour {n} canaux :",
         "back": "Revenir à la publication",
+        "finding_banned_terms": "contient « {term} », un terme que les règles maison interdisent",
+        "finding_required_terms": "ne contient pas « {term} », que les règles maison exigent",
+        "finding_max_hashtags": "{count} hashtags, plus que les {limit} permis par les règles "
+        "maison",
+        "finding_max_mentions": "{count} mentions, plus que les {limit} permises par les règles "
+        "maison",
         "unit_characters": "caractères",
         "unit_weighted_characters": "caractères (comptés comme X les compte)",
         "colon": "\u00a0:",
@@ -170,6 +180,12 @@ def use_key_language(tag: str | None) -> None:
 
 def words() -> dict[str, str]:
     return WORDS[language()]
+
+
+def finding(found: dict) -> str:
+    """A content rule's finding as a sentence in the reviewer's language."""
+    template = words().get(f"finding_{found['rule']}")
+    return template.format(**found) if template else found["detail"]
 
 
 def when(instant: datetime | str, time_zone: str) -> str:

@@ -227,18 +227,19 @@ _HASHTAG = re.compile(r"(?<![\w&])#\w+")
 _MENTION = re.compile(r"(?<![\w@])@\w+")
 
 
-def findings(policy: Policy, parts: list[str]) -> list[dict[str, str]]:
-    """What the text (every part, as sent) breaks of the content rules."""
+def findings(policy: Policy, parts: list[str]) -> list[dict[str, Any]]:
+    """What the text (every part, as sent) breaks of the content rules: the rule, a
+    sentence, and the term or the count and limit (for a page to word it)."""
     rules = policy.rules.content_rules
     text = "\n".join(parts)
     folded = text.casefold()
     found = [
-        {"rule": "banned_terms", "detail": f"contains {term!r}"}
+        {"rule": "banned_terms", "detail": f"contains {term!r}", "term": term}
         for term in rules.banned_terms
         if term.casefold() in folded
     ]
     found += [
-        {"rule": "required_terms", "detail": f"does not contain {term!r}"}
+        {"rule": "required_terms", "detail": f"does not contain {term!r}", "term": term}
         for term in rules.required_terms
         if term.casefold() not in folded
     ]
@@ -248,5 +249,6 @@ def findings(policy: Policy, parts: list[str]) -> list[dict[str, str]]:
     ):
         count = len(pattern.findall(text))
         if limit is not None and count > limit:
-            found.append({"rule": rule, "detail": f"{count} {what}, more than {limit}"})
+            detail = f"{count} {what}, more than {limit}"
+            found.append({"rule": rule, "detail": detail, "count": count, "limit": limit})
     return found

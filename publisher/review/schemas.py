@@ -115,8 +115,11 @@ class CommentRequired(Decision):
 
 
 class Finding(Output):
-    rule: str
-    detail: str
+    rule: Literal["banned_terms", "required_terms", "max_hashtags", "max_mentions"]
+    detail: str = Field(description="In English; the other fields let a client word it")
+    term: str | None = Field(default=None, description="The term (banned or required)")
+    count: int | None = Field(default=None, description="How many the text has")
+    limit: int | None = Field(default=None, description="How many the rule allows")
 
 
 class PreviewPost(Output):

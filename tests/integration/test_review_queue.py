@@ -151,3 +151,18 @@ def test_a_votes_comment_joins_the_posts_discussion_once(api, scenario):
     )
     (thread,) = api.get(f"/v1/posts/{post['id']}/comments")
     assert [r["body"] for r in thread["replies"]] == ["The 5th"]
+
+
+def test_findings_read_as_sentences_in_the_reviewers_language(api, scenario, x):
+    rules = {"approvals": 1, "content_rules": {"banned_terms": ["guaranteed"], "max_hashtags": 1}}
+    api.call("PUT", "/v1/review-policy", rules, as_="admin", expect=200)
+    _, pub_id = scenario.submitted(x, text="Guaranteed fun! #winter #open")
+    [item] = api.get("/v1/reviews", as_="reviewer")
+    banned, hashtags = item["preview"]["findings"]
+    assert (banned["term"], hashtags["count"], hashtags["limit"]) == ("guaranteed", 2, 1)
+    link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
+    path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
+    html = api.client.get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "contient « guaranteed », un terme que les règles maison interdisent" in html
+    assert "2 hashtags, plus que les 1 permis par les règles maison" in html
+    assert "banned_terms:" not in html and "max_hashtags:" not in html  # no codes shown
