@@ -16,7 +16,11 @@ bp = Blueprint("keys", __name__, url_prefix="/keys")
 
 @bp.post("")
 @endpoint(
-    "Create an API key (its secret is shown once)", body=KeyCreate, response=KeyCreated, status=201
+    "Create an API key (its secret is shown once)",
+    body=KeyCreate,
+    response=KeyCreated,
+    status=201,
+    permission=Permission.MANAGE_KEYS,
 )
 def create():
     who = actor()
@@ -45,7 +49,12 @@ def create():
 
 
 @bp.get("")
-@endpoint("List API keys (never their secrets)", query=PageQuery, response=list[KeyRead])
+@endpoint(
+    "List API keys (never their secrets)",
+    query=PageQuery,
+    response=list[KeyRead],
+    permission=Permission.MANAGE_KEYS,
+)
 def index():
     q = g.query
     found = workspaces.list_keys(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
@@ -53,7 +62,12 @@ def index():
 
 
 @bp.patch("/<int:key_id>")
-@endpoint("Change a key's time zone or language", body=KeyUpdate, response=KeyRead)
+@endpoint(
+    "Change a key's time zone or language",
+    body=KeyUpdate,
+    response=KeyRead,
+    permission=Permission.MANAGE_KEYS,
+)
 def update(key_id: int):
     key = workspaces.update_key(db(), actor(), key_id, g.body)
     commit()
@@ -61,7 +75,7 @@ def update(key_id: int):
 
 
 @bp.post("/<int:key_id>/revoke")
-@endpoint("Revoke an API key", response=KeyRead)
+@endpoint("Revoke an API key", response=KeyRead, permission=Permission.MANAGE_KEYS)
 def revoke(key_id: int):
     key = workspaces.revoke_key(db(), actor(), key_id, now=runtime().clock())
     commit()

@@ -7,6 +7,7 @@ from flask import Blueprint, g
 from api.http.context import actor, commit, db, runtime
 from api.http.paging import PageQuery, after_id, page
 from api.http.spec import endpoint, json_response
+from publisher.core.workspaces import Permission
 from publisher.deliver import pauses
 from publisher.deliver.schemas import (
     PauseCreate,
@@ -26,6 +27,7 @@ bp = Blueprint("pauses", __name__)
     response=PauseResult,
     status=201,
     also=(200,),  # 200: the scope was already paused (the call is idempotent)
+    permission=Permission.PAUSE,
 )
 def pause():
     outcome = pauses.pause(db(), actor(), g.body, now=runtime().clock())
@@ -43,6 +45,7 @@ def pause():
     "Lift a pause; missed publications follow its on_resume policy",
     body=ResumeRequest,
     response=ResumeResult,
+    permission=Permission.RESUME,
 )
 def resume():
     rt = runtime()
@@ -60,7 +63,7 @@ def resume():
 
 
 @bp.get("/pauses")
-@endpoint("Active pauses", query=PageQuery, response=list[PauseRead])
+@endpoint("Active pauses", query=PageQuery, response=list[PauseRead], permission=Permission.READ)
 def index():
     q = g.query
     found = pauses.list_active(db(), actor(), limit=q.limit + 1, after_id=after_id(q))

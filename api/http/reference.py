@@ -145,8 +145,9 @@ def _operation(path: str, method: str, op: dict[str, Any], schemas: dict[str, An
         + (
             "anyone (no key)"
             if op.get("security") == []
-            else "an API key (<code>Authorization: Bearer pub_…</code>); what its role may do "
-            "is checked (403 otherwise)"
+            else "an API key (<code>Authorization: Bearer pub_…</code>) whose role is "
+            + ", ".join(f"<code>{html.escape(r)}</code>" for r in op.get("x-roles", []))
+            + " (another role: 403)"
         )
         + "</p>",
     ]

@@ -17,6 +17,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from api.http.errors import field_errors
 from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.schemas import MAX_ID, time_zone_names
+from publisher.core.workspaces import ROLE_PERMISSIONS, Permission
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ class Endpoint:
     also: tuple[int, ...] = ()  # other success statuses with the same answer
     # A request body the view reads itself (multipart and JSON), as OpenAPI describes it.
     request_body: dict[str, Any] | None = None
+    # What the caller's role must allow (any of them); the document lists those roles.
+    permission: tuple[Permission, ...] = ()
+
+    def roles(self) -> list[str]:
+        """The roles whose keys may call it."""
+        return [r for r, allowed in ROLE_PERMISSIONS.items() if allowed & set(self.permission)]
 
 
 def endpoint(
@@ -42,9 +49,13 @@ def endpoint(
     public: bool = False,
     also: tuple[int, ...] = (),
     request_body: dict[str, Any] | None = None,
+    permission: Permission | tuple[Permission, ...] = (),
 ) -> Callable:
-    """Declare a view: its body and query are parsed into `g.body` / `g.query` before it runs."""
-    meta = Endpoint(summary, body, query, response, status, public, also, request_body)
+    """Declare a view: its body and query are parsed into `g.body` / `g.query` before it runs.
+    `permission`: what the caller's role must allow (the service checks it; the API
+    document lists the roles that have it)."""
+    allowed = permission if isinstance(permission, tuple) else (permission,)
+    meta = Endpoint(summary, body, query, response, status, public, also, request_body, allowed)
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -245,6 +256,9 @@ def openapi_document(
                 },
                 "security": [] if meta.public else [{"bearer": []}],
             }
+            if not meta.public:
+                op["x-roles"] = meta.roles()
+                op["description"] = f"Roles: {', '.join(op['x-roles'])}."
             if meta.response is not None:
                 op["responses"][str(meta.status)]["content"] = {
                     "application/json": {"schema": ref(meta.response)}

@@ -7,6 +7,7 @@ from flask import Blueprint, g
 from api.http.context import actor, commit, db, runtime
 from api.http.paging import PageQuery, after_id, page
 from api.http.spec import endpoint, json_response
+from publisher.core.workspaces import Permission
 from publisher.plan import campaigns
 from publisher.plan.schemas import CampaignCreate, CampaignRead
 
@@ -14,7 +15,13 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 
 @bp.post("")
-@endpoint("Create a campaign", body=CampaignCreate, response=CampaignRead, status=201)
+@endpoint(
+    "Create a campaign",
+    body=CampaignCreate,
+    response=CampaignRead,
+    status=201,
+    permission=Permission.WRITE_CONTENT,
+)
 def create():
     campaign = campaigns.create_campaign(db(), actor(), g.body, now=runtime().clock())
     commit()
@@ -22,7 +29,9 @@ def create():
 
 
 @bp.get("")
-@endpoint("List campaigns", query=PageQuery, response=list[CampaignRead])
+@endpoint(
+    "List campaigns", query=PageQuery, response=list[CampaignRead], permission=Permission.READ
+)
 def index():
     q = g.query
     found = campaigns.list_campaigns(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
@@ -30,7 +39,7 @@ def index():
 
 
 @bp.get("/<int:campaign_id>")
-@endpoint("Get a campaign", response=CampaignRead)
+@endpoint("Get a campaign", response=CampaignRead, permission=Permission.READ)
 def show(campaign_id: int):
     return json_response(
         CampaignRead.model_validate(campaigns.get_campaign(db(), actor(), campaign_id))

@@ -10,6 +10,7 @@ from adapters.errors import AdapterError
 from api.http.context import actor, commit, db, runtime
 from api.http.paging import PageQuery, after_id, page
 from api.http.spec import endpoint, json_response
+from publisher.core.workspaces import Permission
 from publisher.plan import channels, connect, slots
 from publisher.plan.schemas import (
     ChannelCheckRead,
@@ -28,7 +29,13 @@ bp = Blueprint("channels", __name__, url_prefix="/channels")
 
 
 @bp.post("")
-@endpoint("Create a channel", body=ChannelCreate, response=ChannelRead, status=201)
+@endpoint(
+    "Create a channel",
+    body=ChannelCreate,
+    response=ChannelRead,
+    status=201,
+    permission=Permission.MANAGE_CHANNELS,
+)
 def create():
     rt = runtime()
     channel = channels.create_channel(
@@ -39,7 +46,7 @@ def create():
 
 
 @bp.get("")
-@endpoint("List channels", query=PageQuery, response=list[ChannelRead])
+@endpoint("List channels", query=PageQuery, response=list[ChannelRead], permission=Permission.READ)
 def index():
     q = g.query
     found = channels.list_channels(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
@@ -47,7 +54,7 @@ def index():
 
 
 @bp.get("/<int:channel_id>")
-@endpoint("Get a channel", response=ChannelRead)
+@endpoint("Get a channel", response=ChannelRead, permission=Permission.READ)
 def show(channel_id: int):
     return json_response(
         ChannelRead.model_validate(channels.get_channel(db(), actor(), channel_id))
@@ -55,7 +62,12 @@ def show(channel_id: int):
 
 
 @bp.patch("/<int:channel_id>")
-@endpoint("Rename a channel or replace its credentials", body=ChannelUpdate, response=ChannelRead)
+@endpoint(
+    "Rename a channel or replace its credentials",
+    body=ChannelUpdate,
+    response=ChannelRead,
+    permission=Permission.MANAGE_CHANNELS,
+)
 def update(channel_id: int):
     rt = runtime()
     channel = channels.update_channel(
@@ -67,7 +79,11 @@ def update(channel_id: int):
 
 
 @bp.post("/<int:channel_id>/check")
-@endpoint("Verify a channel's credentials with its platform", response=ChannelCheckRead)
+@endpoint(
+    "Verify a channel's credentials with its platform",
+    response=ChannelCheckRead,
+    permission=Permission.MANAGE_CHANNELS,
+)
 def check(channel_id: int):
     """A read-only call to the platform. A refusal marks the channel needs_reauth; a pass
     brings a needs_reauth channel back into service."""
@@ -93,7 +109,11 @@ def _slots_read(channel) -> SlotsRead:
 
 
 @bp.get("/<int:channel_id>/slots")
-@endpoint("The channel's weekly posting slots and its next free ones", response=SlotsRead)
+@endpoint(
+    "The channel's weekly posting slots and its next free ones",
+    response=SlotsRead,
+    permission=Permission.READ,
+)
 def show_slots(channel_id: int):
     return json_response(_slots_read(channels.get_channel(db(), actor(), channel_id)))
 
@@ -103,6 +123,7 @@ def show_slots(channel_id: int):
     "Set the weekly posting slots that 'add to queue' (a target with queue: true) fills",
     body=SlotsIn,
     response=SlotsRead,
+    permission=Permission.MANAGE_CHANNELS,
 )
 def set_slots(channel_id: int):
     channel = slots.set_slots(db(), actor(), channel_id, g.body, now=runtime().clock())
@@ -120,15 +141,17 @@ def _connect_base() -> str:
     "Connect an account through the platform's consent page (OAuth)",
     response=ConnectStarted,
     status=201,
+    permission=Permission.MANAGE_CHANNELS,
 )
 def connect_start(platform: str):
-    rt = runtime()
+    rt, who = runtime(), actor()
+    who.require(Permission.MANAGE_CHANNELS)  # before saying anything of the OAuth set-up
     app = connect.oauth_app(
         rt.registry, platform, rt.settings.oauth_client(platform), _connect_base()
     )
     grant, url = connect.start_connect(
         db(),
-        actor(),
+        who,
         platform,
         registry=rt.registry,
         app=app,

@@ -8,6 +8,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from api.http.context import actor, commit, db, runtime
 from api.http.spec import endpoint, json_response, parse_body
 from publisher.core.errors import ValidationFailed, field_error
+from publisher.core.workspaces import Permission
 from publisher.plan import media
 from publisher.plan.schemas import MediaImport, MediaRead
 
@@ -27,6 +28,7 @@ bp = Blueprint("media", __name__, url_prefix="/media")
         },
         "application/json": MediaImport,
     },
+    permission=Permission.WRITE_CONTENT,
 )
 def create():
     """The type is sniffed from the bytes; anything but JPEG, PNG, GIF, WebP, MP4 or MOV
@@ -70,13 +72,13 @@ def create():
 
 
 @bp.get("/<int:media_id>")
-@endpoint("Get a media item", response=MediaRead)
+@endpoint("Get a media item", response=MediaRead, permission=Permission.READ)
 def show(media_id: int):
     return json_response(MediaRead.model_validate(media.get_media(db(), actor(), media_id)))
 
 
 @bp.get("/<int:media_id>/content")
-@endpoint("The media item's bytes")
+@endpoint("The media item's bytes", permission=Permission.READ)
 def content(media_id: int):
     item = media.get_media(db(), actor(), media_id)
     return send_file(runtime().media.path(item.sha256), mimetype=item.content_type)

@@ -9,7 +9,7 @@ from api.http.paging import PageQuery, after_id, page
 from api.http.spec import endpoint, json_response
 from publisher.core.models import Comment, Post
 from publisher.core.schemas import Id
-from publisher.core.workspaces import key_names
+from publisher.core.workspaces import Permission, key_names
 from publisher.plan import posts
 from publisher.plan.post_schemas import PostCreate, PostRead, PostUpdate
 from publisher.plan.publications import series_to_read, to_read
@@ -42,7 +42,11 @@ def _read(post: Post) -> PostRead:
 
 @bp.post("")
 @endpoint(
-    "Create a post and its draft publications", body=PostCreate, response=PostRead, status=201
+    "Create a post and its draft publications",
+    body=PostCreate,
+    response=PostRead,
+    status=201,
+    permission=Permission.WRITE_CONTENT,
 )
 def create():
     post = posts.create_post(db(), actor(), g.body, now=runtime().clock())
@@ -51,7 +55,7 @@ def create():
 
 
 @bp.get("")
-@endpoint("List posts", query=PostQuery, response=list[PostRead])
+@endpoint("List posts", query=PostQuery, response=list[PostRead], permission=Permission.READ)
 def index():
     q = g.query
     found = posts.list_posts(
@@ -61,14 +65,17 @@ def index():
 
 
 @bp.get("/<int:post_id>")
-@endpoint("Get a post with its publications", response=PostRead)
+@endpoint("Get a post with its publications", response=PostRead, permission=Permission.READ)
 def show(post_id: int):
     return json_response(_read(posts.get_post(db(), actor(), post_id)))
 
 
 @bp.patch("/<int:post_id>")
 @endpoint(
-    "Edit a post (approved publications go back to review)", body=PostUpdate, response=PostRead
+    "Edit a post (approved publications go back to review)",
+    body=PostUpdate,
+    response=PostRead,
+    permission=Permission.WRITE_CONTENT,
 )
 def update(post_id: int):
     post = posts.update_post(db(), actor(), post_id, g.body, now=runtime().clock())
@@ -77,7 +84,11 @@ def update(post_id: int):
 
 
 @bp.post("/<int:post_id>/submit")
-@endpoint("Check the post against its platforms and send it to review", response=PostRead)
+@endpoint(
+    "Check the post against its platforms and send it to review",
+    response=PostRead,
+    permission=Permission.WRITE_CONTENT,
+)
 def submit(post_id: int):
     rt = runtime()
     post = posts.submit_post(
@@ -88,7 +99,11 @@ def submit(post_id: int):
 
 
 @bp.post("/<int:post_id>/cancel")
-@endpoint("Cancel every publication of the post that has not started", response=PostRead)
+@endpoint(
+    "Cancel every publication of the post that has not started",
+    response=PostRead,
+    permission=Permission.WRITE_CONTENT,
+)
 def cancel(post_id: int):
     post = posts.cancel_post(db(), actor(), post_id, now=runtime().clock())
     commit()
@@ -101,6 +116,7 @@ def cancel(post_id: int):
     "threads, each whole",
     query=PageQuery,
     response=list[CommentRead],
+    permission=Permission.READ,
 )
 def comments(post_id: int):
     q = g.query
@@ -112,7 +128,11 @@ def comments(post_id: int):
 
 @bp.post("/<int:post_id>/comments")
 @endpoint(
-    "Comment on a post, or reply to a comment", body=CommentCreate, response=CommentRead, status=201
+    "Comment on a post, or reply to a comment",
+    body=CommentCreate,
+    response=CommentRead,
+    status=201,
+    permission=(Permission.WRITE_CONTENT, Permission.DECIDE_REVIEWS),
 )
 def comment(post_id: int):
     post = posts.get_post(db(), actor(), post_id)
@@ -144,6 +164,7 @@ def _threads(rows: list[Comment]) -> list[CommentRead]:
     "The post's audit trail: every edit (with its diff), vote and state change",
     query=PageQuery,
     response=list[EventRead],
+    permission=Permission.READ,
 )
 def history(post_id: int):
     q = g.query

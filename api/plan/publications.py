@@ -10,6 +10,7 @@ from api.http.paging import PageQuery, after_id, page
 from api.http.spec import endpoint, json_response
 from publisher.core.schemas import Id
 from publisher.core.states import Status
+from publisher.core.workspaces import Permission
 from publisher.plan import publications
 from publisher.plan.post_schemas import MetricsRead, PublicationRead, TakeDown
 from publisher.record.schemas import EventRead
@@ -30,7 +31,12 @@ class PublicationQuery(PageQuery):
 
 
 @bp.get("")
-@endpoint("List publications", query=PublicationQuery, response=list[PublicationRead])
+@endpoint(
+    "List publications",
+    query=PublicationQuery,
+    response=list[PublicationRead],
+    permission=Permission.READ,
+)
 def index():
     q = g.query
     found = publications.list_publications(
@@ -46,7 +52,11 @@ def index():
 
 
 @bp.get("/<int:publication_id>/metrics")
-@endpoint("Engagement of a published publication, asked of its platform now", response=MetricsRead)
+@endpoint(
+    "Engagement of a published publication, asked of its platform now",
+    response=MetricsRead,
+    permission=Permission.READ,
+)
 def metrics(publication_id: int):
     rt = runtime()
     return json_response(
@@ -57,7 +67,7 @@ def metrics(publication_id: int):
 
 
 @bp.get("/<int:publication_id>")
-@endpoint("Get a publication", response=PublicationRead)
+@endpoint("Get a publication", response=PublicationRead, permission=Permission.READ)
 def show(publication_id: int):
     return json_response(
         publications.to_read(publications.get_publication(db(), actor(), publication_id))
@@ -65,7 +75,12 @@ def show(publication_id: int):
 
 
 @bp.get("/<int:publication_id>/history")
-@endpoint("Every recorded change of a publication", query=PageQuery, response=list[EventRead])
+@endpoint(
+    "Every recorded change of a publication",
+    query=PageQuery,
+    response=list[EventRead],
+    permission=Permission.READ,
+)
 def history(publication_id: int):
     q = g.query
     found = publications.history(
@@ -75,7 +90,11 @@ def history(publication_id: int):
 
 
 @bp.post("/<int:publication_id>/cancel")
-@endpoint("Cancel a publication that has not started going out", response=PublicationRead)
+@endpoint(
+    "Cancel a publication that has not started going out",
+    response=PublicationRead,
+    permission=Permission.WRITE_CONTENT,
+)
 def cancel(publication_id: int):
     pub = publications.cancel_publication(db(), actor(), publication_id, now=runtime().clock())
     commit()
@@ -84,7 +103,10 @@ def cancel(publication_id: int):
 
 @bp.post("/<int:publication_id>/delete")
 @endpoint(
-    "Take a published publication down from its platform", body=TakeDown, response=PublicationRead
+    "Take a published publication down from its platform",
+    body=TakeDown,
+    response=PublicationRead,
+    permission=Permission.WRITE_CONTENT,
 )
 def delete(publication_id: int):
     """Every part of a thread, last first; then `deleted`, with the reason, in the audit."""

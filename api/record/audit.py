@@ -15,7 +15,11 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
 @bp.get("")
-@endpoint("Export the workspace's audit log as JSON Lines, oldest first", query=AuditQuery)
+@endpoint(
+    "Export the workspace's audit log as JSON Lines, oldest first",
+    query=AuditQuery,
+    permission=Permission.READ_AUDIT,
+)
 def export():
     who, q, rt = actor(), g.query, runtime()
     who.require(Permission.READ_AUDIT)

@@ -8,6 +8,7 @@ from api.http.context import actor, commit, db, runtime
 from api.http.paging import PageQuery, after_id, decode, page
 from api.http.spec import endpoint, json_response
 from publisher.core.models import Webhook
+from publisher.core.workspaces import Permission
 from publisher.record import webhooks
 from publisher.record.schemas import (
     DeliveryRead,
@@ -30,6 +31,7 @@ def _read(hook: Webhook) -> WebhookRead:
     body=WebhookCreate,
     response=WebhookCreated,
     status=201,
+    permission=Permission.MANAGE_WEBHOOKS,
 )
 def create():
     rt = runtime()
@@ -46,7 +48,12 @@ def create():
 
 
 @bp.get("")
-@endpoint("List the workspace's webhooks", query=PageQuery, response=list[WebhookRead])
+@endpoint(
+    "List the workspace's webhooks",
+    query=PageQuery,
+    response=list[WebhookRead],
+    permission=Permission.MANAGE_WEBHOOKS,
+)
 def index():
     q = g.query
     found = webhooks.list_webhooks(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
@@ -54,7 +61,7 @@ def index():
 
 
 @bp.get("/<int:webhook_id>")
-@endpoint("Get a webhook", response=WebhookRead)
+@endpoint("Get a webhook", response=WebhookRead, permission=Permission.MANAGE_WEBHOOKS)
 def show(webhook_id: int):
     return json_response(_read(webhooks.get_webhook(db(), actor(), webhook_id)))
 
@@ -64,6 +71,7 @@ def show(webhook_id: int):
     "Change a webhook's URL, topics or description, or switch it on or off",
     body=WebhookUpdate,
     response=WebhookRead,
+    permission=Permission.MANAGE_WEBHOOKS,
 )
 def update(webhook_id: int):
     rt = runtime()
@@ -75,7 +83,11 @@ def update(webhook_id: int):
 
 
 @bp.delete("/<int:webhook_id>")
-@endpoint("Switch a webhook off (its delivery log stays)", response=WebhookRead)
+@endpoint(
+    "Switch a webhook off (its delivery log stays)",
+    response=WebhookRead,
+    permission=Permission.MANAGE_WEBHOOKS,
+)
 def remove(webhook_id: int):
     hook = webhooks.delete_webhook(db(), actor(), webhook_id)
     commit()
@@ -83,7 +95,12 @@ def remove(webhook_id: int):
 
 
 @bp.get("/<int:webhook_id>/deliveries")
-@endpoint("The webhook's deliveries, newest first", query=PageQuery, response=list[DeliveryRead])
+@endpoint(
+    "The webhook's deliveries, newest first",
+    query=PageQuery,
+    response=list[DeliveryRead],
+    permission=Permission.MANAGE_WEBHOOKS,
+)
 def deliveries(webhook_id: int):
     q = g.query
     before = decode(q.cursor, "before")
@@ -92,7 +109,12 @@ def deliveries(webhook_id: int):
 
 
 @bp.post("/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")
-@endpoint("Send a delivery again (as a new delivery)", response=DeliveryRead, status=201)
+@endpoint(
+    "Send a delivery again (as a new delivery)",
+    response=DeliveryRead,
+    status=201,
+    permission=Permission.MANAGE_WEBHOOKS,
+)
 def redeliver(webhook_id: int, delivery_id: int):
     rt = runtime()
     copy = webhooks.redeliver(db(), actor(), webhook_id, delivery_id, now=rt.clock())

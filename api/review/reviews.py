@@ -10,6 +10,7 @@ from api.http.paging import decode_key, page
 from api.http.spec import endpoint, json_response
 from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.states import Status
+from publisher.core.workspaces import Permission
 from publisher.plan.content import media_files
 from publisher.plan.publications import series_to_read, to_read
 from publisher.review import links, votes
@@ -58,6 +59,7 @@ def item_read(item: QueueItem) -> ReviewItem:
     "What waits for review, with previews, votes and the changes since your last vote",
     query=QueueQuery,
     response=list[ReviewItem],
+    permission=Permission.READ,
 )
 def queue():
     q, who = g.query, actor()
@@ -93,7 +95,10 @@ def queue():
 
 @bp.get("/<int:publication_id>")
 @endpoint(
-    "One item waiting for review, as the queue shows it", query=ItemQuery, response=ReviewItem
+    "One item waiting for review, as the queue shows it",
+    query=ItemQuery,
+    response=ReviewItem,
+    permission=Permission.READ,
 )
 def item(publication_id: int):
     who = actor()
@@ -146,6 +151,7 @@ def _decide(publication_id: int, decision: Status):
     body=Decision,
     response=ReviewRead,
     status=201,
+    permission=Permission.DECIDE_REVIEWS,
 )
 def approve(publication_id: int):
     return _decide(publication_id, Status.APPROVED)
@@ -157,6 +163,7 @@ def approve(publication_id: int):
     body=CommentRequired,
     response=ReviewRead,
     status=201,
+    permission=Permission.DECIDE_REVIEWS,
 )
 def request_changes(publication_id: int):
     return _decide(publication_id, Status.CHANGES_REQUESTED)
@@ -168,6 +175,7 @@ def request_changes(publication_id: int):
     body=CommentRequired,
     response=ReviewRead,
     status=201,
+    permission=Permission.DECIDE_REVIEWS,
 )
 def reject(publication_id: int):
     return _decide(publication_id, Status.REJECTED)
@@ -178,6 +186,7 @@ def reject(publication_id: int):
     "One decision on many items; each stands alone (a stale one is refused, the rest go on)",
     body=BatchDecision,
     response=list[BatchOutcome],
+    permission=Permission.DECIDE_REVIEWS,
 )
 def batch():
     rt, body = runtime(), g.body
@@ -209,6 +218,7 @@ def batch():
     body=ReviewLinkRequest,
     response=ReviewLink,
     status=201,
+    permission=Permission.DECIDE_REVIEWS,
 )
 def link(publication_id: int):
     rt = runtime()

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -42,6 +43,18 @@ Rule = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_rule)
 class TargetIn(Input):
     """Where and when: a time (`scheduled_at` + `time_zone`), optionally repeated by
     `recurrence`; or `queue: true` for the channel's next free posting slot."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel_id": 1,
+                    "scheduled_at": "2030-01-07T09:00:00+01:00",
+                    "time_zone": "Europe/Paris",
+                }
+            ]
+        }
+    )
 
     channel_id: Id
     scheduled_at: Instant | None = Field(

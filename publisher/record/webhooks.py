@@ -170,6 +170,9 @@ def create_webhook(
 
 
 def get_webhook(session: Session, actor: Actor, webhook_id: int) -> Webhook:
+    """One of the workspace's webhooks: only those who manage them see where events go
+    and what was sent (their delivery log holds every payload)."""
+    actor.require(Permission.MANAGE_WEBHOOKS)
     return owned(session, Webhook, webhook_id, actor)
 
 
@@ -177,6 +180,7 @@ def list_webhooks(
     session: Session, actor: Actor, *, limit: int | None = None, after_id: int = 0
 ) -> list[Webhook]:
     """The workspace's webhooks in id order, from after `after_id`, `limit` at most."""
+    actor.require(Permission.MANAGE_WEBHOOKS)
     query = select(Webhook).where(Webhook.workspace_id == actor.workspace_id, Webhook.id > after_id)
     return list(session.exec(query.order_by(Webhook.id).limit(limit)))
 

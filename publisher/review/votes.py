@@ -243,7 +243,9 @@ def decide_batch(
     via_link: bool = False,
 ) -> list[tuple[int, Outcome | PublisherError]]:
     """The same decision on several (publication id, revision) pairs; each stands alone,
-    and one refused (a stale revision, say) leaves the others decided."""
+    and one refused (a stale revision, say) leaves the others decided. A role that may
+    not decide is refused as a whole."""
+    actor.require(Permission.DECIDE_REVIEWS)
     results: list[tuple[int, Outcome | PublisherError]] = []
     for publication_id, revision in items:
         try:
