@@ -43,6 +43,10 @@ class Adapter(ABC):
     limits: ClassVar[Limits]
     credentials_model: ClassVar[type[BaseModel]]
     budgets: ClassVar[tuple[Budget, ...]] = ()
+    # Reads (metrics pulls): at most this many requests per window per account, and at
+    # most `metrics_per_request` posts asked for in one request.
+    read_budgets: ClassVar[tuple[Budget, ...]] = ()
+    metrics_per_request: ClassVar[int] = 1
 
     def __init__(
         self, credentials: Mapping[str, Any], *, account_id: str, config: AdapterConfig

@@ -27,6 +27,7 @@ from adapters.types import (
     Account,
     AdapterConfig,
     Authorization,
+    Budget,
     ConnectedAccount,
     Content,
     Limits,
@@ -253,6 +254,11 @@ class FacebookAdapter(GraphAdapter):
 
     platform = "facebook"
     display_name = "Facebook"
+    # Page tokens: Business Use Case limits, 4,800 calls a day times the Page's engaged
+    # users (developers.facebook.com/docs/graph-api/overview/rate-limiting): the floor.
+    # Up to 50 ids a request (the Graph API's multiple-id read).
+    read_budgets = (Budget(4800, timedelta(hours=24)),)
+    metrics_per_request = 50
     # Photos: several unpublished photos attached to one feed post (Graph API "Publish a
     # multi-photo post"); video posts are not built yet.
     limits = Limits(

@@ -13,6 +13,7 @@ from adapters.errors import OutcomeUnknown, Transient
 from adapters.types import AdapterConfig
 
 _guard = threading.local()
+_sent = threading.local()  # requests per thread (PlatformSession.sent_by_this_thread)
 
 
 @contextmanager
@@ -60,7 +61,14 @@ class PlatformSession(requests.Session):
         """The answer to this thread's last request through the session."""
         return getattr(self._last, "response", None)
 
+    @staticmethod
+    def sent_by_this_thread() -> int:
+        """Requests this thread has sent through any platform session (a read budget
+        counts a job's requests as the difference around them)."""
+        return getattr(_sent, "count", 0)
+
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        _sent.count = getattr(_sent, "count", 0) + 1
         if url.startswith(self.real_base):
             url = self.base_url + url[len(self.real_base) :]
         kwargs["timeout"] = kwargs.get("timeout") or self.timeout_s

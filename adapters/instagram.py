@@ -23,6 +23,7 @@ from adapters.errors import AdapterError, OutcomeUnknown, RateLimited, Rejected,
 from adapters.facebook import GraphAdapter
 from adapters.types import (
     Account,
+    Budget,
     Content,
     Limits,
     MediaFile,
@@ -50,6 +51,10 @@ class InstagramCredentials(BaseModel):
 class InstagramAdapter(GraphAdapter):
     platform = "instagram"
     display_name = "Instagram"
+    # Instagram Platform: 200 calls an hour per account at the least (Business Use Case
+    # limits grow with impressions); one media read per post.
+    read_budgets = (Budget(200, timedelta(hours=1)),)
+    metrics_per_request = 1
     limits = Limits(
         text=CAPTION,
         links=False,  # links in captions are not clickable: put them in the bio

@@ -114,6 +114,11 @@ class XAdapter(XMediaUpload, Adapter):
     # reposts (docs.x.com/x-api/posts/manage-tweets/migrate/overview). Lower tiers allow
     # less; a channel on one of them can still earn a 429, which holds it until the reset.
     budgets = (Budget(200, timedelta(minutes=15)), Budget(300, timedelta(hours=3)))
+    # GET /2/tweets: up to 100 ids a request, 900 requests per 15 min per user
+    # (docs.x.com/x-api/fundamentals/rate-limits; lower tiers allow less: a 429 then
+    # holds the pulls until its reset).
+    read_budgets = (Budget(900, timedelta(minutes=15)),)
+    metrics_per_request = 100
     credentials_model = XCredentials
 
     def __init__(

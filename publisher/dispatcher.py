@@ -17,7 +17,8 @@ from publisher.deliver import dispatch, reconcile
 from publisher.deliver.leader import Leadership
 from publisher.deliver.pauses import pause_stragglers
 from publisher.deliver.reconcile import dispatch_reconciliations
-from publisher.deliver.transport import RUN_DELIVER, PublishQueue
+from publisher.deliver.transport import RUN_DELIVER, RUN_PULL_METRICS, PublishQueue
+from publisher.engage import metrics
 from publisher.plan import media, series
 from publisher.record import webhooks
 from publisher.review import deadlines
@@ -118,6 +119,8 @@ class _Loop:
                 dispatch_reconciliations(session, rt.queue, now=clock())
             if webhooks.any_due(look, now=clock()):
                 hand_over_deliveries(session, rt.queue, now=clock())
+            if metrics.any_due(look, now=clock()):
+                hand_over_pulls(session, rt, now=clock())
             look.rollback()
             if (clock() - self.last_claims).total_seconds() >= CLAIMS_EVERY_S:
                 dispatch.expire_claims(
@@ -154,6 +157,13 @@ class _Loop:
                 log.info("removed %d media no post uses, older than a day", removed)
             self.last_media_clean = clock()
         self.last_sweep = clock()
+
+
+def hand_over_pulls(session: Session, rt: Runtime, *, now: datetime) -> int:
+    """Lease the metrics pulls due now, a job per channel batch, and hand them over."""
+    batches = metrics.due(session, now=now, budgets=rt.read_budgets, schedule=rt.metrics_schedule)
+    session.commit()
+    return rt.queue.hand_over_batches(batches, RUN_PULL_METRICS)
 
 
 def hand_over_deliveries(session: Session, queue: PublishQueue, *, now: datetime) -> int:

@@ -8,12 +8,15 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
 
+from adapters.errors import AdapterError
+from adapters.http import PlatformSession
 from publisher.core.clock import ClockSkewed
 from publisher.core.db import utcnow
 from publisher.core.settings import Settings
 from publisher.core.states import Status
 from publisher.deliver import publish, reconcile
 from publisher.deliver.transport import MAX_CHUNK
+from publisher.engage import metrics
 from publisher.record import webhooks
 from publisher.runtime import Runtime, build_runtime
 
@@ -126,3 +129,32 @@ def run_deliver(*delivery_ids: int) -> list[str]:
             statuses.append(webhooks.record(session, delivery_id, answer, now=runtime.clock()))
             session.commit()
     return statuses
+
+
+def run_pull_metrics(channel_id: int, *publication_ids: int) -> int:
+    """Pull one batch of a channel's publications' metrics and store them; no
+    transaction is open while the platform answers. Returns the snapshots stored."""
+    runtime = current()
+    with runtime.session() as session:
+        batch = metrics.prepare(session, channel_id, publication_ids)
+        session.commit()
+        if batch is None:
+            return 0
+        before = PlatformSession.sent_by_this_thread()
+        try:
+            found = runtime.adapter_for(batch.channel).fetch_metrics(batch.post_ids())
+        except AdapterError as refused:
+            found = refused
+        except ValueError as exc:  # stored credentials that no longer decrypt or parse
+            found = AdapterError(f"stored credentials unusable: {exc}")
+        calls = PlatformSession.sent_by_this_thread() - before
+        metrics.record(
+            session,
+            batch,
+            found,
+            calls=calls,
+            now=runtime.clock(),
+            schedule=runtime.metrics_schedule,
+        )
+        session.commit()
+    return len(batch.posts)

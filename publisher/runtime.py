@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from redis import Redis
 from requests.adapters import HTTPAdapter
@@ -23,6 +23,7 @@ from publisher.core.security import CredentialBox
 from publisher.core.settings import Settings, ensure_secret_keys
 from publisher.deliver.outcomes import RetryPolicy
 from publisher.deliver.transport import MAX_CHUNK, PublishQueue
+from publisher.engage import schedule
 from publisher.plan import tokens
 from publisher.plan.media import MediaStore
 
@@ -49,6 +50,18 @@ class Runtime:
     def budgets(self) -> dict[str, tuple[Budget, ...]]:
         """Each installed platform's declared posting budgets."""
         return {slug: cls.budgets for slug, cls in self.registry.items()}
+
+    @property
+    def read_budgets(self) -> dict[str, tuple[tuple[Budget, ...], int]]:
+        """Each installed platform's read budgets and the posts one metrics request takes."""
+        return {
+            slug: (cls.read_budgets, cls.metrics_per_request) for slug, cls in self.registry.items()
+        }
+
+    @property
+    def metrics_schedule(self) -> tuple[timedelta, ...]:
+        """When published posts' metrics are pulled (PUBLISHER_METRICS_SCHEDULE)."""
+        return schedule.parse(self.settings.metrics_schedule)
 
     @property
     def senders(self) -> ThreadPoolExecutor:
@@ -163,6 +176,7 @@ def adapter_config(
 
 def build_runtime(settings: Settings, *, registry: AdapterRegistry | None = None) -> Runtime:
     """Connect to the database and Redis named by `settings` (nothing connects at import)."""
+    schedule.parse(settings.metrics_schedule)  # a bad PUBLISHER_METRICS_SCHEDULE stops here
     settings = ensure_secret_keys(settings)
     redis = Redis.from_url(settings.redis_url)
     shared = SharedClock(redis, max_offset_s=settings.max_clock_offset_s)

@@ -58,7 +58,8 @@ class Fault:
     code: Graph API error code to put in the error body.
     on: which kind of request it hits: "publish" (creating a post), "account" (reading
         the account the token acts as: X's /2/users/me, a Graph Page object) or "media"
-        (a media upload request) or "delete" (taking a post down).
+        (a media upload request) or "delete" (taking a post down) or "lookup" (X's
+        GET /2/tweets, a metrics pull).
     after: let this many matching requests through untouched first (part 3 of a thread).
     account: only requests for this account (X user id, Page id, Instagram user id): one
         channel fails while the others go on.

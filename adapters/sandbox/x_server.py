@@ -244,6 +244,15 @@ def x_app(ledger: Ledger) -> Flask:
         ids = [i for i in request.args.get("ids", "").split(",") if i]
         if not 1 <= len(ids) <= 100:
             return invalid([("ids", "ids: 1 to 100 post ids")])
+        fault = ledger.take_fault("x", on="lookup", account=user_id)
+        if fault is not None:
+            body = {"title": "Too Many Requests", "detail": "Too Many Requests"}
+            headers = _rate_limit_headers(fault) if fault.status == 429 else None
+            injected = serve_fault(
+                fault, {**body, "type": "about:blank", "status": fault.status}, headers
+            )
+            if injected is not None:
+                return injected
         return posts_as_shown(ids, user_id)
 
     @app.get("/2/tweets/<tweet_id>")

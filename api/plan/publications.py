@@ -11,8 +11,15 @@ from api.http.spec import endpoint, json_response
 from publisher.core.schemas import Id
 from publisher.core.states import Status
 from publisher.core.workspaces import Permission
-from publisher.plan import publications
-from publisher.plan.post_schemas import MetricsRead, PublicationRead, TakeDown
+from publisher.engage import metrics as engagement
+from publisher.plan import channels, publications
+from publisher.plan.post_schemas import (
+    MetricsQuery,
+    MetricsRead,
+    PublicationRead,
+    SnapshotRead,
+    TakeDown,
+)
 from publisher.record.schemas import EventRead
 
 bp = Blueprint("publications", __name__, url_prefix="/publications")
@@ -53,16 +60,36 @@ def index():
 
 @bp.get("/<int:publication_id>/metrics")
 @endpoint(
-    "Engagement of a published publication, asked of its platform now",
+    "Engagement of a published publication: asked of its platform now, or (?history=1) "
+    "every pull stored on the schedule",
+    query=MetricsQuery,
     response=MetricsRead,
     permission=Permission.READ,
 )
 def metrics(publication_id: int):
     rt = runtime()
+    if g.query.history:
+        pub, snapshots = engagement.history(db(), actor(), publication_id)
+        return json_response(_history_read(pub, snapshots))
     return json_response(
         publications.live_metrics(
             db(), actor(), publication_id, adapter_for=rt.adapter_for, clock=rt.clock
         )
+    )
+
+
+def _history_read(pub, snapshots) -> MetricsRead:
+    counted = [s for s in snapshots if s.metrics is not None]
+    last = counted[-1] if counted else None
+    return MetricsRead(
+        publication_id=pub.id,
+        platform=channels.get_channel(db(), actor(), pub.channel_id).platform,
+        fetched_at=last.taken_at if last else pub.published_at or pub.updated_at,
+        metrics=dict(last.metrics) if last else {},
+        posts=[],
+        missing=[],
+        history=[SnapshotRead.model_validate(s, from_attributes=True) for s in snapshots],
+        next_pull_at=engagement.next_pull_at(pub, runtime().metrics_schedule),
     )
 
 

@@ -177,6 +177,8 @@ class Publication(SQLModel, table=True):
         Index("ix_publication_status_due", "status", "due_at"),
         # Budgets count a channel's claims within a rate window (publisher/deliver/budgets.py).
         Index("ix_publication_channel_claimed", "channel_id", "claimed_at"),
+        # The metrics pass reads only the publications whose next pull is due.
+        Index("ix_publication_metrics_due", "metrics_due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -212,6 +214,10 @@ class Publication(SQLModel, table=True):
     part_ids: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
+    # Engagement (publisher/engage/metrics.py): when its metrics are next pulled (None:
+    # not published, or the schedule is done), and how many pulls of it were stored.
+    metrics_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    metrics_step: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -367,3 +373,9 @@ class OAuthGrant(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# Engagement's tables live beside (publisher/core/engagement_models.py): here for one import.
+from publisher.core.engagement_models import MetricPull, MetricSnapshot  # noqa: E402
+
+__all__ = ["MetricPull", "MetricSnapshot"]

@@ -62,6 +62,9 @@ class Settings:
     # Per platform slug, the OAuth app people authorise when they connect an account:
     # (client id, client secret or "" for a public client). Instagram uses Facebook's.
     oauth_clients: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    # When a published post's metrics are pulled, after its publication (durations: s, m,
+    # h, d, w); the pulls stop after the last.
+    metrics_schedule: str = "1h,6h,1d,3d,7d,14d,21d,28d"
 
     def oauth_client(self, platform: str) -> tuple[str, str] | None:
         """The OAuth app for `platform` (Instagram accounts connect through Facebook Login)."""
@@ -109,6 +112,7 @@ class Settings:
             "PUBLISHER_MEDIA_MAX_BYTES": str(self.media_max_bytes),
             "PUBLISHER_ALLOW_PRIVATE_URLS": "1" if self.allow_private_urls else "0",
             "PUBLISHER_PUBLIC_URL": self.public_url,
+            "PUBLISHER_METRICS_SCHEDULE": self.metrics_schedule,
         }
         env.update({f"PUBLISHER_{p.upper()}_API_URL": url for p, url in self.api_base_urls.items()})
         for platform, (client_id, secret) in self.oauth_clients.items():
@@ -151,6 +155,7 @@ class Settings:
             media_max_bytes=int(env.get("PUBLISHER_MEDIA_MAX_BYTES", str(cls.media_max_bytes))),
             allow_private_urls=env.get("PUBLISHER_ALLOW_PRIVATE_URLS", "0") == "1",
             public_url=env.get("PUBLISHER_PUBLIC_URL", ""),
+            metrics_schedule=env.get("PUBLISHER_METRICS_SCHEDULE", cls.metrics_schedule),
             oauth_clients={
                 m.group(1).lower(): (value, env.get(f"PUBLISHER_{m.group(1)}_CLIENT_SECRET", ""))
                 for name, value in env.items()

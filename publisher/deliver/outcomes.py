@@ -145,6 +145,7 @@ def record_outcome(
         # The platform's id first, in the same transaction that leaves `publishing`.
         pub.external_id, pub.external_url = outcome.external_id, outcome.url
         pub.published_at = now
+        pub.metrics_due_at = now  # its metrics' schedule starts (publisher/engage/metrics.py)
     if verdict.needs_reauth:
         mark_needs_reauth(session, channel, reason=verdict.error or "", now=now)
     if verdict.refund_attempt:

@@ -123,6 +123,7 @@ def reconcile_publication(
     if found is not None:
         pub.external_id, pub.external_url = found.external_id, found.url
         pub.published_at = pub.published_at or now
+        pub.metrics_due_at = now  # its metrics' schedule starts (publisher/engage/metrics.py)
         events.move(
             session,
             pub,

@@ -24,7 +24,13 @@ log = logging.getLogger(__name__)
 RUN_PUBLISH = "publisher.jobs.run_publish"
 RUN_RECONCILE = "publisher.jobs.run_reconcile"
 RUN_DELIVER = "publisher.jobs.run_deliver"
-_PREFIX = {RUN_PUBLISH: "publish", RUN_RECONCILE: "reconcile", RUN_DELIVER: "webhook"}
+RUN_PULL_METRICS = "publisher.jobs.run_pull_metrics"
+_PREFIX = {
+    RUN_PUBLISH: "publish",
+    RUN_RECONCILE: "reconcile",
+    RUN_DELIVER: "webhook",
+    RUN_PULL_METRICS: "metrics",
+}
 
 
 # A burst is handed over in jobs of up to this many publications, which a worker sends
@@ -75,6 +81,25 @@ class PublishQueue:
                 description=f"{_PREFIX[func]} {chunk}",
             )
             for chunk in chunks
+        ]
+        if datas:
+            self.rq.enqueue_many(datas)
+        return len(datas)
+
+    def hand_over_batches(self, batches: Iterable[tuple[int, list[int]]], func: str) -> int:
+        """One job per (key, ids) batch as given (a metrics pull: a channel and its
+        publications), in one round trip. Returns the number of jobs."""
+        datas = [
+            Queue.prepare_data(
+                func,
+                args=(key, *ids),
+                job_id=f"{_PREFIX[func]}-{key}-{ids[0]}-{len(ids)}-{time.time_ns()}",
+                timeout=self.job_timeout_s,
+                result_ttl=300,
+                failure_ttl=7 * 24 * 3600,
+                description=f"{_PREFIX[func]} {key}: {len(ids)}",
+            )
+            for key, ids in batches
         ]
         if datas:
             self.rq.enqueue_many(datas)

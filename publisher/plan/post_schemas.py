@@ -274,6 +274,26 @@ class MetricsRead(Output):
     )
     posts: list[PostMetrics]
     missing: list[str] = Field(description="Post ids the platform no longer has")
+    history: list[SnapshotRead] | None = Field(
+        default=None,
+        description="With ?history=1: every stored pull, oldest first (then `metrics` are "
+        "the last pull's that got any, nothing is asked of the platform, `posts` is empty)",
+    )
+    next_pull_at: datetime | None = Field(
+        default=None, description="With ?history=1: when the next pull is due (null: done)"
+    )
+
+
+class SnapshotRead(Output):
+    taken_at: datetime
+    metrics: dict[str, int] | None = Field(description="Totals of that pull; null when it failed")
+    error: str | None = Field(description="Why that pull got nothing (a refusal, a limit)")
+
+
+class MetricsQuery(Input):
+    history: bool = Field(
+        default=False, description="The stored pulls instead of asking the platform now"
+    )
 
 
 class SeriesRead(Output):

@@ -1,0 +1,234 @@
+"""Metrics over time. Once published, a publication's metrics are pulled on a decaying
+schedule (publisher/engage/schedule.py) by the dispatcher's pass, not a second scheduler:
+`due` picks the publications whose next pull has come, groups them per channel into
+batches of as many posts as one platform request takes (X: 100), inside each channel's
+read budget, and leases them; a worker's `run_pull_metrics` asks the platform with no
+transaction open and `record`s one snapshot per publication. A refusal is stored as a
+snapshot with its error and retried later: never a hole that reads as zero.
+
+`metrics_due_at` set to the moment of publication (by the worker or the reconciler)
+starts a publication's schedule; `metrics_step` is the schedule's next point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlmodel import Session
+
+from adapters.errors import AdapterError, RateLimited
+from adapters.types import Budget
+from publisher.core.models import Channel, MetricPull, MetricSnapshot, Publication
+from publisher.core.states import Status
+from publisher.core.workspaces import Actor, owned
+from publisher.engage.schedule import next_pull
+
+# A handed-over batch is not due again before this, unless its job wrote back.
+PULL_LEASE = timedelta(minutes=5)
+# A channel whose read budget is spent is looked at again after this.
+BUDGET_RECHECK = timedelta(minutes=1)
+# A pull the platform refused (or failed) is tried again after this, or its reset.
+RETRY_AFTER = timedelta(minutes=15)
+# Posts a job asks about, at the least (one request each where a platform takes one).
+JOB_POSTS = 25
+# Publications one pass reads.
+SCAN = 5000
+
+Budgets = Mapping[str, tuple[Sequence[Budget], int]]  # platform -> (read budgets, ids/request)
+
+
+def any_due(session: Session, *, now: datetime) -> bool:
+    """Whether a pull is due (a read: no write lock)."""
+    found = session.execute(
+        select(Publication.id).where(Publication.metrics_due_at <= now).limit(1)
+    ).first()
+    return found is not None
+
+
+def due(
+    session: Session, *, now: datetime, budgets: Budgets, schedule: tuple[timedelta, ...]
+) -> list[tuple[int, list[int]]]:
+    """Lease the pulls due now, as (channel id, publication ids) batches a job each.
+
+    A publication just published gets its first pull's time instead; one no longer
+    published leaves the schedule; a channel's batches beyond its read budget wait."""
+    rows = session.execute(
+        select(
+            Publication.id,
+            Publication.channel_id,
+            Publication.status,
+            Publication.published_at,
+            Publication.metrics_step,
+            Channel.platform,
+        )
+        .join(Channel, Channel.id == Publication.channel_id)
+        .where(Publication.metrics_due_at <= now)
+        .order_by(Publication.metrics_due_at, Publication.id)
+        .limit(SCAN)
+    ).all()
+    later: dict[int, datetime | None] = {}
+    by_channel: dict[int, tuple[str, list[int]]] = {}
+    for pub_id, channel_id, status, published_at, step, platform in rows:
+        first = next_pull(published_at, step, schedule) if published_at else None
+        if status != Status.PUBLISHED or first is None:
+            later[pub_id] = None  # taken down, or the schedule is done
+        elif step == 0 and first > now:
+            later[pub_id] = first  # just published: its first pull comes later
+        else:
+            by_channel.setdefault(channel_id, (platform, []))[1].append(pub_id)
+    batches: list[tuple[int, list[int]]] = []
+    held: list[int] = []
+    for channel_id, (platform, ids) in by_channel.items():
+        limits, per_request = budgets.get(platform, ((), 1))
+        size = max(per_request, JOB_POSTS)
+        room = _room(session, channel_id, limits, now=now)
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            calls = math.ceil(len(chunk) / per_request)
+            if room is not None and calls > room:
+                held.extend(ids[start:])
+                break
+            room = None if room is None else room - calls
+            batches.append((channel_id, chunk))
+    for pub_id, when in later.items():
+        _set_due(session, [pub_id], when)
+    _set_due(session, held, now + BUDGET_RECHECK)
+    _set_due(session, [i for _, chunk in batches for i in chunk], now + PULL_LEASE)
+    return batches
+
+
+def _room(session: Session, channel_id: int, limits: Sequence[Budget], *, now: datetime):
+    """Requests the channel may still make in its tightest read window (None: no limit)."""
+    rooms = []
+    for budget in limits:
+        used = session.scalar(
+            select(func.coalesce(func.sum(MetricPull.calls), 0)).where(
+                MetricPull.channel_id == channel_id, MetricPull.at > now - budget.window
+            )
+        )
+        rooms.append(max(budget.count - int(used or 0), 0))
+    return min(rooms) if rooms else None
+
+
+def _set_due(session: Session, ids: list[int], when: datetime | None) -> None:
+    if ids:
+        session.execute(
+            update(Publication)
+            .where(Publication.id.in_(ids))
+            .values(metrics_due_at=when)
+            .execution_options(synchronize_session=False)
+        )
+
+
+@dataclass(frozen=True)
+class PullBatch:
+    """What one pull job asks the platform: each publication's posts (a thread's parts)."""
+
+    channel: Channel
+    posts: dict[int, list[str]]
+
+    def post_ids(self) -> list[str]:
+        return [i for ids in self.posts.values() for i in ids]
+
+
+def prepare(session: Session, channel_id: int, publication_ids: Sequence[int]) -> PullBatch | None:
+    """The batch to ask about: the publications still published, with their post ids."""
+    channel = session.get(Channel, channel_id)
+    rows = session.scalars(
+        select(Publication).where(
+            Publication.id.in_(publication_ids),
+            Publication.channel_id == channel_id,
+            Publication.status == Status.PUBLISHED,
+        )
+    ).all()
+    posts = {p.id: list(p.part_ids or [p.external_id]) for p in rows if p.external_id}
+    return PullBatch(channel, posts) if channel is not None and posts else None
+
+
+def record(
+    session: Session,
+    batch: PullBatch,
+    found: Mapping[str, Mapping[str, int]] | AdapterError,
+    *,
+    calls: int,
+    now: datetime,
+    schedule: tuple[timedelta, ...],
+) -> MetricPull:
+    """Store what one pull found: a snapshot per publication, the next pull's time, and
+    the requests it made (the read budget counts them)."""
+    error = found if isinstance(found, AdapterError) else None
+    pull = MetricPull(
+        workspace_id=batch.channel.workspace_id,
+        channel_id=batch.channel.id,
+        at=now,
+        publications=len(batch.posts),
+        calls=calls,
+        error=error.reason[:2000] if error else None,
+    )
+    session.add(pull)
+    session.flush()
+    rows = session.scalars(
+        select(Publication).where(Publication.id.in_(list(batch.posts))).with_for_update()
+    ).all()
+    snapshots = []
+    for pub in rows:
+        snapshot = {"workspace_id": pub.workspace_id, "publication_id": pub.id}
+        snapshot |= {"pull_id": pull.id, "taken_at": now, "metrics": None, "error": None}
+        if error is not None:
+            snapshot["error"] = pull.error
+            retry = error.retry_at if isinstance(error, RateLimited) else None
+            pub.metrics_due_at = max(retry or now + RETRY_AFTER, now + timedelta(seconds=1))
+        else:
+            counts = [found[i] for i in batch.posts[pub.id] if i in found]
+            if counts:
+                snapshot["metrics"] = _totals(counts)
+            else:
+                snapshot["error"] = "the platform no longer has this post"
+            _advance(pub, now=now, schedule=schedule)
+        snapshots.append(snapshot)
+    if snapshots:
+        session.execute(insert(MetricSnapshot), snapshots)
+    return pull
+
+
+def _totals(counts: list[Mapping[str, int]]) -> dict[str, int]:
+    """A thread's parts add up."""
+    totals: dict[str, int] = {}
+    for one in counts:
+        for name, value in one.items():
+            totals[name] = totals.get(name, 0) + int(value)
+    return totals
+
+
+def _advance(pub: Publication, *, now: datetime, schedule: tuple[timedelta, ...]) -> None:
+    """On to the next point of the schedule still ahead (points missed while nothing
+    pulled are skipped: one pull covers them)."""
+    step = pub.metrics_step + 1
+    while (at := next_pull(pub.published_at, step, schedule)) is not None and at <= now:
+        step += 1
+    pub.metrics_step, pub.metrics_due_at = step, at
+
+
+def next_pull_at(pub: Publication, schedule: tuple[timedelta, ...]) -> datetime | None:
+    """When the publication's metrics are next pulled (None: not published, or done)."""
+    if pub.metrics_due_at is None or pub.status != Status.PUBLISHED or pub.published_at is None:
+        return None
+    planned = next_pull(pub.published_at, pub.metrics_step, schedule)
+    return max(pub.metrics_due_at, planned) if planned else pub.metrics_due_at
+
+
+def history(
+    session: Session, actor: Actor, publication_id: int
+) -> tuple[Publication, list[MetricSnapshot]]:
+    """The publication and every pull stored of it, oldest first."""
+    pub = owned(session, Publication, publication_id, actor)
+    snapshots = session.scalars(
+        select(MetricSnapshot)
+        .where(MetricSnapshot.publication_id == pub.id)
+        .order_by(MetricSnapshot.taken_at, MetricSnapshot.id)
+    ).all()
+    return pub, list(snapshots)

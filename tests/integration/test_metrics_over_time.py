@@ -1,0 +1,144 @@
+"""Metrics over time (issue 15 part 1): once published, each publication's metrics are
+pulled on the decaying schedule by the dispatcher's pass, batched per platform request,
+inside the channel's read budget; each pull is stored, a refusal as a refusal (never a
+zero), and GET /v1/publications/{id}/metrics?history=1 returns the series."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from adapters.sandbox.ledger import Fault
+from adapters.types import Budget
+from adapters.x import XAdapter
+from publisher.core.models import MetricPull, MetricSnapshot
+from publisher.dispatcher import hand_over_pulls
+from publisher.engage import metrics
+from tests.helpers import drain_queue, run_pipeline
+
+T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def _pull(runtime, at, when: datetime) -> int:
+    """The dispatcher's metrics step at `when`, then a burst worker, with the clock there."""
+    at(when)
+    with runtime.session() as session:
+        jobs = hand_over_pulls(session, runtime, now=when)
+    drain_queue(runtime)
+    return jobs
+
+
+@pytest.fixture
+def published(api, scenario, runtime, at):
+    """Three X publications (one a thread of two parts) and one on Facebook, out at T0."""
+    x, fb = scenario.channels()
+    at(T0)
+    ids = {}
+    for n, (channels, thread) in enumerate([([x], []), ([x], ["and part two"]), ([x, fb], [])]):
+        body = scenario.post_body(channels, at=T0, text=f"Post {n}", thread=thread)
+        post = api.post("/v1/posts", body, expect=201)
+        scenario.submit_and_approve(post)
+        for p in post["publications"]:
+            ids[(n, p["channel_id"])] = p["id"]
+    run_pipeline(runtime, now=T0)
+    x_ids = [ids[(n, x["id"])] for n in range(3)]
+    for pub in [*x_ids, ids[(2, fb["id"])]]:
+        assert scenario.publication(pub)["status"] == "published"
+    return {"x": x_ids, "facebook": ids[(2, fb["id"])]}
+
+
+def _history(api, pub_id: int) -> dict:
+    return api.get(f"/v1/publications/{pub_id}/metrics?history=1")
+
+
+def test_pulls_follow_the_schedule_batched_per_request(
+    api, scenario, runtime, sandbox, at, published
+):
+    sandbox.ledger.exchanges = []
+    # Not before the first point of the schedule (an hour after publication).
+    assert _pull(runtime, at, T0 + 30 * timedelta(minutes=1)) == 0
+    assert _history(api, published["x"][0])["history"] == []
+    assert _history(api, published["x"][0])["next_pull_at"] == "2027-03-01T10:00:00Z"
+
+    thread = scenario.publication(published["x"][1])
+    for n, post_id in enumerate(thread["part_ids"]):
+        sandbox.ledger.set_metrics("x", post_id, like_count=10 + n, impression_count=100)
+    assert _pull(runtime, at, T0 + HOUR) == 2  # one job for X, one for Facebook
+    lookups = [
+        e for e in sandbox.ledger.exchanges if e["method"] == "GET" and e["path"] == "/2/tweets"
+    ]
+    assert len(lookups) == 1  # three publications (four posts) in one request
+    read = _history(api, published["x"][1])
+    assert [h["metrics"]["likes"] for h in read["history"]] == [21]  # the parts add up
+    assert read["metrics"]["impressions"] == 200 and read["next_pull_at"] == "2027-03-01T15:00:00Z"
+    with runtime.session() as session:
+        pulls = session.exec(select(MetricPull).order_by(MetricPull.id)).all()
+        assert [(p.publications, p.calls) for p in pulls] == [(3, 1), (1, 1)]
+
+    # Nothing more before six hours; then the second point.
+    assert _pull(runtime, at, T0 + 5 * HOUR) == 0
+    sandbox.ledger.set_metrics("x", thread["part_ids"][0], like_count=30, impression_count=300)
+    assert _pull(runtime, at, T0 + 6 * HOUR) == 2
+    read = _history(api, published["x"][1])
+    assert [h["metrics"]["likes"] for h in read["history"]] == [21, 41]
+    assert read["next_pull_at"] == "2027-03-02T09:00:00Z"
+
+
+def test_a_refused_pull_is_stored_as_a_refusal_and_tried_again(
+    api, runtime, sandbox, at, published
+):
+    assert _pull(runtime, at, T0 + HOUR) == 2
+    sandbox.ledger.inject("x", Fault(status=429, on="lookup", reset_in_s=600))
+    at(T0 + 6 * HOUR)
+    assert _pull(runtime, at, T0 + 6 * HOUR) == 2
+    read = _history(api, published["x"][0])
+    first, refused = read["history"]
+    assert first["metrics"] is not None and first["error"] is None
+    assert refused["metrics"] is None and "Too Many Requests" in refused["error"], refused
+    assert read["metrics"] == first["metrics"]  # the last real figures, not zeros
+    # Tried again at the platform's reset, without losing the schedule's point.
+    again = datetime.fromisoformat(read["next_pull_at"])
+    assert T0 + 6 * HOUR < again <= T0 + 6 * HOUR + timedelta(minutes=11)
+    assert _pull(runtime, at, again) == 1  # X only: Facebook's pull went through
+    read = _history(api, published["x"][0])
+    assert [h["error"] is None for h in read["history"]] == [True, False, True]
+    assert read["next_pull_at"] == "2027-03-02T09:00:00Z"
+
+
+def test_a_channel_beyond_its_read_budget_waits(api, runtime, at, published, monkeypatch):
+    monkeypatch.setattr(XAdapter, "read_budgets", (Budget(2, timedelta(minutes=15)),))
+    monkeypatch.setattr(XAdapter, "metrics_per_request", 1)
+    monkeypatch.setattr(metrics, "JOB_POSTS", 1)
+    assert _pull(runtime, at, T0 + HOUR) == 3  # two X requests fit, and Facebook's one
+    with runtime.session() as session:
+        taken = select(MetricSnapshot).where(MetricSnapshot.publication_id.in_(published["x"]))
+        x_snapshots = len(session.exec(taken).all())
+    assert x_snapshots == 2
+    waiting = [p for p in published["x"] if _history(api, p)["history"] == []]
+    assert len(waiting) == 1
+    assert _pull(runtime, at, T0 + HOUR + timedelta(minutes=5)) == 0  # the window is spent
+    assert _pull(runtime, at, T0 + HOUR + timedelta(minutes=16)) == 1
+    assert len(_history(api, waiting[0])["history"]) == 1
+
+
+def test_the_schedule_ends_and_missed_points_are_not_pulled_twice(api, runtime, at, published):
+    # The dispatcher was down for two days: one pull covers every point missed.
+    assert _pull(runtime, at, T0 + 50 * HOUR) == 2
+    read = _history(api, published["facebook"])
+    assert len(read["history"]) == 1 and read["next_pull_at"] == "2027-03-04T09:00:00Z"
+    for day in (3, 7, 14, 21, 28):
+        assert _pull(runtime, at, T0 + timedelta(days=day)) == 2
+    read = _history(api, published["facebook"])
+    assert len(read["history"]) == 6 and read["next_pull_at"] is None
+    assert _pull(runtime, at, T0 + timedelta(days=60)) == 0
+
+
+def test_a_post_taken_down_leaves_the_schedule(api, runtime, at, published):
+    pub = published["x"][0]
+    api.post(f"/v1/publications/{pub}/delete", {"reason": "mistake"}, expect=200)
+    _pull(runtime, at, T0 + HOUR)
+    read = _history(api, pub)
+    assert read["history"] == [] and read["next_pull_at"] is None
