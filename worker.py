@@ -17,6 +17,7 @@ from publisher.core.settings import Settings
 from publisher.deliver.transport import BEAT_EVERY_S
 from publisher.dispatcher import run_dispatcher
 from publisher.runtime import Runtime, build_runtime
+from publisher.system.logs import shown_url
 
 log = logging.getLogger("publisher.worker")
 
@@ -118,7 +119,7 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
                 log.warning(
                     "worker: Redis unavailable at %s (%s); again in %.1f s (start it, or set "
                     "REDIS_URL)",
-                    _shown(settings.redis_url),
+                    shown_url(settings.redis_url),
                     exc,
                     backoff,
                 )
@@ -131,14 +132,6 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
                 name = None  # the old registration may linger until its TTL
     finally:
         runtime.close()
-
-
-def _shown(url: str) -> str:
-    """A Redis URL without its password, for a log line."""
-    from redis.connection import parse_url
-
-    password = parse_url(url).get("password")
-    return url.replace(f":{password}@", ":***@") if password else url
 
 
 def run_dispatcher_process(settings: Settings) -> None:

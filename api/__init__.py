@@ -73,7 +73,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @app.get("/healthz")
     def health():
-        return jsonify({"status": "ok"})
+        # `instance`: set by `publisher up` for its API, which waits for its own answer.
+        return jsonify({"status": "ok", "instance": app.extensions["publisher"].settings.instance})
 
     @app.get("/readyz")
     def ready():

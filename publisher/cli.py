@@ -295,7 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     db = _command(sub, "db", "database schema", examples="  publisher db upgrade").add_subparsers(
         dest="db", required=True
     )
-    db.add_parser("upgrade", help="apply every migration").set_defaults(run=_db_upgrade)
+    _command(
+        db,
+        "upgrade",
+        "apply every migration the database lacks (safe to run again)",
+        examples="  publisher db upgrade\n  DATABASE_URL=postgresql+psycopg://postgres@db/pub "
+        "publisher db upgrade",
+    ).set_defaults(run=_db_upgrade)
 
     keys = _command(
         sub,
@@ -304,10 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
         examples="  publisher keys create --workspace acme --role admin --name ops\n  "
         "KEY=$(publisher keys create --workspace acme --role editor)",
     ).add_subparsers(dest="keys", required=True)
-    p = keys.add_parser(
+    p = _command(
+        keys,
         "create",
-        help="create a key (and the workspace if new); printed once, alone on stdout",
-        formatter_class=_Help,
+        "create a key (and the workspace if new); printed once, alone on stdout",
+        examples="  publisher keys create --workspace acme --role admin --name ops\n  "
+        "KEY=$(publisher keys create --workspace acme --role reviewer --name lea)",
     )
     p.add_argument("--workspace", required=True, help="the workspace's name")
     p.add_argument(
@@ -326,8 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
         examples="  publisher secrets rotate",
     )
     secrets = secrets.add_subparsers(dest="secrets", required=True)
-    secrets.add_parser(
-        "rotate", help="encrypt every channel's credentials under a new key, retire the old"
+    _command(
+        secrets,
+        "rotate",
+        "encrypt every channel's credentials under a new key, retire the old",
+        examples="  publisher secrets rotate   # then restart the processes that read "
+        "PUBLISHER_SECRET_KEY",
     ).set_defaults(run=_secrets_rotate, needs_schema=True)
 
     p = _command(
@@ -371,19 +383,39 @@ def _port(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
-    logs.configure(settings.log_level)
-    problem = None
-    if args.command != "sandbox":
+    command = " ".join(
+        part
+        for part in (args.command, *(getattr(args, k, None) for k in ("db", "keys", "secrets")))
+        if part
+    )
+    try:
+        settings = Settings.from_env()
+        problem = preflight.settings_problem(settings)
+    except ValueError as exc:  # an environment variable this engine cannot read
+        problem, settings = str(exc), None
+    if settings is not None:
+        logs.configure(settings.log_level)
+    if problem is None and args.command != "sandbox":
         problem = preflight.database_url_problem(settings.effective_database_url)
+    if problem is None and args.command not in ("sandbox", "demo"):
+        problem = preflight.database_problem(settings)
     if problem is None and args.command in ("up", "api"):
         problem = preflight.port_problem(getattr(args, "host", "127.0.0.1"), args.port)
     if problem is None and getattr(args, "needs_schema", False):
         problem = preflight.schema_problem(settings)
     if problem is not None:
-        print(f"publisher {args.command}: {problem}", file=sys.stderr)
+        print(f"publisher {command}: {problem}", file=sys.stderr)
         return 2
-    return args.run(settings, args) or 0
+    try:
+        return args.run(settings, args) or 0
+    except Exception as exc:  # noqa: BLE001 - said in one line when it is an operator's to fix
+        from publisher.stack import StackFailed
+
+        said = str(exc) if isinstance(exc, StackFailed) else preflight.explain(exc, settings)
+        if said is None:
+            raise
+        print(f"publisher {command}: {said}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

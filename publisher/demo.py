@@ -74,6 +74,9 @@ def run_demo(settings: Settings, *, port: int = 0, delay_s: float = 5.0) -> int:
             "instagram": sandbox.graph_url,
         },
     )
+    # The demo shows the embedded default: a REDIS_URL that does not answer is replaced by
+    # a private redis-server (`publisher up` would stop and say so instead).
+    settings = settings.with_(redis_url_given=False)
     stack = Stack(settings, port=port or _free_port(), log_dir=settings.home / "logs")
     try:
         stack.start()

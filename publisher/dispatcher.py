@@ -23,6 +23,7 @@ from publisher.plan import media, series
 from publisher.record import webhooks
 from publisher.review import deadlines
 from publisher.runtime import Runtime
+from publisher.system.logs import shown_url
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,15 @@ def run_dispatcher(runtime: Runtime, stop: threading.Event, *, name: str | None 
                 # (which would cut a subscriber that never reads them).
                 runtime.queue.wait_for_wake(sleep_s)
         except (RedisError, DBAPIError) as exc:
+            redis = isinstance(exc, RedisError)
             log.warning(
-                "dispatcher %s: %s unavailable, retrying: %s",
+                "dispatcher %s: %s unavailable at %s (%s); again in %.0f s (start it, or set %s)",
                 leadership.name,
-                "Redis" if isinstance(exc, RedisError) else "the database",
-                exc,
+                "Redis" if redis else "the database",
+                shown_url(runtime.settings.redis_url if redis else str(runtime.engine.url)),
+                type(exc).__name__,
+                OUTAGE_RETRY_S,
+                "REDIS_URL" if redis else "DATABASE_URL",
             )
             leadership.token = None  # lead again only through a fresh lease and token
             stop.wait(OUTAGE_RETRY_S)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +19,7 @@ import requests
 from publisher.core.settings import Settings, ensure_secret_keys
 from publisher.system import migrate
 from publisher.system.embedded import redis_answers, start_private_redis
+from publisher.system.logs import shown_url
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +44,28 @@ class Stack:
     _restarts: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def start(self) -> Stack:
+        """Start everything, or raise StackFailed saying why (what started is stopped)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Stack:
         self.settings = ensure_secret_keys(self.settings)
+        if self.port == 0:
+            self.port = _free_port()
         if not redis_answers(self.settings.redis_url):
+            if self.settings.redis_url_given:
+                raise StackFailed(
+                    f"REDIS_URL {shown_url(self.settings.redis_url)} does not answer: start "
+                    "Redis there, or leave REDIS_URL unset and `publisher up` runs its own"
+                )
             url, proc = start_private_redis(self.settings.home / "redis")
             self.procs["redis"] = proc
             self.settings = self.settings.with_(redis_url=url)
         migrate.upgrade(self.settings.effective_database_url)
+        self.settings = self.settings.with_(instance=secrets.token_hex(8))
         self._spawn("api", "api", "--port", str(self.port))
         self._spawn("dispatcher", "dispatcher")
         for _ in range(self.workers):
@@ -91,17 +110,22 @@ class Stack:
         self.procs[name] = proc
 
     def _wait_for_api(self, timeout_s: float = 30) -> None:
+        """Until our API answers /healthz (another process on the port does not count)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.procs["api"].poll() is not None:
-                raise RuntimeError("the API process exited during start-up")
+                raise StackFailed(
+                    f"the API process exited during start-up (port {self.port} taken? see "
+                    "its log above): pass --port"
+                )
             try:
-                if requests.get(f"{self.api_url}/healthz", timeout=1).ok:
+                answer = requests.get(f"{self.api_url}/healthz", timeout=1)
+                if answer.ok and answer.json().get("instance") == self.settings.instance:
                     return
-            except requests.RequestException:
+            except (requests.RequestException, ValueError):
                 pass
             time.sleep(0.1)
-        raise RuntimeError("the API did not answer in time")
+        raise StackFailed(f"the API did not answer on port {self.port} within {timeout_s:.0f} s")
 
     def stop(self, timeout_s: float = 15) -> None:
         """SIGTERM the engine's processes (workers finish their job), Redis last."""
@@ -146,6 +170,13 @@ class Stack:
                 self._restarts[name] = (deaths, 0.0)
                 started.append(name)
         return started
+
+
+def _free_port() -> int:
+    """A port free now (`--port 0`): the API is started on it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _terminate(procs: list[subprocess.Popen], timeout_s: float) -> None:

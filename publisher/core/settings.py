@@ -10,6 +10,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 _BASE_URL_VAR = re.compile(r"PUBLISHER_([A-Z0-9]+)_API_URL")
+
+
+class SettingsError(ValueError):
+    """An environment variable this engine cannot read: the message names it and the fix."""
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: type = float) -> float:
+    value = env.get(name, default)
+    try:
+        number = kind(value)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name}={value!r} is not {what}: write e.g. {default}") from None
+    if number < 0:
+        raise SettingsError(f"{name}={value!r} is negative: write e.g. {default}")
+    return number
+
+
 _CLIENT_ID_VAR = re.compile(r"PUBLISHER_([A-Z0-9]+)_CLIENT_ID")
 
 
@@ -20,6 +38,8 @@ class Settings:
     home: Path = Path("var")
     database_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # REDIS_URL was set: `publisher up` then uses that Redis or stops, never one of its own.
+    redis_url_given: bool = False
     secret_keys: tuple[str, ...] = field(default=(), repr=False)
     # Set when the keys come from `home/secret.key` (the embedded default): processes then
     # read that file, and re-read it when it changes (`publisher secrets rotate`).
@@ -65,6 +85,9 @@ class Settings:
     # When a published post's metrics are pulled, after its publication (durations: s, m,
     # h, d, w); the pulls stop after the last.
     metrics_schedule: str = "1h,6h,1d,3d,7d,14d,21d,28d"
+    # Set by `publisher up` on its children: the API's /healthz says it, so `up` knows the
+    # API answering on its port is its own.
+    instance: str = ""
 
     def oauth_client(self, platform: str) -> tuple[str, str] | None:
         """The OAuth app for `platform` (Instagram accounts connect through Facebook Login)."""
@@ -113,6 +136,7 @@ class Settings:
             "PUBLISHER_ALLOW_PRIVATE_URLS": "1" if self.allow_private_urls else "0",
             "PUBLISHER_PUBLIC_URL": self.public_url,
             "PUBLISHER_METRICS_SCHEDULE": self.metrics_schedule,
+            "PUBLISHER_INSTANCE": self.instance,
         }
         env.update({f"PUBLISHER_{p.upper()}_API_URL": url for p, url in self.api_base_urls.items()})
         for platform, (client_id, secret) in self.oauth_clients.items():
@@ -129,7 +153,8 @@ class Settings:
         return cls(
             home=home,
             database_url=env.get("DATABASE_URL", ""),
-            redis_url=env.get("REDIS_URL", cls.redis_url),
+            redis_url=env.get("REDIS_URL") or cls.redis_url,
+            redis_url_given=bool(env.get("REDIS_URL")),
             secret_keys=keys,
             api_base_urls={
                 m.group(1).lower(): value
@@ -137,25 +162,28 @@ class Settings:
                 if (m := _BASE_URL_VAR.fullmatch(name)) and value
             },
             graph_api_version=env.get("PUBLISHER_GRAPH_API_VERSION", cls.graph_api_version),
-            platform_timeout_s=float(env.get("PUBLISHER_PLATFORM_TIMEOUT", "10")),
-            job_timeout_s=int(env.get("PUBLISHER_JOB_TIMEOUT", "120")),
-            max_attempts=int(env.get("PUBLISHER_MAX_ATTEMPTS", "5")),
-            reconcile_after_s=float(env.get("PUBLISHER_RECONCILE_AFTER", "15")),
-            claim_lease_s=float(env.get("PUBLISHER_CLAIM_LEASE", "20")),
-            claim_grace_s=float(env.get("PUBLISHER_CLAIM_GRACE", "5")),
-            requeue_after_s=float(env.get("PUBLISHER_REQUEUE_AFTER", "10")),
-            db_idle_transaction_timeout_s=float(
-                env.get("PUBLISHER_DB_IDLE_TRANSACTION_TIMEOUT", "15")
+            platform_timeout_s=_number(env, "PUBLISHER_PLATFORM_TIMEOUT", "10"),
+            job_timeout_s=int(_number(env, "PUBLISHER_JOB_TIMEOUT", "120", int)),
+            max_attempts=int(_number(env, "PUBLISHER_MAX_ATTEMPTS", "5", int)),
+            reconcile_after_s=_number(env, "PUBLISHER_RECONCILE_AFTER", "15"),
+            claim_lease_s=_number(env, "PUBLISHER_CLAIM_LEASE", "20"),
+            claim_grace_s=_number(env, "PUBLISHER_CLAIM_GRACE", "5"),
+            requeue_after_s=_number(env, "PUBLISHER_REQUEUE_AFTER", "10"),
+            db_idle_transaction_timeout_s=_number(
+                env, "PUBLISHER_DB_IDLE_TRANSACTION_TIMEOUT", "15"
             ),
-            max_clock_offset_s=float(env.get("PUBLISHER_MAX_CLOCK_OFFSET_S", "1")),
-            api_header_timeout_s=float(env.get("PUBLISHER_API_HEADER_TIMEOUT", "10")),
-            api_body_min_bytes_per_s=float(env.get("PUBLISHER_API_BODY_MIN_RATE", "16384")),
+            max_clock_offset_s=_number(env, "PUBLISHER_MAX_CLOCK_OFFSET_S", "1"),
+            api_header_timeout_s=_number(env, "PUBLISHER_API_HEADER_TIMEOUT", "10"),
+            api_body_min_bytes_per_s=_number(env, "PUBLISHER_API_BODY_MIN_RATE", "16384"),
             log_level=env.get("PUBLISHER_LOG_LEVEL", cls.log_level),
             media_dir=Path(env["PUBLISHER_MEDIA_DIR"]) if env.get("PUBLISHER_MEDIA_DIR") else None,
-            media_max_bytes=int(env.get("PUBLISHER_MEDIA_MAX_BYTES", str(cls.media_max_bytes))),
+            media_max_bytes=int(
+                _number(env, "PUBLISHER_MEDIA_MAX_BYTES", str(cls.media_max_bytes), int)
+            ),
             allow_private_urls=env.get("PUBLISHER_ALLOW_PRIVATE_URLS", "0") == "1",
             public_url=env.get("PUBLISHER_PUBLIC_URL", ""),
             metrics_schedule=env.get("PUBLISHER_METRICS_SCHEDULE", cls.metrics_schedule),
+            instance=env.get("PUBLISHER_INSTANCE", ""),
             oauth_clients={
                 m.group(1).lower(): (value, env.get(f"PUBLISHER_{m.group(1)}_CLIENT_SECRET", ""))
                 for name, value in env.items()

@@ -35,3 +35,17 @@ def configure(level: str = "INFO") -> None:
         if not any(isinstance(f, RedactSecrets) for f in handler.filters):
             handler.addFilter(RedactSecrets())
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def shown_url(url: str) -> str:
+    """A URL for a person to read (a log line, an error): its password hidden."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an unreadable URL)"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

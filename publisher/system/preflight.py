@@ -72,3 +72,66 @@ def schema_problem(settings: Settings) -> str | None:
             "run `publisher db upgrade` first"
         )
     return None
+
+
+def settings_problem(settings: Settings) -> str | None:
+    """A setting read but not usable (the engine would stop on it later), or None."""
+    from publisher.engage import schedule
+
+    try:
+        schedule.parse(settings.metrics_schedule)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def database_problem(settings: Settings, *, timeout_s: int = 5) -> str | None:
+    """Why the database cannot be reached (a server down, a wrong host or password), with
+    the fix, in one line; or None. A SQLite file is made when first used."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        return None
+    engine = create_engine(url, connect_args={"connect_timeout": timeout_s})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        return _unreachable_database(url, exc)
+    finally:
+        engine.dispose()
+    return None
+
+
+def _unreachable_database(url: str, exc: BaseException) -> str:
+    from publisher.system.logs import shown_url
+
+    reason = str(getattr(exc, "orig", exc) or type(exc).__name__).strip().splitlines()
+    said = reason[0] if reason else type(exc).__name__
+    return (
+        f"cannot reach the database at {shown_url(url)} ({said}): start it, or set "
+        "DATABASE_URL to one that answers"
+    )
+
+
+def explain(exc: BaseException, settings: Settings | None) -> str | None:
+    """A failure an operator fixes (a database or Redis that does not answer), in one line
+    with the fix; None for anything else (a bug: a traceback)."""
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import TimeoutError as RedisSlow
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from publisher.system.logs import shown_url
+
+    if settings is None:
+        return None
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return _unreachable_database(settings.effective_database_url, exc)
+    if isinstance(exc, (RedisDown, RedisSlow)):
+        return (
+            f"cannot reach Redis at {shown_url(settings.redis_url)} ({exc}): start it "
+            "(redis-server), or set REDIS_URL to one that answers"
+        )
+    return None

@@ -140,9 +140,8 @@ def test_up_starts_the_engine_and_stops_cleanly_on_sigterm(tmp_path, redis_url):
         while "Publisher is up" not in line:
             line = proc.stdout.readline()
             assert line, "publisher up exited before it was up"
-        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {
-            "status": "ok"
-        }
+        health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+        assert health["status"] == "ok" and len(health["instance"]) == 16  # this up's own
         children = _children(proc.pid)
         assert len(children) == 3  # api, dispatcher, worker
     finally:
@@ -252,6 +251,80 @@ def test_with_redis_down_they_wait_say_where_and_stop_cleanly(tmp_path, command)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "Traceback" not in out and "hunter2" not in out
-    assert "Redis unavailable" in out
-    if command == "worker":
-        assert "set REDIS_URL" in out
+    assert "Redis unavailable at redis://:***@127.0.0.1:" in out and "set REDIS_URL" in out
+
+
+def test_up_with_a_redis_url_that_does_not_answer_says_so_and_leaves_nothing(tmp_path):
+    """A REDIS_URL given is the Redis the other machines use: `up` does not quietly run a
+    private one instead (its jobs would never reach workers elsewhere)."""
+    env = _env(tmp_path / "home", REDIS_URL=f"redis://:hunter2@127.0.0.1:{_closed_port()}/0")
+    result = _publisher("up", "--port", str(_closed_port()), env=env, timeout=60)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert (
+        line.startswith("publisher up: REDIS_URL redis://:***@127.0.0.1:")
+        and "does not answer" in line
+    )
+    assert "leave REDIS_URL unset" in line and "hunter2" not in line
+    assert not (tmp_path / "home" / "redis").exists()  # no private Redis was started
+
+
+def test_up_on_port_0_takes_a_free_port_and_says_which(tmp_path, redis_url):
+    env = _env(tmp_path / "home", REDIS_URL=redis_url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "publisher.cli", "up", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = ""
+        while "Publisher is up" not in line:
+            line = proc.stdout.readline()
+            assert line, "publisher up exited before it was up"
+        url = re.search(r"API (http://127\.0\.0\.1:(\d+))", line)
+        assert url and url.group(2) != "0"
+        assert requests.get(f"{url.group(1)}/healthz", timeout=5).json()["status"] == "ok"
+        assert "Next: a key" in proc.stdout.readline() or "Next: a key" in line
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("db", "upgrade"), ("keys", "create", "--workspace", "a", "--role", "admin"), ("up",)],
+)
+def test_a_database_that_does_not_answer_is_one_line_with_its_fix(tmp_path, command):
+    url = f"postgresql+psycopg://app:hunter2@127.0.0.1:{_closed_port()}/pub"
+    result = _publisher(*command, env=_env(tmp_path / "home", DATABASE_URL=url), timeout=60)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "cannot reach the database at postgresql+psycopg://app:***@127.0.0.1:" in line
+    assert "set DATABASE_URL" in line and "hunter2" not in line
+
+
+@pytest.mark.parametrize(
+    "name,value,says",
+    [
+        ("PUBLISHER_CLAIM_LEASE", "abc", "PUBLISHER_CLAIM_LEASE='abc' is not a number"),
+        ("PUBLISHER_MAX_ATTEMPTS", "2.5", "is not a whole number"),
+        ("PUBLISHER_PLATFORM_TIMEOUT", "-1", "is negative"),
+        ("PUBLISHER_METRICS_SCHEDULE", "6h,1h", "each pull must come after the one before"),
+    ],
+)
+def test_a_setting_the_engine_cannot_read_is_named_with_its_fix(tmp_path, name, value, says):
+    for command in (("db", "upgrade"), ("worker",), ("up",)):
+        result = _publisher(*command, env=_env(tmp_path / "home", **{name: value}), timeout=60)
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert says in line, line
+
+
+def test_subcommand_help_shows_examples_and_the_environment(tmp_path):
+    for command in (("db", "upgrade"), ("keys", "create"), ("secrets", "rotate")):
+        result = _publisher(*command, "--help", env=_env(tmp_path / "home"), timeout=30)
+        assert result.returncode == 0
+        assert "examples:" in result.stdout and "DATABASE_URL" in result.stdout, command
