@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import sys
 import threading
 import time
 
 from redis.exceptions import RedisError
-from rq import SimpleWorker
+from rq import SimpleWorker, logutils
 
 from publisher import jobs
 from publisher.core.clock import ClockSkewed
@@ -71,6 +72,7 @@ class PublishWorker(SimpleWorker):
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> None:
     """One RQ worker on the publish queue. SIGTERM lets the current job finish (warm
     shutdown); a second one stops it (its publication is then settled as unknown)."""
+    no_colour_off_a_terminal()
     runtime = build_runtime(settings)
     jobs.bind(runtime)
     jobs.warm_up(runtime)
@@ -132,6 +134,13 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
                 name = None  # the old registration may linger until its TTL
     finally:
         runtime.close()
+
+
+def no_colour_off_a_terminal() -> None:
+    """RQ colours its messages when stdout is a terminal, though they go to stderr with
+    ours: `publisher worker 2>log` in a terminal wrote escape codes into the file. Colour
+    only when stderr, where the logs go, is a terminal."""
+    logutils.colorizer.notty = not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
 
 
 def run_dispatcher_process(settings: Settings) -> None:

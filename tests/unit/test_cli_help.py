@@ -41,3 +41,26 @@ def test_options_show_their_defaults(capsys):
     assert "(default: False)" not in up and "(default: None)" not in up
     assert "(default: 8401)" in _help(capsys, "sandbox")
     assert "(default: None)" not in _help(capsys, "keys", "create")
+
+
+def test_rq_colours_nothing_when_the_logs_do_not_go_to_a_terminal(monkeypatch):
+    """`publisher worker 2>log` from a terminal: stdout is a terminal, the log file is not."""
+    import io
+    import sys
+
+    from rq import logutils
+
+    import worker
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.setattr(logutils.colorizer, "notty", False)  # as RQ set it, seeing stdout
+    worker.no_colour_off_a_terminal()
+    assert logutils.green("default") == "default"  # no escape codes in the file
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    worker.no_colour_off_a_terminal()
+    assert logutils.green("default") != "default"  # a person watching: colour stays
