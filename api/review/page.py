@@ -8,13 +8,21 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
 from api.http.context import db, runtime
-from api.review.words import finding, language, use_key_language, when, words
+from api.review.words import (
+    finding,
+    language,
+    link_refusal,
+    refusal,
+    shown,
+    use_key_language,
+    when,
+    words,
+)
 from publisher.core.errors import PublisherError
 from publisher.core.states import Status
 from publisher.core.workspaces import key_language
 from publisher.plan.content import media_files
-from publisher.review import links, policies, post_review, queue, votes
-from publisher.review.comments import comments_of
+from publisher.review import comments, links, policies, post_review, queue, votes
 from publisher.review.post_review import PostReview
 
 bp = Blueprint("review_page", __name__)
@@ -34,22 +42,23 @@ _HEADERS = {
 
 
 def _page(status: int = 200, **context) -> Response:
-    registry = runtime().registry
-
-    def platform_name(platform: str) -> str:
-        adapter = registry.get(platform)
-        return adapter.display_name if adapter else platform
-
     html = render_template(
         "review.html",
         w=words(),
         when=when,
         lang=language(),
-        platform_name=platform_name,
+        platform_name=_platform_name,
         finding=finding,
+        shown=shown,
         **context,
     )
     return Response(html, status=status, mimetype="text/html", headers=_HEADERS)
+
+
+def _platform_name(platform: str) -> str:
+    """The network as people name it (X, Facebook), else its slug."""
+    adapter = runtime().registry.get(platform)
+    return adapter.display_name if adapter else platform
 
 
 def _open(token: str):
@@ -70,7 +79,7 @@ def _show(token: str, *, status: int = 200, error: str = "") -> Response:
     try:
         who, publication_id = _open(token)
     except links.LinkInvalid as exc:
-        return _page(exc.status, invalid=exc.detail)
+        return _page(exc.status, invalid=link_refusal(exc))
     review = _review(who, publication_id)
     channels = []
     for item in review.waiting:
@@ -89,7 +98,7 @@ def _show(token: str, *, status: int = 200, error: str = "") -> Response:
         review=review,
         channels=channels,
         zone=queue.reviewer_time_zone(db(), who, None),
-        comments=comments_of(db(), review.post),
+        comments=comments.with_authors(db(), comments.comments_of(db(), review.post)),
         error=error,
     )
 
@@ -107,7 +116,7 @@ def decide(token: str):
     try:
         who, publication_id = _open(token)
     except links.LinkInvalid as exc:
-        return _page(exc.status, invalid=exc.detail)
+        return _page(exc.status, invalid=link_refusal(exc))
     decision = _DECISIONS.get(form.get("decision", ""))
     comment = form.get("comment", "").strip()[:5000]
     revision = form.get("revision", "")
@@ -132,7 +141,7 @@ def decide(token: str):
     refused = [r for _, r in results if isinstance(r, PublisherError)]
     if len(refused) == len(results):  # nothing was recorded: the page again, and why
         db().rollback()
-        return _show(token, status=refused[0].status, error=refused[0].detail)
+        return _show(token, status=refused[0].status, error=refusal(refused[0]))
     db().commit()
     rt.queue.wake()
     return _confirmation(token, review, dict(results), decision)
@@ -145,9 +154,9 @@ def _confirmation(token: str, review: PostReview, results: dict, decision: Statu
     lines = []
     for item in review.mine:
         result = results.get(item.publication.id)
-        name = f"{item.channel.name} ({item.channel.platform})"
+        name = f"{item.channel.name} ({_platform_name(item.channel.platform)})"
         if isinstance(result, PublisherError):
-            lines.append((name, "outcome-no", w["outcome_refused"].format(reason=result.detail)))
+            lines.append((name, "outcome-no", w["outcome_refused"].format(reason=refusal(result))))
         elif result.status == Status.IN_REVIEW:
             missing = ", ".join(policies.missing_in(result.tally, lang))
             lines.append((name, "outcome-wait", w["recorded_waiting"].format(missing=missing)))

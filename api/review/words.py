@@ -28,6 +28,13 @@ WORDS: dict[str, dict[str, str]] = {
         "outcome_refused": "not recorded: {reason}",
         "recorded_for": "Recorded for {n} channels:",
         "back": "Back to the post",
+        "link_invalid": "This review link is not valid: ask for a new one.",
+        "link_other_key": "This review link was made by another key: make your own.",
+        "link_expired": "This review link expired on {when}: ask for a new one.",
+        "link_revoked": "The access this link votes with was revoked.",
+        "stale": "The post changed while this page was open: revision {current} is under "
+        "review now. Read it again below, then decide.",
+        "nobody": "someone",
         "finding_banned_terms": "contains “{term}”, a term the house rules ban",
         "finding_required_terms": "does not contain “{term}”, which the house rules require",
         "finding_max_hashtags": "{count} hashtags, more than the {limit} the house rules allow",
@@ -105,6 +112,13 @@ WORDS: dict[str, dict[str, str]] = {
         "outcome_refused": "non enregistré : {reason}",
         "recorded_for": "Enregistré pour {n} canaux :",
         "back": "Revenir à la publication",
+        "link_invalid": "Ce lien de relecture n’est pas valide : demandez-en un nouveau.",
+        "link_other_key": "Ce lien de relecture a été créé par une autre clé : créez le vôtre.",
+        "link_expired": "Ce lien de relecture a expiré le {when} : demandez-en un nouveau.",
+        "link_revoked": "L’accès avec lequel ce lien vote a été révoqué.",
+        "stale": "La publication a changé pendant que cette page était ouverte : la version "
+        "{current} est maintenant en relecture. Relisez-la ci-dessous, puis décidez.",
+        "nobody": "quelqu’un",
         "finding_banned_terms": "contient « {term} », un terme que les règles maison interdisent",
         "finding_required_terms": "ne contient pas « {term} », que les règles maison exigent",
         "finding_max_hashtags": "{count} hashtags, plus que les {limit} permis par les règles "
@@ -180,6 +194,32 @@ def use_key_language(tag: str | None) -> None:
 
 def words() -> dict[str, str]:
     return WORDS[language()]
+
+
+def link_refusal(exc) -> str:
+    """Why a review link opens nothing, in the reviewer's language."""
+    reason = exc.extra.get("reason", "invalid")
+    when_ = exc.extra.get("expired_at")
+    text = words().get(f"link_{reason}", exc.detail)
+    return text.format(when=when(when_, "UTC")) if when_ else text
+
+
+def refusal(exc) -> str:
+    """A vote refused, in the reviewer's language where the page knows the case."""
+    if exc.code == "stale_revision":
+        return words()["stale"].format(current=exc.extra.get("current_revision", "?"))
+    return exc.detail
+
+
+def shown(value) -> str:
+    """A changed field's value for a person (media, variants): no Python or JSON syntax."""
+    if value is None or value == [] or value == {}:
+        return "—"
+    if isinstance(value, list):
+        return "; ".join(shown(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')}: {shown(v)}" for k, v in value.items())
+    return str(value)
 
 
 def finding(found: dict) -> str:

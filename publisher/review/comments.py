@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from publisher.core.errors import Forbidden, ValidationFailed, field_error
-from publisher.core.models import Comment, Post
+from publisher.core.models import ApiKey, Comment, Post
 from publisher.core.workspaces import ROLE_PERMISSIONS, Actor, Permission
 from publisher.record import events
 
@@ -74,3 +74,14 @@ def comments_of(session: Session, post: Post) -> list[Comment]:
     """The post's comments, oldest first (replies follow their parents in time)."""
     query = select(Comment).where(Comment.post_id == post.id).order_by(Comment.id)
     return list(session.exec(query))
+
+
+def with_authors(session: Session, comments: list[Comment]) -> list[tuple[Comment, str | None]]:
+    """Each comment with its author's key name (None: written by the engine or a deleted key)."""
+    ids = {c.author_id for c in comments if c.author_id is not None}
+    names = (
+        dict(session.exec(select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(ids))).all())
+        if ids
+        else {}
+    )
+    return [(c, names.get(c.author_id)) for c in comments]

@@ -92,15 +92,21 @@ def open_link(
         publication_id, key_id, expires = int(claims["p"]), int(claims["k"]), int(claims["x"])
         made_by = int(claims.get("m", key_id))
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
-        raise LinkInvalid("this review link is not valid") from exc
+        raise LinkInvalid("this review link is not valid", reason="invalid") from exc
     if made_by != key_id:  # made for someone else before such links were refused
-        raise LinkInvalid("this review link was made by another key: make your own")
+        raise LinkInvalid(
+            "this review link was made by another key: make your own", reason="other_key"
+        )
     if now.timestamp() > expires:
-        when = datetime.fromtimestamp(expires, UTC).isoformat()
-        raise LinkInvalid(f"this review link expired at {when}: ask for a new one")
+        when = datetime.fromtimestamp(expires, UTC)
+        raise LinkInvalid(
+            f"this review link expired at {when.isoformat()}: ask for a new one",
+            reason="expired",
+            expired_at=when,
+        )
     key = session.get(ApiKey, key_id)
     if key is None or key.revoked_at is not None:
-        raise LinkInvalid("the reviewer's access was revoked")
+        raise LinkInvalid("the reviewer's access was revoked", reason="revoked")
     return Actor(workspace_id=key.workspace_id, key_id=key.id, role=key.role), publication_id
 
 

@@ -249,15 +249,28 @@ def _whole_post(http, stack) -> tuple[int, int]:
     return ids[x["id"]], ids[fb["id"]]
 
 
-@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone-390", "desktop-1280"])
+@pytest.mark.parametrize(
+    "size,language",
+    [(PHONE, "en"), (DESKTOP, "en"), (PHONE, "fr")],
+    ids=["phone-390", "desktop-1280", "phone-390-french"],
+)
 def test_the_whole_post_fits_the_screen_and_reads_as_each_network_shows_it(
-    http, stack, browser, size, tmp_path
+    http, stack, browser, size, language, tmp_path
 ):
     x_pub, fb_pub = _whole_post(http, stack)
-    link = http("POST", f"/v1/reviews/{x_pub}/link", {}, as_="reviewer", expect=201)
+    made = http(
+        "POST",
+        "/v1/keys",
+        {"name": "lea", "role": "reviewer", "language": language},
+        as_="admin",
+        expect=201,
+    )
+    http.keys.keys["lea"] = made["key"]  # the page speaks the key's language
+    link = http("POST", f"/v1/reviews/{x_pub}/link", {}, as_="lea", expect=201)
     browser.set_window_size(*size)
     browser.get(link["url"])
-    browser.save_screenshot(str(tmp_path / f"review-{size[0]}.png"))  # for a person to see
+    browser.save_screenshot(str(tmp_path / f"review-{size[0]}-{language}.png"))  # to look at
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
 
     assert _overflow(browser) == 0  # long links wrap, pictures shrink: nothing scrolls sideways
     width = browser.execute_script("return document.documentElement.clientWidth;")

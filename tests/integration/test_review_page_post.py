@@ -7,6 +7,7 @@ what happened to each."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from tests.helpers import soon
 from tests.samples import png
@@ -83,7 +84,7 @@ def test_one_approval_decides_every_channel_and_the_confirmation_says_what_happe
     assert answer.status_code == 200
     assert "Votre approbation est enregistrée" in html and "Enregistré pour 2 canaux" in html
     outcomes = re.findall(r'<li class="outcome-ok"><strong>(.*?)</strong>', html)
-    assert sorted(outcomes) == ["Acme Page (facebook)", "Acme on X (x)"]
+    assert sorted(outcomes) == ["Acme Page (Facebook)", "Acme on X (X)"]
     assert html.count("approuvée : elle part le") == 2
     for pub in (x_pub, fb_pub):
         assert scenario.publication(pub)["status"] == "scheduled"
@@ -130,3 +131,33 @@ def test_the_preview_names_the_account_as_the_network_does(api, scenario, runtim
     assert item["preview"]["account_handle"] == f"@{account['username']}"
     assert [p["number"] for p in item["preview"]["posts"]] == [1, 2, 3]
     assert [len(p["media"]) for p in item["preview"]["posts"]] == [1, 0, 0]
+
+
+def test_what_goes_wrong_reads_in_the_reviewers_language(api, scenario, runtime, at):
+    """A stale page, an expired link, a changed picture and the discussion, in French:
+    no engine sentence in English, no ISO time, no Python list."""
+    from datetime import timedelta
+
+    api.call("PUT", "/v1/review-policy", {"approvals": 2}, as_="admin", expect=200)
+    post, x_pub, _, _ = _two_channel_post(api, scenario)
+    api.post(f"/v1/reviews/{x_pub}/approve", {"revision": 1}, as_="admin", expect=201)
+    french = {"Accept-Language": "fr"}
+    link = api.post(f"/v1/reviews/{x_pub}/link", {"expires_in_hours": 1}, as_="reviewer")
+    api.post(f"/v1/posts/{post['id']}/comments", {"body": "Quelle salle ?"}, as_="reviewer")
+    other = api.upload(png(5, 5))[1]["id"]
+    media = [{"media_id": other, "alt_text": "La grande salle"}]
+    api.call("PATCH", f"/v1/posts/{post['id']}", {"media": media}, expect=200)  # still in review
+    answer = api.client.post(
+        _path(link), data={"decision": "approve", "revision": "1"}, headers=french
+    )
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 409
+    assert "la version 2 est maintenant en relecture" in html and "you reviewed" not in html
+    assert re.search(r"Médias\u00a0: <del>media id: \d+, alt text: The hall</del>", html)
+    assert "[{" not in html and "'media_id'" not in html
+    assert re.search(r'<strong class="author">reviewer</strong>\u00a0: Quelle salle \?', html)
+    at(datetime.now(UTC) + timedelta(hours=2))
+    html = api.client.get(_path(link), headers=french).get_data(as_text=True)
+    assert "Ce lien de relecture a expiré le " in html
+    assert re.search(r"expiré le \w+ \d+ \w+ \d{4} à \d\d:\d\d", html)
+    assert "T" not in re.search(r"expiré le ([^:]+)", html).group(1)  # no ISO time
