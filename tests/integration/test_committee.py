@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from tests.helpers import rows_digest, run_after_due, run_pipeline, soon
 
 
@@ -310,3 +312,47 @@ def test_a_vote_committed_while_redis_is_down_answers_201(api, scenario, runtime
     assert scenario.publication(pub_id)["status"] == "scheduled"
     run_after_due(runtime, at)
     assert len(sandbox.ledger.accepted()) == 1
+
+
+def _redis_down(runtime):
+    """The queue's Redis swapped for one that does not answer (the database stays)."""
+    from redis import Redis
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    runtime.queue.redis = Redis(port=port, socket_connect_timeout=0.5)
+
+
+@pytest.mark.parametrize("write", ["batch", "page", "resume", "channel"])
+def test_every_write_that_wakes_the_dispatcher_answers_its_commit_with_redis_down(
+    api, scenario, runtime, sandbox, x, at, write
+):
+    """Issue 14 part 4, beyond the single vote: a batch vote, a vote from the review page,
+    a resume and a channel's new credentials each commit, then wake the dispatcher through
+    Redis; with Redis down the client still gets the commit's answer, never a 500."""
+    _, pub_id = scenario.submitted(x, at=soon(60))
+    link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
+    if write == "resume":
+        api.post(f"/v1/reviews/{pub_id}/approve", {"revision": 1}, as_="reviewer", expect=201)
+        api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
+    working = runtime.queue.redis
+    _redis_down(runtime)
+    try:
+        if write == "batch":
+            body = {"items": [{"publication_id": pub_id, "revision": 1}], "decision": "approve"}
+            status, _ = api.call("POST", "/v1/reviews/batch", body, as_="reviewer")
+        elif write == "page":
+            path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
+            answer = api.client.post(path, data={"decision": "approve", "revision": "1"})
+            status = answer.status_code
+        elif write == "resume":
+            status, _ = api.call("POST", "/v1/resume", {"scope": "workspace"})
+        else:
+            creds = {"credentials": {"access_token": "x-token-acme"}}
+            status, _ = api.call("PATCH", f"/v1/channels/{x['id']}", creds)
+    finally:
+        runtime.queue.redis = working
+    assert status == 200
+    if write != "channel":
+        assert scenario.publication(pub_id)["status"] == "scheduled"
