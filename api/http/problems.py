@@ -141,6 +141,22 @@ for _status, _exc in default_exceptions.items():
 def problems_blueprint() -> Blueprint:
     bp = Blueprint("problems", __name__)
 
+    @bp.get(PROBLEM_BASE.rstrip("/"))
+    def index() -> Response:
+        """Every problem type, each linked to its page."""
+        rows = "".join(
+            f"<li><a href='{PROBLEM_BASE}{html.escape(code)}'><code>{html.escape(code)}</code>"
+            f"</a> ({status} {html.escape(title)}): {html.escape(meaning)}</li>"
+            for code, (status, title, meaning, _) in sorted(PROBLEMS.items(), key=lambda i: i[1][0])
+        )
+        body = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Problem types"
+            "</title></head><body style='font-family:sans-serif;margin:2em;max-width:45em'>"
+            f"<h1>Problem types</h1><ul>{rows}</ul><p><a href='/docs'>The API reference</a>."
+            "</p></body></html>"
+        )
+        return Response(body, mimetype="text/html")
+
     @bp.get(PROBLEM_BASE + "<code>")
     def page(code: str) -> Response:
         if code not in PROBLEMS:

@@ -25,15 +25,6 @@ _LIMITS = (
     ("format", "format {}"),
 )
 # What any authenticated call can answer, and what each kind of call adds.
-_PROBLEMS = {
-    400: "the body is not JSON, or is nested too deeply",
-    401: "no key, or a key that is not valid (revoked, unknown)",
-    403: "the key's role may not do this",
-    404: "not found (also another workspace's object)",
-    409: "the object's state does not allow it now (the problem says which state)",
-    413: "the body is too large",
-    422: "a field is wrong: `errors` lists each one with its location",
-}
 _REF = "#/components/schemas/"
 
 
@@ -173,27 +164,28 @@ def _operation(path: str, method: str, op: dict[str, Any], schemas: dict[str, An
             schema = schemas[_name(schema["$ref"])]
         out.append(_fields(schema))
         if kind == "application/json":
-            example = json.dumps(example_of(schema, schemas), indent=2, ensure_ascii=False)
+            shown = media.get("example", example_of(schema, schemas))
+            example = json.dumps(shown, indent=2, ensure_ascii=False)
             out.append(f"<p>Example:</p><pre>{html.escape(example)}</pre>")
     for status, answer in op["responses"].items():
-        if status == "default":
+        if status == "default" or status >= "4":
             continue
         content = answer.get("content", {}).get("application/json")
         what = _type(content["schema"]) if content else "no body"
         out.append(f"<h4>{status}</h4><p>{what}</p>")
         if content and status.startswith("2"):
-            example = json.dumps(
-                example_of(content["schema"], schemas), indent=2, ensure_ascii=False
-            )
+            shown = content.get("example", example_of(content["schema"], schemas))
+            example = json.dumps(shown, indent=2, ensure_ascii=False)
             out.append(f"<p>Example answer:</p><pre>{html.escape(example)}</pre>")
-    problems = [409, 422] if body else [404, 409] if params else [422]
-    shown = [401, 403, *problems] if op.get("security") != [] else problems
     listed = "".join(
-        f"<li><b>{code}</b>: {html.escape(_PROBLEMS[code])}</li>" for code in sorted(set(shown))
+        f"<li><b>{code}</b>: {html.escape(answer['description'])} "
+        f"(<a href='/problems'>what each means and what to do</a>)</li>"
+        for code, answer in op["responses"].items()
+        if code[:1] in "45"
     )
     out.append(
         "<h4>Problems</h4><p><code>application/problem+json</code> "
-        f"(<a href='#schema-Problem'>Problem</a>), among them:</p><ul>{listed}</ul></section>"
+        f"(<a href='#schema-Problem'>Problem</a>):</p><ul>{listed}</ul></section>"
     )
     return "".join(out)
 

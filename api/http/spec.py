@@ -19,6 +19,36 @@ from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.schemas import MAX_ID, time_zone_names
 from publisher.core.workspaces import ROLE_PERMISSIONS, Permission
 
+# What each problem status means, for the document and the reference page.
+PROBLEMS = {
+    400: "the body is not JSON, or is nested too deeply",
+    401: "no key, or a key that is not valid (revoked, unknown)",
+    403: "the key's role may not do this",
+    404: "not found (also another workspace's object)",
+    409: "the object's state does not allow it now (the problem says which state)",
+    413: "the body is too large",
+    415: "the body is not sent as the content type the operation takes",
+    422: "a field is wrong: `errors` lists each one with its location",
+    503: "the platform (or the database) did not answer: try again later",
+}
+
+
+def problem_statuses(meta: Endpoint, method: str, has_path_params: bool) -> list[int]:
+    """The problems an operation can answer: from its shape (a key, an id in the path, a
+    body, a query, a change to an object), and those it declares."""
+    found = set(meta.errors)
+    if not meta.public:
+        found |= {401, 403}
+    if has_path_params:
+        found.add(404)
+        if method in ("post", "put", "patch", "delete"):
+            found.add(409)
+    if meta.body is not None or meta.request_body is not None:
+        found |= {400, 413, 415, 422}
+    if meta.query is not None:
+        found.add(422)
+    return sorted(found)
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -33,6 +63,8 @@ class Endpoint:
     request_body: dict[str, Any] | None = None
     # What the caller's role must allow (any of them); the document lists those roles.
     permission: tuple[Permission, ...] = ()
+    # Problems it can answer beyond those its shape implies (`problem_statuses`).
+    errors: tuple[int, ...] = ()
 
     def roles(self) -> list[str]:
         """The roles whose keys may call it."""
@@ -50,12 +82,15 @@ def endpoint(
     also: tuple[int, ...] = (),
     request_body: dict[str, Any] | None = None,
     permission: Permission | tuple[Permission, ...] = (),
+    errors: tuple[int, ...] = (),
 ) -> Callable:
     """Declare a view: its body and query are parsed into `g.body` / `g.query` before it runs.
     `permission`: what the caller's role must allow (the service checks it; the API
     document lists the roles that have it)."""
     allowed = permission if isinstance(permission, tuple) else (permission,)
-    meta = Endpoint(summary, body, query, response, status, public, also, request_body, allowed)
+    meta = Endpoint(
+        summary, body, query, response, status, public, also, request_body, allowed, errors
+    )
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -256,6 +291,16 @@ def openapi_document(
                 },
                 "security": [] if meta.public else [{"bearer": []}],
             }
+            params = bool(_PATH_PARAM.findall(rule.rule))
+            for code in problem_statuses(meta, method.lower(), params):
+                op["responses"][str(code)] = {
+                    "description": PROBLEMS[code],
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}
+                        }
+                    },
+                }
             if not meta.public:
                 op["x-roles"] = meta.roles()
                 op["description"] = f"Roles: {', '.join(op['x-roles'])}."
@@ -320,17 +365,39 @@ def openapi_document(
             "errors": {"type": "array", "items": {"type": "object"}},
         },
     }
-    return _named_components(
-        {
-            "openapi": "3.1.0",
-            "info": {"title": title, "version": version},
-            "paths": paths,
-            "components": {
-                "schemas": schemas,
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            },
-        }
+    return _with_examples(
+        _named_components(
+            {
+                "openapi": "3.1.0",
+                "info": {"title": title, "version": version},
+                "paths": paths,
+                "components": {
+                    "schemas": schemas,
+                    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                },
+            }
+        )
     )
+
+
+def _with_examples(document: dict[str, Any]) -> dict[str, Any]:
+    """One example per JSON request body and success answer, in the document itself (the
+    reference shows the same ones; a test validates each against its schema)."""
+    from api.http.reference import example_of
+
+    schemas = document["components"]["schemas"]
+    for ops in document["paths"].values():
+        for op in ops.values():
+            shown = [op.get("requestBody", {}).get("content", {}).get("application/json")]
+            shown += [
+                answer.get("content", {}).get("application/json")
+                for status, answer in op["responses"].items()
+                if status.startswith("2")
+            ]
+            for media in shown:
+                if media is not None:
+                    media["example"] = example_of(media["schema"], schemas)
+    return document
 
 
 def _named_components(node: Any) -> Any:

@@ -83,6 +83,7 @@ def update(channel_id: int):
     "Verify a channel's credentials with its platform",
     response=ChannelCheckRead,
     permission=Permission.MANAGE_CHANNELS,
+    errors=(503,),
 )
 def check(channel_id: int):
     """A read-only call to the platform. A refusal marks the channel needs_reauth; a pass

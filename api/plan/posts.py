@@ -88,6 +88,7 @@ def update(post_id: int):
     "Check the post against its platforms and send it to review",
     response=PostRead,
     permission=Permission.WRITE_CONTENT,
+    errors=(422,),
 )
 def submit(post_id: int):
     rt = runtime()

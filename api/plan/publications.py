@@ -65,6 +65,7 @@ def index():
     query=MetricsQuery,
     response=MetricsRead,
     permission=Permission.READ,
+    errors=(409, 503),
 )
 def metrics(publication_id: int):
     rt = runtime()
@@ -134,6 +135,7 @@ def cancel(publication_id: int):
     body=TakeDown,
     response=PublicationRead,
     permission=Permission.WRITE_CONTENT,
+    errors=(503,),
 )
 def delete(publication_id: int):
     """Every part of a thread, last first; then `deleted`, with the reason, in the audit."""

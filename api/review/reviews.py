@@ -95,10 +95,11 @@ def queue():
 
 @bp.get("/<int:publication_id>")
 @endpoint(
-    "One item waiting for review, as the queue shows it",
+    "One item waiting for review, as the queue shows it (409 once it is decided)",
     query=ItemQuery,
     response=ReviewItem,
     permission=Permission.READ,
+    errors=(409,),
 )
 def item(publication_id: int):
     who = actor()

@@ -47,6 +47,7 @@ def test_the_api_holds_to_the_roles_it_documents(api, scenario, role):
     refused, allowed = [], []
     for method, path, op, body in _operations(api):
         status, answer = api.call(method, path, body, as_=role)
+        assert str(status) in op["responses"], (method, path, role, status)  # as documented
         detail = (answer or {}).get("detail", "") if isinstance(answer, dict) else ""
         by_role = status == 403 and ROLE_REFUSAL.search(detail)
         if role in op["x-roles"]:
@@ -57,3 +58,27 @@ def test_the_api_holds_to_the_roles_it_documents(api, scenario, role):
             refused.append(path)
     assert allowed  # every role may do something
     assert refused or role == "admin"
+
+
+def test_each_operation_lists_the_problems_it_can_answer(api):
+    """/docs and the document list an operation's problems from its shape and its own
+    (a submit's unready content, a platform that does not answer), each with its meaning."""
+    doc = api.client.get("/openapi.json").get_json()["paths"]
+
+    def codes(path, method):
+        return sorted(int(c) for c in doc[path][method]["responses"] if c[:1] in "45")
+
+    assert codes("/v1/posts/{post_id}/submit", "post") == [401, 403, 404, 409, 422]
+    assert codes("/v1/posts", "post") == [400, 401, 403, 413, 415, 422]
+    assert codes("/v1/publications/{publication_id}/metrics", "get") == [
+        401,
+        403,
+        404,
+        409,
+        422,
+        503,
+    ]
+    assert 503 in codes("/v1/channels/{channel_id}/check", "post")
+    html = api.client.get("/docs").get_data(as_text=True)
+    assert "<b>503</b>: the platform (or the database) did not answer" in html
+    assert api.client.get("/problems").status_code == 200
