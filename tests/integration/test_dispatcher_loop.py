@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from publisher.deliver import dispatch
 from publisher.dispatcher import run_dispatcher
 from tests.helpers import drain_queue, soon, wait_until
 
@@ -312,3 +313,40 @@ def _statuses(api) -> dict[str, str]:
     return {
         post["text"]: post["publications"][0]["status"] for post in api.get("/v1/posts?limit=100")
     }
+
+
+def test_the_dispatcher_wakes_for_the_soonest_of_a_due_time_a_check_and_a_hold_ending(
+    api, scenario, runtime, at
+):
+    """next_due_at: the earliest scheduled time (not the first row stored), a publication
+    whose outcome is to be checked with the platform, and a channel hold that ends;
+    a hold ending now is not a reason to wake."""
+    from publisher.core.models import Channel, Publication
+
+    t = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    x, fb = scenario.channels()
+    at(t - timedelta(hours=2))
+    later = scenario.post_for([x], at=t + timedelta(minutes=30), text="later")  # stored first
+    sooner = scenario.post_for([x], at=t + timedelta(minutes=20), text="sooner")
+    check = scenario.post_for([fb], at=t + timedelta(minutes=40), text="to check")
+    for post in (later, sooner, check):
+        scenario.submit_and_approve(post)
+
+    def next_due():
+        with runtime.session() as session:
+            return dispatch.next_due_at(session, now=t)
+
+    assert next_due() == t + timedelta(minutes=20)
+    with runtime.session() as session:
+        pub = session.get(Publication, check["publications"][0]["id"])
+        pub.status, pub.due_at = "unknown", t + timedelta(minutes=5)
+        session.commit()
+    assert next_due() == t + timedelta(minutes=5)
+    with runtime.session() as session:
+        session.get(Channel, fb["id"]).held_until = t  # ends now: nothing to wake for
+        session.commit()
+    assert next_due() == t + timedelta(minutes=5)
+    with runtime.session() as session:
+        session.get(Channel, fb["id"]).held_until = t + timedelta(minutes=2)
+        session.commit()
+    assert next_due() == t + timedelta(minutes=2)

@@ -197,3 +197,60 @@ def test_pause_scope_rules_and_roles(api, runtime, due):
     assert api.call("POST", "/v1/resume", {"scope": "workspace"}, as_="reviewer")[0] == 200
     history = api.get(f"/v1/publications/{due['b']['publications'][0]['id']}/history")
     assert [h["to_status"] for h in history][-2:] == ["paused", "scheduled"]
+
+
+def test_resume_says_why_each_publication_went_where_it_did(api, scenario, runtime, at):
+    """The boundaries of "auto" (due now: it keeps its time; exactly 15 minutes late: it
+    goes now; a second more: back to review) and the reason each move writes down."""
+    from datetime import timedelta
+
+    t = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    x, _ = scenario.channels()
+    at(t - timedelta(hours=1))
+    lates = {0: "scheduled", 900: "scheduled", 901: "in_review"}
+    pubs = {}
+    for late in lates:
+        post = scenario.post_for([x], at=t - timedelta(seconds=late), text=f"Late {late}")
+        pubs[late] = post["publications"][0]["id"]
+        scenario.submit_and_approve(post)
+    api.post("/v1/pause", {"scope": "workspace", "reason": "crisis"}, expect=201)
+    at(t)
+    result = api.post("/v1/resume", {"scope": "workspace"}, expect=200)
+    assert sorted(result["rescheduled"]) == sorted([pubs[0], pubs[900]])
+    assert result["to_review"] == [pubs[901]] and result["skipped"] == []
+    reasons = {}
+    for late, pub_id in pubs.items():
+        assert scenario.publication(pub_id)["status"] == lates[late]
+        moves = api.get(f"/v1/publications/{pub_id}/history")
+        reasons[late] = [m["reason"] for m in moves if m.get("from_status") == "paused"]
+    assert reasons == {
+        0: ["resumed"],
+        900: ["resumed 900s after its time; policy publish"],
+        901: ["resumed 901s after its time; policy review"],
+    }
+    from publisher.core.models import Publication
+
+    with runtime.session() as session:
+        due = {late: session.get(Publication, p).due_at for late, p in pubs.items()}
+    assert due[0] == due[900] == t  # due now: handed over at once
+    assert due[901] == t + timedelta(hours=24)  # in review: when its approval runs out
+    assert scenario.publication(pubs[901])["approved_at"] is None
+
+
+def test_a_skip_policy_cancels_with_its_reason(api, scenario, runtime, at):
+    from datetime import timedelta
+
+    t = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    x, _ = scenario.channels()
+    at(t - timedelta(hours=1))
+    post = scenario.post_for([x], at=t - timedelta(minutes=2), text="Skipped")
+    scenario.submit_and_approve(post)
+    pause = {"scope": "workspace", "reason": "crisis", "on_resume": "skip"}
+    api.post("/v1/pause", pause, expect=201)
+    at(t)
+    pub_id = post["publications"][0]["id"]
+    assert api.post("/v1/resume", {"scope": "workspace"}, expect=200)["skipped"] == [pub_id]
+    moves = api.get(f"/v1/publications/{pub_id}/history")
+    assert [m["reason"] for m in moves if m.get("to_status") == "cancelled"] == [
+        "resumed 120s after its time; policy skip"
+    ]
