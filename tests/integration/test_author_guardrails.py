@@ -92,3 +92,38 @@ def test_a_reviewer_cannot_make_the_default_campaign(api, scenario, runtime):
     )
     assert status == 403
     assert rows_digest(runtime) == before
+
+
+def test_two_first_posts_without_a_campaign_at_once_make_one_default(app, keys, scenario):
+    """Both first uses of the default campaign race to make it: one is made, both posts
+    land in it (the loser of the unique index reads the winner's)."""
+    import threading
+
+    from tests.client import ApiClient
+
+    x, _ = scenario.channels()
+    start = threading.Barrier(4)
+    made: list[dict] = []
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        client = ApiClient(app.test_client(), keys)
+        body = {
+            "text": f"First {n}",
+            "targets": [{"channel_id": x["id"], "scheduled_at": "2030-01-07T09:00:00+01:00"}],
+        }
+        try:
+            start.wait()
+            made.append(client.post("/v1/posts", body, expect=201))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    defaults = [c for c in scenario.api.get("/v1/campaigns") if c["is_default"]]
+    assert len(defaults) == 1
+    assert {p["campaign_id"] for p in made} == {defaults[0]["id"]} and len(made) == 4
