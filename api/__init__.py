@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from api.core import keys
 from api.deliver import pauses
+from api.engage import hooks
 from api.http import context, errors
 from api.http.problems import problems_blueprint
 from api.http.reference import reference_page
@@ -63,8 +64,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         policies,
         webhooks,
         audit,
+        hooks,
     ):
         v1.register_blueprint(module.bp)
+    v1.register_blueprint(hooks.listing)
     app.register_blueprint(v1)
     app.register_blueprint(media.public)
     app.register_blueprint(problems_blueprint())

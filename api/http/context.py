@@ -36,6 +36,9 @@ def commit() -> None:
 def init_app(app: Flask) -> None:
     @app.before_request
     def identify() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        if getattr(getattr(view, "endpoint_meta", None), "public", False):
+            return  # no API key: its own proof (a platform's signature, an OAuth state)
         if request.blueprint and request.blueprint.startswith("v1"):
             header = request.headers.get("Authorization", "")
             token = header[7:].strip() if header[:7].lower() == "bearer " else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from publisher.core.db import UTCDateTime
@@ -39,3 +39,41 @@ class MetricPull(SQLModel, table=True):
     publications: int = 0
     calls: int = 0
     error: str | None = Field(default=None, max_length=2000)
+
+
+class Interaction(SQLModel, table=True):
+    """Someone engaging with a channel's account or one of its posts, as the platform's
+    webhook said: a comment, reply, mention, reaction, like, repost or follow."""
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "kind", "external_id", name="uq_interaction_event"),
+        Index("ix_interaction_publication", "publication_id", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    channel_id: int = Field(foreign_key="channel.id")
+    publication_id: int | None = Field(default=None, foreign_key="publication.id")
+    platform: str = Field(max_length=40)
+    kind: str = Field(max_length=20)
+    external_id: str = Field(max_length=200)
+    post_id: str | None = Field(default=None, max_length=200)
+    author_id: str | None = Field(default=None, max_length=200)
+    author_handle: str | None = Field(default=None, max_length=200)
+    author_name: str | None = Field(default=None, max_length=200)
+    text: str | None = Field(default=None, max_length=10000)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class InboundDelivery(SQLModel, table=True):
+    """A webhook delivery accepted from a platform, by the digest of its signed body: the
+    same body again is a replay, refused."""
+
+    __tablename__ = "inbound_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=40)
+    digest: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    events: int = 0

@@ -376,6 +376,11 @@ class OAuthGrant(SQLModel, table=True):
 
 
 # Engagement's tables live beside (publisher/core/engagement_models.py): here for one import.
-from publisher.core.engagement_models import MetricPull, MetricSnapshot  # noqa: E402
+from publisher.core.engagement_models import (  # noqa: E402
+    InboundDelivery,
+    Interaction,
+    MetricPull,
+    MetricSnapshot,
+)
 
-__all__ = ["MetricPull", "MetricSnapshot"]
+__all__ = ["InboundDelivery", "Interaction", "MetricPull", "MetricSnapshot"]

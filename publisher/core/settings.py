@@ -88,6 +88,11 @@ class Settings:
     # Set by `publisher up` on its children: the API's /healthz says it, so `up` knows the
     # API answering on its port is its own.
     instance: str = ""
+    # Inbound webhooks (/v1/hooks/{platform}): the token Meta's handshake must name, and
+    # X's app consumer secret (its CRC and signatures). Meta signs with the app secret:
+    # PUBLISHER_FACEBOOK_CLIENT_SECRET.
+    facebook_verify_token: str = field(default="", repr=False)
+    x_consumer_secret: str = field(default="", repr=False)
 
     def oauth_client(self, platform: str) -> tuple[str, str] | None:
         """The OAuth app for `platform` (Instagram accounts connect through Facebook Login)."""
@@ -137,6 +142,8 @@ class Settings:
             "PUBLISHER_PUBLIC_URL": self.public_url,
             "PUBLISHER_METRICS_SCHEDULE": self.metrics_schedule,
             "PUBLISHER_INSTANCE": self.instance,
+            "PUBLISHER_FACEBOOK_VERIFY_TOKEN": self.facebook_verify_token,
+            "PUBLISHER_X_CONSUMER_SECRET": self.x_consumer_secret,
         }
         env.update({f"PUBLISHER_{p.upper()}_API_URL": url for p, url in self.api_base_urls.items()})
         for platform, (client_id, secret) in self.oauth_clients.items():
@@ -184,6 +191,8 @@ class Settings:
             public_url=env.get("PUBLISHER_PUBLIC_URL", ""),
             metrics_schedule=env.get("PUBLISHER_METRICS_SCHEDULE", cls.metrics_schedule),
             instance=env.get("PUBLISHER_INSTANCE", ""),
+            facebook_verify_token=env.get("PUBLISHER_FACEBOOK_VERIFY_TOKEN", ""),
+            x_consumer_secret=env.get("PUBLISHER_X_CONSUMER_SECRET", ""),
             oauth_clients={
                 m.group(1).lower(): (value, env.get(f"PUBLISHER_{m.group(1)}_CLIENT_SECRET", ""))
                 for name, value in env.items()

@@ -1,0 +1,144 @@
+"""The sandbox's outgoing webhooks, shaped and signed as the platforms send them, so that
+the engine's /v1/hooks/{platform} is exercised as it will be in production.
+
+Meta (Webhooks for Pages, `feed` field; Instagram `comments` and `mentions` fields):
+`{"object": "page" | "instagram", "entry": [{"id", "time", "changes": [{"field",
+"value"}]}]}`, signed `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, body)>`.
+X (Account Activity API): `{"for_user_id", "tweet_create_events" | "favorite_events" |
+"follow_events": [...]}` with v1.1 objects, signed `x-twitter-webhooks-signature:
+sha256=<base64 HMAC-SHA256(consumer secret, body)>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from typing import Any
+
+import requests
+
+
+def _x_time(at: datetime) -> str:
+    return at.strftime("%a %b %d %H:%M:%S +0000 %Y")
+
+
+def _x_user(user_id: str, handle: str, name: str) -> dict[str, Any]:
+    return {"id": int(user_id), "id_str": user_id, "screen_name": handle, "name": name}
+
+
+def meta_comment(
+    page_id: str, post_id: str, comment_id: str, author: tuple[str, str], text: str, at: datetime
+) -> dict[str, Any]:
+    """Someone commented on a Page's post (`feed`, item comment, verb add)."""
+    value = {
+        "from": {"id": author[0], "name": author[1]},
+        "post_id": post_id,
+        "comment_id": comment_id,
+        "parent_id": post_id,
+        "message": text,
+        "created_time": int(at.timestamp()),
+        "item": "comment",
+        "verb": "add",
+    }
+    return _meta("page", page_id, "feed", value, at)
+
+
+def meta_reaction(
+    page_id: str, post_id: str, author: tuple[str, str], reaction: str, at: datetime
+) -> dict[str, Any]:
+    value = {
+        "from": {"id": author[0], "name": author[1]},
+        "post_id": post_id,
+        "created_time": int(at.timestamp()),
+        "item": "reaction",
+        "reaction_type": reaction,
+        "verb": "add",
+    }
+    return _meta("page", page_id, "feed", value, at)
+
+
+def instagram_comment(
+    ig_user: str, media_id: str, comment_id: str, username: str, text: str, at: datetime
+) -> dict[str, Any]:
+    value = {
+        "id": comment_id,
+        "from": {"id": f"17841{abs(hash(username)) % 10**10:010d}", "username": username},
+        "media": {"id": media_id, "media_product_type": "FEED"},
+        "text": text,
+    }
+    return _meta("instagram", ig_user, "comments", value, at)
+
+
+def _meta(kind: str, account: str, field: str, value: dict, at: datetime) -> dict[str, Any]:
+    entry = {
+        "id": account,
+        "time": int(at.timestamp()),
+        "changes": [{"field": field, "value": value}],
+    }
+    return {"object": kind, "entry": [entry]}
+
+
+def x_reply(
+    for_user: str,
+    reply_id: str,
+    in_reply_to: str,
+    author: tuple[str, str, str],
+    text: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """A post replying to one of the account's posts."""
+    tweet = {
+        "created_at": _x_time(at),
+        "id": int(reply_id),
+        "id_str": reply_id,
+        "text": text,
+        "in_reply_to_status_id_str": in_reply_to,
+        "in_reply_to_user_id_str": for_user,
+        "user": _x_user(*author),
+        "timestamp_ms": str(int(at.timestamp() * 1000)),
+    }
+    return {"for_user_id": for_user, "tweet_create_events": [tweet]}
+
+
+def x_like(
+    for_user: str, post_id: str, author: tuple[str, str, str], at: datetime
+) -> dict[str, Any]:
+    like = {
+        "id": hashlib.md5(f"{post_id}{author[0]}".encode()).hexdigest(),  # noqa: S324 - an id
+        "created_at": _x_time(at),
+        "timestamp_ms": int(at.timestamp() * 1000),
+        "favorited_status": {"id_str": post_id, "user": {"id_str": for_user}},
+        "user": _x_user(*author),
+    }
+    return {"for_user_id": for_user, "favorite_events": [like]}
+
+
+def x_follow(for_user: str, author: tuple[str, str, str], at: datetime) -> dict[str, Any]:
+    follow = {
+        "type": "follow",
+        "created_timestamp": str(int(at.timestamp() * 1000)),
+        "target": {"id": for_user},
+        "source": _x_user(*author),
+    }
+    return {"for_user_id": for_user, "follow_events": [follow]}
+
+
+def signed(platform: str, payload: dict[str, Any], secret: str) -> tuple[bytes, dict[str, str]]:
+    """The body as sent and its signature header, the platform's way."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    if platform == "x":
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+        header = {"x-twitter-webhooks-signature": "sha256=" + base64.b64encode(digest).decode()}
+    else:
+        digest_hex = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        header = {"X-Hub-Signature-256": f"sha256={digest_hex}"}
+    return body, {"Content-Type": "application/json", **header}
+
+
+def send(url: str, platform: str, payload: dict[str, Any], secret: str) -> requests.Response:
+    """POST a delivery to the engine's /v1/hooks/{platform}, signed."""
+    body, headers = signed(platform, payload, secret)
+    return requests.post(url, data=body, headers=headers, timeout=10)

@@ -1,0 +1,220 @@
+"""Inbound platform webhooks, pure: the handshakes, the signatures, and the payloads read
+into interactions. No database, no clock (the caller passes `now`).
+
+Meta (developers.facebook.com/docs/graph-api/webhooks/getting-started): a GET with
+`hub.mode=subscribe`, `hub.verify_token` and `hub.challenge` is answered with the
+challenge when the token is ours; every POST carries `X-Hub-Signature-256:
+sha256=<hex HMAC-SHA256 of the raw body, keyed with the app secret>`. Page changes come
+as `{"object": "page", "entry": [{"id", "time", "changes": [{"field": "feed", "value":
+{...}}]}]}`, Instagram's as `{"object": "instagram", ...}` with `comments` and `mentions`.
+
+X's Account Activity API (docs.x.com/x-api/enterprise-gnip-2.0/fundamentals/account-
+activity): a GET with `crc_token` is answered `{"response_token": "sha256=<base64
+HMAC-SHA256 of the token, keyed with the app's consumer secret>"}`; every POST carries
+`x-twitter-webhooks-signature: sha256=<base64 HMAC-SHA256 of the raw body>`, and says
+`for_user_id` with `tweet_create_events`, `favorite_events` and `follow_events`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+# A delivery whose events are older than this is refused as a replay (the platforms
+# retry for hours at most; a digest of each body seen is kept as long).
+MAX_AGE_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One interaction as the platform reported it, before it is tied to a publication."""
+
+    platform: str
+    account_id: str  # the channel's account the event concerns (Page, IG user, X user)
+    kind: str  # comment, reply, mention, reaction, like, repost, follow
+    external_id: str  # the platform's id of the interaction (idempotency)
+    post_id: str | None  # the post it is on (ours, when it is a publication's)
+    author_id: str | None
+    author_handle: str | None
+    author_name: str | None
+    text: str | None
+    occurred_at: datetime
+
+
+def meta_challenge(args: dict[str, str], verify_token: str) -> str | None:
+    """The challenge to echo when the handshake names our verify token, else None."""
+    if not verify_token or args.get("hub.mode") != "subscribe":
+        return None
+    if not hmac.compare_digest(args.get("hub.verify_token", ""), verify_token):
+        return None
+    return args.get("hub.challenge") or None
+
+
+def meta_signature_ok(body: bytes, header: str | None, app_secret: str) -> bool:
+    if not app_secret or not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header.removeprefix("sha256="), expected)
+
+
+def x_sign(data: bytes, consumer_secret: str) -> str:
+    """`sha256=` and the base64 HMAC-SHA256 of `data`: X's CRC answer and its signature."""
+    digest = hmac.new(consumer_secret.encode(), data, hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
+
+
+def x_signature_ok(body: bytes, header: str | None, consumer_secret: str) -> bool:
+    if not consumer_secret or not header or not header.startswith("sha256="):
+        return False
+    return hmac.compare_digest(header, x_sign(body, consumer_secret))
+
+
+def _epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _meta_time(value: Any, fallback: datetime) -> datetime:
+    if isinstance(value, int | float):
+        return _epoch(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("+0000", "+00:00"))
+        except ValueError:
+            return fallback
+    return fallback
+
+
+def read_meta(payload: dict[str, Any]) -> list[Incoming]:
+    """A Page's feed changes (comments, reactions) and an Instagram account's comments and
+    mentions; anything else in the delivery is left out."""
+    found: list[Incoming] = []
+    kind_of = payload.get("object")
+    for entry in payload.get("entry") or []:
+        account = str(entry.get("id", ""))
+        at = _meta_time(entry.get("time"), _epoch(0))
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            field = change.get("field")
+            if kind_of == "page" and field == "feed":
+                item, verb = value.get("item"), value.get("verb")
+                if verb != "add" or item not in ("comment", "reaction"):
+                    continue
+                author = value.get("from") or {}
+                post = str(value.get("post_id", "")) or None
+                found.append(
+                    Incoming(
+                        platform="facebook",
+                        account_id=account,
+                        kind="comment" if item == "comment" else "reaction",
+                        external_id=str(
+                            value.get("comment_id")
+                            or f"{post}:{author.get('id')}:{value.get('reaction_type')}"
+                        ),
+                        post_id=post,
+                        author_id=str(author.get("id")) if author.get("id") else None,
+                        author_handle=None,
+                        author_name=author.get("name"),
+                        text=value.get("message"),
+                        occurred_at=_meta_time(value.get("created_time"), at),
+                    )
+                )
+            elif kind_of == "instagram" and field in ("comments", "mentions"):
+                author = value.get("from") or {}
+                media = value.get("media") or {}
+                found.append(
+                    Incoming(
+                        platform="instagram",
+                        account_id=account,
+                        kind="comment" if field == "comments" else "mention",
+                        external_id=str(value.get("id") or value.get("comment_id") or ""),
+                        post_id=str(media.get("id") or value.get("media_id") or "") or None,
+                        author_id=str(author.get("id")) if author.get("id") else None,
+                        author_handle=author.get("username"),
+                        author_name=None,
+                        text=value.get("text"),
+                        occurred_at=at,
+                    )
+                )
+    return [i for i in found if i.external_id]
+
+
+def _x_time(event: dict[str, Any]) -> datetime:
+    if "timestamp_ms" in event:
+        return _epoch(int(event["timestamp_ms"]) / 1000)
+    if "created_at" in event:
+        try:
+            return parsedate_to_datetime(event["created_at"])
+        except (TypeError, ValueError):
+            pass
+    return _epoch(0)
+
+
+def _x_user(user: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    return user.get("id_str") or None, user.get("screen_name"), user.get("name")
+
+
+def read_x(payload: dict[str, Any]) -> list[Incoming]:
+    """Replies to, mentions of and quotes of the account's posts, likes and follows."""
+    account = str(payload.get("for_user_id", ""))
+    found: list[Incoming] = []
+    for tweet in payload.get("tweet_create_events") or []:
+        author_id, handle, name = _x_user(tweet.get("user") or {})
+        if author_id == account:
+            continue  # the account's own posts are ours, not an interaction
+        replied = tweet.get("in_reply_to_status_id_str")
+        quoted = tweet.get("quoted_status_id_str")
+        found.append(
+            Incoming(
+                platform="x",
+                account_id=account,
+                kind="reply" if replied else "repost" if quoted else "mention",
+                external_id=str(tweet.get("id_str", "")),
+                post_id=replied or quoted,
+                author_id=author_id,
+                author_handle=handle,
+                author_name=name,
+                text=tweet.get("text"),
+                occurred_at=_x_time(tweet),
+            )
+        )
+    for like in payload.get("favorite_events") or []:
+        author_id, handle, name = _x_user(like.get("user") or {})
+        post = str((like.get("favorited_status") or {}).get("id_str", "")) or None
+        found.append(
+            Incoming(
+                platform="x",
+                account_id=account,
+                kind="like",
+                external_id=str(like.get("id") or f"{post}:{author_id}"),
+                post_id=post,
+                author_id=author_id,
+                author_handle=handle,
+                author_name=name,
+                text=None,
+                occurred_at=_x_time(like),
+            )
+        )
+    for follow in payload.get("follow_events") or []:
+        if follow.get("type") != "follow":
+            continue
+        author_id, handle, name = _x_user(follow.get("source") or {})
+        found.append(
+            Incoming(
+                platform="x",
+                account_id=account,
+                kind="follow",
+                external_id=f"follow:{author_id}:{follow.get('created_timestamp', '')}",
+                post_id=None,
+                author_id=author_id,
+                author_handle=handle,
+                author_name=name,
+                text=None,
+                occurred_at=_epoch(int(follow.get("created_timestamp", 0)) / 1000),
+            )
+        )
+    return [i for i in found if i.external_id]

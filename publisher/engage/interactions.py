@@ -1,0 +1,127 @@
+"""Interactions: what people did with a channel's account and its posts, from the
+platforms' signed webhooks (publisher/engage/hooks.py reads them). Each is stored once
+per channel (the platform's id), tied to the publication whose post it is on, in every
+workspace that has a channel for that account. A delivery is taken once: its digest is
+kept, and the same body again is a replay."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from publisher.core.errors import Unauthenticated
+from publisher.core.models import Channel, InboundDelivery, Interaction, Publication
+from publisher.core.workspaces import Actor
+from publisher.engage.hooks import MAX_AGE_S, Incoming
+
+
+class Replayed(Unauthenticated):
+    code, title = "replayed_delivery", "Delivery replayed"
+
+
+def take_delivery(
+    session: Session, platform: str, body: bytes, incoming: Sequence[Incoming], *, now: datetime
+) -> None:
+    """Record the delivery, or Replayed (nothing stored) when this body was taken before
+    or every event in it is older than MAX_AGE_S."""
+    stale = now - timedelta(seconds=MAX_AGE_S)
+    if incoming and all(i.occurred_at < stale for i in incoming):
+        raise Replayed("every event in this delivery is more than a day old: a replay")
+    digest = hashlib.sha256(platform.encode() + b"\n" + body).hexdigest()
+    try:
+        with session.begin_nested():
+            session.add(
+                InboundDelivery(
+                    platform=platform, digest=digest, received_at=now, events=len(incoming)
+                )
+            )
+    except IntegrityError:
+        raise Replayed("this delivery was received before: a replay") from None
+
+
+def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> int:
+    """Store each interaction for every channel of its account; returns how many were new."""
+    stored = 0
+    for event in incoming:
+        channels = session.scalars(
+            select(Channel).where(
+                Channel.platform == event.platform,
+                Channel.external_account_id == event.account_id,
+            )
+        ).all()
+        for channel in channels:
+            exists = session.scalar(
+                select(Interaction.id).where(
+                    Interaction.channel_id == channel.id,
+                    Interaction.kind == event.kind,
+                    Interaction.external_id == event.external_id,
+                )
+            )
+            if exists is not None:
+                continue  # the platform said it again: once is enough
+            session.execute(
+                insert(Interaction).values(
+                    workspace_id=channel.workspace_id,
+                    channel_id=channel.id,
+                    publication_id=_publication_of(session, channel, event.post_id),
+                    platform=event.platform,
+                    kind=event.kind,
+                    external_id=event.external_id[:200],
+                    post_id=event.post_id[:200] if event.post_id else None,
+                    author_id=event.author_id[:200] if event.author_id else None,
+                    author_handle=(event.author_handle or None) and event.author_handle[:200],
+                    author_name=(event.author_name or None) and event.author_name[:200],
+                    text=event.text[:10000] if event.text else None,
+                    occurred_at=event.occurred_at,
+                    received_at=now,
+                )
+            )
+            stored += 1
+    return stored
+
+
+def _publication_of(session: Session, channel: Channel, post_id: str | None) -> int | None:
+    """The channel's publication whose post (or one of a thread's parts) this is."""
+    if not post_id:
+        return None
+    found = session.scalar(
+        select(Publication.id).where(
+            Publication.channel_id == channel.id, Publication.external_id == post_id
+        )
+    )
+    if found is not None:
+        return found
+    threads = session.execute(
+        select(Publication.id, Publication.part_ids).where(
+            Publication.channel_id == channel.id, Publication.part_ids.is_not(None)
+        )
+    ).all()
+    return next((pid for pid, parts in threads if post_id in (parts or [])), None)
+
+
+def list_interactions(
+    session: Session,
+    actor: Actor,
+    *,
+    publication_id: int | None = None,
+    channel_id: int | None = None,
+    kind: str | None = None,
+    limit: int = 100,
+    after_id: int = 0,
+) -> list[Interaction]:
+    """The workspace's interactions in id order, filtered, from after `after_id`."""
+    query = select(Interaction).where(
+        Interaction.workspace_id == actor.workspace_id, Interaction.id > after_id
+    )
+    if publication_id is not None:
+        query = query.where(Interaction.publication_id == publication_id)
+    if channel_id is not None:
+        query = query.where(Interaction.channel_id == channel_id)
+    if kind is not None:
+        query = query.where(Interaction.kind == kind)
+    return list(session.scalars(query.order_by(Interaction.id).limit(limit)))

@@ -1,0 +1,175 @@
+"""Inbound platform webhooks (issue 15 part 2): Meta's verification handshake and X's CRC;
+every delivery's signature checked (bad, missing or replayed: 401, nothing stored);
+comments, replies, mentions, reactions, likes and follows become interactions tied to
+the publication whose post they are on. The sandbox sends them shaped and signed as the
+platforms do (adapters/sandbox/hooks_out.py)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.sandbox import hooks_out
+from tests.helpers import rows_digest, run_pipeline, soon
+
+APP_SECRET, VERIFY, X_SECRET = "meta-app-secret", "our-verify-token", "x-consumer-secret"
+FAN = ("9001", "Camille Martin")
+X_FAN = ("7007", "camille", "Camille")
+
+
+@pytest.fixture
+def hooked(runtime):
+    runtime.settings = runtime.settings.with_(
+        facebook_verify_token=VERIFY,
+        x_consumer_secret=X_SECRET,
+        oauth_clients={"facebook": ("meta-app", APP_SECRET)},
+    )
+
+
+@pytest.fixture
+def published(api, scenario, runtime, hooked):
+    """An X thread of two parts and a Facebook post, published."""
+    x, fb = scenario.channels()
+    body = scenario.post_body([x, fb], at=soon(), text="Open day", thread=["part two"])
+    post = api.post("/v1/posts", body, expect=201)
+    scenario.submit_and_approve(post)
+    run_pipeline(runtime)
+    pubs = {p["channel_id"]: scenario.publication(p["id"]) for p in post["publications"]}
+    return {"x": pubs[x["id"]], "fb": pubs[fb["id"]], "x_channel": x, "fb_channel": fb}
+
+
+def _post(api, platform: str, payload: dict, secret: str, **headers):
+    body, signed = hooks_out.signed(platform, payload, secret)
+    answer = api.client.post(f"/v1/hooks/{platform}", data=body, headers={**signed, **headers})
+    return answer.status_code, answer.get_json()
+
+
+def test_metas_handshake_answers_the_challenge_only_for_our_token(api, hooked):
+    ok = api.client.get(
+        "/v1/hooks/facebook?hub.mode=subscribe&hub.verify_token=our-verify-token"
+        "&hub.challenge=1158201444"
+    )
+    assert ok.status_code == 200 and ok.get_data(as_text=True) == "1158201444"
+    assert ok.mimetype == "text/plain"
+    wrong = api.client.get(
+        "/v1/hooks/facebook?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"
+    )
+    assert wrong.status_code == 403
+    assert api.client.get("/v1/hooks/instagram?hub.challenge=1").status_code == 403
+
+
+def test_xs_crc_is_the_hmac_of_the_token(api, hooked):
+    answer = api.client.get("/v1/hooks/x?crc_token=abc123").get_json()
+    expected = hmac.new(X_SECRET.encode(), b"abc123", hashlib.sha256).digest()
+    assert answer == {"response_token": "sha256=" + base64.b64encode(expected).decode()}
+    assert api.client.get("/v1/hooks/x").status_code == 403
+    assert api.client.get("/v1/hooks/myspace").status_code == 404
+
+
+def test_a_comment_on_our_facebook_post_is_an_interaction_of_that_publication(
+    api, runtime, published
+):
+    fb, now = published["fb"], datetime.now(UTC)
+    page = published["fb_channel"]["external_account_id"]
+    payload = hooks_out.meta_comment(page, fb["external_id"], "c-1", FAN, "Which room?", now)
+    assert _post(api, "facebook", payload, APP_SECRET) == (200, {"received": 1, "stored": 1})
+    (seen,) = api.get(f"/v1/interactions?publication_id={fb['id']}")
+    assert (seen["kind"], seen["text"], seen["author_name"]) == ("comment", "Which room?", FAN[1])
+    assert seen["channel_id"] == published["fb_channel"]["id"] and seen["external_id"] == "c-1"
+    reaction = hooks_out.meta_reaction(page, fb["external_id"], FAN, "love", now)
+    assert _post(api, "facebook", reaction, APP_SECRET)[0] == 200
+    kinds = [i["kind"] for i in api.get(f"/v1/interactions?publication_id={fb['id']}")]
+    assert kinds == ["comment", "reaction"]
+    assert api.get("/v1/interactions", as_="other") == []  # another workspace sees none
+
+
+def test_x_replies_likes_and_follows_find_their_publication_thread_parts_included(api, published):
+    x, now = published["x"], datetime.now(UTC)
+    account = published["x_channel"]["external_account_id"]
+    second_part = x["part_ids"][1]
+    reply = hooks_out.x_reply(account, "555001", second_part, X_FAN, "@acme on my way", now)
+    like = hooks_out.x_like(account, x["external_id"], X_FAN, now)
+    follow = hooks_out.x_follow(account, X_FAN, now)
+    for payload in (reply, like, follow):
+        assert _post(api, "x", payload, X_SECRET)[0] == 200
+    found = {i["kind"]: i for i in api.get("/v1/interactions")}
+    assert set(found) == {"reply", "like", "follow"}
+    assert found["reply"]["publication_id"] == found["like"]["publication_id"] == x["id"]
+    assert found["reply"]["author_handle"] == "camille" and found["reply"]["post_id"] == second_part
+    assert found["follow"]["publication_id"] is None  # the account, not a post
+
+
+@pytest.mark.parametrize(
+    "headers,secret",
+    [
+        ({"X-Hub-Signature-256": "sha256=" + "0" * 64}, APP_SECRET),  # wrong
+        ({"X-Hub-Signature-256": ""}, APP_SECRET),  # missing
+        ({}, "not-the-app-secret"),  # signed with another secret
+    ],
+    ids=["wrong", "missing", "other-secret"],
+)
+def test_a_bad_signature_is_401_and_nothing_is_stored(api, runtime, published, headers, secret):
+    page = published["fb_channel"]["external_account_id"]
+    payload = hooks_out.meta_comment(
+        page, published["fb"]["external_id"], "c-9", FAN, "spam", datetime.now(UTC)
+    )
+    before = rows_digest(runtime)
+    status, problem = _post(api, "facebook", payload, secret, **headers)
+    assert status == 401 and "signature" in problem["detail"]
+    assert rows_digest(runtime) == before
+
+
+def test_a_replayed_delivery_is_401_and_changes_nothing(api, runtime, published):
+    page = published["fb_channel"]["external_account_id"]
+    payload = hooks_out.meta_comment(
+        page, published["fb"]["external_id"], "c-2", FAN, "first", datetime.now(UTC)
+    )
+    assert _post(api, "facebook", payload, APP_SECRET)[0] == 200
+    before = rows_digest(runtime)
+    status, problem = _post(api, "facebook", payload, APP_SECRET)
+    assert status == 401 and problem["type"].endswith("replayed_delivery")
+    old = hooks_out.meta_comment(
+        page,
+        published["fb"]["external_id"],
+        "c-3",
+        FAN,
+        "old",
+        datetime.now(UTC) - timedelta(days=2),
+    )
+    assert _post(api, "facebook", old, APP_SECRET)[0] == 401
+    assert rows_digest(runtime) == before
+
+
+def test_an_instagram_comment_on_our_media(api, scenario, runtime, hooked):
+    from tests.samples import jpeg
+
+    insta = scenario.instagram(runtime)
+    media = [{"media_id": api.upload(jpeg(320, 320))[1]["id"]}]
+    post = api.post(
+        "/v1/posts", scenario.post_body([insta], text="Summer", media=media), expect=201
+    )
+    scenario.submit_and_approve(post)
+    run_pipeline(runtime)
+    pub = scenario.publication(post["publications"][0]["id"])
+    runtime.settings = runtime.settings.with_(
+        facebook_verify_token=VERIFY, oauth_clients={"facebook": ("meta-app", APP_SECRET)}
+    )
+    payload = hooks_out.instagram_comment(
+        insta["external_account_id"],
+        pub["external_id"],
+        "1790001",
+        "camille.m",
+        "Love it",
+        datetime.now(UTC),
+    )
+    assert _post(api, "instagram", payload, APP_SECRET)[0] == 200
+    (seen,) = api.get(f"/v1/interactions?publication_id={pub['id']}")
+    assert (seen["kind"], seen["author_handle"], seen["text"]) == (
+        "comment",
+        "camille.m",
+        "Love it",
+    )
