@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rq import SimpleWorker  # noqa: E402
-from sqlalchemy import func, select, update  # noqa: E402
+from sqlalchemy import bindparam, func, select, update  # noqa: E402
 
 from adapters.sandbox import Sandbox  # noqa: E402
 from adapters.sandbox.x_common import user_id_of  # noqa: E402
@@ -53,11 +53,14 @@ def _published(runtime, world, sandbox, count: int) -> list[int]:
             sandbox.ledger.set_metrics("x", post_id, like_count=n % 50, impression_count=n)
         session.execute(
             update(Publication).values(
-                status="published",
-                published_at=out_at,
-                metrics_due_at=out_at,
-                external_id=func.cast(Publication.id + POST_ID_BASE, Publication.external_id.type),
+                status="published", published_at=out_at, metrics_due_at=out_at
             )
+        )
+        session.connection().execute(
+            update(Publication.__table__)
+            .where(Publication.__table__.c.id == bindparam("pid"))
+            .values(external_id=bindparam("eid")),
+            [{"pid": pub_id, "eid": str(POST_ID_BASE + pub_id)} for pub_id, _ in rows],
         )
     return [pub_id for pub_id, _ in rows]
 

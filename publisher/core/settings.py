@@ -39,7 +39,7 @@ class Settings:
     database_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
     # REDIS_URL was set: `publisher up` then uses that Redis or stops, never one of its own.
-    redis_url_given: bool = False
+    redis_url_given: bool = field(default=False, compare=False)  # where it came from
     secret_keys: tuple[str, ...] = field(default=(), repr=False)
     # Set when the keys come from `home/secret.key` (the embedded default): processes then
     # read that file, and re-read it when it changes (`publisher secrets rotate`).
