@@ -75,3 +75,40 @@ def test_satisfied_exactly_when_a_brute_force_count_says_so(
     )
     assert counted.satisfied == expected
     assert counted.approvals == len(people) and counted.needed == approvals
+
+
+def _rules(**rules) -> Policy:
+    from publisher.review.schemas import ContentRules
+
+    return Policy(PolicyIn(approvals=1, content_rules=ContentRules(**rules)), "workspace")
+
+
+def test_findings_read_every_part_whatever_the_case():
+    policy = _rules(banned_terms=["Guaranteed"], required_terms=["#ad"])
+    assert policy_findings(policy, ["GUARANTEED fun", "thread part #AD"]) == [
+        ("banned_terms", "contains 'Guaranteed'", "Guaranteed"),
+    ]
+    # A term that only appears across the join of two parts is not in the text.
+    assert policy_findings(_rules(required_terms=["fun #ad"]), ["fun", "#ad"]) == [
+        ("required_terms", "does not contain 'fun #ad'", "fun #ad"),
+    ]
+
+
+def test_counts_at_their_limit_pass_and_one_over_is_a_finding():
+    at_limit = _rules(max_hashtags=2, max_mentions=1)
+    assert policy_findings(at_limit, ["#one #two @acme"]) == []
+    found = _findings_raw(at_limit, ["#one #two", "#three @acme @friends"])
+    assert found == [
+        {"rule": "max_hashtags", "detail": "3 hashtags, more than 2", "count": 3, "limit": 2},
+        {"rule": "max_mentions", "detail": "2 mentions, more than 1", "count": 2, "limit": 1},
+    ]
+
+
+def _findings_raw(policy, parts):
+    from publisher.review.policies import findings
+
+    return findings(policy, parts)
+
+
+def policy_findings(policy, parts):
+    return [(f["rule"], f["detail"], f.get("term")) for f in _findings_raw(policy, parts)]
