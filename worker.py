@@ -95,7 +95,7 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
             # Worker).
             worker: PublishWorker | None = None
             try:
-                worker = PublishWorker([runtime.queue.rq], connection=runtime.redis, name=name)
+                worker = PublishWorker(runtime.queue.queues, connection=runtime.redis, name=name)
                 worker.runtime = runtime
                 beating = worker.start_beating()
                 try:

@@ -361,10 +361,25 @@ class FacebookAdapter(GraphAdapter):
                 with self._translate_errors():
                     objects = self._graph.get_objects(batch, fields=f"{COUNTS},{INSIGHTS}")
             except Rejected:  # no permission for insights: the counts alone
-                with self._translate_errors():
-                    objects = self._graph.get_objects(batch, fields=COUNTS)
+                try:
+                    with self._translate_errors():
+                        objects = self._graph.get_objects(batch, fields=COUNTS)
+                except Rejected:
+                    # A multiple-id read fails whole when one post is gone: each alone,
+                    # and the gone ones are left out (the caller says so).
+                    objects = self._each(batch) if len(batch) > 1 else {}
             for post_id, post in objects.items():
                 found[str(post_id)] = graph_metrics(post)
+        return found
+
+    def _each(self, post_ids: list[str]) -> dict[str, dict[str, Any]]:
+        found = {}
+        for post_id in post_ids:
+            try:
+                with self._translate_errors():
+                    found[post_id] = self._graph.get_object(post_id, fields=COUNTS)
+            except Rejected:
+                continue
         return found
 
     def check(self) -> Account:

@@ -219,8 +219,11 @@ class InstagramAdapter(GraphAdapter):
     def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}
         for external_id in external_ids:
-            with self._translate_errors():
-                media = self._graph.get_object(external_id, fields="like_count,comments_count")
+            try:
+                with self._translate_errors():
+                    media = self._graph.get_object(external_id, fields="like_count,comments_count")
+            except Rejected:  # gone (deleted in the app): left out, the others go on
+                continue
             found[external_id] = {
                 "likes": int(media.get("like_count", 0)),
                 "replies": int(media.get("comments_count", 0)),

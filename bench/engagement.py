@@ -81,7 +81,7 @@ def measure(count: int, database_url: str | None, sample: int) -> dict[str, floa
         jobs.bind(runtime)
         ids = _published(runtime, world, sandbox, count)
         sandbox.ledger.exchanges = []
-        worker = SimpleWorker([runtime.queue.rq], connection=runtime.redis)
+        worker = SimpleWorker(runtime.queue.queues, connection=runtime.redis)
         started = time.perf_counter()
         handed = 0
         while True:

@@ -18,7 +18,7 @@ from publisher.deliver.leader import Leadership
 from publisher.deliver.pauses import pause_stragglers
 from publisher.deliver.reconcile import dispatch_reconciliations
 from publisher.deliver.transport import RUN_DELIVER, RUN_PULL_METRICS, PublishQueue
-from publisher.engage import metrics
+from publisher.engage import interactions, metrics
 from publisher.plan import media, series
 from publisher.record import webhooks
 from publisher.review import deadlines
@@ -152,6 +152,7 @@ class _Loop:
         )
         pause_stragglers(session, now=clock())
         deadlines.sweep(session, now=clock())
+        interactions.forget_deliveries(session, now=clock())
         session.commit()
         if series.extend_all(session, now=clock()):
             self.runtime.queue.wake()
@@ -168,7 +169,8 @@ def hand_over_pulls(session: Session, rt: Runtime, *, now: datetime) -> int:
     """Lease the metrics pulls due now, a job per channel batch, and hand them over."""
     batches = metrics.due(session, now=now, budgets=rt.read_budgets, schedule=rt.metrics_schedule)
     session.commit()
-    return rt.queue.hand_over_batches(batches, RUN_PULL_METRICS)
+    jobs = [(channel_id, pull_id, *ids) for channel_id, pull_id, ids in batches]
+    return rt.queue.hand_over_batches(jobs, RUN_PULL_METRICS)
 
 
 def hand_over_deliveries(session: Session, queue: PublishQueue, *, now: datetime) -> int:

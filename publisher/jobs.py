@@ -131,12 +131,12 @@ def run_deliver(*delivery_ids: int) -> list[str]:
     return statuses
 
 
-def run_pull_metrics(channel_id: int, *publication_ids: int) -> int:
+def run_pull_metrics(channel_id: int, pull_id: int, *publication_ids: int) -> int:
     """Pull one batch of a channel's publications' metrics and store them; no
     transaction is open while the platform answers. Returns the snapshots stored."""
     runtime = current()
     with runtime.session() as session:
-        batch = metrics.prepare(session, channel_id, publication_ids)
+        batch = metrics.prepare(session, channel_id, pull_id, publication_ids)
         session.commit()
         if batch is None:
             return 0

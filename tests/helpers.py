@@ -32,7 +32,7 @@ def run_pipeline(runtime: Runtime, *, now: datetime | None = None) -> int:
     """One dispatcher pass at `now`, then a burst worker in this process. Returns dispatched."""
     with runtime.session() as session:
         count = dispatch.dispatch_due(session, runtime.queue, now=now or datetime.now(UTC))
-    SimpleWorker([runtime.queue.rq], connection=runtime.redis).work(burst=True)
+    SimpleWorker(runtime.queue.queues, connection=runtime.redis).work(burst=True)
     return count
 
 
@@ -44,7 +44,7 @@ def run_after_due(runtime: Runtime, at) -> None:
 
 
 def drain_queue(runtime: Runtime) -> None:
-    SimpleWorker([runtime.queue.rq], connection=runtime.redis).work(burst=True)
+    SimpleWorker(runtime.queue.queues, connection=runtime.redis).work(burst=True)
 
 
 def rows_digest(runtime: Runtime) -> dict[str, str]:

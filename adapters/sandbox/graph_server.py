@@ -222,6 +222,31 @@ def graph_app(ledger: Ledger) -> Flask:
             }
         )
 
+    def edges(object_id: str, m: dict[str, int], fields: str) -> dict[str, Any]:
+        """A post's reactions and comments summaries, shares and insights, as `fields`
+        ask (the same on a one-object read and a multiple-id read)."""
+        item: dict[str, Any] = {}
+        if "reactions" in fields:
+            item["reactions"] = {"data": [], "summary": {"total_count": m.get("reactions", 0)}}
+        if "comments" in fields:
+            item["comments"] = {"data": [], "summary": {"total_count": m.get("comments", 0)}}
+        if "shares" in fields and m.get("shares"):
+            item["shares"] = {"count": m["shares"]}  # Graph leaves it out at 0
+        if "insights" in fields:
+            item["insights"] = {
+                "data": [
+                    {
+                        "name": name,
+                        "period": "lifetime",
+                        "values": [{"value": m.get(name, 0)}],
+                        "id": f"{object_id}/insights/{name}/lifetime",
+                    }
+                    for group in re.findall(r"insights\.metric\(([^)]*)\)", fields)
+                    for name in group.split(",")
+                ]
+            }
+        return item
+
     @app.get("/<version>/")
     def get_objects(version: str):
         """Several objects at once (`ids`), with reactions/comments summaries, shares and
@@ -244,28 +269,7 @@ def graph_app(ledger: Ledger) -> Flask:
             found = ledger.get("facebook", object_id)
             if found is None:
                 return error(400, 100, f"(#100) Object {object_id} does not exist")
-            m = found.metrics
-            item: dict[str, Any] = {"id": object_id}
-            if "reactions" in fields:
-                item["reactions"] = {"data": [], "summary": {"total_count": m.get("reactions", 0)}}
-            if "comments" in fields:
-                item["comments"] = {"data": [], "summary": {"total_count": m.get("comments", 0)}}
-            if "shares" in fields and m.get("shares"):
-                item["shares"] = {"count": m["shares"]}  # Graph leaves it out at 0
-            if "insights" in fields:
-                item["insights"] = {
-                    "data": [
-                        {
-                            "name": name,
-                            "period": "lifetime",
-                            "values": [{"value": m.get(name, 0)}],
-                            "id": f"{object_id}/insights/{name}/lifetime",
-                        }
-                        for group in re.findall(r"insights\.metric\(([^)]*)\)", fields)
-                        for name in group.split(",")
-                    ]
-                }
-            body[object_id] = item
+            body[object_id] = {"id": object_id, **edges(object_id, found.metrics, fields)}
         return jsonify(body)
 
     @app.delete("/<version>/<object_id>")
@@ -341,6 +345,7 @@ def graph_app(ledger: Ledger) -> Flask:
                 "message": found.text,
                 "created_time": found.received_at,
                 "permalink_url": f"https://www.facebook.com/{page}/posts/{post}/",
+                **edges(found.external_id, found.metrics, request.args.get("fields", "")),
             }
         )
 

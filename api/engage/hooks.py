@@ -7,12 +7,12 @@ import json
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import Field
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 
 from api.http.context import actor, commit, db, runtime
 from api.http.paging import PageQuery, after_id, page
 from api.http.spec import endpoint, json_response
-from publisher.core.errors import Forbidden, Unauthenticated, ValidationFailed
+from publisher.core.errors import Forbidden, Unauthenticated
 from publisher.core.schemas import Id
 from publisher.core.workspaces import Permission
 from publisher.engage import hooks, interactions
@@ -40,7 +40,8 @@ def _known(platform: str) -> None:
 @endpoint(
     "The platform's handshake: Meta's verification (hub.challenge) or X's CRC (crc_token)",
     public=True,
-    errors=(403,),
+    errors=(403, 404),
+    shape_errors=False,
 )
 def handshake(platform: str):
     _known(platform)
@@ -50,10 +51,12 @@ def handshake(platform: str):
         if challenge is None:
             raise Forbidden("the verify token is not ours (PUBLISHER_FACEBOOK_VERIFY_TOKEN)")
         return Response(challenge, mimetype="text/plain")
-    secret, token = _secret(platform), args.get("crc_token", "")
-    if not secret or not token:
-        raise Forbidden("no crc_token, or no PUBLISHER_X_CONSUMER_SECRET to answer it with")
-    return jsonify({"response_token": hooks.x_sign(token.encode(), secret)})
+    answer = hooks.x_crc_answer(args.get("crc_token", ""), _secret(platform))
+    if answer is None:
+        raise Forbidden(
+            "no crc_token shaped as X's, or no PUBLISHER_X_CONSUMER_SECRET to answer it with"
+        )
+    return jsonify({"response_token": answer})
 
 
 @bp.post("/<platform>")
@@ -62,7 +65,8 @@ def handshake(platform: str):
     response=HookReceived,
     public=True,
     request_body={"application/json": {"type": "object"}},
-    errors=(400, 401),
+    errors=(400, 401, 404, 413),
+    shape_errors=False,
 )
 def deliver(platform: str):
     _known(platform)
@@ -80,9 +84,9 @@ def deliver(platform: str):
     try:
         payload = json.loads(body)
     except ValueError:
-        raise ValidationFailed("the body is not JSON", []) from None
+        raise BadRequest("the body is not JSON") from None
     if not isinstance(payload, dict):
-        raise ValidationFailed("the body is not a JSON object", [])
+        raise BadRequest("the body is not a JSON object")
     found = hooks.read_meta(payload) if platform in META else hooks.read_x(payload)
     now = rt.clock()
     interactions.take_delivery(db(), platform, body, found, now=now)

@@ -22,7 +22,8 @@ from publisher.core.workspaces import ROLE_PERMISSIONS, Permission
 # What each problem status means, for the document and the reference page.
 PROBLEMS = {
     400: "the body is not JSON, or is nested too deeply",
-    401: "no key, or a key that is not valid (revoked, unknown)",
+    401: "no key, or a key that is not valid (revoked, unknown); for a platform's webhook, "
+    "its signature missing, wrong or replayed",
     403: "the key's role may not do this",
     404: "not found (also another workspace's object)",
     409: "the object's state does not allow it now (the problem says which state)",
@@ -37,6 +38,8 @@ def problem_statuses(meta: Endpoint, method: str, has_path_params: bool) -> list
     """The problems an operation can answer: from its shape (a key, an id in the path, a
     body, a query, a change to an object), and those it declares."""
     found = set(meta.errors)
+    if not meta.shape_errors:
+        return sorted(found)
     if not meta.public:
         found |= {401, 403}
     if has_path_params:
@@ -63,8 +66,10 @@ class Endpoint:
     request_body: dict[str, Any] | None = None
     # What the caller's role must allow (any of them); the document lists those roles.
     permission: tuple[Permission, ...] = ()
-    # Problems it can answer beyond those its shape implies (`problem_statuses`).
+    # Problems it can answer beyond those its shape implies (`problem_statuses`), or
+    # instead of them when `shape_errors` is False (a view that reads its own body).
     errors: tuple[int, ...] = ()
+    shape_errors: bool = True
 
     def roles(self) -> list[str]:
         """The roles whose keys may call it."""
@@ -83,13 +88,24 @@ def endpoint(
     request_body: dict[str, Any] | None = None,
     permission: Permission | tuple[Permission, ...] = (),
     errors: tuple[int, ...] = (),
+    shape_errors: bool = True,
 ) -> Callable:
     """Declare a view: its body and query are parsed into `g.body` / `g.query` before it runs.
     `permission`: what the caller's role must allow (the service checks it; the API
     document lists the roles that have it)."""
     allowed = permission if isinstance(permission, tuple) else (permission,)
     meta = Endpoint(
-        summary, body, query, response, status, public, also, request_body, allowed, errors
+        summary,
+        body,
+        query,
+        response,
+        status,
+        public,
+        also,
+        request_body,
+        allowed,
+        errors,
+        shape_errors,
     )
 
     def wrap(view: Callable) -> Callable:

@@ -112,6 +112,7 @@ def show(token: str):
 def decide(token: str):
     # The whole form first: no database lock is taken until the client has sent it all.
     form = request.form.to_dict()
+    shown = request.form.getlist("publication")  # the channels the page showed
     rt = runtime()
     try:
         who, publication_id = _open(token)
@@ -126,13 +127,20 @@ def decide(token: str):
         return _show(token, status=422, error=words()["nul"])
     if decision != Status.APPROVED and not comment:
         return _show(token, status=422, error=words()["comment_required"])
+    if not all(p.isascii() and p.isdigit() and len(p) < 10 for p in shown):
+        return _show(token, status=400, error=words()["incomplete"])
+    # What the page showed, still waiting for this vote: a channel that came into review
+    # while the page was open is not decided unseen. A form naming none decides the
+    # publication the link was made for.
+    wanted = {int(p) for p in shown} or {publication_id}
     review = _review(who, publication_id)
-    if not review.mine:
+    deciding = [item for item in review.mine if item.publication.id in wanted]
+    if not deciding:
         return _show(token, status=409, error=words()["nothing_for_you"])
     results = votes.decide_batch(
         db(),
         who,
-        [(item.publication.id, int(revision)) for item in review.mine],
+        [(item.publication.id, int(revision)) for item in deciding],
         decision,
         comment=comment,
         now=rt.clock(),
@@ -144,15 +152,17 @@ def decide(token: str):
         return _show(token, status=refused[0].status, error=refusal(refused[0]))
     db().commit()
     rt.queue.wake()
-    return _confirmation(token, review, dict(results), decision)
+    return _confirmation(token, review, deciding, dict(results), decision)
 
 
-def _confirmation(token: str, review: PostReview, results: dict, decision: Status) -> Response:
+def _confirmation(
+    token: str, review: PostReview, decided: list, results: dict, decision: Status
+) -> Response:
     """What the decision did, channel by channel, in words."""
     w, lang = words(), language()
     zone = review.waiting[0].details["reviewer_time_zone"] if review.waiting else "UTC"
     lines = []
-    for item in review.mine:
+    for item in decided:
         result = results.get(item.publication.id)
         name = f"{item.channel.name} ({_platform_name(item.channel.platform)})"
         if isinstance(result, PublisherError):

@@ -37,7 +37,11 @@ class MetricPull(SQLModel, table=True):
     channel_id: int = Field(foreign_key="channel.id")
     at: datetime = Field(sa_type=UTCDateTime)
     publications: int = 0
-    calls: int = 0
+    calls: int = 0  # planned when handed over, then the requests the job made
+    # The publications are leased to this pull until then (their metrics_due_at); a pull
+    # handed over again, or run twice, touches none it no longer holds.
+    lease_until: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=2000)
 
 

@@ -218,6 +218,7 @@ class Publication(SQLModel, table=True):
     # not published, or the schedule is done), and how many pulls of it were stored.
     metrics_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     metrics_step: int = 0
+    metrics_failures: int = 0  # pulls failed in a row at this point of the schedule
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

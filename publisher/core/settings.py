@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import secrets
@@ -23,6 +24,8 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: type = float)
     except ValueError:
         what = "a whole number" if kind is int else "a number"
         raise SettingsError(f"{name}={value!r} is not {what}: write e.g. {default}") from None
+    if not math.isfinite(number):
+        raise SettingsError(f"{name}={value!r} is not a finite number: write e.g. {default}")
     if number < 0:
         raise SettingsError(f"{name}={value!r} is negative: write e.g. {default}")
     return number

@@ -56,6 +56,8 @@ class PublishQueue:
     def __init__(self, redis: Redis, *, name: str = "publish", job_timeout_s: int = 120) -> None:
         self.redis = redis
         self.rq = Queue(name, connection=redis)
+        # Engagement's pulls: workers listen to it after `rq`, so it never delays a post.
+        self.background = Queue(f"{name}-background", connection=redis)
         self.job_timeout_s = job_timeout_s
         # Pub/sub channels are server-wide: the database index keeps engines apart.
         index = redis.connection_pool.connection_kwargs.get("db", 0)
@@ -86,24 +88,30 @@ class PublishQueue:
             self.rq.enqueue_many(datas)
         return len(datas)
 
-    def hand_over_batches(self, batches: Iterable[tuple[int, list[int]]], func: str) -> int:
-        """One job per (key, ids) batch as given (a metrics pull: a channel and its
-        publications), in one round trip. Returns the number of jobs."""
+    def hand_over_batches(self, batches: Iterable[tuple[int, ...]], func: str) -> int:
+        """One job per batch, its arguments as given (a metrics pull: a channel, a pull,
+        its publications), on the background queue: a worker takes them only when no
+        publication waits. One round trip; returns the number of jobs."""
         datas = [
             Queue.prepare_data(
                 func,
-                args=(key, *ids),
-                job_id=f"{_PREFIX[func]}-{key}-{ids[0]}-{len(ids)}-{time.time_ns()}",
+                args=tuple(args),
+                job_id=f"{_PREFIX[func]}-{args[0]}-{args[1]}-{time.time_ns()}",
                 timeout=self.job_timeout_s,
                 result_ttl=300,
                 failure_ttl=7 * 24 * 3600,
-                description=f"{_PREFIX[func]} {key}: {len(ids)}",
+                description=f"{_PREFIX[func]} {args[0]}: {len(args) - 2} publications",
             )
-            for key, ids in batches
+            for args in batches
         ]
         if datas:
-            self.rq.enqueue_many(datas)
+            self.background.enqueue_many(datas)
         return len(datas)
+
+    @property
+    def queues(self) -> list[Queue]:
+        """What a worker listens to, in order: publications first."""
+        return [self.rq, self.background]
 
     def _chunk_size(self, count: int) -> int:
         if count <= 1:

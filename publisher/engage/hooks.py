@@ -20,14 +20,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-# A delivery whose events are older than this is refused as a replay (the platforms
-# retry for hours at most; a digest of each body seen is kept as long).
-MAX_AGE_S = 24 * 3600
+# A delivery whose events are all older than this is refused as a replay (Meta retries a
+# failed delivery for up to 36 hours); a digest of each body taken is kept as long.
+MAX_AGE_S = 48 * 3600
+# What X sends as a CRC token: a short random string. Anything else is not answered, so
+# the endpoint cannot be made to sign a body of someone's choosing (X signs deliveries
+# with the same key and the same form as the CRC answer).
+_CRC_TOKEN = re.compile(r"^[A-Za-z0-9_\-=+/.]{1,200}$")
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ def meta_challenge(args: dict[str, str], verify_token: str) -> str | None:
     """The challenge to echo when the handshake names our verify token, else None."""
     if not verify_token or args.get("hub.mode") != "subscribe":
         return None
-    if not hmac.compare_digest(args.get("hub.verify_token", ""), verify_token):
+    if not _same(args.get("hub.verify_token", ""), verify_token):
         return None
     return args.get("hub.challenge") or None
 
@@ -59,7 +64,12 @@ def meta_signature_ok(body: bytes, header: str | None, app_secret: str) -> bool:
     if not app_secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(header.removeprefix("sha256="), expected)
+    return _same(header.removeprefix("sha256="), expected)
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of two strings, whatever characters `given` holds."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def x_sign(data: bytes, consumer_secret: str) -> str:
@@ -71,7 +81,15 @@ def x_sign(data: bytes, consumer_secret: str) -> str:
 def x_signature_ok(body: bytes, header: str | None, consumer_secret: str) -> bool:
     if not consumer_secret or not header or not header.startswith("sha256="):
         return False
-    return hmac.compare_digest(header, x_sign(body, consumer_secret))
+    return _same(header, x_sign(body, consumer_secret))
+
+
+def x_crc_answer(crc_token: str, consumer_secret: str) -> str | None:
+    """The CRC answer for a token shaped as X's are, else None (never a signature of an
+    arbitrary string, which a forged delivery could carry)."""
+    if not consumer_secret or not _CRC_TOKEN.match(crc_token):
+        return None
+    return x_sign(crc_token.encode(), consumer_secret)
 
 
 def _epoch(seconds: float) -> datetime:
@@ -105,6 +123,8 @@ def read_meta(payload: dict[str, Any]) -> list[Incoming]:
                 if verb != "add" or item not in ("comment", "reaction"):
                     continue
                 author = value.get("from") or {}
+                if str(author.get("id", "")) == account:
+                    continue  # the Page's own comment or reaction: not someone engaging
                 post = str(value.get("post_id", "")) or None
                 found.append(
                     Incoming(
@@ -184,6 +204,8 @@ def read_x(payload: dict[str, Any]) -> list[Incoming]:
         )
     for like in payload.get("favorite_events") or []:
         author_id, handle, name = _x_user(like.get("user") or {})
+        if author_id == account:
+            continue  # the account liked someone's post: not an interaction with it
         post = str((like.get("favorited_status") or {}).get("id_str", "")) or None
         found.append(
             Incoming(
@@ -203,6 +225,8 @@ def read_x(payload: dict[str, Any]) -> list[Incoming]:
         if follow.get("type") != "follow":
             continue
         author_id, handle, name = _x_user(follow.get("source") or {})
+        if author_id == account:
+            continue  # the account followed someone
         found.append(
             Incoming(
                 platform="x",

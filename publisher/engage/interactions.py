@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -59,30 +59,43 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
                 select(Interaction.id).where(
                     Interaction.channel_id == channel.id,
                     Interaction.kind == event.kind,
-                    Interaction.external_id == event.external_id,
+                    Interaction.external_id == event.external_id[:200],
                 )
             )
             if exists is not None:
                 continue  # the platform said it again: once is enough
-            session.execute(
-                insert(Interaction).values(
-                    workspace_id=channel.workspace_id,
-                    channel_id=channel.id,
-                    publication_id=_publication_of(session, channel, event.post_id),
-                    platform=event.platform,
-                    kind=event.kind,
-                    external_id=event.external_id[:200],
-                    post_id=event.post_id[:200] if event.post_id else None,
-                    author_id=event.author_id[:200] if event.author_id else None,
-                    author_handle=(event.author_handle or None) and event.author_handle[:200],
-                    author_name=(event.author_name or None) and event.author_name[:200],
-                    text=event.text[:10000] if event.text else None,
-                    occurred_at=event.occurred_at,
-                    received_at=now,
-                )
+            row = insert(Interaction).values(
+                workspace_id=channel.workspace_id,
+                channel_id=channel.id,
+                publication_id=_publication_of(session, channel, event.post_id),
+                platform=event.platform,
+                kind=event.kind,
+                external_id=event.external_id[:200],
+                post_id=event.post_id[:200] if event.post_id else None,
+                author_id=event.author_id[:200] if event.author_id else None,
+                author_handle=(event.author_handle or None) and event.author_handle[:200],
+                author_name=(event.author_name or None) and event.author_name[:200],
+                text=event.text[:10000] if event.text else None,
+                occurred_at=event.occurred_at,
+                received_at=now,
             )
+            try:
+                with session.begin_nested():  # another delivery may store it meanwhile
+                    session.execute(row)
+            except IntegrityError:
+                continue
             stored += 1
     return stored
+
+
+def forget_deliveries(session: Session, *, now: datetime) -> int:
+    """Drop the digests of deliveries older than any replay still refused by age."""
+    result = session.execute(
+        delete(InboundDelivery).where(
+            InboundDelivery.received_at < now - timedelta(seconds=MAX_AGE_S)
+        )
+    )
+    return result.rowcount or 0
 
 
 def _publication_of(session: Session, channel: Channel, post_id: str | None) -> int | None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from adapters.errors import AdapterError, RateLimited
@@ -31,8 +31,12 @@ from publisher.engage.schedule import next_pull
 PULL_LEASE = timedelta(minutes=5)
 # A channel whose read budget is spent is looked at again after this.
 BUDGET_RECHECK = timedelta(minutes=1)
-# A pull the platform refused (or failed) is tried again after this, or its reset.
+# A pull the platform refused (or failed) is tried again after this (doubled each time),
+# or at the platform's reset; after MAX_FAILURES in a row its point is skipped.
 RETRY_AFTER = timedelta(minutes=15)
+MAX_FAILURES = 4
+# A channel out of service (needs reauth, wrong account) is looked at again after this.
+CHANNEL_RECHECK = timedelta(hours=1)
 # Posts a job asks about, at the least (one request each where a platform takes one).
 JOB_POSTS = 25
 # Publications one pass reads.
@@ -51,11 +55,13 @@ def any_due(session: Session, *, now: datetime) -> bool:
 
 def due(
     session: Session, *, now: datetime, budgets: Budgets, schedule: tuple[timedelta, ...]
-) -> list[tuple[int, list[int]]]:
-    """Lease the pulls due now, as (channel id, publication ids) batches a job each.
+) -> list[tuple[int, int, list[int]]]:
+    """Lease the pulls due now, as (channel id, pull id, publication ids) batches a job
+    each; the pull row counts its planned requests against the read budget at once.
 
     A publication just published gets its first pull's time instead; one no longer
-    published leaves the schedule; a channel's batches beyond its read budget wait."""
+    published leaves the schedule; one whose channel is held or out of service waits for
+    it; a channel's batches beyond its read budget wait."""
     rows = session.execute(
         select(
             Publication.id,
@@ -64,6 +70,9 @@ def due(
             Publication.published_at,
             Publication.metrics_step,
             Channel.platform,
+            Channel.workspace_id,
+            Channel.status,
+            Channel.held_until,
         )
         .join(Channel, Channel.id == Publication.channel_id)
         .where(Publication.metrics_due_at <= now)
@@ -71,18 +80,21 @@ def due(
         .limit(SCAN)
     ).all()
     later: dict[int, datetime | None] = {}
-    by_channel: dict[int, tuple[str, list[int]]] = {}
-    for pub_id, channel_id, status, published_at, step, platform in rows:
-        first = next_pull(published_at, step, schedule) if published_at else None
+    by_channel: dict[int, tuple[str, int, list[int]]] = {}
+    for pub_id, channel_id, status, out_at, step, platform, workspace, state, held in rows:
+        first = next_pull(out_at, step, schedule) if out_at else None
         if status != Status.PUBLISHED or first is None:
             later[pub_id] = None  # taken down, or the schedule is done
         elif step == 0 and first > now:
             later[pub_id] = first  # just published: its first pull comes later
+        elif state != "active":
+            later[pub_id] = now + CHANNEL_RECHECK  # needs reauth, wrong account: wait
+        elif held is not None and held > now:
+            later[pub_id] = held  # throttled by the platform: not before it says
         else:
-            by_channel.setdefault(channel_id, (platform, []))[1].append(pub_id)
-    batches: list[tuple[int, list[int]]] = []
-    held: list[int] = []
-    for channel_id, (platform, ids) in by_channel.items():
+            by_channel.setdefault(channel_id, (platform, workspace, []))[2].append(pub_id)
+    batches: list[tuple[int, int, list[int]]] = []
+    for channel_id, (platform, workspace, ids) in by_channel.items():
         limits, per_request = budgets.get(platform, ((), 1))
         size = max(per_request, JOB_POSTS)
         room = _room(session, channel_id, limits, now=now)
@@ -90,19 +102,28 @@ def due(
             chunk = ids[start : start + size]
             calls = math.ceil(len(chunk) / per_request)
             if room is not None and calls > room:
-                held.extend(ids[start:])
+                later.update(dict.fromkeys(ids[start:], now + BUDGET_RECHECK))
                 break
             room = None if room is None else room - calls
-            batches.append((channel_id, chunk))
-    for pub_id, when in later.items():
-        _set_due(session, [pub_id], when)
-    _set_due(session, held, now + BUDGET_RECHECK)
-    _set_due(session, [i for _, chunk in batches for i in chunk], now + PULL_LEASE)
+            pull = MetricPull(
+                workspace_id=workspace,
+                channel_id=channel_id,
+                at=now,
+                publications=len(chunk),
+                calls=calls,  # planned; the job writes what it made
+                lease_until=now + PULL_LEASE,
+            )
+            session.add(pull)
+            session.flush()
+            batches.append((channel_id, pull.id, chunk))
+            later.update(dict.fromkeys(chunk, pull.lease_until))
+    _set_due(session, later)
     return batches
 
 
 def _room(session: Session, channel_id: int, limits: Sequence[Budget], *, now: datetime):
-    """Requests the channel may still make in its tightest read window (None: no limit)."""
+    """Requests the channel may still make in its tightest read window (None: no limit):
+    pulls done and pulls handed over (their planned requests) both count."""
     rooms = []
     for budget in limits:
         used = session.scalar(
@@ -114,13 +135,15 @@ def _room(session: Session, channel_id: int, limits: Sequence[Budget], *, now: d
     return min(rooms) if rooms else None
 
 
-def _set_due(session: Session, ids: list[int], when: datetime | None) -> None:
-    if ids:
-        session.execute(
-            update(Publication)
-            .where(Publication.id.in_(ids))
-            .values(metrics_due_at=when)
-            .execution_options(synchronize_session=False)
+def _set_due(session: Session, due_at: Mapping[int, datetime | None]) -> None:
+    """Each publication's next pull time, in one statement."""
+    if due_at:
+        table = Publication.__table__
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("pid"))
+            .values(metrics_due_at=bindparam("at")),
+            [{"pid": pid, "at": at} for pid, at in due_at.items()],
         )
 
 
@@ -129,24 +152,32 @@ class PullBatch:
     """What one pull job asks the platform: each publication's posts (a thread's parts)."""
 
     channel: Channel
+    pull: MetricPull
     posts: dict[int, list[str]]
 
     def post_ids(self) -> list[str]:
         return [i for ids in self.posts.values() for i in ids]
 
 
-def prepare(session: Session, channel_id: int, publication_ids: Sequence[int]) -> PullBatch | None:
-    """The batch to ask about: the publications still published, with their post ids."""
+def prepare(
+    session: Session, channel_id: int, pull_id: int, publication_ids: Sequence[int]
+) -> PullBatch | None:
+    """The batch to ask about: the publications still published and still leased to this
+    pull (a pull handed over again, or run twice, finds none of them)."""
+    pull = session.get(MetricPull, pull_id)
     channel = session.get(Channel, channel_id)
+    if pull is None or pull.finished_at is not None or channel is None:
+        return None
     rows = session.scalars(
         select(Publication).where(
             Publication.id.in_(publication_ids),
             Publication.channel_id == channel_id,
             Publication.status == Status.PUBLISHED,
+            Publication.metrics_due_at == pull.lease_until,
         )
     ).all()
     posts = {p.id: list(p.part_ids or [p.external_id]) for p in rows if p.external_id}
-    return PullBatch(channel, posts) if channel is not None and posts else None
+    return PullBatch(channel, pull, posts) if posts else None
 
 
 def record(
@@ -158,21 +189,23 @@ def record(
     now: datetime,
     schedule: tuple[timedelta, ...],
 ) -> MetricPull:
-    """Store what one pull found: a snapshot per publication, the next pull's time, and
-    the requests it made (the read budget counts them)."""
+    """Store what one pull found: a snapshot per publication still leased to it, the
+    next pull's time, and the requests it made (the read budget counts them). A pull
+    that fails is tried again later, less and less often; after MAX_FAILURES in a row
+    that point of the schedule is skipped."""
     error = found if isinstance(found, AdapterError) else None
-    pull = MetricPull(
-        workspace_id=batch.channel.workspace_id,
-        channel_id=batch.channel.id,
-        at=now,
-        publications=len(batch.posts),
-        calls=calls,
-        error=error.reason[:2000] if error else None,
-    )
-    session.add(pull)
-    session.flush()
+    pull = session.get(MetricPull, batch.pull.id, with_for_update=True)
+    if pull is None or pull.finished_at is not None:
+        return batch.pull  # recorded by another run of the same job
+    pull.calls, pull.finished_at = calls, now
+    pull.error = error.reason[:2000] if error else None
     rows = session.scalars(
-        select(Publication).where(Publication.id.in_(list(batch.posts))).with_for_update()
+        select(Publication)
+        .where(
+            Publication.id.in_(list(batch.posts)),
+            Publication.metrics_due_at == pull.lease_until,
+        )
+        .with_for_update()
     ).all()
     snapshots = []
     for pub in rows:
@@ -180,19 +213,32 @@ def record(
         snapshot |= {"pull_id": pull.id, "taken_at": now, "metrics": None, "error": None}
         if error is not None:
             snapshot["error"] = pull.error
-            retry = error.retry_at if isinstance(error, RateLimited) else None
-            pub.metrics_due_at = max(retry or now + RETRY_AFTER, now + timedelta(seconds=1))
+            _retry(pub, error, now=now, schedule=schedule)
         else:
             counts = [found[i] for i in batch.posts[pub.id] if i in found]
             if counts:
                 snapshot["metrics"] = _totals(counts)
             else:
                 snapshot["error"] = "the platform no longer has this post"
+            pub.metrics_failures = 0
             _advance(pub, now=now, schedule=schedule)
         snapshots.append(snapshot)
     if snapshots:
         session.execute(insert(MetricSnapshot), snapshots)
     return pull
+
+
+def _retry(
+    pub: Publication, error: AdapterError, *, now: datetime, schedule: tuple[timedelta, ...]
+) -> None:
+    pub.metrics_failures += 1
+    if pub.metrics_failures >= MAX_FAILURES:
+        pub.metrics_failures = 0
+        _advance(pub, now=now, schedule=schedule)  # this point is lost; the next one stands
+        return
+    wait = RETRY_AFTER * 2 ** (pub.metrics_failures - 1)
+    retry = error.retry_at if isinstance(error, RateLimited) else None
+    pub.metrics_due_at = max(retry or now + wait, now + timedelta(seconds=1))
 
 
 def _totals(counts: list[Mapping[str, int]]) -> dict[str, int]:

@@ -116,6 +116,16 @@ def _unreachable_database(url: str, exc: BaseException) -> str:
     )
 
 
+_CONNECTING = ("connect", "connection", "unable to open database file", "timeout expired")
+
+
+def _cannot_connect(exc: BaseException) -> bool:
+    """A failure to reach the database (not a lock, a deadlock or a missing table, which
+    keep their traceback: they are not fixed by starting a server)."""
+    said = str(getattr(exc, "orig", exc)).lower()
+    return any(word in said for word in _CONNECTING)
+
+
 def explain(exc: BaseException, settings: Settings | None) -> str | None:
     """A failure an operator fixes (a database or Redis that does not answer), in one line
     with the fix; None for anything else (a bug: a traceback)."""
@@ -127,7 +137,7 @@ def explain(exc: BaseException, settings: Settings | None) -> str | None:
 
     if settings is None:
         return None
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, (OperationalError, InterfaceError)) and _cannot_connect(exc):
         return _unreachable_database(settings.effective_database_url, exc)
     if isinstance(exc, (RedisDown, RedisSlow)):
         return (

@@ -173,3 +173,35 @@ def test_an_instagram_comment_on_our_media(api, scenario, runtime, hooked):
         "camille.m",
         "Love it",
     )
+
+
+def test_the_crc_never_signs_a_body_of_someones_choosing(api, published):
+    """X signs deliveries with the key and the form of its CRC answers: a CRC for a JSON
+    body would be a valid signature of that body. Only X-shaped tokens are answered."""
+    account = published["x_channel"]["external_account_id"]
+    forged = hooks_out.x_follow(account, ("666", "mallory", "Mallory"), datetime.now(UTC))
+    body, _ = hooks_out.signed("x", forged, "unknown")
+    answer = api.client.get("/v1/hooks/x", query_string={"crc_token": body.decode()})
+    assert answer.status_code == 403
+    weird = api.client.get(
+        "/v1/hooks/facebook?hub.mode=subscribe&hub.verify_token=%C3%A9&hub.challenge=1"
+    )
+    assert weird.status_code == 403  # a token with any characters: refused, not a 500
+    status, _ = _post(
+        api, "facebook", {"object": "page"}, APP_SECRET, **{"X-Hub-Signature-256": "sha256=\u00e9"}
+    )
+    assert status == 401
+
+
+def test_the_accounts_own_likes_follows_and_comments_are_not_interactions(api, published):
+    now = datetime.now(UTC)
+    account = published["x_channel"]["external_account_id"]
+    own = (account, "acme", "Acme")
+    assert _post(api, "x", hooks_out.x_like(account, "123", own, now), X_SECRET)[1]["received"] == 0
+    assert _post(api, "x", hooks_out.x_follow(account, own, now), X_SECRET)[1]["received"] == 0
+    page = published["fb_channel"]["external_account_id"]
+    reply = hooks_out.meta_comment(
+        page, published["fb"]["external_id"], "c-own", (page, "Acme Page"), "Thanks!", now
+    )
+    assert _post(api, "facebook", reply, APP_SECRET)[1] == {"received": 0, "stored": 0}
+    assert api.get("/v1/interactions") == []

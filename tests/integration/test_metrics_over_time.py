@@ -47,7 +47,7 @@ def published(api, scenario, runtime, at):
     x_ids = [ids[(n, x["id"])] for n in range(3)]
     for pub in [*x_ids, ids[(2, fb["id"])]]:
         assert scenario.publication(pub)["status"] == "published"
-    return {"x": x_ids, "facebook": ids[(2, fb["id"])]}
+    return {"x": x_ids, "facebook": ids[(2, fb["id"])], "x_channel_id": x["id"]}
 
 
 def _history(api, pub_id: int) -> dict:
@@ -142,3 +142,80 @@ def test_a_post_taken_down_leaves_the_schedule(api, runtime, at, published):
     _pull(runtime, at, T0 + HOUR)
     read = _history(api, pub)
     assert read["history"] == [] and read["next_pull_at"] is None
+
+
+def test_a_pull_handed_over_again_or_run_twice_stores_once(api, runtime, sandbox, at, published):
+    """A job that waited past its lease: the dispatcher leased the publications again to a
+    new pull; the old job, when it runs, finds none of them still its own."""
+    at(T0 + HOUR)
+    with runtime.session() as session:
+        first = metrics.due(
+            session, now=T0 + HOUR, budgets=runtime.read_budgets, schedule=runtime.metrics_schedule
+        )
+        session.commit()
+    later = T0 + HOUR + metrics.PULL_LEASE + timedelta(seconds=1)
+    with runtime.session() as session:
+        again = metrics.due(
+            session, now=later, budgets=runtime.read_budgets, schedule=runtime.metrics_schedule
+        )
+        session.commit()
+    assert {c for c, _, _ in first} == {c for c, _, _ in again}
+    from publisher import jobs
+
+    at(later)
+    for channel_id, pull_id, ids in first:  # the stale jobs: nothing is theirs any more
+        assert jobs.run_pull_metrics(channel_id, pull_id, *ids) == 0
+    for channel_id, pull_id, ids in again:
+        assert jobs.run_pull_metrics(channel_id, pull_id, *ids) == len(ids)
+        assert jobs.run_pull_metrics(channel_id, pull_id, *ids) == 0  # run twice: once
+    assert [len(_history(api, p)["history"]) for p in published["x"]] == [1, 1, 1]
+
+
+def test_failing_pulls_back_off_and_give_up_the_point_after_four(
+    api, runtime, sandbox, at, published
+):
+    for _ in range(10):
+        sandbox.ledger.inject("x", Fault(status=503, on="lookup"))
+    when = T0 + HOUR
+    waits = []
+    for _ in range(4):
+        assert _pull(runtime, at, when) >= 1
+        due = datetime.fromisoformat(_history(api, published["x"][0])["next_pull_at"])
+        waits.append(due - when)
+        when = due
+    # 15, 30, 60 minutes, then the point is given up: on to the 6-hour one.
+    assert waits[:3] == [timedelta(minutes=15), timedelta(minutes=30), timedelta(minutes=60)]
+    assert when == T0 + 6 * HOUR
+    read = _history(api, published["x"][0])
+    assert [h["error"] is not None for h in read["history"]] == [True] * 4
+
+
+def test_a_channel_out_of_service_waits(api, scenario, runtime, sandbox, at, published):
+    from publisher.core.models import Channel
+
+    with runtime.session() as session:
+        session.get(Channel, published["x_channel_id"]).status = "needs_reauth"
+        session.commit()
+    assert _pull(runtime, at, T0 + HOUR) == 1  # Facebook only
+    assert _history(api, published["x"][0])["next_pull_at"] == "2027-03-01T11:00:00Z"
+    assert _history(api, published["x"][0])["history"] == []
+
+
+def test_a_post_gone_from_facebook_does_not_block_the_others_of_its_batch(
+    api, scenario, runtime, sandbox, at, published
+):
+    """Graph's multiple-id read fails whole when one id is gone: the others are asked one
+    by one, and the gone one is said to be gone (and its schedule goes on)."""
+    fb = scenario.channels()[1]
+    post = api.post("/v1/posts", scenario.post_body([fb], at=T0, text="Second"), expect=201)
+    scenario.submit_and_approve(post)
+    run_pipeline(runtime, now=T0)
+    second = scenario.publication(post["publications"][0]["id"])
+    first = scenario.publication(published["facebook"])
+    sandbox.ledger.set_metrics("facebook", second["external_id"], reactions=7)
+    assert sandbox.ledger.delete("facebook", first["external_id"])  # deleted on Facebook
+    _pull(runtime, at, T0 + HOUR)
+    assert _history(api, second["id"])["history"][0]["metrics"]["likes"] == 7
+    gone = _history(api, first["id"])
+    assert gone["history"][0]["error"] == "the platform no longer has this post"
+    assert gone["next_pull_at"] == "2027-03-01T15:00:00Z"

@@ -26,6 +26,26 @@ def _sections(html: str) -> dict[int, str]:
     return {int(pub): body.split("</section>", 1)[0] for pub, body in pairs}
 
 
+def _shown_ids(html: str) -> list[str]:
+    """The publications the page's form decides on (its hidden fields)."""
+    return re.findall(r'name="publication" value="(\d+)"', html)
+
+
+def test_a_channel_that_came_into_review_after_the_page_opened_is_not_decided_unseen(api, scenario):
+    x, fb = scenario.channels()
+    first = scenario.post_for([x], at=soon(3600), text="One channel first")
+    api.post(f"/v1/posts/{first['id']}/submit", expect=200)
+    pub_id = first["publications"][0]["id"]
+    link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
+    shown = _shown_ids(api.client.get(_path(link)).get_data(as_text=True))
+    assert shown == [str(pub_id)]
+    # A form posted without the page's hidden fields (a script) decides only the
+    # publication the link was made for; the page's own form names what it showed.
+    answer = api.client.post(_path(link), data={"decision": "approve", "revision": "1"})
+    assert answer.status_code == 200
+    assert scenario.publication(pub_id)["status"] == "scheduled"
+
+
 def _two_channel_post(api, scenario):
     x, fb = scenario.channels()
     media_id = api.upload(png())[1]["id"]
@@ -75,9 +95,11 @@ def test_one_approval_decides_every_channel_and_the_confirmation_says_what_happe
 ):
     post, x_pub, fb_pub, _ = _two_channel_post(api, scenario)
     link = api.post(f"/v1/reviews/{fb_pub}/link", {}, as_="reviewer", expect=201)
+    shown = _shown_ids(api.client.get(_path(link)).get_data(as_text=True))
+    assert sorted(shown) == sorted([str(x_pub), str(fb_pub)])  # the page names both
     answer = api.client.post(
         _path(link),
-        data={"decision": "approve", "revision": "1"},
+        data={"decision": "approve", "revision": "1", "publication": shown},
         headers={"Accept-Language": "fr"},
     )
     html = answer.get_data(as_text=True)
@@ -101,9 +123,16 @@ def test_a_channel_already_voted_on_is_shown_but_not_decided_again(api, scenario
     html = api.client.get(_path(link), headers={"Accept-Language": "en"}).get_data(as_text=True)
     sections = _sections(html)
     assert "not-mine" in sections[x_pub] and "not-mine" not in sections[fb_pub]
+    shown = _shown_ids(html)
+    assert shown == [str(fb_pub)]  # the one still waiting for this reviewer
     api.client.post(
         _path(link),
-        data={"decision": "request_changes", "revision": "1", "comment": "Say which hall"},
+        data={
+            "decision": "request_changes",
+            "revision": "1",
+            "comment": "Say which hall",
+            "publication": [str(x_pub), str(fb_pub)],  # a forged form names both
+        },
     )
     # Only the channel waiting for this reviewer changed; their X vote stands.
     assert scenario.publication(fb_pub)["status"] == "changes_requested"

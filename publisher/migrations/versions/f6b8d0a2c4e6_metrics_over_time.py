@@ -28,6 +28,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("metrics_step", sa.Integer(), nullable=False, server_default="0")
         )
+        batch.add_column(
+            sa.Column("metrics_failures", sa.Integer(), nullable=False, server_default="0")
+        )
     op.create_index("ix_publication_metrics_due", "publication", ["metrics_due_at"])
     # What was published before starts its schedule now (points already past are skipped).
     op.execute(
@@ -42,6 +45,8 @@ def upgrade() -> None:
         sa.Column("at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("publications", sa.Integer(), nullable=False),
         sa.Column("calls", sa.Integer(), nullable=False),
+        sa.Column("lease_until", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("error", sa.String(length=2000), nullable=True),
     )
     op.create_index("ix_metric_pull_workspace_id", "metric_pull", ["workspace_id"])
@@ -67,5 +72,6 @@ def downgrade() -> None:
     op.drop_table("metric_pull")
     op.drop_index("ix_publication_metrics_due", table_name="publication")
     with op.batch_alter_table("publication") as batch:
+        batch.drop_column("metrics_failures")
         batch.drop_column("metrics_step")
         batch.drop_column("metrics_due_at")
