@@ -8,6 +8,15 @@ import signal
 import sys
 import time
 
+from publisher.cli_help import (
+    API_ENV,
+    CORE_ENV,
+    DISPATCHER_ENV,
+    WORKER_ENV,
+    at_least_one_worker,
+    command,
+    port,
+)
 from publisher.core.settings import Settings
 from publisher.system import logs, preflight
 
@@ -190,112 +199,66 @@ def _sleep_until_signal() -> None:
 
 
 # Each process reads these (README, "Running it", says what each means).
-_CORE_ENV = """environment (read at start):
-  PUBLISHER_HOME      data directory (default ./var): SQLite file, secret key, logs
-  DATABASE_URL        default sqlite:///$PUBLISHER_HOME/publisher.db; PostgreSQL:
-                      postgresql+psycopg://user@host/db
-  REDIS_URL           default redis://127.0.0.1:6379/0 (else a private redis-server)
-  PUBLISHER_SECRET_KEY  encrypts channel credentials (default: generated in
-                      $PUBLISHER_HOME/secret.key)
-  PUBLISHER_LOG_LEVEL default INFO"""
-_WORKER_ENV = """
-  PUBLISHER_PLATFORM_TIMEOUT  default 10 (s): a platform call's outcome is then unknown
-  PUBLISHER_CLAIM_LEASE       default 20 (s), renewed while sending
-  PUBLISHER_MAX_ATTEMPTS      default 5
-  PUBLISHER_<PLATFORM>_API_URL  another base URL (the sandbox), e.g. PUBLISHER_X_API_URL"""
-_DISPATCHER_ENV = """
-  PUBLISHER_REQUEUE_AFTER     default 10 (s): a queued job Redis lost is handed over again
-  PUBLISHER_RECONCILE_AFTER   default 15 (s) before the platform is asked about an
-                              uncertain attempt
-  PUBLISHER_MAX_CLOCK_OFFSET_S  default 1 (s) from the shared clock (Redis TIME)"""
-_API_ENV = """
-  PUBLISHER_PUBLIC_URL        where platforms reach this API (OAuth callbacks, media)
-  PUBLISHER_API_HEADER_TIMEOUT  default 10 (s) for a request's head"""
-
-
-def _command(sub, name: str, help: str, *, examples: str, env: str = ""):
-    """A subcommand whose --help shows its options' defaults, examples and environment."""
-    return sub.add_parser(
-        name,
-        help=help,
-        description=help[:1].upper() + help[1:] + ".",
-        epilog=f"examples:\n{examples}\n\n{_CORE_ENV}{env}",
-        formatter_class=_Help,
-    )
-
-
-class _Help(argparse.RawDescriptionHelpFormatter):
-    """An option's default after its help (not for flags and options without one);
-    examples and environment kept as written."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        unset = action.default is None or action.default is argparse.SUPPRESS
-        if unset or isinstance(action.default, bool) or "default" in text:
-            return text
-        return f"{text} (default: %(default)s)"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="publisher",
         description=__doc__,
         epilog="examples:\n  publisher up --sandbox      # everything, publishing to the "
         "loopback sandbox\n  publisher keys create --workspace acme --role admin\n  "
-        "publisher <command> --help  # its options, defaults and environment\n\n" + _CORE_ENV,
+        "publisher <command> --help  # its options, defaults and environment\n\n" + CORE_ENV,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = _command(
+    p = command(
         sub,
         "up",
         "API + dispatcher + worker(s) in one command",
         examples="  publisher up --sandbox\n  DATABASE_URL=postgresql+psycopg://postgres@db/pub "
         "publisher up --workers 4 --port 8080",
-        env=_API_ENV + _WORKER_ENV + _DISPATCHER_ENV,
+        env=API_ENV + WORKER_ENV + DISPATCHER_ENV,
     )
-    p.add_argument("--port", type=_port, default=8000, help="the API's port (0: any free one)")
+    p.add_argument("--port", type=port, default=8000, help="the API's port (0: any free one)")
     p.add_argument(
-        "--workers", type=_at_least_one_worker, default=1, help="publish worker processes"
+        "--workers", type=at_least_one_worker, default=1, help="publish worker processes"
     )
     p.add_argument("--sandbox", action="store_true", help="publish to the loopback sandbox")
     p.set_defaults(run=_up)
 
-    p = _command(
+    p = command(
         sub,
         "api",
         "the HTTP API",
         examples="  publisher api --host 0.0.0.0 --port 8080",
-        env=_API_ENV,
+        env=API_ENV,
     )
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on")
-    p.add_argument("--port", type=_port, default=8000, help="the port (0: any free one)")
+    p.add_argument("--port", type=port, default=8000, help="the port (0: any free one)")
     p.set_defaults(run=_api, needs_schema=True)
 
-    p = _command(
+    p = command(
         sub,
         "worker",
         "one publish worker (run as many as you like, anywhere)",
         examples="  publisher worker\n  publisher worker --burst   # work the queue empty, "
         "then exit",
-        env=_WORKER_ENV,
+        env=WORKER_ENV,
     )
     p.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     p.set_defaults(run=_worker, needs_schema=True)
 
-    _command(
+    command(
         sub,
         "dispatcher",
         "hands due publications to workers (several may run: one leads)",
         examples="  publisher dispatcher",
-        env=_DISPATCHER_ENV,
+        env=DISPATCHER_ENV,
     ).set_defaults(run=_dispatcher, needs_schema=True)
 
-    db = _command(sub, "db", "database schema", examples="  publisher db upgrade").add_subparsers(
+    db = command(sub, "db", "database schema", examples="  publisher db upgrade").add_subparsers(
         dest="db", required=True
     )
-    _command(
+    command(
         db,
         "upgrade",
         "apply every migration the database lacks (safe to run again)",
@@ -303,14 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
         "publisher db upgrade",
     ).set_defaults(run=_db_upgrade)
 
-    keys = _command(
+    keys = command(
         sub,
         "keys",
         "API keys",
         examples="  publisher keys create --workspace acme --role admin --name ops\n  "
         "KEY=$(publisher keys create --workspace acme --role editor)",
     ).add_subparsers(dest="keys", required=True)
-    p = _command(
+    p = command(
         keys,
         "create",
         "create a key (and the workspace if new); printed once, alone on stdout",
@@ -327,14 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help='a label for the key (default: "<role> key")')
     p.set_defaults(run=_keys_create)
 
-    secrets = _command(
+    secrets = command(
         sub,
         "secrets",
         "the keys that encrypt channel credentials",
         examples="  publisher secrets rotate",
     )
     secrets = secrets.add_subparsers(dest="secrets", required=True)
-    _command(
+    command(
         secrets,
         "rotate",
         "encrypt every channel's credentials under a new key, retire the old",
@@ -342,43 +305,27 @@ def build_parser() -> argparse.ArgumentParser:
         "PUBLISHER_SECRET_KEY",
     ).set_defaults(run=_secrets_rotate, needs_schema=True)
 
-    p = _command(
+    p = command(
         sub,
         "sandbox",
         "loopback X and Graph API servers",
         examples="  publisher sandbox --x-port 8401 --graph-port 8402\n  "
         "PUBLISHER_X_API_URL=http://127.0.0.1:8401 publisher worker",
     )
-    p.add_argument("--x-port", type=_port, default=8401, help="X API v2's port")
-    p.add_argument("--graph-port", type=_port, default=8402, help="the Graph API's port")
+    p.add_argument("--x-port", type=port, default=8401, help="X API v2's port")
+    p.add_argument("--graph-port", type=port, default=8402, help="the Graph API's port")
     p.set_defaults(run=_sandbox)
 
-    p = _command(
+    p = command(
         sub,
         "demo",
         "the main job end to end on the embedded default",
         examples="  publisher demo\n  publisher demo --delay 10",
     )
-    p.add_argument("--port", type=_port, default=0, help="API port (0: any free one)")
+    p.add_argument("--port", type=port, default=0, help="API port (0: any free one)")
     p.add_argument("--delay", type=float, default=5.0, help="seconds until the post is due")
     p.set_defaults(run=_demo)
     return parser
-
-
-def _at_least_one_worker(text: str) -> int:
-    count = int(text)
-    if count < 1:
-        raise argparse.ArgumentTypeError(
-            f"{count}: at least 1 (with no worker nothing is ever published)"
-        )
-    return count
-
-
-def _port(text: str) -> int:
-    port = int(text)
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port}: a port is 0 to 65535 (0: any free one)")
-    return port
 
 
 def main(argv: list[str] | None = None) -> int:

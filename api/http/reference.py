@@ -223,3 +223,21 @@ def reference_page(document: dict[str, Any]) -> str:
         f"<h2>Operations</h2><ul>{''.join(toc)}</ul>{''.join(sections)}"
         f"<h2>Schemas</h2>{models}</body></html>"
     )
+
+
+def with_examples(document: dict[str, Any]) -> dict[str, Any]:
+    """One example per JSON request body and success answer, in the document itself (the
+    reference shows the same ones; a test validates each against its schema)."""
+    schemas = document["components"]["schemas"]
+    for ops in document["paths"].values():
+        for op in ops.values():
+            shown = [op.get("requestBody", {}).get("content", {}).get("application/json")]
+            shown += [
+                answer.get("content", {}).get("application/json")
+                for status, answer in op["responses"].items()
+                if status.startswith("2")
+            ]
+            for media in shown:
+                if media is not None:
+                    media["example"] = example_of(media["schema"], schemas)
+    return document

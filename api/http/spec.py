@@ -15,42 +15,11 @@ from pydantic.json_schema import GenerateJsonSchema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from api.http.errors import field_errors
+from api.http.reference import with_examples
+from api.http.statuses import PROBLEMS, problem_statuses
 from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.schemas import MAX_ID, time_zone_names
 from publisher.core.workspaces import ROLE_PERMISSIONS, Permission
-
-# What each problem status means, for the document and the reference page.
-PROBLEMS = {
-    400: "the body is not JSON, or is nested too deeply",
-    401: "no key, or a key that is not valid (revoked, unknown); for a platform's webhook, "
-    "its signature missing, wrong or replayed",
-    403: "the key's role may not do this",
-    404: "not found (also another workspace's object)",
-    409: "the object's state does not allow it now (the problem says which state)",
-    413: "the body is too large",
-    415: "the body is not sent as the content type the operation takes",
-    422: "a field is wrong: `errors` lists each one with its location",
-    503: "the platform (or the database) did not answer: try again later",
-}
-
-
-def problem_statuses(meta: Endpoint, method: str, has_path_params: bool) -> list[int]:
-    """The problems an operation can answer: from its shape (a key, an id in the path, a
-    body, a query, a change to an object), and those it declares."""
-    found = set(meta.errors)
-    if not meta.shape_errors:
-        return sorted(found)
-    if not meta.public:
-        found |= {401, 403}
-    if has_path_params:
-        found.add(404)
-        if method in ("post", "put", "patch", "delete"):
-            found.add(409)
-    if meta.body is not None or meta.request_body is not None:
-        found |= {400, 413, 415, 422}
-    if meta.query is not None:
-        found.add(422)
-    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -381,7 +350,7 @@ def openapi_document(
             "errors": {"type": "array", "items": {"type": "object"}},
         },
     }
-    return _with_examples(
+    return with_examples(
         _named_components(
             {
                 "openapi": "3.1.0",
@@ -394,26 +363,6 @@ def openapi_document(
             }
         )
     )
-
-
-def _with_examples(document: dict[str, Any]) -> dict[str, Any]:
-    """One example per JSON request body and success answer, in the document itself (the
-    reference shows the same ones; a test validates each against its schema)."""
-    from api.http.reference import example_of
-
-    schemas = document["components"]["schemas"]
-    for ops in document["paths"].values():
-        for op in ops.values():
-            shown = [op.get("requestBody", {}).get("content", {}).get("application/json")]
-            shown += [
-                answer.get("content", {}).get("application/json")
-                for status, answer in op["responses"].items()
-                if status.startswith("2")
-            ]
-            for media in shown:
-                if media is not None:
-                    media["example"] = example_of(media["schema"], schemas)
-    return document
 
 
 def _named_components(node: Any) -> Any:
