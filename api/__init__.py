@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from api.core import keys
 from api.deliver import pauses
 from api.engage import hooks
+from api.engage import members as community
 from api.http import context, errors
 from api.http.problems import problems_blueprint
 from api.http.reference import reference_page
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     ):
         v1.register_blueprint(module.bp)
     v1.register_blueprint(hooks.listing)
+    v1.register_blueprint(community.members)
+    v1.register_blueprint(community.events)
     app.register_blueprint(v1)
     app.register_blueprint(media.public)
     app.register_blueprint(problems_blueprint())

@@ -81,3 +81,46 @@ class InboundDelivery(SQLModel, table=True):
     digest: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
     received_at: datetime = Field(sa_type=UTCDateTime)
     events: int = 0
+
+
+class Member(SQLModel, table=True):
+    """A community member the client's systems know (their id for the person), first seen
+    on a sign-up or another event; `referred_by` says who recruited them."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "external_id", name="uq_member_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    external_id: str = Field(max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    referral_code: str | None = Field(
+        default=None, sa_column=Column(String(16), unique=True, nullable=True)
+    )
+    referred_by: int | None = Field(default=None, foreign_key="member.id")
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Conversion(SQLModel, table=True):
+    """Something the client's systems report as a result (a sign-up, a referral, a
+    subscription, a purchase, their own kind), attributed to a campaign, a member and
+    who referred them; an idempotency key makes a retried report count once."""
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "idempotency_key", name="uq_conversion_key"),
+        Index("ix_conversion_campaign_at", "campaign_id", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    kind: str = Field(max_length=20)
+    name: str | None = Field(default=None, max_length=100)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    referrer_id: int | None = Field(default=None, foreign_key="member.id")
+    value_cents: int | None = None
+    currency: str | None = Field(default=None, max_length=3)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    idempotency_key: str = Field(max_length=200)
+    request_digest: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)

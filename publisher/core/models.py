@@ -378,10 +378,19 @@ class OAuthGrant(SQLModel, table=True):
 
 # Engagement's tables live beside (publisher/core/engagement_models.py): here for one import.
 from publisher.core.engagement_models import (  # noqa: E402
+    Conversion,
     InboundDelivery,
     Interaction,
+    Member,
     MetricPull,
     MetricSnapshot,
 )
 
-__all__ = ["InboundDelivery", "Interaction", "MetricPull", "MetricSnapshot"]
+__all__ = [
+    "Conversion",
+    "InboundDelivery",
+    "Interaction",
+    "Member",
+    "MetricPull",
+    "MetricSnapshot",
+]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
-from publisher.core.schemas import Id, Output
+from publisher.core.schemas import Id, Input, Instant, Name, Output
 
 InteractionKind = Literal["comment", "reply", "mention", "reaction", "like", "repost", "follow"]
 
@@ -33,4 +33,72 @@ class HookReceived(Output):
     stored: int = Field(description="New ones (the rest were known)")
 
 
-__all__ = ["HookReceived", "Id", "InteractionKind", "InteractionRead"]
+ConversionKind = Literal["signup", "referral", "subscription", "purchase", "custom"]
+_CODE = r"^[A-Z0-9]{8}$"
+
+
+class MemberIn(Input):
+    external_id: str = Field(
+        min_length=1, max_length=200, description="Your id for the person (your CRM's)"
+    )
+    name: Name | None = None
+
+    @field_validator("external_id")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        if not value.strip() or "\x00" in value:
+            raise ValueError("must have visible characters and no NUL")
+        return value
+
+
+class MemberRead(Output):
+    id: int
+    external_id: str
+    name: str | None
+    referral_code: str | None = Field(description="Their code to recruit others, once made")
+    referred_by: int | None = Field(description="The member who recruited them")
+    first_seen_at: datetime
+    created_at: datetime
+
+
+class ReferralCodeRead(Output):
+    member_id: int
+    code: str = Field(description="Give it to the member; events that name it credit them")
+
+
+class EventIn(Input):
+    kind: ConversionKind
+    name: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Your name for a custom event"
+    )
+    campaign_id: Id | None = Field(default=None, description="The campaign it counts for")
+    member: MemberIn | None = Field(
+        default=None, description="Who it is (made a member on first sight)"
+    )
+    referral_code: str | None = Field(
+        default=None, pattern=_CODE, description="The code of the member who recruited them"
+    )
+    value_cents: int | None = Field(default=None, ge=0, le=10**12, description="In cents")
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", examples=["EUR"])
+    occurred_at: Instant | None = Field(default=None, description="Default: when received")
+
+    @model_validator(mode="after")
+    def _complete(self) -> EventIn:
+        if self.kind == "custom" and not self.name:
+            raise ValueError("a custom event needs its name")
+        if (self.value_cents is None) != (self.currency is None):
+            raise ValueError("give value_cents and currency together")
+        return self
+
+
+class ConversionRead(Output):
+    id: int
+    kind: ConversionKind
+    name: str | None
+    campaign_id: int | None
+    member_id: int | None
+    referrer_id: int | None = Field(description="The member whose referral code it named")
+    value_cents: int | None
+    currency: str | None
+    occurred_at: datetime
+    created_at: datetime

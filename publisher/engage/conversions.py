@@ -1,0 +1,210 @@
+"""Conversions and members: what the client's systems report as results (sign-ups,
+referrals, subscriptions, purchases, their own kinds), attributed to a campaign, to a
+member known by the client's id, and to the member whose referral code brought them.
+
+A report carries an idempotency key: the same key with the same report is the same
+conversion (a retried call counts once); the same key with another report is refused.
+A member recruited through a referral code keeps who recruited them (the first one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from publisher.core.errors import Conflict, ValidationFailed, field_error
+from publisher.core.models import Campaign, Conversion, Member
+from publisher.core.workspaces import Actor, Permission, owned
+from publisher.engage.schemas import EventIn, MemberIn
+
+# Referral codes: 8 characters a person reads aloud without doubt (no 0/O, 1/I).
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def digest(data: EventIn) -> str:
+    """What a report says, whatever its key order: a retry must say the same."""
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record_event(
+    session: Session, actor: Actor, data: EventIn, *, key: str, now: datetime
+) -> tuple[Conversion, bool]:
+    """The conversion for `key` and whether it is new (False: a retry of the same one)."""
+    actor.require(Permission.WRITE_CONTENT)
+    said = digest(data)
+    known = _by_key(session, actor, key)
+    if known is not None:
+        return _same(known, said), False
+    if data.campaign_id is not None:
+        campaign = session.get(Campaign, data.campaign_id)
+        if campaign is None or campaign.workspace_id != actor.workspace_id:
+            raise ValidationFailed(
+                f"no campaign {data.campaign_id}", [field_error("campaign_id", "no such campaign")]
+            )
+    referrer = None
+    if data.referral_code is not None:
+        referrer = session.scalar(
+            select(Member).where(
+                Member.workspace_id == actor.workspace_id,
+                Member.referral_code == data.referral_code,
+            )
+        )
+        if referrer is None:
+            raise ValidationFailed(
+                f"no member has the referral code {data.referral_code}",
+                [field_error("referral_code", "no member has this code")],
+            )
+    at = (data.occurred_at or now).astimezone(UTC)
+    member = _member(session, actor, data.member, seen_at=at, now=now) if data.member else None
+    if member is not None and referrer is not None:
+        if member.id == referrer.id:
+            raise ValidationFailed(
+                "a member cannot recruit themselves",
+                [field_error("referral_code", "the member's own code")],
+            )
+        if member.referred_by is None:
+            member.referred_by = referrer.id  # the first who brought them keeps the credit
+    conversion = Conversion(
+        workspace_id=actor.workspace_id,
+        kind=data.kind,
+        name=data.name,
+        campaign_id=data.campaign_id,
+        member_id=member.id if member else None,
+        referrer_id=referrer.id if referrer else None,
+        value_cents=data.value_cents,
+        currency=data.currency,
+        occurred_at=at,
+        idempotency_key=key,
+        request_digest=said,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():  # the same key at once: one wins, the other reads it
+            session.add(conversion)
+    except IntegrityError:
+        known = _by_key(session, actor, key)
+        if known is None:
+            raise
+        return _same(known, said), False
+    return conversion, True
+
+
+def _by_key(session: Session, actor: Actor, key: str) -> Conversion | None:
+    return session.scalar(
+        select(Conversion).where(
+            Conversion.workspace_id == actor.workspace_id, Conversion.idempotency_key == key
+        )
+    )
+
+
+def _same(known: Conversion, said: str) -> Conversion:
+    if known.request_digest != said:
+        raise Conflict(
+            "this Idempotency-Key was used for another event: a new event needs a new key",
+            conversion_id=known.id,
+        )
+    return known
+
+
+def _member(
+    session: Session, actor: Actor, data: MemberIn, *, seen_at: datetime, now: datetime
+) -> Member:
+    found = session.scalar(
+        select(Member).where(
+            Member.workspace_id == actor.workspace_id, Member.external_id == data.external_id
+        )
+    )
+    if found is not None:
+        if data.name and not found.name:
+            found.name = data.name
+        found.first_seen_at = min(found.first_seen_at, seen_at)
+        return found
+    member = Member(
+        workspace_id=actor.workspace_id,
+        external_id=data.external_id,
+        name=data.name,
+        first_seen_at=seen_at,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(member)
+    except IntegrityError:  # made at the same moment by another call
+        return session.scalars(
+            select(Member).where(
+                Member.workspace_id == actor.workspace_id,
+                Member.external_id == data.external_id,
+            )
+        ).one()
+    return member
+
+
+def upsert_member(
+    session: Session, actor: Actor, data: MemberIn, *, now: datetime
+) -> tuple[Member, bool]:
+    """The member the client knows by `external_id`, made if new (True)."""
+    actor.require(Permission.WRITE_CONTENT)
+    known = session.scalar(
+        select(Member.id).where(
+            Member.workspace_id == actor.workspace_id, Member.external_id == data.external_id
+        )
+    )
+    member = _member(session, actor, data, seen_at=now, now=now)
+    session.flush()
+    return member, known is None
+
+
+def get_member(session: Session, actor: Actor, member_id: int) -> Member:
+    return owned(session, Member, member_id, actor, noun="member")
+
+
+def referral_code(session: Session, actor: Actor, member_id: int) -> Member:
+    """The member's referral code, made on first ask (the same one after)."""
+    actor.require(Permission.WRITE_CONTENT)
+    member = get_member(session, actor, member_id)
+    while member.referral_code is None:
+        code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+        try:
+            with session.begin_nested():
+                member.referral_code = code
+                session.flush()
+        except IntegrityError:  # taken (1 in 10^12): another one
+            member.referral_code = None
+    return member
+
+
+def recruits(session: Session, actor: Actor, member_id: int) -> list[Member]:
+    """Who the member brought in, in the order they came."""
+    member = get_member(session, actor, member_id)
+    return list(
+        session.scalars(select(Member).where(Member.referred_by == member.id).order_by(Member.id))
+    )
+
+
+def list_conversions(
+    session: Session,
+    actor: Actor,
+    *,
+    campaign_id: int | None = None,
+    kind: str | None = None,
+    member_id: int | None = None,
+    limit: int = 100,
+    after_id: int = 0,
+) -> list[Conversion]:
+    query = select(Conversion).where(
+        Conversion.workspace_id == actor.workspace_id, Conversion.id > after_id
+    )
+    if campaign_id is not None:
+        query = query.where(Conversion.campaign_id == campaign_id)
+    if kind is not None:
+        query = query.where(Conversion.kind == kind)
+    if member_id is not None:
+        query = query.where(Conversion.member_id == member_id)
+    return list(session.scalars(query.order_by(Conversion.id).limit(limit)))

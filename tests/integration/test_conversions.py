@@ -1,0 +1,104 @@
+"""Conversions and referrals (issue 15 part 4): POST /v1/events records what the client's
+systems report, attributed to a campaign, a member and who referred them; a retried call
+with the same Idempotency-Key counts once, the same key for another event is refused;
+members get referral codes and the recruits they bring are listed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import rows_digest
+
+
+def _event(api, body: dict, key: str, as_: str = "automation"):
+    response = api.client.post(
+        "/v1/events",
+        json=body,
+        headers={"Authorization": f"Bearer {api.keys[as_]}", "Idempotency-Key": key},
+    )
+    return response.status_code, response.get_json()
+
+
+def test_a_retried_report_counts_once_and_a_reused_key_is_refused(api, scenario, runtime):
+    campaign = scenario.campaign()
+    body = {
+        "kind": "signup",
+        "campaign_id": campaign["id"],
+        "member": {"external_id": "crm-42", "name": "Camille"},
+        "occurred_at": "2027-01-04T09:00:00+01:00",
+    }
+    status, first = _event(api, body, "signup-crm-42")
+    assert status == 201 and first["kind"] == "signup" and first["campaign_id"] == campaign["id"]
+    # The client's retry (its answer was lost): the same event, counted once.
+    status, again = _event(api, dict(reversed(list(body.items()))), "signup-crm-42")
+    assert status == 200 and again == first
+    assert [e["id"] for e in api.get("/v1/events")] == [first["id"]]
+    before = rows_digest(runtime)
+    status, problem = _event(
+        api, {**body, "kind": "purchase", "value_cents": 1, "currency": "EUR"}, "signup-crm-42"
+    )
+    assert status == 409 and "used for another event" in problem["detail"]
+    assert rows_digest(runtime) == before
+
+
+def test_a_referral_code_credits_who_recruited_whom(api, scenario):
+    status, sponsor = 0, None
+    status, sponsor = api.call(
+        "POST", "/v1/members", {"external_id": "crm-1", "name": "Lea"}, expect=201
+    )
+    assert api.call("POST", "/v1/members", {"external_id": "crm-1"})[0] == 200  # known: same
+    code = api.post(f"/v1/members/{sponsor['id']}/referral-code", expect=200)["code"]
+    assert len(code) == 8 and code.isalnum() and code.isupper()
+    assert api.post(f"/v1/members/{sponsor['id']}/referral-code", expect=200)["code"] == code
+    for n in (2, 3):
+        body = {"kind": "signup", "member": {"external_id": f"crm-{n}"}, "referral_code": code}
+        status, made = _event(api, body, f"k{n}")
+        assert status == 201 and made["referrer_id"] == sponsor["id"]
+    recruits = api.get(f"/v1/members/{sponsor['id']}/recruits")
+    assert [m["external_id"] for m in recruits] == ["crm-2", "crm-3"]
+    assert all(m["referred_by"] == sponsor["id"] for m in recruits)
+    # A second code later does not take the credit from the first sponsor.
+    other = api.post("/v1/members", {"external_id": "crm-9"}, expect=201)
+    other_code = api.post(f"/v1/members/{other['id']}/referral-code", expect=200)["code"]
+    body = {"kind": "subscription", "member": {"external_id": "crm-2"}, "referral_code": other_code}
+    assert _event(api, body, "k-sub")[0] == 201
+    assert api.get(f"/v1/members/{recruits[0]['id']}")["referred_by"] == sponsor["id"]
+    status, problem = _event(
+        api, {"kind": "signup", "member": {"external_id": "crm-1"}, "referral_code": code}, "self"
+    )
+    assert status == 422 and problem["errors"][0]["loc"] == ["referral_code"]
+
+
+@pytest.mark.parametrize(
+    "body,loc",
+    [
+        ({"kind": "custom"}, []),  # a custom event needs its name
+        ({"kind": "purchase", "value_cents": 900}, []),  # value without currency
+        ({"kind": "signup", "referral_code": "NOPE1234"}, ["referral_code"]),
+        ({"kind": "signup", "campaign_id": 999}, ["campaign_id"]),
+        ({"kind": "signup", "member": {"external_id": " "}}, ["member", "external_id"]),
+        ({"kind": "refund"}, ["kind"]),
+    ],
+)
+def test_bad_reports_are_refused_and_change_nothing(api, runtime, body, loc):
+    before = rows_digest(runtime)
+    status, problem = _event(api, body, "bad")
+    assert status == 422, problem
+    if loc:
+        assert problem["errors"][0]["loc"][: len(loc)] == loc
+    assert rows_digest(runtime) == before
+
+
+def test_no_idempotency_key_is_refused_and_other_workspaces_see_nothing(api, scenario, runtime):
+    response = api.client.post(
+        "/v1/events",
+        json={"kind": "signup"},
+        headers={"Authorization": f"Bearer {api.keys['automation']}"},
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    member = api.post("/v1/members", {"external_id": "crm-7"}, expect=201)
+    assert _event(api, {"kind": "signup", "member": {"external_id": "crm-7"}}, "k7")[0] == 201
+    assert api.call("GET", f"/v1/members/{member['id']}", as_="other")[0] == 404
+    assert api.get("/v1/events", as_="other") == []
+    assert api.call("POST", "/v1/events", {"kind": "signup"}, as_="reviewer")[0] == 403
