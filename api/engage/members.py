@@ -68,13 +68,14 @@ def referral_code(member_id: int):
 @members.get("/<int:member_id>/recruits")
 @endpoint(
     "The members this one recruited (their code named on a sign-up)",
+    query=PageQuery,
     response=list[MemberRead],
     permission=Permission.READ,
 )
 def recruits(member_id: int):
-    return json_response(
-        [MemberRead.model_validate(m) for m in conversions.recruits(db(), actor(), member_id)]
-    )
+    q = g.query
+    found = conversions.recruits(db(), actor(), member_id, limit=q.limit + 1, after_id=after_id(q))
+    return page(found, q, MemberRead.model_validate, next_position=lambda m: {"after": m.id})
 
 
 @events.post("")

@@ -180,12 +180,13 @@ def referral_code(session: Session, actor: Actor, member_id: int) -> Member:
     return member
 
 
-def recruits(session: Session, actor: Actor, member_id: int) -> list[Member]:
-    """Who the member brought in, in the order they came."""
+def recruits(
+    session: Session, actor: Actor, member_id: int, *, limit: int = 100, after_id: int = 0
+) -> list[Member]:
+    """Who the member brought in, in the order they came, from after `after_id`."""
     member = get_member(session, actor, member_id)
-    return list(
-        session.scalars(select(Member).where(Member.referred_by == member.id).order_by(Member.id))
-    )
+    query = select(Member).where(Member.referred_by == member.id, Member.id > after_id)
+    return list(session.scalars(query.order_by(Member.id).limit(limit)))
 
 
 def list_conversions(
