@@ -130,6 +130,13 @@ def test_a_reviewer_approves_from_the_page_and_it_goes_out(http, browser, sandbo
     [vote] = [e for e in history if e["kind"] == "review.voted"]
     assert vote["data"]["decision"] == "approved" and vote["data"]["revision"] == 1
 
+    # The link decided once; opened again it says so and offers nothing to click. (Looked
+    # at before the wait below: a headless browser left idle that long was seen to drop
+    # its DevTools connection on a loaded machine.)
+    browser.get(link["url"])
+    assert "no longer waits for review" in browser.find_element(By.ID, "status").text
+    assert browser.find_elements(By.ID, "approve") == []
+
     # The dispatcher and a worker process send it at its time, once.
     wait_until(
         lambda: http("GET", f"/v1/publications/{pub_id}")["status"] == "published",
@@ -137,11 +144,6 @@ def test_a_reviewer_approves_from_the_page_and_it_goes_out(http, browser, sandbo
         what="the approved publication to go out",
     )
     assert [a.text for a in sandbox.ledger.accepted()] == [f"{TEXT} {LINK}"]
-
-    # The link decided once; opened again it says so and offers nothing to click.
-    browser.get(link["url"])
-    assert "no longer waits for review" in browser.find_element(By.ID, "status").text
-    assert browser.find_elements(By.ID, "approve") == []
 
 
 def test_request_changes_needs_a_comment_and_a_stale_page_is_refused(http, browser):
