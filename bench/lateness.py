@@ -19,6 +19,7 @@ import json
 import math
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -29,10 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redis import Redis  # noqa: E402
 from rq import Queue  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from adapters.sandbox import Sandbox  # noqa: E402
 from bench.common import X_TOKEN, private_settings, seed_scheduled, seed_world, summary  # noqa: E402
 from publisher.core.db import make_engine, session_scope  # noqa: E402
+from publisher.core.models import Post, Publication  # noqa: E402
 from publisher.deliver.transport import PublishQueue  # noqa: E402
 from publisher.stack import Stack  # noqa: E402
 
@@ -54,7 +57,7 @@ def _times(count: int, spread_s: float, start: datetime) -> list[datetime]:
 
 def _collect(
     sandbox: Sandbox, texts: dict[str, datetime], timeout_s: float
-) -> tuple[list[float], int]:
+) -> tuple[dict[str, float], int]:
     """Wait until every text is on the ledger, or until nothing new arrived for 30 s after
     the last due time. Returns lateness in ms by the sandbox's clock, and how many never
     arrived (a lost publication is a finding, not a crash of the benchmark)."""
@@ -73,11 +76,39 @@ def _collect(
     accepted = [a for a in sandbox.ledger.accepted() if a.text in texts]
     if len({a.text for a in accepted}) != len(accepted):
         raise SystemExit("a publication reached the platform twice")
-    lateness = [
-        (datetime.fromisoformat(a.received_at) - texts[a.text]) / timedelta(milliseconds=1)
+    lateness = {
+        a.text: (datetime.fromisoformat(a.received_at) - texts[a.text]) / timedelta(milliseconds=1)
         for a in accepted
-    ]
+    }
     return lateness, len(texts) - len(accepted)
+
+
+def _stages(engine, lateness: dict[str, float]) -> str:
+    """Where the lateness of the slowest 1% went, by the publications' own times: the
+    hand-over (negative: early), the claim, and the request after the claim."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Post.text, Publication.due_at, Publication.queued_at, Publication.claimed_at)
+            .join(Post, Post.id == Publication.post_id)
+            .where(Publication.claimed_at.is_not(None))
+        ).all()
+    ms = timedelta(milliseconds=1)
+    stages = {
+        text: ((queued - due) / ms, (claimed - due) / ms)
+        for text, due, queued, claimed in rows
+        if text in lateness and queued is not None
+    }
+    if not stages:
+        return "stages: none recorded"
+    slowest = sorted(stages, key=lateness.__getitem__)[-max(1, len(stages) // 100) :]
+
+    def line(texts: list[str]) -> str:
+        handed = statistics.median(stages[t][0] for t in texts)
+        claimed = statistics.median(stages[t][1] for t in texts)
+        sent = statistics.median(lateness[t] for t in texts)
+        return f"handed over {handed:+.1f}, claimed {claimed:+.1f}, sent {sent:+.1f} ms"
+
+    return f"stages (median after due): all: {line(list(stages))}; slowest 1%: {line(slowest)}"
 
 
 def run_engine(
@@ -88,7 +119,7 @@ def run_engine(
     workers: int,
     label: str,
     database_url: str | None = None,
-) -> tuple[list[float], int]:
+) -> tuple[dict[str, float], int]:
     settings, redis_proc = private_settings(database_url)
     settings = settings.with_(api_base_urls={"x": sandbox.x_url})
     # X allows 200 posts per 15 minutes per account (the engine keeps each channel within
@@ -104,10 +135,14 @@ def run_engine(
         engine = make_engine(settings.effective_database_url)
         with session_scope(engine) as session:
             texts = seed_scheduled(session, world, times, prefix=f"engine {label}")
-        engine.dispose()
         redis = Redis.from_url(settings.redis_url)
         PublishQueue(redis).wake()
-        return _collect(sandbox, dict(zip(texts, times, strict=True)), LEAD_S + spread_s + 120)
+        lateness, lost = _collect(
+            sandbox, dict(zip(texts, times, strict=True)), LEAD_S + spread_s + 120
+        )
+        print(f"engine   {label:6} {_stages(engine, lateness)}", flush=True)
+        engine.dispose()
+        return lateness, lost
     finally:
         stack.stop()
         redis_proc.terminate()
@@ -115,7 +150,7 @@ def run_engine(
 
 def run_baseline(
     sandbox: Sandbox, *, count: int, spread_s: float, workers: int, label: str
-) -> tuple[list[float], int]:
+) -> tuple[dict[str, float], int]:
     settings, redis_proc = private_settings()
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
@@ -176,6 +211,12 @@ def main() -> None:
     )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=LATENCY_S * 1000,
+        help="how long the sandbox takes to answer a post (X answers in 200-700 ms)",
+    )
+    parser.add_argument(
         "--database-url",
         default=None,
         help="a PostgreSQL server to create throw-away databases on (default: SQLite files)",
@@ -186,7 +227,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sandbox = Sandbox().start()
-    sandbox.ledger.latency_s["x"] = LATENCY_S
+    sandbox.ledger.latency_s["x"] = args.latency_ms / 1000
     figures: dict[str, float] = {}
     runs = [("engine", run_engine)] + ([] if args.skip_baseline else [("baseline", run_baseline)])
     for name, run in runs:
@@ -195,7 +236,7 @@ def main() -> None:
         loads = [("spread", args.spread_s), ("burst", 0.0)]
         for load, spread in [(n, s) for n, s in loads if n in args.loads.split(",")]:
             options = {"database_url": args.database_url} if name == "engine" else {}
-            lateness, lost = run(
+            by_text, lost = run(
                 sandbox,
                 count=args.count,
                 spread_s=spread,
@@ -203,6 +244,7 @@ def main() -> None:
                 label=load,
                 **options,
             )
+            lateness = list(by_text.values())
             stats = summary(lateness)
             rate = len(lateness) / max(stats["max"] / 1000, 1e-3)
             earliest.append(stats["earliest"])

@@ -66,11 +66,31 @@ def _clock_is_good(runtime: Runtime, publication_ids: tuple[int, ...]) -> bool:
     return True
 
 
-def run_publish(*publication_ids: int) -> list[str]:
-    """Publish each publication that can still be claimed; several are sent concurrently."""
+def run_publish(*publication_ids: int) -> int:
+    """Publish the publications on one of this process's job threads (`publish_batch`):
+    the worker takes its next job while this one's platform answers are awaited, up to
+    `runtime.IN_FLIGHT` publications (then it waits for a job to end). A job that blocked
+    until its answers came back made each worker wait out a platform's latency for every
+    job: publications due one after another queued behind each other. The claims, leases and
+    outcomes are the same; a worker that stops finishes the jobs it has under way first.
+    Returns how many publications it took."""
+    runtime = current()
+    if not _clock_is_good(runtime, publication_ids):
+        return 0
+    runtime.in_flight.run(_publish, runtime, publication_ids, weight=len(publication_ids))
+    return len(publication_ids)
+
+
+def publish_batch(*publication_ids: int) -> list[str]:
+    """Publish each publication that can still be claimed, in this thread (several are
+    sent concurrently); returns their statuses."""
     runtime = current()
     if not _clock_is_good(runtime, publication_ids):
         return ["skipped"] * len(publication_ids)
+    return _publish(runtime, publication_ids)
+
+
+def _publish(runtime: Runtime, publication_ids: tuple[int, ...]) -> list[str]:
     with runtime.session() as session:
         statuses = publish.publish_many(
             session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +30,55 @@ from publisher.plan.media import MediaStore
 
 log = logging.getLogger(__name__)
 
+# Publications a worker has under way at once, over all its publish jobs
+# (publisher/jobs.py): while one job waits for its platform's answers, the worker takes the
+# next, up to this many publications (a burst's job of MAX_CHUNK is one at a time).
+IN_FLIGHT = MAX_CHUNK
+
+
+class InFlight:
+    """Jobs run on this process's threads while at most `limit` publications are under
+    way: `run` returns as soon as the job has started (it waits while the others carry too
+    many, so a worker never takes more than it can start); `drain` waits until none is."""
+
+    def __init__(self, limit: int, name: str) -> None:
+        self._limit = limit
+        self._carried = 0
+        self._changed = threading.Condition()
+        self._pool = ThreadPoolExecutor(limit, thread_name_prefix=name)
+
+    def run(self, job: Callable[..., object], *args: object, weight: int = 1) -> None:
+        weight = max(1, min(weight, self._limit))
+        with self._changed:
+            self._changed.wait_for(lambda: self._carried + weight <= self._limit)
+            self._carried += weight
+
+        def under_way() -> None:
+            try:
+                job(*args)
+            except Exception:  # the job's own records say what it did; this says why it stopped
+                log.exception("%s%r failed", getattr(job, "__name__", job), args)
+            finally:
+                self._done(weight)
+
+        try:
+            self._pool.submit(under_way)
+        except BaseException:
+            self._done(weight)
+            raise
+
+    def _done(self, weight: int) -> None:
+        with self._changed:
+            self._carried -= weight
+            self._changed.notify_all()
+
+    def drain(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._carried == 0)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
 
 @dataclass
 class Runtime:
@@ -44,6 +94,7 @@ class Runtime:
     shared: SharedClock | None = None
     _adapters: dict[int, tuple[tuple, Adapter, dict]] = field(default_factory=dict, repr=False)
     _senders: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _in_flight: InFlight | None = field(default=None, repr=False)
     _http: HTTPAdapter | None = field(default=None, repr=False)
 
     @property
@@ -70,6 +121,13 @@ class Runtime:
         if self._senders is None:
             self._senders = ThreadPoolExecutor(MAX_CHUNK, thread_name_prefix="send")
         return self._senders
+
+    @property
+    def in_flight(self) -> InFlight:
+        """The publish jobs this process has under way (IN_FLIGHT publications at most)."""
+        if self._in_flight is None:
+            self._in_flight = InFlight(IN_FLIGHT, "job")
+        return self._in_flight
 
     @property
     def http(self) -> HTTPAdapter:
@@ -151,6 +209,10 @@ class Runtime:
         return adapter, credentials
 
     def close(self) -> None:
+        """Let the jobs under way finish (their sends and outcomes), then let go."""
+        if self._in_flight is not None:
+            self._in_flight.shutdown()
+            self._in_flight = None
         if self._senders is not None:
             self._senders.shutdown(wait=True)
             self._senders = None

@@ -32,7 +32,7 @@ def run_pipeline(runtime: Runtime, *, now: datetime | None = None) -> int:
     """One dispatcher pass at `now`, then a burst worker in this process. Returns dispatched."""
     with runtime.session() as session:
         count = dispatch.dispatch_due(session, runtime.queue, now=now or datetime.now(UTC))
-    SimpleWorker(runtime.queue.queues, connection=runtime.redis).work(burst=True)
+    drain_queue(runtime)
     return count
 
 
@@ -44,7 +44,10 @@ def run_after_due(runtime: Runtime, at) -> None:
 
 
 def drain_queue(runtime: Runtime) -> None:
+    """A burst worker in this process, until the queues are empty and the jobs it took
+    have ended (publish jobs run on the process's job threads)."""
     SimpleWorker(runtime.queue.queues, connection=runtime.redis).work(burst=True)
+    runtime.in_flight.drain()
 
 
 def rows_digest(runtime: Runtime) -> dict[str, str]:

@@ -14,7 +14,7 @@ from adapters.sandbox import Fault
 from publisher import jobs
 from publisher.core.models import Publication
 from publisher.deliver import publish
-from tests.helpers import rows_digest, soon, wait_until
+from tests.helpers import drain_queue, rows_digest, soon, wait_until
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_each_outcome_in_a_job_is_recorded_on_its_own_terms(api, scenario, runti
     sandbox.ledger.inject("x", Fault(status=503))  # proven not taken: retried later
     sandbox.ledger.inject("x", Fault(status=500, accept=True))  # taken, then an error
 
-    statuses = jobs.run_publish(*six)
+    statuses = jobs.publish_batch(*six)
 
     assert statuses[-1] == "skipped"
     assert Counter(statuses[:-1]) == {"published": 3, "scheduled": 1, "unknown": 1}
@@ -64,7 +64,7 @@ def test_a_slow_answer_does_not_hold_back_the_others(api, runtime, sandbox, six)
     # The first request to arrive is accepted, then answered only after 1.5 s (under the
     # client's 2 s timeout); the other five must be on record as published meanwhile.
     sandbox.ledger.inject("x", Fault(accept=True, hold_s=1.5))
-    job = threading.Thread(target=jobs.run_publish, args=tuple(six))
+    job = threading.Thread(target=jobs.publish_batch, args=tuple(six))
     job.start()
     try:
         wait_until(
@@ -134,3 +134,34 @@ def test_the_warm_up_before_the_first_job_changes_nothing(api, runtime, sandbox,
     jobs.warm_up(runtime)
     assert rows_digest(runtime) == before
     assert sandbox.ledger.accepted("x") == []
+
+
+def test_a_worker_takes_its_next_job_while_an_answer_is_awaited(runtime, sandbox, six):
+    # Six jobs of one publication each, one worker. The first job's request is held
+    # 1.5 s by the platform: the worker must not wait it out before its other jobs (a
+    # worker that did made publications due one after another queue behind each other).
+    sandbox.ledger.inject("x", Fault(accept=True, hold_s=1.5))
+    for pub_id in six:
+        runtime.queue.hand_over([pub_id])
+    seen: list[dict[int, str]] = []
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.is_set():
+            seen.append(_statuses(runtime, six))
+            watching.wait(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        drain_queue(runtime)
+    finally:
+        watching.set()
+        watcher.join(10)
+    held, others = six[0], six[1:]
+    assert any(
+        state[held] == "publishing" and {state[o] for o in others} == {"published"}
+        for state in seen
+    ), "the other five went out only after the held answer"
+    assert set(_statuses(runtime, six).values()) == {"published"}
+    assert len(sandbox.ledger.accepted("x")) == 6
