@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from adapters.errors import AuthExpired, Rejected
 from adapters.redaction import NOT_SECRET, remember_secrets
 from adapters.types import (
-    PART_OF,
     Account,
     AdapterConfig,
     Authorization,
@@ -28,6 +27,7 @@ from adapters.types import (
     Limits,
     MediaFile,
     OAuthApp,
+    Problem,
     PublishRequest,
     PublishResult,
 )
@@ -95,66 +95,91 @@ class Adapter(ABC):
         return cls.limits.counts(cls.render_text(content))
 
     @classmethod
-    def validate(cls, content: Content) -> list[str]:
-        """Problems that stop this content from going out here, in words a person reads."""
+    def validate(cls, content: Content) -> list[Problem]:
+        """Problems that stop this content from going out here (each an English sentence
+        that keeps its key and values, for a page in another language)."""
         return cls.validate_text(content) + cls.validate_media(content.media)
 
     @classmethod
-    def validate_text(cls, content: Content) -> list[str]:
+    def validate_text(cls, content: Content) -> list[Problem]:
         """The problems of the words (parts, lengths, link), media aside."""
         problems = []
         parts = cls.parts(content)
+        platform = cls.display_name
         if len(parts) > cls.limits.thread_parts:
             problems.append(
-                f"{len(parts)} parts; a thread on {cls.display_name} has at most "
-                f"{cls.limits.thread_parts}"
+                Problem(
+                    "too_many_parts",
+                    count=len(parts),
+                    limit=cls.limits.thread_parts,
+                    platform=platform,
+                )
             )
         for number, part in enumerate(parts, 1):
-            where = PART_OF.format(number=number, total=len(parts)) if len(parts) > 1 else ""
+            where = {"part": number, "parts": len(parts)} if len(parts) > 1 else {}
             if not part.strip():
-                problems.append(f"text is empty{where}")
+                problems.append(Problem("empty_text", **where))
             length = cls.limits.counts(part)
             if length > cls.limits.text:
                 problems.append(
-                    f"{length} of {cls.limits.text} {cls.limits.unit} on {cls.display_name}{where}"
+                    Problem(
+                        "too_long",
+                        length=length,
+                        limit=cls.limits.text,
+                        unit=cls.limits.unit,
+                        platform=platform,
+                        **where,
+                    )
                 )
         if content.link and not cls.limits.links:
-            problems.append(f"{cls.display_name} posts cannot carry a link")
+            problems.append(Problem("no_link", platform=platform))
         return problems
 
     @classmethod
-    def validate_media(cls, media: tuple[MediaFile, ...]) -> list[str]:
+    def validate_media(cls, media: tuple[MediaFile, ...]) -> list[Problem]:
         if not media:
             return []
-        limits, name = cls.limits.media, cls.display_name
+        limits, platform = cls.limits.media, cls.display_name
         kinds = [m.kind for m in media]
         problems = []
         if "video" in kinds and not limits.video_bytes:
-            return [f"{name} posts cannot carry video (yet)"]
+            return [Problem("no_video", platform=platform)]
         if "gif" in kinds and not limits.gif_bytes:
-            return [f"{name} posts cannot carry GIFs"]
+            return [Problem("no_gif", platform=platform)]
         if not limits.images and "image" in kinds:
-            return [f"{name} posts cannot carry images"]
+            return [Problem("no_images", platform=platform)]
         if len(media) > 1 and ("video" in kinds or "gif" in kinds):
-            problems.append(
-                f"a video or GIF goes alone on {name}: this post has {len(media)} files"
-            )
+            problems.append(Problem("media_alone", platform=platform, count=len(media)))
         elif kinds.count("image") > limits.images:
-            problems.append(f"{kinds.count('image')} images; {name} takes at most {limits.images}")
+            problems.append(
+                Problem(
+                    "too_many_images",
+                    count=kinds.count("image"),
+                    limit=limits.images,
+                    platform=platform,
+                )
+            )
         for number, item in enumerate(media, 1):
-            where = f"file {number} ({item.content_type})"
+            which = {"file": number, "type": item.content_type, "platform": platform}
             cap, allowed = {
                 "image": (limits.image_bytes, limits.image_types),
                 "gif": (limits.gif_bytes, ("image/gif",)),
                 "video": (limits.video_bytes, limits.video_types),
             }[item.kind]
             if item.content_type not in allowed:
-                problems.append(f"{where}: {name} does not take this type")
+                problems.append(Problem("media_type", **which))
             if item.size_bytes > cap:
-                problems.append(f"{where}: {_mb(item.size_bytes)}; {name} takes at most {_mb(cap)}")
+                problems.append(
+                    Problem(
+                        "media_size",
+                        size_mb=item.size_bytes / 1_000_000,
+                        limit_mb=cap / 1_000_000,
+                        **which,
+                    )
+                )
             if item.kind == "video" and (item.duration_s or 0) > limits.video_s:
                 problems.append(
-                    f"{where}: {item.duration_s:g} s; {name} takes at most {limits.video_s:g} s"
+                    Problem("video_length", seconds=item.duration_s, limit=limits.video_s, **which)
                 )
         return problems
 
@@ -213,10 +238,6 @@ class Adapter(ABC):
     def check(self) -> Account:
         """Verify the credentials with the platform (read-only): the account they act as.
         Raises AuthExpired when the platform refuses them."""
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
 
 
 AdapterRegistry = dict[str, type[Adapter]]

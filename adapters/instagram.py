@@ -28,6 +28,7 @@ from adapters.types import (
     Limits,
     MediaFile,
     MediaLimits,
+    Problem,
     PublishRequest,
     PublishResult,
 )
@@ -70,17 +71,21 @@ class InstagramAdapter(GraphAdapter):
         return InstagramCredentials.model_validate(credentials).access_token.get_secret_value()
 
     @classmethod
-    def validate_text(cls, content: Content) -> list[str]:
+    def validate_text(cls, content: Content) -> list[Problem]:
         problems = super().validate_text(content)
         hashtags = len(_HASHTAG.findall(cls.render_text(content)))
         if hashtags > HASHTAGS:
-            problems.append(f"{hashtags} hashtags; Instagram takes at most {HASHTAGS}")
+            problems.append(
+                Problem(
+                    "too_many_hashtags", count=hashtags, limit=HASHTAGS, platform=cls.display_name
+                )
+            )
         return problems
 
     @classmethod
-    def validate_media(cls, media: tuple[MediaFile, ...]) -> list[str]:
+    def validate_media(cls, media: tuple[MediaFile, ...]) -> list[Problem]:
         if not media:
-            return ["an Instagram post needs at least one image"]
+            return [Problem("needs_image", platform=cls.display_name)]
         return super().validate_media(media)
 
     def publish(self, request: PublishRequest) -> PublishResult:

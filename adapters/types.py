@@ -3,7 +3,6 @@ a publish answers, accounts, configuration, the OAuth exchange."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -151,15 +150,55 @@ class ConnectedAccount:
     credentials: Mapping[str, Any] = field(repr=False)
 
 
-# How a problem names the part of a thread it is about; `part_of` reads it back.
+# Why content cannot go out on a platform, in English; `Problem` keeps the key and the
+# values, so that a page can say the same in its reader's language.
+PROBLEMS = {
+    "too_many_parts": "{count} parts; a thread on {platform} has at most {limit}",
+    "empty_text": "text is empty",
+    "too_long": "{length} of {limit} {unit} on {platform}",
+    "no_link": "{platform} posts cannot carry a link",
+    "no_video": "{platform} posts cannot carry video (yet)",
+    "no_gif": "{platform} posts cannot carry GIFs",
+    "no_images": "{platform} posts cannot carry images",
+    "needs_image": "an {platform} post needs at least one image",
+    "media_alone": "a video or GIF goes alone on {platform}: this post has {count} files",
+    "too_many_images": "{count} images; {platform} takes at most {limit}",
+    "media_type": "file {file} ({type}): {platform} does not take this type",
+    "media_size": "file {file} ({type}): {size_mb:.1f} MB; {platform} takes at most "
+    "{limit_mb:.1f} MB",
+    "video_length": "file {file} ({type}): {seconds:g} s; {platform} takes at most {limit:g} s",
+    "quote_with_media": "a quote post on {platform} cannot carry media: drop the media or the "
+    "quote (an X variant may carry no media)",
+    "too_many_hashtags": "{count} hashtags; {platform} takes at most {limit}",
+    "not_installed": "platform not installed",
+}
+# How a problem names the part of a thread it is about.
 PART_OF = " (part {number} of {total})"
-_PART_OF = re.compile(r" \(part (\d+) of (\d+)\)")
 
 
-def part_of(problem: str) -> int | None:
-    """The thread part (1 = the first post) a problem is about, if it names one."""
-    match = _PART_OF.search(problem)
-    return int(match.group(1)) if match else None
+class Problem(str):
+    """A reason content cannot go out on a platform. It is the English sentence (logs, the
+    API's field errors) and keeps what it was made of: `key` (one of PROBLEMS) and
+    `params`, among them `part` and `parts` when it is about one part of a thread."""
+
+    key: str
+    params: Mapping[str, Any]
+
+    def __new__(cls, key: str, **params: Any) -> Problem:
+        text = PROBLEMS[key].format(**params)
+        if params.get("part") is not None:
+            text += PART_OF.format(number=params["part"], total=params["parts"])
+        self = super().__new__(cls, text)
+        self.key, self.params = key, params
+        return self
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, Any]]:
+        return (self.key,), dict(self.params)
+
+    @property
+    def part(self) -> int | None:
+        """The thread part (1 = the first post) it is about, if one."""
+        return self.params.get("part")
 
 
 # The engagement vocabulary adapters map their platform's counters onto.

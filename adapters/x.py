@@ -31,6 +31,7 @@ from adapters.types import (
     Limits,
     MediaLimits,
     OAuthApp,
+    Problem,
     PublishRequest,
     PublishResult,
 )
@@ -200,15 +201,12 @@ class XAdapter(XMediaUpload, Adapter):
         return token_request(app, {"grant_type": "refresh_token", "refresh_token": token}, config)
 
     @classmethod
-    def validate_text(cls, content: Content) -> list[str]:
+    def validate_text(cls, content: Content) -> list[Problem]:
         problems = super().validate_text(content)
         # POST /2/tweets (X API v2 OpenAPI, createPosts): media, quote_tweet_id, poll and
         # card_uri are mutually exclusive.
         if content.quote_of and content.media:
-            problems.append(
-                "a quote post on X cannot carry media: drop the media or the quote "
-                "(an X variant may carry no media)"
-            )
+            problems.append(Problem("quote_with_media", platform=cls.display_name))
         return problems
 
     @classmethod

@@ -12,6 +12,7 @@ from api.review.words import (
     finding,
     language,
     link_refusal,
+    problem_said,
     refusal,
     shown,
     use_key_language,
@@ -49,6 +50,7 @@ def _page(status: int = 200, **context) -> Response:
         lang=language(),
         platform_name=_platform_name,
         finding=finding,
+        problem_said=problem_said,
         shown=shown,
         **context,
     )

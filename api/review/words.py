@@ -1,6 +1,7 @@
 """The review page's words in the reviewer's language (their key's, else the browser's
-Accept-Language): English and French. The engine's own messages (a refusal's reason)
-stay in English."""
+Accept-Language): English and French. What the engine and the adapters say in structured
+form (findings, a network's problems, link refusals) is said here in those words; the
+rest of the engine's messages (a refusal's reason) stay in English."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, get_timezone_location
+from babel.numbers import format_decimal
 from flask import g, request
 
 WORDS: dict[str, dict[str, str]] = {
@@ -127,6 +129,28 @@ WORDS: dict[str, dict[str, str]] = {
         "maison",
         "unit_characters": "caractères",
         "unit_weighted_characters": "caractères (comptés comme X les compte)",
+        "problem_too_many_parts": "{count} parties ; un fil sur {platform} en compte au plus "
+        "{limit}",
+        "problem_empty_text": "le texte est vide",
+        "problem_too_long": "{length} {unit} pour {limit} permis sur {platform}",
+        "problem_no_link": "une publication {platform} ne peut pas porter de lien",
+        "problem_no_video": "une publication {platform} ne peut pas (encore) porter de vidéo",
+        "problem_no_gif": "une publication {platform} ne peut pas porter de GIF",
+        "problem_no_images": "une publication {platform} ne peut pas porter d’images",
+        "problem_needs_image": "une publication {platform} demande au moins une image",
+        "problem_media_alone": "une vidéo ou un GIF part seul sur {platform} : cette "
+        "publication a {count} fichiers",
+        "problem_too_many_images": "{count} images ; {platform} en prend au plus {limit}",
+        "problem_media_type": "fichier {file} ({type}) : {platform} ne prend pas ce type",
+        "problem_media_size": "fichier {file} ({type}) : {size_mb} Mo ; {platform} prend au "
+        "plus {limit_mb} Mo",
+        "problem_video_length": "fichier {file} ({type}) : {seconds} s ; {platform} prend au "
+        "plus {limit} s",
+        "problem_quote_with_media": "une citation sur {platform} ne peut pas porter de médias : "
+        "retirez les médias ou la citation (une variante X peut n’en porter aucun)",
+        "problem_too_many_hashtags": "{count} hashtags ; {platform} en prend au plus {limit}",
+        "problem_not_installed": "plateforme non installée",
+        "part_of": " (partie {number} sur {total})",
         "colon": "\u00a0:",
         "goes_out": "Part le",
         "decide_by": "à décider avant le",
@@ -226,6 +250,27 @@ def finding(found: dict) -> str:
     """A content rule's finding as a sentence in the reviewer's language."""
     template = words().get(f"finding_{found['rule']}")
     return template.format(**found) if template else found["detail"]
+
+
+def problem_said(problem: str) -> str:
+    """Why content cannot go out on a network (an adapter's `Problem`), in the reviewer's
+    language: its English sentence where the page has no words for it."""
+    key = getattr(problem, "key", None)
+    w = words()
+    template = w.get(f"problem_{key}") if key else None
+    if template is None:
+        return str(problem)
+    lang = language()
+    values = {
+        name: format_decimal(value, "#,##0.#", locale=lang) if isinstance(value, float) else value
+        for name, value in problem.params.items()
+    }
+    if "unit" in values:
+        values["unit"] = w.get(f"unit_{values['unit'].replace(' ', '_')}", values["unit"])
+    said = template.format(**values)
+    if values.get("part") is not None:
+        said += w["part_of"].format(number=values["part"], total=values["parts"])
+    return said
 
 
 def when(instant: datetime | str, time_zone: str) -> str:

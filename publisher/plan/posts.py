@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from adapters.base import AdapterRegistry
-from adapters.types import part_of
 from publisher.core.errors import Conflict, ValidationFailed, field_error
 from publisher.core.localtime import format_local, intended_local
 from publisher.core.models import Channel, Post, Publication, Series
@@ -296,7 +295,7 @@ def submit_post(
         # wording, or the post.
         where = ["text"] if resolved.variant is None else ["variants", resolved.variant, "text"]
         for problem in adapter.validate_text(resolved.content):
-            part = part_of(problem)
+            part = problem.part
             loc = ["thread", part - 2] if part is not None and part > 1 else where
             errors.append(field_error(loc, f"{problem} (channel {channel.name!r})"))
         for problem in adapter.validate_media(files):

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from sqlmodel import Session, select
 
 from adapters.base import AdapterRegistry
-from adapters.types import MediaFile
+from adapters.types import MediaFile, Problem
 from publisher.core.errors import Conflict
 from publisher.core.localtime import show_in
 from publisher.core.models import ApiKey, Channel, Post, Publication, Review, Series
@@ -221,7 +221,7 @@ def preview(
             "length": len(content.text),
             "limit": 0,
             "unit": "characters",
-            "problems": ["platform not installed"],
+            "problems": [Problem("not_installed")],
             "parts": parts,
             "posts": _posts(parts, len, 0, refs, 0),
         }

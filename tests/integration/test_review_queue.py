@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
+from publisher.core.models import Post
 from tests.helpers import rows_digest, soon
 
 
@@ -166,3 +169,20 @@ def test_findings_read_as_sentences_in_the_reviewers_language(api, scenario, x):
     assert "contient « guaranteed », un terme que les règles maison interdisent" in html
     assert "2 hashtags, plus que les 1 permis par les règles maison" in html
     assert "banned_terms:" not in html and "max_hashtags:" not in html  # no codes shown
+
+
+def test_a_networks_problems_read_in_the_reviewers_language(api, scenario, runtime, x):
+    """What an adapter finds wrong (here a text stored before X's limit shrank under it)
+    is said in the reviewer's words, its part of the thread named too."""
+    post, pub_id = scenario.submitted(x, text="Winter open day")
+    with runtime.engine.begin() as conn:
+        long_part = "Come and meet the team " * 14  # 322 characters
+        conn.execute(update(Post).where(Post.id == post["id"]).values(thread=[long_part.strip()]))
+    link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
+    path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
+    french = api.client.get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    english = api.client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    said = "321 caractères (comptés comme X les compte) pour 280 permis sur X (partie 2 sur 2)"
+    assert said in french
+    assert "321 of 280 weighted characters on X (part 2 of 2)" in english
+    assert "weighted characters" not in french
