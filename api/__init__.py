@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from api.core import keys
 from api.deliver import pauses
 from api.engage import hooks
+from api.engage import links as short_links
 from api.engage import members as community
 from api.http import context, errors
 from api.http.problems import problems_blueprint
@@ -71,11 +72,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     v1.register_blueprint(hooks.listing)
     v1.register_blueprint(community.members)
     v1.register_blueprint(community.events)
+    v1.register_blueprint(short_links.bp)
     app.register_blueprint(v1)
     app.register_blueprint(media.public)
     app.register_blueprint(problems_blueprint())
     app.register_blueprint(channels.callback)
     app.register_blueprint(review_page.bp)
+    app.register_blueprint(short_links.redirects)
 
     @app.get("/healthz")
     def health():

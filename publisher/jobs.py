@@ -101,6 +101,7 @@ def _publish(runtime: Runtime, publication_ids: tuple[int, ...]) -> list[str]:
             senders=runtime.senders,
             store=runtime.media,
             lease_s=runtime.settings.claim_lease_s,
+            links=runtime.links,
         )
     if Status.SCHEDULED in statuses:
         runtime.queue.wake()  # held or retried: the dispatcher must see its new due time
@@ -126,6 +127,7 @@ def run_reconcile(*publication_ids: int) -> list[str]:
                 clock=runtime.clock,
                 policy=runtime.policy,
                 settle_after=settle_after,
+                links=runtime.links,
             )
 
     statuses = list(runtime.senders.map(settle, publication_ids))

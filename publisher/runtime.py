@@ -26,6 +26,7 @@ from publisher.deliver.outcomes import RetryPolicy
 from publisher.deliver.transport import MAX_CHUNK, PublishQueue
 from publisher.engage import schedule
 from publisher.plan import tokens
+from publisher.plan.links import LinkMaker
 from publisher.plan.media import MediaStore
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,12 @@ class Runtime:
             public_url=self.settings.public_url,
             signing_key=self.settings.secret_keys[0] if self.settings.secret_keys else "",
         )
+
+    @property
+    def links(self) -> LinkMaker | None:
+        """The engine's short links (None without PUBLISHER_PUBLIC_URL: links go as they are)."""
+        secret = self.settings.secret_keys[0] if self.settings.secret_keys else ""
+        return LinkMaker.of(self.settings.public_url, secret)
 
     @property
     def beat_prefix(self) -> str:

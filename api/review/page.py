@@ -89,7 +89,7 @@ def _show(token: str, *, status: int = 200, error: str = "") -> Response:
         channels.append(
             {
                 "item": item,
-                "preview": queue.preview(item, rt.registry, files),
+                "preview": queue.preview(item, rt.registry, files, rt.links),
                 "missing": policies.missing_words(item.details["tally"], language()),
                 "mine": item.details.get("waiting_on_me", False),
             }

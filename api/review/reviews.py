@@ -47,7 +47,7 @@ def item_read(item: QueueItem) -> ReviewItem:
         post_id=item.post.id,
         campaign_id=item.post.campaign_id,
         revision=item.post.revision,
-        preview=review_queue.preview(item, rt.registry, files),
+        preview=review_queue.preview(item, rt.registry, files, rt.links),
         series=series_to_read(item.series) if item.series else None,
         occurrences=item.occurrences,
         **item.details,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from publisher.core.db import UTCDateTime
@@ -124,3 +124,40 @@ class Conversion(SQLModel, table=True):
     idempotency_key: str = Field(max_length=200)
     request_digest: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TrackedLink(SQLModel, table=True):
+    """A link of a publication as it went out: `{PUBLISHER_PUBLIC_URL}/l/{code}`, which
+    leads to `target` (the link with its campaign's tracking). One code per link per
+    publication, the same on every attempt (publisher/plan/links.py)."""
+
+    __tablename__ = "tracked_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    publication_id: int = Field(foreign_key="publication.id", index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    code: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
+    target: str = Field(max_length=4000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LinkClick(SQLModel, table=True):
+    """A click through a tracked link: when, where from (the referring site's host only)
+    and what kind of client (a person's browser, or a bot apart). No IP address kept."""
+
+    __tablename__ = "link_click"
+    __table_args__ = (
+        Index("ix_link_click_link_at", "link_id", "at"),
+        Index("ix_link_click_campaign_at", "campaign_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    link_id: int = Field(foreign_key="tracked_link.id")
+    publication_id: int = Field(foreign_key="publication.id")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+    referrer_host: str | None = Field(default=None, max_length=253)
+    agent: str = Field(max_length=10)  # desktop, mobile, bot, unknown
+    bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlmodel import Field, SQLModel
 
@@ -93,6 +94,11 @@ class Campaign(SQLModel, table=True):
     # Query parameters added to every link the campaign's posts send (utm_source=...);
     # set at creation only, so a link cannot change after it was approved.
     tracking: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Links go out as the engine's short links (clicks counted) when PUBLISHER_PUBLIC_URL
+    # is set; set at creation only, as tracking is.
+    short_links: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
     is_default: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )

@@ -22,7 +22,9 @@ from publisher.core.models import Campaign, Channel, Post, Publication
 from publisher.core.states import CLAIMABLE, Status
 from publisher.deliver.dispatch import available_channels
 from publisher.deliver.pauses import is_paused, under_active_pause
-from publisher.plan.content import content_of, media_files, post_hash
+from publisher.plan import links as tracked_links
+from publisher.plan.content import media_files, post_hash, resolve
+from publisher.plan.links import LinkMaker
 from publisher.plan.media import MediaStore
 from publisher.record import events, webhooks
 
@@ -83,10 +85,16 @@ class Claimed:
 
 
 def claim(
-    session: Session, publication_id: int, *, now: datetime, store: MediaStore | None = None
+    session: Session,
+    publication_id: int,
+    *,
+    now: datetime,
+    store: MediaStore | None = None,
+    links: LinkMaker | None = None,
 ) -> Claimed | None:
     """`claim_many` for one publication: the claimed one, or None."""
-    return next(iter(claim_many(session, [publication_id], now=now, store=store)), None)
+    claimed = claim_many(session, [publication_id], now=now, store=store, links=links)
+    return next(iter(claimed), None)
 
 
 def claim_many(
@@ -97,11 +105,14 @@ def claim_many(
     store: MediaStore | None = None,
     lease_s: float = DEFAULT_LEASE_S,
     held: list[tuple[int, datetime]] | None = None,
+    links: LinkMaker | None = None,
 ) -> list[Claimed]:
     """Compare-and-set `queued|scheduled -> publishing` for each publication that is due,
     approved for its current content, on an available channel and under no pause. A row
     another worker moved first is simply not updated. Returns the claimed ones in id order;
-    the others are put where they can go on from. The caller commits."""
+    the others are put where they can go on from; the short links a claimed one sends are
+    written (`links`: the engine's LinkMaker, None to send links as they are). The caller
+    commits."""
     previous: dict[int, Status] = {}
     for status in CLAIMABLE_ORDER:
         left = [pid for pid in publication_ids if pid not in previous]
@@ -135,9 +146,18 @@ def claim_many(
         if post_hash(post) != pub.approved_hash:
             _back_to_review(session, pub, now=now)
         else:
-            content = content_of(post, channel, media_files(session, post, store, channel))
+            files = media_files(session, post, store, channel)
+            sent = resolve(post, channel, files, publication_id=pub.id, links=links)
+            tracked_links.record(
+                session,
+                sent.links,
+                workspace_id=pub.workspace_id,
+                publication_id=pub.id,
+                campaign_id=post.campaign_id,
+                now=now,
+            )
             lease = Lease(lease_s, f"publication {pub.id}")
-            claimed.append(Claimed(pub, channel, post, content, pub.attempts, lease))
+            claimed.append(Claimed(pub, channel, post, sent.content, pub.attempts, lease))
     return claimed
 
 

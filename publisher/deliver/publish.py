@@ -21,6 +21,7 @@ from publisher.core.states import Status
 from publisher.deliver import claims
 from publisher.deliver.claims import DEFAULT_LEASE_S, WORKER, Claimed, claim_many
 from publisher.deliver.outcomes import RetryPolicy, record_outcome
+from publisher.plan.links import LinkMaker
 from publisher.plan.media import MediaStore
 from publisher.record import events
 
@@ -63,6 +64,7 @@ def publish_many(
     senders: Executor | None = None,
     store: MediaStore | None = None,
     lease_s: float = DEFAULT_LEASE_S,
+    links: LinkMaker | None = None,
 ) -> list[str]:
     """Claim the publications in one transaction, send them concurrently on `senders`, and
     record each outcome as soon as it is back (outcomes back together share a transaction).
@@ -71,13 +73,21 @@ def publish_many(
     held: list[tuple[int, datetime]] = []
     with events.batched(session):
         claimed = claim_many(
-            session, publication_ids, now=clock(), store=store, lease_s=lease_s, held=held
+            session,
+            publication_ids,
+            now=clock(),
+            store=store,
+            lease_s=lease_s,
+            held=held,
+            links=links,
         )
     session.commit()
     statuses = dict.fromkeys(publication_ids, "skipped")
     if senders is None:
         while held:
-            claimed += _claim_when_due(session, held, clock=clock, store=store, lease_s=lease_s)
+            claimed += _claim_when_due(
+                session, held, clock=clock, store=store, lease_s=lease_s, links=links
+            )
         for one in claimed:
             outcome = _send(adapter_for, one)
             _reread(session, [one])
@@ -108,7 +118,10 @@ def publish_many(
                     statuses[one.publication.id] = _record(session, one, outcome, now, policy)
             session.commit()
         if held and min(due for _, due in held) <= clock():
-            for one in _claim_when_due(session, held, clock=clock, store=store, lease_s=lease_s):
+            ready = _claim_when_due(
+                session, held, clock=clock, store=store, lease_s=lease_s, links=links
+            )
+            for one in ready:
                 pending[senders.submit(_send, adapter_for, one)] = one
         if pending and time.monotonic() - renewed >= lease_s / 4:
             _renew(session, list(pending.values()), now=clock())
@@ -123,6 +136,7 @@ def _claim_when_due(
     clock: Callable[[], datetime],
     store: MediaStore | None,
     lease_s: float,
+    links: LinkMaker | None,
 ) -> list[Claimed]:
     """Wait for the first of the held publications to be due, then claim those that are
     (taken out of `held`), and commit."""
@@ -131,7 +145,7 @@ def _claim_when_due(
     ready = [pid for pid, due in held if due <= now]
     held[:] = [(pid, due) for pid, due in held if due > now]
     with events.batched(session):
-        claimed = claim_many(session, ready, now=now, store=store, lease_s=lease_s)
+        claimed = claim_many(session, ready, now=now, store=store, lease_s=lease_s, links=links)
     session.commit()
     return claimed
 

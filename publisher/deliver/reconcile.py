@@ -16,6 +16,7 @@ from publisher.deliver.outcomes import RetryPolicy
 from publisher.deliver.publish import AdapterFactory
 from publisher.deliver.transport import RUN_RECONCILE, PublishQueue
 from publisher.plan.content import content_of, post_hash
+from publisher.plan.links import LinkMaker
 from publisher.record import events
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,10 @@ def reconcile_publication(
     clock: Callable[[], datetime],
     policy: RetryPolicy,
     settle_after: timedelta,
+    links: LinkMaker | None,
 ) -> str:
-    """Found on the platform: `published` with its id. Proven absent: safe to send again."""
+    """Found on the platform: `published` with its id. Proven absent: safe to send again.
+    `links`: the engine's LinkMaker, for the short links the publication went out with."""
     pub = session.get(Publication, publication_id)
     if pub is None or pub.status != Status.UNKNOWN:
         return "skipped"
@@ -94,7 +97,7 @@ def reconcile_publication(
         pub.last_error = "content changed since it was sent; settle it by hand"
         session.commit()
         return pub.status
-    content = content_of(post, channel)
+    content = content_of(post, channel, publication_id=pub.id, links=links)
     known = tuple(pub.part_ids or ())
     # Nothing open while the platform answers: a transaction held across the network
     # would stall every SQLite writer, and a token refresh in adapter_for writes itself.

@@ -102,3 +102,15 @@ class ConversionRead(Output):
     currency: str | None
     occurred_at: datetime
     created_at: datetime
+
+
+class TrackedLinkRead(Output):
+    code: str
+    url: str = Field(description="The short link as it went out")
+    target: str = Field(description="Where it leads, the campaign's tracking included")
+    clicks: int = Field(description="Clicks by people (bots apart)")
+    bots: int = Field(description="Clicks by crawlers and link previewers")
+    agents: dict[str, int] = Field(
+        description="Clicks by kind of client: desktop, mobile, unknown, bot"
+    )
+    created_at: datetime

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from adapters.types import Content, MediaFile
 from adapters.x_text import urls_in
 from publisher.core.models import Campaign, Channel, Media, Post
+from publisher.plan.links import LinkMaker, Shortener
 from publisher.plan.media import MediaStore
 
 Variants = Sequence[dict[str, Any]] | None
@@ -109,6 +110,8 @@ class Resolved:
 
     content: Content
     variant: int | None
+    # The short links it sends (code -> target), when links are shortened.
+    links: dict[str, str] = field(default_factory=dict)
 
 
 def _indexed_layers(post: Post, channel: Channel) -> list[tuple[int, dict[str, Any]]]:
@@ -138,18 +141,25 @@ def tagged(link: str, campaign: Campaign | None, channel: Channel) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def tag_links(text: str, campaign: Campaign | None, channel: Channel) -> str:
+def tag_links(
+    text: str,
+    campaign: Campaign | None,
+    channel: Channel,
+    short: Callable[[str], str] | None = None,
+) -> str:
     """`text` with the campaign's tracking added to every web link in it (found by X's own
     URL rules, trailing punctuation apart), so a link written in the text is tracked like
-    the link field, and the same link is the same string in both."""
-    if campaign is None or not campaign.tracking:
+    the link field, and the same link is the same string in both; each then made `short`
+    when given (publisher/plan/links.py)."""
+    if (campaign is None or not campaign.tracking) and short is None:
         return text
     out, cursor = [], 0
     for found in urls_in(text):
         # A bare domain ("lumiere.paris") is a link too (X and Facebook make it one):
         # tracked without a scheme added, "lumiere.paris?utm_source=x".
         start, end = found["indices"]
-        out += [text[cursor:start], tagged(found["url"], campaign, channel)]
+        link = tagged(found["url"], campaign, channel)
+        out += [text[cursor:start], short(link) if short else link]
         cursor = end
     return "".join(out) + text[cursor:]
 
@@ -162,10 +172,18 @@ def _campaign(post: Post) -> Campaign | None:
     return session.get(Campaign, post.campaign_id)
 
 
-def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> Resolved:
+def resolve(
+    post: Post,
+    channel: Channel,
+    media: tuple[MediaFile, ...] = (),
+    *,
+    publication_id: int | None = None,
+    links: LinkMaker | None = None,
+) -> Resolved:
     """What `post` sends on `channel`: the most specific wording, the link as sent, the
     thread, the media; every link (the link field's and those in the text) with the
-    campaign's tracking."""
+    campaign's tracking, and, given the publication and a `LinkMaker`, as its short link
+    (unless the campaign opted out)."""
     text, link, thread, source = post.text, post.link, post.thread or [], None
     for index, variant in _indexed_layers(post, channel):
         if variant.get("text"):
@@ -177,16 +195,32 @@ def resolve(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> 
         elif variant.get("link"):
             link = variant["link"]
     campaign = _campaign(post)
+    short = None
+    if (
+        links is not None
+        and publication_id is not None
+        and (campaign is None or campaign.short_links)
+    ):
+        short = Shortener(links, publication_id)
+    tagged_link = tagged(link, campaign, channel) if link else None
     content = Content(
-        text=tag_links(text, campaign, channel),
-        link=tagged(link, campaign, channel) if link else None,
-        thread=tuple(tag_links(part, campaign, channel) for part in thread),
+        text=tag_links(text, campaign, channel, short),
+        link=short(tagged_link) if short and tagged_link else tagged_link,
+        thread=tuple(tag_links(part, campaign, channel, short) for part in thread),
         media=media,
         quote_of=post.quote_of,
     )
-    return Resolved(content, source)
+    return Resolved(content, source, short.links if short else {})
 
 
-def content_of(post: Post, channel: Channel, media: tuple[MediaFile, ...] = ()) -> Content:
-    """The content a publication of `post` on `channel` sends (`media`: its files)."""
-    return resolve(post, channel, media).content
+def content_of(
+    post: Post,
+    channel: Channel,
+    media: tuple[MediaFile, ...] = (),
+    *,
+    publication_id: int | None = None,
+    links: LinkMaker | None = None,
+) -> Content:
+    """The content a publication of `post` on `channel` sends (`media`: its files; with
+    `publication_id` and `links`, its links as short links)."""
+    return resolve(post, channel, media, publication_id=publication_id, links=links).content

@@ -161,6 +161,12 @@ class CampaignCreate(Input):
         "Fixed once the campaign exists, so an approved link never changes.",
         examples=[{"utm_source": "{platform}", "utm_medium": "social", "utm_campaign": "winter"}],
     )
+    short_links: bool = Field(
+        default=True,
+        description="Links go out as the engine's short links ({PUBLISHER_PUBLIC_URL}/l/{code}, "
+        "clicks counted per publication) when PUBLISHER_PUBLIC_URL is set; false sends them "
+        "as written. Fixed once the campaign exists, as tracking is.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> CampaignCreate:
@@ -177,6 +183,7 @@ class CampaignRead(Output):
     ends_at: datetime | None
     goals: dict[str, float]
     tracking: dict[str, str] | None = None
+    short_links: bool = True
     is_default: bool = Field(
         default=False, description="The workspace's campaign for posts written without one"
     )

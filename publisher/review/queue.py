@@ -16,7 +16,8 @@ from publisher.core.localtime import show_in
 from publisher.core.models import ApiKey, Channel, Post, Publication, Review, Series
 from publisher.core.states import Status
 from publisher.core.workspaces import ROLE_PERMISSIONS, Actor, Permission, key_time_zone, owned
-from publisher.plan.content import content_of, media_refs
+from publisher.plan.content import content_of, media_refs, resolve
+from publisher.plan.links import LinkMaker
 from publisher.record import revisions
 from publisher.review import policies
 from publisher.review.policies import Policy
@@ -198,9 +199,14 @@ def preview(
     item: QueueItem,
     registry: AdapterRegistry,
     media: tuple[MediaFile, ...] = (),
+    links: LinkMaker | None = None,
 ) -> dict:
-    """The content exactly as it would go out on the item's channel, measured and checked."""
-    content = content_of(item.post, item.channel, media)
+    """The content exactly as it would go out on the item's channel, measured and checked
+    (`links`: the engine's LinkMaker, links then shown as the short links that go out, each
+    with where it leads). The house rules read the links as written."""
+    written = content_of(item.post, item.channel, media)
+    sent = resolve(item.post, item.channel, media, publication_id=item.publication.id, links=links)
+    content = sent.content
     adapter = registry.get(item.channel.platform)
     refs = media_refs(item.post, item.channel)
     channel = item.channel
@@ -211,6 +217,11 @@ def preview(
         "account_name": channel.account_name or channel.name,
         "account_handle": f"@{channel.account_handle}" if channel.account_handle else None,
         "link": content.link,
+        "short_links": [
+            {"url": links.url(code), "target": target} for code, target in sent.links.items()
+        ]
+        if links is not None
+        else [],
         "media": refs,
     }
     if adapter is None:
@@ -236,7 +247,7 @@ def preview(
         "problems": adapter.validate(content),
         "parts": parts,
         "posts": _posts(parts, limits.counts, limits.text, refs, adapter.media_part(content)),
-        "findings": policies.findings(item.policy, parts) if item.policy else [],
+        "findings": policies.findings(item.policy, adapter.parts(written)) if item.policy else [],
     }
 
 

@@ -131,6 +131,11 @@ class PreviewPost(Output):
     media: list[MediaRefRead] = Field(description="The media this post carries")
 
 
+class ShortLinkRead(Output):
+    url: str = Field(description="As sent: {PUBLISHER_PUBLIC_URL}/l/{code}")
+    target: str = Field(description="Where it leads, the campaign's tracking included")
+
+
 class Preview(Output):
     platform: str
     platform_name: str = Field(description="The network's name as people say it (X, Facebook)")
@@ -142,6 +147,12 @@ class Preview(Output):
     account_handle: str | None = Field(description="@handle, when the network has one")
     text: str
     link: str | None = Field(description="The link as it will be sent, tracking included")
+    short_links: list[ShortLinkRead] = Field(
+        default_factory=list,
+        description="The engine's short links in the content as sent, each with the link "
+        "(campaign tracking included) it leads to; none when the campaign opted out or "
+        "PUBLISHER_PUBLIC_URL is not set",
+    )
     length: int
     limit: int
     unit: str

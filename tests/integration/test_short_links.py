@@ -1,0 +1,180 @@
+"""Tracked short links (issue 15, part 3): links go out as {PUBLISHER_PUBLIC_URL}/l/{code},
+one code per link per publication; /l/{code} sends readers on to the campaign-tagged link
+and counts the click (bots apart, no IP address). Judged from the sandbox's ledger, the
+redirects' answers and the API's counts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import inspect, select
+
+from adapters.sandbox import Fault
+from publisher.core.engagement_models import LinkClick
+from tests.helpers import reconcile_pass, run_pipeline, soon
+
+PUBLIC = "https://go.acme-asso.fr"
+SHORT = re.compile(re.escape(PUBLIC) + r"/l/([a-z2-7]{10})")
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+DESKTOP = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+
+
+@pytest.fixture
+def public(runtime):
+    runtime.settings = runtime.settings.with_(public_url=PUBLIC)
+
+
+def _campaign(api, **more) -> dict:
+    body = {
+        "name": "Open day",
+        "objective": "recruitment",
+        "tracking": {"utm_source": "{platform}"},
+    }
+    return api.post("/v1/campaigns", {**body, **more}, expect=201)
+
+
+def _published(api, scenario, runtime, at, campaign, channels, **fields) -> dict:
+    """Published a moment after its time by the engine's clock (which the platform's search
+    window then still covers, for the reconciler)."""
+    body = scenario.post_body(channels, at=soon(60), campaign=campaign, **fields)
+    post = api.post("/v1/posts", body, expect=201)
+    scenario.submit_and_approve(post)
+    run_pipeline(runtime, now=at(soon(65)))
+    return post
+
+
+def _follow(api, url: str, **headers):
+    return api.client.get(url.removeprefix(PUBLIC), headers=headers)
+
+
+def test_links_go_out_short_and_lead_to_the_tagged_link(
+    api, scenario, runtime, sandbox, at, public
+):
+    x, fb = scenario.channels()
+    post = _published(
+        api,
+        scenario,
+        runtime,
+        at,
+        _campaign(api),
+        [x, fb],
+        text="Programme : https://lumiere-asso.fr/agenda et lumiere.paris",
+        link="https://lumiere-asso.fr/agenda",
+    )
+    sent = {a.platform: a for a in sandbox.ledger.accepted()}
+    assert "lumiere" not in sent["x"].text  # every link short, none appended twice
+    x_codes = SHORT.findall(sent["x"].text)
+    assert len(x_codes) == 2
+    fb_codes = SHORT.findall(sent["facebook"].text)
+    assert SHORT.fullmatch(sent["facebook"].link).group(1) == fb_codes[0]
+    assert not set(x_codes) & set(fb_codes)  # one code per link per publication
+
+    answer = _follow(api, SHORT.search(sent["x"].text).group(0), **{"User-Agent": PHONE})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "https://lumiere-asso.fr/agenda?utm_source=x"
+    assert "no-store" in answer.headers["Cache-Control"]
+    bare = _follow(
+        api, f"{PUBLIC}/l/{x_codes[1]}", Referer="https://t.co/abc", **{"User-Agent": ""}
+    )
+    assert bare.headers["Location"] == "https://lumiere.paris?utm_source=x"
+
+    x_pub = next(p for p in post["publications"] if p["channel_id"] == x["id"])
+    listed = {link["code"]: link for link in api.get(f"/v1/publications/{x_pub['id']}/links")}
+    assert set(listed) == set(x_codes)
+    agenda = listed[x_codes[0]]
+    assert (agenda["url"], agenda["clicks"], agenda["bots"]) == (f"{PUBLIC}/l/{x_codes[0]}", 1, 0)
+    assert agenda["agents"] == {"mobile": 1}
+    assert listed[x_codes[1]]["agents"] == {"unknown": 1}
+
+
+def test_a_click_keeps_the_referring_host_and_the_kind_of_client_never_the_address(
+    api, scenario, runtime, sandbox, at, public
+):
+    x, _ = scenario.channels()
+    _published(api, scenario, runtime, at, _campaign(api), [x], text="Voir https://acme-asso.fr/a")
+    (code,) = SHORT.findall(sandbox.ledger.accepted("x")[0].text)
+    _follow(
+        api, f"{PUBLIC}/l/{code}", Referer="https://t.co/xyz?secret=1", **{"User-Agent": DESKTOP}
+    )
+    _follow(api, f"{PUBLIC}/l/{code}", **{"User-Agent": "Twitterbot/1.0"})
+    assert api.client.head(f"/l/{code}").status_code == 302  # a preview's check: not counted
+    with runtime.session() as session:
+        rows = session.execute(select(LinkClick).order_by(LinkClick.id)).scalars().all()
+    assert [(r.referrer_host, r.agent, r.bot) for r in rows] == [
+        ("t.co", "desktop", False),
+        (None, "bot", True),
+    ]
+    columns = {c["name"] for c in inspect(runtime.engine).get_columns("link_click")}
+    assert not {"ip", "address", "remote_addr", "user_agent"} & columns
+
+
+def test_a_lost_answer_is_found_and_its_short_link_leads_on(
+    api, scenario, runtime, sandbox, at, public
+):
+    """The link is written with the claim, before the request: a post whose answer was
+    lost is found by the reconciler (platforms rewrite links, so the comparison masks
+    them), is on record once, and its short link already leads on."""
+    _, fb = scenario.channels()
+    sandbox.ledger.inject("facebook", Fault(status=500, accept=True))  # taken, answer lost
+    post = _published(
+        api, scenario, runtime, at, _campaign(api), [fb], text="Voir https://acme-asso.fr/b"
+    )
+    pub_id = post["publications"][0]["id"]
+    first = scenario.publication(pub_id)
+    assert first["status"] == "unknown", (first, api.get(f"/v1/publications/{pub_id}/history"))
+    reconcile_pass(runtime, now=at(soon(70)))
+    (sent,) = sandbox.ledger.accepted("facebook")
+    found = scenario.publication(pub_id)
+    assert (found["status"], found["external_id"]) == ("published", sent.external_id)
+    (link,) = api.get(f"/v1/publications/{pub_id}/links")
+    assert link["url"] in sent.text
+    assert _follow(api, link["url"]).headers["Location"].startswith("https://acme-asso.fr/b")
+
+
+def test_the_review_preview_shows_the_short_links_and_where_they_lead(
+    api, scenario, runtime, public
+):
+    x, _ = scenario.channels()
+    campaign = _campaign(api)
+    post, pub_id = scenario.submitted(x, text="Voir https://acme-asso.fr/c")
+    api.call("PATCH", f"/v1/posts/{post['id']}", {"campaign_id": campaign["id"]})
+    item = scenario.review_item(pub_id, as_="reviewer")
+    (short,) = item["preview"]["short_links"]
+    assert short["url"] in item["preview"]["text"] and SHORT.fullmatch(short["url"])
+    assert short["target"].startswith("https://acme-asso.fr/c")
+    link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
+    path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
+    page = api.client.get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert f"{short['url']}</code> mène à <code class=\"link\">{short['target']}" in page
+
+
+def test_a_campaign_that_opts_out_sends_its_links_as_written(
+    api, scenario, runtime, sandbox, at, public
+):
+    campaign = _campaign(api, short_links=False)
+    assert campaign["short_links"] is False
+    x, _ = scenario.channels()
+    _published(api, scenario, runtime, at, campaign, [x], text="Voir https://acme-asso.fr/d")
+    (sent,) = sandbox.ledger.accepted("x")
+    assert sent.text == "Voir https://acme-asso.fr/d?utm_source=x"
+
+
+def test_without_a_public_address_links_go_as_written(api, scenario, runtime, sandbox, at):
+    x, _ = scenario.channels()
+    _published(api, scenario, runtime, at, _campaign(api), [x], text="Voir https://acme-asso.fr/e")
+    (sent,) = sandbox.ledger.accepted("x")
+    assert sent.text == "Voir https://acme-asso.fr/e?utm_source=x"
+
+
+def test_an_unknown_code_is_a_404_problem(api, public):
+    answer = api.client.get("/l/abcdefghij")
+    assert answer.status_code == 404
+    assert answer.get_json()["type"].endswith("not_found")
+    assert api.client.get("/l/short").status_code == 404
