@@ -13,6 +13,7 @@ from api.deliver import pauses
 from api.engage import hooks
 from api.engage import links as short_links
 from api.engage import members as community
+from api.engage import reports as campaign_reports
 from api.http import context, errors
 from api.http.problems import problems_blueprint
 from api.http.reference import reference_page
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     v1.register_blueprint(community.members)
     v1.register_blueprint(community.events)
     v1.register_blueprint(short_links.bp)
+    v1.register_blueprint(campaign_reports.bp)
     app.register_blueprint(v1)
     app.register_blueprint(media.public)
     app.register_blueprint(problems_blueprint())

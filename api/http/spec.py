@@ -165,7 +165,8 @@ def _nul_at(raw: bytes, data: Any) -> list[str | int] | None:
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
     """Query parameters as `model` (strings coerced to the declared types)."""
-    unknown = set(request.args) - set(model.model_fields)
+    # A parameter named as a Python keyword ("from") is the field's alias.
+    unknown = set(request.args) - {f.alias or n for n, f in model.model_fields.items()}
     if unknown:
         raise ValidationFailed(
             f"unknown query parameter(s): {', '.join(sorted(unknown))}",
@@ -316,7 +317,8 @@ def openapi_document(
                     ),
                     schemas,
                 )
-                for name, field in meta.query.model_fields.items():
+                for field_name, field in meta.query.model_fields.items():
+                    name = field.alias or field_name
                     prop = dict(query["properties"][name])
                     prop.pop("title", None)
                     op["parameters"].append(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from publisher.core.schemas import Id, Input, Instant, Name, Output
+from publisher.core.schemas import Id, Input, Instant, Name, Output, TimeZone
 
 InteractionKind = Literal["comment", "reply", "mention", "reaction", "like", "repost", "follow"]
 
@@ -114,3 +114,120 @@ class TrackedLinkRead(Output):
         description="Clicks by kind of client: desktop, mobile, unknown, bot"
     )
     created_at: datetime
+
+
+class ReportQuery(Input):
+    from_: Instant | None = Field(
+        default=None,
+        alias="from",
+        description="Start of the window (default: the campaign's start, else its creation)",
+    )
+    to: Instant | None = Field(
+        default=None, description="End of the window, excluded (default: its end, else now)"
+    )
+    compare: Literal["previous"] | None = Field(
+        default=None, description="previous: the same figures over the window just before"
+    )
+    time_zone: TimeZone = Field(default="UTC", description="The days of `by_day` are this zone's")
+    format: Literal["json", "csv"] = Field(
+        default="json", description="csv: one line per publication (also with Accept: text/csv)"
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> ReportQuery:
+        if self.from_ and self.to:
+            if self.to <= self.from_:
+                raise ValueError("to must be after from")
+            if (self.to - self.from_).days > 400:
+                raise ValueError("a report covers 400 days at most")
+        return self
+
+
+class FiguresRead(Output):
+    publications: int = Field(description="Published in the window")
+    impressions: int
+    reach: int = Field(description="Summed over publications (one person may count twice)")
+    likes: int
+    shares: int
+    replies: int
+    quotes: int
+    bookmarks: int
+    link_clicks: int = Field(description="As the platforms count them")
+    profile_clicks: int
+    engagements: int = Field(description="likes + shares + replies + quotes + bookmarks")
+    engagement_rate: float | None = Field(description="engagements / impressions")
+    clicks: int = Field(description="Through the engine's short links, by people")
+    bot_clicks: int = Field(description="Through the short links, by crawlers and previewers")
+    click_through_rate: float | None = Field(description="clicks / impressions")
+    conversions: dict[str, int] = Field(
+        description="Results your systems reported, by kind (custom ones as custom:<name>)"
+    )
+    value_cents: dict[str, int] = Field(description="Their value, by currency")
+    new_members: int = Field(description="Members with a result here, first seen in the window")
+    returning_members: int = Field(description="Members with a result here, seen before it")
+
+
+class GoalRead(Output):
+    name: str
+    target: float
+    actual: int | None = Field(description="null: no figure measures a goal of this name")
+    progress: float | None = Field(description="actual / target")
+
+
+class PublicationFiguresRead(Output):
+    publication_id: int
+    channel_id: int
+    platform: str
+    published_at: datetime
+    metrics: dict[str, int] = Field(description="As its last pull before the window's end found")
+    engagements: int
+    engagement_rate: float | None
+    clicks: int
+    click_through_rate: float | None
+
+
+class ChannelFiguresRead(FiguresRead):
+    channel_id: int
+    channel_name: str
+    platform: str
+
+
+class DayFiguresRead(FiguresRead):
+    day: date
+
+
+class AdvocateRead(Output):
+    member_id: int
+    external_id: str | None = Field(description="null once the member's data was erased")
+    name: str | None
+    results: int = Field(description="Results their referral code brought in the window")
+
+
+class ComparisonRead(Output):
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    totals: FiguresRead
+    change: dict[str, float | None] = Field(
+        description="Relative change of each count to this window (null from 0)"
+    )
+
+
+class ReportRead(Output):
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+
+    campaign_id: int
+    campaign_name: str
+    objective: str
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    time_zone: str
+    totals: FiguresRead
+    goals: list[GoalRead]
+    by_channel: list[ChannelFiguresRead]
+    by_day: list[DayFiguresRead]
+    best: list[PublicationFiguresRead] = Field(description="Most engagements first (3 at most)")
+    worst: list[PublicationFiguresRead] = Field(description="Fewest first, not among the best")
+    advocates: list[AdvocateRead] = Field(description="Whose referrals brought the most")
+    compare: ComparisonRead | None = None

@@ -152,7 +152,7 @@ def test_the_review_preview_shows_the_short_links_and_where_they_lead(
     link = api.post(f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
     path = "/" + link["url"].split("://", 1)[1].split("/", 1)[1]
     page = api.client.get(path, headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert f"{short['url']}</code> mène à <code class=\"link\">{short['target']}" in page
+    assert f'{short["url"]}</code> mène à <code class="link">{short["target"]}' in page
 
 
 def test_a_campaign_that_opts_out_sends_its_links_as_written(

@@ -1,0 +1,187 @@
+"""GET /v1/campaigns/{id}/report: a campaign's figures over a window, as JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, g, request
+from sqlmodel import select
+
+from api.http.context import actor, db, runtime
+from api.http.spec import endpoint, json_response
+from publisher.core.models import Channel
+from publisher.core.workspaces import Permission
+from publisher.engage import reports
+from publisher.engage.reports import BASE_METRICS, Figures, PublicationFigures
+from publisher.engage.schemas import (
+    AdvocateRead,
+    ChannelFiguresRead,
+    ComparisonRead,
+    DayFiguresRead,
+    FiguresRead,
+    GoalRead,
+    PublicationFiguresRead,
+    ReportQuery,
+    ReportRead,
+)
+
+bp = Blueprint("campaign_reports", __name__, url_prefix="/campaigns")
+BEST = 3
+
+
+@bp.get("/<int:campaign_id>/report")
+@endpoint(
+    "A campaign's report over a window: publications, what the platforms counted, clicks "
+    "through its short links, results against its goals, by channel and by day, best and "
+    "worst publications, top advocates (?format=csv: one line per publication)",
+    query=ReportQuery,
+    response=ReportRead,
+    permission=Permission.READ,
+)
+def report(campaign_id: int):
+    q: ReportQuery = g.query
+    found = reports.campaign_report(
+        db(),
+        actor(),
+        campaign_id,
+        start=q.from_,
+        end=q.to,
+        now=runtime().clock(),
+        time_zone=q.time_zone,
+        compare_previous=q.compare == "previous",
+    )
+    wants_csv = q.format == "csv" or (
+        "format" not in request.args
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    )
+    if wants_csv:
+        return _csv(found)
+    return json_response(_read(found))
+
+
+def _figures(figures: Figures) -> dict:
+    return {
+        "publications": figures.publications,
+        **{name: figures.metrics.get(name, 0) for name in BASE_METRICS},
+        "engagements": figures.engagements,
+        "engagement_rate": figures.engagement_rate,
+        "clicks": figures.clicks,
+        "bot_clicks": figures.bot_clicks,
+        "click_through_rate": figures.click_through_rate,
+        "conversions": dict(sorted(figures.conversions.items())),
+        "value_cents": dict(sorted(figures.value_cents.items())),
+        "new_members": figures.new_members,
+        "returning_members": figures.returning_members,
+    }
+
+
+def _publication(pub: PublicationFigures) -> PublicationFiguresRead:
+    impressions = pub.metrics.get("impressions", 0)
+    return PublicationFiguresRead(
+        publication_id=pub.publication_id,
+        channel_id=pub.channel_id,
+        platform=pub.platform,
+        published_at=pub.published_at,
+        metrics=pub.metrics,
+        engagements=pub.engagements,
+        engagement_rate=round(pub.engagements / impressions, 6) if impressions else None,
+        clicks=pub.clicks,
+        click_through_rate=round(pub.clicks / impressions, 6) if impressions else None,
+    )
+
+
+def _ranked(found: reports.Report) -> tuple[list, list]:
+    def key(pub: PublicationFigures):
+        return (pub.engagements, pub.metrics.get("impressions", 0), pub.clicks, -pub.publication_id)
+
+    ordered = sorted(found.publications, key=key, reverse=True)
+    best = ordered[:BEST]
+    chosen = {p.publication_id for p in best}
+    worst = [p for p in reversed(ordered) if p.publication_id not in chosen][:BEST]
+    return best, worst
+
+
+def _read(found: reports.Report) -> ReportRead:
+    campaign = found.campaign
+    names = {
+        c.id: c for c in db().exec(select(Channel).where(Channel.id.in_(list(found.by_channel))))
+    }
+    best, worst = _ranked(found)
+    compare = None
+    if found.previous is not None:
+        now_figures, before = _figures(found.totals), _figures(found.previous)
+        counts = {k: v for k, v in now_figures.items() if isinstance(v, int)}
+        compare = ComparisonRead(
+            from_=found.previous_start,
+            to=found.start,
+            totals=FiguresRead(**before),
+            change=reports.change(counts, {k: before[k] for k in counts}),
+        )
+    return ReportRead(
+        campaign_id=campaign.id,
+        campaign_name=campaign.name,
+        objective=campaign.objective,
+        from_=found.start,
+        to=found.end,
+        time_zone=found.time_zone,
+        totals=FiguresRead(**_figures(found.totals)),
+        goals=[GoalRead(**goal) for goal in reports.goals(campaign, found.totals)],
+        by_channel=[
+            ChannelFiguresRead(
+                channel_id=channel_id,
+                channel_name=names[channel_id].name if channel_id in names else "",
+                platform=names[channel_id].platform if channel_id in names else "",
+                **_figures(figures),
+            )
+            for channel_id, figures in found.by_channel.items()
+        ],
+        by_day=[DayFiguresRead(day=day, **_figures(f)) for day, f in found.by_day.items()],
+        best=[_publication(p) for p in best],
+        worst=[_publication(p) for p in worst],
+        advocates=[
+            AdvocateRead(
+                member_id=member.id,
+                external_id=member.external_id,
+                name=member.name,
+                results=count,
+            )
+            for member, count in found.advocates
+        ],
+        compare=compare,
+    )
+
+
+def _csv(found: reports.Report) -> Response:
+    """One line per publication published in the window, with its figures."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        [
+            "publication_id",
+            "channel_id",
+            "platform",
+            "published_at",
+            *BASE_METRICS,
+            "engagements",
+            "clicks",
+        ]
+    )
+    for pub in found.publications:
+        writer.writerow(
+            [
+                pub.publication_id,
+                pub.channel_id,
+                pub.platform,
+                pub.published_at.isoformat(),
+                *(pub.metrics.get(name, 0) for name in BASE_METRICS),
+                pub.engagements,
+                pub.clicks,
+            ]
+        )
+    name = f"campaign-{found.campaign.id}-{found.start.date()}-{found.end.date()}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

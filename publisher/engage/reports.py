@@ -1,0 +1,410 @@
+"""A campaign's report over a window: what went out, what the platforms counted, the clicks
+through its short links, the results its systems reported, against its goals.
+
+Every figure is a sum of stored facts, computed in the database (a campaign with a
+million clicks is grouped there, not read): publications published in the window; each
+one's metrics as its last pull before the window's end found them (pulls are running
+totals); clicks by people (bots apart) and conversions that happened in the window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, and_, cast, func, select
+from sqlmodel import Session
+
+from adapters.types import METRICS
+from publisher.core.engagement_models import LinkClick, MetricSnapshot
+from publisher.core.models import Campaign, Channel, Conversion, Member, Post, Publication
+from publisher.core.workspaces import Actor, Permission, owned
+
+# What counts as engaging with a post: every reaction a person makes on it.
+ENGAGEMENTS = ("likes", "shares", "replies", "quotes", "bookmarks")
+BASE_METRICS = tuple(m for m in METRICS if not m.startswith("organic_"))
+# Goal names a report can measure, besides the metrics: conversions by kind, people.
+KIND_GOALS = {
+    "signups": "signup",
+    "referrals": "referral",
+    "subscriptions": "subscription",
+    "purchases": "purchase",
+}
+BUCKET_S = 900  # clicks and results are grouped by quarter hour, then put in local days
+
+
+@dataclass
+class Figures:
+    """The totals of one window."""
+
+    publications: int = 0
+    metrics: dict[str, int] = field(default_factory=dict)
+    clicks: int = 0
+    bot_clicks: int = 0
+    conversions: dict[str, int] = field(default_factory=dict)
+    value_cents: dict[str, int] = field(default_factory=dict)
+    new_members: int = 0
+    returning_members: int = 0
+
+    @property
+    def engagements(self) -> int:
+        return sum(self.metrics.get(name, 0) for name in ENGAGEMENTS)
+
+    @property
+    def engagement_rate(self) -> float | None:
+        return _ratio(self.engagements, self.metrics.get("impressions", 0))
+
+    @property
+    def click_through_rate(self) -> float | None:
+        return _ratio(self.clicks, self.metrics.get("impressions", 0))
+
+    def measure(self, goal: str) -> int | None:
+        """The figure a goal of this name is measured by, or None if none is."""
+        if goal in self.metrics or goal in BASE_METRICS:
+            return self.metrics.get(goal, 0)
+        if goal in KIND_GOALS:
+            return self.conversions.get(KIND_GOALS[goal], 0)
+        known = {
+            "publications": self.publications,
+            "engagements": self.engagements,
+            "clicks": self.clicks,
+            "conversions": sum(self.conversions.values()),
+            "new_members": self.new_members,
+            "returning_members": self.returning_members,
+            "members": self.new_members + self.returning_members,
+        }
+        if goal in known:
+            return known[goal]
+        return self.conversions.get(f"custom:{goal}")
+
+
+@dataclass
+class PublicationFigures:
+    publication_id: int
+    channel_id: int
+    platform: str
+    published_at: datetime
+    metrics: dict[str, int]
+    clicks: int
+
+    @property
+    def engagements(self) -> int:
+        return sum(self.metrics.get(name, 0) for name in ENGAGEMENTS)
+
+
+@dataclass
+class Report:
+    campaign: Campaign
+    start: datetime
+    end: datetime
+    time_zone: str
+    totals: Figures
+    publications: list[PublicationFigures]
+    by_channel: dict[int, Figures]
+    by_day: dict[date, Figures]
+    advocates: list[tuple[Member, int]]
+    previous: Figures | None = None
+    previous_start: datetime | None = None
+
+
+def campaign_report(
+    session: Session,
+    actor: Actor,
+    campaign_id: int,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+    time_zone: str = "UTC",
+    compare_previous: bool = False,
+) -> Report:
+    """The campaign's report over [start, end): by default from its start (else its
+    creation) to its end, or now if it has not ended."""
+    actor.require(Permission.READ)
+    campaign = owned(session, Campaign, campaign_id, actor)
+    start = start or campaign.starts_at or campaign.created_at
+    end = end or min(campaign.ends_at or now, now)
+    if end <= start:
+        end = start  # an empty window: every figure 0
+    pubs = _publication_figures(session, campaign.id, start, end)
+    totals = _totals(session, campaign.id, pubs, start, end)
+    report = Report(
+        campaign=campaign,
+        start=start,
+        end=end,
+        time_zone=time_zone,
+        totals=totals,
+        publications=pubs,
+        by_channel=_by_channel(session, campaign.id, pubs, start, end),
+        by_day=_by_day(session, campaign.id, pubs, start, end, ZoneInfo(time_zone)),
+        advocates=_advocates(session, campaign.id, start, end),
+    )
+    if compare_previous:
+        span = end - start
+        report.previous_start = start - span
+        earlier = _publication_figures(session, campaign.id, start - span, start)
+        report.previous = _totals(session, campaign.id, earlier, start - span, start)
+    return report
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None
+
+
+def _publication_figures(
+    session: Session, campaign_id: int, start: datetime, end: datetime
+) -> list[PublicationFigures]:
+    """Each publication published in the window, with its last pull's metrics before the
+    window's end and the clicks through its links in the window."""
+    published = session.execute(
+        select(Publication.id, Publication.channel_id, Channel.platform, Publication.published_at)
+        .join(Post, Post.id == Publication.post_id)
+        .join(Channel, Channel.id == Publication.channel_id)
+        .where(Post.campaign_id == campaign_id)
+        .where(Publication.published_at >= start, Publication.published_at < end)
+        .order_by(Publication.published_at, Publication.id)
+    ).all()
+    ids = [row.id for row in published]
+    metrics = _last_metrics(session, ids, end)
+    clicks = dict(
+        session.execute(
+            select(LinkClick.publication_id, func.count())
+            .where(LinkClick.campaign_id == campaign_id, LinkClick.bot.is_(False))
+            .where(LinkClick.at >= start, LinkClick.at < end)
+            .group_by(LinkClick.publication_id)
+        ).all()
+    )
+    return [
+        PublicationFigures(
+            publication_id=row.id,
+            channel_id=row.channel_id,
+            platform=row.platform,
+            published_at=row.published_at,
+            metrics=metrics.get(row.id, {}),
+            clicks=clicks.get(row.id, 0),
+        )
+        for row in published
+    ]
+
+
+def _last_metrics(session: Session, ids: list[int], end: datetime) -> dict[int, dict[str, int]]:
+    """Each publication's metrics as its last successful pull before `end` found them."""
+    found: dict[int, dict[str, int]] = {}
+    for chunk in _chunks(ids, 500):
+        last = (
+            select(
+                MetricSnapshot.publication_id.label("pid"),
+                func.max(MetricSnapshot.taken_at).label("taken_at"),
+            )
+            .where(MetricSnapshot.publication_id.in_(chunk))
+            .where(MetricSnapshot.metrics.is_not(None), MetricSnapshot.taken_at < end)
+            .group_by(MetricSnapshot.publication_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(MetricSnapshot.publication_id, MetricSnapshot.metrics, MetricSnapshot.id)
+            .join(
+                last,
+                and_(
+                    MetricSnapshot.publication_id == last.c.pid,
+                    MetricSnapshot.taken_at == last.c.taken_at,
+                ),
+            )
+            .where(MetricSnapshot.metrics.is_not(None))
+            .order_by(MetricSnapshot.id)
+        ).all()
+        for pid, counts, _ in rows:  # two pulls at the same instant: the later row
+            found[pid] = {k: int(v) for k, v in (counts or {}).items() if k in BASE_METRICS}
+    return found
+
+
+def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def _sum_metrics(pubs: Iterable[PublicationFigures]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for pub in pubs:
+        total.update(pub.metrics)
+    return {name: total.get(name, 0) for name in BASE_METRICS}
+
+
+def _totals(
+    session: Session,
+    campaign_id: int,
+    pubs: list[PublicationFigures],
+    start: datetime,
+    end: datetime,
+) -> Figures:
+    figures = Figures(publications=len(pubs), metrics=_sum_metrics(pubs))
+    clicks = session.execute(
+        select(LinkClick.bot, func.count())
+        .where(LinkClick.campaign_id == campaign_id)
+        .where(LinkClick.at >= start, LinkClick.at < end)
+        .group_by(LinkClick.bot)
+    ).all()
+    for bot, count in clicks:
+        if bot:
+            figures.bot_clicks = count
+        else:
+            figures.clicks = count
+    in_window = and_(
+        Conversion.campaign_id == campaign_id,
+        Conversion.occurred_at >= start,
+        Conversion.occurred_at < end,
+    )
+    for kind, name, count, cents, currency in session.execute(
+        select(
+            Conversion.kind,
+            Conversion.name,
+            func.count(),
+            func.sum(Conversion.value_cents),
+            Conversion.currency,
+        )
+        .where(in_window)
+        .group_by(Conversion.kind, Conversion.name, Conversion.currency)
+    ).all():
+        key = f"custom:{name}" if kind == "custom" else kind
+        figures.conversions[key] = figures.conversions.get(key, 0) + count
+        if cents is not None and currency:
+            figures.value_cents[currency] = figures.value_cents.get(currency, 0) + int(cents)
+    people = session.execute(
+        select(Member.first_seen_at)
+        .where(Member.id.in_(select(Conversion.member_id).where(in_window)))
+        .distinct()
+    ).scalars()
+    for first_seen in people:
+        if first_seen >= start:
+            figures.new_members += 1
+        else:
+            figures.returning_members += 1
+    return figures
+
+
+def _by_channel(
+    session: Session,
+    campaign_id: int,
+    pubs: list[PublicationFigures],
+    start: datetime,
+    end: datetime,
+) -> dict[int, Figures]:
+    """Publications, metrics and clicks per channel (results are the campaign's, not a
+    channel's: they are in the totals)."""
+    grouped: dict[int, list[PublicationFigures]] = defaultdict(list)
+    for pub in pubs:
+        grouped[pub.channel_id].append(pub)
+    clicks = dict(
+        session.execute(
+            select(Publication.channel_id, func.count())
+            .select_from(LinkClick)
+            .join(Publication, Publication.id == LinkClick.publication_id)
+            .where(LinkClick.campaign_id == campaign_id, LinkClick.bot.is_(False))
+            .where(LinkClick.at >= start, LinkClick.at < end)
+            .group_by(Publication.channel_id)
+        ).all()
+    )
+    channels = set(grouped) | set(clicks)
+    return {
+        channel_id: Figures(
+            publications=len(grouped.get(channel_id, [])),
+            metrics=_sum_metrics(grouped.get(channel_id, [])),
+            clicks=clicks.get(channel_id, 0),
+        )
+        for channel_id in sorted(channels)
+    }
+
+
+def _bucket(session: Session, column):
+    """The quarter hour (seconds since the epoch // BUCKET_S) a stored instant falls in."""
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = cast(func.extract("epoch", column), Integer)
+    else:  # SQLite stores UTC instants as text
+        seconds = cast(func.strftime("%s", column), Integer)
+    return cast(seconds / BUCKET_S, Integer)
+
+
+def _by_day(
+    session: Session,
+    campaign_id: int,
+    pubs: list[PublicationFigures],
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+) -> dict[date, Figures]:
+    """Publications, clicks and conversions per day in `zone` (what happened that day; a
+    publication's metrics stay with the day it went out)."""
+    days: dict[date, Figures] = defaultdict(Figures)
+
+    def day_of(bucket: int) -> date:
+        return datetime.fromtimestamp(bucket * BUCKET_S, zone).date()
+
+    for pub in pubs:
+        figures = days[pub.published_at.astimezone(zone).date()]
+        figures.publications += 1
+        for name, value in pub.metrics.items():
+            figures.metrics[name] = figures.metrics.get(name, 0) + value
+    bucket = _bucket(session, LinkClick.at)
+    for quarter, count in session.execute(
+        select(bucket, func.count())
+        .where(LinkClick.campaign_id == campaign_id, LinkClick.bot.is_(False))
+        .where(LinkClick.at >= start, LinkClick.at < end)
+        .group_by(bucket)
+    ).all():
+        days[day_of(quarter)].clicks += count
+    bucket = _bucket(session, Conversion.occurred_at)
+    for quarter, kind, name, count in session.execute(
+        select(bucket, Conversion.kind, Conversion.name, func.count())
+        .where(Conversion.campaign_id == campaign_id)
+        .where(Conversion.occurred_at >= start, Conversion.occurred_at < end)
+        .group_by(bucket, Conversion.kind, Conversion.name)
+    ).all():
+        key = f"custom:{name}" if kind == "custom" else kind
+        conversions = days[day_of(quarter)].conversions
+        conversions[key] = conversions.get(key, 0) + count
+    return dict(sorted(days.items()))
+
+
+def _advocates(
+    session: Session, campaign_id: int, start: datetime, end: datetime, top: int = 5
+) -> list[tuple[Member, int]]:
+    """The members whose referral codes brought the most results in the window."""
+    rows = session.execute(
+        select(Conversion.referrer_id, func.count().label("n"))
+        .where(Conversion.campaign_id == campaign_id, Conversion.referrer_id.is_not(None))
+        .where(Conversion.occurred_at >= start, Conversion.occurred_at < end)
+        .group_by(Conversion.referrer_id)
+        .order_by(func.count().desc(), Conversion.referrer_id)
+        .limit(top)
+    ).all()
+    members = {
+        m.id: m
+        for m in session.execute(select(Member).where(Member.id.in_([r[0] for r in rows])))
+        .scalars()
+        .all()
+    }
+    return [(members[rid], n) for rid, n in rows if rid in members]
+
+
+def goals(campaign: Campaign, figures: Figures) -> list[dict]:
+    """Each of the campaign's goals with the figure it is measured by and the progress."""
+    out = []
+    for name, target in sorted((campaign.goals or {}).items()):
+        actual = figures.measure(name)
+        out.append(
+            {
+                "name": name,
+                "target": target,
+                "actual": actual,
+                "progress": round(actual / target, 6) if actual is not None and target else None,
+            }
+        )
+    return out
+
+
+def change(now: Mapping[str, int], before: Mapping[str, int]) -> dict[str, float | None]:
+    """The relative change of each figure from `before` to `now` (None from 0)."""
+    return {name: _ratio(now[name] - before.get(name, 0), before.get(name, 0)) for name in now}
