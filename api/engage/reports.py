@@ -12,7 +12,7 @@ from api.http.context import actor, db, runtime
 from api.http.spec import endpoint, json_response
 from publisher.core.models import Channel
 from publisher.core.workspaces import Permission
-from publisher.engage import reports
+from publisher.engage import charts, reports
 from publisher.engage.reports import BASE_METRICS, Figures, PublicationFigures
 from publisher.engage.schemas import (
     AdvocateRead,
@@ -34,7 +34,8 @@ BEST = 3
 @endpoint(
     "A campaign's report over a window: publications, what the platforms counted, clicks "
     "through its short links, results against its goals, by channel and by day, best and "
-    "worst publications, top advocates (?format=csv: one line per publication)",
+    "worst publications, top advocates (?format=csv: one line per publication; ?format=png: "
+    "charts by day and by channel)",
     query=ReportQuery,
     response=ReportRead,
     permission=Permission.READ,
@@ -55,9 +56,19 @@ def report(campaign_id: int):
         "format" not in request.args
         and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
     )
+    if q.format == "png" or (
+        "format" not in request.args
+        and request.accept_mimetypes.best_match(["application/json", "image/png"]) == "image/png"
+    ):
+        names = {c.id: c.name for c in _channels(found)}
+        return Response(charts.report_png(found, names), mimetype="image/png")
     if wants_csv:
         return _csv(found)
     return json_response(_read(found))
+
+
+def _channels(found: reports.Report) -> list[Channel]:
+    return list(db().exec(select(Channel).where(Channel.id.in_(list(found.by_channel)))))
 
 
 def _figures(figures: Figures) -> dict:
@@ -104,9 +115,7 @@ def _ranked(found: reports.Report) -> tuple[list, list]:
 
 def _read(found: reports.Report) -> ReportRead:
     campaign = found.campaign
-    names = {
-        c.id: c for c in db().exec(select(Channel).where(Channel.id.in_(list(found.by_channel))))
-    }
+    names = {c.id: c for c in _channels(found)}
     best, worst = _ranked(found)
     compare = None
     if found.previous is not None:

@@ -129,8 +129,10 @@ class ReportQuery(Input):
         default=None, description="previous: the same figures over the window just before"
     )
     time_zone: TimeZone = Field(default="UTC", description="The days of `by_day` are this zone's")
-    format: Literal["json", "csv"] = Field(
-        default="json", description="csv: one line per publication (also with Accept: text/csv)"
+    format: Literal["json", "csv", "png"] = Field(
+        default="json",
+        description="csv: one line per publication (also with Accept: text/csv); png: charts "
+        "by day and by channel (also with Accept: image/png)",
     )
 
     @model_validator(mode="after")

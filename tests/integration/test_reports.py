@@ -9,6 +9,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from publisher.core.engagement_models import LinkClick, MetricSnapshot
@@ -309,3 +310,25 @@ def test_a_bad_window_is_a_422_that_says_where(api, scenario, query, where):
 
 def test_another_workspaces_campaign_is_not_found(api, scenario):
     assert api.call("GET", "/v1/campaigns/999999/report")[0] == 404
+
+
+def test_the_report_as_a_chart(api, campaign):
+    c = campaign["campaign"]["id"]
+    query = f"from={_iso(T0)}&to={_iso(T0 + 3 * DAY)}"
+    answer = api.client.get(
+        f"/v1/campaigns/{c}/report?{query}&format=png",
+        headers={"Authorization": f"Bearer {api.keys['editor']}"},
+    )
+    assert answer.status_code == 200 and answer.mimetype == "image/png"
+    image = Image.open(io.BytesIO(answer.get_data()))
+    assert image.format == "PNG" and image.size == (1000, 800)
+    pixels = image.convert("L")
+    low, high = pixels.getextrema()
+    assert high - low > 128  # drawn on: not one flat colour
+    colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert len(colours) > 16  # bars, text and axes in several colours
+    empty = api.client.get(
+        f"/v1/campaigns/{c}/report?from={_iso(T0 - 30 * DAY)}&to={_iso(T0 - 20 * DAY)}",
+        headers={"Authorization": f"Bearer {api.keys['editor']}", "Accept": "image/png"},
+    )
+    assert empty.status_code == 200 and Image.open(io.BytesIO(empty.get_data())).size == (1000, 800)
