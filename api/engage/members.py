@@ -13,15 +13,23 @@ from api.http.context import actor, commit, db, runtime
 from api.http.paging import PageQuery, after_id, page
 from api.http.spec import endpoint, json_response
 from publisher.core.errors import ValidationFailed
+from publisher.core.models import Member, MemberIdentity
 from publisher.core.schemas import Id
 from publisher.core.workspaces import Permission
 from publisher.engage import conversions
+from publisher.engage import members as people
 from publisher.engage.schemas import (
     ConversionKind,
     ConversionRead,
+    EraseIn,
     EventIn,
+    IdentityIn,
+    IdentityRead,
     MemberIn,
     MemberRead,
+    MemberSummaryRead,
+    MemberUpdate,
+    MergeIn,
     ReferralCodeRead,
 )
 
@@ -42,15 +50,111 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, as Stripe's are
 def create():
     member, made = conversions.upsert_member(db(), actor(), g.body, now=runtime().clock())
     commit()
-    return json_response(MemberRead.model_validate(member), 201 if made else 200)
+    return json_response(_read(member), 201 if made else 200)
 
 
 @members.get("/<int:member_id>")
 @endpoint("A member", response=MemberRead, permission=Permission.READ)
 def show(member_id: int):
-    return json_response(
-        MemberRead.model_validate(conversions.get_member(db(), actor(), member_id))
+    return json_response(_read(conversions.get_member(db(), actor(), member_id)))
+
+
+@members.patch("/<int:member_id>")
+@endpoint(
+    "Say a member opted out (or came back): dated, audited",
+    body=MemberUpdate,
+    response=MemberRead,
+    permission=Permission.WRITE_CONTENT,
+)
+def update(member_id: int):
+    member = people.set_opted_out(db(), actor(), member_id, g.body.opted_out, now=runtime().clock())
+    commit()
+    return json_response(_read(member))
+
+
+@members.post("/<int:member_id>/identities")
+@endpoint(
+    "Know the member on a network too: their account id or @handle there (their "
+    "interactions there are then theirs); 409 if another member has it",
+    body=IdentityIn,
+    response=MemberRead,
+    status=201,
+    permission=Permission.WRITE_CONTENT,
+)
+def identify(member_id: int):
+    member = conversions.get_member(db(), actor(), member_id)
+    people.add_identities(db(), actor(), member, [g.body], now=runtime().clock())
+    commit()
+    return json_response(_read(member), 201)
+
+
+@members.post("/<int:member_id>/merge")
+@endpoint(
+    "Merge another member into this one (the same person): their identities, results and "
+    "recruits become this one's, and what named them names this one; audited",
+    body=MergeIn,
+    response=MemberRead,
+    permission=Permission.MANAGE_MEMBERS,
+)
+def merge(member_id: int):
+    body = g.body
+    member = people.merge(
+        db(), actor(), member_id, body.member_id, reason=body.reason, now=runtime().clock()
     )
+    commit()
+    return json_response(_read(member))
+
+
+@members.post("/<int:member_id>/erase")
+@endpoint(
+    "Erase a member's personal data on their request (and that of members merged into "
+    "them): names, your ids, identities, referral code, what they wrote; the rows stay, "
+    "anonymous, so every count stays true; audited without personal data",
+    body=EraseIn,
+    response=MemberRead,
+    permission=Permission.MANAGE_MEMBERS,
+)
+def erase(member_id: int):
+    member = people.erase(db(), actor(), member_id, reason=g.body.reason, now=runtime().clock())
+    commit()
+    return json_response(_read(member))
+
+
+@members.get("/<int:member_id>/summary")
+@endpoint(
+    "What a member did: interactions on the networks, results, the campaigns those served, "
+    "recruits, when first and last seen",
+    response=MemberSummaryRead,
+    permission=Permission.READ,
+)
+def summary(member_id: int):
+    found = people.summary(db(), actor(), member_id)
+    return json_response(
+        MemberSummaryRead(
+            member_id=found.member.id,
+            first_seen_at=found.member.first_seen_at,
+            last_seen_at=found.last_seen_at,
+            interactions=found.interactions,
+            conversions=found.conversions,
+            campaigns=found.campaigns,
+            recruits=found.recruits,
+            opted_out_at=found.member.opted_out_at,
+        )
+    )
+
+
+def _read(member: Member, identities: list[MemberIdentity] | None = None) -> MemberRead:
+    if identities is None:
+        identities = people.identities_of(db(), [member.id])[member.id]
+    shown = [
+        IdentityRead(
+            platform=i.platform,
+            account_id=i.key.removeprefix("id:") if i.key.startswith("id:") else None,
+            handle=i.key if i.key.startswith("@") else None,
+        )
+        for i in identities
+    ]
+    return MemberRead.model_validate(member).model_copy(update={"identities": shown})
 
 
 @members.post("/<int:member_id>/referral-code")
@@ -75,7 +179,10 @@ def referral_code(member_id: int):
 def recruits(member_id: int):
     q = g.query
     found = conversions.recruits(db(), actor(), member_id, limit=q.limit + 1, after_id=after_id(q))
-    return page(found, q, MemberRead.model_validate, next_position=lambda m: {"after": m.id})
+    known = people.identities_of(db(), [m.id for m in found])
+    return page(
+        found, q, lambda m: _read(m, known.get(m.id)), next_position=lambda m: {"after": m.id}
+    )
 
 
 @events.post("")

@@ -99,6 +99,30 @@ class Member(SQLModel, table=True):
     referred_by: int | None = Field(default=None, foreign_key="member.id")
     first_seen_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # They asked to hear nothing more (the client's systems act on it; reports count it).
+    opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Merged into another member (explicitly, audited): what named this one names that one.
+    merged_into: int | None = Field(default=None, foreign_key="member.id")
+    # Their personal data erased on request: the row stays, anonymous, for the aggregates.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class MemberIdentity(SQLModel, table=True):
+    """How a member is known on a network: their account id there, or their @handle
+    (lower case, without the @). Interactions by that account are theirs."""
+
+    __tablename__ = "member_identity"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "platform", "key", name="uq_member_identity"),
+        Index("ix_member_identity_member", "member_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    member_id: int = Field(foreign_key="member.id")
+    platform: str = Field(max_length=40)
+    key: str = Field(max_length=201)  # "id:<account id>" or "@<handle>"
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Conversion(SQLModel, table=True):

@@ -388,6 +388,7 @@ from publisher.core.engagement_models import (  # noqa: E402
     InboundDelivery,
     Interaction,
     Member,
+    MemberIdentity,
     MetricPull,
     MetricSnapshot,
 )
@@ -397,6 +398,7 @@ __all__ = [
     "InboundDelivery",
     "Interaction",
     "Member",
+    "MemberIdentity",
     "MetricPull",
     "MetricSnapshot",
 ]

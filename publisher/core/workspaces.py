@@ -28,6 +28,8 @@ class Permission(StrEnum):
     MANAGE_POLICY = "manage_policy"
     MANAGE_WEBHOOKS = "manage_webhooks"
     READ_AUDIT = "read_audit"
+    # Merging members and erasing one's personal data (admins: it cannot be undone).
+    MANAGE_MEMBERS = "manage_members"
 
 
 P = Permission

@@ -21,6 +21,7 @@ from sqlmodel import Session
 from publisher.core.errors import Conflict, ValidationFailed, field_error
 from publisher.core.models import Campaign, Conversion, Member
 from publisher.core.workspaces import Actor, Permission, owned
+from publisher.engage import members
 from publisher.engage.schemas import EventIn, MemberIn
 
 # Referral codes: 8 characters a person reads aloud without doubt (no 0/O, 1/I).
@@ -61,6 +62,7 @@ def record_event(
                 f"no member has the referral code {data.referral_code}",
                 [field_error("referral_code", "no member has this code")],
             )
+        referrer = members.current(session, referrer)  # merged: the member who stands for them
     at = (data.occurred_at or now).astimezone(UTC)
     member = _member(session, actor, data.member, seen_at=at, now=now) if data.member else None
     if member is not None and referrer is not None:
@@ -122,6 +124,8 @@ def _member(
         )
     )
     if found is not None:
+        found = members.current(session, found)  # merged: the member who stands for them
+        members.add_identities(session, actor, found, data.identities, now=now)
         if data.name and not found.name:
             found.name = data.name
         found.first_seen_at = min(found.first_seen_at, seen_at)
@@ -136,6 +140,8 @@ def _member(
     try:
         with session.begin_nested():
             session.add(member)
+            session.flush()
+            members.add_identities(session, actor, member, data.identities, now=now)
     except IntegrityError:  # made at the same moment by another call
         return session.scalars(
             select(Member).where(

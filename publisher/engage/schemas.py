@@ -37,11 +37,49 @@ ConversionKind = Literal["signup", "referral", "subscription", "purchase", "cust
 _CODE = r"^[A-Z0-9]{8}$"
 
 
+class IdentityIn(Input):
+    platform: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{0,39}$",
+        examples=["x"],
+        description="The network (x, facebook...)",
+    )
+    account_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=190,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Their account's id there (what the network's webhooks name)",
+    )
+    handle: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=190,
+        pattern=r"^@?[A-Za-z0-9_.]+$",
+        examples=["@alice"],
+        description="Their @handle there, when the id is not known",
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> IdentityIn:
+        if (self.account_id is None) == (self.handle is None):
+            raise ValueError("give account_id or handle, one of the two")
+        return self
+
+
+class IdentityRead(Output):
+    platform: str
+    account_id: str | None
+    handle: str | None
+
+
 class MemberIn(Input):
     external_id: str = Field(
         min_length=1, max_length=200, description="Your id for the person (your CRM's)"
     )
     name: Name | None = None
+    identities: list[IdentityIn] = Field(
+        default_factory=list, max_length=20, description="How they are known on the networks"
+    )
 
     @field_validator("external_id")
     @classmethod
@@ -53,12 +91,44 @@ class MemberIn(Input):
 
 class MemberRead(Output):
     id: int
-    external_id: str
+    external_id: str = Field(description="Your id for them (erased:<id> once erased)")
     name: str | None
     referral_code: str | None = Field(description="Their code to recruit others, once made")
     referred_by: int | None = Field(description="The member who recruited them")
+    identities: list[IdentityRead] = Field(default_factory=list)
     first_seen_at: datetime
+    opted_out_at: datetime | None = None
+    merged_into: int | None = Field(
+        default=None, description="Merged into this member: it stands for them now"
+    )
+    erased_at: datetime | None = None
     created_at: datetime
+
+
+class MemberUpdate(Input):
+    opted_out: bool = Field(description="They asked to hear nothing more (false: they came back)")
+
+
+class MergeIn(Input):
+    member_id: Id = Field(description="The member to merge into this one (the same person)")
+    reason: str = Field(min_length=1, max_length=500, description="Kept in the audit log")
+
+
+class EraseIn(Input):
+    reason: str = Field(
+        min_length=1, max_length=500, description="Kept in the audit log (no personal data)"
+    )
+
+
+class MemberSummaryRead(Output):
+    member_id: int = Field(description="The member who stands for them (after merges)")
+    first_seen_at: datetime
+    last_seen_at: datetime
+    interactions: dict[str, int] = Field(description="On the networks, by kind")
+    conversions: dict[str, int] = Field(description="Results reported for them, by kind")
+    campaigns: list[int] = Field(description="The campaigns those served")
+    recruits: int = Field(description="Members their referral code brought")
+    opted_out_at: datetime | None
 
 
 class ReferralCodeRead(Output):

@@ -1,0 +1,315 @@
+"""Members across networks: how each is known there (identities), what they did (their
+interactions, results and the campaigns those served), opt-outs, and the two acts on
+their identity that are explicit and audited: merging two members, and erasing one's
+personal data on request (the row stays, anonymous, so every count stays true)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from publisher.core.errors import Conflict, ValidationFailed, field_error
+from publisher.core.models import (
+    Conversion,
+    Interaction,
+    Member,
+    MemberIdentity,
+    Post,
+    Publication,
+)
+from publisher.core.workspaces import Actor, Permission, owned
+from publisher.engage.schemas import IdentityIn
+from publisher.record import events
+
+MAX_MERGES = 20  # a chain of merges this long is a bug, not a history
+
+
+def key_of(identity: IdentityIn) -> str:
+    """An identity's key: the account id, else the handle in lower case without its @."""
+    if identity.account_id is not None:
+        return f"id:{identity.account_id}"
+    return "@" + (identity.handle or "").removeprefix("@").lower()
+
+
+def current(session: Session, member: Member) -> Member:
+    """The member that stands for `member`: itself, or the one it was merged into."""
+    for _ in range(MAX_MERGES):
+        if member.merged_into is None:
+            return member
+        member = session.get(Member, member.merged_into)
+    raise Conflict(f"member {member.id}: merges go round in a circle")
+
+
+def add_identities(
+    session: Session,
+    actor: Actor,
+    member: Member,
+    identities: Sequence[IdentityIn],
+    *,
+    now: datetime,
+) -> None:
+    """Know `member` by these identities too; one already theirs is left as it is, one
+    another member has is a conflict (merge them, if they are the same person)."""
+    actor.require(Permission.WRITE_CONTENT)
+    for identity in identities:
+        key = key_of(identity)
+        held = session.scalar(
+            select(MemberIdentity).where(
+                MemberIdentity.workspace_id == actor.workspace_id,
+                MemberIdentity.platform == identity.platform,
+                MemberIdentity.key == key,
+            )
+        )
+        if held is not None:
+            if held.member_id != member.id:
+                raise Conflict(
+                    f"{identity.platform} {key} is member {held.member_id}'s: merge the two "
+                    "members if they are the same person",
+                    member_id=held.member_id,
+                )
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    MemberIdentity(
+                        workspace_id=actor.workspace_id,
+                        member_id=member.id,
+                        platform=identity.platform,
+                        key=key,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError as exc:  # taken at the same moment by another call
+            raise Conflict(f"{identity.platform} {key} was just given to another member") from exc
+
+
+def identities_of(session: Session, member_ids: Sequence[int]) -> dict[int, list[MemberIdentity]]:
+    found: dict[int, list[MemberIdentity]] = {m: [] for m in member_ids}
+    if member_ids:
+        rows = session.scalars(
+            select(MemberIdentity)
+            .where(MemberIdentity.member_id.in_(member_ids))
+            .order_by(MemberIdentity.id)
+        )
+        for row in rows:
+            found[row.member_id].append(row)
+    return found
+
+
+def set_opted_out(
+    session: Session, actor: Actor, member_id: int, opted_out: bool, *, now: datetime
+) -> Member:
+    actor.require(Permission.WRITE_CONTENT)
+    member = owned(session, Member, member_id, actor, noun="member")
+    if opted_out and member.opted_out_at is None:
+        member.opted_out_at = now
+        _audit(session, member, "member.opted_out", now=now, actor=actor)
+    elif not opted_out and member.opted_out_at is not None:
+        member.opted_out_at = None
+        _audit(session, member, "member.opted_in", now=now, actor=actor)
+    return member
+
+
+def merge(
+    session: Session, actor: Actor, into_id: int, merged_id: int, *, reason: str, now: datetime
+) -> Member:
+    """`merged_id` is the same person as `into_id`: their identities, results and recruits
+    become `into_id`'s, and what named the merged member (its external id, its referral
+    code) names the other from now on. Audited, with the reason."""
+    actor.require(Permission.MANAGE_MEMBERS)
+    into = owned(session, Member, into_id, actor, noun="member")
+    merged = owned(session, Member, merged_id, actor, noun="member")
+    if into.id == merged.id:
+        raise ValidationFailed(
+            "a member cannot be merged into itself", [field_error("member_id", "the same member")]
+        )
+    for member in (into, merged):
+        if member.merged_into is not None:
+            raise Conflict(f"member {member.id} was merged into member {member.merged_into}")
+        if member.erased_at is not None:
+            raise Conflict(f"member {member.id}'s data was erased")
+    session.execute(
+        update(MemberIdentity)
+        .where(MemberIdentity.member_id == merged.id)
+        .values(member_id=into.id)
+        .execution_options(synchronize_session=False)
+    )
+    for column in (Conversion.member_id, Conversion.referrer_id):
+        session.execute(
+            update(Conversion)
+            .where(Conversion.workspace_id == actor.workspace_id, column == merged.id)
+            .values({column.key: into.id})
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(
+        update(Member)
+        .where(Member.referred_by == merged.id, Member.id != into.id)
+        .values(referred_by=into.id)
+        .execution_options(synchronize_session=False)
+    )
+    into.first_seen_at = min(into.first_seen_at, merged.first_seen_at)
+    into.name = into.name or merged.name
+    if into.referred_by is None and merged.referred_by not in (None, into.id):
+        into.referred_by = merged.referred_by
+    if into.opted_out_at is None and merged.opted_out_at is not None:
+        into.opted_out_at = merged.opted_out_at  # an opt-out is never lost in a merge
+    merged.merged_into = into.id
+    _audit(
+        session,
+        into,
+        "member.merged",
+        now=now,
+        actor=actor,
+        reason=reason,
+        data={"member_id": into.id, "merged_member_id": merged.id},
+    )
+    session.flush()
+    return into
+
+
+def erase(session: Session, actor: Actor, member_id: int, *, reason: str, now: datetime) -> Member:
+    """Erase the member's personal data (and that of the members merged into it): names,
+    your ids for them, their identities on the networks, their referral code, and who
+    they are and what they wrote in their interactions. Their rows stay, anonymous: the
+    results, the recruits and the interactions still count. Audited, with no personal data."""
+    actor.require(Permission.MANAGE_MEMBERS)
+    member = owned(session, Member, member_id, actor, noun="member")
+    if member.merged_into is not None:
+        raise Conflict(
+            f"member {member.id} was merged into member {member.merged_into}: erase that one"
+        )
+    people = [member, *_merged_into(session, member)]
+    ids = [p.id for p in people]
+    identities = session.scalars(
+        select(MemberIdentity).where(MemberIdentity.member_id.in_(ids))
+    ).all()
+    _forget_interactions(session, actor, identities)
+    for identity in identities:
+        session.delete(identity)
+    for person in people:
+        person.name = None
+        person.external_id = f"erased:{person.id}"
+        person.referral_code = None
+        person.erased_at = now
+    _audit(
+        session,
+        member,
+        "member.erased",
+        now=now,
+        actor=actor,
+        reason=reason,
+        data={"member_id": member.id, "members": ids, "identities": len(identities)},
+    )
+    session.flush()
+    return member
+
+
+def _merged_into(session: Session, member: Member) -> list[Member]:
+    found, frontier = [], [member.id]
+    while frontier:
+        rows = session.scalars(select(Member).where(Member.merged_into.in_(frontier))).all()
+        found += rows
+        frontier = [r.id for r in rows]
+    return found
+
+
+def _authored_by(identities: Sequence[MemberIdentity]):
+    """The interactions whose author is one of `identities` (None if there are none)."""
+    matches = []
+    for identity in identities:
+        on = Interaction.platform == identity.platform
+        if identity.key.startswith("id:"):
+            matches.append(on & (Interaction.author_id == identity.key.removeprefix("id:")))
+        else:
+            handle = identity.key.removeprefix("@")
+            matches.append(on & (Interaction.author_handle.in_([handle, f"@{handle}"])))
+    return or_(*matches) if matches else None
+
+
+def _forget_interactions(
+    session: Session, actor: Actor, identities: Sequence[MemberIdentity]
+) -> None:
+    """Who they were and what they wrote, in their interactions: gone; the interactions
+    (their kind, time and publication) stay, for the counts."""
+    theirs = _authored_by(identities)
+    if theirs is not None:
+        session.execute(
+            update(Interaction)
+            .where(Interaction.workspace_id == actor.workspace_id, theirs)
+            .values(author_id=None, author_handle=None, author_name=None, text=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _audit(
+    session: Session,
+    member: Member,
+    kind: str,
+    *,
+    now: datetime,
+    actor: Actor,
+    reason: str | None = None,
+    data: dict | None = None,
+) -> None:
+    events.record(
+        session,
+        workspace_id=member.workspace_id,
+        kind=kind,
+        actor=actor.label,
+        now=now,
+        reason=reason,
+        data=data or {"member_id": member.id},
+    )
+
+
+@dataclass
+class Summary:
+    member: Member
+    interactions: dict[str, int] = field(default_factory=dict)
+    conversions: dict[str, int] = field(default_factory=dict)
+    campaigns: list[int] = field(default_factory=list)
+    recruits: int = 0
+    last_seen_at: datetime | None = None
+
+
+def summary(session: Session, actor: Actor, member_id: int) -> Summary:
+    """What the member did: their interactions on the networks (through their identities),
+    the results reported for them, the campaigns those served, who they recruited."""
+    actor.require(Permission.READ)
+    member = current(session, owned(session, Member, member_id, actor, noun="member"))
+    found = Summary(member)
+    identities = identities_of(session, [member.id])[member.id]
+    seen: list[datetime] = [member.first_seen_at]
+    campaigns: set[int] = set()
+    theirs = _authored_by(identities)
+    if theirs is not None:
+        rows = session.execute(
+            select(Interaction.kind, Interaction.occurred_at, Post.campaign_id)
+            .outerjoin(Publication, Publication.id == Interaction.publication_id)
+            .outerjoin(Post, Post.id == Publication.post_id)
+            .where(Interaction.workspace_id == actor.workspace_id, theirs)
+        ).all()
+        found.interactions = dict(Counter(kind for kind, _, _ in rows))
+        seen += [at for _, at, _ in rows]
+        campaigns |= {c for _, _, c in rows if c is not None}
+    results = session.execute(
+        select(
+            Conversion.kind, Conversion.name, Conversion.occurred_at, Conversion.campaign_id
+        ).where(Conversion.member_id == member.id)
+    ).all()
+    found.conversions = dict(
+        Counter(f"custom:{name}" if kind == "custom" else kind for kind, name, _, _ in results)
+    )
+    seen += [at for _, _, at, _ in results]
+    campaigns |= {c for *_, c in results if c is not None}
+    found.campaigns = sorted(campaigns)
+    recruited = select(Member.id).where(Member.referred_by == member.id)
+    found.recruits = len(session.scalars(recruited).all())
+    found.last_seen_at = max(seen)
+    return found
