@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import Integer, and_, cast, func, select, true
 from sqlmodel import Session
 
 from adapters.types import METRICS
@@ -168,7 +168,7 @@ def _publication_figures(
         .order_by(Publication.published_at, Publication.id)
     ).all()
     ids = [row.id for row in published]
-    metrics = _last_metrics(session, ids, end)
+    metrics = last_metrics(session, ids, end)
     clicks = dict(
         session.execute(
             select(LinkClick.publication_id, func.count())
@@ -190,8 +190,10 @@ def _publication_figures(
     ]
 
 
-def _last_metrics(session: Session, ids: list[int], end: datetime) -> dict[int, dict[str, int]]:
-    """Each publication's metrics as its last successful pull before `end` found them."""
+def last_metrics(
+    session: Session, ids: list[int], end: datetime | None = None
+) -> dict[int, dict[str, int]]:
+    """Each publication's metrics as its last successful pull (before `end`) found them."""
     found: dict[int, dict[str, int]] = {}
     for chunk in _chunks(ids, 500):
         last = (
@@ -200,7 +202,8 @@ def _last_metrics(session: Session, ids: list[int], end: datetime) -> dict[int, 
                 func.max(MetricSnapshot.taken_at).label("taken_at"),
             )
             .where(MetricSnapshot.publication_id.in_(chunk))
-            .where(MetricSnapshot.metrics.is_not(None), MetricSnapshot.taken_at < end)
+            .where(MetricSnapshot.metrics.is_not(None))
+            .where(MetricSnapshot.taken_at < end if end is not None else true())
             .group_by(MetricSnapshot.publication_id)
             .subquery()
         )

@@ -303,3 +303,50 @@ class ReportRead(Output):
     worst: list[PublicationFiguresRead] = Field(description="Fewest first, not among the best")
     advocates: list[AdvocateRead] = Field(description="Whose referrals brought the most")
     compare: ComparisonRead | None = None
+
+
+class BestTimesQuery(Input):
+    time_zone: TimeZone | None = Field(
+        default=None, description="Default: the channel's posting slots' zone, else UTC"
+    )
+    count: int = Field(default=5, ge=1, le=48, description="How many best hours")
+    min_posts: int = Field(
+        default=2, ge=1, le=100, description="Posts an hour needs before its results count"
+    )
+
+
+class HourRead(Output):
+    day: str = Field(description="monday ... sunday, in the zone")
+    time: str = Field(description="The hour's start, HH:00")
+    publications: int
+    impressions: int
+    engagements: int
+    engagements_per_publication: float | None
+    engagement_rate: float | None
+    interactions: int = Field(description="What the audience did in that hour (any post)")
+
+
+class BestHourRead(HourRead):
+    basis: Literal["posts", "audience"] = Field(
+        description="posts: its posts did best; audience: the audience was busiest then "
+        "(not enough posts to judge)"
+    )
+
+
+class BestTimesRead(Output):
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+
+    channel_id: int
+    time_zone: str
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    best: list[BestHourRead] = Field(description="Best first")
+    hours: list[HourRead] = Field(description="Every hour of the week with anything in it")
+
+
+class SlotsFromBestTimes(Input):
+    count: int = Field(default=5, ge=1, le=48, description="How many slots a week")
+    time_zone: TimeZone | None = Field(
+        default=None, description="Default: the channel's posting slots' zone, else UTC"
+    )
+    min_posts: int = Field(default=2, ge=1, le=100)

@@ -1,0 +1,101 @@
+"""When to post (issue 15, part 7): a channel's history by hour of the week, in its zone;
+the best hours by how their posts did, the audience's busiest filling the rest; the
+posting slots filled from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.sandbox import hooks_out
+from publisher.dispatcher import hand_over_pulls
+from tests.helpers import drain_queue, run_pipeline
+
+MONDAY = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC (10:00 in Paris)
+WEEK, DAY, HOUR = timedelta(weeks=1), timedelta(days=1), timedelta(hours=1)
+X_SECRET = "x-consumer-secret"
+FAN = ("7007", "camille", "Camille")
+
+
+@pytest.fixture
+def history(api, scenario, runtime, sandbox, at):
+    """Two Monday 09:00 posts that did well, two Wednesday 18:00 posts that did less, one
+    Friday 07:00 post, and an audience busy on Saturday evenings."""
+    runtime.settings = runtime.settings.with_(x_consumer_secret=X_SECRET)
+    x, _ = scenario.channels()
+    campaign = scenario.campaign()
+    times = [
+        (MONDAY, 40),
+        (MONDAY + WEEK, 60),
+        (MONDAY + 2 * DAY + 9 * HOUR, 10),
+        (MONDAY + WEEK + 2 * DAY + 9 * HOUR, 6),
+        (MONDAY + 4 * DAY - 2 * HOUR, 90),  # one Friday post: too few to judge
+    ]
+    for n, (when, likes) in enumerate(times):
+        at(when - HOUR)
+        body = scenario.post_body([x], at=when, text=f"Post {n}", campaign=campaign)
+        post = api.post("/v1/posts", body, expect=201)
+        scenario.submit_and_approve(post)
+        at(when)
+        run_pipeline(runtime, now=when)
+        pub = scenario.publication(post["publications"][0]["id"])
+        assert pub["status"] == "published"
+        sandbox.ledger.set_metrics("x", pub["external_id"], like_count=likes, impression_count=1000)
+    end = MONDAY + 3 * WEEK
+    at(end)
+    with runtime.session() as session:
+        hand_over_pulls(session, runtime, now=end)
+    drain_queue(runtime)
+    saturday = MONDAY + 2 * WEEK + 5 * DAY + 11 * HOUR  # 20:00 UTC, within the replay window
+    account = x["external_account_id"]
+    for n in range(3):
+        like = hooks_out.x_like(account, pub["external_id"], (f"8{n}", f"fan{n}", "Fan"), saturday)
+        body, signed = hooks_out.signed("x", like, X_SECRET)
+        assert api.client.post("/v1/hooks/x", data=body, headers=signed).status_code == 200
+    return x
+
+
+def test_the_best_hours_are_those_whose_posts_did_best(api, history):
+    found = api.get(f"/v1/channels/{history['id']}/best-times?count=3")
+    assert found["time_zone"] == "UTC"
+    best = [(h["day"], h["time"], h["basis"]) for h in found["best"]]
+    assert best == [
+        ("monday", "09:00", "posts"),
+        ("wednesday", "18:00", "posts"),
+        ("saturday", "20:00", "audience"),
+    ]
+    monday = found["best"][0]
+    assert (monday["publications"], monday["engagements"]) == (2, 100)
+    assert monday["engagements_per_publication"] == 50.0 and monday["engagement_rate"] == 0.05
+    friday = next(h for h in found["hours"] if h["day"] == "friday")
+    assert (friday["time"], friday["publications"], friday["engagements"]) == ("07:00", 1, 90)
+    assert sum(h["publications"] for h in found["hours"]) == 5
+
+
+def test_the_hours_are_the_zones(api, history):
+    found = api.get(f"/v1/channels/{history['id']}/best-times?count=1&time_zone=Europe/Paris")
+    assert [(h["day"], h["time"]) for h in found["best"]] == [("monday", "10:00")]
+
+
+def test_the_posting_slots_are_filled_from_the_best_hours(api, history):
+    slots = api.post(f"/v1/channels/{history['id']}/best-times/slots", {"count": 2}, expect=200)
+    assert slots["slots"] == [
+        {"day": "monday", "time": "09:00"},
+        {"day": "wednesday", "time": "18:00"},
+    ]
+    assert api.get(f"/v1/channels/{history['id']}/slots")["slots"] == slots["slots"]
+    assert (
+        api.call(
+            "POST", f"/v1/channels/{history['id']}/best-times/slots", {"count": 2}, as_="reviewer"
+        )[0]
+        == 403
+    )
+
+
+def test_a_channel_without_history_has_no_best_time(api, scenario):
+    x, _ = scenario.channels()
+    found = api.get(f"/v1/channels/{x['id']}/best-times")
+    assert (found["best"], found["hours"]) == ([], [])
+    assert api.call("GET", f"/v1/channels/{x['id']}/best-times?count=0")[0] == 422
+    assert api.call("GET", "/v1/channels/999999/best-times")[0] == 404
