@@ -131,6 +131,8 @@ class _Loop:
                 dispatch.expire_claims(
                     session, now=clock(), claim_timeout=self.claim_timeout, look=look
                 )
+                if rt.clicks.waiting():
+                    rt.queue.hand_over_flush()
                 self.last_claims = clock()
             if (clock() - self.last_sweep).total_seconds() >= SWEEP_EVERY_S:
                 self._sweep(session)

@@ -180,3 +180,10 @@ def run_pull_metrics(channel_id: int, pull_id: int, *publication_ids: int) -> in
         )
         session.commit()
     return len(batch.posts)
+
+
+def run_flush_clicks() -> int:
+    """Write the clicks through the short links that wait in Redis (publisher/engage/clicks.py)."""
+    runtime = current()
+    with runtime.session() as session:
+        return runtime.clicks.flush(session)

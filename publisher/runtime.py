@@ -25,6 +25,7 @@ from publisher.core.settings import Settings, ensure_secret_keys
 from publisher.deliver.outcomes import RetryPolicy
 from publisher.deliver.transport import MAX_CHUNK, PublishQueue
 from publisher.engage import schedule
+from publisher.engage.clicks import ClickBuffer
 from publisher.plan import tokens
 from publisher.plan.links import LinkMaker
 from publisher.plan.media import MediaStore
@@ -96,6 +97,7 @@ class Runtime:
     _adapters: dict[int, tuple[tuple, Adapter, dict]] = field(default_factory=dict, repr=False)
     _senders: ThreadPoolExecutor | None = field(default=None, repr=False)
     _in_flight: InFlight | None = field(default=None, repr=False)
+    _clicks: ClickBuffer | None = field(default=None, repr=False)
     _http: HTTPAdapter | None = field(default=None, repr=False)
 
     @property
@@ -146,6 +148,13 @@ class Runtime:
             public_url=self.settings.public_url,
             signing_key=self.settings.secret_keys[0] if self.settings.secret_keys else "",
         )
+
+    @property
+    def clicks(self) -> ClickBuffer:
+        """Clicks through the short links, waiting in Redis for their batch write."""
+        if self._clicks is None:
+            self._clicks = ClickBuffer(self.redis, name=self.settings.queue_name)
+        return self._clicks
 
     @property
     def links(self) -> LinkMaker | None:

@@ -88,3 +88,9 @@ def wait_until(predicate, *, timeout_s: float = 60.0, what: str = "condition", s
             detail = f": {state()}" if state else ""
             raise AssertionError(f"timed out waiting for {what}{detail}")
         time.sleep(min(0.05, remaining))
+
+
+def flush_clicks(runtime: Runtime) -> int:
+    """Write the clicks waiting in Redis, as the background job does."""
+    with runtime.session() as session:
+        return runtime.clicks.flush(session)

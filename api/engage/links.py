@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, request
 from werkzeug.exceptions import NotFound
 
-from api.http.context import actor, commit, db, runtime
+from api.http.context import actor, db, runtime
 from api.http.spec import endpoint, json_response
 from publisher.core.workspaces import Permission
 from publisher.engage import clicks
@@ -21,8 +21,9 @@ _CODE = "<string(length=10):code>"
 @redirects.route(f"/l/{_CODE}", methods=["GET", "HEAD"])
 def follow(code: str):
     """302 to where the link leads. No key: readers on the networks open these. A HEAD
-    (a link preview checking the address) is answered and not counted."""
-    target = clicks.follow(
+    (a link preview checking the address) is answered and not counted. The click waits
+    in Redis for its batch write (publisher/engage/clicks.py)."""
+    target = runtime().clicks.follow(
         db(),
         code.lower(),
         referrer=request.referrer,
@@ -32,7 +33,6 @@ def follow(code: str):
     )
     if target is None:
         raise NotFound("no such short link")
-    commit()
     answer = redirect(target, 302)
     # Each click must reach us: no cache may answer it (and tell nobody where it came from).
     answer.headers["Cache-Control"] = "private, no-store"

@@ -177,6 +177,8 @@ class LinkClick(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # Each click's own key: a batch of buffered clicks written twice counts once.
+    key: str = Field(sa_column=Column(String(32), unique=True, nullable=False))
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     link_id: int = Field(foreign_key="tracked_link.id")
     publication_id: int = Field(foreign_key="publication.id")

@@ -25,12 +25,15 @@ RUN_PUBLISH = "publisher.jobs.run_publish"
 RUN_RECONCILE = "publisher.jobs.run_reconcile"
 RUN_DELIVER = "publisher.jobs.run_deliver"
 RUN_PULL_METRICS = "publisher.jobs.run_pull_metrics"
+RUN_FLUSH_CLICKS = "publisher.jobs.run_flush_clicks"
 _PREFIX = {
     RUN_PUBLISH: "publish",
     RUN_RECONCILE: "reconcile",
     RUN_DELIVER: "webhook",
     RUN_PULL_METRICS: "metrics",
+    RUN_FLUSH_CLICKS: "clicks",
 }
+FLUSH_CLICKS_JOB = "clicks-flush"
 
 
 # A burst is handed over in jobs of up to this many publications, which a worker sends
@@ -107,6 +110,21 @@ class PublishQueue:
         if datas:
             self.background.enqueue_many(datas)
         return len(datas)
+
+    def hand_over_flush(self) -> bool:
+        """Ask a worker to write the clicks waiting (once: not while one such job waits)."""
+        waiting = self.background.fetch_job(FLUSH_CLICKS_JOB)
+        if waiting is not None and waiting.get_status(refresh=False) in ("queued", "started"):
+            return False
+        self.background.enqueue(
+            RUN_FLUSH_CLICKS,
+            job_id=FLUSH_CLICKS_JOB,
+            job_timeout=self.job_timeout_s,
+            result_ttl=0,
+            failure_ttl=24 * 3600,
+            description="write the clicks waiting",
+        )
+        return True
 
     @property
     def queues(self) -> list[Queue]:

@@ -4,14 +4,20 @@ maintained list), never an IP address."""
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from crawlerdetect import CrawlerDetect
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from publisher.core.engagement_models import LinkClick, TrackedLink
@@ -19,6 +25,7 @@ from publisher.core.models import Publication
 from publisher.core.workspaces import Actor, Permission, owned
 from publisher.plan import links
 
+log = logging.getLogger(__name__)
 _MOBILE = re.compile(r"Mobile|Android|iPhone|iPad|iPod|Windows Phone", re.IGNORECASE)
 _detector = CrawlerDetect()
 
@@ -43,35 +50,109 @@ def referrer_host(referrer: str | None) -> str | None:
     return host[:253] if host else None
 
 
-def follow(
-    session: Session,
-    code: str,
-    *,
-    referrer: str | None,
-    user_agent: str | None,
-    now: datetime,
-    count: bool = True,
-) -> str | None:
-    """Where the short link `code` leads, or None if there is no such link; the click is
-    recorded unless `count` is false (a HEAD request, a link preview's check)."""
-    link = links.find(session, code)
-    if link is None:
-        return None
-    if count:
-        agent = agent_of(user_agent)
-        session.add(
-            LinkClick(
-                workspace_id=link.workspace_id,
-                link_id=link.id,
-                publication_id=link.publication_id,
-                campaign_id=link.campaign_id,
-                at=now,
-                referrer_host=referrer_host(referrer),
-                agent=agent,
-                bot=agent == "bot",
-            )
-        )
-    return link.target
+@dataclass(frozen=True)
+class Known:
+    """What a redirect needs of a link (codes and targets never change: kept in memory)."""
+
+    id: int
+    workspace_id: int
+    publication_id: int
+    campaign_id: int | None
+    target: str
+
+
+class ClickBuffer:
+    """Clicks wait in a Redis list and go to the database in batches (`flush`, a worker's
+    background job the dispatcher hands over): a burst of clicks on a shared post is one
+    INSERT a second, not a write transaction each, which on SQLite would queue the
+    dispatcher and the workers behind the one writer. Each click carries its own key, so
+    a batch written twice (a flush that died before trimming the list) counts once. With
+    Redis down, a click is written at once."""
+
+    def __init__(self, redis: Redis, *, name: str = "publish", known: int = 50_000) -> None:
+        self.redis = redis
+        self.key = f"publisher:{name}:clicks"
+        self._known: dict[str, Known] = {}
+        self._known_max = known
+
+    def link(self, session: Session, code: str) -> Known | None:
+        found = self._known.get(code)
+        if found is None:
+            row = links.find(session, code)
+            if row is None:
+                return None  # not remembered: it may be written a moment from now
+            found = Known(row.id, row.workspace_id, row.publication_id, row.campaign_id, row.target)
+            if len(self._known) >= self._known_max:
+                self._known.clear()
+            self._known[code] = found
+        return found
+
+    def follow(
+        self,
+        session: Session,
+        code: str,
+        *,
+        referrer: str | None,
+        user_agent: str | None,
+        now: datetime,
+        count: bool = True,
+    ) -> str | None:
+        """Where the short link `code` leads, or None if there is no such link; the click
+        is recorded unless `count` is false (a HEAD request, a link preview's check)."""
+        link = self.link(session, code)
+        if link is None:
+            return None
+        if count:
+            agent = agent_of(user_agent)
+            click = {
+                "key": uuid.uuid4().hex,
+                "workspace_id": link.workspace_id,
+                "link_id": link.id,
+                "publication_id": link.publication_id,
+                "campaign_id": link.campaign_id,
+                "at": now.isoformat(),
+                "referrer_host": referrer_host(referrer),
+                "agent": agent,
+                "bot": agent == "bot",
+            }
+            try:
+                self.redis.rpush(self.key, json.dumps(click))
+            except RedisError as exc:
+                log.warning("click written at once (Redis unavailable: %s)", exc)
+                _insert(session, [click])
+                session.commit()
+        return link.target
+
+    def waiting(self) -> int:
+        return self.redis.llen(self.key)
+
+    def flush(self, session: Session, *, batch: int = 5000) -> int:
+        """Write the clicks waiting, a batch at a time; returns how many were written."""
+        written = 0
+        while True:
+            raw = self.redis.lrange(self.key, 0, batch - 1)
+            if not raw:
+                return written
+            clicks = []
+            for item in raw:
+                try:
+                    clicks.append(json.loads(item))
+                except ValueError:
+                    log.error("dropped an unreadable click record: %r", item[:200])
+            _insert(session, clicks)
+            session.commit()
+            self.redis.ltrim(self.key, len(raw), -1)
+            written += len(clicks)
+            if len(raw) < batch:
+                return written
+
+
+def _insert(session: Session, clicks: list[dict]) -> None:
+    if not clicks:
+        return
+    rows = [{**c, "at": datetime.fromisoformat(c["at"])} for c in clicks]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(LinkClick).values(rows).on_conflict_do_nothing())
 
 
 @dataclass(frozen=True)

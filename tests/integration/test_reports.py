@@ -15,7 +15,7 @@ from sqlalchemy import select
 from publisher.core.engagement_models import LinkClick, MetricSnapshot
 from publisher.core.models import Conversion, Member, Post, Publication
 from publisher.dispatcher import hand_over_pulls
-from tests.helpers import drain_queue, run_pipeline
+from tests.helpers import drain_queue, flush_clicks, run_pipeline
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -119,6 +119,7 @@ def campaign(api, scenario, runtime, sandbox, at):
     _click(api, at, T0 + 3 * HOUR, first, agent="Twitterbot/1.0")
     _click(api, at, T0 + DAY + HOUR, links[pubs[-1]["id"]][0]["url"])
     _click(api, at, T0 - HOUR, first)  # before the window: not counted in it
+    flush_clicks(runtime)
 
     at(T0 + 2 * DAY)
     base = {"kind": "signup", "campaign_id": made["id"]}

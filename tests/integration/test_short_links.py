@@ -6,13 +6,16 @@ redirects' answers and the API's counts."""
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
+from redis import Redis
 from sqlalchemy import inspect, select
 
 from adapters.sandbox import Fault
 from publisher.core.engagement_models import LinkClick
-from tests.helpers import reconcile_pass, run_pipeline, soon
+from publisher.engage.clicks import ClickBuffer
+from tests.helpers import drain_queue, flush_clicks, reconcile_pass, run_pipeline, soon
 
 PUBLIC = "https://go.acme-asso.fr"
 SHORT = re.compile(re.escape(PUBLIC) + r"/l/([a-z2-7]{10})")
@@ -85,6 +88,7 @@ def test_links_go_out_short_and_lead_to_the_tagged_link(
     )
     assert bare.headers["Location"] == "https://lumiere.paris?utm_source=x"
 
+    assert flush_clicks(runtime) == 2
     x_pub = next(p for p in post["publications"] if p["channel_id"] == x["id"])
     listed = {link["code"]: link for link in api.get(f"/v1/publications/{x_pub['id']}/links")}
     assert set(listed) == set(x_codes)
@@ -105,6 +109,7 @@ def test_a_click_keeps_the_referring_host_and_the_kind_of_client_never_the_addre
     )
     _follow(api, f"{PUBLIC}/l/{code}", **{"User-Agent": "Twitterbot/1.0"})
     assert api.client.head(f"/l/{code}").status_code == 302  # a preview's check: not counted
+    flush_clicks(runtime)
     with runtime.session() as session:
         rows = session.execute(select(LinkClick).order_by(LinkClick.id)).scalars().all()
     assert [(r.referrer_host, r.agent, r.bot) for r in rows] == [
@@ -178,3 +183,45 @@ def test_an_unknown_code_is_a_404_problem(api, public):
     assert answer.status_code == 404
     assert answer.get_json()["type"].endswith("not_found")
     assert api.client.get("/l/short").status_code == 404
+
+
+def test_clicks_wait_in_redis_and_a_worker_writes_them_once(
+    api, scenario, runtime, sandbox, at, public
+):
+    """A burst of clicks is one batch write, handed to a worker's background job; a batch
+    written again (a flush that died before trimming) counts once."""
+    x, _ = scenario.channels()
+    _published(api, scenario, runtime, at, _campaign(api), [x], text="Voir https://acme-asso.fr/f")
+    (code,) = SHORT.findall(sandbox.ledger.accepted("x")[0].text)
+    for _ in range(5):
+        assert api.client.get(f"/l/{code}").status_code == 302
+    with runtime.session() as session:
+        assert session.execute(select(LinkClick)).all() == []  # waiting, not written
+    waiting = runtime.redis.lrange(runtime.clicks.key, 0, -1)
+    assert len(waiting) == 5 and runtime.queue.hand_over_flush()
+    assert not runtime.queue.hand_over_flush()  # one such job at a time
+    drain_queue(runtime)
+    runtime.redis.rpush(runtime.clicks.key, *waiting)  # the same batch again
+    flush_clicks(runtime)
+    with runtime.session() as session:
+        assert len(session.execute(select(LinkClick)).all()) == 5
+    assert runtime.redis.llen(runtime.clicks.key) == 0
+
+
+def test_with_redis_down_a_click_is_written_at_once(api, scenario, runtime, sandbox, at, public):
+    x, _ = scenario.channels()
+    _published(api, scenario, runtime, at, _campaign(api), [x], text="Voir https://acme-asso.fr/g")
+    (code,) = SHORT.findall(sandbox.ledger.accepted("x")[0].text)
+    dead = ClickBuffer(Redis(port=_closed_port(), socket_connect_timeout=0.5), name="dead")
+    with runtime.session() as session:
+        target = dead.follow(session, code, referrer=None, user_agent=PHONE, now=soon())
+    assert target.startswith("https://acme-asso.fr/g")
+    with runtime.session() as session:
+        (click,) = session.execute(select(LinkClick)).scalars()
+        assert click.agent == "mobile"
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

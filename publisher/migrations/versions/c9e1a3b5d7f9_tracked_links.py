@@ -43,6 +43,7 @@ def upgrade() -> None:
     op.create_table(
         "link_click",
         sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("key", sa.String(length=32), nullable=False, unique=True),
         sa.Column("workspace_id", sa.Integer(), sa.ForeignKey("workspace.id"), nullable=False),
         sa.Column("link_id", sa.Integer(), sa.ForeignKey("tracked_link.id"), nullable=False),
         sa.Column("publication_id", sa.Integer(), sa.ForeignKey("publication.id"), nullable=False),
