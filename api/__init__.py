@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     v1.register_blueprint(community.events)
     v1.register_blueprint(short_links.bp)
     v1.register_blueprint(campaign_reports.bp)
+    v1.register_blueprint(campaign_reports.community_bp)
     v1.register_blueprint(best_times.bp)
     app.register_blueprint(v1)
     app.register_blueprint(media.public)

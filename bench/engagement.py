@@ -6,7 +6,7 @@ and the workers' pulls (one GET /2/tweets per 100 posts, snapshots stored) until
 publication has its snapshot: publications pulled per second, and platform requests per
 publication counted by the sandbox (target <= 0.02: batching). The baseline, measured in
 the same run on a sample, is one request per publication (what a pull per post costs).
-Report generation and the short-link redirect are not built yet: not measured here.
+Report generation and the short-link redirect: bench/reports.py.
 Ends with one JSON line.
 
     python bench/engagement.py [--count 10000] [--database-url URL] [--workers 2]

@@ -4,11 +4,12 @@ their clicks."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, g, redirect, request
 from werkzeug.exceptions import NotFound
 
 from api.http.context import actor, db, runtime
-from api.http.spec import endpoint, json_response
+from api.http.paging import PageQuery, after_id, page
+from api.http.spec import endpoint
 from publisher.core.workspaces import Permission
 from publisher.engage import clicks
 from publisher.engage.schemas import TrackedLinkRead
@@ -43,24 +44,26 @@ def follow(code: str):
 @bp.get("/<int:publication_id>/links")
 @endpoint(
     "The short links a publication sent, each with the clicks through it (bots apart)",
+    query=PageQuery,
     response=list[TrackedLinkRead],
     permission=Permission.READ,
 )
 def listing(publication_id: int):
-    maker = runtime().links
-    counted = clicks.publication_links(db(), actor(), publication_id)
-    agents = clicks.clicks_by_agent(db(), [c.link.id for c in counted])
-    return json_response(
-        [
-            TrackedLinkRead(
-                code=c.link.code,
-                url=maker.url(c.link.code) if maker else f"/l/{c.link.code}",
-                target=c.link.target,
-                clicks=c.clicks,
-                bots=c.bots,
-                agents=agents.get(c.link.id, {}),
-                created_at=c.link.created_at,
-            )
-            for c in counted
-        ]
+    q, maker = g.query, runtime().links
+    counted = clicks.publication_links(
+        db(), actor(), publication_id, limit=q.limit + 1, after_id=after_id(q)
     )
+    agents = clicks.clicks_by_agent(db(), [c.link.id for c in counted])
+
+    def read(c: clicks.LinkCount) -> TrackedLinkRead:
+        return TrackedLinkRead(
+            code=c.link.code,
+            url=maker.url(c.link.code) if maker else f"/l/{c.link.code}",
+            target=c.link.target,
+            clicks=c.clicks,
+            bots=c.bots,
+            agents=agents.get(c.link.id, {}),
+            created_at=c.link.created_at,
+        )
+
+    return page(counted, q, read, next_position=lambda c: {"after": c.link.id})

@@ -12,11 +12,16 @@ from api.http.context import actor, db, runtime
 from api.http.spec import endpoint, json_response
 from publisher.core.models import Channel
 from publisher.core.workspaces import Permission
-from publisher.engage import charts, reports
-from publisher.engage.reports import BASE_METRICS, Figures, PublicationFigures
+from publisher.engage import charts, community, reports
+from publisher.engage import figures as vocabulary
+from publisher.engage.figures import BASE_METRICS, Figures, PublicationFigures
 from publisher.engage.schemas import (
     AdvocateRead,
+    CampaignLineRead,
     ChannelFiguresRead,
+    CohortRead,
+    CommunityQuery,
+    CommunityRead,
     ComparisonRead,
     DayFiguresRead,
     FiguresRead,
@@ -27,6 +32,7 @@ from publisher.engage.schemas import (
 )
 
 bp = Blueprint("campaign_reports", __name__, url_prefix="/campaigns")
+community_bp = Blueprint("community_report", __name__, url_prefix="/reports")
 BEST = 3
 
 
@@ -69,6 +75,41 @@ def report(campaign_id: int):
 
 def _channels(found: reports.Report) -> list[Channel]:
     return list(db().exec(select(Channel).where(Channel.id.in_(list(found.by_channel)))))
+
+
+@community_bp.get("/community")
+@endpoint(
+    "The workspace's community over a window: every campaign's figures and goals, their "
+    "sum, new followers, interactions, active members, weekly retention cohorts",
+    query=CommunityQuery,
+    response=CommunityRead,
+    permission=Permission.READ,
+)
+def community_report():
+    q: CommunityQuery = g.query
+    found = community.community_report(db(), actor(), start=q.from_, end=q.to, weeks=q.weeks)
+    return json_response(
+        CommunityRead(
+            from_=found.start,
+            to=found.end,
+            totals=FiguresRead(**_figures(found.totals)),
+            new_followers=found.follows,
+            interactions=dict(sorted(found.interactions.items())),
+            active_members=found.active_members,
+            members=found.members_total,
+            campaigns=[
+                CampaignLineRead(
+                    campaign_id=line.campaign.id,
+                    campaign_name=line.campaign.name,
+                    objective=line.campaign.objective,
+                    goals=[GoalRead(**g) for g in vocabulary.goals(line.campaign, line.figures)],
+                    **_figures(line.figures),
+                )
+                for line in found.campaigns
+            ],
+            cohorts=[CohortRead(**cohort) for cohort in found.cohorts],
+        )
+    )
 
 
 def _figures(figures: Figures) -> dict:
@@ -125,7 +166,7 @@ def _read(found: reports.Report) -> ReportRead:
             from_=found.previous_start,
             to=found.start,
             totals=FiguresRead(**before),
-            change=reports.change(counts, {k: before[k] for k in counts}),
+            change=vocabulary.change(counts, {k: before[k] for k in counts}),
         )
     return ReportRead(
         campaign_id=campaign.id,
@@ -135,7 +176,7 @@ def _read(found: reports.Report) -> ReportRead:
         to=found.end,
         time_zone=found.time_zone,
         totals=FiguresRead(**_figures(found.totals)),
-        goals=[GoalRead(**goal) for goal in reports.goals(campaign, found.totals)],
+        goals=[GoalRead(**goal) for goal in vocabulary.goals(campaign, found.totals)],
         by_channel=[
             ChannelFiguresRead(
                 channel_id=channel_id,

@@ -20,7 +20,8 @@ from sqlmodel import Session
 from publisher.core.models import Channel, Interaction, Publication
 from publisher.core.states import Status
 from publisher.core.workspaces import Actor, Permission, owned
-from publisher.engage.reports import ENGAGEMENTS, last_metrics
+from publisher.engage.figures import ENGAGEMENTS
+from publisher.engage.reports import last_metrics
 from publisher.plan.schemas import WEEKDAYS
 
 LOOK_BACK = timedelta(days=90)

@@ -162,8 +162,11 @@ class LinkCount:
     bots: int
 
 
-def publication_links(session: Session, actor: Actor, publication_id: int) -> list[LinkCount]:
-    """The short links a publication sent, with the clicks through each (bots apart)."""
+def publication_links(
+    session: Session, actor: Actor, publication_id: int, *, limit: int = 100, after_id: int = 0
+) -> list[LinkCount]:
+    """The short links a publication sent, with the clicks through each (bots apart), in
+    the order they were made, from after `after_id`."""
     actor.require(Permission.READ)
     owned(session, Publication, publication_id, actor)
     found = session.execute(
@@ -173,9 +176,10 @@ def publication_links(session: Session, actor: Actor, publication_id: int) -> li
             func.count(LinkClick.id).filter(LinkClick.bot.is_(True)),
         )
         .outerjoin(LinkClick, LinkClick.link_id == TrackedLink.id)
-        .where(TrackedLink.publication_id == publication_id)
+        .where(TrackedLink.publication_id == publication_id, TrackedLink.id > after_id)
         .group_by(TrackedLink.id)
         .order_by(TrackedLink.id)
+        .limit(limit)
     ).all()
     return [LinkCount(link, people, bots) for link, people, bots in found]
 

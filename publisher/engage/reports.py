@@ -10,89 +10,30 @@ totals); clicks by people (bots apart) and conversions that happened in the wind
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, cast, func, select, true
 from sqlmodel import Session
 
-from adapters.types import METRICS
 from publisher.core.engagement_models import LinkClick, MetricSnapshot
-from publisher.core.models import Campaign, Channel, Conversion, Member, Post, Publication
+from publisher.core.models import (
+    Campaign,
+    Channel,
+    Conversion,
+    Member,
+    Post,
+    Publication,
+)
 from publisher.core.workspaces import Actor, Permission, owned
-
-# What counts as engaging with a post: every reaction a person makes on it.
-ENGAGEMENTS = ("likes", "shares", "replies", "quotes", "bookmarks")
-BASE_METRICS = tuple(m for m in METRICS if not m.startswith("organic_"))
-# Goal names a report can measure, besides the metrics: conversions by kind, people.
-KIND_GOALS = {
-    "signups": "signup",
-    "referrals": "referral",
-    "subscriptions": "subscription",
-    "purchases": "purchase",
-}
-BUCKET_S = 900  # clicks and results are grouped by quarter hour, then put in local days
-
-
-@dataclass
-class Figures:
-    """The totals of one window."""
-
-    publications: int = 0
-    metrics: dict[str, int] = field(default_factory=dict)
-    clicks: int = 0
-    bot_clicks: int = 0
-    conversions: dict[str, int] = field(default_factory=dict)
-    value_cents: dict[str, int] = field(default_factory=dict)
-    new_members: int = 0
-    returning_members: int = 0
-
-    @property
-    def engagements(self) -> int:
-        return sum(self.metrics.get(name, 0) for name in ENGAGEMENTS)
-
-    @property
-    def engagement_rate(self) -> float | None:
-        return _ratio(self.engagements, self.metrics.get("impressions", 0))
-
-    @property
-    def click_through_rate(self) -> float | None:
-        return _ratio(self.clicks, self.metrics.get("impressions", 0))
-
-    def measure(self, goal: str) -> int | None:
-        """The figure a goal of this name is measured by, or None if none is."""
-        if goal in self.metrics or goal in BASE_METRICS:
-            return self.metrics.get(goal, 0)
-        if goal in KIND_GOALS:
-            return self.conversions.get(KIND_GOALS[goal], 0)
-        known = {
-            "publications": self.publications,
-            "engagements": self.engagements,
-            "clicks": self.clicks,
-            "conversions": sum(self.conversions.values()),
-            "new_members": self.new_members,
-            "returning_members": self.returning_members,
-            "members": self.new_members + self.returning_members,
-        }
-        if goal in known:
-            return known[goal]
-        return self.conversions.get(f"custom:{goal}")
-
-
-@dataclass
-class PublicationFigures:
-    publication_id: int
-    channel_id: int
-    platform: str
-    published_at: datetime
-    metrics: dict[str, int]
-    clicks: int
-
-    @property
-    def engagements(self) -> int:
-        return sum(self.metrics.get(name, 0) for name in ENGAGEMENTS)
+from publisher.engage.figures import (
+    BASE_METRICS,
+    BUCKET_S,
+    Figures,
+    PublicationFigures,
+)
 
 
 @dataclass
@@ -129,14 +70,14 @@ def campaign_report(
     end = end or min(campaign.ends_at or now, now)
     if end <= start:
         end = start  # an empty window: every figure 0
-    pubs = _publication_figures(session, campaign.id, start, end)
-    totals = _totals(session, campaign.id, pubs, start, end)
+    pubs = publication_figures(session, campaign.id, start, end)
+    figures = window_figures(session, campaign.id, pubs, start, end)
     report = Report(
         campaign=campaign,
         start=start,
         end=end,
         time_zone=time_zone,
-        totals=totals,
+        totals=figures,
         publications=pubs,
         by_channel=_by_channel(session, campaign.id, pubs, start, end),
         by_day=_by_day(session, campaign.id, pubs, start, end, ZoneInfo(time_zone)),
@@ -145,16 +86,12 @@ def campaign_report(
     if compare_previous:
         span = end - start
         report.previous_start = start - span
-        earlier = _publication_figures(session, campaign.id, start - span, start)
-        report.previous = _totals(session, campaign.id, earlier, start - span, start)
+        earlier = publication_figures(session, campaign.id, start - span, start)
+        report.previous = window_figures(session, campaign.id, earlier, start - span, start)
     return report
 
 
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 6) if whole else None
-
-
-def _publication_figures(
+def publication_figures(
     session: Session, campaign_id: int, start: datetime, end: datetime
 ) -> list[PublicationFigures]:
     """Each publication published in the window, with its last pull's metrics before the
@@ -236,7 +173,7 @@ def _sum_metrics(pubs: Iterable[PublicationFigures]) -> dict[str, int]:
     return {name: total.get(name, 0) for name in BASE_METRICS}
 
 
-def _totals(
+def window_figures(
     session: Session,
     campaign_id: int,
     pubs: list[PublicationFigures],
@@ -390,24 +327,3 @@ def _advocates(
         .all()
     }
     return [(members[rid], n) for rid, n in rows if rid in members]
-
-
-def goals(campaign: Campaign, figures: Figures) -> list[dict]:
-    """Each of the campaign's goals with the figure it is measured by and the progress."""
-    out = []
-    for name, target in sorted((campaign.goals or {}).items()):
-        actual = figures.measure(name)
-        out.append(
-            {
-                "name": name,
-                "target": target,
-                "actual": actual,
-                "progress": round(actual / target, 6) if actual is not None and target else None,
-            }
-        )
-    return out
-
-
-def change(now: Mapping[str, int], before: Mapping[str, int]) -> dict[str, float | None]:
-    """The relative change of each figure from `before` to `now` (None from 0)."""
-    return {name: _ratio(now[name] - before.get(name, 0), before.get(name, 0)) for name in now}

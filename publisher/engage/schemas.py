@@ -350,3 +350,47 @@ class SlotsFromBestTimes(Input):
         default=None, description="Default: the channel's posting slots' zone, else UTC"
     )
     min_posts: int = Field(default=2, ge=1, le=100)
+
+
+class CommunityQuery(Input):
+    from_: Instant = Field(alias="from", description="Start of the window")
+    to: Instant = Field(description="End of the window, excluded")
+    weeks: int = Field(default=8, ge=1, le=52, description="Retention cohorts: how many weeks")
+
+    @model_validator(mode="after")
+    def _window(self) -> CommunityQuery:
+        if self.to <= self.from_:
+            raise ValueError("to must be after from")
+        if (self.to - self.from_).days > 400:
+            raise ValueError("a report covers 400 days at most")
+        return self
+
+
+class CampaignLineRead(FiguresRead):
+    campaign_id: int
+    campaign_name: str
+    objective: str
+    goals: list[GoalRead]
+
+
+class CohortRead(Output):
+    week: int = Field(description="0: the window's first week")
+    starts_at: datetime
+    members: int = Field(description="Members first seen that week")
+    retention: list[float] = Field(
+        description="For each following week in the window, the share of them active in it"
+    )
+
+
+class CommunityRead(Output):
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    totals: FiguresRead = Field(description="Every campaign's figures added up")
+    new_followers: int = Field(description="Follows of the workspace's accounts (audience growth)")
+    interactions: dict[str, int] = Field(description="On the networks, by kind")
+    active_members: int = Field(description="Members with a result or an interaction in it")
+    members: int = Field(description="Members known by the window's end (merged ones once)")
+    campaigns: list[CampaignLineRead]
+    cohorts: list[CohortRead]

@@ -268,3 +268,66 @@ def test_erasing_a_member_keeps_the_aggregates(api, runtime, published):
         api.call("POST", f"/v1/members/{member['id']}/erase", {"reason": "x"}, as_="editor")[0]
         == 403
     )
+
+
+def test_the_community_report_counts_members_followers_and_cohorts(api, runtime, published):
+    now = datetime.now(UTC)
+    start, end = now - timedelta(days=21), now + timedelta(hours=1)
+    campaign = published["campaign"]["id"]
+
+    def at(days: float) -> str:
+        return (start + timedelta(days=days)).isoformat()
+
+    # Two members first seen in the window's first week; one of them back in the second.
+    _event(
+        api,
+        "c1",
+        {
+            "kind": "signup",
+            "campaign_id": campaign,
+            "member": {"external_id": "c"},
+            "occurred_at": at(1),
+        },
+    )
+    _event(
+        api,
+        "c2",
+        {
+            "kind": "purchase",
+            "campaign_id": campaign,
+            "member": {"external_id": "c"},
+            "occurred_at": at(8),
+        },
+    )
+    _event(
+        api,
+        "d1",
+        {
+            "kind": "signup",
+            "campaign_id": campaign,
+            "member": {"external_id": "d"},
+            "occurred_at": at(2),
+        },
+    )
+    # A member known on X, active there now; the account gains a follower.
+    api.post(
+        "/v1/members",
+        {"external_id": "fan", "identities": [{"platform": "x", "handle": "@Camille"}]},
+        expect=201,
+    )
+    _fan_engages(api, published)
+    account = published["x"]["external_account_id"]
+    _hook(api, hooks_out.x_follow(account, FAN, now))
+
+    query = f"from={start:%Y-%m-%dT%H:%M:%SZ}&to={end:%Y-%m-%dT%H:%M:%SZ}"
+    report = api.get(f"/v1/reports/community?{query}")
+    assert report["new_followers"] == 1
+    assert report["interactions"] == {"follow": 1, "like": 1, "reply": 1}
+    assert (report["active_members"], report["members"]) == (3, 3)
+    assert report["totals"]["conversions"] == {"purchase": 1, "signup": 2}
+    (line,) = [c for c in report["campaigns"] if c["campaign_id"] == campaign]
+    assert line["conversions"] == report["totals"]["conversions"]
+    first = report["cohorts"][0]
+    assert (first["members"], first["retention"]) == (2, [0.5, 0.0, 0.0])
+    assert [c["members"] for c in report["cohorts"]] == [2, 0, 0, 1]
+    assert api.call("GET", "/v1/reports/community")[0] == 422  # the window is required

@@ -1,0 +1,261 @@
+"""Reports and short links (issue 15, "Tests and figures"):
+
+  report:   a 90-day campaign (900 publications, each with two metrics pulls) with
+            1,000,000 clicks through its short links: the time `campaign_report` takes
+            (median of 3), against a baseline measured on the same rows in the same run:
+            the clicks read out and counted in Python (what grouping in the database saves).
+  redirect: GET /l/{code} from 200 concurrent clients (ApacheBench, `ab`), the engine
+            running as `publisher up` would (API, dispatcher, a worker): requests per
+            second and p99, against GET /healthz on the same server (the HTTP server's own
+            floor); then how long until every click is written (the batch writes).
+
+Ends with one JSON line. `ab` comes from Debian's apache2-utils (installed when missing
+and this runs as root).
+
+    python bench/reports.py [--clicks 1000000] [--requests 20000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from bench.common import private_settings, seed_scheduled, seed_world  # noqa: E402
+from publisher.core.db import make_engine, session_scope, utcnow  # noqa: E402
+from publisher.core.engagement_models import LinkClick, TrackedLink  # noqa: E402
+from publisher.core.models import MetricSnapshot, Publication  # noqa: E402
+from publisher.core.workspaces import Actor  # noqa: E402
+from publisher.engage import reports  # noqa: E402
+from publisher.stack import Stack  # noqa: E402
+
+DAYS = 90
+PER_DAY = 10
+AGENTS = ("desktop", "mobile", "unknown", "bot")
+
+
+def _seed(settings, world, clicks: int) -> tuple[int, str]:
+    """A campaign's 90 days: publications published, two pulls each, a link each, and
+    `clicks` clicks spread over the window. Returns (clicks written, one link's code)."""
+    engine = make_engine(settings.effective_database_url)
+    now = utcnow()
+    start = now - timedelta(days=DAYS)
+    times = [start + timedelta(hours=24 * i / PER_DAY) for i in range(DAYS * PER_DAY)]
+    with session_scope(engine) as session:
+        seed_scheduled(session, world, times, prefix="report")
+        pubs = session.execute(select(Publication.id, Publication.scheduled_at)).all()
+        for pid, at in pubs:
+            session.execute(
+                Publication.__table__.update()
+                .where(Publication.id == pid)
+                .values(status="published", published_at=at, external_id=str(pid))
+            )
+        session.execute(
+            insert(MetricSnapshot),
+            [
+                {
+                    "workspace_id": world.workspace_id,
+                    "publication_id": pid,
+                    "taken_at": at + timedelta(hours=hours),
+                    "metrics": {"impressions": 100 * hours, "likes": hours, "shares": 1},
+                }
+                for pid, at in pubs
+                for hours in (1, 24)
+            ],
+        )
+        session.execute(
+            insert(TrackedLink),
+            [
+                {
+                    "workspace_id": world.workspace_id,
+                    "publication_id": pid,
+                    "campaign_id": world.campaign_id,
+                    "code": f"b{pid:09d}",
+                    "target": f"https://acme-asso.fr/p/{pid}?utm_source=x",
+                    "created_at": at,
+                }
+                for pid, at in pubs
+            ],
+        )
+    links = {}
+    with session_scope(engine) as session:
+        links = dict(session.execute(select(TrackedLink.id, TrackedLink.publication_id)).all())
+        first_code = session.execute(select(TrackedLink.code).limit(1)).scalar_one()
+    link_ids = list(links)
+    rng = random.Random(7)
+    span = DAYS * 86400
+    written = 0
+    while written < clicks:
+        batch = min(50_000, clicks - written)
+        rows = []
+        for n in range(batch):
+            link = rng.choice(link_ids)
+            agent = AGENTS[rng.randrange(len(AGENTS))]
+            rows.append(
+                {
+                    "key": f"{written + n:032x}",
+                    "workspace_id": world.workspace_id,
+                    "link_id": link,
+                    "publication_id": links[link],
+                    "campaign_id": world.campaign_id,
+                    "at": start + timedelta(seconds=rng.randrange(span)),
+                    "referrer_host": "t.co",
+                    "agent": agent,
+                    "bot": agent == "bot",
+                }
+            )
+        with session_scope(engine) as session:
+            session.execute(insert(LinkClick), rows)
+        written += batch
+    engine.dispose()
+    return written, first_code
+
+
+def _naive(session, campaign_id: int, start, end) -> tuple[int, Counter]:
+    """The baseline: every click of the window read out, counted in Python."""
+    rows = session.execute(
+        select(LinkClick.at, LinkClick.bot, LinkClick.publication_id).where(
+            LinkClick.campaign_id == campaign_id, LinkClick.at >= start, LinkClick.at < end
+        )
+    ).all()
+    people = Counter(pid for _, bot, pid in rows if not bot)
+    return len(rows), people
+
+
+def measure_report(settings, world) -> dict[str, float]:
+    engine = make_engine(settings.effective_database_url)
+    actor = Actor(world.workspace_id, None, "admin")
+    now = utcnow()
+    start, end = now - timedelta(days=DAYS + 1), now + timedelta(minutes=1)
+    timings, baseline = [], []
+    for _ in range(3):
+        with session_scope(engine) as session:
+            began = time.perf_counter()
+            found = reports.campaign_report(
+                session, actor, world.campaign_id, start=start, end=end, now=now
+            )
+            timings.append(time.perf_counter() - began)
+        with session_scope(engine) as session:
+            began = time.perf_counter()
+            _naive(session, world.campaign_id, start, end)
+            baseline.append(time.perf_counter() - began)
+    engine.dispose()
+    totals = found.totals
+    print(
+        f"report: {totals.publications} publications, {totals.clicks:,} clicks by people, "
+        f"{totals.bot_clicks:,} by bots, {len(found.by_day)} days: "
+        f"{statistics.median(timings) * 1000:.0f} ms (baseline: clicks read and counted in "
+        f"Python, {statistics.median(baseline) * 1000:.0f} ms)",
+        flush=True,
+    )
+    return {
+        "report_ms": round(statistics.median(timings) * 1000, 1),
+        "baseline_report_ms": round(statistics.median(baseline) * 1000, 1),
+    }
+
+
+def _ab(url: str, requests: int, concurrency: int) -> tuple[float, float]:
+    """(requests per second, p99 in ms) as ApacheBench measures them."""
+    out = subprocess.run(
+        ["ab", "-q", "-n", str(requests), "-c", str(concurrency), "-s", "30", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+    p99 = float(re.search(r"^\s*99%\s+(\d+)", out, re.MULTILINE).group(1))
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    if failed:
+        raise SystemExit(f"ab: {failed} failed requests\n{out}")
+    return rate, p99
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def measure_redirects(settings, world, code: str, requests: int) -> dict[str, float]:
+    engine = make_engine(settings.effective_database_url)
+    with session_scope(engine) as session:
+        before = session.execute(select(func.count()).select_from(LinkClick)).scalar_one()
+    stack = Stack(settings, port=_free_port(), workers=1, log_dir=settings.home / "logs").start()
+    try:
+        base = stack.api_url.rstrip("/")
+        _ab(f"{base}/l/{code}", 500, 50)  # warm: the link remembered, threads started
+        rate, p99 = _ab(f"{base}/l/{code}", requests, 200)
+        floor_rate, floor_p99 = _ab(f"{base}/healthz", requests, 200)
+        began = time.monotonic()
+        expected = before + requests + 500
+        while time.monotonic() - began < 120:
+            with session_scope(engine) as session:
+                seen = session.execute(select(func.count()).select_from(LinkClick)).scalar_one()
+            if seen >= expected:
+                break
+            time.sleep(0.2)
+        written_s = time.monotonic() - began
+    finally:
+        stack.stop()
+        engine.dispose()
+    print(
+        f"redirect: {rate:,.0f}/s, p99 {p99:.0f} ms from 200 clients (GET /healthz on the "
+        f"same server: {floor_rate:,.0f}/s, p99 {floor_p99:.0f} ms); every click written "
+        f"{written_s:.1f} s after the last request ({seen - before:,} of {expected - before:,})",
+        flush=True,
+    )
+    return {
+        "redirects_per_s": round(rate, 1),
+        "redirect_p99_ms": p99,
+        "baseline_healthz_per_s": round(floor_rate, 1),
+        "baseline_healthz_p99_ms": floor_p99,
+        "clicks_written_after_s": round(written_s, 1),
+    }
+
+
+def _ensure_ab() -> None:
+    if shutil.which("ab"):
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-q", "apache2-utils"], check=True)
+    if not shutil.which("ab"):
+        raise SystemExit("install ApacheBench (Debian: apt-get install apache2-utils)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clicks", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    _ensure_ab()
+    settings, redis_proc = private_settings(args.database_url)
+    try:
+        world = seed_world(settings, channels=20)
+        began = time.monotonic()
+        written, code = _seed(settings, world, args.clicks)
+        print(f"seeded {written:,} clicks in {time.monotonic() - began:.0f} s", flush=True)
+        figures = measure_report(settings, world)
+        figures |= measure_redirects(settings, world, code, args.requests)
+    finally:
+        redis_proc.terminate()
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
