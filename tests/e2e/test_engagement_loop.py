@@ -1,12 +1,16 @@
-"""Engagement through the real processes: a post goes out, the sandbox's X sends a signed
-reply and a like to the running API (as X's Account Activity API does), the dispatcher
-and a worker pull the post's metrics when they are due, and the API shows both."""
+"""Engagement through the real processes: a post goes out with its link as a short link,
+the sandbox's X sends a signed reply and a like to the running API (as X's Account
+Activity API does), a reader and a bot follow the short link, a member recruited by
+another signs up; the dispatcher and a worker pull the post's metrics when they are due
+and write the clicks; the campaign's report shows each number, as JSON, CSV and PNG."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from adapters.sandbox import hooks_out
 from publisher.stack import Stack
@@ -15,13 +19,19 @@ from tests.helpers import wait_until
 from tests.scenario import X_ACCOUNT, X_CREDS
 
 SECRET = "x-consumer-secret-e2e"
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
 
 
 @pytest.fixture
 def engaged(runtime, settings, tmp_path):
     """The engine with X's webhook secret and metrics pulled a few seconds after a post."""
-    tuned = settings.with_(x_consumer_secret=SECRET, metrics_schedule="3s,1h")
-    stack = Stack(tuned, port=_free_port(), log_dir=tmp_path / "logs").start()
+    port = _free_port()
+    tuned = settings.with_(
+        x_consumer_secret=SECRET,
+        metrics_schedule="3s,1h",
+        public_url=f"http://127.0.0.1:{port}",
+    )
+    stack = Stack(tuned, port=port, log_dir=tmp_path / "logs").start()
     yield stack
     stack.stop()
 
@@ -34,11 +44,26 @@ def test_a_reply_and_a_like_come_back_and_metrics_are_pulled_when_due(engaged, k
         {"platform": "x", "name": "Acme", "external_account_id": X_ACCOUNT, "credentials": X_CREDS},
         expect=201,
     )
+    campaign = http(
+        "POST",
+        "/v1/campaigns",
+        {
+            "name": "Open day",
+            "objective": "recruitment",
+            "goals": {"signups": 2, "clicks": 4},
+            "tracking": {"utm_source": "{platform}"},
+        },
+        expect=201,
+    )
     at = datetime.now(UTC) + timedelta(seconds=2)
     post = http(
         "POST",
         "/v1/posts",
-        {"text": "Open day", "targets": [{"channel_id": x["id"], "scheduled_at": at.isoformat()}]},
+        {
+            "campaign_id": campaign["id"],
+            "text": "Open day https://acme-asso.fr/day",
+            "targets": [{"channel_id": x["id"], "scheduled_at": at.isoformat()}],
+        },
         expect=201,
     )
     http("POST", f"/v1/posts/{post['id']}/submit", expect=200)
@@ -74,3 +99,65 @@ def test_a_reply_and_a_like_come_back_and_metrics_are_pulled_when_due(engaged, k
     )
     assert read["metrics"]["likes"] == 1 and read["metrics"]["impressions"] == 40
     assert datetime.fromisoformat(read["next_pull_at"]) > datetime.now(UTC) + timedelta(minutes=50)
+
+    # The link went out short; a reader (from t.co) and a bot follow it.
+    (sent,) = sandbox.ledger.accepted("x")
+    short = re.search(r"http://127\.0\.0\.1:\d+/l/[a-z2-7]{10}", sent.text).group(0)
+    reader = requests.get(
+        short,
+        allow_redirects=False,
+        timeout=10,
+        headers={"User-Agent": PHONE, "Referer": "https://t.co/x"},
+    )
+    assert reader.status_code == 302
+    assert reader.headers["Location"] == "https://acme-asso.fr/day?utm_source=x"
+    bot = requests.get(
+        short, allow_redirects=False, timeout=10, headers={"User-Agent": "Twitterbot/1.0"}
+    )
+    assert bot.status_code == 302
+    # A member's referral code brings a sign-up; the same member engages again.
+    sponsor = http("POST", "/v1/members", {"external_id": "crm-1"}, expect=201)
+    code = http("POST", f"/v1/members/{sponsor['id']}/referral-code", expect=200)["code"]
+    for key, body in [
+        ("k1", {"kind": "signup", "member": {"external_id": "crm-2"}, "referral_code": code}),
+        ("k2", {"kind": "purchase", "member": {"external_id": "crm-2"}}),
+    ]:
+        answer = requests.post(
+            f"{engaged.api_url}/v1/events",
+            json={**body, "campaign_id": campaign["id"]},
+            timeout=10,
+            headers={"Authorization": f"Bearer {keys['automation']}", "Idempotency-Key": key},
+        )
+        assert answer.status_code == 201, answer.text
+
+    window = f"from={(at - timedelta(minutes=5)):%Y-%m-%dT%H:%M:%SZ}&to=" + (
+        f"{(datetime.now(UTC) + timedelta(minutes=5)):%Y-%m-%dT%H:%M:%SZ}"
+    )
+    report = wait_until(
+        lambda: (
+            (r := http("GET", f"/v1/campaigns/{campaign['id']}/report?{window}"))["totals"][
+                "clicks"
+            ]
+            == 1
+            and r
+        ),
+        timeout_s=30,
+        what="the clicks to be written",
+    )
+    totals = report["totals"]
+    assert (totals["publications"], totals["impressions"], totals["likes"]) == (1, 40, 1)
+    assert (totals["clicks"], totals["bot_clicks"]) == (1, 1)
+    assert totals["click_through_rate"] == 0.025
+    assert totals["conversions"] == {"purchase": 1, "signup": 1}
+    assert (totals["new_members"], totals["returning_members"]) == (1, 0)
+    goals = {g["name"]: g["progress"] for g in report["goals"]}
+    assert goals == {"clicks": 0.25, "signups": 0.5}
+    assert [a["member_id"] for a in report["advocates"]] == [sponsor["id"]]
+    for fmt, mimetype in (("csv", "text/csv"), ("png", "image/png")):
+        answer = requests.get(
+            f"{engaged.api_url}/v1/campaigns/{campaign['id']}/report?{window}&format={fmt}",
+            timeout=30,
+            headers={"Authorization": f"Bearer {keys['editor']}"},
+        )
+        assert answer.status_code == 200 and answer.headers["Content-Type"].startswith(mimetype)
+    assert answer.content[:8] == b"\x89PNG\r\n\x1a\n"
