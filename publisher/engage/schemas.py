@@ -38,6 +38,10 @@ _CODE = r"^[A-Z0-9]{8}$"
 
 
 class IdentityIn(Input):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"platform": "x", "account_id": "7007"}]}
+    )
+
     platform: str = Field(
         pattern=r"^[a-z][a-z0-9_]{0,39}$",
         examples=["x"],
