@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 _LIMITS = (
@@ -79,9 +80,41 @@ def _fields(schema: dict[str, Any]) -> str:
     )
 
 
-def example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) -> Any:
-    """A value `schema` accepts: its own examples or default first, else the smallest
-    value its type and limits allow (required fields only, for objects)."""
+# What a field of this name holds, when its schema gives no example: a reader learns more
+# from "Winter open day" than from "x". Used only where the schema accepts it.
+_NAMED = {
+    "text": "Winter open day: come and meet the team on Saturday",
+    "name": "Winter open day",
+    "campaign_name": "Winter open day",
+    "channel_name": "Acme on X",
+    "account_name": "Acme",
+    "objective": "recruitment",
+    "link": "https://acme-asso.fr/open-day",
+    "target": "https://acme-asso.fr/open-day?utm_source=x",
+    "url": "https://go.acme-asso.fr/l/k3v7q2m4xa",
+    "external_url": "https://x.com/acme/status/1860000000000000001",
+    "external_id": "1860000000000000001",
+    "content_hash": "9c27c18579cb95f434d479a0b7479d219d5d8e0cb0977d0d2407ff5a36ffd751",
+    "currency": "EUR",
+    "comment": "Say which Saturday",
+    "body": "Which room is it in?",
+    "reason": "a comment thread turned hostile",
+    "platform": "x",
+    "platform_name": "X",
+    "status": "scheduled",
+    "time_zone": "Europe/Paris",
+    "code": "k3v7q2m4xa",
+    "title": "Winter open day",
+    "description": "Posts for the winter open day",
+}
+
+
+def example_of(
+    schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0, name: str = ""
+) -> Any:
+    """A value `schema` accepts: its own examples or default first, else what a field of
+    this `name` usually holds (if the schema accepts it), else the smallest value its type
+    and limits allow (required fields only, for objects)."""
     if "$ref" in schema:
         return example_of(schemas[_name(schema["$ref"])], schemas, depth + 1)
     if schema.get("examples"):
@@ -95,18 +128,21 @@ def example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) 
     options = schema.get("anyOf") or schema.get("oneOf")
     if options:
         concrete = [o for o in options if o.get("type") != "null"]
-        return example_of((concrete or options)[0], schemas, depth + 1)
+        return example_of((concrete or options)[0], schemas, depth + 1, name)
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
         if depth > 6:
             return {}
         names = list(schema.get("required", []))
-        for name in schema.get("properties", {}):  # a PATCH needs at least one field
+        for field in schema.get("properties", {}):  # a PATCH needs at least one field
             if len(names) >= schema.get("minProperties", 0):
                 break
-            if name not in names:
-                names.append(name)
-        return {name: example_of(schema["properties"][name], schemas, depth + 1) for name in names}
+            if field not in names:
+                names.append(field)
+        return {
+            field: example_of(schema["properties"][field], schemas, depth + 1, field)
+            for field in names
+        }
     if kind == "array":
         return [
             example_of(schema.get("items", {}), schemas, depth + 1)
@@ -123,8 +159,18 @@ def example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) 
             return "2030-01-01T09:00:00Z"
         if schema.get("format") == "uri" or "://" in schema.get("pattern", ""):
             return "https://example.com/page"
+        named = _NAMED.get(name)
+        if named is not None and _accepts(schema, named):
+            return named
         return "x" * max(1, schema.get("minLength", 1))
     return None
+
+
+def _accepts(schema: dict[str, Any], value: str) -> bool:
+    if not schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value)):
+        return False
+    pattern = schema.get("pattern")
+    return pattern is None or re.search(pattern, value) is not None
 
 
 def _operation(path: str, method: str, op: dict[str, Any], schemas: dict[str, Any]) -> str:

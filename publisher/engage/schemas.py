@@ -280,9 +280,11 @@ class AdvocateRead(Output):
 
 
 class ComparisonRead(Output):
-    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
 
-    from_: datetime = Field(serialization_alias="from")
+    from_: datetime = Field(alias="from")
     to: datetime
     totals: FiguresRead
     change: dict[str, float | None] = Field(
@@ -291,12 +293,14 @@ class ComparisonRead(Output):
 
 
 class ReportRead(Output):
-    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
 
     campaign_id: int
     campaign_name: str
     objective: str
-    from_: datetime = Field(serialization_alias="from")
+    from_: datetime = Field(alias="from")
     to: datetime
     time_zone: str
     totals: FiguresRead
@@ -338,11 +342,13 @@ class BestHourRead(HourRead):
 
 
 class BestTimesRead(Output):
-    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
 
     channel_id: int
     time_zone: str
-    from_: datetime = Field(serialization_alias="from")
+    from_: datetime = Field(alias="from")
     to: datetime
     best: list[BestHourRead] = Field(description="Best first")
     hours: list[HourRead] = Field(description="Every hour of the week with anything in it")
@@ -387,9 +393,11 @@ class CohortRead(Output):
 
 
 class CommunityRead(Output):
-    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
 
-    from_: datetime = Field(serialization_alias="from")
+    from_: datetime = Field(alias="from")
     to: datetime
     totals: FiguresRead = Field(description="Every campaign's figures added up")
     new_followers: int = Field(description="Follows of the workspace's accounts (audience growth)")
