@@ -122,6 +122,13 @@ def _seed(settings, world, clicks: int) -> tuple[int, str]:
         with session_scope(engine) as session:
             session.execute(insert(LinkClick), rows)
         written += batch
+    # As autovacuum leaves a table after a bulk load: statistics, and on PostgreSQL the
+    # visibility map that lets an index-only scan skip the rows themselves.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("VACUUM ANALYZE link_click")
+        else:
+            conn.exec_driver_sql("ANALYZE")
     engine.dispose()
     return written, first_code
 
@@ -169,8 +176,8 @@ def measure_report(settings, world) -> dict[str, float]:
     }
 
 
-def _ab(url: str, requests: int, concurrency: int) -> tuple[float, float]:
-    """(requests per second, p99 in ms) as ApacheBench measures them."""
+def _ab(url: str, requests: int, concurrency: int) -> tuple[float, float, int]:
+    """(requests per second, p99 in ms, failed requests) as ApacheBench measures them."""
     out = subprocess.run(
         ["ab", "-q", "-n", str(requests), "-c", str(concurrency), "-s", "30", url],
         capture_output=True,
@@ -180,9 +187,7 @@ def _ab(url: str, requests: int, concurrency: int) -> tuple[float, float]:
     rate = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
     p99 = float(re.search(r"^\s*99%\s+(\d+)", out, re.MULTILINE).group(1))
     failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
-    if failed:
-        raise SystemExit(f"ab: {failed} failed requests\n{out}")
-    return rate, p99
+    return rate, p99, failed
 
 
 def _free_port() -> int:
@@ -199,10 +204,10 @@ def measure_redirects(settings, world, code: str, requests: int) -> dict[str, fl
     try:
         base = stack.api_url.rstrip("/")
         _ab(f"{base}/l/{code}", 500, 50)  # warm: the link remembered, threads started
-        rate, p99 = _ab(f"{base}/l/{code}", requests, 200)
-        floor_rate, floor_p99 = _ab(f"{base}/healthz", requests, 200)
+        rate, p99, failed = _ab(f"{base}/l/{code}", requests, 200)
+        floor_rate, floor_p99, floor_failed = _ab(f"{base}/healthz", requests, 200)
         began = time.monotonic()
-        expected = before + requests + 500
+        expected = before + requests + 500 - failed
         while time.monotonic() - began < 120:
             with session_scope(engine) as session:
                 seen = session.execute(select(func.count()).select_from(LinkClick)).scalar_one()
@@ -214,16 +219,19 @@ def measure_redirects(settings, world, code: str, requests: int) -> dict[str, fl
         stack.stop()
         engine.dispose()
     print(
-        f"redirect: {rate:,.0f}/s, p99 {p99:.0f} ms from 200 clients (GET /healthz on the "
-        f"same server: {floor_rate:,.0f}/s, p99 {floor_p99:.0f} ms); every click written "
+        f"redirect: {rate:,.0f}/s, p99 {p99:.0f} ms, {failed} failed, from 200 clients "
+        f"(GET /healthz on the same server: {floor_rate:,.0f}/s, p99 {floor_p99:.0f} ms, "
+        f"{floor_failed} failed); every click written "
         f"{written_s:.1f} s after the last request ({seen - before:,} of {expected - before:,})",
         flush=True,
     )
     return {
         "redirects_per_s": round(rate, 1),
         "redirect_p99_ms": p99,
+        "redirect_failed": failed,
         "baseline_healthz_per_s": round(floor_rate, 1),
         "baseline_healthz_p99_ms": floor_p99,
+        "baseline_healthz_failed": floor_failed,
         "clicks_written_after_s": round(written_s, 1),
     }
 
@@ -242,6 +250,7 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--skip-redirects", action="store_true")
     args = parser.parse_args()
     _ensure_ab()
     settings, redis_proc = private_settings(args.database_url)
@@ -251,7 +260,8 @@ def main() -> None:
         written, code = _seed(settings, world, args.clicks)
         print(f"seeded {written:,} clicks in {time.monotonic() - began:.0f} s", flush=True)
         figures = measure_report(settings, world)
-        figures |= measure_redirects(settings, world, code, args.requests)
+        if not args.skip_redirects:
+            figures |= measure_redirects(settings, world, code, args.requests)
     finally:
         redis_proc.terminate()
     print(json.dumps(figures))

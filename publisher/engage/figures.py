@@ -20,7 +20,7 @@ KIND_GOALS = {
     "subscriptions": "subscription",
     "purchases": "purchase",
 }
-BUCKET_S = 900  # clicks and results are grouped by quarter hour, then put in local days
+BUCKET_S = 600  # clicks and results are grouped by ten minutes, then put in local days
 
 
 @dataclass

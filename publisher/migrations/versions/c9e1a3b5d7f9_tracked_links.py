@@ -55,7 +55,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_link_click_workspace_id", "link_click", ["workspace_id"])
     op.create_index("ix_link_click_link_at", "link_click", ["link_id", "at"])
-    op.create_index("ix_link_click_campaign_at", "link_click", ["campaign_id", "at"])
+    op.create_index(
+        "ix_link_click_campaign_at", "link_click", ["campaign_id", "at", "publication_id", "bot"]
+    )
 
 
 def downgrade() -> None:
