@@ -110,9 +110,9 @@ def _publish(runtime: Runtime, publication_ids: tuple[int, ...]) -> list[str]:
 
 def run_reconcile(*publication_ids: int) -> list[str]:
     """Settle `unknown` publications by asking their platform, concurrently on the
-    sender threads (each with its own session): after a worker died with a chunk of
-    claims, its publications are looked up together, not one platform answer after
-    another."""
+    checker threads (each with its own session; apart from the senders): after a worker
+    died with a chunk of claims, its publications are looked up together, not one
+    platform answer after another."""
     runtime = current()
     if not _clock_is_good(runtime, publication_ids):
         return ["skipped"] * len(publication_ids)
@@ -130,7 +130,7 @@ def run_reconcile(*publication_ids: int) -> list[str]:
                 links=runtime.links,
             )
 
-    statuses = list(runtime.senders.map(settle, publication_ids))
+    statuses = list(runtime.checkers.map(settle, publication_ids))
     if {Status.SCHEDULED, Status.UNKNOWN} & set(statuses):
         runtime.queue.wake()
     return statuses

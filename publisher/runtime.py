@@ -97,6 +97,7 @@ class Runtime:
     _adapters: dict[int, tuple[tuple, Adapter, dict]] = field(default_factory=dict, repr=False)
     _senders: ThreadPoolExecutor | None = field(default=None, repr=False)
     _in_flight: InFlight | None = field(default=None, repr=False)
+    _checkers: ThreadPoolExecutor | None = field(default=None, repr=False)
     _clicks: ClickBuffer | None = field(default=None, repr=False)
     _http: HTTPAdapter | None = field(default=None, repr=False)
 
@@ -126,6 +127,14 @@ class Runtime:
         return self._senders
 
     @property
+    def checkers(self) -> ThreadPoolExecutor:
+        """The threads that ask platforms what became of `unknown` publications: apart
+        from the senders, so that a slow search never delays a post due now."""
+        if self._checkers is None:
+            self._checkers = ThreadPoolExecutor(8, thread_name_prefix="check")
+        return self._checkers
+
+    @property
     def in_flight(self) -> InFlight:
         """The publish jobs this process has under way (IN_FLIGHT publications at most)."""
         if self._in_flight is None:
@@ -153,7 +162,9 @@ class Runtime:
     def clicks(self) -> ClickBuffer:
         """Clicks through the short links, waiting in Redis for their batch write."""
         if self._clicks is None:
-            self._clicks = ClickBuffer(self.redis, name=self.settings.queue_name)
+            self._clicks = ClickBuffer(
+                self.redis, name=self.settings.queue_name, write=self.session
+            )
         return self._clicks
 
     @property
@@ -232,6 +243,9 @@ class Runtime:
         if self._senders is not None:
             self._senders.shutdown(wait=True)
             self._senders = None
+        if self._checkers is not None:
+            self._checkers.shutdown(wait=True)
+            self._checkers = None
         if self._http is not None:
             self._http.close()
             self._http = None

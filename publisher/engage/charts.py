@@ -8,6 +8,8 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")  # no display: draw into memory
+# Names are text, never TeX: "$5 off $10" must not be parsed as math (it raised).
+matplotlib.rcParams["text.parse_math"] = False
 
 from matplotlib.figure import Figure  # noqa: E402
 

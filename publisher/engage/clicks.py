@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -18,6 +18,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from publisher.core.engagement_models import LinkClick, TrackedLink
@@ -69,11 +70,23 @@ class ClickBuffer:
     a batch written twice (a flush that died before trimming the list) counts once. With
     Redis down, a click is written at once."""
 
-    def __init__(self, redis: Redis, *, name: str = "publish", known: int = 50_000) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        name: str = "publish",
+        known: int = 50_000,
+        write: Callable[[], Session] | None = None,
+        waiting_max: int = 200_000,
+    ) -> None:
         self.redis = redis
         self.key = f"publisher:{name}:clicks"
         self._known: dict[str, Known] = {}
         self._known_max = known
+        self._write = write  # a write session, for a click written at once
+        # A flood that no worker writes (workers down, a bot looping on a link) stops
+        # here, at about 50 MB, rather than filling the Redis that holds the job queue.
+        self.waiting_max = waiting_max
 
     def link(self, session: Session, code: str) -> Known | None:
         found = self._known.get(code)
@@ -116,12 +129,28 @@ class ClickBuffer:
                 "bot": agent == "bot",
             }
             try:
-                self.redis.rpush(self.key, json.dumps(click))
+                waiting = self.redis.rpush(self.key, json.dumps(click))
+                if waiting > self.waiting_max:
+                    self.redis.rpop(self.key)
+                    log.warning("click not kept: %d wait to be written already", waiting - 1)
             except RedisError as exc:
-                log.warning("click written at once (Redis unavailable: %s)", exc)
+                self._write_now(session, click, exc)
+        return link.target
+
+    def _write_now(self, session: Session, click: dict, why: Exception) -> None:
+        """Redis is down: write the click at once, in a write transaction of its own; if
+        that fails too, the reader is still sent on (the click is lost, and said)."""
+        log.warning("click written at once (Redis unavailable: %s)", why)
+        try:
+            if self._write is None:
                 _insert(session, [click])
                 session.commit()
-        return link.target
+                return
+            with self._write() as writer:
+                _insert(writer, [click])
+                writer.commit()
+        except SQLAlchemyError as exc:
+            log.error("a click through link %s was lost: %s", click["link_id"], exc)
 
     def waiting(self) -> int:
         return self.redis.llen(self.key)

@@ -112,7 +112,7 @@ def _member_activity(
     )
     by_handle = and_(
         MemberIdentity.platform == Interaction.platform,
-        MemberIdentity.key == literal("@") + func.lower(Interaction.author_handle),
+        MemberIdentity.key == literal("@") + func.lower(func.ltrim(Interaction.author_handle, "@")),
     )
     for condition in (by_id, by_handle):
         found += session.execute(

@@ -20,7 +20,8 @@ KIND_GOALS = {
     "subscriptions": "subscription",
     "purchases": "purchase",
 }
-BUCKET_S = 600  # clicks and results are grouped by ten minutes, then put in local days
+BUCKET_S = 300  # clicks and results are grouped by five minutes, then put in local days
+# (every time zone's offset is a whole number of five minutes: Kathmandu's +5:45 too)
 
 
 @dataclass
@@ -31,6 +32,9 @@ class Figures:
     metrics: dict[str, int] = field(default_factory=dict)
     clicks: int = 0
     bot_clicks: int = 0
+    # Clicks on the publications counted here (the rest went to earlier ones): the
+    # click-through rate's numerator, over these publications' impressions.
+    clicks_on_these: int = 0
     conversions: dict[str, int] = field(default_factory=dict)
     value_cents: dict[str, int] = field(default_factory=dict)
     new_members: int = 0
@@ -46,7 +50,7 @@ class Figures:
 
     @property
     def click_through_rate(self) -> float | None:
-        return _ratio(self.clicks, self.metrics.get("impressions", 0))
+        return _ratio(self.clicks_on_these, self.metrics.get("impressions", 0))
 
     def measure(self, goal: str) -> int | None:
         """The figure a goal of this name is measured by, or None if none is."""

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -55,8 +55,10 @@ def add_identities(
     now: datetime,
 ) -> None:
     """Know `member` by these identities too; one already theirs is left as it is, one
-    another member has is a conflict (merge them, if they are the same person)."""
+    another member has is a conflict (merge them, if they are the same person). A merged
+    member's go to the one that stands for them."""
     actor.require(Permission.WRITE_CONTENT)
+    member = current(session, member)
     for identity in identities:
         key = key_of(identity)
         held = session.scalar(
@@ -106,7 +108,7 @@ def set_opted_out(
     session: Session, actor: Actor, member_id: int, opted_out: bool, *, now: datetime
 ) -> Member:
     actor.require(Permission.WRITE_CONTENT)
-    member = owned(session, Member, member_id, actor, noun="member")
+    member = current(session, owned(session, Member, member_id, actor, noun="member"))
     if opted_out and member.opted_out_at is None:
         member.opted_out_at = now
         _audit(session, member, "member.opted_out", now=now, actor=actor)
@@ -226,9 +228,9 @@ def _authored_by(identities: Sequence[MemberIdentity]):
         on = Interaction.platform == identity.platform
         if identity.key.startswith("id:"):
             matches.append(on & (Interaction.author_id == identity.key.removeprefix("id:")))
-        else:
-            handle = identity.key.removeprefix("@")
-            matches.append(on & (Interaction.author_handle.in_([handle, f"@{handle}"])))
+        else:  # handles as the network wrote them: any case, with or without the @
+            handle = func.lower(func.ltrim(Interaction.author_handle, "@"))
+            matches.append(on & (handle == identity.key.removeprefix("@")))
     return or_(*matches) if matches else None
 
 

@@ -234,7 +234,10 @@ class FiguresRead(Output):
     engagement_rate: float | None = Field(description="engagements / impressions")
     clicks: int = Field(description="Through the engine's short links, by people")
     bot_clicks: int = Field(description="Through the short links, by crawlers and previewers")
-    click_through_rate: float | None = Field(description="clicks / impressions")
+    click_through_rate: float | None = Field(
+        description="Clicks on the publications counted here / their impressions (clicks "
+        "on earlier publications are in `clicks`, not in the rate)"
+    )
     conversions: dict[str, int] = Field(
         description="Results your systems reported, by kind (custom ones as custom:<name>)"
     )

@@ -331,3 +331,35 @@ def test_the_community_report_counts_members_followers_and_cohorts(api, runtime,
     assert (first["members"], first["retention"]) == (2, [0.5, 0.0, 0.0])
     assert [c["members"] for c in report["cohorts"]] == [2, 0, 0, 1]
     assert api.call("GET", "/v1/reports/community")[0] == 422  # the window is required
+
+
+def test_a_handle_is_theirs_whatever_its_case_and_erasure_finds_it(api, runtime, published):
+    member = api.post(
+        "/v1/members",
+        {"external_id": "crm-5", "identities": [{"platform": "x", "handle": "@camille"}]},
+        expect=201,
+    )
+    now, account = datetime.now(UTC), published["x"]["external_account_id"]
+    shouting = (FAN[0], "CAMILLE", FAN[2])  # the network writes the handle as it was typed
+    _hook(api, hooks_out.x_like(account, published["pub"]["external_id"], shouting, now))
+    assert api.get(f"/v1/members/{member['id']}/summary")["interactions"] == {"like": 1}
+    api.call(
+        "POST", f"/v1/members/{member['id']}/erase", {"reason": "asked"}, as_="admin", expect=200
+    )
+    with runtime.session() as session:
+        (like,) = session.execute(select(Interaction)).scalars()
+        assert (like.author_handle, like.author_name, like.author_id) == (None, None, None)
+
+
+def test_an_opt_out_through_a_merged_member_reaches_the_one_that_stays(api):
+    kept = api.post("/v1/members", {"external_id": "a"}, expect=201)
+    other = api.post("/v1/members", {"external_id": "b"}, expect=201)
+    api.call(
+        "POST",
+        f"/v1/members/{kept['id']}/merge",
+        {"member_id": other["id"], "reason": "same"},
+        as_="admin",
+        expect=200,
+    )
+    api.call("PATCH", f"/v1/members/{other['id']}", {"opted_out": True}, expect=200)
+    assert api.get(f"/v1/members/{kept['id']}")["opted_out_at"] is not None

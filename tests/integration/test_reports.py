@@ -119,6 +119,8 @@ def campaign(api, scenario, runtime, sandbox, at):
     _click(api, at, T0 + 3 * HOUR, first, agent="Twitterbot/1.0")
     _click(api, at, T0 + DAY + HOUR, links[pubs[-1]["id"]][0]["url"])
     _click(api, at, T0 - HOUR, first)  # before the window: not counted in it
+    _click(api, at, T0 + 14 * HOUR + 58 * timedelta(minutes=1), first)  # 23:58: still day 1
+    _click(api, at, T0 + DAY + 3 * HOUR, first)  # day 2, on a day-1 publication
     flush_clicks(runtime)
 
     at(T0 + 2 * DAY)
@@ -215,23 +217,24 @@ def test_every_figure_is_the_sum_of_the_stored_facts(api, runtime, campaign):
     assert totals["conversions"] == {"signup": facts["signups"], "custom:webinar": 1}
     assert totals["value_cents"] == {"EUR": 1500}
     # Known by construction too, so that a wrong oracle cannot hide a wrong report.
-    assert (totals["publications"], totals["clicks"], totals["bot_clicks"]) == (4, 4, 1)
+    assert (totals["publications"], totals["clicks"], totals["bot_clicks"]) == (4, 6, 1)
     assert (totals["new_members"], totals["returning_members"]) == (1, 1)
     assert totals["engagements"] == sum(
         totals[k] for k in ("likes", "shares", "replies", "quotes", "bookmarks")
     )
     assert totals["engagement_rate"] == round(totals["engagements"] / totals["impressions"], 6)
-    assert totals["click_through_rate"] == round(4 / totals["impressions"], 6)
+    assert totals["click_through_rate"] == round(6 / totals["impressions"], 6)
     goals = {g["name"]: g for g in report["goals"]}
     assert goals["signups"] == {"name": "signups", "target": 4, "actual": 3, "progress": 0.75}
-    assert goals["clicks"]["actual"] == 4 and goals["smiles"]["actual"] is None
+    assert goals["clicks"]["actual"] == 6 and goals["smiles"]["actual"] is None
+    assert goals["clicks"]["progress"] == 1.2
     assert goals["impressions"]["actual"] == facts["impressions"]
     # By channel and by day add up to the totals.
     assert sum(ch["impressions"] for ch in report["by_channel"]) == totals["impressions"]
     assert {ch["channel_name"] for ch in report["by_channel"]} == {"Acme on X", "Acme Page"}
     days = {d["day"]: d for d in report["by_day"]}
     assert (days["2027-03-01"]["publications"], days["2027-03-02"]["publications"]) == (3, 1)
-    assert (days["2027-03-01"]["clicks"], days["2027-03-02"]["clicks"]) == (3, 1)
+    assert (days["2027-03-01"]["clicks"], days["2027-03-02"]["clicks"]) == (4, 2)
     assert days["2027-03-02"]["conversions"] == {"signup": 2}
     (advocate,) = report["advocates"]
     assert (advocate["member_id"], advocate["results"]) == (campaign["veteran"]["id"], 1)
@@ -287,6 +290,10 @@ def test_the_window_before_is_compared(api, campaign):
     assert (compare["totals"]["publications"], report["totals"]["publications"]) == (3, 1)
     assert compare["change"]["publications"] == round((1 - 3) / 3, 6)
     assert compare["change"]["bot_clicks"] == -1.0
+    # Two clicks on day 2, one of them on a day-1 publication: the rate counts the other.
+    totals = report["totals"]
+    assert totals["clicks"] == 2
+    assert totals["click_through_rate"] == round(1 / totals["impressions"], 6)
     assert compare["change"]["returning_members"] is None  # from 0
 
 
@@ -299,6 +306,11 @@ def test_the_window_before_is_compared(api, campaign):
         ("time_zone=Mars/Olympus", ["query", "time_zone"]),
         ("from=yesterday", ["query", "from"]),
         ("since=2027-01-01T00:00:00Z", ["query", "since"]),
+        ("from=2020-01-01T00:00:00Z", ["query", "from"]),  # 400 days at most, to now
+        (
+            "from=0001-01-02T00:00:00Z&to=0001-02-01T00:00:00Z&compare=previous",
+            ["query", "compare"],
+        ),
     ],
 )
 def test_a_bad_window_is_a_422_that_says_where(api, scenario, query, where):
@@ -333,3 +345,37 @@ def test_the_report_as_a_chart(api, campaign):
         headers={"Authorization": f"Bearer {api.keys['editor']}", "Accept": "image/png"},
     )
     assert empty.status_code == 200 and Image.open(io.BytesIO(empty.get_data())).size == (1000, 800)
+
+
+def test_members_first_seen_at_the_same_instant_are_each_counted(api, scenario):
+    campaign = scenario.campaign()
+    when = "2026-11-02T00:00:00Z"  # a backfill: every sign-up at midnight
+    for n in range(3):
+        answer = api.client.post(
+            "/v1/events",
+            json={
+                "kind": "signup",
+                "campaign_id": campaign["id"],
+                "occurred_at": when,
+                "member": {"external_id": f"m{n}"},
+            },
+            headers={
+                "Authorization": f"Bearer {api.keys['automation']}",
+                "Idempotency-Key": f"k{n}",
+            },
+        )
+        assert answer.status_code == 201
+    window = "from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z"
+    totals = api.get(f"/v1/campaigns/{campaign['id']}/report?{window}")["totals"]
+    assert (totals["new_members"], totals["conversions"]) == (3, {"signup": 3})
+
+
+def test_a_chart_of_a_campaign_whose_name_looks_like_tex(api):
+    campaign = api.post(
+        "/v1/campaigns", {"name": "Promo $x^$ now, $5 off", "objective": "loyalty"}, expect=201
+    )
+    answer = api.client.get(
+        f"/v1/campaigns/{campaign['id']}/report?format=png",
+        headers={"Authorization": f"Bearer {api.keys['editor']}"},
+    )
+    assert answer.status_code == 200 and answer.mimetype == "image/png"

@@ -225,3 +225,15 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_clicks_waiting_are_capped(api, scenario, runtime, sandbox, at, public):
+    """Workers down and a bot looping on a link: the list stops growing at its cap."""
+    x, _ = scenario.channels()
+    _published(api, scenario, runtime, at, _campaign(api), [x], text="Voir https://acme-asso.fr/h")
+    (code,) = SHORT.findall(sandbox.ledger.accepted("x")[0].text)
+    capped = ClickBuffer(runtime.redis, name="capped", waiting_max=2)
+    with runtime.session() as session:
+        for _ in range(4):
+            assert capped.follow(session, code, referrer=None, user_agent=PHONE, now=soon())
+    assert runtime.redis.llen(capped.key) == 2
