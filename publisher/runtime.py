@@ -170,8 +170,7 @@ class Runtime:
     @property
     def links(self) -> LinkMaker | None:
         """The engine's short links (None without PUBLISHER_PUBLIC_URL: links go as they are)."""
-        secret = self.settings.secret_keys[0] if self.settings.secret_keys else ""
-        return LinkMaker.of(self.settings.public_url, secret)
+        return LinkMaker.of(self.settings.public_url)
 
     @property
     def beat_prefix(self) -> str:

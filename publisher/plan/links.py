@@ -2,17 +2,17 @@
 `{PUBLISHER_PUBLIC_URL}/l/{code}`, which leads to the link with its campaign's tracking.
 
 A code is one link of one publication: a reshare, or X wrapping it in t.co, keeps the
-attribution. It is derived from the publication and the link (an HMAC under the engine's
-key), so every attempt, the reconciler's search for what went out and the reviewer's
-preview all write the same text; the row that lets `/l/{code}` answer is written with the
-claim, before anything is sent (`record`).
+attribution. It is derived from the publication and the link alone (a hash: no key, so a
+key rotation never changes it), so every attempt, the reconciler's search for what went
+out and the reviewer's preview all write the same text; the row that lets `/l/{code}`
+answer is written with the claim, before anything is sent (`record`). A code says nothing
+a reader of the post does not see: where it leads is answered only once it is out.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,23 +26,21 @@ CODE_LENGTH = 10  # base32: 50 bits
 
 @dataclass(frozen=True)
 class LinkMaker:
-    """Makes the short links of one engine: its public address and its key."""
+    """Makes the short links of one engine, under its public address."""
 
     base_url: str
-    key: bytes
 
     @classmethod
-    def of(cls, public_url: str, secret: str) -> LinkMaker | None:
+    def of(cls, public_url: str) -> LinkMaker | None:
         """None when there is no public address: a short link nobody outside can open
         would break the post, so links then go out as they are."""
         if not public_url:
             return None
-        key = hashlib.sha256(b"publisher short links\n" + secret.encode()).digest()
-        return cls(public_url.rstrip("/"), key)
+        return cls(public_url.rstrip("/"))
 
     def code(self, publication_id: int, target: str) -> str:
-        digest = hmac.new(self.key, f"{publication_id}\n{target}".encode(), "sha256").digest()
-        return base64.b32encode(digest).decode()[:CODE_LENGTH].lower()
+        said = f"publisher short link\n{publication_id}\n{target}".encode()
+        return base64.b32encode(hashlib.sha256(said).digest()).decode()[:CODE_LENGTH].lower()
 
     def url(self, code: str) -> str:
         return f"{self.base_url}/l/{code}"
