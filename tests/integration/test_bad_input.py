@@ -26,7 +26,7 @@ CASES = {
     ),
     "no targets": dict(body=lambda w: post_body(w, targets=[]), status=422, loc=["targets"]),
     "time without offset": dict(
-        body=lambda w: post_body(w, targets=target(w, scheduled_at="2026-12-01T09:00:00")),
+        body=lambda w: post_body(w, targets=target(w, scheduled_at="2030-12-03T09:00:00")),
         status=422,
         loc=["targets", 0, "scheduled_at"],
     ),

@@ -93,7 +93,9 @@ def _page_for(api, scenario, *, at, key: str = "reviewer") -> str:
 
 
 def test_the_time_reads_as_people_say_it_in_the_reviewers_zone(api, scenario, keys, runtime):
-    """30 November 2026 08:00 UTC, for a reviewer in Paris: a Monday, 09:00 there."""
+    """2 December 2030 08:00 UTC, for a reviewer in Paris: a Monday, 09:00 there. (A fixed
+    instant far ahead: a post cannot be planned in the past, and this one was written for
+    30 November 2026, which the suite then reached.)"""
     from datetime import UTC, datetime
 
     made = api.post(
@@ -103,11 +105,11 @@ def test_the_time_reads_as_people_say_it_in_the_reviewers_zone(api, scenario, ke
         expect=201,
     )
     keys.keys["paris"] = made["key"]
-    _, page = _page_for(api, scenario, at=datetime(2026, 11, 30, 8, tzinfo=UTC), key="paris")
+    _, page = _page_for(api, scenario, at=datetime(2030, 12, 2, 8, tzinfo=UTC), key="paris")
     french = api.client.get(page, headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert "lundi 30 novembre 2026 à 09:00, heure de Paris" in french
+    assert "lundi 2 décembre 2030 à 09:00, heure de Paris" in french
     english = api.client.get(page, headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Monday 30 November 2026 at 09:00, Paris time" in english
+    assert "Monday 2 December 2030 at 09:00, Paris time" in english
 
 
 def test_an_edit_shows_word_by_word_since_the_reviewers_last_vote(api, scenario):
