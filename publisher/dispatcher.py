@@ -152,6 +152,9 @@ class _Loop:
         dispatch.requeue_lost(
             session, self.runtime.queue, now=clock(), older_than=self.requeue_after
         )
+        reconcile.requeue_lost_checks(
+            session, self.runtime.queue, now=clock(), older_than=self.requeue_after
+        )
         pause_stragglers(session, now=clock())
         deadlines.sweep(session, now=clock())
         interactions.forget_deliveries(session, now=clock())

@@ -68,6 +68,30 @@ def dispatch_reconciliations(session: Session, queue: PublishQueue, *, now: date
     return len(moved)
 
 
+def requeue_lost_checks(
+    session: Session, queue: PublishQueue, *, now: datetime, older_than: timedelta
+) -> int:
+    """Hand over again the checks whose job Redis no longer has: a frozen worker's blocking
+    pop takes a job and sits on it (it is neither waiting nor running), which held a check
+    back a whole RECHECK per frozen worker. A check that ran and found the publication not
+    ready yet waits its RECHECK, as before."""
+    handed = (
+        session.execute(
+            select(Publication.id)
+            .where(Publication.status == Status.UNKNOWN)
+            .where(Publication.due_at > now, Publication.due_at <= now + RECHECK - older_than)
+            .limit(BATCH)
+        )
+        .scalars()
+        .all()
+    )
+    lost = queue.missing(handed, RUN_RECONCILE, ended=True) if handed else []
+    if lost:
+        log.warning("handing over again %d checks whose jobs were lost: %s", len(lost), lost[:20])
+        queue.hand_over(lost, RUN_RECONCILE)
+    return len(lost)
+
+
 def _still_unknown(session: Session, pub: Publication, known: tuple[str, ...]) -> bool:
     """Read the row again after the platform answered: still `unknown`, same parts out."""
     session.refresh(pub)

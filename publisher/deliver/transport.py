@@ -16,7 +16,7 @@ from redis import Redis
 from redis.client import PubSub
 from redis.exceptions import RedisError
 from rq import Queue
-from rq.registry import StartedJobRegistry
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 from rq.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -149,11 +149,15 @@ class PublishQueue:
             self._live = (now, len(self.alive({k.removeprefix("rq:worker:") for k in keys})))
         return self._live[1]
 
-    def missing(self, publication_ids: Iterable[int]) -> list[int]:
-        """The ids no waiting job carries, nor a running one whose worker is alive (lost
-        with a Redis flush, or with a worker killed before it claimed them). RQ keeps a
-        running job in its registry until its timeout + 60 s: a dead worker is seen by
-        its missing beat instead, within ALIVE_TTL_S."""
+    def missing(
+        self, publication_ids: Iterable[int], func: str = RUN_PUBLISH, *, ended: bool = False
+    ) -> list[int]:
+        """The ids no waiting `func` job carries, nor a running one whose worker is alive
+        (lost with a Redis flush, with a worker killed before it claimed them, or taken by
+        a frozen worker's blocking pop). RQ keeps a running job in its registry until its
+        timeout + 60 s: a dead worker is seen by its missing beat instead, within
+        ALIVE_TTL_S. With `ended`, a job that ran to its end (kept by RQ for its
+        result's time) carries its ids too: it was not lost, it found them not ready."""
         started = StartedJobRegistry(queue=self.rq).get_job_ids()
         pipe = self.redis.pipeline()
         for job in started:
@@ -166,7 +170,11 @@ class PublishQueue:
             if worker and worker.decode() in alive
         ]
         live_jobs = self.rq.get_job_ids() + running
-        live = {pid for job in live_jobs if job.startswith("publish-") for pid in _ids_of(job)}
+        if ended:
+            live_jobs += FinishedJobRegistry(queue=self.rq).get_job_ids()
+            live_jobs += FailedJobRegistry(queue=self.rq).get_job_ids()
+        prefix = f"{_PREFIX[func]}-"
+        live = {pid for job in live_jobs if job.startswith(prefix) for pid in _ids_of(job)}
         return [pid for pid in publication_ids if pid not in live]
 
     def beat(self, worker_name: str) -> None:

@@ -87,10 +87,12 @@ def test_a_worker_paused_past_its_lease_sends_nothing_when_it_resumes(
         for proc in frozen:
             os.killpg(proc.pid, signal.SIGSTOP)
         stack.spawn_worker()  # a third worker, with nothing to hide
-        # The claim lapses, is found unsent, and the third worker posts it.
+        # The claim lapses, is found unsent, and the third worker posts it. (The check's
+        # job, taken by a frozen worker's blocking pop, is handed over again within
+        # seconds: it waited a minute per frozen worker before.)
         wait_until(
             lambda: http("GET", f"/v1/publications/{pub_id}")["status"] == "published",
-            timeout_s=150,
+            timeout_s=60,
             what="the third worker to post it",
         )
         assert len(sandbox.ledger.accepted("x")) == 1
