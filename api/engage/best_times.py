@@ -9,7 +9,7 @@ from api.http.spec import endpoint, json_response
 from publisher.core.workspaces import Permission
 from publisher.engage import best_times
 from publisher.engage.best_times import Hour
-from publisher.engage.schemas import (
+from publisher.engage.report_schemas import (
     BestHourRead,
     BestTimesQuery,
     BestTimesRead,

@@ -15,7 +15,7 @@ from publisher.core.workspaces import Permission
 from publisher.engage import charts, community, reports
 from publisher.engage import figures as vocabulary
 from publisher.engage.figures import BASE_METRICS, Figures, PublicationFigures
-from publisher.engage.schemas import (
+from publisher.engage.report_schemas import (
     AdvocateRead,
     CampaignLineRead,
     ChannelFiguresRead,

@@ -364,24 +364,6 @@ class DispatcherLease(SQLModel, table=True):
     acquired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class OAuthGrant(SQLModel, table=True):
-    """One "connect an account" in progress: the state the platform sends back, who asked
-    (workspace, key), the sealed PKCE verifier; used once, within its lifetime."""
-
-    __tablename__ = "oauth_grant"
-
-    id: int | None = Field(default=None, primary_key=True)
-    state: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    workspace_id: int = Field(foreign_key="workspace.id", index=True)
-    platform: str = Field(max_length=40)
-    actor: str = Field(max_length=200)
-    redirect_uri: str = Field(max_length=2000)
-    verifier: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
-    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
 # Engagement's tables live beside (publisher/core/engagement_models.py): here for one import.
 from publisher.core.engagement_models import (  # noqa: E402
     Conversion,
@@ -392,6 +374,7 @@ from publisher.core.engagement_models import (  # noqa: E402
     MetricPull,
     MetricSnapshot,
 )
+from publisher.core.oauth_models import OAuthGrant  # noqa: E402
 
 __all__ = [
     "Conversion",
@@ -401,4 +384,5 @@ __all__ = [
     "MemberIdentity",
     "MetricPull",
     "MetricSnapshot",
+    "OAuthGrant",
 ]

@@ -1,0 +1,231 @@
+"""Reports' and best times' questions and answers (engage/reports, community, best_times)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from publisher.core.schemas import Input, Instant, Output, TimeZone
+
+
+class ReportQuery(Input):
+    from_: Instant | None = Field(
+        default=None,
+        alias="from",
+        description="Start of the window (default: the campaign's start, else its creation)",
+    )
+    to: Instant | None = Field(
+        default=None, description="End of the window, excluded (default: its end, else now)"
+    )
+    compare: Literal["previous"] | None = Field(
+        default=None, description="previous: the same figures over the window just before"
+    )
+    time_zone: TimeZone = Field(default="UTC", description="The days of `by_day` are this zone's")
+    format: Literal["json", "csv", "png"] = Field(
+        default="json",
+        description="csv: one line per publication (also with Accept: text/csv); png: charts "
+        "by day and by channel (also with Accept: image/png)",
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> ReportQuery:
+        if self.from_ and self.to:
+            if self.to <= self.from_:
+                raise ValueError("to must be after from")
+            if (self.to - self.from_).days > 400:
+                raise ValueError("a report covers 400 days at most")
+        return self
+
+
+class FiguresRead(Output):
+    publications: int = Field(description="Published in the window")
+    impressions: int
+    reach: int = Field(description="Summed over publications (one person may count twice)")
+    likes: int
+    shares: int
+    replies: int
+    quotes: int
+    bookmarks: int
+    link_clicks: int = Field(description="As the platforms count them")
+    profile_clicks: int
+    engagements: int = Field(description="likes + shares + replies + quotes + bookmarks")
+    engagement_rate: float | None = Field(description="engagements / impressions")
+    clicks: int = Field(description="Through the engine's short links, by people")
+    bot_clicks: int = Field(description="Through the short links, by crawlers and previewers")
+    click_through_rate: float | None = Field(
+        description="Clicks on the publications counted here / their impressions (clicks "
+        "on earlier publications are in `clicks`, not in the rate)"
+    )
+    conversions: dict[str, int] = Field(
+        description="Results your systems reported, by kind (custom ones as custom:<name>)"
+    )
+    value_cents: dict[str, int] = Field(description="Their value, by currency")
+    new_members: int = Field(description="Members with a result here, first seen in the window")
+    returning_members: int = Field(description="Members with a result here, seen before it")
+
+
+class GoalRead(Output):
+    name: str
+    target: float
+    actual: int | None = Field(description="null: no figure measures a goal of this name")
+    progress: float | None = Field(description="actual / target")
+
+
+class PublicationFiguresRead(Output):
+    publication_id: int
+    channel_id: int
+    platform: str
+    published_at: datetime
+    metrics: dict[str, int] = Field(description="As its last pull before the window's end found")
+    engagements: int
+    engagement_rate: float | None
+    clicks: int
+    click_through_rate: float | None
+
+
+class ChannelFiguresRead(FiguresRead):
+    channel_id: int
+    channel_name: str
+    platform: str
+
+
+class DayFiguresRead(FiguresRead):
+    day: date
+
+
+class AdvocateRead(Output):
+    member_id: int
+    external_id: str | None = Field(description="null once the member's data was erased")
+    name: str | None
+    results: int = Field(description="Results their referral code brought in the window")
+
+
+class ComparisonRead(Output):
+    model_config = ConfigDict(
+        from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+    totals: FiguresRead
+    change: dict[str, float | None] = Field(
+        description="Relative change of each count to this window (null from 0)"
+    )
+
+
+class ReportRead(Output):
+    model_config = ConfigDict(
+        from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
+
+    campaign_id: int
+    campaign_name: str
+    objective: str
+    from_: datetime = Field(alias="from")
+    to: datetime
+    time_zone: str
+    totals: FiguresRead
+    goals: list[GoalRead]
+    by_channel: list[ChannelFiguresRead]
+    by_day: list[DayFiguresRead]
+    best: list[PublicationFiguresRead] = Field(description="Most engagements first (3 at most)")
+    worst: list[PublicationFiguresRead] = Field(description="Fewest first, not among the best")
+    advocates: list[AdvocateRead] = Field(description="Whose referrals brought the most")
+    compare: ComparisonRead | None = None
+
+
+class BestTimesQuery(Input):
+    time_zone: TimeZone | None = Field(
+        default=None, description="Default: the channel's posting slots' zone, else UTC"
+    )
+    count: int = Field(default=5, ge=1, le=48, description="How many best hours")
+    min_posts: int = Field(
+        default=2, ge=1, le=100, description="Posts an hour needs before its results count"
+    )
+
+
+class HourRead(Output):
+    day: str = Field(description="monday ... sunday, in the zone")
+    time: str = Field(description="The hour's start, HH:00")
+    publications: int
+    impressions: int
+    engagements: int
+    engagements_per_publication: float | None
+    engagement_rate: float | None
+    interactions: int = Field(description="What the audience did in that hour (any post)")
+
+
+class BestHourRead(HourRead):
+    basis: Literal["posts", "audience"] = Field(
+        description="posts: its posts did best; audience: the audience was busiest then "
+        "(not enough posts to judge)"
+    )
+
+
+class BestTimesRead(Output):
+    model_config = ConfigDict(
+        from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
+
+    channel_id: int
+    time_zone: str
+    from_: datetime = Field(alias="from")
+    to: datetime
+    best: list[BestHourRead] = Field(description="Best first")
+    hours: list[HourRead] = Field(description="Every hour of the week with anything in it")
+
+
+class SlotsFromBestTimes(Input):
+    count: int = Field(default=5, ge=1, le=48, description="How many slots a week")
+    time_zone: TimeZone | None = Field(
+        default=None, description="Default: the channel's posting slots' zone, else UTC"
+    )
+    min_posts: int = Field(default=2, ge=1, le=100)
+
+
+class CommunityQuery(Input):
+    from_: Instant = Field(alias="from", description="Start of the window")
+    to: Instant = Field(description="End of the window, excluded")
+    weeks: int = Field(default=8, ge=1, le=52, description="Retention cohorts: how many weeks")
+
+    @model_validator(mode="after")
+    def _window(self) -> CommunityQuery:
+        if self.to <= self.from_:
+            raise ValueError("to must be after from")
+        if (self.to - self.from_).days > 400:
+            raise ValueError("a report covers 400 days at most")
+        return self
+
+
+class CampaignLineRead(FiguresRead):
+    campaign_id: int
+    campaign_name: str
+    objective: str
+    goals: list[GoalRead]
+
+
+class CohortRead(Output):
+    week: int = Field(description="0: the window's first week")
+    starts_at: datetime
+    members: int = Field(description="Members first seen that week")
+    retention: list[float] = Field(
+        description="For each following week in the window, the share of them active in it"
+    )
+
+
+class CommunityRead(Output):
+    model_config = ConfigDict(
+        from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+    totals: FiguresRead = Field(description="Every campaign's figures added up")
+    new_followers: int = Field(description="Follows of the workspace's accounts (audience growth)")
+    interactions: dict[str, int] = Field(description="On the networks, by kind")
+    active_members: int = Field(description="Members with a result or an interaction in it")
+    members: int = Field(description="Members known by the window's end (merged ones once)")
+    campaigns: list[CampaignLineRead]
+    cohorts: list[CohortRead]
