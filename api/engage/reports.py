@@ -45,6 +45,10 @@ BEST = 3
     query=ReportQuery,
     response=ReportRead,
     permission=Permission.READ,
+    formats={
+        "text/csv": "One line per publication published in the window, with its figures",
+        "image/png": "Charts by day and by channel (1000 x 800)",
+    },
 )
 def report(campaign_id: int):
     q: ReportQuery = g.query

@@ -219,6 +219,14 @@ def _operation(path: str, method: str, op: dict[str, Any], schemas: dict[str, An
         content = answer.get("content", {}).get("application/json")
         what = _type(content["schema"]) if content else "no body"
         out.append(f"<h4>{status}</h4><p>{what}</p>")
+        others = [(k, m) for k, m in answer.get("content", {}).items() if k != "application/json"]
+        if others:
+            listed = "".join(
+                f"<li><code>{html.escape(kind)}</code>: "
+                f"{html.escape(media['schema'].get('description', ''))}</li>"
+                for kind, media in others
+            )
+            out.append(f"<p>Also as:</p><ul>{listed}</ul>")
         if content and status.startswith("2"):
             shown = content.get("example", example_of(content["schema"], schemas))
             example = json.dumps(shown, indent=2, ensure_ascii=False)

@@ -39,6 +39,8 @@ class Endpoint:
     # instead of them when `shape_errors` is False (a view that reads its own body).
     errors: tuple[int, ...] = ()
     shape_errors: bool = True
+    # Other forms of the same answer, by media type: {"text/csv": "what it holds"}.
+    formats: tuple[tuple[str, str], ...] = ()
 
     def roles(self) -> list[str]:
         """The roles whose keys may call it."""
@@ -58,10 +60,12 @@ def endpoint(
     permission: Permission | tuple[Permission, ...] = (),
     errors: tuple[int, ...] = (),
     shape_errors: bool = True,
+    formats: dict[str, str] | None = None,
 ) -> Callable:
     """Declare a view: its body and query are parsed into `g.body` / `g.query` before it runs.
     `permission`: what the caller's role must allow (the service checks it; the API
-    document lists the roles that have it)."""
+    document lists the roles that have it). `formats`: the other media types the success
+    answer can take (`?format=` or `Accept`), each with what it holds."""
     allowed = permission if isinstance(permission, tuple) else (permission,)
     meta = Endpoint(
         summary,
@@ -75,6 +79,7 @@ def endpoint(
         allowed,
         errors,
         shape_errors,
+        tuple((formats or {}).items()),
     )
 
     def wrap(view: Callable) -> Callable:
@@ -292,7 +297,10 @@ def openapi_document(
                 op["description"] = f"Roles: {', '.join(op['x-roles'])}."
             if meta.response is not None:
                 op["responses"][str(meta.status)]["content"] = {
-                    "application/json": {"schema": ref(meta.response)}
+                    "application/json": {"schema": ref(meta.response)},
+                    **{
+                        kind: {"schema": _media_schema(kind, holds)} for kind, holds in meta.formats
+                    },
                 }
             for other in meta.also:
                 op["responses"][str(other)] = op["responses"][str(meta.status)]
@@ -365,6 +373,13 @@ def openapi_document(
             }
         )
     )
+
+
+def _media_schema(kind: str, holds: str) -> dict[str, Any]:
+    """A non-JSON answer's schema: text, or bytes for anything else."""
+    if kind.startswith("text/"):
+        return {"type": "string", "description": holds}
+    return {"type": "string", "format": "binary", "description": holds}
 
 
 def _named_components(node: Any) -> Any:

@@ -138,3 +138,29 @@ def test_time_zones_and_platforms_are_listed_as_accepted(api):
     assert status == 422 and problem["errors"][0]["loc"] == ["time_zone"]
     url = schemas["WebhookCreate"]["properties"]["url"]
     assert url["pattern"] == "^(?:[Hh][Tt][Tt][Pp]|[Hh][Tt][Tt][Pp][Ss])://"
+
+
+def test_every_format_an_operation_offers_answers_a_documented_media_type(app, api, scenario):
+    """An operation whose query takes `format` documents each form's media type (the stateful
+    walk met `?format=png` answering a type its document did not list)."""
+    document = api.get("/openapi.json")
+    campaign = scenario.campaign()
+    offered = {
+        path: op
+        for path, ops in document["paths"].items()
+        for method, op in ops.items()
+        if method == "get"
+        and any(p["name"] == "format" for p in op.get("parameters", []) if p["in"] == "query")
+    }
+    assert "/v1/campaigns/{campaign_id}/report" in offered
+    for path, op in offered.items():
+        documented = set(op["responses"]["200"]["content"])
+        (param,) = [p for p in op["parameters"] if p["name"] == "format"]
+        url = path.replace("{campaign_id}", str(campaign["id"]))
+        for value in param["schema"]["enum"]:
+            answer = api.client.get(
+                f"{url}?format={value}",
+                headers={"Authorization": f"Bearer {api.keys['editor']}"},
+            )
+            assert answer.status_code == 200, (path, value)
+            assert answer.mimetype in documented, (path, value, answer.mimetype, documented)
