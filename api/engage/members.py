@@ -13,7 +13,7 @@ from api.http.context import actor, commit, db, runtime
 from api.http.paging import PageQuery, after_id, page
 from api.http.spec import endpoint, json_response
 from publisher.core.errors import ValidationFailed
-from publisher.core.models import Member, MemberIdentity
+from publisher.core.models import Conversion, Member, MemberIdentity
 from publisher.core.schemas import Id
 from publisher.core.workspaces import Permission
 from publisher.engage import conversions
@@ -137,6 +137,7 @@ def summary(member_id: int):
             last_seen_at=found.last_seen_at,
             interactions=found.interactions,
             conversions=found.conversions,
+            clicks=found.clicks,
             campaigns=found.campaigns,
             recruits=found.recruits,
             opted_out_at=found.member.opted_out_at,
@@ -207,12 +208,26 @@ def report():
         )
     conversion, made = conversions.record_event(db(), who, g.body, key=key, now=runtime().clock())
     commit()
-    return json_response(ConversionRead.model_validate(conversion), 201 if made else 200)
+    read = _conversion(conversion, conversions.link_codes(db(), [conversion]))
+    return json_response(read, 201 if made else 200)
+
+
+def _conversion(conversion: Conversion, codes: dict[int, str]) -> ConversionRead:
+    return ConversionRead.model_validate(
+        {
+            **conversion.model_dump(),
+            "link_code": codes.get(conversion.link_id) if conversion.link_id else None,
+            "click": conversion.click_key,
+        }
+    )
 
 
 class EventQuery(PageQuery):
     campaign_id: Id | None = None
     member_id: Id | None = None
+    publication_id: Id | None = Field(
+        default=None, description="Those that came through the publication's short links"
+    )
     kind: ConversionKind | None = None
     after_id: int = Field(default=0, ge=0, le=2**31 - 1, description="Page on after this id")
 
@@ -232,7 +247,9 @@ def index():
         campaign_id=q.campaign_id,
         kind=q.kind,
         member_id=q.member_id,
+        publication_id=q.publication_id,
         limit=q.limit + 1,
         after_id=max(q.after_id, after_id(q)),
     )
-    return page(found, q, ConversionRead.model_validate, next_position=lambda c: {"after": c.id})
+    codes = conversions.link_codes(db(), found)
+    return page(found, q, lambda c: _conversion(c, codes), next_position=lambda c: {"after": c.id})

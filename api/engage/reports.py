@@ -144,12 +144,19 @@ def _publication(pub: PublicationFigures) -> PublicationFiguresRead:
         engagement_rate=round(pub.engagements / impressions, 6) if impressions else None,
         clicks=pub.clicks,
         click_through_rate=round(pub.clicks / impressions, 6) if impressions else None,
+        conversions=dict(sorted(pub.conversions.items())),
     )
 
 
 def _ranked(found: reports.Report) -> tuple[list, list]:
     def key(pub: PublicationFigures):
-        return (pub.engagements, pub.metrics.get("impressions", 0), pub.clicks, -pub.publication_id)
+        return (
+            pub.engagements,
+            pub.metrics.get("impressions", 0),
+            pub.clicks,
+            sum(pub.conversions.values()),
+            -pub.publication_id,
+        )
 
     ordered = sorted(found.publications, key=key, reverse=True)
     best = ordered[:BEST]
@@ -219,6 +226,7 @@ def _csv(found: reports.Report) -> Response:
             *BASE_METRICS,
             "engagements",
             "clicks",
+            "conversions",
         ]
     )
     for pub in found.publications:
@@ -231,6 +239,7 @@ def _csv(found: reports.Report) -> Response:
                 *(pub.metrics.get(name, 0) for name in BASE_METRICS),
                 pub.engagements,
                 pub.clicks,
+                sum(pub.conversions.values()),
             ]
         )
     name = f"campaign-{found.campaign.id}-{found.start.date()}-{found.end.date()}.csv"

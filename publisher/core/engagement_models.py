@@ -133,6 +133,7 @@ class Conversion(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("workspace_id", "idempotency_key", name="uq_conversion_key"),
         Index("ix_conversion_campaign_at", "campaign_id", "occurred_at"),
+        Index("ix_conversion_publication", "publication_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -144,6 +145,11 @@ class Conversion(SQLModel, table=True):
     referrer_id: int | None = Field(default=None, foreign_key="member.id")
     value_cents: int | None = None
     currency: str | None = Field(default=None, max_length=3)
+    # Through a short link: the link, its publication, and the click the landing page was
+    # given (`pub_click`): the click is then the member's.
+    link_id: int | None = Field(default=None, foreign_key="tracked_link.id")
+    publication_id: int | None = Field(default=None, foreign_key="publication.id")
+    click_key: str | None = Field(default=None, max_length=32)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     idempotency_key: str = Field(max_length=200)
     request_digest: str = Field(max_length=64)

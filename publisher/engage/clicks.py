@@ -1,17 +1,22 @@
 """Clicks through the engine's short links (publisher/plan/links.py): each recorded with
 its time, the referring site's host and the kind of client (bots apart, by crawlerdetect's
-maintained list), never an IP address."""
+maintained list), never an IP address.
+
+Each click has its own key, the link's code then 22 random hex digits, and the reader
+arrives with it (`pub_click=` on the link): when the client's site reports a result with
+it (`POST /v1/events`, `click`), the result is the click's and the click the member's.
+A click's key names no one; it is as private as the visit it stands for."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from crawlerdetect import CrawlerDetect
 from redis import Redis
@@ -29,6 +34,22 @@ from publisher.plan import links
 log = logging.getLogger(__name__)
 _MOBILE = re.compile(r"Mobile|Android|iPhone|iPad|iPod|Windows Phone", re.IGNORECASE)
 _detector = CrawlerDetect()
+CLICK_PARAMETER = "pub_click"  # the click's key, on the link a reader arrives at
+CLICK_KEY = re.compile(rf"^[a-z2-7]{{{links.CODE_LENGTH}}}[0-9a-f]{{22}}$")
+
+
+def new_click_key(code: str) -> str:
+    """The link's code, then 22 random hex digits (88 bits): a result that names the
+    click names its link at once, before the click's batch is written."""
+    return code + secrets.token_hex(11)
+
+
+def with_click(target: str, key: str) -> str:
+    """`target` with the click's key added to its query (its fragment kept last)."""
+    parts = urlsplit(target)
+    query = f"{parts.query}&" if parts.query else ""
+    added = urlencode({CLICK_PARAMETER: key})
+    return urlunsplit(parts._replace(query=query + added))
 
 
 def agent_of(user_agent: str | None) -> str:
@@ -110,15 +131,17 @@ class ClickBuffer:
         now: datetime,
         count: bool = True,
     ) -> str | None:
-        """Where the short link `code` leads, or None if there is no such link; the click
-        is recorded unless `count` is false (a HEAD request, a link preview's check)."""
+        """Where the short link `code` sends the reader, or None if there is no such link;
+        the click is recorded, its key on the link, unless `count` is false (a HEAD
+        request, a link preview's check: the link as it is)."""
         link = self.link(session, code)
         if link is None:
             return None
         if count:
             agent = agent_of(user_agent)
+            key = new_click_key(code)
             click = {
-                "key": uuid.uuid4().hex,
+                "key": key,
                 "workspace_id": link.workspace_id,
                 "link_id": link.id,
                 "publication_id": link.publication_id,
@@ -135,6 +158,7 @@ class ClickBuffer:
                     log.warning("click not kept: %d wait to be written already", waiting - 1)
             except RedisError as exc:
                 self._write_now(session, click, exc)
+            return with_click(link.target, key)
         return link.target
 
     def _write_now(self, session: Session, click: dict, why: Exception) -> None:

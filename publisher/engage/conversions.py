@@ -12,17 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from publisher.core.engagement_models import TrackedLink
 from publisher.core.errors import Conflict, ValidationFailed, field_error
 from publisher.core.models import Campaign, Conversion, Member
 from publisher.core.workspaces import Actor, Permission, owned
 from publisher.engage import members
 from publisher.engage.schemas import EventIn, MemberIn
+from publisher.plan import links
 
 # Referral codes: 8 characters a person reads aloud without doubt (no 0/O, 1/I).
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -43,6 +46,15 @@ def record_event(
     known = _by_key(session, actor, key)
     if known is not None:
         return _same(known, said), False
+    link = _link(session, actor, data)
+    campaign_id = data.campaign_id
+    if link is not None and link.campaign_id is not None:
+        if campaign_id not in (None, link.campaign_id):
+            raise ValidationFailed(
+                f"that short link is campaign {link.campaign_id}'s, not {campaign_id}'s",
+                [field_error("campaign_id", "not the link's campaign")],
+            )
+        campaign_id = link.campaign_id
     if data.campaign_id is not None:
         campaign = session.get(Campaign, data.campaign_id)
         if campaign is None or campaign.workspace_id != actor.workspace_id:
@@ -77,9 +89,12 @@ def record_event(
         workspace_id=actor.workspace_id,
         kind=data.kind,
         name=data.name,
-        campaign_id=data.campaign_id,
+        campaign_id=campaign_id,
         member_id=member.id if member else None,
         referrer_id=referrer.id if referrer else None,
+        link_id=link.id if link else None,
+        publication_id=link.publication_id if link else None,
+        click_key=data.click,
         value_cents=data.value_cents,
         currency=data.currency,
         occurred_at=at,
@@ -96,6 +111,29 @@ def record_event(
             raise
         return _same(known, said), False
     return conversion, True
+
+
+def _link(session: Session, actor: Actor, data: EventIn) -> TrackedLink | None:
+    """The short link the event names, by its code or by a click through it."""
+    code = data.link_code or (data.click[: links.CODE_LENGTH] if data.click else None)
+    if code is None:
+        return None
+    found = links.find(session, code)
+    if found is None or found.workspace_id != actor.workspace_id:
+        where = "link_code" if data.link_code else "click"
+        raise ValidationFailed(
+            f"no short link {code}", [field_error(where, "no short link has this code")]
+        )
+    return found
+
+
+def link_codes(session: Session, found: Sequence[Conversion]) -> dict[int, str]:
+    """The codes of the short links these conversions came through, by link id."""
+    ids = {c.link_id for c in found if c.link_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(TrackedLink.id, TrackedLink.code).where(TrackedLink.id.in_(ids)))
+    return dict(rows.tuples().all())
 
 
 def _by_key(session: Session, actor: Actor, key: str) -> Conversion | None:
@@ -202,6 +240,7 @@ def list_conversions(
     campaign_id: int | None = None,
     kind: str | None = None,
     member_id: int | None = None,
+    publication_id: int | None = None,
     limit: int = 100,
     after_id: int = 0,
 ) -> list[Conversion]:
@@ -214,4 +253,6 @@ def list_conversions(
         query = query.where(Conversion.kind == kind)
     if member_id is not None:
         query = query.where(Conversion.member_id == member_id)
+    if publication_id is not None:
+        query = query.where(Conversion.publication_id == publication_id)
     return list(session.scalars(query.order_by(Conversion.id).limit(limit)))

@@ -20,6 +20,13 @@ KIND_GOALS = {
     "subscriptions": "subscription",
     "purchases": "purchase",
 }
+
+
+def label(kind: str, name: str | None) -> str:
+    """A result's kind as reports count it: a custom event by its own name."""
+    return f"custom:{name}" if kind == "custom" else kind
+
+
 BUCKET_S = 300  # clicks and results are grouped by five minutes, then put in local days
 # (every time zone's offset is a whole number of five minutes: Kathmandu's +5:45 too)
 
@@ -80,6 +87,7 @@ class PublicationFigures:
     published_at: datetime
     metrics: dict[str, int]
     clicks: int
+    conversions: dict[str, int] = field(default_factory=dict)  # through its links, by kind
 
     @property
     def engagements(self) -> int:

@@ -24,6 +24,7 @@ from publisher.core.models import (
     Publication,
 )
 from publisher.core.workspaces import Actor, Permission, owned
+from publisher.engage.figures import label
 from publisher.engage.schemas import IdentityIn
 from publisher.record import events
 
@@ -275,6 +276,7 @@ class Summary:
     member: Member
     interactions: dict[str, int] = field(default_factory=dict)
     conversions: dict[str, int] = field(default_factory=dict)
+    clicks: int = 0
     campaigns: list[int] = field(default_factory=list)
     recruits: int = 0
     last_seen_at: datetime | None = None
@@ -282,7 +284,8 @@ class Summary:
 
 def summary(session: Session, actor: Actor, member_id: int) -> Summary:
     """What the member did: their interactions on the networks (through their identities),
-    the results reported for them, the campaigns those served, who they recruited."""
+    the results reported for them, the clicks those came from, the campaigns they served,
+    who they recruited."""
     actor.require(Permission.READ)
     member = current(session, owned(session, Member, member_id, actor, noun="member"))
     found = Summary(member)
@@ -302,13 +305,16 @@ def summary(session: Session, actor: Actor, member_id: int) -> Summary:
         campaigns |= {c for _, _, c in rows if c is not None}
     results = session.execute(
         select(
-            Conversion.kind, Conversion.name, Conversion.occurred_at, Conversion.campaign_id
+            Conversion.kind,
+            Conversion.name,
+            Conversion.occurred_at,
+            Conversion.click_key,
+            Conversion.campaign_id,
         ).where(Conversion.member_id == member.id)
     ).all()
-    found.conversions = dict(
-        Counter(f"custom:{name}" if kind == "custom" else kind for kind, name, _, _ in results)
-    )
-    seen += [at for _, _, at, _ in results]
+    found.conversions = dict(Counter(label(kind, name) for kind, name, *_ in results))
+    found.clicks = len({click for *_, click, _ in results if click is not None})
+    seen += [at for _, _, at, *_ in results]
     campaigns |= {c for *_, c in results if c is not None}
     found.campaigns = sorted(campaigns)
     recruited = select(Member.id).where(Member.referred_by == member.id)

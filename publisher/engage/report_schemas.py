@@ -83,6 +83,9 @@ class PublicationFiguresRead(Output):
     engagement_rate: float | None
     clicks: int
     click_through_rate: float | None
+    conversions: dict[str, int] = Field(
+        description="Results in the window that came through its short links, by kind"
+    )
 
 
 class ChannelFiguresRead(FiguresRead):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from publisher.engage.figures import (
     BUCKET_S,
     Figures,
     PublicationFigures,
+    label,
 )
 
 MAX_WINDOW = timedelta(days=400)
@@ -135,6 +136,7 @@ def publication_figures(
             published_at=row.published_at,
             metrics=metrics.get(row.id, {}),
             clicks=clicks.people.get(row.id, 0),
+            conversions=clicks.results.get(row.id, {}),
         )
         for row in published
     ]
@@ -215,7 +217,7 @@ def window_figures(
         .where(in_window)
         .group_by(Conversion.kind, Conversion.name, Conversion.currency)
     ).all():
-        key = f"custom:{name}" if kind == "custom" else kind
+        key = label(kind, name)
         figures.conversions[key] = figures.conversions.get(key, 0) + count
         if cents is not None and currency:
             figures.value_cents[currency] = figures.value_cents.get(currency, 0) + int(cents)
@@ -235,28 +237,31 @@ def window_figures(
 def _by_channel(
     session: Session, pubs: list[PublicationFigures], clicks: ClickCounts
 ) -> dict[int, Figures]:
-    """Publications, metrics and clicks per channel (results are the campaign's, not a
-    channel's: they are in the totals)."""
+    """Publications, metrics, clicks and the results that came through the short links
+    per channel (a result that named no link is the campaign's alone: in the totals)."""
     grouped: dict[int, list[PublicationFigures]] = defaultdict(list)
     for pub in pubs:
         grouped[pub.channel_id].append(pub)
+    reached = set(clicks.people) | set(clicks.results)
     channel_of = dict(
         session.execute(
-            select(Publication.id, Publication.channel_id).where(
-                Publication.id.in_(list(clicks.people))
-            )
+            select(Publication.id, Publication.channel_id).where(Publication.id.in_(list(reached)))
         ).all()
     )
     by_channel: Counter[int] = Counter()
     for publication_id, count in clicks.people.items():
         by_channel[channel_of[publication_id]] += count
-    channels = set(grouped) | set(by_channel)
+    results: dict[int, Counter[str]] = defaultdict(Counter)
+    for publication_id, kinds in clicks.results.items():
+        results[channel_of[publication_id]].update(kinds)
+    channels = set(grouped) | set(by_channel) | set(results)
     return {
         channel_id: Figures(
             publications=len(grouped.get(channel_id, [])),
             metrics=_sum_metrics(grouped.get(channel_id, [])),
             clicks=by_channel.get(channel_id, 0),
             clicks_on_these=sum(p.clicks for p in grouped.get(channel_id, [])),
+            conversions=dict(sorted(results.get(channel_id, Counter()).items())),
         )
         for channel_id in sorted(channels)
     }
@@ -283,11 +288,13 @@ class ClickCounts:
     people: dict[int, int]  # by publication
     bots: dict[int, int]
     by_bucket: dict[datetime, int]  # people's, by five minutes (UTC)
+    # What came of them: the window's results through each publication's links, by kind.
+    results: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 def click_counts(session: Session, campaign_id: int, start: datetime, end: datetime) -> ClickCounts:
     """Two grouped reads of the window's clicks: by publication (people and bots apart)
-    and, people's, by five minutes."""
+    and, people's, by five minutes; and one of the results that came through them."""
     in_window = and_(
         LinkClick.campaign_id == campaign_id, LinkClick.at >= start, LinkClick.at < end
     )
@@ -306,7 +313,15 @@ def click_counts(session: Session, campaign_id: int, start: datetime, end: datet
             select(bucket, func.count()).where(in_window, LinkClick.bot.is_(False)).group_by(bucket)
         ).all()
     }
-    return ClickCounts(people, bots, by_bucket)
+    results: dict[int, dict[str, int]] = defaultdict(dict)
+    for publication_id, kind, name, count in session.execute(
+        select(Conversion.publication_id, Conversion.kind, Conversion.name, func.count())
+        .where(Conversion.campaign_id == campaign_id, Conversion.publication_id.is_not(None))
+        .where(Conversion.occurred_at >= start, Conversion.occurred_at < end)
+        .group_by(Conversion.publication_id, Conversion.kind, Conversion.name)
+    ).all():
+        results[publication_id][label(kind, name)] = count
+    return ClickCounts(people, bots, by_bucket, dict(results))
 
 
 def _by_day(
@@ -337,7 +352,7 @@ def _by_day(
         .where(Conversion.occurred_at >= start, Conversion.occurred_at < end)
         .group_by(bucket, Conversion.kind, Conversion.name)
     ).all():
-        key = f"custom:{name}" if kind == "custom" else kind
+        key = label(kind, name)
         conversions = days[instant(moment).astimezone(zone).date()].conversions
         conversions[key] = conversions.get(key, 0) + count
     return dict(sorted(days.items()))

@@ -35,6 +35,8 @@ class HookReceived(Output):
 
 ConversionKind = Literal["signup", "referral", "subscription", "purchase", "custom"]
 _CODE = r"^[A-Z0-9]{8}$"
+_LINK_CODE = r"^[a-z2-7]{10}$"  # publisher/plan/links.py
+_CLICK = r"^[a-z2-7]{10}[0-9a-f]{22}$"  # publisher/engage/clicks.py: the code, then its own
 
 
 class IdentityIn(Input):
@@ -130,6 +132,9 @@ class MemberSummaryRead(Output):
     last_seen_at: datetime
     interactions: dict[str, int] = Field(description="On the networks, by kind")
     conversions: dict[str, int] = Field(description="Results reported for them, by kind")
+    clicks: int = Field(
+        description="Clicks through short links their results came from (`click` on an event)"
+    )
     campaigns: list[int] = Field(description="The campaigns those served")
     recruits: int = Field(description="Members their referral code brought")
     opted_out_at: datetime | None
@@ -152,6 +157,20 @@ class EventIn(Input):
     referral_code: str | None = Field(
         default=None, pattern=_CODE, description="The code of the member who recruited them"
     )
+    link_code: str | None = Field(
+        default=None,
+        pattern=_LINK_CODE,
+        description="The short link the reader came through (`/l/{code}`): the result is "
+        "its publication's, and its campaign's unless campaign_id says the same",
+        examples=["k3xq7m2pza"],
+    )
+    click: str | None = Field(
+        default=None,
+        pattern=_CLICK,
+        description="The `pub_click` value the reader arrived with: the result is that "
+        "click's (and its link's), and the click the member's",
+        examples=["k3xq7m2pza0f4c2b9e8d7a6b5c4d3e2f"],
+    )
     value_cents: int | None = Field(default=None, ge=0, le=10**12, description="In cents")
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", examples=["EUR"])
     occurred_at: Instant | None = Field(default=None, description="Default: when received")
@@ -162,6 +181,8 @@ class EventIn(Input):
             raise ValueError("a custom event needs its name")
         if (self.value_cents is None) != (self.currency is None):
             raise ValueError("give value_cents and currency together")
+        if self.click and self.link_code and not self.click.startswith(self.link_code):
+            raise ValueError("the click was not through that link_code")
         return self
 
 
@@ -172,6 +193,9 @@ class ConversionRead(Output):
     campaign_id: int | None
     member_id: int | None
     referrer_id: int | None = Field(description="The member whose referral code it named")
+    link_code: str | None = Field(description="The short link it came through")
+    publication_id: int | None = Field(description="That link's publication")
+    click: str | None = Field(description="The click it came from")
     value_cents: int | None
     currency: str | None
     occurred_at: datetime

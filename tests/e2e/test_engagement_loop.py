@@ -110,7 +110,9 @@ def test_a_reply_and_a_like_come_back_and_metrics_are_pulled_when_due(engaged, k
         headers={"User-Agent": PHONE, "Referer": "https://t.co/x"},
     )
     assert reader.status_code == 302
-    assert reader.headers["Location"] == "https://acme-asso.fr/day?utm_source=x"
+    landing = reader.headers["Location"]
+    assert landing.startswith("https://acme-asso.fr/day?utm_source=x&pub_click=")
+    click = landing.rpartition("pub_click=")[2]  # the landing page reports the sign-up with it
     bot = requests.get(
         short, allow_redirects=False, timeout=10, headers={"User-Agent": "Twitterbot/1.0"}
     )
@@ -119,7 +121,15 @@ def test_a_reply_and_a_like_come_back_and_metrics_are_pulled_when_due(engaged, k
     sponsor = http("POST", "/v1/members", {"external_id": "crm-1"}, expect=201)
     code = http("POST", f"/v1/members/{sponsor['id']}/referral-code", expect=200)["code"]
     for key, body in [
-        ("k1", {"kind": "signup", "member": {"external_id": "crm-2"}, "referral_code": code}),
+        (
+            "k1",
+            {
+                "kind": "signup",
+                "member": {"external_id": "crm-2"},
+                "referral_code": code,
+                "click": click,
+            },
+        ),
         ("k2", {"kind": "purchase", "member": {"external_id": "crm-2"}}),
     ]:
         answer = requests.post(
@@ -153,6 +163,9 @@ def test_a_reply_and_a_like_come_back_and_metrics_are_pulled_when_due(engaged, k
     goals = {g["name"]: g["progress"] for g in report["goals"]}
     assert goals == {"clicks": 0.25, "signups": 0.5}
     assert [a["member_id"] for a in report["advocates"]] == [sponsor["id"]]
+    assert [p["conversions"] for p in report["best"]] == [{"signup": 1}]  # through its link
+    recruit = http("GET", f"/v1/members/{sponsor['id']}/recruits")[0]
+    assert http("GET", f"/v1/members/{recruit['id']}/summary")["clicks"] == 1
     for fmt, mimetype in (("csv", "text/csv"), ("png", "image/png")):
         answer = requests.get(
             f"{engaged.api_url}/v1/campaigns/{campaign['id']}/report?{window}&format={fmt}",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from redis import Redis
@@ -15,7 +16,14 @@ from sqlalchemy import inspect, select
 from adapters.sandbox import Fault
 from publisher.core.engagement_models import LinkClick
 from publisher.engage.clicks import ClickBuffer
-from tests.helpers import drain_queue, flush_clicks, reconcile_pass, run_pipeline, soon
+from tests.helpers import (
+    drain_queue,
+    flush_clicks,
+    reconcile_pass,
+    rows_digest,
+    run_pipeline,
+    soon,
+)
 
 PUBLIC = "https://go.acme-asso.fr"
 SHORT = re.compile(re.escape(PUBLIC) + r"/l/([a-z2-7]{10})")
@@ -81,12 +89,18 @@ def test_links_go_out_short_and_lead_to_the_tagged_link(
 
     answer = _follow(api, SHORT.search(sent["x"].text).group(0), **{"User-Agent": PHONE})
     assert answer.status_code == 302
-    assert answer.headers["Location"] == "https://lumiere-asso.fr/agenda?utm_source=x"
+    landing = answer.headers["Location"]
+    # The reader arrives with the click's own key: the link's code, then 22 hex digits.
+    assert re.fullmatch(
+        rf"https://lumiere-asso\.fr/agenda\?utm_source=x&pub_click={x_codes[0]}[0-9a-f]{{22}}",
+        landing,
+    )
     assert "no-store" in answer.headers["Cache-Control"]
     bare = _follow(
         api, f"{PUBLIC}/l/{x_codes[1]}", Referer="https://t.co/abc", **{"User-Agent": ""}
     )
-    assert bare.headers["Location"] == "https://lumiere.paris?utm_source=x"
+    assert bare.headers["Location"].startswith("https://lumiere.paris?utm_source=x&pub_click=")
+    assert bare.headers["Location"] != landing
 
     assert flush_clicks(runtime) == 2
     x_pub = next(p for p in post["publications"] if p["channel_id"] == x["id"])
@@ -108,7 +122,8 @@ def test_a_click_keeps_the_referring_host_and_the_kind_of_client_never_the_addre
         api, f"{PUBLIC}/l/{code}", Referer="https://t.co/xyz?secret=1", **{"User-Agent": DESKTOP}
     )
     _follow(api, f"{PUBLIC}/l/{code}", **{"User-Agent": "Twitterbot/1.0"})
-    assert api.client.head(f"/l/{code}").status_code == 302  # a preview's check: not counted
+    head = api.client.head(f"/l/{code}")  # a preview's check: not counted, no click key
+    assert head.status_code == 302 and "pub_click" not in head.headers["Location"]
     flush_clicks(runtime)
     with runtime.session() as session:
         rows = session.execute(select(LinkClick).order_by(LinkClick.id)).scalars().all()
@@ -237,3 +252,112 @@ def test_clicks_waiting_are_capped(api, scenario, runtime, sandbox, at, public):
         for _ in range(4):
             assert capped.follow(session, code, referrer=None, user_agent=PHONE, now=soon())
     assert runtime.redis.llen(capped.key) == 2
+
+
+def _event(api, body: dict, key: str):
+    answer = api.client.post(
+        "/v1/events",
+        json=body,
+        headers={"Authorization": f"Bearer {api.keys['automation']}", "Idempotency-Key": key},
+    )
+    return answer.status_code, answer.get_json()
+
+
+def _click_of(landing: str) -> str:
+    return parse_qs(urlsplit(landing).query)["pub_click"][0]
+
+
+def test_a_result_through_a_click_is_its_publications_and_the_click_the_members(
+    api, scenario, runtime, sandbox, at, public
+):
+    """The landing page reports the sign-up with the click it was given: the result is
+    the publication's (and its campaign's, found from the link), the click the member's;
+    the report shows it on the publication and its channel."""
+    x, fb = scenario.channels()
+    campaign = _campaign(api)
+    post = _published(
+        api, scenario, runtime, at, campaign, [x, fb], text="Inscriptions https://acme-asso.fr/j"
+    )
+    x_pub, fb_pub = (
+        next(p for p in post["publications"] if p["channel_id"] == c["id"]) for c in (x, fb)
+    )
+    (code,) = SHORT.findall(sandbox.ledger.accepted("x")[0].text)
+    click = _click_of(_follow(api, f"{PUBLIC}/l/{code}", **{"User-Agent": PHONE}).location)
+    member = {"external_id": "crm-7"}
+    status, made = _event(api, {"kind": "signup", "member": member, "click": click}, "k1")
+    assert status == 201
+    assert (made["campaign_id"], made["publication_id"], made["link_code"], made["click"]) == (
+        campaign["id"],
+        x_pub["id"],
+        code,
+        click,
+    )
+    # Through the Facebook post's link, named by its code (no click was passed on).
+    fb_code = SHORT.search(sandbox.ledger.accepted("facebook")[0].text).group(1)
+    status, by_code = _event(api, {"kind": "subscription", "link_code": fb_code}, "k2")
+    assert status == 201 and by_code["publication_id"] == fb_pub["id"]
+    assert by_code["click"] is None and by_code["campaign_id"] == campaign["id"]
+    # The same member's second result through the same click: one click still.
+    assert _event(api, {"kind": "purchase", "member": member, "click": click}, "k3")[0] == 201
+
+    summary = api.get(f"/v1/members/{made['member_id']}/summary")
+    assert summary["clicks"] == 1 and summary["campaigns"] == [campaign["id"]]
+    listed = api.get(f"/v1/events?publication_id={x_pub['id']}")
+    assert [e["kind"] for e in listed] == ["signup", "purchase"]
+    flush_clicks(runtime)
+    window = {"from": soon(-86_400).isoformat(), "to": soon(86_400).isoformat()}
+    report = api.get(f"/v1/campaigns/{campaign['id']}/report?{urlencode(window)}")
+    by_pub = {p["publication_id"]: p["conversions"] for p in report["best"] + report["worst"]}
+    assert by_pub == {
+        x_pub["id"]: {"purchase": 1, "signup": 1},
+        fb_pub["id"]: {"subscription": 1},
+    }
+    by_channel = {c["channel_id"]: c["conversions"] for c in report["by_channel"]}
+    assert by_channel == {x["id"]: {"purchase": 1, "signup": 1}, fb["id"]: {"subscription": 1}}
+    assert report["totals"]["conversions"] == {"purchase": 1, "signup": 1, "subscription": 1}
+
+
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        ({"link_code": "aaaaaaaaaa"}, "link_code"),  # no such link
+        ({"click": "aaaaaaaaaa" + "0" * 22}, "click"),  # a click through no link of ours
+        ({"click": "0" * 32}, "click"),  # not a click key
+        ({"link_code": "AAAAAAAAAA"}, "link_code"),
+        ("other campaign", "campaign_id"),
+        ("another code", None),  # the click was not through that link_code
+    ],
+)
+def test_a_result_naming_a_link_it_cannot_have_come_through_is_refused(
+    api, scenario, runtime, sandbox, at, public, change, where
+):
+    x, _ = scenario.channels()
+    campaign = _campaign(api)
+    _published(api, scenario, runtime, at, campaign, [x], text="Voir https://acme-asso.fr/k")
+    (code,) = SHORT.findall(sandbox.ledger.accepted("x")[0].text)
+    click = _click_of(_follow(api, f"{PUBLIC}/l/{code}").location)
+    if change == "other campaign":
+        other = scenario.campaign()
+        change = {"link_code": code, "campaign_id": other["id"]}
+    elif change == "another code":
+        change = {"click": click, "link_code": "b" * 10}
+    before = rows_digest(runtime)
+    status, problem = _event(api, {"kind": "signup", **change}, "k-refused")
+    assert status == 422, problem
+    if where:
+        assert [e["loc"][-1] for e in problem["errors"]] == [where]
+    assert rows_digest(runtime) == before
+
+
+def test_a_click_from_another_workspace_is_not_found(api, scenario, runtime, sandbox, at, public):
+    x, _ = scenario.channels()
+    _published(api, scenario, runtime, at, _campaign(api), [x], text="Voir https://acme-asso.fr/o")
+    (code,) = SHORT.findall(sandbox.ledger.accepted("x")[0].text)
+    click = _click_of(_follow(api, f"{PUBLIC}/l/{code}").location)
+    answer = api.client.post(
+        "/v1/events",
+        json={"kind": "signup", "click": click},
+        headers={"Authorization": f"Bearer {api.keys['other']}", "Idempotency-Key": "x1"},
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"][0]["loc"][-1] == "click"
