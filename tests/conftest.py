@@ -29,14 +29,18 @@ TEST_SECRET = "test-secret-key-for-credentials"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests of the embedded default use their own SQLite file in either pass: the
-    PostgreSQL pass would only run them again."""
+    """Tests of the embedded default use their own SQLite file in either pass, and tests
+    of what no database changes (a browser's layout, the HTTP server's reads, the logs)
+    check the same thing in both: the PostgreSQL pass would only run them again."""
     if not os.environ.get("PUBLISHER_TEST_DATABASE_URL"):
         return
-    once = pytest.mark.skip(reason="the embedded default (SQLite) whatever the pass: run once")
+    embedded = pytest.mark.skip(reason="the embedded default (SQLite) whatever the pass: run once")
+    same = pytest.mark.skip(reason="nothing it checks depends on the database: run once")
     for item in items:
         if item.get_closest_marker("embedded"):
-            item.add_marker(once)
+            item.add_marker(embedded)
+        elif item.get_closest_marker("any_database"):
+            item.add_marker(same)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from api.http.context import actor, db, runtime
 from api.http.spec import endpoint, json_response
 from publisher.core.models import Channel
 from publisher.core.workspaces import Permission
-from publisher.engage import charts, community, reports
+from publisher.engage import community, reports
 from publisher.engage import figures as vocabulary
 from publisher.engage.figures import BASE_METRICS, Figures, PublicationFigures
 from publisher.engage.report_schemas import (
@@ -70,6 +70,9 @@ def report(campaign_id: int):
         "format" not in request.args
         and request.accept_mimetypes.best_match(["application/json", "image/png"]) == "image/png"
     ):
+        # matplotlib takes most of a second to load: the API loads it when a chart is asked.
+        from publisher.engage import charts
+
         names = {c.id: c.name for c in _channels(found)}
         return Response(charts.report_png(found, names), mimetype="image/png")
     if wants_csv:

@@ -251,6 +251,7 @@ def _whole_post(http, stack) -> tuple[int, int]:
     return ids[x["id"]], ids[fb["id"]]
 
 
+@pytest.mark.any_database  # the page's layout in a browser
 @pytest.mark.parametrize(
     "size,language",
     [(PHONE, "en"), (DESKTOP, "en"), (PHONE, "fr")],

@@ -175,6 +175,7 @@ OAUTH1 = {
 }
 
 
+@pytest.mark.any_database  # what the platform libraries log
 def test_oauth1_credentials_never_reach_the_logs_at_debug(file_keyed, keys, sandbox, tmp_path):
     """oauthlib and requests-oauthlib log the request's parameters and the signature base
     string at DEBUG (issue 11 item 12): every credential value is hidden, however a

@@ -215,6 +215,7 @@ def _dribble(api_url: str, head: bytes, drip: bytes, *, for_s: float = 20.0) -> 
         raise AssertionError("the server waited for the whole drip")
 
 
+@pytest.mark.any_database  # the HTTP server's reads
 def test_headers_that_dribble_get_a_408(strict_stack):
     """A socket timeout bounds each read, not the request: one byte of headers every 0.2 s
     kept a thread for as long as the client liked."""

@@ -95,6 +95,7 @@ def echo_platform():
     server.shutdown()
 
 
+@pytest.mark.any_database  # how an adapter is found and loaded
 def test_a_pip_installed_adapter_publishes_with_no_edit_of_the_core(
     runtime, settings, keys, echo_platform, tmp_path, monkeypatch
 ):
