@@ -42,6 +42,7 @@ from publisher.core.engagement_models import LinkClick, TrackedLink  # noqa: E40
 from publisher.core.models import MetricSnapshot, Publication  # noqa: E402
 from publisher.core.workspaces import Actor  # noqa: E402
 from publisher.engage import reports  # noqa: E402
+from publisher.engage.clicks import write as write_clicks  # noqa: E402
 from publisher.stack import Stack  # noqa: E402
 
 DAYS = 90
@@ -120,13 +121,15 @@ def _seed(settings, world, clicks: int) -> tuple[int, str]:
                 }
             )
         with session_scope(engine) as session:
-            session.execute(insert(LinkClick), rows)
+            for at in range(0, len(rows), 5000):  # the engine's batch (bind parameter limits)
+                write_clicks(session, rows[at : at + 5000])  # as the engine writes: tallies too
         written += batch
     # As autovacuum leaves a table after a bulk load: statistics, and on PostgreSQL the
     # visibility map that lets an index-only scan skip the rows themselves.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("VACUUM ANALYZE link_click")
+            conn.exec_driver_sql("VACUUM ANALYZE click_tally")
         else:
             conn.exec_driver_sql("ANALYZE")
     engine.dispose()

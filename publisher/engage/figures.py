@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from adapters.types import METRICS
 from publisher.core.models import Campaign
@@ -29,6 +29,12 @@ def label(kind: str, name: str | None) -> str:
 
 BUCKET_S = 300  # clicks and results are grouped by five minutes, then put in local days
 # (every time zone's offset is a whole number of five minutes: Kathmandu's +5:45 too)
+
+
+def bucket_of(at: datetime) -> datetime:
+    """The start of the five minutes (UTC) `at` falls in."""
+    at = at.astimezone(UTC)
+    return at.replace(second=0, microsecond=0, minute=at.minute - at.minute % (BUCKET_S // 60))
 
 
 @dataclass

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, and_, case, cast, func, select, true
 from sqlmodel import Session
 
-from publisher.core.engagement_models import LinkClick, MetricSnapshot
+from publisher.core.engagement_models import ClickTally, LinkClick, MetricSnapshot
 from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.models import (
     Campaign,
@@ -34,10 +34,12 @@ from publisher.engage.figures import (
     BUCKET_S,
     Figures,
     PublicationFigures,
+    bucket_of,
     label,
 )
 
 MAX_WINDOW = timedelta(days=400)
+_TICK = timedelta(microseconds=1)  # the finest step of a stored instant
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -293,26 +295,48 @@ class ClickCounts:
 
 
 def click_counts(session: Session, campaign_id: int, start: datetime, end: datetime) -> ClickCounts:
-    """Two grouped reads of the window's clicks: by publication (people and bots apart)
-    and, people's, by five minutes; and one of the results that came through them."""
-    in_window = and_(
-        LinkClick.campaign_id == campaign_id, LinkClick.at >= start, LinkClick.at < end
-    )
-    people: dict[int, int] = {}
-    bots: dict[int, int] = {}
-    for publication_id, bot, count in session.execute(
-        select(LinkClick.publication_id, LinkClick.bot, func.count())
-        .where(in_window)
-        .group_by(LinkClick.publication_id, LinkClick.bot)
-    ).all():
-        (bots if bot else people)[publication_id] = count
+    """The window's clicks by publication (people and bots apart) and, people's, by five
+    minutes: the whole five minutes inside the window from the tallies, the clicks at its
+    two edges one by one; and the results that came through them."""
+    first, last = bucket_of(start + timedelta(seconds=BUCKET_S) - _TICK), bucket_of(end)
+    people: Counter[int] = Counter()
+    bots: Counter[int] = Counter()
+    by_bucket: Counter[datetime] = Counter()
+    edges = [(start, end)]
+    if first < last:
+        edges = [(start, first), (last, end)]
+        whole = and_(
+            ClickTally.campaign_id == campaign_id,
+            ClickTally.bucket >= first,
+            ClickTally.bucket < last,
+        )
+        for publication_id, bot, count in session.execute(
+            select(ClickTally.publication_id, ClickTally.bot, func.sum(ClickTally.count))
+            .where(whole)
+            .group_by(ClickTally.publication_id, ClickTally.bot)
+        ).all():
+            (bots if bot else people)[publication_id] += int(count)
+        for moment, count in session.execute(
+            select(ClickTally.bucket, func.sum(ClickTally.count))
+            .where(whole, ClickTally.bot.is_(False))
+            .group_by(ClickTally.bucket)
+        ).all():
+            by_bucket[moment] += int(count)
     bucket, instant = _bucket(session, LinkClick.at)
-    by_bucket = {
-        instant(b): count
+    for low, high in edges:
+        if low >= high:
+            continue
+        edge = and_(LinkClick.campaign_id == campaign_id, LinkClick.at >= low, LinkClick.at < high)
+        for publication_id, bot, count in session.execute(
+            select(LinkClick.publication_id, LinkClick.bot, func.count())
+            .where(edge)
+            .group_by(LinkClick.publication_id, LinkClick.bot)
+        ).all():
+            (bots if bot else people)[publication_id] += count
         for b, count in session.execute(
-            select(bucket, func.count()).where(in_window, LinkClick.bot.is_(False)).group_by(bucket)
-        ).all()
-    }
+            select(bucket, func.count()).where(edge, LinkClick.bot.is_(False)).group_by(bucket)
+        ).all():
+            by_bucket[instant(b)] += count
     results: dict[int, dict[str, int]] = defaultdict(dict)
     for publication_id, kind, name, count in session.execute(
         select(Conversion.publication_id, Conversion.kind, Conversion.name, func.count())
@@ -321,7 +345,7 @@ def click_counts(session: Session, campaign_id: int, start: datetime, end: datet
         .group_by(Conversion.publication_id, Conversion.kind, Conversion.name)
     ).all():
         results[publication_id][label(kind, name)] = count
-    return ClickCounts(people, bots, by_bucket, dict(results))
+    return ClickCounts(dict(people), dict(bots), dict(by_bucket), dict(results))
 
 
 def _by_day(

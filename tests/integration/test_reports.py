@@ -243,6 +243,40 @@ def test_every_figure_is_the_sum_of_the_stored_facts(api, runtime, campaign):
     assert report["best"][0]["engagements"] >= report["best"][-1]["engagements"]
 
 
+@pytest.mark.parametrize(
+    "since, until",
+    [
+        (timedelta(minutes=2, seconds=1), timedelta(minutes=33, seconds=59)),  # both edges cut
+        (timedelta(minutes=3), timedelta(minutes=4)),  # inside one five minutes
+        (timedelta(minutes=7, seconds=30), timedelta(minutes=12, seconds=30)),  # across one edge
+        (timedelta(0), timedelta(minutes=35)),  # whole five minutes only
+        (timedelta(minutes=33, seconds=59), timedelta(minutes=33, seconds=59, microseconds=1)),
+    ],
+)
+def test_a_window_that_cuts_through_five_minutes_counts_exactly_the_clicks_inside(
+    api, runtime, campaign, at, since, until
+):
+    """Whole five minutes are read from the tallies, the window's edges click by click."""
+    c = campaign["campaign"]["id"]
+    url = api.get(f"/v1/publications/{campaign['pubs'][0]['id']}/links")[0]["url"]
+    base = T0 + 5 * HOUR
+    for offset in (1, 119, 121, 179, 181, 450, 599, 600, 601, 1200, 2039, 2100):
+        _click(api, at, base + timedelta(seconds=offset), url)
+    _click(api, at, base + timedelta(seconds=599), url, agent="Twitterbot/1.0")
+    _click(api, at, base + timedelta(minutes=33, seconds=59), url)
+    flush_clicks(runtime)
+    start, end = base + since, base + until
+    window = f"from={_iso(start)}&to={_iso(end)}"
+    report = api.get(f"/v1/campaigns/{c}/report?{window}")
+    facts = _facts(runtime, c, start, end)
+    assert (report["totals"]["clicks"], report["totals"]["bot_clicks"]) == (
+        facts["clicks"],
+        facts["bot_clicks"],
+    )
+    assert sum(day["clicks"] for day in report["by_day"]) == facts["clicks"]
+    assert sum(ch["clicks"] for ch in report["by_channel"]) == facts["clicks"]
+
+
 def test_a_window_ending_before_the_last_pull_reads_the_pull_before(api, runtime, campaign):
     c = campaign["campaign"]["id"]
     start, end = T0, T0 + DAY + 3 * HOUR

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from redis import Redis
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from adapters.sandbox import Fault
-from publisher.core.engagement_models import LinkClick
+from publisher.core.engagement_models import ClickTally, LinkClick
 from publisher.engage.clicks import ClickBuffer
 from tests.helpers import (
     drain_queue,
@@ -217,9 +217,12 @@ def test_clicks_wait_in_redis_and_a_worker_writes_them_once(
     assert not runtime.queue.hand_over_flush()  # one such job at a time
     drain_queue(runtime)
     runtime.redis.rpush(runtime.clicks.key, *waiting)  # the same batch again
+    runtime.redis.rpush(runtime.clicks.key, *waiting[:2], *waiting)  # and again, with more
     flush_clicks(runtime)
     with runtime.session() as session:
         assert len(session.execute(select(LinkClick)).all()) == 5
+        # The five minutes' tallies count each click once too.
+        assert session.execute(select(func.sum(ClickTally.count))).scalar_one() == 5
     assert runtime.redis.llen(runtime.clicks.key) == 0
 
 
