@@ -42,7 +42,7 @@ from publisher.core.engagement_models import LinkClick, TrackedLink  # noqa: E40
 from publisher.core.models import MetricSnapshot, Publication  # noqa: E402
 from publisher.core.workspaces import Actor  # noqa: E402
 from publisher.engage import reports  # noqa: E402
-from publisher.engage.clicks import write as write_clicks  # noqa: E402
+from publisher.engage.clicks import tally_stored_clicks  # noqa: E402
 from publisher.stack import Stack  # noqa: E402
 
 DAYS = 90
@@ -121,9 +121,10 @@ def _seed(settings, world, clicks: int) -> tuple[int, str]:
                 }
             )
         with session_scope(engine) as session:
-            for at in range(0, len(rows), 5000):  # the engine's batch (bind parameter limits)
-                write_clicks(session, rows[at : at + 5000])  # as the engine writes: tallies too
+            session.execute(insert(LinkClick), rows)
         written += batch
+    with session_scope(engine) as session:
+        tally_stored_clicks(session)  # as the engine's batch writes would have tallied them
     # As autovacuum leaves a table after a bulk load: statistics, and on PostgreSQL the
     # visibility map that lets an index-only scan skip the rows themselves.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis import Redis
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from publisher.core.engagement_models import ClickTally, LinkClick
-from publisher.engage.clicks import ClickBuffer
+from publisher.engage.clicks import ClickBuffer, tally_stored_clicks, write
 from publisher.engage.figures import bucket_of
 from publisher.system import migrate
 
@@ -70,13 +70,7 @@ def test_the_clicks_stored_are_tallied_as_the_engine_tallies_them(empty_url, red
     ]
     stored = [_click(n, 1 + n % 2, at, bot=n == 3) for n, at in enumerate(moments)]
     stored.append(_click(99, 1, T0 + timedelta(minutes=1)))
-    engine = create_engine(empty_url)
-    if engine.dialect.name == "postgresql":  # rows alone: no link or publication behind them
-        with engine.connect() as conn:
-            name = engine.url.database
-            conn.execute(text(f'ALTER DATABASE "{name}" SET session_replication_role = replica'))
-            conn.commit()
-        engine.dispose()
+    engine = _orphans_allowed(empty_url)  # rows alone: no link or publication behind them
     with engine.begin() as conn:
         conn.execute(insert(LinkClick), stored)
     migrate.upgrade(empty_url)
@@ -98,3 +92,33 @@ def test_the_clicks_stored_are_tallied_as_the_engine_tallies_them(empty_url, red
         ).scalar_one()
     assert count == expected[(1, T0, False)] + 1
     engine.dispose()
+
+
+def test_clicks_loaded_in_bulk_are_tallied_as_the_batch_writes_tally_them(empty_url):
+    """`tally_stored_clicks` (for a bulk load, as the benchmark does) gives the tallies the
+    engine's batch writes give the same clicks."""
+    migrate.upgrade(empty_url)
+    engine = _orphans_allowed(empty_url)
+    moments = [T0 + timedelta(minutes=m, seconds=s) for m in (0, 4, 5, 59) for s in (0, 59)]
+    clicks = [_click(n, 1 + n % 2, at, bot=n % 3 == 0) for n, at in enumerate(moments)]
+    tallies = select(ClickTally.link_id, ClickTally.bucket, ClickTally.bot, ClickTally.count)
+    with Session(engine) as session:
+        write(session, clicks)
+        by_batches = sorted(session.execute(tallies).all())
+        session.execute(delete(ClickTally))
+        tally_stored_clicks(session)
+        bulk = sorted(session.execute(tallies).all())
+    engine.dispose()
+    assert bulk == by_batches and sum(row[-1] for row in bulk) == len(clicks)
+
+
+def _orphans_allowed(url: str):
+    """An engine whose rows need not name existing links and publications."""
+    engine = create_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            name = engine.url.database
+            conn.execute(text(f'ALTER DATABASE "{name}" SET session_replication_role = replica'))
+            conn.commit()
+        engine.dispose()
+    return engine
