@@ -116,3 +116,34 @@ def test_a_scheduled_publication_is_never_held(api, scenario, runtime, queued):
     waiting: list = []
     assert _claim(runtime, queued["id"], queued["due"] - timedelta(seconds=1), held=waiting) == []
     assert waiting == [] and scenario.publication(queued["id"])["status"] == "scheduled"
+
+
+def test_a_held_publication_goes_out_whole_when_its_time_comes(api, scenario, runtime, sandbox, at):
+    """Held by the job, then claimed the moment it is due: with its media and its short
+    link, as a publication claimed at once would be."""
+    from datetime import UTC, datetime
+
+    from publisher import jobs
+    from tests.samples import png
+
+    runtime.settings = runtime.settings.with_(public_url="https://go.acme-asso.fr")
+    x, _ = scenario.channels()
+    media_id = api.upload(png(20, 20))[1]["id"]
+    body = scenario.post_body(
+        [x], at=soon(60), text="Held https://acme-asso.fr/h", media=[{"media_id": media_id}]
+    )
+    post = api.post("/v1/posts", body, expect=201)
+    scenario.submit_and_approve(post)
+    pub_id = post["publications"][0]["id"]
+    due = scenario_due(runtime, pub_id)
+    with runtime.session() as session:
+        assert dispatch.dispatch_due(session, runtime.queue, now=due) == 1
+    # A second before its time, and time goes on: the job holds it, then claims it.
+    offset = due - timedelta(seconds=1) - datetime.now(UTC)
+    runtime.clock = lambda: datetime.now(UTC) + offset
+    assert jobs.publish_batch(pub_id) == ["published"]
+    (sent,) = sandbox.ledger.accepted("x")
+    assert len(sent.media) == 1 and "https://go.acme-asso.fr/l/" in sent.text
+    history = api.get(f"/v1/publications/{pub_id}/history")
+    claimed_at = next(h["at"] for h in history if h["to_status"] == "publishing")
+    assert datetime.fromisoformat(claimed_at) >= due  # never early

@@ -164,3 +164,22 @@ def test_a_key_language_that_is_not_a_language_is_refused(api, runtime, tag):
     )
     assert status == 422 and problem["errors"][0]["loc"] == ["language"]
     assert rows_digest(runtime) == before
+
+
+def test_a_keys_change_touches_only_the_fields_given(api):
+    made = api.post(
+        "/v1/keys",
+        {"name": "lea", "role": "reviewer", "language": "fr-FR", "time_zone": "Europe/Paris"},
+        as_="admin",
+        expect=201,
+    )
+    changed = api.call(
+        "PATCH", f"/v1/keys/{made['id']}", {"language": "en"}, as_="admin", expect=200
+    )[1]
+    assert (changed["language"], changed["time_zone"]) == ("en", "Europe/Paris")
+    changed = api.call(
+        "PATCH", f"/v1/keys/{made['id']}", {"time_zone": "Asia/Tokyo"}, as_="admin", expect=200
+    )[1]
+    assert (changed["language"], changed["time_zone"]) == ("en", "Asia/Tokyo")
+    status, problem = api.call("PATCH", "/v1/keys/987654", {"language": "en"}, as_="admin")
+    assert status == 404 and problem["detail"] == "API key 987654 not found"

@@ -68,3 +68,17 @@ def test_links_get_the_campaigns_tracking_once_and_keep_their_own():
         "https://acme.com/a?utm_campaign=c3&utm_source=x."
     )
     assert tagged("https://acme.example", None, channel) == "https://acme.example"
+
+
+def test_tracking_fills_the_channel_and_keeps_a_blank_parameter_the_link_has():
+    campaign = Campaign(
+        id=3,
+        name="w",
+        objective="recruitment",
+        workspace_id=1,
+        tracking={"utm_content": "ch{channel_id}", "ref": "{platform}"},
+    )
+    channel = Channel(id=7, platform="facebook", name="n", external_account_id="1", workspace_id=1)
+    # "ref=" is the link's own, blank: kept as it is, and not filled in.
+    link = tagged("https://acme.example/join?ref=&a=1", campaign, channel)
+    assert link == "https://acme.example/join?ref=&a=1&utm_content=ch7"
