@@ -130,7 +130,8 @@ def _seed(settings, world, clicks: int) -> tuple[int, str]:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("VACUUM ANALYZE link_click")
-            conn.exec_driver_sql("VACUUM ANALYZE click_tally")
+            conn.exec_driver_sql("VACUUM ANALYZE click_day")
+            conn.exec_driver_sql("VACUUM ANALYZE click_bucket")
         else:
             conn.exec_driver_sql("ANALYZE")
     engine.dispose()

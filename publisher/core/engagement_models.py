@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -196,31 +196,39 @@ class LinkClick(SQLModel, table=True):
     bot: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
 
 
-class ClickTally(SQLModel, table=True):
-    """The clicks through one link in one five minutes (UTC), people's and bots' apart:
-    what a report reads for whole five minutes instead of every click (a million clicks
-    over 90 days are some thousands of rows). Kept by the transaction that writes the
-    clicks, from the clicks it wrote (publisher/engage/clicks.py): a batch written twice
-    counts once here too."""
+class ClickDay(SQLModel, table=True):
+    """A campaign's clicks on one publication in one UTC day, people's and bots' apart:
+    what a report reads for the whole days of its window instead of every click. Kept by
+    the transaction that writes the clicks, from the clicks it wrote
+    (publisher/engage/clicks.py): a batch written twice counts once here too."""
 
-    __tablename__ = "click_tally"
+    __tablename__ = "click_day"
     __table_args__ = (
-        UniqueConstraint("link_id", "bucket", "bot", name="uq_click_tally"),
-        # Covers a report's reads of a window's tallies (no row is fetched).
-        Index(
-            "ix_click_tally_campaign_bucket",
-            "campaign_id",
-            "bucket",
-            "publication_id",
-            "bot",
-            "count",
-        ),
+        UniqueConstraint("publication_id", "day", "bot", name="uq_click_day"),
+        # Covers a report's read of a window's days (no row is fetched).
+        Index("ix_click_day_campaign", "campaign_id", "day", "publication_id", "bot", "count"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    link_id: int = Field(foreign_key="tracked_link.id")
+    campaign_id: int = Field(foreign_key="campaign.id")
     publication_id: int = Field(foreign_key="publication.id")
-    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    day: date
+    bot: bool = Field(sa_column=Column(Boolean, nullable=False))
+    count: int
+
+
+class ClickBucket(SQLModel, table=True):
+    """A campaign's clicks in one five minutes (UTC), people's and bots' apart: a report's
+    clicks by day in any time zone, read from a few thousand rows. Kept like ClickDay."""
+
+    __tablename__ = "click_bucket"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "bucket", "bot", name="uq_click_bucket"),
+        Index("ix_click_bucket_campaign", "campaign_id", "bucket", "bot", "count"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
     bucket: datetime = Field(sa_type=UTCDateTime)  # the five minutes' start
     bot: bool = Field(sa_column=Column(Boolean, nullable=False))
     count: int

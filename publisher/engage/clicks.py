@@ -16,18 +16,18 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from crawlerdetect import CrawlerDetect
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import Date, case, cast, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from publisher.core.engagement_models import ClickTally, LinkClick, TrackedLink
+from publisher.core.engagement_models import ClickBucket, ClickDay, LinkClick, TrackedLink
 from publisher.core.models import Publication
 from publisher.core.workspaces import Actor, Permission, owned
 from publisher.engage.figures import BUCKET_S, bucket_of
@@ -204,8 +204,9 @@ class ClickBuffer:
 
 def write(session: Session, clicks: list[dict]) -> None:
     """The clicks not written yet (each as `follow` records it, `at` an ISO text or a
-    datetime), and their five minutes added to the tallies, in the caller's transaction:
-    a tally counts exactly the clicks stored."""
+    datetime), and those of a campaign added to its tallies (by publication and day, and
+    by five minutes), in the caller's transaction: a tally counts exactly the clicks
+    stored."""
     if not clicks:
         return
     rows = [{**c, "at": _instant(c["at"])} for c in clicks]
@@ -214,65 +215,68 @@ def write(session: Session, clicks: list[dict]) -> None:
         dialect.insert(LinkClick)
         .values(rows)
         .on_conflict_do_nothing()
-        .returning(
-            LinkClick.link_id,
-            LinkClick.publication_id,
-            LinkClick.campaign_id,
-            LinkClick.at,
-            LinkClick.bot,
-        )
+        .returning(LinkClick.campaign_id, LinkClick.publication_id, LinkClick.at, LinkClick.bot)
     ).all()
-    tallied = Counter(
-        (link_id, bucket_of(at), bot, publication_id, campaign_id)
-        for link_id, publication_id, campaign_id, at, bot in written
+    days = Counter(
+        (campaign_id, publication_id, at.astimezone(UTC).date(), bot)
+        for campaign_id, publication_id, at, bot in written
+        if campaign_id is not None
     )
-    if not tallied:
-        return  # every click of the batch was written before
-    added = dialect.insert(ClickTally).values(
-        [
-            {
-                "link_id": link_id,
-                "bucket": bucket,
-                "bot": bot,
-                "publication_id": publication_id,
-                "campaign_id": campaign_id,
-                "count": count,
-            }
-            # In one order: two writers meeting on the same tallies wait, never deadlock.
-            for (link_id, bucket, bot, publication_id, campaign_id), count in sorted(
-                tallied.items()
-            )
-        ]
+    buckets = Counter(
+        (campaign_id, bucket_of(at), bot)
+        for campaign_id, _, at, bot in written
+        if campaign_id is not None
     )
+    by_day = ("campaign_id", "publication_id", "day", "bot")
+    _add(session, dialect, ClickDay, by_day, ["publication_id", "day", "bot"], days)
+    by_bucket = ("campaign_id", "bucket", "bot")
+    _add(session, dialect, ClickBucket, by_bucket, list(by_bucket), buckets)
+
+
+def _add(
+    session: Session, dialect, table, names: tuple[str, ...], unique: list[str], counts: Counter
+) -> None:
+    """Add `counts` (keyed by the columns `names`) to the tallies of `table` in one upsert
+    on its `unique` key."""
+    if not counts:
+        return  # every click was written before, or none was a campaign's
+    # In one order: two writers meeting on the same tallies wait, never deadlock.
+    rows = [{**dict(zip(names, key, strict=True)), "count": n} for key, n in sorted(counts.items())]
+    added = dialect.insert(table).values(rows)
     session.execute(
         added.on_conflict_do_update(
-            index_elements=["link_id", "bucket", "bot"],
-            set_={"count": ClickTally.count + added.excluded["count"]},
+            index_elements=unique, set_={"count": table.count + added.excluded["count"]}
         )
     )
 
 
 def tally_stored_clicks(session: Session) -> None:
-    """Tally every click stored, in one statement (the tallies must be empty): for clicks
+    """Tally every click stored, in two statements (the tallies must be empty): for clicks
     loaded in bulk, which the batch writes never saw."""
     if session.get_bind().dialect.name == "postgresql":
-        epoch = func.floor(func.extract("epoch", LinkClick.at) / BUCKET_S) * BUCKET_S
-        bucket = func.to_timestamp(epoch)
-    else:  # stored as text, "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: the five minutes' start
+        day = cast(func.timezone("UTC", LinkClick.at), Date)
+        bucket = func.to_timestamp(
+            func.floor(func.extract("epoch", LinkClick.at) / BUCKET_S) * BUCKET_S
+        )
+    else:  # stored as text, "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
+        day = func.substr(LinkClick.at, 1, 10)
         fifth = case((func.substr(LinkClick.at, 16, 1) < "5", "0"), else_="5")
         bucket = func.substr(LinkClick.at, 1, 15) + fifth + ":00.000000"
-    grouped = select(
-        LinkClick.link_id,
-        LinkClick.publication_id,
-        LinkClick.campaign_id,
-        bucket,
-        LinkClick.bot,
-        func.count(),
-    ).group_by(
-        LinkClick.link_id, LinkClick.publication_id, LinkClick.campaign_id, bucket, LinkClick.bot
+    theirs = LinkClick.campaign_id.is_not(None)
+    by_day = (LinkClick.campaign_id, LinkClick.publication_id, day, LinkClick.bot)
+    session.execute(
+        insert(ClickDay).from_select(
+            ["campaign_id", "publication_id", "day", "bot", "count"],
+            select(*by_day, func.count()).where(theirs).group_by(*by_day),
+        )
     )
-    columns = ["link_id", "publication_id", "campaign_id", "bucket", "bot", "count"]
-    return session.execute(insert(ClickTally).from_select(columns, grouped)).rowcount
+    by_bucket = (LinkClick.campaign_id, bucket, LinkClick.bot)
+    session.execute(
+        insert(ClickBucket).from_select(
+            ["campaign_id", "bucket", "bot", "count"],
+            select(*by_bucket, func.count()).where(theirs).group_by(*by_bucket),
+        )
+    )
 
 
 def _instant(at: str | datetime) -> datetime:

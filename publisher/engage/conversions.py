@@ -133,7 +133,7 @@ def link_codes(session: Session, found: Sequence[Conversion]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(TrackedLink.id, TrackedLink.code).where(TrackedLink.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {link_id: code for link_id, code in rows}
 
 
 def _by_key(session: Session, actor: Actor, key: str) -> Conversion | None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, and_, case, cast, func, select, true
 from sqlmodel import Session
 
-from publisher.core.engagement_models import ClickTally, LinkClick, MetricSnapshot
+from publisher.core.engagement_models import ClickBucket, ClickDay, LinkClick, MetricSnapshot
 from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.models import (
     Campaign,
@@ -295,48 +295,81 @@ class ClickCounts:
 
 
 def click_counts(session: Session, campaign_id: int, start: datetime, end: datetime) -> ClickCounts:
-    """The window's clicks by publication (people and bots apart) and, people's, by five
-    minutes: the whole five minutes inside the window from the tallies, the clicks at its
-    two edges one by one; and the results that came through them."""
-    first, last = bucket_of(start + timedelta(seconds=BUCKET_S) - _TICK), bucket_of(end)
+    """The window's clicks by publication (people and bots apart) from the whole UTC days
+    inside it, and people's by five minutes from the whole five minutes, both tallied
+    (publisher/engage/clicks.py); the clicks at each edge are read one by one. And the
+    results that came through them."""
     people: Counter[int] = Counter()
     bots: Counter[int] = Counter()
-    by_bucket: Counter[datetime] = Counter()
+    first_day = (start + timedelta(days=1) - _TICK).astimezone(UTC).date()
+    last_day = end.astimezone(UTC).date()
+    day_edges = [(start, end)]
+    if first_day < last_day:
+        day_edges = [(start, _midnight(first_day)), (_midnight(last_day), end)]
+        for publication_id, bot, count in session.execute(
+            select(ClickDay.publication_id, ClickDay.bot, func.sum(ClickDay.count))
+            .where(ClickDay.campaign_id == campaign_id)
+            .where(ClickDay.day >= first_day, ClickDay.day < last_day)
+            .group_by(ClickDay.publication_id, ClickDay.bot)
+        ):
+            (bots if bot else people)[publication_id] += int(count)
+    for low, high in day_edges:
+        if low < high:
+            for publication_id, bot, count in session.execute(
+                select(LinkClick.publication_id, LinkClick.bot, func.count())
+                .where(LinkClick.campaign_id == campaign_id)
+                .where(LinkClick.at >= low, LinkClick.at < high)
+                .group_by(LinkClick.publication_id, LinkClick.bot)
+            ):
+                (bots if bot else people)[publication_id] += count
+    return ClickCounts(
+        dict(people),
+        dict(bots),
+        _people_by_bucket(session, campaign_id, start, end),
+        _results_through_links(session, campaign_id, start, end),
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _people_by_bucket(
+    session: Session, campaign_id: int, start: datetime, end: datetime
+) -> dict[datetime, int]:
+    """People's clicks by five minutes (UTC): the whole five minutes from the tallies (read
+    on the connection: thousands of rows, no ORM objects), the two edges click by click."""
+    found: Counter[datetime] = Counter()
+    first, last = bucket_of(start + timedelta(seconds=BUCKET_S) - _TICK), bucket_of(end)
     edges = [(start, end)]
     if first < last:
         edges = [(start, first), (last, end)]
-        whole = and_(
-            ClickTally.campaign_id == campaign_id,
-            ClickTally.bucket >= first,
-            ClickTally.bucket < last,
-        )
-        for publication_id, bot, count in session.execute(
-            select(ClickTally.publication_id, ClickTally.bot, func.sum(ClickTally.count))
-            .where(whole)
-            .group_by(ClickTally.publication_id, ClickTally.bot)
-        ).all():
-            (bots if bot else people)[publication_id] += int(count)
-        for moment, count in session.execute(
-            select(ClickTally.bucket, func.sum(ClickTally.count))
-            .where(whole, ClickTally.bot.is_(False))
-            .group_by(ClickTally.bucket)
-        ).all():
-            by_bucket[moment] += int(count)
+        for moment, count in session.connection().execute(
+            select(ClickBucket.bucket, ClickBucket.count).where(
+                ClickBucket.campaign_id == campaign_id,
+                ClickBucket.bucket >= first,
+                ClickBucket.bucket < last,
+                ClickBucket.bot.is_(False),
+            )
+        ):
+            found[moment] += count
     bucket, instant = _bucket(session, LinkClick.at)
     for low, high in edges:
-        if low >= high:
-            continue
-        edge = and_(LinkClick.campaign_id == campaign_id, LinkClick.at >= low, LinkClick.at < high)
-        for publication_id, bot, count in session.execute(
-            select(LinkClick.publication_id, LinkClick.bot, func.count())
-            .where(edge)
-            .group_by(LinkClick.publication_id, LinkClick.bot)
-        ).all():
-            (bots if bot else people)[publication_id] += count
-        for b, count in session.execute(
-            select(bucket, func.count()).where(edge, LinkClick.bot.is_(False)).group_by(bucket)
-        ).all():
-            by_bucket[instant(b)] += count
+        if low < high:
+            for b, count in session.execute(
+                select(bucket, func.count())
+                .where(LinkClick.campaign_id == campaign_id, LinkClick.bot.is_(False))
+                .where(LinkClick.at >= low, LinkClick.at < high)
+                .group_by(bucket)
+            ):
+                found[instant(b)] += count
+    return dict(found)
+
+
+def _results_through_links(
+    session: Session, campaign_id: int, start: datetime, end: datetime
+) -> dict[int, dict[str, int]]:
+    """The window's results that came through each publication's short links, by kind."""
     results: dict[int, dict[str, int]] = defaultdict(dict)
     for publication_id, kind, name, count in session.execute(
         select(Conversion.publication_id, Conversion.kind, Conversion.name, func.count())
@@ -345,7 +378,7 @@ def click_counts(session: Session, campaign_id: int, start: datetime, end: datet
         .group_by(Conversion.publication_id, Conversion.kind, Conversion.name)
     ).all():
         results[publication_id][label(kind, name)] = count
-    return ClickCounts(dict(people), dict(bots), dict(by_bucket), dict(results))
+    return dict(results)
 
 
 def _by_day(

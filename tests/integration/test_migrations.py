@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, delete, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from publisher.core.engagement_models import ClickTally, LinkClick
+from publisher.core.engagement_models import ClickBucket, ClickDay, LinkClick
 from publisher.engage.clicks import ClickBuffer, tally_stored_clicks, write
 from publisher.engage.figures import bucket_of
 from publisher.system import migrate
@@ -75,23 +75,32 @@ def test_the_clicks_stored_are_tallied_as_the_engine_tallies_them(empty_url, red
         conn.execute(insert(LinkClick), stored)
     migrate.upgrade(empty_url)
 
-    expected = Counter((c["link_id"], bucket_of(c["at"]), c["bot"]) for c in stored)
     with Session(engine) as session:
-        tallies = session.execute(select(ClickTally)).scalars().all()
-        found = {(t.link_id, t.bucket, t.bot): t.count for t in tallies}
-        assert found == dict(expected)
-        assert {(t.publication_id, t.campaign_id) for t in tallies} == {(11, 7), (12, 7)}
-        # A click the engine writes later lands in the same five minutes' row.
+        assert _tallies(session) == _expected(stored)
+        # A click the engine writes later lands in the same day's and five minutes' rows.
         redis = Redis.from_url(redis_url)
         buffer = ClickBuffer(redis, name=f"migration-{uuid.uuid4().hex[:8]}")
         later = _click(100, 1, T0 + timedelta(minutes=2))
         redis.rpush(buffer.key, json.dumps({**later, "at": later["at"].isoformat()}))
         assert buffer.flush(session) == 1
-        count = session.execute(
-            select(ClickTally.count).where(ClickTally.link_id == 1, ClickTally.bucket == T0)
-        ).scalar_one()
-    assert count == expected[(1, T0, False)] + 1
+        assert _tallies(session) == _expected([*stored, later])
     engine.dispose()
+
+
+def _expected(clicks: list[dict]) -> tuple[dict, dict]:
+    days = Counter((c["publication_id"], c["at"].date(), c["bot"]) for c in clicks)
+    buckets = Counter((bucket_of(c["at"]), c["bot"]) for c in clicks)
+    return dict(days), dict(buckets)
+
+
+def _tallies(session: Session) -> tuple[dict, dict]:
+    days = session.execute(select(ClickDay)).scalars().all()
+    buckets = session.execute(select(ClickBucket)).scalars().all()
+    assert {t.campaign_id for t in [*days, *buckets]} == {7}
+    return (
+        {(t.publication_id, t.day, t.bot): t.count for t in days},
+        {(t.bucket, t.bot): t.count for t in buckets},
+    )
 
 
 def test_clicks_loaded_in_bulk_are_tallied_as_the_batch_writes_tally_them(empty_url):
@@ -99,17 +108,17 @@ def test_clicks_loaded_in_bulk_are_tallied_as_the_batch_writes_tally_them(empty_
     engine's batch writes give the same clicks."""
     migrate.upgrade(empty_url)
     engine = _orphans_allowed(empty_url)
-    moments = [T0 + timedelta(minutes=m, seconds=s) for m in (0, 4, 5, 59) for s in (0, 59)]
+    moments = [T0 + timedelta(minutes=m, seconds=s) for m in (0, 4, 5, 59, 900) for s in (0, 59)]
     clicks = [_click(n, 1 + n % 2, at, bot=n % 3 == 0) for n, at in enumerate(moments)]
-    tallies = select(ClickTally.link_id, ClickTally.bucket, ClickTally.bot, ClickTally.count)
     with Session(engine) as session:
         write(session, clicks)
-        by_batches = sorted(session.execute(tallies).all())
-        session.execute(delete(ClickTally))
+        by_batches = _tallies(session)
+        session.execute(delete(ClickDay))
+        session.execute(delete(ClickBucket))
         tally_stored_clicks(session)
-        bulk = sorted(session.execute(tallies).all())
+        bulk = _tallies(session)
     engine.dispose()
-    assert bulk == by_batches and sum(row[-1] for row in bulk) == len(clicks)
+    assert bulk == by_batches == _expected(clicks)
 
 
 def _orphans_allowed(url: str):

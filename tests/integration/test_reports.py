@@ -250,6 +250,8 @@ def test_every_figure_is_the_sum_of_the_stored_facts(api, runtime, campaign):
         (timedelta(minutes=3), timedelta(minutes=4)),  # inside one five minutes
         (timedelta(minutes=7, seconds=30), timedelta(minutes=12, seconds=30)),  # across one edge
         (timedelta(0), timedelta(minutes=35)),  # whole five minutes only
+        (-timedelta(hours=6, seconds=1), timedelta(hours=20)),  # whole days and cut ones
+        (-timedelta(days=2), timedelta(days=2)),
         (timedelta(minutes=33, seconds=59), timedelta(minutes=33, seconds=59, microseconds=1)),
     ],
 )

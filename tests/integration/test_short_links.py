@@ -14,7 +14,7 @@ from redis import Redis
 from sqlalchemy import func, inspect, select
 
 from adapters.sandbox import Fault
-from publisher.core.engagement_models import ClickTally, LinkClick
+from publisher.core.engagement_models import ClickBucket, ClickDay, LinkClick
 from publisher.engage.clicks import ClickBuffer
 from tests.helpers import (
     drain_queue,
@@ -221,8 +221,9 @@ def test_clicks_wait_in_redis_and_a_worker_writes_them_once(
     flush_clicks(runtime)
     with runtime.session() as session:
         assert len(session.execute(select(LinkClick)).all()) == 5
-        # The five minutes' tallies count each click once too.
-        assert session.execute(select(func.sum(ClickTally.count))).scalar_one() == 5
+        # The tallies count each click once too.
+        assert session.execute(select(func.sum(ClickDay.count))).scalar_one() == 5
+        assert session.execute(select(func.sum(ClickBucket.count))).scalar_one() == 5
     assert runtime.redis.llen(runtime.clicks.key) == 0
 
 

@@ -1,8 +1,8 @@
-"""click tallies: the clicks through each link by five minutes, people's and bots' apart
+"""click tallies: a campaign's clicks per publication and UTC day, and per five minutes
 
-A report over a window reads the whole five minutes from here and only the clicks at its
-two edges one by one (a million clicks were a second on PostgreSQL). The clicks already
-stored are tallied here.
+A report over a window reads its whole days and whole five minutes from these, and only
+the clicks at its edges one by one (a million clicks were a second on PostgreSQL). The
+clicks already stored are tallied here.
 
 Revision ID: f5b7d9a1c3e6
 Revises: e3a5c7e9b1d4
@@ -24,35 +24,54 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "click_tally",
+        "click_day",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("link_id", sa.Integer(), sa.ForeignKey("tracked_link.id"), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), sa.ForeignKey("campaign.id"), nullable=False),
         sa.Column("publication_id", sa.Integer(), sa.ForeignKey("publication.id"), nullable=False),
-        sa.Column("campaign_id", sa.Integer(), sa.ForeignKey("campaign.id"), nullable=True),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("bot", sa.Boolean(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.UniqueConstraint("publication_id", "day", "bot", name="uq_click_day"),
+    )
+    op.create_index(
+        "ix_click_day_campaign",
+        "click_day",
+        ["campaign_id", "day", "publication_id", "bot", "count"],
+    )
+    op.create_table(
+        "click_bucket",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("campaign_id", sa.Integer(), sa.ForeignKey("campaign.id"), nullable=False),
         sa.Column("bucket", UTCDateTime(timezone=True), nullable=False),
         sa.Column("bot", sa.Boolean(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.UniqueConstraint("link_id", "bucket", "bot", name="uq_click_tally"),
+        sa.UniqueConstraint("campaign_id", "bucket", "bot", name="uq_click_bucket"),
     )
     op.create_index(
-        "ix_click_tally_campaign_bucket",
-        "click_tally",
-        ["campaign_id", "bucket", "publication_id", "bot", "count"],
+        "ix_click_bucket_campaign", "click_bucket", ["campaign_id", "bucket", "bot", "count"]
     )
-    # The clicks stored so far, tallied by their five minutes (as the engine writes them).
+    # The clicks stored so far (those of a campaign), tallied as the engine tallies them.
     if op.get_bind().dialect.name == "postgresql":
+        day = "(at AT TIME ZONE 'UTC')::date"
         bucket = "to_timestamp(floor(extract(epoch from at) / 300) * 300)"
     else:  # stored as text, "YYYY-MM-DD HH:MM:SS.ffffff" (UTC)
+        day = "substr(at, 1, 10)"
         bucket = (
             "substr(at, 1, 15) || CASE WHEN substr(at, 16, 1) < '5' THEN '0' ELSE '5' END"
             " || '\\:00.000000'"  # (a colon escaped from the text's bind parameters)
         )
     op.execute(
-        "INSERT INTO click_tally (link_id, publication_id, campaign_id, bucket, bot, count) "
-        f"SELECT link_id, publication_id, campaign_id, {bucket}, bot, count(*) "
-        f"FROM link_click GROUP BY link_id, publication_id, campaign_id, {bucket}, bot"
+        "INSERT INTO click_day (campaign_id, publication_id, day, bot, count) "
+        f"SELECT campaign_id, publication_id, {day}, bot, count(*) FROM link_click "
+        f"WHERE campaign_id IS NOT NULL GROUP BY campaign_id, publication_id, {day}, bot"
+    )
+    op.execute(
+        "INSERT INTO click_bucket (campaign_id, bucket, bot, count) "
+        f"SELECT campaign_id, {bucket}, bot, count(*) FROM link_click "
+        f"WHERE campaign_id IS NOT NULL GROUP BY campaign_id, {bucket}, bot"
     )
 
 
 def downgrade() -> None:
-    op.drop_table("click_tally")
+    op.drop_table("click_bucket")
+    op.drop_table("click_day")
