@@ -350,3 +350,29 @@ def test_the_dispatcher_wakes_for_the_soonest_of_a_due_time_a_check_and_a_hold_e
         session.get(Channel, fb["id"]).held_until = t + timedelta(minutes=2)
         session.commit()
     assert next_due() == t + timedelta(minutes=2)
+
+
+def test_a_lost_job_is_handed_over_again_exactly_when_its_wait_is_over(
+    api, scenario, runtime, sandbox
+):
+    """`older_than` after its hand-over, not a moment later (nor sooner)."""
+    from datetime import timedelta
+
+    from publisher.core.models import Publication
+    from publisher.deliver import dispatch
+
+    (x, _) = scenario.channels()
+    post = scenario.post_for([x], at=soon())
+    scenario.submit_and_approve(post)
+    with runtime.session() as session:
+        assert dispatch.dispatch_due(session, runtime.queue, now=soon(1)) == 1
+        queued_at = session.get(Publication, post["publications"][0]["id"]).queued_at
+    runtime.redis.flushdb()  # Redis loses the job
+    wait = timedelta(seconds=30)
+    with runtime.session() as session:
+        early = queued_at + wait - timedelta(microseconds=1)
+        assert dispatch.requeue_lost(session, runtime.queue, now=early, older_than=wait) == 0
+        assert (
+            dispatch.requeue_lost(session, runtime.queue, now=queued_at + wait, older_than=wait)
+            == 1
+        )

@@ -5,8 +5,9 @@ vote is refused at that reviewer's place in the body."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
-from tests.helpers import rows_digest
+from tests.helpers import rows_digest, soon
 
 
 def _audit(api) -> list[dict]:
@@ -55,3 +56,26 @@ def test_a_reviewer_who_cannot_vote_is_refused_at_their_place(api, runtime, keys
     ]
     assert all(e["msg"] for e in problem["errors"])
     assert rows_digest(runtime) == before
+
+
+def test_a_campaigns_own_policy_answers_as_the_campaigns_and_its_audit_is_dated(
+    api, scenario, runtime, at
+):
+    campaign = scenario.campaign()
+    path = f"/v1/campaigns/{campaign['id']}/review-policy"
+    when = at(soon(120))  # the engine's clock: what the audit must say
+    answered = api.call("PUT", path, {"approvals": 2}, as_="admin", expect=200)[1]
+    assert (answered["source"], answered["campaign_id"], answered["approvals"]) == (
+        "campaign",
+        campaign["id"],
+        2,
+    )
+    assert api.get(path) == answered
+    cleared = api.call("DELETE", path, as_="admin", expect=200)[1]
+    assert (cleared["source"], cleared["campaign_id"]) == ("default", None)  # none set
+    status, problem = api.call("DELETE", path, as_="admin")
+    assert status == 404
+    assert problem["detail"] == f"campaign {campaign['id']} has no policy of its own"
+    changes = [e for e in _audit(api) if e["kind"].startswith("policy.")]
+    assert len(changes) == 2
+    assert all(datetime.fromisoformat(e["at"]) == when for e in changes)
