@@ -1,0 +1,69 @@
+"""Campaign reports asked for in ways that must be refused or read right: bad windows,
+another workspace's campaign, members first seen at the same instant, a campaign name a
+chart must not parse."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("from=2027-03-02T00:00:00Z&to=2027-03-01T00:00:00Z", []),
+        ("from=2027-01-01T00:00:00Z&to=2028-06-01T00:00:00Z", []),
+        ("format=xml", ["query", "format"]),
+        ("time_zone=Mars/Olympus", ["query", "time_zone"]),
+        ("from=yesterday", ["query", "from"]),
+        ("since=2027-01-01T00:00:00Z", ["query", "since"]),
+        ("from=2020-01-01T00:00:00Z", ["query", "from"]),  # 400 days at most, to now
+        (
+            "from=0001-01-02T00:00:00Z&to=0001-02-01T00:00:00Z&compare=previous",
+            ["query", "compare"],
+        ),
+    ],
+)
+def test_a_bad_window_is_a_422_that_says_where(api, scenario, query, where):
+    c = scenario.campaign()["id"]
+    status, problem = api.call("GET", f"/v1/campaigns/{c}/report?{query}")
+    assert status == 422, problem
+    if where:
+        assert problem["errors"][0]["loc"] == where
+
+
+def test_another_workspaces_campaign_is_not_found(api, scenario):
+    assert api.call("GET", "/v1/campaigns/999999/report")[0] == 404
+
+
+def test_members_first_seen_at_the_same_instant_are_each_counted(api, scenario):
+    campaign = scenario.campaign()
+    when = "2026-11-02T00:00:00Z"  # a backfill: every sign-up at midnight
+    for n in range(3):
+        answer = api.client.post(
+            "/v1/events",
+            json={
+                "kind": "signup",
+                "campaign_id": campaign["id"],
+                "occurred_at": when,
+                "member": {"external_id": f"m{n}"},
+            },
+            headers={
+                "Authorization": f"Bearer {api.keys['automation']}",
+                "Idempotency-Key": f"k{n}",
+            },
+        )
+        assert answer.status_code == 201
+    window = "from=2026-11-01T00:00:00Z&to=2026-11-03T00:00:00Z"
+    totals = api.get(f"/v1/campaigns/{campaign['id']}/report?{window}")["totals"]
+    assert (totals["new_members"], totals["conversions"]) == (3, {"signup": 3})
+
+
+def test_a_chart_of_a_campaign_whose_name_looks_like_tex(api):
+    campaign = api.post(
+        "/v1/campaigns", {"name": "Promo $x^$ now, $5 off", "objective": "loyalty"}, expect=201
+    )
+    answer = api.client.get(
+        f"/v1/campaigns/{campaign['id']}/report?format=png",
+        headers={"Authorization": f"Bearer {api.keys['editor']}"},
+    )
+    assert answer.status_code == 200 and answer.mimetype == "image/png"
