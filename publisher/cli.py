@@ -75,6 +75,18 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_retally(settings: Settings, _args: argparse.Namespace) -> int:
+    from publisher.core.db import make_engine, session_scope
+    from publisher.engage.clicks import tally_stored_clicks
+
+    engine = make_engine(settings.effective_database_url)
+    with session_scope(engine) as session:
+        tally_stored_clicks(session)
+    engine.dispose()
+    print("click tallies rebuilt from the clicks stored")
+    return 0
+
+
 def _keys_create(settings: Settings, args: argparse.Namespace) -> int:
     from publisher.core.db import make_engine, session_scope
     from publisher.core.workspaces import create_key, get_or_create_workspace
@@ -265,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
         examples="  publisher db upgrade\n  DATABASE_URL=postgresql+psycopg://postgres@db/pub "
         "publisher db upgrade",
     ).set_defaults(run=_db_upgrade)
+    command(
+        db,
+        "retally",
+        "rebuild the click tallies reports read from the clicks stored (after clicks were "
+        "written by a process older than the tallies; stop the workers and API first)",
+        examples="  publisher db retally",
+    ).set_defaults(run=_db_retally, needs_schema=True)
 
     keys = command(
         sub,

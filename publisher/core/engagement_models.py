@@ -204,7 +204,7 @@ class ClickDay(SQLModel, table=True):
 
     __tablename__ = "click_day"
     __table_args__ = (
-        UniqueConstraint("publication_id", "day", "bot", name="uq_click_day"),
+        UniqueConstraint("campaign_id", "publication_id", "day", "bot", name="uq_click_day"),
         # Covers a report's read of a window's days (no row is fetched).
         Index("ix_click_day_campaign", "campaign_id", "day", "publication_id", "bot", "count"),
     )

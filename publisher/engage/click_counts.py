@@ -50,6 +50,7 @@ def click_counts(session: Session, campaign_id: int, start: datetime, end: datet
     inside it, and people's by five minutes from the whole five minutes, both tallied
     (publisher/engage/clicks.py); the clicks at each edge are read one by one. And the
     results that came through them."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # days are UTC days
     people: Counter[int] = Counter()
     bots: Counter[int] = Counter()
     first_day = (start + timedelta(days=1) - _TICK).astimezone(UTC).date()

@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from crawlerdetect import CrawlerDetect
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import Date, case, cast, func, insert, select
+from sqlalchemy import Date, case, cast, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -47,9 +47,11 @@ def new_click_key(code: str) -> str:
 
 
 def with_click(target: str, key: str) -> str:
-    """`target` with the click's key added to its query (its fragment kept last)."""
+    """`target` with the click's key added to its query (its fragment kept last), in place
+    of one the link already carried (copied from a browser's address bar, say)."""
     parts = urlsplit(target)
-    query = f"{parts.query}&" if parts.query else ""
+    kept = [p for p in parts.query.split("&") if p and not p.startswith(f"{CLICK_PARAMETER}=")]
+    query = "&".join(kept) + "&" if kept else ""
     added = urlencode({CLICK_PARAMETER: key})
     return urlunsplit(parts._replace(query=query + added))
 
@@ -160,7 +162,8 @@ class ClickBuffer:
                     log.warning("click not kept: %d wait to be written already", waiting - 1)
             except RedisError as exc:
                 self._write_now(session, click, exc)
-            return with_click(link.target, key)
+            # A crawler gets the link as it is: a new address per visit is nothing to index.
+            return link.target if agent == "bot" else with_click(link.target, key)
         return link.target
 
     def _write_now(self, session: Session, click: dict, why: Exception) -> None:
@@ -181,7 +184,7 @@ class ClickBuffer:
     def waiting(self) -> int:
         return self.redis.llen(self.key)
 
-    def flush(self, session: Session, *, batch: int = 5000) -> int:
+    def flush(self, session: Session, *, batch: int = 3000) -> int:
         """Write the clicks waiting, a batch at a time; returns how many were written."""
         written = 0
         while True:
@@ -228,16 +231,13 @@ def write(session: Session, clicks: list[dict]) -> None:
         if campaign_id is not None
     )
     by_day = ("campaign_id", "publication_id", "day", "bot")
-    _add(session, dialect, ClickDay, by_day, ["publication_id", "day", "bot"], days)
-    by_bucket = ("campaign_id", "bucket", "bot")
-    _add(session, dialect, ClickBucket, by_bucket, list(by_bucket), buckets)
+    _add(session, dialect, ClickDay, by_day, days)
+    _add(session, dialect, ClickBucket, ("campaign_id", "bucket", "bot"), buckets)
 
 
-def _add(
-    session: Session, dialect, table, names: tuple[str, ...], unique: list[str], counts: Counter
-) -> None:
-    """Add `counts` (keyed by the columns `names`) to the tallies of `table` in one upsert
-    on its `unique` key."""
+def _add(session: Session, dialect, table, names: tuple[str, ...], counts: Counter) -> None:
+    """Add `counts` (keyed by the columns `names`, the table's unique key) to the tallies
+    of `table` in one upsert."""
     if not counts:
         return  # every click was written before, or none was a campaign's
     # In one order: two writers meeting on the same tallies wait, never deadlock.
@@ -245,14 +245,17 @@ def _add(
     added = dialect.insert(table).values(rows)
     session.execute(
         added.on_conflict_do_update(
-            index_elements=unique, set_={"count": table.count + added.excluded["count"]}
+            index_elements=list(names), set_={"count": table.count + added.excluded["count"]}
         )
     )
 
 
 def tally_stored_clicks(session: Session) -> None:
-    """Tally every click stored, in two statements (the tallies must be empty): for clicks
-    loaded in bulk, which the batch writes never saw."""
+    """The tallies made again from every click stored, in the caller's transaction: for
+    clicks the batch writes never saw (loaded in bulk, or written by a process older than
+    the tallies: `publisher db retally`)."""
+    session.execute(delete(ClickDay))
+    session.execute(delete(ClickBucket))
     if session.get_bind().dialect.name == "postgresql":
         day = cast(func.timezone("UTC", LinkClick.at), Date)
         bucket = func.to_timestamp(

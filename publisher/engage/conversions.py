@@ -33,7 +33,11 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 def digest(data: EventIn) -> str:
     """What a report says, whatever its key order: a retry must say the same."""
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    # Fields added since keys were first stored count only when given: a retry of a report
+    # made before they existed must say the same.
+    later = {name for name in ("link_code", "click") if getattr(data, name) is None}
+    said = data.model_dump(mode="json", exclude=later)
+    canonical = json.dumps(said, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

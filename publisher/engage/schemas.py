@@ -161,7 +161,7 @@ class EventIn(Input):
         default=None,
         pattern=_LINK_CODE,
         description="The short link the reader came through (`/l/{code}`): the result is "
-        "its publication's, and its campaign's unless campaign_id says the same",
+        "its publication's and its campaign's (a campaign_id given must be that one)",
         examples=["k3xq7m2pza"],
     )
     click: str | None = Field(

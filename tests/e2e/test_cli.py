@@ -176,7 +176,8 @@ def test_keys_create_on_a_fresh_home_brings_the_schema_itself(tmp_path, redis_ur
 
 
 @pytest.mark.parametrize(
-    "command", [("secrets", "rotate"), ("worker", "--burst"), ("dispatcher",), ("api",)]
+    "command",
+    [("secrets", "rotate"), ("db", "retally"), ("worker", "--burst"), ("dispatcher",), ("api",)],
 )
 def test_commands_that_need_the_schema_say_which_command_brings_it(tmp_path, redis_url, command):
     """Issue 11 item 22: `secrets rotate` on a fresh home printed a SQL traceback, and the
@@ -187,7 +188,7 @@ def test_commands_that_need_the_schema_say_which_command_brings_it(tmp_path, red
     assert "run `publisher db upgrade` first" in result.stderr
     assert "Traceback" not in result.stderr
     assert _publisher("db", "upgrade", env=env).returncode == 0
-    if command[0] == "secrets":
+    if command[0] in ("secrets", "db"):
         assert _publisher(*command, env=env).returncode == 0
 
 

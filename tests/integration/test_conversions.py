@@ -102,3 +102,20 @@ def test_no_idempotency_key_is_refused_and_other_workspaces_see_nothing(api, sce
     assert api.call("GET", f"/v1/members/{member['id']}", as_="other")[0] == 404
     assert api.get("/v1/events", as_="other") == []
     assert api.call("POST", "/v1/events", {"kind": "signup"}, as_="reviewer")[0] == 403
+
+
+def test_a_report_made_before_links_were_named_keeps_its_digest():
+    """A retry of a report stored before `link_code` and `click` existed says the same."""
+    import hashlib
+    import json
+
+    from publisher.engage.conversions import digest
+    from publisher.engage.schemas import EventIn
+
+    body = {"kind": "signup", "campaign_id": 3, "member": {"external_id": "crm-1"}}
+    before = EventIn.model_validate(body).model_dump(mode="json", exclude={"link_code", "click"})
+    stored = hashlib.sha256(
+        json.dumps(before, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    assert digest(EventIn.model_validate(body)) == stored
+    assert digest(EventIn.model_validate({**body, "link_code": "k3xq7m2pza"})) != stored

@@ -124,11 +124,14 @@ def test_a_click_keeps_the_referring_host_and_the_kind_of_client_never_the_addre
     _follow(api, f"{PUBLIC}/l/{code}", **{"User-Agent": "Twitterbot/1.0"})
     head = api.client.head(f"/l/{code}")  # a preview's check: not counted, no click key
     assert head.status_code == 302 and "pub_click" not in head.headers["Location"]
+    crawler = _follow(api, f"{PUBLIC}/l/{code}", **{"User-Agent": "Twitterbot/1.0"})
+    assert crawler.headers["Location"] == "https://acme-asso.fr/a?utm_source=x"  # as it is
     flush_clicks(runtime)
     with runtime.session() as session:
         rows = session.execute(select(LinkClick).order_by(LinkClick.id)).scalars().all()
     assert [(r.referrer_host, r.agent, r.bot) for r in rows] == [
         ("t.co", "desktop", False),
+        (None, "bot", True),
         (None, "bot", True),
     ]
     columns = {c["name"] for c in inspect(runtime.engine).get_columns("link_click")}
@@ -365,3 +368,20 @@ def test_a_click_from_another_workspace_is_not_found(api, scenario, runtime, san
     )
     assert answer.status_code == 422
     assert answer.get_json()["errors"][0]["loc"][-1] == "click"
+
+
+def test_a_link_that_carried_a_click_key_gets_the_new_one_in_its_place(
+    api, scenario, runtime, sandbox, at, public
+):
+    """A landing address copied from a browser's bar, an old click key in it: the reader
+    arrives with their own click's key alone."""
+    x, _ = scenario.channels()
+    old = "pub_click=aaaaaaaaaa" + "0" * 22
+    _published(
+        api, scenario, runtime, at, _campaign(api), [x], text=f"https://acme-asso.fr/p?{old}#top"
+    )
+    (code,) = SHORT.findall(sandbox.ledger.accepted("x")[0].text)
+    landing = _follow(api, f"{PUBLIC}/l/{code}", **{"User-Agent": PHONE}).location
+    parts = urlsplit(landing)
+    assert parse_qs(parts.query)["pub_click"] == [_click_of(landing)]
+    assert _click_of(landing).startswith(code) and parts.fragment == "top"

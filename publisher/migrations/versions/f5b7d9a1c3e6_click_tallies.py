@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("bot", sa.Boolean(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.UniqueConstraint("publication_id", "day", "bot", name="uq_click_day"),
+        sa.UniqueConstraint("campaign_id", "publication_id", "day", "bot", name="uq_click_day"),
     )
     op.create_index(
         "ix_click_day_campaign",
