@@ -92,6 +92,10 @@ class ChannelFiguresRead(FiguresRead):
     channel_id: int
     channel_name: str
     platform: str
+    conversions: dict[str, int] = Field(
+        description="Results that came through the channel's short links, by kind (a result "
+        "that named no link is the campaign's alone: in the totals, as are values and members)"
+    )
 
 
 class DayFiguresRead(FiguresRead):
