@@ -8,11 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.helpers import wait_until
 
 # Every command here runs on a fresh home's own SQLite file (DATABASE_URL is left out).
 pytestmark = pytest.mark.embedded
@@ -124,7 +127,6 @@ def test_sandbox_command_serves_both_apis(tmp_path):
 
 def test_up_starts_the_engine_and_stops_cleanly_on_sigterm(tmp_path, redis_url):
     import signal
-    import time
 
     port = _closed_port()
     env = _env(tmp_path / "home", REDIS_URL=redis_url)
@@ -247,9 +249,21 @@ def test_with_redis_down_they_wait_say_where_and_stop_cleanly(tmp_path, command)
         stderr=subprocess.STDOUT,
         text=True,
     )
-    time.sleep(3)  # long enough to try and fail a few times
+    # Until it has tried and said so (a fixed sleep signalled a process still importing,
+    # before it had a handler, on a busy machine).
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(proc.stdout), daemon=True)
+    reader.start()
+    wait_until(
+        lambda: any("Redis unavailable" in line for line in said),
+        timeout_s=60,
+        what=f"the {command} to say Redis is unavailable",
+        state=lambda: "".join(said),
+    )
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=30)
+    proc.wait(timeout=30)
+    reader.join(timeout=10)
+    out = "".join(said)
     assert proc.returncode == 0, out
     assert "Traceback" not in out and "hunter2" not in out
     assert "Redis unavailable at redis://:***@127.0.0.1:" in out and "set REDIS_URL" in out
