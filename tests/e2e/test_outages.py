@@ -9,12 +9,18 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from adapters.sandbox import Fault
 from publisher.stack import Stack
 from publisher.system.embedded import start_private_redis
 from tests.e2e.conftest import Http
 from tests.e2e.test_faults import FAULT_SETTINGS, _free_port, _plan, _statuses
 from tests.helpers import wait_until
+
+# Redis going away and a child process dying: what is tested is the processes' (outcomes
+# are written as in every other test), the same whichever database; run once.
+pytestmark = pytest.mark.any_database
 
 
 def _one_more(http: Http, text: str) -> int:

@@ -105,6 +105,7 @@ def _submitted(http, at: datetime) -> tuple[dict, int]:
     return post, post["publications"][0]["id"]
 
 
+@pytest.mark.any_database  # the page's forms in a browser (votes: integration, both databases)
 def test_a_reviewer_approves_from_the_page_and_it_goes_out(http, browser, sandbox):
     at = datetime.now(UTC) + timedelta(seconds=20)
     post, pub_id = _submitted(http, at)
@@ -146,6 +147,7 @@ def test_a_reviewer_approves_from_the_page_and_it_goes_out(http, browser, sandbo
     assert [a.text for a in sandbox.ledger.accepted()] == [f"{TEXT} {LINK}"]
 
 
+@pytest.mark.any_database  # the page's forms in a browser (votes: integration, both databases)
 def test_request_changes_needs_a_comment_and_a_stale_page_is_refused(http, browser):
     post, pub_id = _submitted(http, datetime.now(UTC) + timedelta(hours=2))
     link = http("POST", f"/v1/reviews/{pub_id}/link", {}, as_="reviewer", expect=201)
