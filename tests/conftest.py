@@ -82,7 +82,11 @@ def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url(redis_server_url: str) -> str:
     """A database index of its own, so the tests never touch the engine's index 0."""
-    return make_url_redis(redis_server_url, db=int(os.environ.get("PUBLISHER_TEST_REDIS_DB", "9")))
+    base = int(os.environ.get("PUBLISHER_TEST_REDIS_DB", "9"))
+    # pytest-xdist's workers (gw0, gw1 ...) each empty their own index: two passes side by
+    # side (bases 9 and 10) interleave, 9, 11, 13 and 10, 12, 14.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return make_url_redis(redis_server_url, db=base + 2 * int(worker.removeprefix("gw")))
 
 
 def make_url_redis(url: str, *, db: int) -> str:
