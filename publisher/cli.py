@@ -13,6 +13,7 @@ from publisher.cli_help import (
     CORE_ENV,
     DISPATCHER_ENV,
     WORKER_ENV,
+    Parser,
     at_least_one_worker,
     command,
     port,
@@ -212,7 +213,7 @@ def _sleep_until_signal() -> None:
 
 # Each process reads these (README, "Running it", says what each means).
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="publisher",
         description=__doc__,
         epilog="examples:\n  publisher up --sandbox      # everything, publishing to the "
@@ -365,8 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         problem = preflight.database_url_problem(settings.effective_database_url)
     if problem is None and args.command not in ("sandbox", "demo"):
         problem = preflight.database_problem(settings)
-    if problem is None and args.command in ("up", "api"):
-        problem = preflight.port_problem(getattr(args, "host", "127.0.0.1"), args.port)
+    for option in ("port", "x_port", "graph_port"):  # up, api, demo; the sandbox's two
+        if problem is None and getattr(args, option, None):
+            host = getattr(args, "host", "127.0.0.1")
+            problem = preflight.port_problem(host, getattr(args, option), option)
     if problem is None and getattr(args, "needs_schema", False):
         problem = preflight.schema_problem(settings)
     if problem is not None:

@@ -51,8 +51,23 @@ class Help(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
+class Parser(argparse.ArgumentParser):
+    """A command line it cannot read is one line (what is wrong, where the help is), not
+    argparse's usage block then the error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _whole_number(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {what} is a whole number") from None
+
+
 def at_least_one_worker(text: str) -> int:
-    count = int(text)
+    count = _whole_number(text, "the number of workers")
     if count < 1:
         raise argparse.ArgumentTypeError(
             f"{count}: at least 1 (with no worker nothing is ever published)"
@@ -61,7 +76,7 @@ def at_least_one_worker(text: str) -> int:
 
 
 def port(text: str) -> int:
-    port = int(text)
+    port = _whole_number(text, "a port")
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port}: a port is 0 to 65535 (0: any free one)")
     return port

@@ -209,7 +209,8 @@ def _scenario(stack: Stack, sandbox: Sandbox, delay_s: float) -> int:
         heard = _webhooks_heard(receiver, secret, expect=2 + 4 + 2)
     finally:
         receiver.stop()
-    return _report(pubs, sandbox) or (0 if heard else 1)
+    accounts = {c["id"]: c["external_account_id"] for c in (x, fb)}
+    return _report(pubs, accounts, sandbox) or (0 if heard else 1)
 
 
 def _kinds(history: list[dict]) -> list[str]:
@@ -243,22 +244,31 @@ def _wait_settled(client: Client, post_id: int, *, deadline: float) -> list[dict
         time.sleep(0.2)
 
 
-def _report(pubs: list[dict], sandbox: Sandbox) -> int:
+def _report(pubs: list[dict], accounts: dict[int, str], sandbox: Sandbox) -> int:
+    """Each publication once in the platform's ledger, posted by the account its channel
+    declares (the one its token acts as)."""
     ledger = sandbox.ledger.accepted()
     ok = len(ledger) == len(pubs)
     for pub in pubs:
         seen = [a for a in ledger if a.external_id == pub["external_id"]]
-        lateness = "-"
+        lateness, account = "-", "-"
         if seen:
             late = datetime.fromisoformat(seen[0].received_at) - datetime.fromisoformat(
                 pub["scheduled_at"]
             )
             lateness = f"{late / timedelta(milliseconds=1):.0f} ms"
-        ok = ok and pub["status"] == "published" and len(seen) == 1
+            account = seen[0].account
+        declared = accounts[pub["channel_id"]]
+        ok = ok and pub["status"] == "published" and len(seen) == 1 and account == declared
         print(
             f"    publication #{pub['id']} channel #{pub['channel_id']}: {pub['status']} "
-            f"id={pub['external_id']} url={pub['external_url']} lateness={lateness}"
+            f"id={pub['external_id']} url={pub['external_url']} lateness={lateness} "
+            f"as account {account} (the channel's: {declared})"
         )
     _step(f"sandbox ledger: {len(ledger)} posts accepted for {len(pubs)} publications")
-    _step("demo OK" if ok else "demo FAILED: not every publication went out exactly once")
+    _step(
+        "demo OK"
+        if ok
+        else "demo FAILED: not every publication went out exactly once, from its channel's account"
+    )
     return 0 if ok else 1

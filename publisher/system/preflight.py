@@ -31,21 +31,26 @@ def database_url_problem(url: str) -> str | None:
     return f"DATABASE_URL {shown}: {driver!r} is not supported; write {example}"
 
 
-def port_problem(host: str, port: int) -> str | None:
-    """Why the API cannot listen on host:port (another process holds it), or None."""
+def port_problem(host: str, port: int, option: str = "port") -> str | None:
+    """Why a server cannot listen on host:port (another process holds it), or None; the
+    fix names the command's option for it (`option`: port, x_port ...)."""
     import errno
     import socket
 
     if port == 0:
         return None
+    flag = "--" + option.replace("_", "-")
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
         try:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                return f"port {port} is in use by another process: stop it or pass --port"
-            return f"cannot listen on {host}:{port} ({exc.strerror}): pass --host or --port"
+                return (
+                    f"port {port} is in use by another process: stop it or pass {flag} "
+                    "with another port"
+                )
+            return f"cannot listen on {host}:{port} ({exc.strerror}): pass --host or {flag}"
     return None
 
 

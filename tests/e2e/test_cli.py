@@ -55,7 +55,13 @@ def test_demo_runs_on_the_embedded_default_with_its_own_redis(tmp_path):
     out = result.stdout
     assert "demo OK" in out
     assert "sandbox ledger: 2 posts accepted for 2 publications" in out
-    assert len(re.findall(r": published id=\S+ url=https://\S+ lateness=\d+ ms", out)) == 2
+    sent = re.findall(
+        r": published id=\S+ url=https://\S+ lateness=\d+ ms as account (\S+) "
+        r"\(the channel's: (\S+)\)",
+        out,
+    )
+    assert len(sent) == 2 and all(account == declared for account, declared in sent), out
+    assert len({account for account, _ in sent}) == 2  # an X user and a Facebook Page
     assert (tmp_path / "home" / "publisher.db").exists()
     assert (tmp_path / "home" / "secret.key").exists()
 
@@ -218,21 +224,50 @@ def test_a_database_url_the_engine_cannot_use_is_named_with_its_fix(tmp_path, ur
         assert says in line and "hunter2" not in line
 
 
-def test_up_refuses_a_port_in_use_and_no_workers(tmp_path, redis_url):
+@pytest.mark.parametrize(
+    "command, option",
+    [
+        (["up"], "--port"),
+        (["api"], "--port"),
+        (["demo"], "--port"),
+        (["sandbox"], "--x-port"),
+        (["sandbox"], "--graph-port"),
+    ],
+)
+def test_a_port_in_use_is_one_line_naming_the_option_to_change(
+    tmp_path, redis_url, command, option
+):
     env = _env(tmp_path / "home", REDIS_URL=redis_url)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = _publisher("up", "--port", str(port), env=env, timeout=30)
-    assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == f"publisher up: port {port} is in use by another process: stop it or pass --port"
+        result = _publisher(*command, option, str(port), env=env, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"publisher {command[0]}: port {port} is in use by another process: stop it or "
+        f"pass {option} with another port"
     )
     assert "Publisher is up" not in result.stdout
-    result = _publisher("up", "--workers", "0", env=env, timeout=30)
-    assert result.returncode == 2 and "nothing is ever published" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["up", "--workers", "0"], "0: at least 1 (with no worker nothing is ever published)"),
+        (["up", "--workers", "two"], "'two': the number of workers is a whole number"),
+        (["api", "--port", "70000"], "70000: a port is 0 to 65535"),
+        (["sandbox", "--x-port", "x"], "'x': a port is a whole number"),
+        (["keys", "create", "--workspace", "acme"], "the following arguments are required"),
+        (["launch"], "invalid choice: 'launch'"),
+    ],
+)
+def test_a_command_line_it_cannot_read_is_one_line_pointing_at_the_help(tmp_path, args, says):
+    result = _publisher(*args, env=_env(tmp_path / "home"), timeout=30)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()  # not argparse's usage block, then the error
+    assert says in line and line.endswith("--help`)"), line
+    assert line.startswith("publisher")
 
 
 @pytest.mark.parametrize("command", ["worker", "dispatcher"])
