@@ -201,6 +201,8 @@ def _operation(path: str, method: str, op: dict[str, Any], schemas: dict[str, An
             "<h4>Parameters</h4><table><tr><th>name</th><th>type</th><th>limits</th>"
             f"<th>meaning</th></tr>{rows}</table>"
         )
+    request = example_request(path, method, op, schemas)
+    out.append(f"<p>Example request:</p><pre class='request'>{html.escape(request)}</pre>")
     body = op.get("requestBody", {}).get("content", {})
     for kind, media in body.items():
         schema = media["schema"]
@@ -239,8 +241,15 @@ def _operation(path: str, method: str, op: dict[str, Any], schemas: dict[str, An
     )
     out.append(
         "<h4>Problems</h4><p><code>application/problem+json</code> "
-        f"(<a href='#schema-Problem'>Problem</a>):</p><ul>{listed}</ul></section>"
+        f"(<a href='#schema-Problem'>Problem</a>):</p><ul>{listed}</ul>"
     )
+    problems = [c for c in op["responses"] if c.isdigit() and c[0] in "45"]
+    if problems:  # a 422 says most about the operation: its example, else the first's
+        shown = "422" if "422" in problems else problems[0]
+        media = op["responses"][shown]["content"]["application/problem+json"]
+        example = json.dumps(media["example"], indent=2, ensure_ascii=False)
+        out.append(f"<p>Example problem ({shown}):</p><pre>{html.escape(example)}</pre>")
+    out.append("</section>")
     return "".join(out)
 
 
@@ -294,4 +303,85 @@ def with_examples(document: dict[str, Any]) -> dict[str, Any]:
             for media in shown:
                 if media is not None:
                     media["example"] = example_of(media["schema"], schemas)
+            for status, answer in op["responses"].items():
+                problem = answer.get("content", {}).get("application/problem+json")
+                if problem is not None and status.isdigit():
+                    problem["example"] = problem_example(int(status), op, schemas)
     return document
+
+
+def problem_example(status: int, op: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A problem this operation answers with `status`, as the API writes it: the type of
+    that status the API uses most (the first listed for it in api/http/problems.py), and for
+    a 422 the field errors of a required field left out."""
+    from api.http.errors import PROBLEM_BASE
+    from api.http.problems import PROBLEMS
+
+    code, (_, title, meaning, _) = next(
+        (code, entry) for code, entry in PROBLEMS.items() if entry[0] == status
+    )
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": meaning,
+    }
+    where = _a_required_field(op, schemas) if status == 422 else []
+    if where:  # a body or a query: a field of it named (else a finding of the operation's)
+        body["errors"] = [{"loc": where, "msg": "Field required", "type": "missing"}]
+        body["detail"] = f"{'.'.join(where)}: Field required"
+    return body
+
+
+def _a_required_field(op: dict[str, Any], schemas: dict[str, Any]) -> list[str]:
+    """Where a 422 of this operation would point: a required field of its JSON body, else
+    of its query, else the body as a whole."""
+    body = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        schema = body["schema"]
+        if "$ref" in schema:
+            schema = schemas[_name(schema["$ref"])]
+        required = schema.get("required") or list(schema.get("properties", {}))[:1]
+        if required:
+            return [required[0]]
+    query = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
+    required = [
+        p["name"] for p in op.get("parameters", []) if p["in"] == "query" and p.get("required")
+    ]
+    if required or query:
+        return ["query", (required or query)[0]]
+    return []
+
+
+def example_request(path: str, method: str, op: dict[str, Any], schemas: dict[str, Any]) -> str:
+    """The operation called with curl: its path's ids filled in, its required query
+    parameters, its example body (a file, for an upload; each form it takes), the key
+    when it needs one."""
+    params = op.get("parameters", [])
+    for p in params:
+        if p["in"] == "path":
+            path = path.replace("{" + p["name"] + "}", str(example_of(p["schema"], schemas)))
+    query = [
+        f"{p['name']}={example_of(p['schema'], schemas, name=p['name'])}"
+        for p in params
+        if p["in"] == "query" and p.get("required")
+    ]
+    url = "http://127.0.0.1:8000" + path + ("?" + "&".join(query) if query else "")
+    lines = [f"curl -X {method.upper()} '{url}'"]
+    if op.get("security") != []:
+        lines.append('-H "Authorization: Bearer $KEY"')
+    content = op.get("requestBody", {}).get("content", {})
+    if "multipart/form-data" in content:  # an upload: the file (an import by URL below)
+        shown = [" \\\n  ".join([*lines, "-F file=@picture.png"])]
+    else:
+        shown = []
+    if "application/json" in content:
+        media = content["application/json"]
+        body = json.dumps(
+            media.get("example", example_of(media["schema"], schemas)), ensure_ascii=False
+        )
+        lines.append("-H 'Content-Type: application/json'")
+        lines.append("-d '" + body.replace("'", "'\\''") + "'")
+    if "application/json" in content or not shown:
+        shown.append(" \\\n  ".join(lines))
+    return "\n\n".join(shown)

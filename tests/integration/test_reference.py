@@ -41,6 +41,74 @@ def test_every_example_body_and_answer_is_one_the_schema_accepts(api):
     assert bodies >= 20 and answers >= 40  # every JSON body and answer of the API
 
 
+def test_every_problem_an_operation_lists_has_an_example_the_api_would_write(api):
+    doc = _document(api)
+    problem = {**doc["components"]["schemas"]["Problem"], "components": doc["components"]}
+    seen = set()
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            for status, answer in op["responses"].items():
+                if status == "default" or status[0] not in "45":
+                    continue
+                example = answer["content"]["application/problem+json"]["example"]
+                jsonschema.validate(example, problem, cls=jsonschema.Draft202012Validator)
+                assert example["status"] == int(status)
+                page = api.client.get(example["type"])  # its type explains it
+                assert page.status_code == 200, example["type"]
+                if status == "422" and _fields_of(op, doc):  # points at one of its fields
+                    [error] = example["errors"]
+                    assert error["loc"][-1] in _fields_of(op, doc), op
+                seen.add(status)
+    assert {"401", "403", "404", "409", "422"} <= seen
+
+
+def _fields_of(op, doc) -> set[str]:
+    """The names a 422 of `op` can point at: its body's fields and its query parameters."""
+    names = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+    body = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None:
+        schema = body["schema"]
+        if "$ref" in schema:
+            schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        names |= set(schema.get("properties", {}))
+    return names
+
+
+def _field_examples(schema, where):
+    """(where, the field's schema, one example) for every example a field carries, at any
+    depth of a schema (properties, items, anyOf branches)."""
+    if isinstance(schema, dict):
+        for example in (
+            schema.get("examples", []) if isinstance(schema.get("examples"), list) else []
+        ):
+            yield where, schema, example
+        for key, value in schema.items():
+            if key in ("examples", "example"):
+                continue
+            yield from _field_examples(value, f"{where}.{key}")
+    elif isinstance(schema, list):
+        for i, value in enumerate(schema):
+            yield from _field_examples(value, f"{where}[{i}]")
+
+
+def test_every_example_a_field_shows_is_one_its_schema_accepts(api):
+    """The examples fields carry in the models (`Field(examples=...)`), each checked against
+    its field's own schema: the ones a required field puts in an operation's example are
+    checked above, the others only here."""
+    doc = _document(api)
+    checked, refused = 0, []
+    for where, schema, example in _field_examples(doc["components"]["schemas"], "schemas"):
+        field = {k: v for k, v in schema.items() if k not in ("examples", "example")}
+        validator = jsonschema.Draft202012Validator(
+            {**field, "components": doc["components"]},
+            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+        )
+        refused += [f"{where}: {example!r}: {e.message}" for e in validator.iter_errors(example)]
+        checked += 1
+    assert refused == []
+    assert checked >= 15, checked  # the models' examples (18 when this test was written)
+
+
 def test_the_page_shows_each_operation_with_its_fields_and_problems(api):
     page = api.client.get("/docs").get_data(as_text=True)
     doc = _document(api)
@@ -55,6 +123,15 @@ def test_the_page_shows_each_operation_with_its_fields_and_problems(api):
     assert not re.search(r"<code>campaign_id</code> <b>required</b>", posts)
     assert "at most 50 items" in posts and "at least 1 characters" in posts
     example = json.loads(html.unescape(re.search(r"<pre>(.*?)</pre>", posts, re.S).group(1)))
+    request = html.unescape(re.search(r"<pre class='request'>(.*?)</pre>", posts, re.S)[1])
+    assert request.startswith("curl -X POST 'http://127.0.0.1:8000/v1/posts'")
+    assert '-H "Authorization: Bearer $KEY"' in request
+    sent = json.loads(request.split("-d '", 1)[1].rsplit("'", 1)[0])
+    assert sent == example  # the body shown is the one the request sends
+    assert page.count("<pre class='request'>curl -X ") == sum(map(len, doc["paths"].values()))
+    plain = html.unescape(page)
+    assert "curl -X GET 'http://127.0.0.1:8000/v1/posts/1' \\\n" in plain  # ids filled in
+    assert "-F file=@picture.png" in plain  # the upload sends a file
     assert set(example) == {"text", "targets"}  # the least a post needs
     answer = re.search(r"Example answer:</p><pre>(.*?)</pre>", posts, re.S).group(1)
     assert {"id", "revision", "publications"} <= set(json.loads(html.unescape(answer)))
