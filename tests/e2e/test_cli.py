@@ -320,23 +320,29 @@ def test_up_with_a_redis_url_that_does_not_answer_says_so_and_leaves_nothing(tmp
 
 
 def test_up_on_port_0_takes_a_free_port_and_says_which(tmp_path, redis_url):
+    """`up --sandbox` says where it listens, where the docs are and what to do next."""
     env = _env(tmp_path / "home", REDIS_URL=redis_url)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "publisher.cli", "up", "--port", "0"],
+        [sys.executable, "-m", "publisher.cli", "up", "--port", "0", "--sandbox"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     try:
-        line = ""
-        while "Publisher is up" not in line:
-            line = proc.stdout.readline()
-            assert line, "publisher up exited before it was up"
-        url = re.search(r"API (http://127\.0\.0\.1:(\d+))", line)
+        said = []
+        while not said or "Publisher is up" not in said[-1]:
+            said.append(proc.stdout.readline())
+            assert said[-1], "publisher up exited before it was up"
+        said.append(proc.stdout.readline())  # the next step
+        text = "".join(said)
+        assert re.search(r"sandbox: X http://127\.0\.0\.1:\d+, Graph http://", text), text
+        url = re.search(r"API (http://127\.0\.0\.1:(\d+))", text)
         assert url and url.group(2) != "0"
         assert requests.get(f"{url.group(1)}/healthz", timeout=5).json()["status"] == "ok"
-        assert "Next: a key" in proc.stdout.readline() or "Next: a key" in line
+        assert f"(docs {url.group(1)}/docs)" in text
+        assert requests.get(f"{url.group(1)}/docs", timeout=5).status_code == 200
+        assert "Next: a key, in another terminal: publisher keys create" in text
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
