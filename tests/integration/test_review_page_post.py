@@ -137,6 +137,15 @@ def test_a_channel_already_voted_on_is_shown_but_not_decided_again(api, scenario
     # Only the channel waiting for this reviewer changed; their X vote stands.
     assert scenario.publication(fb_pub)["status"] == "changes_requested"
     assert scenario.publication(x_pub)["status"] == "in_review"
+    # The comment written on the page is in the post's discussion, once, as the reviewer's,
+    # where the author answers it (and the page shows it to the next reader).
+    post_id = scenario.publication(fb_pub)["post_id"]
+    (said,) = api.get(f"/v1/posts/{post_id}/comments")
+    assert (said["body"], said["revision"]) == ("Say which hall", 1)
+    reviewer = next(k for k in api.get("/v1/keys", as_="admin") if k["name"] == "reviewer")
+    assert said["author_id"] == reviewer["id"]
+    page = api.client.get(_path(link)).get_data(as_text=True)
+    assert page.count("Say which hall") == 1
 
 
 def test_the_preview_names_the_account_as_the_network_does(api, scenario, runtime):
