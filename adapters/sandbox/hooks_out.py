@@ -103,6 +103,35 @@ def x_reply(
     return {"for_user_id": for_user, "tweet_create_events": [tweet]}
 
 
+def x_repost(
+    for_user: str,
+    repost_id: str,
+    of_post: str,
+    author: tuple[str, str, str],
+    at: datetime,
+    *,
+    quote: str | None = None,
+) -> dict[str, Any]:
+    """Someone relays one of the account's posts: a retweet (v1.1: a tweet carrying the
+    original as `retweeted_status`, its text "RT @handle: ..."), or with `quote`, a quote
+    tweet (`is_quote_status`, `quoted_status_id_str`, `quoted_status`)."""
+    original = {"id": int(of_post), "id_str": of_post, "user": {"id_str": for_user}}
+    tweet: dict[str, Any] = {
+        "created_at": _x_time(at),
+        "id": int(repost_id),
+        "id_str": repost_id,
+        "user": _x_user(*author),
+        "timestamp_ms": str(int(at.timestamp() * 1000)),
+    }
+    if quote is None:
+        tweet.update(text=f"RT @{for_user}: ...", retweeted_status=original)
+    else:
+        tweet.update(
+            text=quote, is_quote_status=True, quoted_status_id_str=of_post, quoted_status=original
+        )
+    return {"for_user_id": for_user, "tweet_create_events": [tweet]}
+
+
 def x_like(
     for_user: str, post_id: str, author: tuple[str, str, str], at: datetime
 ) -> dict[str, Any]:

@@ -205,12 +205,13 @@ def _read(found: reports.Report) -> ReportRead:
         worst=[_publication(p) for p in worst],
         advocates=[
             AdvocateRead(
-                member_id=member.id,
-                external_id=member.external_id,
-                name=member.name,
-                results=count,
+                member_id=a.member.id,
+                external_id=a.member.external_id,
+                name=a.member.name,
+                results=a.referrals,
+                relays=a.relays,
             )
-            for member, count in found.advocates
+            for a in found.advocates
         ],
         compare=compare,
     )

@@ -179,7 +179,8 @@ def _x_user(user: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
 
 
 def read_x(payload: dict[str, Any]) -> list[Incoming]:
-    """Replies to, mentions of and quotes of the account's posts, likes and follows."""
+    """Replies to, mentions of, retweets and quotes of the account's posts (reposts),
+    likes and follows."""
     account = str(payload.get("for_user_id", ""))
     found: list[Incoming] = []
     for tweet in payload.get("tweet_create_events") or []:
@@ -188,17 +189,19 @@ def read_x(payload: dict[str, Any]) -> list[Incoming]:
             continue  # the account's own posts are ours, not an interaction
         replied = tweet.get("in_reply_to_status_id_str")
         quoted = tweet.get("quoted_status_id_str")
+        # A retweet carries the post it relays whole; its own text is "RT @...: ..."
+        retweeted = str((tweet.get("retweeted_status") or {}).get("id_str", "")) or None
         found.append(
             Incoming(
                 platform="x",
                 account_id=account,
-                kind="reply" if replied else "repost" if quoted else "mention",
+                kind="reply" if replied else "repost" if quoted or retweeted else "mention",
                 external_id=str(tweet.get("id_str", "")),
-                post_id=replied or quoted,
+                post_id=replied or quoted or retweeted,
                 author_id=author_id,
                 author_handle=handle,
                 author_name=name,
-                text=tweet.get("text"),
+                text=None if retweeted else tweet.get("text"),
                 occurred_at=_x_time(tweet),
             )
         )

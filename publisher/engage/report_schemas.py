@@ -107,6 +107,10 @@ class AdvocateRead(Output):
     external_id: str | None = Field(description="null once the member's data was erased")
     name: str | None
     results: int = Field(description="Results their referral code brought in the window")
+    relays: int = Field(
+        description="The campaign's publications they reposted in the window (retweets and "
+        "quotes, as the platforms' webhooks said)"
+    )
 
 
 class ComparisonRead(Output):
@@ -139,7 +143,10 @@ class ReportRead(Output):
     by_day: list[DayFiguresRead]
     best: list[PublicationFiguresRead] = Field(description="Most engagements first (3 at most)")
     worst: list[PublicationFiguresRead] = Field(description="Fewest first, not among the best")
-    advocates: list[AdvocateRead] = Field(description="Whose referrals brought the most")
+    advocates: list[AdvocateRead] = Field(
+        description="The members who relayed the campaign most and whose referral codes "
+        "brought the most results (both together; at most 5)"
+    )
     compare: ComparisonRead | None = None
 
 

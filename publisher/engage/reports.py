@@ -29,6 +29,7 @@ from publisher.core.models import (
     Publication,
 )
 from publisher.core.workspaces import Actor, Permission, owned
+from publisher.engage.advocates import Advocate, campaign_advocates
 from publisher.engage.click_counts import ClickCounts, click_counts, five_minutes
 from publisher.engage.figures import BASE_METRICS, Figures, PublicationFigures, label
 
@@ -46,7 +47,7 @@ class Report:
     publications: list[PublicationFigures]
     by_channel: dict[int, Figures]
     by_day: dict[date, Figures]
-    advocates: list[tuple[Member, int]]
+    advocates: list[Advocate]
     previous: Figures | None = None
     previous_start: datetime | None = None
 
@@ -92,7 +93,7 @@ def campaign_report(
         publications=pubs,
         by_channel=_by_channel(session, pubs, clicks),
         by_day=_by_day(session, campaign.id, pubs, start, end, ZoneInfo(time_zone), clicks),
-        advocates=_advocates(session, campaign.id, start, end),
+        advocates=campaign_advocates(session, campaign.id, start, end),
     )
     if compare_previous:
         span = end - start
@@ -294,24 +295,3 @@ def _by_day(
         conversions = days[instant(moment).astimezone(zone).date()].conversions
         conversions[key] = conversions.get(key, 0) + count
     return dict(sorted(days.items()))
-
-
-def _advocates(
-    session: Session, campaign_id: int, start: datetime, end: datetime, top: int = 5
-) -> list[tuple[Member, int]]:
-    """The members whose referral codes brought the most results in the window."""
-    rows = session.execute(
-        select(Conversion.referrer_id, func.count().label("n"))
-        .where(Conversion.campaign_id == campaign_id, Conversion.referrer_id.is_not(None))
-        .where(Conversion.occurred_at >= start, Conversion.occurred_at < end)
-        .group_by(Conversion.referrer_id)
-        .order_by(func.count().desc(), Conversion.referrer_id)
-        .limit(top)
-    ).all()
-    members = {
-        m.id: m
-        for m in session.execute(select(Member).where(Member.id.in_([r[0] for r in rows])))
-        .scalars()
-        .all()
-    }
-    return [(members[rid], n) for rid, n in rows if rid in members]

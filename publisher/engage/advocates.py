@@ -1,0 +1,99 @@
+"""A campaign's advocates: the members who relayed its publications (reposts: retweets and
+quotes, as the platforms' webhooks said) and whose referral codes brought results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, or_, select
+from sqlmodel import Session
+
+from publisher.core.engagement_models import Interaction, MemberIdentity
+from publisher.core.models import Conversion, Member, Post, Publication
+
+
+@dataclass(frozen=True)
+class Advocate:
+    member: Member
+    referrals: int  # results their referral code brought
+    relays: int  # the campaign's publications they reposted
+
+    @property
+    def weight(self) -> int:
+        return self.referrals + self.relays
+
+
+def campaign_advocates(
+    session: Session, campaign_id: int, start: datetime, end: datetime, top: int = 5
+) -> list[Advocate]:
+    """The `top` members by referrals and relays together in [start, end) (ties: the
+    member first known), each counted under the member they were merged into."""
+    referrals = _referrals(session, campaign_id, start, end)
+    relays = _relays(session, campaign_id, start, end)
+    members = _with_roots(session, set(referrals) | set(relays))
+    counted: dict[int, tuple[int, int]] = {}
+    for member_id, root in members.items():
+        ref, rel = counted.get(root.id, (0, 0))
+        counted[root.id] = (ref + referrals.get(member_id, 0), rel + relays.get(member_id, 0))
+    roots = {m.id: m for m in members.values()}
+    found = [Advocate(roots[i], ref, rel) for i, (ref, rel) in counted.items()]
+    found.sort(key=lambda a: (-a.weight, -a.referrals, a.member.id))
+    return found[:top]
+
+
+def _referrals(
+    session: Session, campaign_id: int, start: datetime, end: datetime
+) -> dict[int, int]:
+    return dict(
+        session.execute(
+            select(Conversion.referrer_id, func.count())
+            .where(Conversion.campaign_id == campaign_id, Conversion.referrer_id.is_not(None))
+            .where(Conversion.occurred_at >= start, Conversion.occurred_at < end)
+            .group_by(Conversion.referrer_id)
+        ).all()
+    )
+
+
+def _relays(session: Session, campaign_id: int, start: datetime, end: datetime) -> dict[int, int]:
+    """Reposts of the campaign's publications, per member whose identity wrote them (their
+    account id, or their handle in any case, with or without the @)."""
+    handle = func.lower(func.ltrim(Interaction.author_handle, "@"))
+    theirs = or_(
+        MemberIdentity.key == literal("id:") + Interaction.author_id,
+        MemberIdentity.key == literal("@") + handle,
+    )
+    return dict(
+        session.execute(
+            select(MemberIdentity.member_id, func.count(func.distinct(Interaction.id)))
+            .select_from(Interaction)
+            .join(Publication, Publication.id == Interaction.publication_id)
+            .join(Post, Post.id == Publication.post_id)
+            .join(
+                MemberIdentity,
+                (MemberIdentity.workspace_id == Interaction.workspace_id)
+                & (MemberIdentity.platform == Interaction.platform)
+                & theirs,
+            )
+            .where(Post.campaign_id == campaign_id, Interaction.kind == "repost")
+            .where(Interaction.occurred_at >= start, Interaction.occurred_at < end)
+            .group_by(MemberIdentity.member_id)
+        ).all()
+    )
+
+
+def _with_roots(session: Session, ids: set[int]) -> dict[int, Member]:
+    """Each member id found, and the member it now counts under (itself, or the one it
+    was merged into, however many merges ago)."""
+    known = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(ids)))}
+    roots: dict[int, Member] = {}
+    for member_id, member in known.items():
+        seen = {member.id}
+        while member.merged_into is not None and member.merged_into not in seen:
+            seen.add(member.merged_into)
+            parent = session.get(Member, member.merged_into)
+            if parent is None:
+                break
+            member = parent
+        roots[member_id] = member
+    return roots
