@@ -84,7 +84,7 @@ PROBLEMS: dict[str, tuple[int, str, str, str]] = {
     ),
     "request_entity_too_large": (
         413,
-        "Request entity too large",
+        "Request Entity Too Large",  # the HTTP layer's own title, as the API answers it
         "The request body is larger than the API accepts.",
         "Send a smaller body.",
     ),

@@ -310,16 +310,24 @@ def with_examples(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# Where a status has several problem types, the one an operation answers: a JSON body's
+# size and content type are refused by the HTTP layer (werkzeug's names), an upload's by
+# the media store (its own).
+_JSON_BODY_PROBLEMS = {413: "request_entity_too_large", 415: "unsupported_media_type"}
+_UPLOAD_PROBLEMS = {413: "too_large", 415: "unsupported_media"}
+
+
 def problem_example(status: int, op: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    """A problem this operation answers with `status`, as the API writes it: the type of
-    that status the API uses most (the first listed for it in api/http/problems.py), and for
-    a 422 the field errors of a required field left out."""
+    """A problem this operation answers with `status`, as the API writes it: the type it
+    answers for that status (else the first listed for it in api/http/problems.py), and
+    for a 422 of a body or query with a required field, that field's error."""
     from api.http.errors import PROBLEM_BASE
     from api.http.problems import PROBLEMS
 
-    code, (_, title, meaning, _) = next(
-        (code, entry) for code, entry in PROBLEMS.items() if entry[0] == status
-    )
+    content = op.get("requestBody", {}).get("content", {})
+    chosen = _UPLOAD_PROBLEMS if "multipart/form-data" in content else _JSON_BODY_PROBLEMS
+    code = chosen.get(status) or next(c for c, entry in PROBLEMS.items() if entry[0] == status)
+    _, title, meaning, _ = PROBLEMS[code]
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code,
         "title": title,
@@ -327,30 +335,26 @@ def problem_example(status: int, op: dict[str, Any], schemas: dict[str, Any]) ->
         "detail": meaning,
     }
     where = _a_required_field(op, schemas) if status == 422 else []
-    if where:  # a body or a query: a field of it named (else a finding of the operation's)
+    if where:  # else the operation's own finding (a submit's content rules, say)
         body["errors"] = [{"loc": where, "msg": "Field required", "type": "missing"}]
         body["detail"] = f"{'.'.join(where)}: Field required"
     return body
 
 
 def _a_required_field(op: dict[str, Any], schemas: dict[str, Any]) -> list[str]:
-    """Where a 422 of this operation would point: a required field of its JSON body, else
-    of its query, else the body as a whole."""
+    """Where a 422 of this operation for a field left out would point: a required field of
+    its JSON body, else a required query parameter; [] when it has none."""
     body = op.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None:
         schema = body["schema"]
         if "$ref" in schema:
             schema = schemas[_name(schema["$ref"])]
-        required = schema.get("required") or list(schema.get("properties", {}))[:1]
-        if required:
-            return [required[0]]
-    query = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"]
+        if schema.get("required"):
+            return [schema["required"][0]]
     required = [
         p["name"] for p in op.get("parameters", []) if p["in"] == "query" and p.get("required")
     ]
-    if required or query:
-        return ["query", (required or query)[0]]
-    return []
+    return ["query", required[0]] if required else []
 
 
 def example_request(path: str, method: str, op: dict[str, Any], schemas: dict[str, Any]) -> str:

@@ -55,23 +55,54 @@ def test_every_problem_an_operation_lists_has_an_example_the_api_would_write(api
                 assert example["status"] == int(status)
                 page = api.client.get(example["type"])  # its type explains it
                 assert page.status_code == 200, example["type"]
-                if status == "422" and _fields_of(op, doc):  # points at one of its fields
+                if "errors" in example:  # a field left out: one the operation requires
                     [error] = example["errors"]
-                    assert error["loc"][-1] in _fields_of(op, doc), op
+                    assert error["loc"][-1] in _required_of(op, doc), op
                 seen.add(status)
     assert {"401", "403", "404", "409", "422"} <= seen
 
 
-def _fields_of(op, doc) -> set[str]:
-    """The names a 422 of `op` can point at: its body's fields and its query parameters."""
-    names = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+def _required_of(op, doc) -> set[str]:
+    """The fields a 422 of `op` for a field left out can name: its body's required fields
+    and its required query parameters."""
+    names = {
+        p["name"] for p in op.get("parameters", []) if p["in"] == "query" and p.get("required")
+    }
     body = op.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None:
         schema = body["schema"]
         if "$ref" in schema:
             schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-        names |= set(schema.get("properties", {}))
+        names |= set(schema.get("required", []))
     return names
+
+
+def test_the_problems_a_post_documents_are_the_ones_it_answers(api):
+    """Bad requests sent for real: each answer's type, title and field errors are those of
+    the example the document shows for its status."""
+    doc = _document(api)
+    responses = doc["paths"]["/v1/posts"]["post"]["responses"]
+
+    def shown(status: int) -> dict:
+        return responses[str(status)]["content"]["application/problem+json"]["example"]
+
+    headers = {"Authorization": f"Bearer {api.keys['editor']}"}
+    answers = {
+        415: api.client.post("/v1/posts", data="text=hi", headers=headers),
+        413: api.client.post(
+            "/v1/posts",
+            data='{"text": "' + "x" * 2_000_000 + '"}',
+            headers={**headers, "Content-Type": "application/json"},
+        ),
+        422: api.client.post("/v1/posts", json={"targets": []}, headers=headers),
+        401: api.client.post("/v1/posts", json={}),
+    }
+    for status, answer in answers.items():
+        got, example = answer.get_json(), shown(status)
+        assert answer.status_code == status, got
+        assert (got["type"], got["title"]) == (example["type"], example["title"]), status
+    missing = [e["loc"] for e in answers[422].get_json()["errors"] if e["type"] == "missing"]
+    assert shown(422)["errors"][0]["loc"] in missing
 
 
 def _field_examples(schema, where):
