@@ -86,7 +86,13 @@ def redis_url(redis_server_url: str) -> str:
     # pytest-xdist's workers (gw0, gw1 ...) each empty their own index: two passes side by
     # side (bases 9 and 10) interleave, 9, 11, 13 and 10, 12, 14.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return make_url_redis(redis_server_url, db=base + 2 * int(worker.removeprefix("gw")))
+    db = base + 2 * int(worker.removeprefix("gw"))
+    if db > 15:  # a default Redis has 16 databases
+        raise pytest.UsageError(
+            f"pytest-xdist worker {worker} would use Redis database {db}: a default Redis has "
+            "0-15; run fewer workers (-n) or a lower PUBLISHER_TEST_REDIS_DB"
+        )
+    return make_url_redis(redis_server_url, db=db)
 
 
 def make_url_redis(url: str, *, db: int) -> str:

@@ -17,7 +17,7 @@ from publisher.core.models import Conversion, Member, Post, Publication
 class Advocate:
     member: Member
     referrals: int  # results their referral code brought
-    relays: int  # the campaign's publications they reposted
+    relays: int  # their reposts of the campaign's publications
 
     @property
     def weight(self) -> int:
@@ -27,17 +27,24 @@ class Advocate:
 def campaign_advocates(
     session: Session, campaign_id: int, start: datetime, end: datetime, top: int = 5
 ) -> list[Advocate]:
-    """The `top` members by referrals and relays together in [start, end) (ties: the
-    member first known), each counted under the member they were merged into."""
+    """The `top` members by referrals and relays together in [start, end) (ties: more
+    referrals, then the member first known), each counted under the member they were
+    merged into (a repost two of its identities match counts once)."""
     referrals = _referrals(session, campaign_id, start, end)
-    relays = _relays(session, campaign_id, start, end)
-    members = _with_roots(session, set(referrals) | set(relays))
-    counted: dict[int, tuple[int, int]] = {}
-    for member_id, root in members.items():
-        ref, rel = counted.get(root.id, (0, 0))
-        counted[root.id] = (ref + referrals.get(member_id, 0), rel + relays.get(member_id, 0))
+    relayed = _relays(session, campaign_id, start, end)
+    members = _with_roots(session, set(referrals) | {m for m, _ in relayed})
+    counted_referrals: dict[int, int] = {}
+    for member_id, count in referrals.items():
+        root = members[member_id].id
+        counted_referrals[root] = counted_referrals.get(root, 0) + count
+    reposts: dict[int, set[int]] = {}
+    for member_id, interaction_id in relayed:
+        reposts.setdefault(members[member_id].id, set()).add(interaction_id)
     roots = {m.id: m for m in members.values()}
-    found = [Advocate(roots[i], ref, rel) for i, (ref, rel) in counted.items()]
+    found = [
+        Advocate(roots[i], counted_referrals.get(i, 0), len(reposts.get(i, ())))
+        for i in set(counted_referrals) | set(reposts)
+    ]
     found.sort(key=lambda a: (-a.weight, -a.referrals, a.member.id))
     return found[:top]
 
@@ -55,17 +62,22 @@ def _referrals(
     )
 
 
-def _relays(session: Session, campaign_id: int, start: datetime, end: datetime) -> dict[int, int]:
-    """Reposts of the campaign's publications, per member whose identity wrote them (their
-    account id, or their handle in any case, with or without the @)."""
+def _relays(
+    session: Session, campaign_id: int, start: datetime, end: datetime
+) -> list[tuple[int, int]]:
+    """(member, repost) for each repost of the campaign's publications by a member's
+    identity (their account id, or their handle in any case, with or without the @). An
+    erased member's reposts are no one's: their identities and the authors are gone (the
+    reposts still count in the campaign's engagement)."""
     handle = func.lower(func.ltrim(Interaction.author_handle, "@"))
     theirs = or_(
         MemberIdentity.key == literal("id:") + Interaction.author_id,
         MemberIdentity.key == literal("@") + handle,
     )
-    return dict(
-        session.execute(
-            select(MemberIdentity.member_id, func.count(func.distinct(Interaction.id)))
+    return [
+        (member_id, interaction_id)
+        for member_id, interaction_id in session.execute(
+            select(MemberIdentity.member_id, Interaction.id)
             .select_from(Interaction)
             .join(Publication, Publication.id == Interaction.publication_id)
             .join(Post, Post.id == Publication.post_id)
@@ -77,9 +89,9 @@ def _relays(session: Session, campaign_id: int, start: datetime, end: datetime) 
             )
             .where(Post.campaign_id == campaign_id, Interaction.kind == "repost")
             .where(Interaction.occurred_at >= start, Interaction.occurred_at < end)
-            .group_by(MemberIdentity.member_id)
+            .distinct()
         ).all()
-    )
+    ]
 
 
 def _with_roots(session: Session, ids: set[int]) -> dict[int, Member]:

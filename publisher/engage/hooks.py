@@ -187,17 +187,19 @@ def read_x(payload: dict[str, Any]) -> list[Incoming]:
         author_id, handle, name = _x_user(tweet.get("user") or {})
         if author_id == account:
             continue  # the account's own posts are ours, not an interaction
-        replied = tweet.get("in_reply_to_status_id_str")
-        quoted = tweet.get("quoted_status_id_str")
-        # A retweet carries the post it relays whole; its own text is "RT @...: ..."
+        # A retweet carries the post it relays whole (`retweeted_status`); what else it
+        # carries at the top level (a retweeted quote's quoted_status_id_str) is that
+        # post's, not the retweet's, and its own text is "RT @...: ...".
         retweeted = str((tweet.get("retweeted_status") or {}).get("id_str", "")) or None
+        replied = None if retweeted else tweet.get("in_reply_to_status_id_str")
+        quoted = None if retweeted else tweet.get("quoted_status_id_str")
         found.append(
             Incoming(
                 platform="x",
                 account_id=account,
                 kind="reply" if replied else "repost" if quoted or retweeted else "mention",
                 external_id=str(tweet.get("id_str", "")),
-                post_id=replied or quoted or retweeted,
+                post_id=retweeted or replied or quoted,
                 author_id=author_id,
                 author_handle=handle,
                 author_name=name,

@@ -108,8 +108,8 @@ class AdvocateRead(Output):
     name: str | None
     results: int = Field(description="Results their referral code brought in the window")
     relays: int = Field(
-        description="The campaign's publications they reposted in the window (retweets and "
-        "quotes, as the platforms' webhooks said)"
+        description="Their reposts of the campaign's publications in the window (retweets "
+        "and quotes, as the platforms' webhooks said; an erased member's are no longer theirs)"
     )
 
 
