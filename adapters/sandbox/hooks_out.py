@@ -114,7 +114,10 @@ def x_repost(
 ) -> dict[str, Any]:
     """Someone relays one of the account's posts: a retweet (v1.1: a tweet carrying the
     original as `retweeted_status`, its text "RT @handle: ..."), or with `quote`, a quote
-    tweet (`is_quote_status`, `quoted_status_id_str`, `quoted_status`)."""
+    tweet (`is_quote_status`, `quoted_status_id_str`, `quoted_status`). Source: X's v1.1
+    Tweet object data dictionary (developer.x.com, "Tweet object": retweeted_status,
+    quoted_status and their ids) and the Account Activity API's `tweet_create_events`,
+    which carry retweets and quote tweets of the subscribed user's posts."""
     original = {"id": int(of_post), "id_str": of_post, "user": {"id_str": for_user}}
     tweet: dict[str, Any] = {
         "created_at": _x_time(at),
