@@ -94,3 +94,28 @@ def flush_clicks(runtime: Runtime) -> int:
     """Write the clicks waiting in Redis, as the background job does."""
     with runtime.session() as session:
         return runtime.clicks.flush(session)
+
+
+def a_writer_is_waiting(runtime: Runtime) -> bool:
+    """Whether a write transaction is blocked behind another right now: on PostgreSQL, a
+    session of this database waiting for a lock (pg_stat_activity); on SQLite, a waiter on
+    the writer queue's flock (/proc/locks marks a blocked request with "->"). A race test
+    waits for this instead of sleeping, so it cannot pass with its two transactions one
+    after the other."""
+    import os
+
+    url = runtime.engine.url
+    if url.get_backend_name() == "postgresql":
+        with runtime.engine.connect() as conn:
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return waiting.scalar_one() > 0
+    inode = os.stat(f"{url.database}-writer.lock").st_ino
+    with open("/proc/locks") as locks:
+        for line in locks:
+            fields = line.split()
+            if len(fields) > 6 and fields[1] == "->" and fields[6].endswith(f":{inode}"):
+                return True
+    return False

@@ -158,7 +158,7 @@ class _SlowImageServer:
 
 def test_a_slow_media_import_holds_no_lock(slow_stack, keys, settings):
     slow = _SlowImageServer()
-    answers: list[int] = []
+    answers: list[requests.Response] = []
 
     def import_it() -> None:
         response = requests.post(
@@ -167,7 +167,7 @@ def test_a_slow_media_import_holds_no_lock(slow_stack, keys, settings):
             headers={"Authorization": f"Bearer {keys['editor']}"},
             timeout=60,
         )
-        answers.append(response.status_code)
+        answers.append(response)
 
     importer = threading.Thread(target=import_it)
     importer.start()
@@ -177,7 +177,9 @@ def test_a_slow_media_import_holds_no_lock(slow_stack, keys, settings):
     finally:
         slow.release.set()
         importer.join(60)
-    assert answers and 400 <= answers[0] < 500  # the truncated file is refused, cleanly
+    [answer] = answers  # the truncated file is refused, cleanly: the url field says why
+    assert answer.status_code == 422, answer.text
+    assert [e["loc"] for e in answer.json()["errors"]] == [["url"]]
 
 
 @pytest.fixture
