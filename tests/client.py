@@ -61,6 +61,15 @@ class ApiClient:
             assert response.status_code == expect, (response.status_code, data)
         return response.status_code, data
 
+    def refused(self, method: str, path: str, body: Any = None, *, as_: str, may_not: str) -> dict:
+        """A role refusal: 403, its detail naming the caller's role (`as_` is the role's
+        key) and what that role may not do (a permission in words: "write content")."""
+        status, problem = self.call(method, path, body, as_=as_)
+        assert status == 403, (method, path, status, problem)
+        assert problem["type"].endswith("/forbidden"), problem
+        assert problem["detail"] == f"role {as_!r} may not {may_not}", problem
+        return problem
+
     def get(self, path: str, **kw: Any) -> Any:
         return self.call("GET", path, **kw)[1]
 

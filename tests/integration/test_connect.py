@@ -187,7 +187,9 @@ def test_connecting_needs_a_configured_app_and_the_right_to_manage_channels(api,
     assert status == 409 and "PUBLISHER_X_CLIENT_ID" in problem["detail"]
     runtime.settings = runtime.settings.with_(oauth_clients=CLIENTS)
     assert api.call("POST", "/v1/channels/connect/myspace")[0] == 404
-    assert api.call("POST", "/v1/channels/connect/x", as_="reviewer")[0] == 403
+    before = rows_digest(runtime)
+    api.refused("POST", "/v1/channels/connect/x", as_="reviewer", may_not="manage channels")
+    assert rows_digest(runtime) == before  # no OAuth grant begun
 
 
 def test_connecting_facebook_offers_the_pages_and_their_instagram_accounts(

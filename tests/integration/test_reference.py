@@ -178,15 +178,15 @@ def test_every_problem_type_resolves_to_a_page_that_explains_it(api, runtime):
     from publisher.core import errors
 
     answers = [
-        api.call("GET", "/v1/posts/999999"),  # not_found
-        api.call("GET", "/v1/posts", as_=None),  # unauthenticated
-        api.call("POST", "/v1/campaigns", {"name": ""}),  # validation_failed
-        api.call("PUT", "/v1/review-policy", {"approvals": 2}),  # forbidden (editor)
-        api.call("DELETE", "/v1/reviews"),  # method_not_allowed
+        (404, api.call("GET", "/v1/posts/999999")),  # not_found
+        (401, api.call("GET", "/v1/posts", as_=None)),  # unauthenticated
+        (422, api.call("POST", "/v1/campaigns", {"name": ""})),  # validation_failed
+        (403, api.call("PUT", "/v1/review-policy", {"approvals": 2})),  # forbidden (editor)
+        (405, api.call("DELETE", "/v1/reviews")),  # method_not_allowed
     ]
     codes = set()
-    for status, problem in answers:
-        assert 400 <= status < 500, problem
+    for expected, (status, problem) in answers:
+        assert status == expected, problem
         page = api.client.get(problem["type"])  # a reference, resolved against the API
         assert page.status_code == 200 and page.mimetype == "text/html", problem["type"]
         assert problem["title"].lower() in page.get_data(as_text=True).lower()
