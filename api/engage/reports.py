@@ -6,11 +6,9 @@ import csv
 import io
 
 from flask import Blueprint, Response, g, request
-from sqlmodel import select
 
 from api.http.context import actor, db, runtime
 from api.http.spec import endpoint, json_response
-from publisher.core.models import Channel
 from publisher.core.workspaces import Permission
 from publisher.engage import community, reports
 from publisher.engage import figures as vocabulary
@@ -73,15 +71,11 @@ def report(campaign_id: int):
         # matplotlib takes most of a second to load: the API loads it when a chart is asked.
         from publisher.engage import charts
 
-        names = {c.id: c.name for c in _channels(found)}
+        names = {id_: c.name for id_, c in found.channels.items()}
         return Response(charts.report_png(found, names), mimetype="image/png")
     if wants_csv:
         return _csv(found)
     return json_response(_read(found))
-
-
-def _channels(found: reports.Report) -> list[Channel]:
-    return list(db().exec(select(Channel).where(Channel.id.in_(list(found.by_channel)))))
 
 
 @community_bp.get("/community")
@@ -170,7 +164,7 @@ def _ranked(found: reports.Report) -> tuple[list, list]:
 
 def _read(found: reports.Report) -> ReportRead:
     campaign = found.campaign
-    names = {c.id: c for c in _channels(found)}
+    names = found.channels
     best, worst = _ranked(found)
     compare = None
     if found.previous is not None:

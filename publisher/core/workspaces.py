@@ -64,7 +64,12 @@ class Actor:
 def mine(session: Session, model: type[T], ident: int, actor: Actor, **options: Any) -> T | None:
     """The row `ident` of `model` if it belongs to the actor's workspace, else None: another
     workspace's rows do not exist for this actor (the one tenancy check)."""
-    row = session.get(model, ident, **options)
+    return visible(session.get(model, ident, **options), actor)
+
+
+def visible(row: T | None, actor: Actor) -> T | None:
+    """`row` if it belongs to the actor's workspace, else None (for a row found otherwise
+    than by its id: a short link by its code)."""
     return row if row is not None and row.workspace_id == actor.workspace_id else None
 
 

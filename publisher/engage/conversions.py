@@ -22,7 +22,7 @@ from sqlmodel import Session
 from publisher.core.engagement_models import TrackedLink
 from publisher.core.errors import Conflict, ValidationFailed, field_error
 from publisher.core.models import Campaign, Conversion, Member
-from publisher.core.workspaces import Actor, Permission, owned
+from publisher.core.workspaces import Actor, Permission, mine, owned, visible
 from publisher.engage import members
 from publisher.engage.schemas import EventIn, MemberIn
 from publisher.plan import links
@@ -59,12 +59,10 @@ def record_event(
                 [field_error("campaign_id", "not the link's campaign")],
             )
         campaign_id = link.campaign_id
-    if data.campaign_id is not None:
-        campaign = session.get(Campaign, data.campaign_id)
-        if campaign is None or campaign.workspace_id != actor.workspace_id:
-            raise ValidationFailed(
-                f"no campaign {data.campaign_id}", [field_error("campaign_id", "no such campaign")]
-            )
+    if data.campaign_id is not None and mine(session, Campaign, data.campaign_id, actor) is None:
+        raise ValidationFailed(
+            f"no campaign {data.campaign_id}", [field_error("campaign_id", "no such campaign")]
+        )
     referrer = None
     if data.referral_code is not None:
         referrer = session.scalar(
@@ -122,8 +120,8 @@ def _link(session: Session, actor: Actor, data: EventIn) -> TrackedLink | None:
     code = data.link_code or (data.click[: links.CODE_LENGTH] if data.click else None)
     if code is None:
         return None
-    found = links.find(session, code)
-    if found is None or found.workspace_id != actor.workspace_id:
+    found = visible(links.find(session, code), actor)
+    if found is None:
         where = "link_code" if data.link_code else "click"
         raise ValidationFailed(
             f"no short link {code}", [field_error(where, "no short link has this code")]

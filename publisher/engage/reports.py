@@ -48,6 +48,7 @@ class Report:
     by_channel: dict[int, Figures]
     by_day: dict[date, Figures]
     advocates: list[Advocate]
+    channels: dict[int, Channel]  # the channels by_channel names, by id
     previous: Figures | None = None
     previous_start: datetime | None = None
 
@@ -84,6 +85,7 @@ def campaign_report(
     clicks = click_counts(session, campaign.id, start, end)
     pubs = publication_figures(session, campaign.id, start, end, clicks)
     figures = window_figures(session, campaign.id, pubs, start, end, clicks)
+    by_channel = _by_channel(session, pubs, clicks)
     report = Report(
         campaign=campaign,
         start=start,
@@ -91,9 +93,13 @@ def campaign_report(
         time_zone=time_zone,
         totals=figures,
         publications=pubs,
-        by_channel=_by_channel(session, pubs, clicks),
+        by_channel=by_channel,
         by_day=_by_day(session, campaign.id, pubs, start, end, ZoneInfo(time_zone), clicks),
         advocates=campaign_advocates(session, campaign.id, start, end),
+        channels={
+            c.id: c
+            for c in session.scalars(select(Channel).where(Channel.id.in_(list(by_channel))))
+        },
     )
     if compare_previous:
         span = end - start
@@ -228,6 +234,11 @@ def window_figures(
         else:
             figures.returning_members += 1
     return figures
+
+
+def _channels(session: Session, ids: Iterable[int]) -> dict[int, Channel]:
+    found = session.scalars(select(Channel).where(Channel.id.in_(list(ids))))
+    return {channel.id: channel for channel in found}
 
 
 def _by_channel(

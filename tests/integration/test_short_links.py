@@ -357,17 +357,25 @@ def test_a_result_naming_a_link_it_cannot_have_come_through_is_refused(
 
 
 def test_a_click_from_another_workspace_is_not_found(api, scenario, runtime, sandbox, at, public):
+    """Another workspace's click, short link or campaign is refused on the field that
+    names it, as one that does not exist, and nothing is written."""
     x, _ = scenario.channels()
-    _published(api, scenario, runtime, at, _campaign(api), [x], text="Voir https://acme-asso.fr/o")
+    campaign = _campaign(api)
+    _published(api, scenario, runtime, at, campaign, [x], text="Voir https://acme-asso.fr/o")
     (code,) = SHORT.findall(sandbox.ledger.accepted("x")[0].text)
     click = _click_of(_follow(api, f"{PUBLIC}/l/{code}").location)
-    answer = api.client.post(
-        "/v1/events",
-        json={"kind": "signup", "click": click},
-        headers={"Authorization": f"Bearer {api.keys['other']}", "Idempotency-Key": "x1"},
-    )
-    assert answer.status_code == 422
-    assert answer.get_json()["errors"][0]["loc"][-1] == "click"
+    before = rows_digest(runtime)
+    for n, (field, value) in enumerate(
+        [("click", click), ("link_code", code), ("campaign_id", campaign["id"])]
+    ):
+        answer = api.client.post(
+            "/v1/events",
+            json={"kind": "signup", field: value},
+            headers={"Authorization": f"Bearer {api.keys['other']}", "Idempotency-Key": f"x{n}"},
+        )
+        assert answer.status_code == 422, (field, answer.get_json())
+        assert [e["loc"][-1] for e in answer.get_json()["errors"]] == [field]
+    assert rows_digest(runtime) == before
 
 
 def test_a_link_that_carried_a_click_key_gets_the_new_one_in_its_place(
