@@ -66,5 +66,5 @@ def resume():
 @endpoint("Active pauses", query=PageQuery, response=list[PauseRead], permission=Permission.READ)
 def index():
     q = g.query
-    found = pauses.list_active(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
+    found = pauses.list_pauses(db(), actor(), limit=q.limit + 1, after_id=after_id(q))
     return page(found, q, PauseRead.model_validate, next_position=lambda p: {"after": p.id})

@@ -89,7 +89,7 @@ def fill_slots(channel_id: int):
         time_zone=found.time_zone,
         slots=[Slot(**hour.slot) for hour, _ in found.best],
     )
-    channel = slots.set_slots(db(), who, channel_id, timetable, now=rt.clock())
+    channel = slots.update_slots(db(), who, channel_id, timetable, now=rt.clock())
     commit()
     free = slots.free_slots(db(), channel, after=rt.clock(), count=5)
     return json_response(

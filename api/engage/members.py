@@ -48,7 +48,7 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, as Stripe's are
     permission=Permission.WRITE_CONTENT,
 )
 def create():
-    member, made = conversions.upsert_member(db(), actor(), g.body, now=runtime().clock())
+    member, made = conversions.create_member(db(), actor(), g.body, now=runtime().clock())
     commit()
     return json_response(_read(member), 201 if made else 200)
 
@@ -67,7 +67,9 @@ def show(member_id: int):
     permission=Permission.WRITE_CONTENT,
 )
 def update(member_id: int):
-    member = people.set_opted_out(db(), actor(), member_id, g.body.opted_out, now=runtime().clock())
+    member = people.update_opt_out(
+        db(), actor(), member_id, g.body.opted_out, now=runtime().clock()
+    )
     commit()
     return json_response(_read(member))
 
@@ -99,7 +101,7 @@ def identify(member_id: int):
 )
 def merge(member_id: int):
     body = g.body
-    member = people.merge(
+    member = people.merge_members(
         db(), actor(), member_id, body.member_id, reason=body.reason, now=runtime().clock()
     )
     commit()
@@ -116,7 +118,9 @@ def merge(member_id: int):
     permission=Permission.MANAGE_MEMBERS,
 )
 def erase(member_id: int):
-    member = people.erase(db(), actor(), member_id, reason=g.body.reason, now=runtime().clock())
+    member = people.erase_member(
+        db(), actor(), member_id, reason=g.body.reason, now=runtime().clock()
+    )
     commit()
     return json_response(_read(member))
 
@@ -129,7 +133,7 @@ def erase(member_id: int):
     permission=Permission.READ,
 )
 def summary(member_id: int):
-    found = people.summary(db(), actor(), member_id)
+    found = people.get_summary(db(), actor(), member_id)
     return json_response(
         MemberSummaryRead(
             member_id=found.member.id,
@@ -166,7 +170,7 @@ def _read(member: Member, identities: list[MemberIdentity] | None = None) -> Mem
     permission=Permission.WRITE_CONTENT,
 )
 def referral_code(member_id: int):
-    member = conversions.referral_code(db(), actor(), member_id)
+    member = conversions.create_referral_code(db(), actor(), member_id)
     commit()
     return json_response(ReferralCodeRead(member_id=member.id, code=member.referral_code))
 
@@ -180,7 +184,9 @@ def referral_code(member_id: int):
 )
 def recruits(member_id: int):
     q = g.query
-    found = conversions.recruits(db(), actor(), member_id, limit=q.limit + 1, after_id=after_id(q))
+    found = conversions.list_recruits(
+        db(), actor(), member_id, limit=q.limit + 1, after_id=after_id(q)
+    )
     known = people.identities_of(db(), [m.id for m in found])
     return page(
         found, q, lambda m: _read(m, known.get(m.id)), next_position=lambda m: {"after": m.id}

@@ -126,8 +126,8 @@ def show_slots(channel_id: int):
     response=SlotsRead,
     permission=Permission.MANAGE_CHANNELS,
 )
-def set_slots(channel_id: int):
-    channel = slots.set_slots(db(), actor(), channel_id, g.body, now=runtime().clock())
+def set_slots(channel_id: int):  # its operationId (channels_set_slots) is published
+    channel = slots.update_slots(db(), actor(), channel_id, g.body, now=runtime().clock())
     commit()
     return json_response(_slots_read(channel))
 

@@ -45,7 +45,7 @@ def create():
             raise ValidationFailed(
                 "NUL characters are not accepted", [field_error("file", "its name holds NUL")]
             )
-        item = media.upload(
+        item = media.create_media(
             db(),
             actor(),
             upload.stream,
@@ -56,7 +56,7 @@ def create():
         )
     elif request.is_json:
         body = parse_body(MediaImport)
-        item = media.import_url(
+        item = media.import_media(
             db(),
             actor(),
             body.url,

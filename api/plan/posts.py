@@ -123,7 +123,7 @@ def comments(post_id: int):
     q = g.query
     post = posts.get_post(db(), actor(), post_id)
     after = after_id(q)
-    threads = [t for t in _threads(discussion.comments_of(db(), post)) if t.id > after]
+    threads = [t for t in _threads(discussion.list_comments(db(), post)) if t.id > after]
     return page(threads[: q.limit + 1], q, lambda t: t, next_position=lambda t: {"after": t.id})
 
 
@@ -137,7 +137,7 @@ def comments(post_id: int):
 )
 def comment(post_id: int):
     post = posts.get_post(db(), actor(), post_id)
-    made = discussion.add_comment(
+    made = discussion.create_comment(
         db(), actor(), post, body=g.body.body, parent_id=g.body.parent_id, now=runtime().clock()
     )
     commit()

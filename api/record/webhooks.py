@@ -104,7 +104,7 @@ def remove(webhook_id: int):
 def deliveries(webhook_id: int):
     q = g.query
     before = decode(q.cursor, "before")
-    found = webhooks.deliveries(db(), actor(), webhook_id, limit=q.limit + 1, before_id=before)
+    found = webhooks.list_deliveries(db(), actor(), webhook_id, limit=q.limit + 1, before_id=before)
     return page(found, q, DeliveryRead.model_validate, next_position=lambda d: {"before": d.id})
 
 

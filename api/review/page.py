@@ -100,7 +100,7 @@ def _show(token: str, *, status: int = 200, error: str = "") -> Response:
         review=review,
         channels=channels,
         zone=queue.reviewer_time_zone(db(), who, None),
-        comments=comments.with_authors(db(), comments.comments_of(db(), review.post)),
+        comments=comments.with_authors(db(), comments.list_comments(db(), review.post)),
         error=error,
     )
 

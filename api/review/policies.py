@@ -31,7 +31,7 @@ def workspace_policy():
     permission=Permission.MANAGE_POLICY,
 )
 def set_workspace_policy():
-    policy = policies.set_policy(db(), actor(), g.body, now=runtime().clock())
+    policy = policies.update_policy(db(), actor(), g.body, now=runtime().clock())
     commit()
     return json_response(policy.read())
 
@@ -54,7 +54,7 @@ def campaign_policy(campaign_id: int):
     permission=Permission.MANAGE_POLICY,
 )
 def set_campaign_policy(campaign_id: int):
-    policy = policies.set_policy(
+    policy = policies.update_policy(
         db(), actor(), g.body, campaign_id=campaign_id, now=runtime().clock()
     )
     commit()
@@ -68,6 +68,6 @@ def set_campaign_policy(campaign_id: int):
     permission=Permission.MANAGE_POLICY,
 )
 def clear_campaign_policy(campaign_id: int):
-    policy = policies.clear_policy(db(), actor(), campaign_id, now=runtime().clock())
+    policy = policies.delete_policy(db(), actor(), campaign_id, now=runtime().clock())
     commit()
     return json_response(policy.read())

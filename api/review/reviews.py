@@ -223,7 +223,7 @@ def batch():
 )
 def link(publication_id: int):
     rt = runtime()
-    token, expires = links.mint(
+    token, expires = links.create_link(
         db(),
         actor(),
         publication_id,

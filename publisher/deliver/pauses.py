@@ -238,7 +238,7 @@ def _apply_policy(
         outcome.to_review.append(pub.id)
 
 
-def list_active(
+def list_pauses(
     session: Session, actor: Actor, *, limit: int | None = None, after_id: int = 0
 ) -> list[Pause]:
     """The workspace's active pauses in id order, from after `after_id`, `limit` at most."""

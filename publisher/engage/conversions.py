@@ -192,7 +192,7 @@ def _member(
     return member
 
 
-def upsert_member(
+def create_member(
     session: Session, actor: Actor, data: MemberIn, *, now: datetime
 ) -> tuple[Member, bool]:
     """The member the client knows by `external_id`, made if new (True)."""
@@ -211,7 +211,7 @@ def get_member(session: Session, actor: Actor, member_id: int) -> Member:
     return owned(session, Member, member_id, actor, noun="member")
 
 
-def referral_code(session: Session, actor: Actor, member_id: int) -> Member:
+def create_referral_code(session: Session, actor: Actor, member_id: int) -> Member:
     """The member's referral code, made on first ask (the same one after)."""
     actor.require(Permission.WRITE_CONTENT)
     member = get_member(session, actor, member_id)
@@ -226,7 +226,7 @@ def referral_code(session: Session, actor: Actor, member_id: int) -> Member:
     return member
 
 
-def recruits(
+def list_recruits(
     session: Session, actor: Actor, member_id: int, *, limit: int = 100, after_id: int = 0
 ) -> list[Member]:
     """Who the member brought in, in the order they came, from after `after_id`."""

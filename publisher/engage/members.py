@@ -105,7 +105,7 @@ def identities_of(session: Session, member_ids: Sequence[int]) -> dict[int, list
     return found
 
 
-def set_opted_out(
+def update_opt_out(
     session: Session, actor: Actor, member_id: int, opted_out: bool, *, now: datetime
 ) -> Member:
     actor.require(Permission.WRITE_CONTENT)
@@ -119,7 +119,7 @@ def set_opted_out(
     return member
 
 
-def merge(
+def merge_members(
     session: Session, actor: Actor, into_id: int, merged_id: int, *, reason: str, now: datetime
 ) -> Member:
     """`merged_id` is the same person as `into_id`: their identities, results and recruits
@@ -176,7 +176,9 @@ def merge(
     return into
 
 
-def erase(session: Session, actor: Actor, member_id: int, *, reason: str, now: datetime) -> Member:
+def erase_member(
+    session: Session, actor: Actor, member_id: int, *, reason: str, now: datetime
+) -> Member:
     """Erase the member's personal data (and that of the members merged into it): names,
     your ids for them, their identities on the networks, their referral code, and who
     they are and what they wrote in their interactions. Their rows stay, anonymous: the
@@ -282,7 +284,7 @@ class Summary:
     last_seen_at: datetime | None = None
 
 
-def summary(session: Session, actor: Actor, member_id: int) -> Summary:
+def get_summary(session: Session, actor: Actor, member_id: int) -> Summary:
     """What the member did: their interactions on the networks (through their identities),
     the results reported for them, the clicks those came from, the campaigns they served,
     who they recruited."""

@@ -224,7 +224,7 @@ def _referenced(session: Session, sha: str) -> bool:
     return session.exec(select(func.count()).where(Media.sha256 == sha)).one() > 0
 
 
-def upload(
+def create_media(
     session: Session,
     actor: Actor,
     stream,
@@ -240,7 +240,7 @@ def upload(
     return _record(session, actor, store, sha, size, path, now=now, filename=filename)
 
 
-def import_url(
+def import_media(
     session: Session,
     actor: Actor,
     url: str,

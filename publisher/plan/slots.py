@@ -29,7 +29,7 @@ SEARCH = timedelta(weeks=12)
 _FREEING = (Status.CANCELLED, Status.REJECTED, Status.FAILED, Status.EXPIRED)
 
 
-def set_slots(
+def update_slots(
     session: Session, actor: Actor, channel_id: int, data: SlotsIn, *, now: datetime
 ) -> Channel:
     """Replace the channel's timetable (an empty list removes it)."""

@@ -218,7 +218,7 @@ def delete_webhook(session: Session, actor: Actor, webhook_id: int) -> Webhook:
     return hook
 
 
-def deliveries(
+def list_deliveries(
     session: Session, actor: Actor, webhook_id: int, *, limit: int = 100, before_id: int = 0
 ) -> list[WebhookDelivery]:
     """The webhook's deliveries, newest first, from before `before_id` (0: the newest)."""

@@ -12,7 +12,7 @@ from publisher.core.workspaces import ROLE_PERMISSIONS, Actor, Permission
 from publisher.record import events
 
 
-def add_comment(
+def create_comment(
     session: Session,
     actor: Actor,
     post: Post,
@@ -67,10 +67,10 @@ def from_vote(session: Session, actor: Actor, post: Post, *, body: str, now: dat
         )
     ).first()
     if said is None:
-        add_comment(session, actor, post, body=body, parent_id=None, now=now)
+        create_comment(session, actor, post, body=body, parent_id=None, now=now)
 
 
-def comments_of(session: Session, post: Post) -> list[Comment]:
+def list_comments(session: Session, post: Post) -> list[Comment]:
     """The post's comments, oldest first (replies follow their parents in time)."""
     query = select(Comment).where(Comment.post_id == post.id).order_by(Comment.id)
     return list(session.exec(query))

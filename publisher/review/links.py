@@ -32,7 +32,7 @@ def _serializer(keys: tuple[str, ...]) -> URLSafeSerializer:
     return URLSafeSerializer(list(reversed(keys)), salt=SALT)
 
 
-def mint(
+def create_link(
     session: Session,
     actor: Actor,
     publication_id: int,

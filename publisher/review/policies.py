@@ -83,7 +83,7 @@ def get_policy(session: Session, actor: Actor, campaign_id: int | None = None) -
     return effective(session, actor.workspace_id, campaign_id)
 
 
-def set_policy(
+def update_policy(
     session: Session, actor: Actor, data: PolicyIn, *, campaign_id: int | None = None, now: datetime
 ) -> Policy:
     """Write the workspace's policy, or a campaign's override; the change is audited."""
@@ -102,7 +102,7 @@ def set_policy(
     return effective(session, actor.workspace_id, campaign_id)
 
 
-def clear_policy(session: Session, actor: Actor, campaign_id: int, *, now: datetime) -> Policy:
+def delete_policy(session: Session, actor: Actor, campaign_id: int, *, now: datetime) -> Policy:
     """Drop a campaign's override: the workspace's policy applies again."""
     actor.require(Permission.MANAGE_POLICY)
     get_campaign(session, actor, campaign_id)
