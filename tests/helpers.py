@@ -5,6 +5,7 @@ standard world `tests.scenario`."""
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta
 
 from rq import SimpleWorker
@@ -15,12 +16,18 @@ from publisher.deliver import dispatch
 from publisher.runtime import Runtime
 
 
-def set_clock(runtime: Runtime, when: datetime | timedelta) -> datetime:
-    """Fix the engine's clock in this process (the API's, the dispatcher's and the in-process
-    workers' "now") at `when`: an instant, or an offset from now. Returns the instant.
-    The one way tests move time (the `at` fixture is this, bound to the runtime)."""
+def set_clock(runtime: Runtime, when: datetime | timedelta, *, running: bool = False) -> datetime:
+    """Set the engine's clock in this process (the API's, the dispatcher's and the in-process
+    workers' "now") to `when`: an instant, or an offset from now. It stands still there, or
+    with `running` goes on from there at the real pace (`timedelta(0), running=True` is the
+    real time again). Returns the instant. The one way tests move time (the `at` fixture is
+    this, bound to the runtime)."""
     instant = datetime.now(UTC) + when if isinstance(when, timedelta) else when
-    runtime.clock = lambda: instant
+    if running:
+        start = time.monotonic()
+        runtime.clock = lambda: instant + timedelta(seconds=time.monotonic() - start)
+    else:
+        runtime.clock = lambda: instant
     return instant
 
 
@@ -76,8 +83,6 @@ def reconcile_pass(runtime: Runtime, *, now: datetime | None = None) -> int:
 def wait_until(predicate, *, timeout_s: float = 60.0, what: str = "condition", state=None):
     """Poll `predicate` until it returns something truthy, and return that. A deadline for
     waiting on other processes, not a timing assertion: only a hang makes it fail."""
-    import time
-
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()

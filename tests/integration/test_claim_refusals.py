@@ -121,7 +121,7 @@ def test_a_scheduled_publication_is_never_held(api, scenario, runtime, queued):
 def test_a_held_publication_goes_out_whole_when_its_time_comes(api, scenario, runtime, sandbox, at):
     """Held by the job, then claimed the moment it is due: with its media and its short
     link, as a publication claimed at once would be."""
-    from datetime import UTC, datetime
+    from datetime import datetime
 
     from publisher import jobs
     from tests.samples import png
@@ -139,8 +139,7 @@ def test_a_held_publication_goes_out_whole_when_its_time_comes(api, scenario, ru
     with runtime.session() as session:
         assert dispatch.dispatch_due(session, runtime.queue, now=due) == 1
     # A second before its time, and time goes on: the job holds it, then claims it.
-    offset = due - timedelta(seconds=1) - datetime.now(UTC)
-    runtime.clock = lambda: datetime.now(UTC) + offset
+    at(due - timedelta(seconds=1), running=True)
     assert jobs.publish_batch(pub_id) == ["published"]
     (sent,) = sandbox.ledger.accepted("x")
     assert len(sent.media) == 1 and "https://go.acme-asso.fr/l/" in sent.text

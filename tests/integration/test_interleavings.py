@@ -193,7 +193,7 @@ def test_interleavings_keep_the_invariants(api, scenario, runtime, sandbox):
                     session.commit()
                     dispatch.dispatch_due(session, runtime.queue, now=later)
                 drain_queue(runtime)
-            runtime.clock = lambda: datetime.now(UTC)  # the real clock again
+            set_clock(runtime, timedelta(0), running=True)  # the real time again
             statuses = {scenario.publication(p)["status"] for p in self.pubs}
             assert statuses <= SETTLED | {"draft"}, statuses
             self.at_most_once_and_only_approved()
