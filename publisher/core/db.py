@@ -48,7 +48,7 @@ def make_engine(
     On PostgreSQL a session left idle inside a transaction for `idle_transaction_timeout_s`
     is ended by the server: a process frozen mid-transaction (SIGSTOP, a paused VM) loses
     its locks instead of stopping every other writer. SQLite has no such remedy: its
-    writer lock stays with a frozen holder (docs/architecture.md, "What SQLite cannot survive")."""
+    writer lock stays with a frozen holder (docs/promises.md, "What SQLite cannot survive")."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -12,7 +12,7 @@ class Status(StrEnum):
     IN_REVIEW = "in_review"
     CHANGES_REQUESTED = "changes_requested"
     REJECTED = "rejected"
-    APPROVED = "approved"
+    APPROVED = "approved"  # only inside the approving transaction: on to scheduled (or paused)
     SCHEDULED = "scheduled"
     QUEUED = "queued"
     PUBLISHING = "publishing"

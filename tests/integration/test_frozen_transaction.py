@@ -1,7 +1,7 @@
 """Issue 12 item 6: a process frozen inside a transaction (SIGSTOP, a paused VM) must not
 stop every other writer. On PostgreSQL the server ends a session left idle inside a
 transaction past PUBLISHER_DB_IDLE_TRANSACTION_TIMEOUT, and its locks go with it. SQLite
-has no such remedy (docs/architecture.md, "What SQLite cannot survive")."""
+has no such remedy (docs/promises.md, "What SQLite cannot survive")."""
 
 from __future__ import annotations
 

@@ -74,3 +74,23 @@ def test_nothing_reaches_publishing_without_passing_approval():
                 frontier.append(nxt)
     assert S.PUBLISHING not in reachable_without_approval
     assert S.SCHEDULED not in reachable_without_approval
+
+
+def test_the_architecture_page_says_the_states_as_the_table_has_them():
+    """docs/architecture.md's table of states: every state, and for each the states it is
+    entered from (the backquoted names of its last column), as TRANSITIONS has them."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "architecture.md").read_text()
+    section = page.split("## A publication's states", 1)[1]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| `")]
+    said = {
+        re.fullmatch(r" `(\w+)` ", state).group(1): set(re.findall(r"`(\w+)`", entered_from))
+        for state, _means, entered_from in rows
+    }
+    entered_from: dict[str, set[str]] = {s.value: set() for s in Status}
+    for source, targets in TRANSITIONS.items():
+        for target in targets:
+            entered_from[target.value].add(source.value)
+    assert said == entered_from
