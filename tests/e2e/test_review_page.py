@@ -193,13 +193,16 @@ def test_a_forged_link_opens_nothing_and_links_are_handed_out_with_care(http, st
     assert http("GET", f"/v1/publications/{pub_id}")["status"] == "in_review"
     # Nobody hands out another key's vote: not a reviewer, not an admin.
     for maker, other in (("reviewer", 1), ("admin", 3)):
-        status = requests.post(
+        answer = requests.post(
             f"{stack.api_url}/v1/reviews/{pub_id}/link",
             json={"reviewer_id": other},
             headers={"Authorization": f"Bearer {http.keys[maker]}"},
             timeout=10,
-        ).status_code
-        assert status == 403, maker
+        )
+        assert answer.status_code == 403, maker
+        assert answer.json()["detail"].startswith(
+            f"a review link votes as the key that makes it: key {other} makes its own"
+        ), answer.json()
 
 
 DESKTOP = (1280, 900)

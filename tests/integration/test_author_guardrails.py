@@ -88,10 +88,8 @@ def test_a_post_without_a_campaign_goes_in_the_workspace_s_default_one(api, scen
 def test_a_reviewer_cannot_make_the_default_campaign(api, scenario, runtime):
     x, _ = scenario.channels()
     before = rows_digest(runtime)
-    status, _ = api.call(
-        "POST", "/v1/posts", {"text": "t", "targets": [_target(x)]}, as_="reviewer"
-    )
-    assert status == 403
+    body = {"text": "t", "targets": [_target(x)]}
+    api.refused("POST", "/v1/posts", body, as_="reviewer", may_not="write content")
     assert rows_digest(runtime) == before
 
 

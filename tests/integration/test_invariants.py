@@ -28,8 +28,7 @@ def test_a_reviewer_cannot_submit(api, scenario, runtime):
     x, _ = scenario.channels()
     post = scenario.post_for([x], at=soon(3600))
     before = rows_digest(runtime)
-    status, problem = api.call("POST", f"/v1/posts/{post['id']}/submit", as_="reviewer")
-    assert status == 403 and problem["title"] == "Forbidden"
+    api.refused("POST", f"/v1/posts/{post['id']}/submit", as_="reviewer", may_not="write content")
     assert scenario.publication(post["publications"][0]["id"])["status"] == "draft"
     assert rows_digest(runtime) == before
 

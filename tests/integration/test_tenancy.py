@@ -84,10 +84,12 @@ def test_another_workspaces_channel_cannot_be_targeted(api, runtime, acme):
 
 def test_an_editor_cannot_approve(api, scenario, runtime, acme):
     pub = acme["publication"]["id"]
+    before = rows_digest(runtime)
     for role in ("editor", "automation"):
-        status, problem = api.call("POST", f"/v1/reviews/{pub}/approve", {"revision": 1}, as_=role)
-        assert status == 403, problem
+        vote = {"revision": 1}
+        api.refused("POST", f"/v1/reviews/{pub}/approve", vote, as_=role, may_not="decide reviews")
     assert scenario.publication(pub)["status"] == "in_review"
+    assert rows_digest(runtime) == before
 
 
 def test_a_reviewer_cannot_edit_content(api, runtime, acme):
@@ -127,21 +129,16 @@ def test_a_reviewer_cannot_edit_content(api, runtime, acme):
     assert rows_digest(runtime) == before
 
 
-def test_automation_can_plan_but_not_manage_channels(api, acme):
-    assert (
-        api.call(
-            "POST",
-            "/v1/channels",
-            {
-                "platform": "x",
-                "name": "n",
-                "external_account_id": "1",
-                "credentials": {"access_token": "t"},
-            },
-            as_="automation",
-        )[0]
-        == 403
-    )
+def test_automation_can_plan_but_not_manage_channels(api, runtime, acme):
+    before = rows_digest(runtime)
+    channel = {
+        "platform": "x",
+        "name": "n",
+        "external_account_id": "1",
+        "credentials": {"access_token": "t"},
+    }
+    api.refused("POST", "/v1/channels", channel, as_="automation", may_not="manage channels")
+    assert rows_digest(runtime) == before
     api.post(
         "/v1/campaigns", {"name": "auto", "objective": "engagement"}, as_="automation", expect=201
     )
