@@ -122,6 +122,23 @@ def _indexed_layers(post: Post, channel: Channel) -> list[tuple[int, dict[str, A
     return layers + [(i, v) for i, v in variants if v.get("channel_id") == channel.id]
 
 
+def wording(post: Post, channel: Channel) -> tuple[str, str | None, list[str], int | None]:
+    """What `post` says on `channel` before any link is tagged: (text, link, thread, the
+    index of the variant whose text it is, or None for the post's own). Each applicable
+    variant, least specific first, overrides what it sets; `no_link` drops the link. Pure."""
+    text, link, thread, source = post.text, post.link, post.thread or [], None
+    for index, variant in _indexed_layers(post, channel):
+        if variant.get("text"):
+            text, source = variant["text"], index
+        if variant.get("thread") is not None:
+            thread = variant["thread"]
+        if variant.get("no_link"):
+            link = None
+        elif variant.get("link"):
+            link = variant["link"]
+    return text, link, thread, source
+
+
 def _layers(post: Post, channel: Channel) -> list[dict[str, Any]]:
     return [v for _, v in _indexed_layers(post, channel)]
 
@@ -184,16 +201,7 @@ def resolve(
     thread, the media; every link (the link field's and those in the text) with the
     campaign's tracking, and, given the publication and a `LinkMaker`, as its short link
     (unless the campaign opted out)."""
-    text, link, thread, source = post.text, post.link, post.thread or [], None
-    for index, variant in _indexed_layers(post, channel):
-        if variant.get("text"):
-            text, source = variant["text"], index
-        if variant.get("thread") is not None:
-            thread = variant["thread"]
-        if variant.get("no_link"):
-            link = None
-        elif variant.get("link"):
-            link = variant["link"]
+    text, link, thread, source = wording(post, channel)
     campaign = _campaign(post)
     short = None
     if (

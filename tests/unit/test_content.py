@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from publisher.core.models import Campaign, Channel, Post
-from publisher.plan.content import _indexed_layers, content_hash, tag_links, tagged
+from publisher.plan.content import _indexed_layers, content_hash, tag_links, tagged, wording
 
 BASE = dict(text="Open day", link="https://acme.example/join")
 VARIANTS = [
@@ -49,6 +49,38 @@ def test_variants_layer_the_platforms_then_the_channels_own():
     assert layers == [1, 0]  # X's platform variant first, the channel's own last (it wins)
     other_x = Channel(id=8, platform="x", name="n", external_account_id="2", workspace_id=1)
     assert [i for i, _ in _indexed_layers(post, other_x)] == [1]
+
+
+def test_the_most_specific_wording_wins_field_by_field():
+    """The channel's own variant over its platform's over the post, each only for what it
+    sets: a text, a thread, a link, or no link at all; the source names the text's."""
+    post = Post(
+        text="post",
+        link="https://a.example/post",
+        thread=["post 2"],
+        variants=[
+            {"channel_id": 7, "text": "channel", "no_link": True},
+            {"platform": "x", "text": "x", "link": "https://a.example/x", "thread": ["x 2"]},
+            {"platform": "facebook", "text": "f"},
+            {"channel_id": 9, "link": "https://a.example/nine", "text": ""},
+        ],
+    )
+
+    def on(id_: int, platform: str):
+        channel = Channel(
+            id=id_, platform=platform, name="n", external_account_id="1", workspace_id=1
+        )
+        return wording(post, channel)
+
+    assert on(7, "x") == ("channel", None, ["x 2"], 0)  # its own text, no link; X's thread
+    assert on(8, "x") == ("x", "https://a.example/x", ["x 2"], 1)
+    assert on(9, "x") == ("x", "https://a.example/nine", ["x 2"], 1)  # an empty text sets none
+    assert on(5, "facebook") == ("f", "https://a.example/post", ["post 2"], 2)
+    assert on(6, "instagram") == ("post", "https://a.example/post", ["post 2"], None)
+    assert wording(
+        Post(text="t"),
+        Channel(id=1, platform="x", name="n", external_account_id="1", workspace_id=1),
+    ) == ("t", None, [], None)
 
 
 def test_links_get_the_campaigns_tracking_once_and_keep_their_own():
