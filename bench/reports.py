@@ -1,7 +1,7 @@
 """Reports and short links (issue 15, "Tests and figures"):
 
   report:   a 90-day campaign (900 publications, each with two metrics pulls) with
-            1,000,000 clicks through its short links: the time `campaign_report` takes
+            1,000,000 clicks through its short links: the time `get_campaign_report` takes
             (median of 3), against a baseline measured on the same rows in the same run:
             the clicks read out and counted in Python (what grouping in the database saves).
   redirect: GET /l/{code} from 200 concurrent clients (ApacheBench, `ab`), the engine
@@ -158,7 +158,7 @@ def measure_report(settings, world) -> dict[str, float]:
     for _ in range(3):
         with session_scope(engine) as session:
             began = time.perf_counter()
-            found = reports.campaign_report(
+            found = reports.get_campaign_report(
                 session, actor, world.campaign_id, start=start, end=end, now=now
             )
             timings.append(time.perf_counter() - began)

@@ -44,7 +44,7 @@ def _hour(hour: Hour) -> dict:
 )
 def show(channel_id: int):
     q = g.query
-    found = best_times.best_times(
+    found = best_times.get_best_times(
         db(),
         actor(),
         channel_id,
@@ -76,7 +76,7 @@ def show(channel_id: int):
 def fill_slots(channel_id: int):
     body, who, rt = g.body, actor(), runtime()
     who.require(Permission.MANAGE_CHANNELS)
-    found = best_times.best_times(
+    found = best_times.get_best_times(
         db(),
         who,
         channel_id,

@@ -86,7 +86,7 @@ def update(member_id: int):
 def identify(member_id: int):
     actor().require(Permission.WRITE_CONTENT)  # refused before anything is looked up
     member = people.current(db(), conversions.get_member(db(), actor(), member_id))
-    people.add_identities(db(), actor(), member, [g.body], now=runtime().clock())
+    people.create_identities(db(), actor(), member, [g.body], now=runtime().clock())
     commit()
     return json_response(_read(member), 201)
 

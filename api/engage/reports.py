@@ -50,7 +50,7 @@ BEST = 3
 )
 def report(campaign_id: int):
     q: ReportQuery = g.query
-    found = reports.campaign_report(
+    found = reports.get_campaign_report(
         db(),
         actor(),
         campaign_id,
@@ -88,7 +88,7 @@ def report(campaign_id: int):
 )
 def community_report():
     q: CommunityQuery = g.query
-    found = community.community_report(db(), actor(), start=q.from_, end=q.to, weeks=q.weeks)
+    found = community.get_community_report(db(), actor(), start=q.from_, end=q.to, weeks=q.weeks)
     return json_response(
         CommunityRead(
             from_=found.start,

@@ -170,5 +170,5 @@ def _threads(rows: list[Comment]) -> list[CommentRead]:
 def history(post_id: int):
     q = g.query
     post = posts.get_post(db(), actor(), post_id)
-    found = revisions.history(db(), actor(), post, limit=q.limit + 1, after_id=after_id(q))
+    found = revisions.list_history(db(), actor(), post, limit=q.limit + 1, after_id=after_id(q))
     return page(found, q, EventRead.model_validate, next_position=lambda e: {"after": e.id})

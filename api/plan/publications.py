@@ -70,10 +70,10 @@ def index():
 def metrics(publication_id: int):
     rt = runtime()
     if g.query.history:
-        pub, snapshots = engagement.history(db(), actor(), publication_id)
+        pub, snapshots = engagement.list_snapshots(db(), actor(), publication_id)
         return json_response(_history_read(pub, snapshots))
     return json_response(
-        publications.live_metrics(
+        publications.get_live_metrics(
             db(), actor(), publication_id, adapter_for=rt.adapter_for, clock=rt.clock
         )
     )
@@ -111,7 +111,7 @@ def show(publication_id: int):
 )
 def history(publication_id: int):
     q = g.query
-    found = publications.history(
+    found = publications.list_history(
         db(), actor(), publication_id, limit=q.limit + 1, after_id=after_id(q)
     )
     return page(found, q, EventRead.model_validate, next_position=lambda e: {"after": e.id})

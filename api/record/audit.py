@@ -30,7 +30,7 @@ def export():
         after = q.after_id
         while True:
             with rt.session() as session:
-                page = revisions.export_page(
+                page = revisions.list_export(
                     session, who, since=q.since, until=q.until, after_id=after
                 )
             yield from (_line(event) for event in page)

@@ -63,7 +63,7 @@ def item_read(item: QueueItem) -> ReviewItem:
 )
 def queue():
     q, who = g.query, actor()
-    items = review_queue.review_queue(db(), who, campaign_id=q.campaign_id, channel_id=q.channel_id)
+    items = review_queue.list_waiting(db(), who, campaign_id=q.campaign_id, channel_id=q.channel_id)
     zone = review_queue.reviewer_time_zone(db(), who, q.time_zone)
     after = decode_key(q.cursor)
 
@@ -103,7 +103,7 @@ def queue():
 )
 def item(publication_id: int):
     who = actor()
-    found = [review_queue.one_item(db(), who, publication_id)]
+    found = [review_queue.get_item(db(), who, publication_id)]
     zone = review_queue.reviewer_time_zone(db(), who, g.query.time_zone)
     return json_response(item_read(review_queue.describe(db(), who, found, time_zone=zone)[0]))
 

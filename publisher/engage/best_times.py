@@ -66,7 +66,7 @@ def zone_of(channel: Channel) -> str:
     return (channel.slots or {}).get("time_zone") or "UTC"
 
 
-def best_times(
+def get_best_times(
     session: Session,
     actor: Actor,
     channel_id: int,

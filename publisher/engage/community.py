@@ -36,7 +36,7 @@ class CommunityReport:
     cohorts: list[dict]
 
 
-def community_report(
+def get_community_report(
     session: Session, actor: Actor, *, start: datetime, end: datetime, weeks: int = 8
 ) -> CommunityReport:
     """The workspace over [start, end): every campaign's figures and their sum, the

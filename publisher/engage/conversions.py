@@ -165,7 +165,7 @@ def _member(
     )
     if found is not None:
         found = members.current(session, found)  # merged: the member who stands for them
-        members.add_identities(session, actor, found, data.identities, now=now)
+        members.create_identities(session, actor, found, data.identities, now=now)
         if data.name and not found.name:
             found.name = data.name
         found.first_seen_at = min(found.first_seen_at, seen_at)
@@ -181,7 +181,7 @@ def _member(
         with session.begin_nested():
             session.add(member)
             session.flush()
-            members.add_identities(session, actor, member, data.identities, now=now)
+            members.create_identities(session, actor, member, data.identities, now=now)
     except IntegrityError:  # made at the same moment by another call
         return session.scalars(
             select(Member).where(

@@ -47,7 +47,7 @@ def current(session: Session, member: Member) -> Member:
     raise Conflict(f"member {member.id}: merges go round in a circle")
 
 
-def add_identities(
+def create_identities(
     session: Session,
     actor: Actor,
     member: Member,

@@ -267,7 +267,7 @@ def next_pull_at(pub: Publication, schedule: tuple[timedelta, ...]) -> datetime 
     return max(pub.metrics_due_at, planned) if planned else pub.metrics_due_at
 
 
-def history(
+def list_snapshots(
     session: Session, actor: Actor, publication_id: int
 ) -> tuple[Publication, list[MetricSnapshot]]:
     """The publication and every pull stored of it, oldest first."""

@@ -53,7 +53,7 @@ class Report:
     previous_start: datetime | None = None
 
 
-def campaign_report(
+def get_campaign_report(
     session: Session,
     actor: Actor,
     campaign_id: int,

@@ -41,7 +41,7 @@ def _out_there(
     return pub, channel, ids
 
 
-def live_metrics(
+def get_live_metrics(
     session: Session,
     actor: Actor,
     publication_id: int,
@@ -147,7 +147,7 @@ def take_down(
     return pub
 
 
-def history(
+def list_history(
     session: Session,
     actor: Actor,
     publication_id: int,

@@ -102,7 +102,7 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]
     return {"changes": changes, "text_diff": text_diff}
 
 
-def history(
+def list_history(
     session: Session, actor: Actor, post: Post, *, limit: int | None = None, after_id: int = 0
 ) -> list[Event]:
     """Every event about the post and its publications, oldest first, from after
@@ -119,7 +119,7 @@ def history(
     return list(session.exec(query))
 
 
-def export_page(
+def list_export(
     session: Session,
     actor: Actor,
     *,

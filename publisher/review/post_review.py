@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from publisher.core.models import ApiKey, Campaign, Channel, Post, Publication
 from publisher.core.workspaces import Actor, owned
-from publisher.review.queue import QueueItem, describe, review_queue
+from publisher.review.queue import QueueItem, describe, list_waiting
 
 
 @dataclass
@@ -41,7 +41,7 @@ def open_post(session: Session, actor: Actor, publication_id: int, *, time_zone:
     reviews it; NotFound outside the actor's workspace."""
     pub = owned(session, Publication, publication_id, actor)
     post = session.get(Post, pub.post_id)
-    waiting = review_queue(session, actor, post_id=post.id)
+    waiting = list_waiting(session, actor, post_id=post.id)
     describe(session, actor, waiting, time_zone=time_zone)
     in_review = {i.publication.id for i in waiting}
     series = {i.publication.series_id for i in waiting if i.publication.series_id}

@@ -37,7 +37,7 @@ class QueueItem:
     policy: Policy | None = None
 
 
-def review_queue(
+def list_waiting(
     session: Session,
     actor: Actor,
     *,
@@ -77,9 +77,9 @@ def review_queue(
     return items
 
 
-def one_item(session: Session, actor: Actor, publication_id: int) -> QueueItem:
+def get_item(session: Session, actor: Actor, publication_id: int) -> QueueItem:
     """The queue's item for one publication: NotFound, or Conflict once it is decided."""
-    found = review_queue(session, actor, publication_id=publication_id)
+    found = list_waiting(session, actor, publication_id=publication_id)
     if found:
         return found[0]
     pub = owned(session, Publication, publication_id, actor)
