@@ -210,13 +210,20 @@ def ensure_secret_keys(settings: Settings) -> Settings:
         return settings
     path = settings.home / "secret.key"
     settings.home.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass  # made earlier, or by a sibling process of `publisher up`
-    else:
+    if not path.exists():
+        # Written whole beside it, then linked into place: a sibling process starting at
+        # the same moment (`publisher links` workers) finds no file or a whole one, never
+        # an empty one; the first link wins, the other keeps the winner's key.
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.new")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(new_secret_key() + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # made by a sibling process meanwhile
+        finally:
+            tmp.unlink()
     return settings.with_(secret_keys=read_key_file(path), key_file=path)
 
 

@@ -51,3 +51,27 @@ def test_settings_survive_the_trip_through_a_child_processes_environment(tmp_pat
         requeue_after_s=2.0,
     )
     assert Settings.from_env(settings.to_env()) == settings
+
+
+def test_processes_starting_together_share_one_whole_key(tmp_path):
+    """`publisher links` starts its workers at once, each making the embedded key if it
+    is missing: every one reads the same key, none an empty file."""
+    import threading
+
+    line, keys, failed = threading.Barrier(16), [], []
+
+    def start() -> None:
+        line.wait()
+        try:
+            keys.append(ensure_secret_keys(Settings(home=tmp_path)).secret_keys)
+        except ValueError as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == [] and len(keys) == 16
+    assert len(set(keys)) == 1 and keys[0] and keys[0][0]
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]  # no temporary file left
