@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import time
@@ -12,45 +11,31 @@ from publisher.cli_help import (
     API_ENV,
     CORE_ENV,
     DISPATCHER_ENV,
+    LINKS_ENV,
     WORKER_ENV,
     Parser,
+    at_least_one_process,
     at_least_one_worker,
     command,
     port,
 )
 from publisher.core.settings import Settings
+from publisher.serve import default_link_workers
 from publisher.system import logs, preflight
-
-# A client silent this long while sending its request line, headers or body is dropped:
-# one slow client costs one thread, never a lock (reads and body parsing hold none).
 
 
 def _api(settings: Settings, args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
+    from publisher.serve import run_api
 
-    from api import create_app
-    from api.http.serving import Deadlines, handler_with
-
-    deadlines = Deadlines(
-        header_timeout_s=settings.api_header_timeout_s,
-        body_grace_s=settings.api_header_timeout_s,
-        body_min_bytes_per_s=settings.api_body_min_bytes_per_s,
-    )
-    server = make_server(
-        args.host,
-        args.port,
-        create_app(settings),
-        threaded=True,
-        request_handler=handler_with(deadlines),
-    )
     _stop_on_sigterm()
-    logging.getLogger(__name__).info("API on http://%s:%d", args.host, args.port)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    run_api(settings, args.host, args.port)
+    return 0
+
+
+def _links(_settings: Settings, args: argparse.Namespace) -> int:
+    from publisher.serve import run_links
+
+    run_links(args.host, args.port, args.workers)  # uvicorn stops on SIGTERM itself
     return 0
 
 
@@ -149,7 +134,7 @@ def _sandbox(_settings: Settings, args: argparse.Namespace) -> int:
 def _up(settings: Settings, args: argparse.Namespace) -> int:
     from publisher.stack import Stack, StackFailed
 
-    stack = Stack(settings, port=args.port, workers=args.workers)
+    stack = Stack(settings, port=args.port, workers=args.workers, links_port=args.links_port)
     if args.sandbox:
         from adapters.sandbox import Sandbox
 
@@ -168,7 +153,8 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
     stack.start()
     print(
         f"Publisher is up: API {stack.api_url} (docs {stack.api_url}/docs), "
-        f"{args.workers} worker(s), dispatcher; Ctrl-C stops it\n"
+        f"{args.workers} worker(s), dispatcher, short links {stack.links_url}/l/{{code}} "
+        "(readers reach them at PUBLISHER_PUBLIC_URL); Ctrl-C stops it\n"
         "Next: a key, in another terminal: publisher keys create --workspace acme --role "
         f"admin; then call the API with it (README, 'Quick start'). Ready when "
         f"{stack.api_url}/readyz answers 200.",
@@ -233,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=port, default=8000, help="the API's port (0: any free one)")
     p.add_argument(
+        "--links-port", type=port, default=8001,
+        help="the short links' server's port (0: any free one)",
+    )  # fmt: skip
+    p.add_argument(
         "--workers", type=at_least_one_worker, default=1, help="publish worker processes"
     )
     p.add_argument("--sandbox", action="store_true", help="publish to the loopback sandbox")
@@ -248,6 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     p.add_argument("--port", type=port, default=8000, help="the port (0: any free one)")
     p.set_defaults(run=_api, needs_schema=True)
+
+    p = command(
+        sub,
+        "links",
+        "the short links' own server (GET /l/{code}: where readers land)",
+        examples="  publisher links --host 0.0.0.0 --port 8001 --workers 2",
+        env=LINKS_ENV,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    p.add_argument("--port", type=port, default=8001, help="the port")
+    p.add_argument(
+        "--workers", type=at_least_one_process, default=default_link_workers(),
+        help="processes serving the port (default: one per core, at most 8)",
+    )  # fmt: skip
+    p.set_defaults(run=_links, needs_schema=True)
 
     p = command(
         sub,
@@ -366,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         problem = preflight.database_url_problem(settings.effective_database_url)
     if problem is None and args.command not in ("sandbox", "demo"):
         problem = preflight.database_problem(settings)
-    for option in ("port", "x_port", "graph_port"):  # up, api, demo; the sandbox's two
+    for option in ("port", "links_port", "x_port", "graph_port"):  # up, api, links, demo; sandbox
         if problem is None and getattr(args, option, None):
             host = getattr(args, "host", "127.0.0.1")
             problem = preflight.port_problem(host, getattr(args, option), option)

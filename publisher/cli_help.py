@@ -23,6 +23,10 @@ DISPATCHER_ENV = """
   PUBLISHER_RECONCILE_AFTER   default 15 (s) before the platform is asked about an
                               uncertain attempt
   PUBLISHER_MAX_CLOCK_OFFSET_S  default 1 (s) from the shared clock (Redis TIME)"""
+LINKS_ENV = """
+  PUBLISHER_PUBLIC_URL        the address readers reach this server at: short links in
+                              posts are $PUBLISHER_PUBLIC_URL/l/{code} (unset: links go
+                              out as written)"""
 API_ENV = """
   PUBLISHER_PUBLIC_URL        where platforms reach this API (OAuth callbacks, media)
   PUBLISHER_API_HEADER_TIMEOUT  default 10 (s) for a request's head"""
@@ -72,6 +76,13 @@ def at_least_one_worker(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{count}: at least 1 (with no worker nothing is ever published)"
         )
+    return count
+
+
+def at_least_one_process(text: str) -> int:
+    count = _whole_number(text, "the number of processes")
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{count}: at least 1 (a process serves the port)")
     return count
 
 

@@ -37,6 +37,7 @@ class Stack:
     settings: Settings
     port: int = 8000
     workers: int = 1
+    links_port: int | None = None  # the short links' server (None: not started; 0: any port)
     log_dir: Path | None = None
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     # How each child is started again, and when it may be (backoff after each death).
@@ -70,8 +71,17 @@ class Stack:
         self._spawn("dispatcher", "dispatcher")
         for _ in range(self.workers):
             self.spawn_worker()
+        if self.links_port is not None:
+            self.links_port = self.links_port or _free_port()
+            self._spawn("links", "links", "--port", str(self.links_port))
         self._wait_for_api()
+        if self.links_port is not None:
+            self._wait_for("links", f"{self.links_url}/healthz", "--links-port")
         return self
+
+    @property
+    def links_url(self) -> str:
+        return f"http://127.0.0.1:{self.links_port}"
 
     @property
     def api_url(self) -> str:
@@ -126,6 +136,19 @@ class Stack:
                 pass
             time.sleep(0.1)
         raise StackFailed(f"the API did not answer on port {self.port} within {timeout_s:.0f} s")
+
+    def _wait_for(self, name: str, url: str, option: str, timeout_s: float = 30) -> None:
+        """Until the child `name` answers `url`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.procs[name].poll() is not None:
+                raise StackFailed(f"the {name} process exited during start-up: pass {option}")
+            with contextlib.suppress(requests.RequestException, ValueError):
+                answer = requests.get(url, timeout=1)  # ours, not another on the port
+                if answer.ok and answer.json().get("instance") == self.settings.instance:
+                    return
+            time.sleep(0.1)
+        raise StackFailed(f"the {name} process did not answer {url} within {timeout_s:.0f} s")
 
     def stop(self, timeout_s: float = 15) -> None:
         """SIGTERM the engine's processes (workers finish their job), Redis last."""

@@ -113,6 +113,10 @@ class ClickBuffer:
         # here, at about 50 MB, rather than filling the Redis that holds the job queue.
         self.waiting_max = waiting_max
 
+    def cached(self, code: str) -> Known | None:
+        """The link `code` if this process remembers it (no database read)."""
+        return self._known.get(code)
+
     def link(self, session: Session, code: str) -> Known | None:
         found = self._known.get(code)
         if found is None:
@@ -141,37 +145,55 @@ class ClickBuffer:
         link = self.link(session, code)
         if link is None:
             return None
-        if count:
-            agent = agent_of(user_agent)
-            key = new_click_key(code)
-            click = {
-                "key": key,
-                "workspace_id": link.workspace_id,
-                "link_id": link.id,
-                "publication_id": link.publication_id,
-                "campaign_id": link.campaign_id,
-                "at": now.isoformat(),
-                "referrer_host": referrer_host(referrer),
-                "agent": agent,
-                "bot": agent == "bot",
-            }
-            try:
-                waiting = self.redis.rpush(self.key, json.dumps(click))
-                if waiting > self.waiting_max:
-                    self.redis.rpop(self.key)
-                    log.warning("click not kept: %d wait to be written already", waiting - 1)
-            except RedisError as exc:
-                self._write_now(session, click, exc)
-            # A crawler gets the link as it is: a new address per visit is nothing to index.
-            return link.target if agent == "bot" else with_click(link.target, key)
-        return link.target
+        if not count:
+            return link.target
+        click, target = self.visit(link, code, referrer=referrer, user_agent=user_agent, now=now)
+        try:
+            if not self.kept(self.redis.rpush(self.key, json.dumps(click))):
+                self.redis.rpop(self.key)
+        except RedisError as exc:
+            self.write_now(click, exc, session)
+        return target
 
-    def _write_now(self, session: Session, click: dict, why: Exception) -> None:
-        """Redis is down: write the click at once, in a write transaction of its own; if
-        that fails too, the reader is still sent on (the click is lost, and said)."""
+    @staticmethod
+    def visit(
+        link: Known, code: str, *, referrer: str | None, user_agent: str | None, now: datetime
+    ) -> tuple[dict, str]:
+        """The click a reader's visit makes, and where the reader goes: the link with the
+        click's key, or for a crawler the link as it is (a new address per visit is
+        nothing to index)."""
+        agent = agent_of(user_agent)
+        key = new_click_key(code)
+        click = {
+            "key": key,
+            "workspace_id": link.workspace_id,
+            "link_id": link.id,
+            "publication_id": link.publication_id,
+            "campaign_id": link.campaign_id,
+            "at": now.isoformat(),
+            "referrer_host": referrer_host(referrer),
+            "agent": agent,
+            "bot": agent == "bot",
+        }
+        return click, link.target if agent == "bot" else with_click(link.target, key)
+
+    def kept(self, waiting: int) -> bool:
+        """Whether the click just pushed (`waiting` in the list with it) may stay: past
+        `waiting_max` its caller takes it back (RPOP) and it is not counted, and said."""
+        if waiting <= self.waiting_max:
+            return True
+        log.warning("click not kept: %d wait to be written already", waiting - 1)
+        return False
+
+    def write_now(self, click: dict, why: Exception, session: Session | None = None) -> None:
+        """Redis is down: write the click at once, in a write transaction of its own (or,
+        with no write sessions given, the caller's `session`); if that fails too, the
+        reader is still sent on (the click is lost, and said)."""
         log.warning("click written at once (Redis unavailable: %s)", why)
         try:
             if self._write is None:
+                if session is None:
+                    raise SQLAlchemyError("no session to write the click with")
                 write(session, [click])
                 session.commit()
                 return

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -137,7 +136,10 @@ def test_up_starts_the_engine_and_stops_cleanly_on_sigterm(tmp_path, redis_url):
     port = _closed_port()
     env = _env(tmp_path / "home", REDIS_URL=redis_url)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "publisher.cli", "up", "--sandbox", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "publisher.cli", "up", "--sandbox"),
+            *("--port", str(port), "--links-port", "0"),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -151,13 +153,18 @@ def test_up_starts_the_engine_and_stops_cleanly_on_sigterm(tmp_path, redis_url):
         health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
         assert health["status"] == "ok" and len(health["instance"]) == 16  # this up's own
         children = _children(proc.pid)
-        assert len(children) == 3  # api, dispatcher, worker
+        assert len(children) == 4  # api, dispatcher, worker, links
+        # and theirs: the link server's processes (one per core), which must end too
+        descendants = children + [g for c in children for g in _children(c)]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     assert proc.returncode == 0
-    time.sleep(0.2)
-    assert [pid for pid in children if os.path.exists(f"/proc/{pid}")] == []
+    wait_until(
+        lambda: not [pid for pid in descendants if os.path.exists(f"/proc/{pid}")],
+        timeout_s=10,
+        what="every process of `up` to exit",
+    )
 
 
 def _children(pid: int) -> list[int]:
@@ -228,7 +235,9 @@ def test_a_database_url_the_engine_cannot_use_is_named_with_its_fix(tmp_path, ur
     "command, option",
     [
         (["up"], "--port"),
+        (["up"], "--links-port"),
         (["api"], "--port"),
+        (["links"], "--port"),
         (["demo"], "--port"),
         (["sandbox"], "--x-port"),
         (["sandbox"], "--graph-port"),
@@ -323,7 +332,10 @@ def test_up_on_port_0_takes_a_free_port_and_says_which(tmp_path, redis_url):
     """`up --sandbox` says where it listens, where the docs are and what to do next."""
     env = _env(tmp_path / "home", REDIS_URL=redis_url)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "publisher.cli", "up", "--port", "0", "--sandbox"],
+        [
+            *(sys.executable, "-m", "publisher.cli", "up"),
+            *("--port", "0", "--links-port", "0", "--sandbox"),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -343,6 +355,11 @@ def test_up_on_port_0_takes_a_free_port_and_says_which(tmp_path, redis_url):
         assert f"(docs {url.group(1)}/docs)" in text
         assert requests.get(f"{url.group(1)}/docs", timeout=5).status_code == 200
         assert "Next: a key, in another terminal: publisher keys create" in text
+        links = re.search(r"short links (http://127\.0\.0\.1:(\d+))/l/\{code\}", text)
+        assert links and links.group(2) not in ("0", url.group(2)), text
+        assert requests.get(f"{links.group(1)}/healthz", timeout=5).json()["status"] == "ok"
+        nothing = requests.get(f"{links.group(1)}/l/aaaaaaaaaa", timeout=5)
+        assert nothing.status_code == 404 and nothing.json()["detail"] == "no such short link"
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

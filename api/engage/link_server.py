@@ -1,0 +1,159 @@
+"""The short links' own server: `GET /l/{code}` as an asynchronous ASGI application, run
+by uvicorn (`publisher links`, started by `publisher up`), for the addresses readers open.
+
+A post that takes off sends thousands of readers through its links within minutes. The
+API's server (a thread per request, Flask's request cycle) answered about 700 redirects
+a second on two cores; here a redirect is a lookup in memory, a click pushed to Redis
+without blocking, and a 302 written straight to the socket, in one event loop per
+process: a slow reader costs a coroutine, not a thread. It answers as the API's own
+`/l/{code}` does (that one stays, for setups that run the API alone), with the same
+records: the same ClickBuffer decides the click and where the reader goes, the same
+batch job writes the clicks (with Redis down, a click is written at once, in a thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Any
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+from werkzeug.urls import iri_to_uri
+
+from publisher.core.settings import Settings
+from publisher.runtime import Runtime, build_runtime
+
+log = logging.getLogger(__name__)
+_LINK = re.compile(r"/l/([^/]{10})")  # as the API's route: ten characters, any case
+
+
+class LinkServer:
+    """The ASGI application: `/l/{code}` (GET counts a click, HEAD does not) and
+    `/healthz`; anything else a problem document."""
+
+    def __init__(self, runtime: Runtime, redis: aioredis.Redis, *, owns_runtime: bool) -> None:
+        self.runtime, self.redis, self.clicks = runtime, redis, runtime.clicks
+        self.owns_runtime = owns_runtime  # closed with the server (not a runtime lent to it)
+        self.instance = runtime.settings.instance  # which `publisher up` started it
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            await _answer(send, 200, body={"status": "ok", "instance": self.instance})
+            return
+        found = _LINK.fullmatch(path)
+        if found is None:
+            await _problem(send, 404, "Not Found", "nothing here: short links are /l/{code}")
+            return
+        if method not in ("GET", "HEAD"):
+            await _problem(
+                send, 405, "Method Not Allowed", f"{method} is not allowed here: GET or HEAD",
+                headers=[(b"allow", b"GET, HEAD")],
+            )  # fmt: skip
+            return
+        code = found.group(1).lower()
+        link = self.clicks.cached(code) or await asyncio.to_thread(self._lookup, code)
+        if link is None:
+            await _problem(send, 404, "Not Found", "no such short link")
+            return
+        if method == "HEAD":  # a link preview checking the address: the link as it is
+            await _redirect(send, link.target)
+            return
+        headers = {name: value for name, value in scope["headers"]}
+        click, target = self.clicks.visit(
+            link,
+            code,
+            referrer=_header(headers, b"referer"),
+            user_agent=_header(headers, b"user-agent"),
+            now=self.runtime.clock(),
+        )
+        await self._keep(click)
+        await _redirect(send, target)
+
+    def _lookup(self, code: str):
+        with self.runtime.read_session() as session:
+            return self.clicks.link(session, code)
+
+    async def _keep(self, click: dict) -> None:
+        try:
+            waiting = await self.redis.rpush(self.clicks.key, json.dumps(click))
+            if not self.clicks.kept(waiting):
+                await self.redis.rpop(self.clicks.key)
+        except RedisError as exc:
+            await asyncio.to_thread(self.clicks.write_now, click, exc)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.redis.aclose()
+                if self.owns_runtime:
+                    self.runtime.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value is not None else None
+
+
+async def _redirect(send: Any, target: str) -> None:
+    await _answer(
+        send,
+        302,
+        headers=[
+            (b"location", iri_to_uri(target).encode("ascii")),
+            # Each click must reach us: no cache may answer it (and tell nobody where from).
+            (b"cache-control", b"private, no-store"),
+            (b"referrer-policy", b"no-referrer"),
+        ],
+    )
+
+
+async def _problem(
+    send: Any, status: int, title: str, detail: str, headers: list | None = None
+) -> None:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    await _answer(send, status, body=body, headers=headers, media=b"application/problem+json")
+
+
+async def _answer(
+    send: Any,
+    status: int,
+    *,
+    body: dict | None = None,
+    headers: list | None = None,
+    media: bytes = b"application/json",
+) -> None:
+    payload = json.dumps(body).encode() if body is not None else b""
+    head = [*(headers or []), (b"content-length", str(len(payload)).encode())]
+    if body is not None:
+        head.append((b"content-type", media))
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def create_link_app(settings: Settings | None = None, runtime: Runtime | None = None):
+    """The application, for uvicorn (`factory=True`: each worker process builds its own
+    from the environment); pass a built `runtime` to share one (tests)."""
+    owns_runtime = runtime is None
+    runtime = runtime or build_runtime(settings or Settings.from_env())
+    pool = aioredis.BlockingConnectionPool.from_url(
+        runtime.settings.redis_url,
+        max_connections=64,
+        timeout=2,  # a free connection within 2 s, else the click is written at once
+        socket_connect_timeout=1,
+        socket_timeout=2,
+    )
+    return LinkServer(runtime, aioredis.Redis(connection_pool=pool), owns_runtime=owns_runtime)
