@@ -1,31 +1,20 @@
-"""Reports and short links (issue 15, "Tests and figures"):
+"""Reports (issue 15, "Tests and figures"): a 90-day campaign (900 publications, each
+with two metrics pulls) with 1,000,000 clicks through its short links: the time
+`get_campaign_report` takes (median of 3), against a baseline measured on the same rows in
+the same run: the clicks read out and counted in Python (what grouping in the database
+saves). The short links' redirects: bench/redirects.py.
 
-  report:   a 90-day campaign (900 publications, each with two metrics pulls) with
-            1,000,000 clicks through its short links: the time `get_campaign_report` takes
-            (median of 3), against a baseline measured on the same rows in the same run:
-            the clicks read out and counted in Python (what grouping in the database saves).
-  redirect: GET /l/{code} from 200 concurrent clients (ApacheBench, `ab`), the engine
-            running as `publisher up` would (API, dispatcher, a worker): requests per
-            second and p99, against GET /healthz on the same server (the HTTP server's own
-            floor); then how long until every click is written (the batch writes).
+Ends with one JSON line.
 
-Ends with one JSON line. `ab` comes from Debian's apache2-utils (installed when missing
-and this runs as root).
-
-    python bench/reports.py [--clicks 1000000] [--requests 20000] [--database-url URL]
+    python bench/reports.py [--clicks 1000000] [--database-url URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import re
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -34,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
 from bench.common import private_settings, seed_scheduled, seed_world  # noqa: E402
 from publisher.core.db import make_engine, session_scope, utcnow  # noqa: E402
@@ -42,8 +31,7 @@ from publisher.core.engagement_models import LinkClick, TrackedLink  # noqa: E40
 from publisher.core.models import MetricSnapshot, Publication  # noqa: E402
 from publisher.core.workspaces import Actor  # noqa: E402
 from publisher.engage import reports  # noqa: E402
-from publisher.engage.clicks import tally_stored_clicks  # noqa: E402
-from publisher.stack import Stack  # noqa: E402
+from publisher.engage.click_writes import tally_stored_clicks  # noqa: E402
 
 DAYS = 90
 PER_DAY = 10
@@ -181,83 +169,11 @@ def measure_report(settings, world) -> dict[str, float]:
     }
 
 
-def _ab(url: str, requests: int, concurrency: int) -> tuple[float, float, int]:
-    """(requests per second, p99 in ms, failed requests) as ApacheBench measures them."""
-    out = subprocess.run(
-        ["ab", "-q", "-n", str(requests), "-c", str(concurrency), "-s", "30", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rate = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
-    p99 = float(re.search(r"^\s*99%\s+(\d+)", out, re.MULTILINE).group(1))
-    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
-    return rate, p99, failed
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def measure_redirects(settings, world, code: str, requests: int) -> dict[str, float]:
-    engine = make_engine(settings.effective_database_url)
-    with session_scope(engine) as session:
-        before = session.execute(select(func.count()).select_from(LinkClick)).scalar_one()
-    stack = Stack(settings, port=_free_port(), workers=1, log_dir=settings.home / "logs").start()
-    try:
-        base = stack.api_url.rstrip("/")
-        _ab(f"{base}/l/{code}", 500, 50)  # warm: the link remembered, threads started
-        rate, p99, failed = _ab(f"{base}/l/{code}", requests, 200)
-        floor_rate, floor_p99, floor_failed = _ab(f"{base}/healthz", requests, 200)
-        began = time.monotonic()
-        expected = before + requests + 500 - failed
-        while time.monotonic() - began < 120:
-            with session_scope(engine) as session:
-                seen = session.execute(select(func.count()).select_from(LinkClick)).scalar_one()
-            if seen >= expected:
-                break
-            time.sleep(0.2)
-        written_s = time.monotonic() - began
-    finally:
-        stack.stop()
-        engine.dispose()
-    print(
-        f"redirect: {rate:,.0f}/s, p99 {p99:.0f} ms, {failed} failed, from 200 clients "
-        f"(GET /healthz on the same server: {floor_rate:,.0f}/s, p99 {floor_p99:.0f} ms, "
-        f"{floor_failed} failed); every click written "
-        f"{written_s:.1f} s after the last request ({seen - before:,} of {expected - before:,})",
-        flush=True,
-    )
-    return {
-        "redirects_per_s": round(rate, 1),
-        "redirect_p99_ms": p99,
-        "redirect_failed": failed,
-        "baseline_healthz_per_s": round(floor_rate, 1),
-        "baseline_healthz_p99_ms": floor_p99,
-        "baseline_healthz_failed": floor_failed,
-        "clicks_written_after_s": round(written_s, 1),
-    }
-
-
-def _ensure_ab() -> None:
-    if shutil.which("ab"):
-        return
-    if shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-q", "apache2-utils"], check=True)
-    if not shutil.which("ab"):
-        raise SystemExit("install ApacheBench (Debian: apt-get install apache2-utils)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clicks", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--skip-redirects", action="store_true")
     args = parser.parse_args()
-    _ensure_ab()
     settings, redis_proc = private_settings(args.database_url)
     try:
         world = seed_world(settings, channels=20)
@@ -265,8 +181,6 @@ def main() -> None:
         written, code = _seed(settings, world, args.clicks)
         print(f"seeded {written:,} clicks in {time.monotonic() - began:.0f} s", flush=True)
         figures = measure_report(settings, world)
-        if not args.skip_redirects:
-            figures |= measure_redirects(settings, world, code, args.requests)
     finally:
         redis_proc.terminate()
     print(json.dumps(figures))

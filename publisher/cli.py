@@ -63,7 +63,7 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _db_retally(settings: Settings, _args: argparse.Namespace) -> int:
     from publisher.core.db import make_engine, session_scope
-    from publisher.engage.clicks import tally_stored_clicks
+    from publisher.engage.click_writes import tally_stored_clicks
 
     engine = make_engine(settings.effective_database_url)
     with session_scope(engine) as session:

@@ -183,7 +183,16 @@ def run_pull_metrics(channel_id: int, pull_id: int, *publication_ids: int) -> in
 
 
 def run_flush_clicks() -> int:
-    """Write the clicks through the short links that wait in Redis (publisher/engage/clicks.py)."""
+    """Write the clicks through the short links that wait in Redis (publisher/engage/clicks.py)
+    on one of this process's job threads, as a publish job runs: the worker goes on taking
+    publications meanwhile (a flush on its own thread held them back for as long as readers
+    kept clicking: 8.5 s late under 2,000 clicks/s, bench/redirects.py). Returns 0: the
+    clicks are counted as they are written."""
     runtime = current()
+    runtime.in_flight.run(_flush_clicks, runtime)
+    return 0
+
+
+def _flush_clicks(runtime: Runtime) -> None:
     with runtime.session() as session:
-        return runtime.clicks.flush(session)
+        runtime.clicks.flush(session)

@@ -9,28 +9,29 @@ A click's key names no one; it is as private as the visit it stands for."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import secrets
-from collections import Counter
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from crawlerdetect import CrawlerDetect
 from redis import Redis
-from redis.exceptions import RedisError
-from sqlalchemy import Date, case, cast, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from publisher.core.engagement_models import ClickBucket, ClickDay, LinkClick, TrackedLink
+from publisher.core.engagement_models import LinkClick, TrackedLink
 from publisher.core.models import Publication
 from publisher.core.workspaces import Actor, Permission, owned
-from publisher.engage.figures import BUCKET_S, bucket_of
+from publisher.engage.click_writes import write
 from publisher.plan import links
 
 log = logging.getLogger(__name__)
@@ -149,10 +150,10 @@ class ClickBuffer:
             return link.target
         click, target = self.visit(link, code, referrer=referrer, user_agent=user_agent, now=now)
         try:
-            if not self.kept(self.redis.rpush(self.key, json.dumps(click))):
-                self.redis.rpop(self.key)
+            if over := self.over_cap(self.redis.rpush(self.key, json.dumps(click)), 1):
+                self.redis.rpop(self.key, over)
         except RedisError as exc:
-            self.write_now(click, exc, session)
+            self.write_now([click], exc, session)
         return target
 
     @staticmethod
@@ -177,37 +178,52 @@ class ClickBuffer:
         }
         return click, link.target if agent == "bot" else with_click(link.target, key)
 
-    def kept(self, waiting: int) -> bool:
-        """Whether the click just pushed (`waiting` in the list with it) may stay: past
-        `waiting_max` its caller takes it back (RPOP) and it is not counted, and said."""
-        if waiting <= self.waiting_max:
-            return True
-        log.warning("click not kept: %d wait to be written already", waiting - 1)
-        return False
+    def over_cap(self, waiting: int, pushed: int) -> int:
+        """How many of the `pushed` clicks just pushed (`waiting` in the list with them)
+        their caller takes back (RPOP) past `waiting_max`: not counted, and said."""
+        over = min(pushed, waiting - self.waiting_max)
+        if over <= 0:
+            return 0
+        log.warning("%d click(s) not kept: %d wait to be written already", over, waiting - over)
+        return over
 
-    def write_now(self, click: dict, why: Exception, session: Session | None = None) -> None:
-        """Redis is down: write the click at once, in a write transaction of its own (or,
-        with no write sessions given, the caller's `session`); if that fails too, the
-        reader is still sent on (the click is lost, and said)."""
-        log.warning("click written at once (Redis unavailable: %s)", why)
+    def write_now(self, clicks: list[dict], why: Exception, session: Session | None = None) -> None:
+        """Redis is down: write the clicks at once, in a write transaction of their own
+        (or, with no write sessions given, the caller's `session`); if that fails too, the
+        readers are still sent on (the clicks are lost, and said)."""
+        log.warning("%d click(s) written at once (Redis unavailable: %s)", len(clicks), why)
         try:
             if self._write is None:
                 if session is None:
-                    raise SQLAlchemyError("no session to write the click with")
-                write(session, [click])
+                    raise SQLAlchemyError("no session to write the clicks with")
+                write(session, clicks)
                 session.commit()
                 return
             with self._write() as writer:
-                write(writer, [click])
+                write(writer, clicks)
                 writer.commit()
         except SQLAlchemyError as exc:
-            log.error("a click through link %s was lost: %s", click["link_id"], exc)
+            log.error("%d click(s) through the short links were lost: %s", len(clicks), exc)
 
     def waiting(self) -> int:
         return self.redis.llen(self.key)
 
-    def flush(self, session: Session, *, batch: int = 3000) -> int:
-        """Write the clicks waiting, a batch at a time; returns how many were written."""
+    def flush(self, session: Session, *, batch: int = 500, budget_s: float = 5.0) -> int:
+        """Write the clicks waiting, a batch at a time, for at most about `budget_s` (the
+        next flush goes on); returns how many were written. One writer at a time, across
+        processes (a Redis lock): two would both write the list's head, then each trim it,
+        and the second trim would drop clicks nobody wrote. A small batch keeps each write
+        transaction short (on SQLite the one writer's lock is shared with publishing)."""
+        lock = self.redis.lock(f"{self.key}:writer", timeout=30)
+        if not lock.acquire(blocking=False):
+            return 0  # another process is writing them
+        try:
+            return self._flush(session, batch, time.monotonic() + budget_s, lock)
+        finally:
+            with contextlib.suppress(LockError):
+                lock.release()
+
+    def _flush(self, session: Session, batch: int, until: float, lock: Lock) -> int:
         written = 0
         while True:
             raw = self.redis.lrange(self.key, 0, batch - 1)
@@ -221,91 +237,11 @@ class ClickBuffer:
                     log.error("dropped an unreadable click record: %r", item[:200])
             write(session, clicks)
             session.commit()
+            lock.reacquire()  # still ours (30 s from now): trim what was written
             self.redis.ltrim(self.key, len(raw), -1)
             written += len(clicks)
-            if len(raw) < batch:
+            if len(raw) < batch or time.monotonic() >= until:
                 return written
-
-
-def write(session: Session, clicks: list[dict]) -> None:
-    """The clicks not written yet (each as `follow` records it, `at` an ISO text or a
-    datetime), and those of a campaign added to its tallies (by publication and day, and
-    by five minutes), in the caller's transaction: a tally counts exactly the clicks
-    stored."""
-    if not clicks:
-        return
-    rows = [{**c, "at": _instant(c["at"])} for c in clicks]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    written = session.execute(
-        dialect.insert(LinkClick)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(LinkClick.campaign_id, LinkClick.publication_id, LinkClick.at, LinkClick.bot)
-    ).all()
-    days = Counter(
-        (campaign_id, publication_id, at.astimezone(UTC).date(), bot)
-        for campaign_id, publication_id, at, bot in written
-        if campaign_id is not None
-    )
-    buckets = Counter(
-        (campaign_id, bucket_of(at), bot)
-        for campaign_id, _, at, bot in written
-        if campaign_id is not None
-    )
-    by_day = ("campaign_id", "publication_id", "day", "bot")
-    _add(session, dialect, ClickDay, by_day, days)
-    _add(session, dialect, ClickBucket, ("campaign_id", "bucket", "bot"), buckets)
-
-
-def _add(session: Session, dialect, table, names: tuple[str, ...], counts: Counter) -> None:
-    """Add `counts` (keyed by the columns `names`, the table's unique key) to the tallies
-    of `table` in one upsert."""
-    if not counts:
-        return  # every click was written before, or none was a campaign's
-    # In one order: two writers meeting on the same tallies wait, never deadlock.
-    rows = [{**dict(zip(names, key, strict=True)), "count": n} for key, n in sorted(counts.items())]
-    added = dialect.insert(table).values(rows)
-    session.execute(
-        added.on_conflict_do_update(
-            index_elements=list(names), set_={"count": table.count + added.excluded["count"]}
-        )
-    )
-
-
-def tally_stored_clicks(session: Session) -> None:
-    """The tallies made again from every click stored, in the caller's transaction: for
-    clicks the batch writes never saw (loaded in bulk, or written by a process older than
-    the tallies: `publisher db retally`)."""
-    session.execute(delete(ClickDay))
-    session.execute(delete(ClickBucket))
-    if session.get_bind().dialect.name == "postgresql":
-        day = cast(func.timezone("UTC", LinkClick.at), Date)
-        bucket = func.to_timestamp(
-            func.floor(func.extract("epoch", LinkClick.at) / BUCKET_S) * BUCKET_S
-        )
-    else:  # stored as text, "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
-        day = func.substr(LinkClick.at, 1, 10)
-        fifth = case((func.substr(LinkClick.at, 16, 1) < "5", "0"), else_="5")
-        bucket = func.substr(LinkClick.at, 1, 15) + fifth + ":00.000000"
-    theirs = LinkClick.campaign_id.is_not(None)
-    by_day = (LinkClick.campaign_id, LinkClick.publication_id, day, LinkClick.bot)
-    session.execute(
-        insert(ClickDay).from_select(
-            ["campaign_id", "publication_id", "day", "bot", "count"],
-            select(*by_day, func.count()).where(theirs).group_by(*by_day),
-        )
-    )
-    by_bucket = (LinkClick.campaign_id, bucket, LinkClick.bot)
-    session.execute(
-        insert(ClickBucket).from_select(
-            ["campaign_id", "bucket", "bot", "count"],
-            select(*by_bucket, func.count()).where(theirs).group_by(*by_bucket),
-        )
-    )
-
-
-def _instant(at: str | datetime) -> datetime:
-    return at if isinstance(at, datetime) else datetime.fromisoformat(at)
 
 
 @dataclass(frozen=True)

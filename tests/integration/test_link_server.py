@@ -4,6 +4,7 @@ clicks, written by the same batch job (issue 15, part 3 and its redirect figures
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 
@@ -146,3 +147,32 @@ def test_with_redis_down_the_click_is_written_at_once(api, scenario, runtime, sa
     assert answer.status_code == 302
     [click] = _clicks(runtime)  # written before the answer, Redis or not
     assert answer.headers["Location"].endswith(click.key) and click.agent == "mobile"
+
+
+def test_two_writers_at_once_lose_no_click_and_write_none_twice(
+    api, scenario, runtime, sandbox, at, links
+):
+    """Workers flush on their own threads, so two flushes can meet: one writes, the other
+    finds the writer's lock taken; every click is written once, none dropped by a trim."""
+    code = _code(api, scenario, runtime, sandbox, at, "e")
+    phone = {"User-Agent": PHONE}
+    first = requests.get(f"{links}/l/{code}", headers=phone, allow_redirects=False, timeout=5)
+    (template,) = runtime.redis.lrange(runtime.clicks.key, 0, -1)
+    clicks = [json.loads(template) | {"key": f"{code}{n:022x}"} for n in range(3000)]
+    runtime.redis.rpush(runtime.clicks.key, *(json.dumps(c) for c in clicks[1:]))
+    line, written = threading.Barrier(2), []
+
+    def flush() -> None:
+        with runtime.session() as session:
+            line.wait()
+            written.append(runtime.clicks.flush(session, batch=100))
+
+    threads = [threading.Thread(target=flush) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    flush_clicks(runtime)  # what a writer left for the next (none here: within its budget)
+    assert first.status_code == 302 and sorted(written)[0] == 0  # the second found it taken
+    assert sum(written) == 3000 and runtime.clicks.waiting() == 0
+    assert len(_clicks(runtime)) == 3000

@@ -17,7 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from publisher.core.engagement_models import ClickBucket, ClickDay, LinkClick
-from publisher.engage.clicks import ClickBuffer, tally_stored_clicks, write
+from publisher.engage.click_writes import tally_stored_clicks, write
+from publisher.engage.clicks import ClickBuffer
 from publisher.engage.figures import bucket_of
 from publisher.system import migrate
 
