@@ -176,3 +176,32 @@ def test_two_writers_at_once_lose_no_click_and_write_none_twice(
     assert first.status_code == 302 and sorted(written)[0] == 0  # the second found it taken
     assert sum(written) == 3000 and runtime.clicks.waiting() == 0
     assert len(_clicks(runtime)) == 3000
+
+
+def test_readers_at_once_are_each_counted_once_and_the_cap_holds(
+    api, scenario, runtime, sandbox, at, links
+):
+    """Clicks that arrive together go to Redis in one push: each reader is answered with
+    their own click's key, each click kept once, and past the cap none is kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    code = _code(api, scenario, runtime, sandbox, at, "f")
+
+    def read(_: int) -> str:
+        answer = requests.get(
+            f"{links}/l/{code}", headers={"User-Agent": PHONE}, allow_redirects=False,
+            timeout=10,
+        )  # fmt: skip
+        assert answer.status_code == 302
+        return answer.headers["Location"].rsplit("pub_click=", 1)[1]
+
+    with ThreadPoolExecutor(40) as readers:
+        keys = list(readers.map(read, range(80)))
+    assert len(set(keys)) == 80 and runtime.clicks.waiting() == 80
+    assert flush_clicks(runtime) == 80
+    assert sorted(c.key for c in _clicks(runtime)) == sorted(keys)
+
+    runtime.clicks.waiting_max = 10  # workers down, a bot looping: the list stops growing
+    with ThreadPoolExecutor(40) as readers:
+        more = list(readers.map(read, range(40)))
+    assert len(more) == 40 and runtime.clicks.waiting() == 10
