@@ -154,7 +154,7 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"Publisher is up: API {stack.api_url} (docs {stack.api_url}/docs), "
         f"{args.workers} worker(s), dispatcher, short links {stack.links_url}/l/{{code}} "
-        "(readers reach them at PUBLISHER_PUBLIC_URL); Ctrl-C stops it\n"
+        "(readers reach them at PUBLISHER_LINKS_URL); Ctrl-C stops it\n"
         "Next: a key, in another terminal: publisher keys create --workspace acme --role "
         f"admin; then call the API with it (README, 'Quick start'). Ready when "
         f"{stack.api_url}/readyz answers 200.",

@@ -24,9 +24,10 @@ DISPATCHER_ENV = """
                               uncertain attempt
   PUBLISHER_MAX_CLOCK_OFFSET_S  default 1 (s) from the shared clock (Redis TIME)"""
 LINKS_ENV = """
-  PUBLISHER_PUBLIC_URL        the address readers reach this server at: short links in
-                              posts are $PUBLISHER_PUBLIC_URL/l/{code} (unset: links go
-                              out as written)"""
+  PUBLISHER_LINKS_URL         the address readers reach this server at (a short domain):
+                              links in posts go out as $PUBLISHER_LINKS_URL/l/{code}
+                              (unset: under PUBLISHER_PUBLIC_URL, the API's own /l/; both
+                              unset: links go out as written)"""
 API_ENV = """
   PUBLISHER_PUBLIC_URL        where platforms reach this API (OAuth callbacks, media)
   PUBLISHER_API_HEADER_TIMEOUT  default 10 (s) for a request's head"""

@@ -169,8 +169,9 @@ class Runtime:
 
     @property
     def links(self) -> LinkMaker | None:
-        """The engine's short links (None without PUBLISHER_PUBLIC_URL: links go as they are)."""
-        return LinkMaker.of(self.settings.public_url)
+        """The engine's short links, under PUBLISHER_LINKS_URL, else PUBLISHER_PUBLIC_URL
+        (None without either: links go as they are)."""
+        return LinkMaker.of(self.settings.links_url or self.settings.public_url)
 
     @property
     def beat_prefix(self) -> str:

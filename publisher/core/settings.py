@@ -82,6 +82,9 @@ class Settings:
     # Where platforms can reach this API from the internet (Instagram fetches images by
     # URL): signed, expiring media links are made under it. Empty: no public links.
     public_url: str = ""
+    # Where readers reach the short links (`publisher links`, say a short domain): links
+    # in posts go out as {links_url}/l/{code}. Empty: under public_url (the API's /l/).
+    links_url: str = ""
     # Per platform slug, the OAuth app people authorise when they connect an account:
     # (client id, client secret or "" for a public client). Instagram uses Facebook's.
     oauth_clients: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False)
@@ -143,6 +146,7 @@ class Settings:
             "PUBLISHER_MEDIA_MAX_BYTES": str(self.media_max_bytes),
             "PUBLISHER_ALLOW_PRIVATE_URLS": "1" if self.allow_private_urls else "0",
             "PUBLISHER_PUBLIC_URL": self.public_url,
+            "PUBLISHER_LINKS_URL": self.links_url,
             "PUBLISHER_METRICS_SCHEDULE": self.metrics_schedule,
             "PUBLISHER_INSTANCE": self.instance,
             "PUBLISHER_FACEBOOK_VERIFY_TOKEN": self.facebook_verify_token,
@@ -192,6 +196,7 @@ class Settings:
             ),
             allow_private_urls=env.get("PUBLISHER_ALLOW_PRIVATE_URLS", "0") == "1",
             public_url=env.get("PUBLISHER_PUBLIC_URL", ""),
+            links_url=env.get("PUBLISHER_LINKS_URL", ""),
             metrics_schedule=env.get("PUBLISHER_METRICS_SCHEDULE", cls.metrics_schedule),
             instance=env.get("PUBLISHER_INSTANCE", ""),
             facebook_verify_token=env.get("PUBLISHER_FACEBOOK_VERIFY_TOKEN", ""),

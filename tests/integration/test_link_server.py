@@ -5,6 +5,7 @@ clicks, written by the same batch job (issue 15, part 3 and its redirect figures
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 
@@ -205,3 +206,17 @@ def test_readers_at_once_are_each_counted_once_and_the_cap_holds(
     with ThreadPoolExecutor(40) as readers:
         more = list(readers.map(read, range(40)))
     assert len(more) == 40 and runtime.clicks.waiting() == 10
+
+
+def test_links_go_out_under_their_own_address_when_it_is_set(
+    api, scenario, runtime, sandbox, at, links
+):
+    """PUBLISHER_LINKS_URL (a short domain, the link server's public address) names the
+    links in posts; the API's own address stays for media, OAuth and the review pages."""
+    runtime.settings = runtime.settings.with_(links_url="https://acme.to/")
+    x, _ = scenario.channels()
+    _published(api, scenario, runtime, at, _campaign(api), [x], text="Voir https://acme-asso.fr/g")
+    (code,) = re.findall(r"https://acme\.to/l/([a-z2-7]{10})", sandbox.ledger.accepted("x")[0].text)
+    assert PUBLIC not in sandbox.ledger.accepted("x")[0].text
+    answer = requests.get(f"{links}/l/{code}", allow_redirects=False, timeout=5)
+    assert answer.headers["Location"].startswith("https://acme-asso.fr/g?utm_source=x")
