@@ -151,10 +151,16 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
         )
         print(f"sandbox: X {sandbox.x_url}, Graph {sandbox.graph_url}")
     stack.start()
+    reach = (
+        f"readers reach them at {stack.settings.links_url}"
+        if stack.settings.links_url
+        else "set PUBLISHER_LINKS_URL to where readers reach it; until then links go out "
+        "under PUBLISHER_PUBLIC_URL, or as written"
+    )
     print(
         f"Publisher is up: API {stack.api_url} (docs {stack.api_url}/docs), "
         f"{args.workers} worker(s), dispatcher, short links {stack.links_url}/l/{{code}} "
-        "(readers reach them at PUBLISHER_LINKS_URL); Ctrl-C stops it\n"
+        f"({reach}); Ctrl-C stops it\n"
         "Next: a key, in another terminal: publisher keys create --workspace acme --role "
         f"admin; then call the API with it (README, 'Quick start'). Ready when "
         f"{stack.api_url}/readyz answers 200.",
@@ -215,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         "API + dispatcher + worker(s) in one command",
         examples="  publisher up --sandbox\n  DATABASE_URL=postgresql+psycopg://postgres@db/pub "
         "publisher up --workers 4 --port 8080",
-        env=API_ENV + WORKER_ENV + DISPATCHER_ENV,
+        env=API_ENV + LINKS_ENV + WORKER_ENV + DISPATCHER_ENV,
     )
     p.add_argument("--port", type=port, default=8000, help="the API's port (0: any free one)")
     p.add_argument(
@@ -371,10 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         problem = preflight.database_url_problem(settings.effective_database_url)
     if problem is None and args.command not in ("sandbox", "demo"):
         problem = preflight.database_problem(settings)
-    for option in ("port", "links_port", "x_port", "graph_port"):  # up, api, links, demo; sandbox
-        if problem is None and getattr(args, option, None):
-            host = getattr(args, "host", "127.0.0.1")
-            problem = preflight.port_problem(host, getattr(args, option), option)
+    if problem is None:
+        problem = preflight.ports_problem(args)
     if problem is None and getattr(args, "needs_schema", False):
         problem = preflight.schema_problem(settings)
     if problem is not None:

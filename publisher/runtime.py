@@ -78,6 +78,10 @@ class InFlight:
         with self._changed:
             self._changed.wait_for(lambda: self._carried == 0)
 
+    def busy(self) -> bool:
+        with self._changed:
+            return self._carried > 0
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
 
@@ -97,6 +101,7 @@ class Runtime:
     _adapters: dict[int, tuple[tuple, Adapter, dict]] = field(default_factory=dict, repr=False)
     _senders: ThreadPoolExecutor | None = field(default=None, repr=False)
     _in_flight: InFlight | None = field(default=None, repr=False)
+    _background: InFlight | None = field(default=None, repr=False)
     _checkers: ThreadPoolExecutor | None = field(default=None, repr=False)
     _clicks: ClickBuffer | None = field(default=None, repr=False)
     _http: HTTPAdapter | None = field(default=None, repr=False)
@@ -140,6 +145,14 @@ class Runtime:
         if self._in_flight is None:
             self._in_flight = InFlight(IN_FLIGHT, "job")
         return self._in_flight
+
+    @property
+    def background(self) -> InFlight:
+        """One thread for this process's housekeeping (writing the clicks waiting): apart
+        from the publish jobs, so that it never holds one back nor waits for their room."""
+        if self._background is None:
+            self._background = InFlight(1, "background")
+        return self._background
 
     @property
     def http(self) -> HTTPAdapter:
@@ -240,6 +253,9 @@ class Runtime:
         if self._in_flight is not None:
             self._in_flight.shutdown()
             self._in_flight = None
+        if self._background is not None:
+            self._background.shutdown()
+            self._background = None
         if self._senders is not None:
             self._senders.shutdown(wait=True)
             self._senders = None
@@ -270,7 +286,9 @@ def build_runtime(settings: Settings, *, registry: AdapterRegistry | None = None
     """Connect to the database and Redis named by `settings` (nothing connects at import)."""
     schedule.parse(settings.metrics_schedule)  # a bad PUBLISHER_METRICS_SCHEDULE stops here
     settings = ensure_secret_keys(settings)
-    redis = Redis.from_url(settings.redis_url)
+    # A Redis that does not answer is said within seconds (the kernel's connect timeout
+    # is minutes); reads keep no timeout, for RQ's blocking pops.
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
     shared = SharedClock(redis, max_offset_s=settings.max_clock_offset_s)
     registry = registry if registry is not None else load_adapters()
     config = adapter_config(settings, base_url=None)

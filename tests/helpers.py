@@ -55,6 +55,7 @@ def drain_queue(runtime: Runtime) -> None:
     have ended (publish jobs run on the process's job threads)."""
     SimpleWorker(runtime.queue.queues, connection=runtime.redis).work(burst=True)
     runtime.in_flight.drain()
+    runtime.background.drain()
 
 
 def rows_digest(runtime: Runtime) -> dict[str, str]:

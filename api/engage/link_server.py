@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from redis import asyncio as aioredis
@@ -25,6 +26,7 @@ from werkzeug.urls import iri_to_uri
 
 from publisher.core.settings import Settings
 from publisher.runtime import Runtime, build_runtime
+from publisher.system import logs
 
 log = logging.getLogger(__name__)
 _LINK = re.compile(r"/l/([^/]{10})")  # as the API's route: ten characters, any case
@@ -39,6 +41,7 @@ class LinkServer:
         self.owns_runtime = owns_runtime  # closed with the server (not a runtime lent to it)
         self._waiting: list[tuple[dict, asyncio.Future]] = []  # clicks for the next push
         self._pushing, self._pusher = False, None
+        self._syncing: asyncio.Task | None = None  # the clock's offset being measured
         self.instance = runtime.settings.instance  # which `publisher up` started it
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -75,10 +78,26 @@ class LinkServer:
             code,
             referrer=_header(headers, b"referer"),
             user_agent=_header(headers, b"user-agent"),
-            now=self.runtime.clock(),
+            now=self._now(),
         )
         await self._keep(click)
         await _redirect(send, target)
+
+    def _now(self) -> datetime:
+        """The shared time, never waiting on Redis in the event loop: the offset is
+        measured again in a thread when due (a test's own clock is read as it is)."""
+        shared = self.runtime.shared
+        if shared is None or self.runtime.clock is not shared:
+            return self.runtime.clock()
+        if shared.stale() and self._syncing is None:
+            self._syncing = asyncio.get_running_loop().create_task(self._sync(shared))
+        return shared.reading()
+
+    async def _sync(self, shared) -> None:
+        try:
+            await asyncio.to_thread(shared.try_sync)
+        finally:
+            self._syncing = None
 
     def _lookup(self, code: str):
         with self.runtime.read_session() as session:
@@ -104,10 +123,12 @@ class LinkServer:
                     await self._push_one(clicks)
                 except Exception as exc:  # noqa: BLE001 - each reader waiting is told
                     for _, done in batch:
-                        done.set_exception(exc)
+                        if not done.done():  # a reader gone meanwhile (cancelled)
+                            done.set_exception(exc)
                     continue
                 for _, done in batch:
-                    done.set_result(None)
+                    if not done.done():
+                        done.set_result(None)
         finally:
             self._pushing = False
 
@@ -177,7 +198,10 @@ def create_link_app(settings: Settings | None = None, runtime: Runtime | None = 
     """The application, for uvicorn (`factory=True`: each worker process builds its own
     from the environment); pass a built `runtime` to share one (tests)."""
     owns_runtime = runtime is None
-    runtime = runtime or build_runtime(settings or Settings.from_env())
+    if runtime is None:  # a worker process of its own: its logging as every process's
+        settings = settings or Settings.from_env()
+        logs.configure(settings.log_level)
+        runtime = build_runtime(settings)
     pool = aioredis.BlockingConnectionPool.from_url(
         runtime.settings.redis_url,
         max_connections=64,

@@ -58,14 +58,27 @@ class SharedClock:
     def __call__(self) -> datetime:
         """The shared time: this process's clock corrected by its measured offset. Keeps
         the last offset through a Redis outage (the outage stops the engine anyway)."""
+        if self.stale():
+            self.try_sync()
+        return self.reading()
+
+    def stale(self) -> bool:
+        """Whether the offset is due to be measured again."""
         synced = self._synced_at
-        if synced is None or time.monotonic() - synced >= self.resync_s:
-            try:
-                self.sync()
-            except RedisError:
-                # Tried again after resync_s, not on every call: an unreachable Redis
-                # must not make every reading of the time wait for a connect timeout.
-                self._synced_at = time.monotonic()
+        return synced is None or time.monotonic() - synced >= self.resync_s
+
+    def try_sync(self) -> None:
+        """`sync`, keeping the last offset if Redis does not answer: tried again after
+        resync_s, not on every call (an unreachable Redis must not make every reading of
+        the time wait for a connect timeout)."""
+        try:
+            self.sync()
+        except RedisError:
+            self._synced_at = time.monotonic()
+
+    def reading(self) -> datetime:
+        """The shared time by the last offset measured, without measuring (for an event
+        loop, which must not wait on Redis: it has `try_sync` run in a thread)."""
         return self.local() + self.offset
 
     def sync(self) -> timedelta:

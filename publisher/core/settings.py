@@ -223,13 +223,26 @@ def ensure_secret_keys(settings: Settings) -> Settings:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(new_secret_key() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())  # whole on disk before it has its name
         try:
             os.link(tmp, path)
         except FileExistsError:
             pass  # made by a sibling process meanwhile
+        except OSError:  # a file system without hard links: claim the name, then fill it
+            _create_alone(path, tmp.read_text())
         finally:
             tmp.unlink()
     return settings.with_(secret_keys=read_key_file(path), key_file=path)
+
+
+def _create_alone(path: Path, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
 
 
 def new_secret_key() -> str:

@@ -112,7 +112,8 @@ class PublishQueue:
         return len(datas)
 
     def hand_over_flush(self) -> bool:
-        """Ask a worker to write the clicks waiting (once: not while one such job waits)."""
+        """Ask a worker to write the clicks waiting (once: not while one such job waits in
+        the queue; the writing itself is one at a time, by its lock in Redis)."""
         waiting = self.background.fetch_job(FLUSH_CLICKS_JOB)
         if waiting is not None and waiting.get_status(refresh=False) in ("queued", "started"):
             return False

@@ -39,6 +39,7 @@ _MOBILE = re.compile(r"Mobile|Android|iPhone|iPad|iPod|Windows Phone", re.IGNORE
 _detector = CrawlerDetect()
 CLICK_PARAMETER = "pub_click"  # the click's key, on the link a reader arrives at
 CLICK_KEY = re.compile(rf"^[a-z2-7]{{{links.CODE_LENGTH}}}[0-9a-f]{{22}}$")
+CODE = re.compile(rf"[a-z2-7]{{{links.CODE_LENGTH}}}")  # a short link's code, lower case
 
 
 def new_click_key(code: str) -> str:
@@ -119,6 +120,8 @@ class ClickBuffer:
         return self._known.get(code)
 
     def link(self, session: Session, code: str) -> Known | None:
+        if not CODE.fullmatch(code):
+            return None  # no code is made of these: no need to ask the database
         found = self._known.get(code)
         if found is None:
             row = links.find(session, code)

@@ -31,6 +31,19 @@ def database_url_problem(url: str) -> str | None:
     return f"DATABASE_URL {shown}: {driver!r} is not supported; write {example}"
 
 
+def ports_problem(args) -> str | None:
+    """Why a command cannot listen where its options say (`up`, `api`, `links` and `demo`
+    take `--port`; `up` also `--links-port`; the sandbox its two), or None."""
+    ports = {o: getattr(args, o, None) for o in ("port", "links_port", "x_port", "graph_port")}
+    if ports["links_port"] and ports["links_port"] == ports["port"]:
+        return f"--links-port {ports['port']} is --port too: the API and the links each need one"
+    host = getattr(args, "host", "127.0.0.1")
+    for option, port in ports.items():
+        if port and (problem := port_problem(host, port, option)):
+            return problem
+    return None
+
+
 def port_problem(host: str, port: int, option: str = "port") -> str | None:
     """Why a server cannot listen on host:port (another process holds it), or None; the
     fix names the command's option for it (`option`: port, x_port ...)."""

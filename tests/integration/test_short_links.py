@@ -201,6 +201,7 @@ def test_an_unknown_code_is_a_404_problem(api, public):
     assert answer.status_code == 404
     assert answer.get_json()["type"].endswith("not_found")
     assert api.client.get("/l/short").status_code == 404
+    assert api.client.get("/l/%00aaaaaaaaa").status_code == 404  # PostgreSQL refuses NUL
 
 
 def test_clicks_wait_in_redis_and_a_worker_writes_them_once(
@@ -218,7 +219,10 @@ def test_clicks_wait_in_redis_and_a_worker_writes_them_once(
     waiting = runtime.redis.lrange(runtime.clicks.key, 0, -1)
     assert len(waiting) == 5 and runtime.queue.hand_over_flush()
     assert not runtime.queue.hand_over_flush()  # one such job at a time
-    drain_queue(runtime)
+    drain_queue(runtime)  # the job writes them on the worker's background thread
+    with runtime.session() as session:
+        assert len(session.execute(select(LinkClick)).all()) == 5
+    assert runtime.redis.llen(runtime.clicks.key) == 0
     runtime.redis.rpush(runtime.clicks.key, *waiting)  # the same batch again
     runtime.redis.rpush(runtime.clicks.key, *waiting[:2], *waiting)  # and again, with more
     flush_clicks(runtime)
