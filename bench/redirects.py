@@ -164,6 +164,8 @@ def measure(clicks: int, rate: float, database_url: str | None) -> dict[str, flo
         redis_proc.terminate()
         sandbox.stop()
     mine, theirs = found["links"], found["api"]
+    if mine["statuses"].get("302", 0) != mine["answered"]:
+        raise SystemExit(f"the short links' server did not redirect: {mine['statuses']}")
     print(
         f"short links' server, {rate:,.0f}/s offered by {CLIENTS} readers: "
         f"{mine['per_s']:,.0f}/s answered, p50 {mine['p50_ms']} ms, p99 {mine['p99_ms']} ms, "

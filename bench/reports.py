@@ -32,10 +32,15 @@ from publisher.core.models import MetricSnapshot, Publication  # noqa: E402
 from publisher.core.workspaces import Actor  # noqa: E402
 from publisher.engage import reports  # noqa: E402
 from publisher.engage.click_writes import tally_stored_clicks  # noqa: E402
+from publisher.plan.links import LinkMaker  # noqa: E402
 
 DAYS = 90
 PER_DAY = 10
 AGENTS = ("desktop", "mobile", "unknown", "bot")
+
+
+def _target(publication_id: int) -> str:
+    return f"https://acme-asso.fr/p/{publication_id}?utm_source=x"
 
 
 def _seed(settings, world, clicks: int) -> tuple[int, str]:
@@ -74,8 +79,8 @@ def _seed(settings, world, clicks: int) -> tuple[int, str]:
                     "workspace_id": world.workspace_id,
                     "publication_id": pid,
                     "campaign_id": world.campaign_id,
-                    "code": f"b{pid:09d}",
-                    "target": f"https://acme-asso.fr/p/{pid}?utm_source=x",
+                    "code": LinkMaker("https://bench.example").code(pid, _target(pid)),
+                    "target": _target(pid),
                     "created_at": at,
                 }
                 for pid, at in pubs
