@@ -14,9 +14,10 @@ LINKS_APP = "api.engage.link_server:create_link_app"
 
 
 def run_api(settings: Settings, host: str, port: int) -> None:
-    """Serve the API until interrupted. A client silent this long while sending its
-    request line, headers or body is dropped: one slow client costs one thread, never a
-    lock (reads and body parsing hold none)."""
+    """Serve the API until interrupted. A client past its deadlines while sending its
+    request line, headers or body is dropped (PUBLISHER_API_HEADER_TIMEOUT, then the body's
+    least rate): one slow client costs one thread, never a lock (reads and body parsing
+    hold none)."""
     from werkzeug.serving import make_server
 
     from api import create_app
