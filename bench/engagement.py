@@ -6,10 +6,10 @@ and the workers' pulls (one GET /2/tweets per 100 posts, snapshots stored) until
 publication has its snapshot: publications pulled per second, and platform requests per
 publication counted by the sandbox (target <= 0.02: batching). The baseline, measured in
 the same run on a sample, is one request per publication (what a pull per post costs).
-Report generation and the short-link redirect: bench/reports.py.
+Report generation: bench/reports.py; the short-link redirects: bench/redirects.py.
 Ends with one JSON line.
 
-    python bench/engagement.py [--count 10000] [--database-url URL] [--workers 2]
+    python bench/engagement.py [--count 10000] [--sample 500] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def main() -> None:
         f"{got['baseline_pull_per_s']:,.0f}/s, {got['baseline_calls_per_publication']:.2f} "
         f"requests per publication"
     )
-    print("report generation and the short-link redirect: not built yet, not measured")
+    print("report generation: bench/reports.py; the short-link redirects: bench/redirects.py")
     figures = {
         k: round(v, 4) if isinstance(v, float) else v
         for k, v in got.items()

@@ -81,6 +81,13 @@ class DeadlineHandler(WSGIRequestHandler):
             line = self.requestline
         self.log("info", '"%s" %s %s', line.translate(self._control_char_table), code, size)
 
+    def address_string(self) -> str:
+        """The client's address on its access line, except a reader's of a short link: a
+        click keeps no IP address, and neither does its log line."""
+        if getattr(self, "path", "").startswith("/l/"):
+            return "-"
+        return super().address_string()
+
     deadline = 0.0
     too_slow = False  # this request missed its deadline
     headers_read = False

@@ -52,18 +52,7 @@ def get_community_report(
         lines.append(CampaignLine(campaign, window_figures(session, campaign.id, pubs, start, end)))
     totals = Figures()
     for line in lines:
-        f = line.figures
-        totals.publications += f.publications
-        totals.clicks += f.clicks
-        totals.bot_clicks += f.bot_clicks
-        totals.new_members += f.new_members
-        totals.returning_members += f.returning_members
-        for name, value in f.metrics.items():
-            totals.metrics[name] = totals.metrics.get(name, 0) + value
-        for name, value in f.conversions.items():
-            totals.conversions[name] = totals.conversions.get(name, 0) + value
-        for currency, cents in f.value_cents.items():
-            totals.value_cents[currency] = totals.value_cents.get(currency, 0) + cents
+        totals.add(line.figures)
     interactions = dict(
         session.execute(
             select(Interaction.kind, func.count())

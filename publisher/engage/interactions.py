@@ -31,7 +31,8 @@ def take_delivery(
     or every event in it is older than MAX_AGE_S."""
     stale = now - timedelta(seconds=MAX_AGE_S)
     if incoming and all(i.occurred_at < stale for i in incoming):
-        raise Replayed("every event in this delivery is more than a day old: a replay")
+        hours = MAX_AGE_S // 3600
+        raise Replayed(f"every event in this delivery is more than {hours} hours old: a replay")
     digest = hashlib.sha256(platform.encode() + b"\n" + body).hexdigest()
     try:
         with session.begin_nested():

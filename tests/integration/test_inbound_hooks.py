@@ -123,6 +123,25 @@ def test_a_bad_signature_is_401_and_nothing_is_stored(api, runtime, published, h
     assert rows_digest(runtime) == before
 
 
+@pytest.mark.parametrize(
+    "headers,secret",
+    [
+        ({"x-twitter-webhooks-signature": "sha256=" + "A" * 44}, X_SECRET),  # wrong
+        ({"x-twitter-webhooks-signature": ""}, X_SECRET),  # missing
+        ({}, "not-the-consumer-secret"),  # signed with another secret
+    ],
+    ids=["wrong", "missing", "other-secret"],
+)
+def test_a_bad_x_signature_is_401_and_nothing_is_stored(api, runtime, published, headers, secret):
+    x, now = published["x"], datetime.now(UTC)
+    account = published["x_channel"]["external_account_id"]
+    payload = hooks_out.x_reply(account, "555009", x["external_id"], X_FAN, "spam", now)
+    before = rows_digest(runtime)
+    status, problem = _post(api, "x", payload, secret, **headers)
+    assert status == 401 and "signature" in problem["detail"]
+    assert rows_digest(runtime) == before
+
+
 def test_a_replayed_delivery_is_401_and_changes_nothing(api, runtime, published):
     page = published["fb_channel"]["external_account_id"]
     payload = hooks_out.meta_comment(

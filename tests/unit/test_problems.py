@@ -80,3 +80,16 @@ def test_a_sentence_the_page_has_no_words_for_stays_as_said():
     app = Flask(__name__)
     with app.test_request_context(headers={"Accept-Language": "fr"}):
         assert problem_said("an adapter's own words") == "an adapter's own words"
+
+
+def test_a_short_link_readers_address_is_not_on_the_access_line():
+    """The API's own /l/{code} logs no IP address (a click keeps none); other requests
+    keep theirs."""
+    from api.http.serving import DeadlineHandler
+
+    handler = object.__new__(DeadlineHandler)
+    handler.client_address = ("203.0.113.9", 51000)
+    handler.path = "/l/abcdefghij"
+    assert handler.address_string() == "-"
+    handler.path = "/v1/posts"
+    assert handler.address_string() == "203.0.113.9"
