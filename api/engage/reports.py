@@ -59,6 +59,7 @@ def report(campaign_id: int):
         now=runtime().clock(),
         time_zone=q.time_zone,
         compare_previous=q.compare == "previous",
+        weeks=q.weeks,
     )
     wants_csv = q.format == "csv" or (
         "format" not in request.args
@@ -124,6 +125,7 @@ def _figures(figures: Figures) -> dict:
         "click_through_rate": figures.click_through_rate,
         "conversions": dict(sorted(figures.conversions.items())),
         "value_cents": dict(sorted(figures.value_cents.items())),
+        "referrals": figures.referrals,
         "new_members": figures.new_members,
         "returning_members": figures.returning_members,
     }
@@ -207,6 +209,7 @@ def _read(found: reports.Report) -> ReportRead:
             )
             for a in found.advocates
         ],
+        cohorts=[CohortRead(**cohort) for cohort in found.cohorts],
         compare=compare,
     )
 

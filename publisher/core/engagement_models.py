@@ -52,6 +52,7 @@ class Interaction(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel_id", "kind", "external_id", name="uq_interaction_event"),
         Index("ix_interaction_publication", "publication_id", "occurred_at"),
+        Index("ix_interaction_member", "member_id", "occurred_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -68,6 +69,9 @@ class Interaction(SQLModel, table=True):
     text: str | None = Field(default=None, max_length=10000)
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     received_at: datetime = Field(sa_type=UTCDateTime)
+    # The member whose identity the author is (set when either is known; moved on a
+    # merge; kept when the member is erased: the interaction stays theirs, anonymous).
+    member_id: int | None = Field(default=None, foreign_key="member.id")
 
 
 class InboundDelivery(SQLModel, table=True):

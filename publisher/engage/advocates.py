@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from publisher.core.engagement_models import Interaction, MemberIdentity
+from publisher.core.engagement_models import Interaction
 from publisher.core.models import Conversion, Member, Post, Publication
 
 
@@ -65,31 +65,17 @@ def _referrals(
 def _relays(
     session: Session, campaign_id: int, start: datetime, end: datetime
 ) -> list[tuple[int, int]]:
-    """(member, repost) for each repost of the campaign's publications by a member's
-    identity (their account id, or their handle in any case, with or without the @). An
-    erased member's reposts are no one's: their identities and the authors are gone (the
-    reposts still count in the campaign's engagement)."""
-    handle = func.lower(func.ltrim(Interaction.author_handle, "@"))
-    theirs = or_(
-        MemberIdentity.key == literal("id:") + Interaction.author_id,
-        MemberIdentity.key == literal("@") + handle,
-    )
+    """(member, repost) for each repost of the campaign's publications by a member (one of
+    their identities was its author; an erased member's stay theirs, anonymous)."""
     return [
         (member_id, interaction_id)
         for member_id, interaction_id in session.execute(
-            select(MemberIdentity.member_id, Interaction.id)
-            .select_from(Interaction)
+            select(Interaction.member_id, Interaction.id)
             .join(Publication, Publication.id == Interaction.publication_id)
             .join(Post, Post.id == Publication.post_id)
-            .join(
-                MemberIdentity,
-                (MemberIdentity.workspace_id == Interaction.workspace_id)
-                & (MemberIdentity.platform == Interaction.platform)
-                & theirs,
-            )
             .where(Post.campaign_id == campaign_id, Interaction.kind == "repost")
+            .where(Interaction.member_id.is_not(None))
             .where(Interaction.occurred_at >= start, Interaction.occurred_at < end)
-            .distinct()
         ).all()
     ]
 

@@ -16,7 +16,6 @@ BASE_METRICS = tuple(m for m in METRICS if not m.startswith("organic_"))
 # Goal names a report can measure, besides the metrics: conversions by kind, people.
 KIND_GOALS = {
     "signups": "signup",
-    "referrals": "referral",
     "subscriptions": "subscription",
     "purchases": "purchase",
 }
@@ -50,6 +49,9 @@ class Figures:
     clicks_on_these: int = 0
     conversions: dict[str, int] = field(default_factory=dict)
     value_cents: dict[str, int] = field(default_factory=dict)
+    # Recruits: sign-ups that named a member's referral code, and results reported as
+    # referrals (each once).
+    referrals: int = 0
     new_members: int = 0
     returning_members: int = 0
 
@@ -88,6 +90,7 @@ class Figures:
             "engagements": self.engagements,
             "clicks": self.clicks,
             "conversions": sum(self.conversions.values()),
+            "referrals": self.referrals,
             "new_members": self.new_members,
             "returning_members": self.returning_members,
             "members": self.new_members + self.returning_members,

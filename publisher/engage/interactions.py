@@ -1,7 +1,8 @@
 """Interactions: what people did with a channel's account and its posts, from the
 platforms' signed webhooks (publisher/engage/hooks.py reads them). Each is stored once
-per channel (the platform's id), tied to the publication whose post it is on, in every
-workspace that has a channel for that account. A delivery is taken once: its digest is
+per channel (the platform's id), tied to the publication whose post it is on and to the
+member its author is (publisher/engage/authors.py), in every workspace that has a
+channel for that account. A delivery is taken once: its digest is
 kept, and the same body again is a replay."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlmodel import Session
 from publisher.core.errors import Unauthenticated
 from publisher.core.models import Channel, InboundDelivery, Interaction, Publication
 from publisher.core.workspaces import Actor
+from publisher.engage import authors
 from publisher.engage.hooks import MAX_AGE_S, Incoming
 
 
@@ -65,6 +67,13 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
             )
             if exists is not None:
                 continue  # the platform said it again: once is enough
+            author = authors.member_of(
+                session,
+                channel.workspace_id,
+                event.platform,
+                event.author_id and event.author_id[:200],
+                event.author_handle and event.author_handle[:200],
+            )
             row = insert(Interaction).values(
                 workspace_id=channel.workspace_id,
                 channel_id=channel.id,
@@ -79,12 +88,15 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
                 text=event.text[:10000] if event.text else None,
                 occurred_at=event.occurred_at,
                 received_at=now,
+                member_id=author,
             )
             try:
                 with session.begin_nested():  # another delivery may store it meanwhile
                     session.execute(row)
             except IntegrityError:
                 continue
+            if author is not None:
+                authors.seen(session, author, event.occurred_at)
             stored += 1
     return stored
 

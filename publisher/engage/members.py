@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -24,6 +24,7 @@ from publisher.core.models import (
     Publication,
 )
 from publisher.core.workspaces import Actor, Permission, owned
+from publisher.engage import authors
 from publisher.engage.figures import label
 from publisher.engage.schemas import IdentityIn
 from publisher.record import events
@@ -35,7 +36,7 @@ def key_of(identity: IdentityIn) -> str:
     """An identity's key: the account id, else the handle in lower case without its @."""
     if identity.account_id is not None:
         return f"id:{identity.account_id}"
-    return "@" + (identity.handle or "").removeprefix("@").lower()
+    return authors.handle_key(identity.handle or "")
 
 
 def current(session: Session, member: Member) -> Member:
@@ -77,19 +78,19 @@ def create_identities(
                     member_id=held.member_id,
                 )
             continue
+        made = MemberIdentity(
+            workspace_id=actor.workspace_id,
+            member_id=member.id,
+            platform=identity.platform,
+            key=key,
+            created_at=now,
+        )
         try:
             with session.begin_nested():
-                session.add(
-                    MemberIdentity(
-                        workspace_id=actor.workspace_id,
-                        member_id=member.id,
-                        platform=identity.platform,
-                        key=key,
-                        created_at=now,
-                    )
-                )
+                session.add(made)
         except IntegrityError as exc:  # taken at the same moment by another call
             raise Conflict(f"{identity.platform} {key} was just given to another member") from exc
+        authors.claim(session, made)
 
 
 def identities_of(session: Session, member_ids: Sequence[int]) -> dict[int, list[MemberIdentity]]:
@@ -140,6 +141,12 @@ def merge_members(
     session.execute(
         update(MemberIdentity)
         .where(MemberIdentity.member_id == merged.id)
+        .values(member_id=into.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Interaction)
+        .where(Interaction.member_id == merged.id)
         .values(member_id=into.id)
         .execution_options(synchronize_session=False)
     )
@@ -194,7 +201,7 @@ def erase_member(
     identities = session.scalars(
         select(MemberIdentity).where(MemberIdentity.member_id.in_(ids))
     ).all()
-    _forget_interactions(session, actor, identities)
+    _forget_interactions(session, ids)
     for identity in identities:
         session.delete(identity)
     for person in people:
@@ -224,32 +231,15 @@ def _merged_into(session: Session, member: Member) -> list[Member]:
     return found
 
 
-def _authored_by(identities: Sequence[MemberIdentity]):
-    """The interactions whose author is one of `identities` (None if there are none)."""
-    matches = []
-    for identity in identities:
-        on = Interaction.platform == identity.platform
-        if identity.key.startswith("id:"):
-            matches.append(on & (Interaction.author_id == identity.key.removeprefix("id:")))
-        else:  # handles as the network wrote them: any case, with or without the @
-            handle = func.lower(func.ltrim(Interaction.author_handle, "@"))
-            matches.append(on & (handle == identity.key.removeprefix("@")))
-    return or_(*matches) if matches else None
-
-
-def _forget_interactions(
-    session: Session, actor: Actor, identities: Sequence[MemberIdentity]
-) -> None:
+def _forget_interactions(session: Session, ids: Sequence[int]) -> None:
     """Who they were and what they wrote, in their interactions: gone; the interactions
-    (their kind, time and publication) stay, for the counts."""
-    theirs = _authored_by(identities)
-    if theirs is not None:
-        session.execute(
-            update(Interaction)
-            .where(Interaction.workspace_id == actor.workspace_id, theirs)
-            .values(author_id=None, author_handle=None, author_name=None, text=None)
-            .execution_options(synchronize_session=False)
-        )
+    (their kind, time, publication and member, anonymous now) stay, for the counts."""
+    session.execute(
+        update(Interaction)
+        .where(Interaction.member_id.in_(ids))
+        .values(author_id=None, author_handle=None, author_name=None, text=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _audit(
@@ -291,20 +281,17 @@ def get_summary(session: Session, actor: Actor, member_id: int) -> Summary:
     actor.require(Permission.READ)
     member = current(session, owned(session, Member, member_id, actor, noun="member"))
     found = Summary(member)
-    identities = identities_of(session, [member.id])[member.id]
     seen: list[datetime] = [member.first_seen_at]
     campaigns: set[int] = set()
-    theirs = _authored_by(identities)
-    if theirs is not None:
-        rows = session.execute(
-            select(Interaction.kind, Interaction.occurred_at, Post.campaign_id)
-            .outerjoin(Publication, Publication.id == Interaction.publication_id)
-            .outerjoin(Post, Post.id == Publication.post_id)
-            .where(Interaction.workspace_id == actor.workspace_id, theirs)
-        ).all()
-        found.interactions = dict(Counter(kind for kind, _, _ in rows))
-        seen += [at for _, at, _ in rows]
-        campaigns |= {c for _, _, c in rows if c is not None}
+    rows = session.execute(
+        select(Interaction.kind, Interaction.occurred_at, Post.campaign_id)
+        .outerjoin(Publication, Publication.id == Interaction.publication_id)
+        .outerjoin(Post, Post.id == Publication.post_id)
+        .where(Interaction.member_id == member.id)
+    ).all()
+    found.interactions = dict(Counter(kind for kind, _, _ in rows))
+    seen += [at for _, at, _ in rows]
+    campaigns |= {c for _, _, c in rows if c is not None}
     results = session.execute(
         select(
             Conversion.kind,

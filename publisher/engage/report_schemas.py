@@ -23,6 +23,7 @@ class ReportQuery(Input):
         default=None, description="previous: the same figures over the window just before"
     )
     time_zone: TimeZone = Field(default="UTC", description="The days of `by_day` are this zone's")
+    weeks: int = Field(default=8, ge=1, le=52, description="Retention cohorts: how many weeks")
     format: Literal["json", "csv", "png"] = Field(
         default="json",
         description="csv: one line per publication (also with Accept: text/csv); png: charts "
@@ -62,8 +63,17 @@ class FiguresRead(Output):
         description="Results your systems reported, by kind (custom ones as custom:<name>)"
     )
     value_cents: dict[str, int] = Field(description="Their value, by currency")
-    new_members: int = Field(description="Members with a result here, first seen in the window")
-    returning_members: int = Field(description="Members with a result here, seen before it")
+    referrals: int = Field(
+        description="Recruits: sign-ups that named a member's referral code, and results "
+        "reported as referrals (each once)"
+    )
+    new_members: int = Field(
+        description="Members active here (a result or an interaction of theirs), first seen "
+        "by the community in the window: recruitment"
+    )
+    returning_members: int = Field(
+        description="Members active here, seen by the community before the window: loyalty"
+    )
 
 
 class GoalRead(Output):
@@ -109,7 +119,7 @@ class AdvocateRead(Output):
     results: int = Field(description="Results their referral code brought in the window")
     relays: int = Field(
         description="Their reposts of the campaign's publications in the window (retweets "
-        "and quotes, as the platforms' webhooks said; an erased member's are no longer theirs)"
+        "and quotes, as the platforms' webhooks said)"
     )
 
 
@@ -123,6 +133,19 @@ class ComparisonRead(Output):
     totals: FiguresRead
     change: dict[str, float | None] = Field(
         description="Relative change of each count to this window (null from 0)"
+    )
+
+
+class CohortRead(Output):
+    week: int = Field(description="0: the window's first week")
+    starts_at: datetime
+    members: int = Field(
+        description="The members whose first week it was (the community's report: first "
+        "seen; a campaign's: first active with the campaign)"
+    )
+    retention: list[float] = Field(
+        description="For each following week in the window, the share of them active in it "
+        "(the campaign's report: active with the campaign)"
     )
 
 
@@ -146,6 +169,10 @@ class ReportRead(Output):
     advocates: list[AdvocateRead] = Field(
         description="The members who relayed the campaign most and whose referral codes "
         "brought the most results (both together; at most 5)"
+    )
+    cohorts: list[CohortRead] = Field(
+        description="Week-over-week retention: the members by the week they were first "
+        "active with the campaign, and the share of them active with it in each week after"
     )
     compare: ComparisonRead | None = None
 
@@ -218,15 +245,6 @@ class CampaignLineRead(FiguresRead):
     campaign_name: str
     objective: str
     goals: list[GoalRead]
-
-
-class CohortRead(Output):
-    week: int = Field(description="0: the window's first week")
-    starts_at: datetime
-    members: int = Field(description="Members first seen that week")
-    retention: list[float] = Field(
-        description="For each following week in the window, the share of them active in it"
-    )
 
 
 class CommunityRead(Output):

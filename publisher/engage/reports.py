@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,11 +24,11 @@ from publisher.core.models import (
     Campaign,
     Channel,
     Conversion,
-    Member,
     Post,
     Publication,
 )
 from publisher.core.workspaces import Actor, Permission, owned
+from publisher.engage import activity
 from publisher.engage.advocates import Advocate, campaign_advocates
 from publisher.engage.click_counts import ClickCounts, click_counts, five_minutes
 from publisher.engage.figures import BASE_METRICS, Figures, PublicationFigures, label
@@ -49,6 +49,7 @@ class Report:
     by_day: dict[date, Figures]
     advocates: list[Advocate]
     channels: dict[int, Channel]  # the channels by_channel names, by id
+    cohorts: list[dict] = field(default_factory=list)
     previous: Figures | None = None
     previous_start: datetime | None = None
 
@@ -63,6 +64,7 @@ def get_campaign_report(
     now: datetime,
     time_zone: str = "UTC",
     compare_previous: bool = False,
+    weeks: int = 8,
 ) -> Report:
     """The campaign's report over [start, end): by default from its start (else its
     creation) to its end, or now if it has not ended."""
@@ -101,6 +103,9 @@ def get_campaign_report(
             for c in session.scalars(select(Channel).where(Channel.id.in_(list(by_channel))))
         },
     )
+    theirs = activity.touches(session, campaign.workspace_id, end, campaign_id=campaign.id)
+    first = activity.first_touches(theirs)  # each member's first touch of the campaign
+    report.cohorts = activity.cohorts(first, theirs, start, end, weeks)
     if compare_previous:
         span = end - start
         report.previous_start = start - span
@@ -223,16 +228,18 @@ def window_figures(
         figures.conversions[key] = figures.conversions.get(key, 0) + count
         if cents is not None and currency:
             figures.value_cents[currency] = figures.value_cents.get(currency, 0) + int(cents)
-    people = session.execute(
-        select(Member.id, Member.first_seen_at).where(
-            Member.id.in_(select(Conversion.member_id).where(in_window))
+    figures.referrals = session.execute(
+        select(func.count()).where(
+            in_window,
+            (Conversion.kind == "referral")
+            | ((Conversion.kind == "signup") & Conversion.referrer_id.is_not(None)),
         )
-    ).all()
-    for _, first_seen in people:
-        if first_seen >= start:
-            figures.new_members += 1
-        else:
-            figures.returning_members += 1
+    ).scalar_one()
+    workspace = session.scalar(select(Campaign.workspace_id).where(Campaign.id == campaign_id))
+    active = activity.touches(session, workspace, end, start=start, campaign_id=campaign_id)
+    figures.new_members, figures.returning_members = activity.new_and_returning(
+        session, active, start, end
+    )
     return figures
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis import Redis
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import MetaData, Table, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -23,6 +23,7 @@ from publisher.engage.figures import bucket_of
 from publisher.system import migrate
 
 BEFORE_TALLIES = "e3a5c7e9b1d4"
+BEFORE_INTERACTIONS_BY_MEMBER = "f5b7d9a1c3e6"
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -118,6 +119,67 @@ def test_clicks_loaded_in_bulk_are_tallied_as_the_batch_writes_tally_them(empty_
         bulk = _tallies(session)
     engine.dispose()
     assert bulk == by_batches == _expected(clicks)
+
+
+def test_stored_interactions_become_their_authors_members(empty_url):
+    """Each interaction stored before the tie was kept is its author's member's (by
+    account id, else by handle in any case), and a member's first sighting moves back to
+    their earliest interaction."""
+    migrate.upgrade(empty_url, BEFORE_INTERACTIONS_BY_MEMBER)
+    engine = _orphans_allowed(empty_url)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def when(hours: float) -> datetime:
+        moment = T0 + timedelta(hours=hours)
+        return moment.replace(tzinfo=None) if sqlite else moment
+
+    tables = MetaData()
+    member, identity, interaction = (
+        Table(name, tables, autoload_with=engine)
+        for name in ("member", "member_identity", "interaction")
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            insert(member),
+            [
+                {"id": n, "workspace_id": 1, "external_id": f"m{n}", "first_seen_at": when(10),
+                 "created_at": when(10)}
+                for n in (1, 2, 3)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            insert(identity).values(created_at=when(0)),
+            [
+                {"workspace_id": 1, "member_id": 1, "platform": "x", "key": "id:7007"},
+                {"workspace_id": 1, "member_id": 2, "platform": "x", "key": "@camille"},
+                {"workspace_id": 2, "member_id": 3, "platform": "x", "key": "id:8008"},
+            ],
+        )
+        authors = [("7007", "someone"), (None, "@CAMILLE"), ("9", "camille"), ("8008", None)]
+        conn.execute(
+            insert(interaction).values(
+                workspace_id=1, channel_id=1, platform="x", kind="like", received_at=when(0)
+            ),
+            [
+                {"external_id": f"i{n}", "author_id": a, "author_handle": h,
+                 "occurred_at": when(n)}
+                for n, (a, h) in enumerate(authors)
+            ],
+        )  # fmt: skip
+    migrate.upgrade(empty_url)
+    with engine.connect() as conn:
+        tied = dict(conn.execute(text("SELECT external_id, member_id FROM interaction")).all())
+        seen = dict(conn.execute(text("SELECT id, first_seen_at FROM member")).all())
+    engine.dispose()
+    # By id first; a handle in another case and with its @; the member by handle when the
+    # id is no one's; another workspace's identity names no one here.
+    assert tied == {"i0": 1, "i1": 2, "i2": 2, "i3": None}
+    first = {
+        k: (v if isinstance(v, datetime) else datetime.fromisoformat(v)).replace(tzinfo=None)
+        for k, v in seen.items()
+    }
+    naive = {n: when(h).replace(tzinfo=None) for n, h in ((1, 0), (2, 1), (3, 10))}
+    assert first == naive
 
 
 def _orphans_allowed(url: str):

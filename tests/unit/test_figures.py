@@ -17,6 +17,7 @@ def test_adding_figures_sums_every_field_and_keeps_the_rates_right():
         clicks_on_these=40,
         conversions={"signup": 3},
         value_cents={"EUR": 900},
+        referrals=1,
         new_members=2,
         returning_members=1,
     )
@@ -28,6 +29,7 @@ def test_adding_figures_sums_every_field_and_keeps_the_rates_right():
         clicks_on_these=20,
         conversions={"signup": 1, "purchase": 2},
         value_cents={"EUR": 100, "USD": 500},
+        referrals=2,
         new_members=1,
         returning_members=4,
     )
@@ -42,6 +44,7 @@ def test_adding_figures_sums_every_field_and_keeps_the_rates_right():
         clicks_on_these=60,
         conversions={"signup": 4, "purchase": 2},
         value_cents={"EUR": 1000, "USD": 500},
+        referrals=3,
         new_members=3,
         returning_members=5,
     )
@@ -50,5 +53,5 @@ def test_adding_figures_sums_every_field_and_keeps_the_rates_right():
     # A field added to Figures later is summed too (this test lists them all).
     assert {f.name for f in fields(Figures)} == {
         "publications", "metrics", "clicks", "bot_clicks", "clicks_on_these",
-        "conversions", "value_cents", "new_members", "returning_members",
+        "conversions", "value_cents", "referrals", "new_members", "returning_members",
     }  # fmt: skip
