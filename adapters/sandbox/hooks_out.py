@@ -61,11 +61,24 @@ def meta_reaction(
 
 
 def instagram_comment(
-    ig_user: str, media_id: str, comment_id: str, username: str, text: str, at: datetime
+    ig_user: str,
+    media_id: str,
+    comment_id: str,
+    username: str,
+    text: str,
+    at: datetime,
+    *,
+    author_id: str | None = None,
 ) -> dict[str, Any]:
+    """A comment on one of the account's media; its `from` is the commenter (their
+    Instagram-scoped id, or `author_id`: the account's own id when it is the account's
+    own comment)."""
     value = {
         "id": comment_id,
-        "from": {"id": f"17841{abs(hash(username)) % 10**10:010d}", "username": username},
+        "from": {
+            "id": author_id or f"17841{abs(hash(username)) % 10**10:010d}",
+            "username": username,
+        },
         "media": {"id": media_id, "media_product_type": "FEED"},
         "text": text,
     }

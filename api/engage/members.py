@@ -1,13 +1,13 @@
-"""/v1/members and /v1/events: the community members the client's systems know, their
-referral codes and who they recruited; the results those systems report (with an
-Idempotency-Key: a retried call counts once)."""
+"""/v1/members and /v1/events: the community's members (those the client's systems know
+and those the networks brought), their referral codes and who they recruited; the
+results those systems report (with an Idempotency-Key: a retried call counts once)."""
 
 from __future__ import annotations
 
 import re
 
 from flask import Blueprint, g, request
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from api.http.context import actor, commit, db, runtime
 from api.http.paging import PageQuery, after_id, page
@@ -51,6 +51,62 @@ def create():
     member, made = conversions.create_member(db(), actor(), g.body, now=runtime().clock())
     commit()
     return json_response(_read(member), 201 if made else 200)
+
+
+class MemberQuery(PageQuery):
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Your id for them"
+    )
+    platform: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]{0,39}$",
+        description="Known on this network (with account_id or handle: as that account)",
+    )
+    account_id: str | None = Field(default=None, min_length=1, max_length=190)
+    handle: str | None = Field(
+        default=None, min_length=1, max_length=190, pattern=r"^@?[A-Za-z0-9_.]+$"
+    )
+    named: bool | None = Field(
+        default=None,
+        description="true: those your systems named (an external_id); false: those only met "
+        "on the networks so far",
+    )
+    after_id: int = Field(default=0, ge=0, le=2**31 - 1, description="Page on after this id")
+
+    @model_validator(mode="after")
+    def _account_on_a_network(self) -> MemberQuery:
+        if (self.account_id or self.handle) and not self.platform:
+            raise ValueError("account_id and handle need the platform they are on")
+        return self
+
+
+@members.get("", endpoint="index")
+@endpoint(
+    "Members, oldest first: those your systems named and those the networks brought "
+    "(their first interaction), by your id or by an account on a network",
+    query=MemberQuery,
+    response=list[MemberRead],
+    permission=Permission.READ,
+)
+def member_index():
+    q: MemberQuery = g.query
+    account = None
+    if q.account_id or q.handle:
+        account = IdentityIn(platform=q.platform, account_id=q.account_id, handle=q.handle)
+    found = people.list_members(
+        db(),
+        actor(),
+        external_id=q.external_id,
+        platform=q.platform,
+        account=account,
+        named=q.named,
+        limit=q.limit + 1,
+        after_id=max(q.after_id, after_id(q)),
+    )
+    known = people.identities_of(db(), [m.id for m in found])
+    return page(
+        found, q, lambda m: _read(m, known.get(m.id)), next_position=lambda m: {"after": m.id}
+    )
 
 
 @members.get("/<int:member_id>")

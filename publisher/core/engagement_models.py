@@ -88,14 +88,16 @@ class InboundDelivery(SQLModel, table=True):
 
 
 class Member(SQLModel, table=True):
-    """A community member the client's systems know (their id for the person), first seen
-    on a sign-up or another event; `referred_by` says who recruited them."""
+    """A community member: someone your systems know (`external_id`, your id for the
+    person) or someone who interacted with a channel's account or posts (known by their
+    identities there, no id of yours until a result or a call names them); `referred_by`
+    says who recruited them."""
 
     __table_args__ = (UniqueConstraint("workspace_id", "external_id", name="uq_member_external"),)
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
-    external_id: str = Field(max_length=200)
+    external_id: str | None = Field(default=None, max_length=200)
     name: str | None = Field(default=None, max_length=200)
     referral_code: str | None = Field(
         default=None, sa_column=Column(String(16), unique=True, nullable=True)

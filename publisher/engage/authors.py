@@ -1,16 +1,25 @@
 """Whose an interaction is: the member one of whose identities (their account id on the
-network, else their @handle) its author is. The tie is kept on the interaction, made
-when the interaction is stored and when an identity is given to a member, so a merge
-moves it and an erasure keeps it (anonymous): the counts of members stay true."""
+network, else their @handle) its author is, made from the author if no member is (their
+first interaction makes them a member of the community, known by their account there).
+The tie is kept on the interaction, made when the interaction is stored and when an
+identity is given to a member, so a merge moves it and an erasure keeps it (anonymous):
+the counts of members stay true."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from publisher.core.models import Interaction, Member, MemberIdentity
+
+# What an identity given through the API may be (IdentityIn): the same for one the
+# engine makes from a webhook's author, so either can be named back.
+ACCOUNT_ID = re.compile(r"[\x21-\x7e]{1,190}")
+HANDLE = re.compile(r"@?[A-Za-z0-9_.]{1,190}")
 
 
 def handle_key(handle: str) -> str:
@@ -42,6 +51,55 @@ def member_of(
         if found is not None:
             return found
     return None
+
+
+def author_member(
+    session: Session,
+    workspace_id: int,
+    platform: str,
+    author_id: str | None,
+    author_handle: str | None,
+    author_name: str | None,
+    *,
+    at: datetime,
+    now: datetime,
+) -> int | None:
+    """The member this author is, made (known by their account id and handle there) if
+    no member is yet; None when the author is no one the engine could name again."""
+    found = member_of(session, workspace_id, platform, author_id, author_handle)
+    if found is not None:
+        return found
+    keys = []
+    if author_id and ACCOUNT_ID.fullmatch(author_id):
+        keys.append(f"id:{author_id}")
+    if author_handle and HANDLE.fullmatch(author_handle):
+        keys.append(handle_key(author_handle))
+    if not keys:
+        return None
+    try:
+        with session.begin_nested():
+            member = Member(
+                workspace_id=workspace_id,
+                name=(author_name or None) and author_name[:200],
+                first_seen_at=at,
+                created_at=now,
+            )
+            session.add(member)
+            session.flush()
+            for key in keys:
+                session.add(
+                    MemberIdentity(
+                        workspace_id=workspace_id,
+                        member_id=member.id,
+                        platform=platform,
+                        key=key,
+                        created_at=now,
+                    )
+                )
+            session.flush()
+    except IntegrityError:  # another delivery made them meanwhile, or the handle is taken
+        return member_of(session, workspace_id, platform, author_id, author_handle)
+    return member.id
 
 
 def seen(session: Session, member_id: int, at: datetime) -> None:

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from publisher.core.engagement_models import TrackedLink
 from publisher.core.errors import Conflict, ValidationFailed, field_error
-from publisher.core.models import Campaign, Conversion, Member
+from publisher.core.models import Campaign, Conversion, Member, MemberIdentity
 from publisher.core.workspaces import Actor, Permission, mine, owned, visible
 from publisher.engage import members
 from publisher.engage.schemas import EventIn, MemberIn
@@ -170,6 +170,19 @@ def _member(
             found.name = data.name
         found.first_seen_at = min(found.first_seen_at, seen_at)
         return found
+    met = _met_on_the_networks(session, actor, data)
+    if met is not None:  # your id for someone the engine knew from their interactions
+        met.external_id = data.external_id
+        met.name = met.name if data.name is None else data.name
+        met.first_seen_at = min(met.first_seen_at, seen_at)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:  # named at the same moment by another call
+            session.refresh(met)
+        else:
+            members.create_identities(session, actor, met, data.identities, now=now)
+            return met
     member = Member(
         workspace_id=actor.workspace_id,
         external_id=data.external_id,
@@ -190,6 +203,24 @@ def _member(
             )
         ).one()
     return member
+
+
+def _met_on_the_networks(session: Session, actor: Actor, data: MemberIn) -> Member | None:
+    """The member one of these identities names whom your systems have not named yet (the
+    engine made them from their interactions), if any."""
+    for identity in data.identities:
+        held = session.scalar(
+            select(Member)
+            .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+            .where(
+                MemberIdentity.workspace_id == actor.workspace_id,
+                MemberIdentity.platform == identity.platform,
+                MemberIdentity.key == members.key_of(identity),
+            )
+        )
+        if held is not None and held.external_id is None and held.merged_into is None:
+            return held
+    return None
 
 
 def create_member(

@@ -145,6 +145,8 @@ def read_meta(payload: dict[str, Any]) -> list[Incoming]:
                 )
             elif kind_of == "instagram" and field in ("comments", "mentions"):
                 author = value.get("from") or {}
+                if str(author.get("id", "")) == account:
+                    continue  # the account's own comment (its `from` is the account itself)
                 media = value.get("media") or {}
                 found.append(
                     Incoming(

@@ -67,12 +67,15 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
             )
             if exists is not None:
                 continue  # the platform said it again: once is enough
-            author = authors.member_of(
+            author = authors.author_member(
                 session,
                 channel.workspace_id,
                 event.platform,
-                event.author_id and event.author_id[:200],
-                event.author_handle and event.author_handle[:200],
+                event.author_id,
+                event.author_handle,
+                event.author_name,
+                at=event.occurred_at,
+                now=now,
             )
             row = insert(Interaction).values(
                 workspace_id=channel.workspace_id,

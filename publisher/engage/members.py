@@ -106,6 +106,42 @@ def identities_of(session: Session, member_ids: Sequence[int]) -> dict[int, list
     return found
 
 
+def list_members(
+    session: Session,
+    actor: Actor,
+    *,
+    external_id: str | None = None,
+    platform: str | None = None,
+    account: IdentityIn | None = None,
+    named: bool | None = None,
+    limit: int = 100,
+    after_id: int = 0,
+) -> list[Member]:
+    """The workspace's members in id order from after `after_id` (merged ones are the
+    member that stands for them: not listed), filtered."""
+    actor.require(Permission.READ)
+    query = select(Member).where(
+        Member.workspace_id == actor.workspace_id,
+        Member.merged_into.is_(None),
+        Member.id > after_id,
+    )
+    if external_id is not None:
+        query = query.where(Member.external_id == external_id)
+    if named is not None:
+        query = query.where(
+            Member.external_id.is_not(None) if named else Member.external_id.is_(None)
+        )
+    if platform is not None:
+        on = select(MemberIdentity.member_id).where(
+            MemberIdentity.workspace_id == actor.workspace_id,
+            MemberIdentity.platform == platform,
+        )
+        if account is not None:
+            on = on.where(MemberIdentity.key == key_of(account))
+        query = query.where(Member.id.in_(on))
+    return list(session.scalars(query.order_by(Member.id).limit(limit)))
+
+
 def update_opt_out(
     session: Session, actor: Actor, member_id: int, opted_out: bool, *, now: datetime
 ) -> Member:

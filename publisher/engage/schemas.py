@@ -97,7 +97,11 @@ class MemberIn(Input):
 
 class MemberRead(Output):
     id: int
-    external_id: str = Field(description="Your id for them (erased:<id> once erased)")
+    external_id: str | None = Field(
+        description="Your id for them: null while they are known only by their interactions "
+        "on the networks (your first result or call naming one of their identities with "
+        "your id gives it), erased:<id> once erased"
+    )
     name: str | None
     referral_code: str | None = Field(description="Their code to recruit others, once made")
     referred_by: int | None = Field(description="The member who recruited them")

@@ -159,7 +159,8 @@ def test_a_reply_and_a_like_come_back_and_metrics_are_pulled_when_due(engaged, k
     assert (totals["clicks"], totals["bot_clicks"]) == (1, 1)
     assert totals["click_through_rate"] == 0.025
     assert totals["conversions"] == {"purchase": 1, "signup": 1}
-    assert (totals["new_members"], totals["returning_members"]) == (1, 0)
+    # New: the reader who signed up, and Camille, a member since her reply.
+    assert (totals["new_members"], totals["returning_members"]) == (2, 0)
     goals = {g["name"]: g["progress"] for g in report["goals"]}
     assert goals == {"clicks": 0.25, "signups": 0.5}
     assert [a["member_id"] for a in report["advocates"]] == [sponsor["id"]]

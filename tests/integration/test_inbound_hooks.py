@@ -192,6 +192,19 @@ def test_an_instagram_comment_on_our_media(api, scenario, runtime, hooked):
         "camille.m",
         "Love it",
     )
+    own = hooks_out.instagram_comment(
+        insta["external_account_id"],
+        pub["external_id"],
+        "1790002",
+        "acme",
+        "Thank you!",
+        datetime.now(UTC),
+        author_id=insta["external_account_id"],  # the account answers under its media
+    )
+    assert _post(api, "instagram", own, APP_SECRET)[0] == 200
+    assert len(api.get(f"/v1/interactions?publication_id={pub['id']}")) == 1
+    (commenter,) = api.get("/v1/members")  # the commenter, a member now; not the account
+    assert [i["handle"] for i in commenter["identities"] if i["handle"]] == ["@camille.m"]
 
 
 def test_the_crc_never_signs_a_body_of_someones_choosing(api, published):

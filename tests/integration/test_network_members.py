@@ -1,0 +1,115 @@
+"""Members the networks bring (issue 15, part 5): someone who replies, likes, relays or
+follows is a member of the community from their first interaction, known by their
+account there; your systems name them later (a result or a call with one of those
+identities gives them your id), and they can be found by that account, to be erased on
+request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from adapters.sandbox import hooks_out
+from publisher.core.models import Interaction
+from tests.integration import test_members
+
+FAN, _event, _hook = test_members.FAN, test_members._event, test_members._hook
+published = test_members.published  # the fixture: a published X post of a campaign
+
+
+def _reply(api, published, reply_id: str, author: tuple[str, str, str], at: datetime) -> None:
+    account, pub = published["x"]["external_account_id"], published["pub"]
+    _hook(api, hooks_out.x_reply(account, reply_id, pub["external_id"], author, "Yes!", at))
+
+
+def _by_account(api, **account) -> list[dict]:
+    query = "&".join(f"{k}={v}" for k, v in {"platform": "x", **account}.items())
+    return api.get(f"/v1/members?{query}")
+
+
+def test_someone_who_replies_becomes_a_member(api, runtime, at, published):
+    now = at(datetime.now(UTC).replace(microsecond=0))
+    _reply(api, published, "556001", FAN, now - timedelta(minutes=10))
+    (met,) = _by_account(api, account_id=FAN[0])
+    assert (met["external_id"], met["name"]) == (None, "Camille Martin")
+    assert met["identities"] == [
+        {"platform": "x", "account_id": "7007", "handle": None},
+        {"platform": "x", "account_id": None, "handle": "@camille"},
+    ]
+    assert datetime.fromisoformat(met["first_seen_at"]) == now - timedelta(minutes=10)
+    # Again, by id or by handle in another case: the same member, no second one.
+    account = published["x"]["external_account_id"]
+    pub = published["pub"]["external_id"]
+    _hook(api, hooks_out.x_like(account, pub, (FAN[0], "CAMILLE", FAN[2]), now))
+    _hook(api, hooks_out.x_follow(account, FAN, now))
+    assert [m["id"] for m in api.get("/v1/members")] == [met["id"]]
+    assert _by_account(api, handle="@CAMILLE") == [met]
+    assert api.get("/v1/members?named=false") == [met] and api.get("/v1/members?named=true") == []
+    summary = api.get(f"/v1/members/{met['id']}/summary")
+    assert summary["interactions"] == {"reply": 1, "like": 1, "follow": 1}
+
+
+def test_the_account_itself_is_no_member(api, runtime, at, published):
+    now = at(datetime.now(UTC))
+    account = published["x"]["external_account_id"]
+    _reply(api, published, "556002", (account, "acme", "Acme"), now)  # the brand answers
+    assert api.get("/v1/members") == []
+    with runtime.session() as session:
+        assert session.scalars(select(Interaction)).all() == []
+
+
+def test_your_id_names_the_member_the_network_brought(api, runtime, at, published):
+    now = at(datetime.now(UTC))
+    _reply(api, published, "556003", FAN, now - timedelta(hours=1))
+    (met,) = _by_account(api, account_id=FAN[0])
+    signup = _event(
+        api,
+        "n1",
+        {
+            "kind": "signup",
+            "campaign_id": published["campaign"]["id"],
+            "member": {
+                "external_id": "crm-21",
+                "name": "Camille M.",
+                "identities": [{"platform": "x", "handle": "@camille"}],
+            },
+        },
+    )
+    assert signup["member_id"] == met["id"]
+    named = api.get(f"/v1/members/{met['id']}")
+    assert (named["external_id"], named["name"]) == ("crm-21", "Camille M.")
+    assert named["first_seen_at"] == met["first_seen_at"]  # the reply, before the sign-up
+    assert api.get("/v1/members?external_id=crm-21") == [named]
+    # Named now: another id of yours for the same account is a conflict (merge them).
+    status, problem = api.call(
+        "POST",
+        "/v1/members",
+        {"external_id": "crm-22", "identities": [{"platform": "x", "account_id": FAN[0]}]},
+    )
+    assert status == 409 and problem["member_id"] == met["id"]
+    assert api.get("/v1/members?external_id=crm-22") == []  # and nothing was made
+
+
+def test_a_person_found_by_their_handle_is_erased_and_still_counted(api, runtime, at, published):
+    now = at(datetime.now(UTC))
+    _reply(api, published, "556004", FAN, now - timedelta(minutes=5))
+    campaign = published["campaign"]["id"]
+    window = f"from={now - timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}&to=" + (
+        f"{now + timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}"
+    )
+    totals = api.get(f"/v1/campaigns/{campaign}/report?{window}")["totals"]
+    assert (totals["new_members"], totals["returning_members"]) == (1, 0)
+    (met,) = _by_account(api, handle="camille")
+    api.call("POST", f"/v1/members/{met['id']}/erase", {"reason": "asked"}, as_="admin", expect=200)
+    assert _by_account(api, handle="camille") == []  # no longer known by it
+    with runtime.session() as session:
+        (reply,) = session.scalars(select(Interaction)).all()
+        assert (reply.author_id, reply.author_handle, reply.text) == (None, None, None)
+    assert api.get(f"/v1/campaigns/{campaign}/report?{window}")["totals"] == totals
+
+
+def test_an_account_needs_its_network(api):
+    for query in ("handle=@camille", "account_id=7007", "platform=X", "handle=a%20b&platform=x"):
+        status, problem = api.call("GET", f"/v1/members?{query}")
+        assert status == 422 and problem["errors"], query
