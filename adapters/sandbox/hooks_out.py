@@ -116,6 +116,49 @@ def x_reply(
     return {"for_user_id": for_user, "tweet_create_events": [tweet]}
 
 
+def x_mention(
+    for_user: str,
+    for_handle: str,
+    tweet_id: str,
+    author: tuple[str, str, str],
+    text: str,
+    at: datetime,
+    *,
+    in_reply_to: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """A post naming the account (`@handle` in its text, the account in its
+    `entities.user_mentions`), alone or as a reply to someone else's post (`in_reply_to`:
+    that post's id and its author's id). Source: the Account Activity API's activity
+    types ("@mentions (of user)", delivered as `tweet_create_events`; docs.x.com, Account
+    Activity fundamentals) and X's v1.1 Tweet object (`entities.user_mentions`: `id_str`,
+    `screen_name`, `indices`)."""
+    at_name = f"@{for_handle}"
+    start = text.find(at_name)
+    tweet: dict[str, Any] = {
+        "created_at": _x_time(at),
+        "id": int(tweet_id),
+        "id_str": tweet_id,
+        "text": text,
+        "user": _x_user(*author),
+        "entities": {
+            "user_mentions": [
+                {
+                    "id": int(for_user),
+                    "id_str": for_user,
+                    "screen_name": for_handle,
+                    "indices": [start, start + len(at_name)],
+                }
+            ]
+            if start >= 0
+            else []
+        },
+        "timestamp_ms": str(int(at.timestamp() * 1000)),
+    }
+    if in_reply_to is not None:
+        tweet["in_reply_to_status_id_str"], tweet["in_reply_to_user_id_str"] = in_reply_to
+    return {"for_user_id": for_user, "tweet_create_events": [tweet]}
+
+
 def x_repost(
     for_user: str,
     repost_id: str,

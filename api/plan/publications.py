@@ -11,6 +11,7 @@ from api.http.spec import endpoint, json_response
 from publisher.core.schemas import Id
 from publisher.core.states import Status
 from publisher.core.workspaces import Permission
+from publisher.engage import live_reads
 from publisher.engage import metrics as engagement
 from publisher.plan import channels, publications
 from publisher.plan.post_schemas import (
@@ -60,8 +61,9 @@ def index():
 
 @bp.get("/<int:publication_id>/metrics")
 @endpoint(
-    "Engagement of a published publication: asked of its platform now, or (?history=1) "
-    "every pull stored on the schedule",
+    "Engagement of a published publication: asked of its platform now (inside the "
+    "channel's read budget, which the scheduled pulls share; the read is kept in the "
+    "history), or (?history=1) every pull stored",
     query=MetricsQuery,
     response=MetricsRead,
     permission=Permission.READ,
@@ -73,8 +75,14 @@ def metrics(publication_id: int):
         pub, snapshots = engagement.list_snapshots(db(), actor(), publication_id)
         return json_response(_history_read(pub, snapshots))
     return json_response(
-        publications.get_live_metrics(
-            db(), actor(), publication_id, adapter_for=rt.adapter_for, clock=rt.clock
+        live_reads.read_live(
+            db(),
+            actor(),
+            publication_id,
+            adapter_for=rt.adapter_for,
+            clock=rt.clock,
+            budgets=rt.read_budgets,
+            store=rt.session,
         )
     )
 

@@ -193,7 +193,10 @@ def read_x(payload: dict[str, Any]) -> list[Incoming]:
         # carries at the top level (a retweeted quote's quoted_status_id_str) is that
         # post's, not the retweet's, and its own text is "RT @...: ...".
         retweeted = str((tweet.get("retweeted_status") or {}).get("id_str", "")) or None
-        replied = None if retweeted else tweet.get("in_reply_to_status_id_str")
+        # A reply to the account's post; a reply to someone else's that names the account
+        # is a mention (the post it answers is not ours).
+        to_us = str(tweet.get("in_reply_to_user_id_str") or "") == account
+        replied = None if retweeted or not to_us else tweet.get("in_reply_to_status_id_str")
         quoted = None if retweeted else tweet.get("quoted_status_id_str")
         found.append(
             Incoming(

@@ -97,14 +97,14 @@ def due(
     for channel_id, (platform, workspace, ids) in by_channel.items():
         limits, per_request = budgets.get(platform, ((), 1))
         size = max(per_request, JOB_POSTS)
-        room = _room(session, channel_id, limits, now=now)
+        left = room(session, channel_id, limits, now=now)
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             calls = math.ceil(len(chunk) / per_request)
-            if room is not None and calls > room:
+            if left is not None and calls > left:
                 later.update(dict.fromkeys(ids[start:], now + BUDGET_RECHECK))
                 break
-            room = None if room is None else room - calls
+            left = None if left is None else left - calls
             pull = MetricPull(
                 workspace_id=workspace,
                 channel_id=channel_id,
@@ -121,9 +121,9 @@ def due(
     return batches
 
 
-def _room(session: Session, channel_id: int, limits: Sequence[Budget], *, now: datetime):
+def room(session: Session, channel_id: int, limits: Sequence[Budget], *, now: datetime):
     """Requests the channel may still make in its tightest read window (None: no limit):
-    pulls done and pulls handed over (their planned requests) both count."""
+    pulls done, pulls handed over (their planned requests) and live reads all count."""
     rooms = []
     for budget in limits:
         used = session.scalar(

@@ -113,3 +113,14 @@ def test_an_account_needs_its_network(api):
     for query in ("handle=@camille", "account_id=7007", "platform=X", "handle=a%20b&platform=x"):
         status, problem = api.call("GET", f"/v1/members?{query}")
         assert status == 422 and problem["errors"], query
+
+
+def test_someone_who_mentions_the_account_becomes_a_member(api, runtime, at, published):
+    now = at(datetime.now(UTC))
+    account = published["x"]["external_account_id"]
+    fan = ("9009", "eli", "Eli")
+    _hook(api, hooks_out.x_mention(account, "acme", "556005", fan, "Great day @acme", now))
+    (mention,) = api.get("/v1/interactions?kind=mention")
+    assert (mention["publication_id"], mention["text"]) == (None, "Great day @acme")
+    (met,) = _by_account(api, account_id=fan[0])
+    assert api.get(f"/v1/members/{met['id']}/summary")["interactions"] == {"mention": 1}

@@ -1,5 +1,6 @@
 """What X's Account Activity deliveries become: a retweet relays the post it carries,
-whatever else its top level carries (a retweeted quote's fields are the quote's)."""
+whatever else its top level carries (a retweeted quote's fields are the quote's); a post
+naming the account is a mention, a reply only when it answers the account."""
 
 from __future__ import annotations
 
@@ -40,3 +41,18 @@ def test_a_retweet_of_a_quote_relays_the_quote_not_what_it_quoted():
 def test_a_reply_is_a_reply_with_its_words():
     payload = hooks_out.x_reply(US, "903", "100", FAN, "See you", AT)
     assert _one(payload) == ("reply", "100", "See you")
+
+
+def test_a_post_naming_the_account_is_a_mention():
+    payload = hooks_out.x_mention(US, "acme", "904", FAN, "Thanks @acme for the day!", AT)
+    assert _one(payload) == ("mention", None, "Thanks @acme for the day!")
+    [tweet] = payload["tweet_create_events"]
+    assert tweet["entities"]["user_mentions"][0]["indices"] == [7, 12]
+
+
+def test_a_reply_to_someone_else_that_names_the_account_is_a_mention_not_a_reply():
+    """The post it answers is someone else's: nothing of ours to tie it to."""
+    payload = hooks_out.x_mention(
+        US, "acme", "905", FAN, "@bob ask @acme", AT, in_reply_to=("300", "8002")
+    )
+    assert _one(payload) == ("mention", None, "@bob ask @acme")

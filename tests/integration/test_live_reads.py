@@ -1,0 +1,105 @@
+"""A live read of a publication's metrics (GET /v1/publications/{id}/metrics) spends the
+channel's read budget as the scheduled pulls do: counted, kept in the history, and
+refused before the platform is asked when the budget has no room (503 with when it has
+room again), so a client polling the endpoint cannot starve the pulls or earn the
+account a platform's throttle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from adapters.x import XAdapter
+from publisher.core.models import MetricPull
+from publisher.dispatcher import hand_over_pulls
+from tests.helpers import drain_queue, rows_digest, run_pipeline, wait_until
+
+T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+(X_BUDGET,) = XAdapter.read_budgets  # 900 requests in 15 minutes
+
+
+@pytest.fixture
+def published(api, scenario, runtime, sandbox, at):
+    x, _ = scenario.channels()
+    at(T0)
+    post = scenario.post_for([x], at=T0)
+    scenario.submit_and_approve(post)
+    run_pipeline(runtime, now=T0)
+    pub = scenario.publication(post["publications"][0]["id"])
+    sandbox.ledger.set_metrics("x", pub["external_id"], like_count=5, impression_count=70)
+    sandbox.ledger.exchanges = []  # the platform keeps every request from now on
+    return {"pub": pub, "channel": x}
+
+
+def _lookups(sandbox) -> int:
+    return sum(1 for e in sandbox.ledger.exchanges if e["path"] == "/2/tweets")
+
+
+def _spend(runtime, channel_id: int, calls: int, at: datetime) -> None:
+    """Requests the channel made earlier in the window (another client's reads)."""
+    with runtime.session() as session:
+        workspace = session.scalar(select(MetricPull.workspace_id).limit(1)) or 1
+        session.execute(
+            insert(MetricPull).values(
+                workspace_id=workspace,
+                channel_id=channel_id,
+                at=at,
+                publications=calls,
+                calls=calls,
+                lease_until=at,
+                finished_at=at,
+            )
+        )
+        session.commit()
+
+
+def test_a_live_read_is_counted_and_kept(api, runtime, sandbox, at, published):
+    pub = published["pub"]
+    at(T0 + timedelta(minutes=10))
+    read = api.get(f"/v1/publications/{pub['id']}/metrics")
+    assert read["metrics"]["likes"] == 5
+    history = api.get(f"/v1/publications/{pub['id']}/metrics?history=1")["history"]
+    assert [(h["taken_at"], h["metrics"]["impressions"]) for h in history] == [
+        ("2027-03-01T09:10:00Z", 70)
+    ]
+    with runtime.session() as session:
+        assert session.scalar(select(func.sum(MetricPull.calls))) == 1
+
+
+def test_a_read_the_budget_has_no_room_for_is_refused_before_the_platform(
+    api, runtime, sandbox, at, published
+):
+    pub, channel = published["pub"], published["channel"]
+    hour = T0 + timedelta(hours=1)  # when the scheduled pull is due
+    _spend(runtime, channel["id"], X_BUDGET.count - 1, hour - timedelta(minutes=1))
+    at(hour)
+    assert api.get(f"/v1/publications/{pub['id']}/metrics")["metrics"]["likes"] == 5  # the last
+    # (the sandbox writes an exchange down as it answers: it may lag the answer a little)
+    wait_until(lambda: _lookups(sandbox) == 1, timeout_s=10, what="the lookup")
+    asked = 1
+    before = rows_digest(runtime)
+    status, problem = api.call("GET", f"/v1/publications/{pub['id']}/metrics")
+    assert status == 503 and "read budget" in problem["detail"]
+    assert problem["retry_at"] == "2027-03-01T10:14:00+00:00"  # as the earliest leave
+    assert _lookups(sandbox) == asked and rows_digest(runtime) == before
+    # The scheduled pull waits too while the window is full...
+    with runtime.session() as session:
+        assert hand_over_pulls(session, runtime, now=hour) == 0
+    # ... and both go on once the earliest requests have left it.
+    later = at(hour + timedelta(minutes=14, seconds=1))
+    assert api.get(f"/v1/publications/{pub['id']}/metrics")["metrics"]["likes"] == 5
+    with runtime.session() as session:
+        assert hand_over_pulls(session, runtime, now=later) == 1
+    drain_queue(runtime)
+    wait_until(lambda: _lookups(sandbox) == asked + 2, timeout_s=10, what="both lookups")
+
+
+def test_a_refused_read_is_kept_as_a_refusal(api, runtime, sandbox, at, published):
+    sandbox.ledger.expire_token("x-token-acme")
+    at(T0 + timedelta(minutes=5))
+    status, _ = api.call("GET", f"/v1/publications/{published['pub']['id']}/metrics")
+    assert status == 503
+    history = api.get(f"/v1/publications/{published['pub']['id']}/metrics?history=1")["history"]
+    assert [(h["metrics"], "401" in h["error"]) for h in history] == [(None, True)]
