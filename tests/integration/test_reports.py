@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from publisher.core.engagement_models import LinkClick, MetricSnapshot
+from adapters.sandbox import hooks_out
+from publisher.core.engagement_models import Interaction, LinkClick, MetricSnapshot
 from publisher.core.models import Conversion, Member, Post, Publication
 from publisher.dispatcher import hand_over_pulls
 from tests.helpers import drain_queue, flush_clicks, run_pipeline
@@ -20,6 +21,8 @@ from tests.helpers import drain_queue, flush_clicks, run_pipeline
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 PUBLIC = "https://go.acme-asso.fr"
+X_SECRET = "x-consumer-secret"
+FAN = ("7007", "camille", "Camille")
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
 
 
@@ -54,8 +57,8 @@ def _click(api, at, when: datetime, url: str, agent: str = PHONE) -> None:
 def campaign(api, scenario, runtime, sandbox, at):
     """A campaign with goals: two posts on day 1 (one on X and Facebook, one on X alone)
     and one on day 2; metrics pulled twice; clicks by people and a bot; sign-ups by a new
-    member and one known before, one recruited by the other; a custom event."""
-    runtime.settings = runtime.settings.with_(public_url=PUBLIC)
+    member and one known before, one recruited by the other; a custom event; a reply."""
+    runtime.settings = runtime.settings.with_(public_url=PUBLIC, x_consumer_secret=X_SECRET)
     at(T0 - 3 * DAY)
     veteran = api.post("/v1/members", {"external_id": "m-old", "name": "Old"}, expect=201)
     code = api.post(f"/v1/members/{veteran['id']}/referral-code", expect=200)["code"]
@@ -154,6 +157,17 @@ def campaign(api, scenario, runtime, sandbox, at):
         },
     )
     _event(api, "s0", {**base, "occurred_at": _iso(T0 - DAY)})  # before the window
+    # Someone replies on day 2 (a member from then on: the networks brought them).
+    reply = hooks_out.x_reply(
+        x["external_account_id"],
+        "777001",
+        pubs[0]["external_id"],
+        FAN,
+        "Count me in",
+        T0 + 30 * HOUR,
+    )
+    body, signed = hooks_out.signed("x", reply, X_SECRET)
+    assert api.client.post("/v1/hooks/x", data=body, headers=signed).status_code == 200
     return {"campaign": made, "x": x, "fb": fb, "pubs": pubs, "veteran": veteran}
 
 
@@ -169,7 +183,9 @@ def _facts(runtime, campaign_id: int, start: datetime, end: datetime) -> dict:
             .scalars()
             .all()
         )
+        ours = {p.id for p in pubs}
         pubs = [p for p in pubs if p.published_at and start <= p.published_at < end]
+        interactions = session.execute(select(Interaction)).scalars().all()
         snapshots = session.execute(select(MetricSnapshot)).scalars().all()
         clicks = session.execute(select(LinkClick)).scalars().all()
         conversions = session.execute(select(Conversion)).scalars().all()
@@ -190,7 +206,11 @@ def _facts(runtime, campaign_id: int, start: datetime, end: datetime) -> dict:
     results = [
         c for c in conversions if c.campaign_id == campaign_id and start <= c.occurred_at < end
     ]
-    people = {c.member_id for c in results if c.member_id}
+    people = {c.member_id for c in results if c.member_id} | {
+        i.member_id
+        for i in interactions
+        if i.member_id and i.publication_id in ours and start <= i.occurred_at < end
+    }
     return {
         "publications": len(pubs),
         "impressions": impressions,
@@ -200,6 +220,9 @@ def _facts(runtime, campaign_id: int, start: datetime, end: datetime) -> dict:
         "clicks": sum(1 for c in in_window if not c.bot),
         "bot_clicks": sum(1 for c in in_window if c.bot),
         "signups": sum(1 for c in results if c.kind == "signup"),
+        "referrals": sum(
+            1 for c in results if c.kind == "referral" or (c.kind == "signup" and c.referrer_id)
+        ),
         "new_members": sum(1 for m in people if members[m].first_seen_at >= start),
         "returning_members": sum(1 for m in people if members[m].first_seen_at < start),
     }
@@ -218,7 +241,8 @@ def test_every_figure_is_the_sum_of_the_stored_facts(api, runtime, campaign):
     assert totals["value_cents"] == {"EUR": 1500}
     # Known by construction too, so that a wrong oracle cannot hide a wrong report.
     assert (totals["publications"], totals["clicks"], totals["bot_clicks"]) == (4, 6, 1)
-    assert (totals["new_members"], totals["returning_members"]) == (1, 1)
+    assert (totals["new_members"], totals["returning_members"]) == (2, 1)  # with the replier
+    assert totals["referrals"] == 1
     assert totals["engagements"] == sum(
         totals[k] for k in ("likes", "shares", "replies", "quotes", "bookmarks")
     )
