@@ -95,7 +95,7 @@ def measure(count: int, database_url: str | None, sample: int) -> dict[str, floa
         with runtime.session() as session:
             stored = session.scalar(select(func.count(MetricSnapshot.id)))
             counted = session.scalar(
-                select(func.count(MetricSnapshot.id)).where(MetricSnapshot.metrics.is_not(None))
+                select(func.count(MetricSnapshot.id)).where(MetricSnapshot.error.is_(None))
             )
         calls = _lookups(sandbox)
         # Baseline: one request per publication, as a pull per post would make.

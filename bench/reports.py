@@ -1,5 +1,6 @@
 """Reports (issue 15, "Tests and figures"): a 90-day campaign (900 publications, each
-with two metrics pulls) with 1,000,000 clicks through its short links: the time
+with two metrics pulls) with 1,000,000 clicks through its short links and a community of
+10,000 members (100,000 interactions on its publications, 5,000 sign-ups): the time
 `get_campaign_report` takes (median of 3), against a baseline measured on the same rows in
 the same run: the clicks read out and counted in Python (what grouping in the database
 saves). The short links' redirects: bench/redirects.py.
@@ -27,8 +28,8 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from bench.common import private_settings, seed_scheduled, seed_world  # noqa: E402
 from publisher.core.db import make_engine, session_scope, utcnow  # noqa: E402
-from publisher.core.engagement_models import LinkClick, TrackedLink  # noqa: E402
-from publisher.core.models import MetricSnapshot, Publication  # noqa: E402
+from publisher.core.engagement_models import Interaction, LinkClick, TrackedLink  # noqa: E402
+from publisher.core.models import Conversion, Member, MetricSnapshot, Publication  # noqa: E402
 from publisher.core.workspaces import Actor  # noqa: E402
 from publisher.engage import reports  # noqa: E402
 from publisher.engage.click_writes import tally_stored_clicks  # noqa: E402
@@ -36,6 +37,7 @@ from publisher.plan.links import LinkMaker  # noqa: E402
 
 DAYS = 90
 PER_DAY = 10
+MEMBERS, INTERACTIONS, CONVERSIONS = 10_000, 100_000, 5_000
 AGENTS = ("desktop", "mobile", "unknown", "bot")
 
 
@@ -86,6 +88,7 @@ def _seed(settings, world, clicks: int) -> tuple[int, str]:
                 for pid, at in pubs
             ],
         )
+    _seed_community(engine, world, start, now)
     links = {}
     with session_scope(engine) as session:
         links = dict(session.execute(select(TrackedLink.id, TrackedLink.publication_id)).all())
@@ -131,6 +134,55 @@ def _seed(settings, world, clicks: int) -> tuple[int, str]:
     return written, first_code
 
 
+def _seed_community(engine, world, start, now) -> None:
+    """The campaign's community: MEMBERS members (first seen over the half year before
+    the window and during it), INTERACTIONS of theirs on its publications and CONVERSIONS
+    results (what the report's new and returning members and cohorts are made of)."""
+    rng = random.Random(11)
+    span = int((now - start).total_seconds())
+    with session_scope(engine) as session:
+        pubs = session.execute(select(Publication.id, Publication.channel_id)).all()
+        first = [start + timedelta(seconds=rng.randrange(-2 * span, span)) for _ in range(MEMBERS)]
+        session.execute(
+            insert(Member),
+            [
+                {"workspace_id": world.workspace_id, "external_id": f"m{n}",
+                 "first_seen_at": at, "created_at": at}
+                for n, at in enumerate(first)
+            ],
+        )  # fmt: skip
+        ids = sorted(session.scalars(select(Member.id)).all())
+        seen = dict(zip(ids, first, strict=True))
+
+        def after_first(member: int):
+            begin = max(seen[member], start)
+            return begin + timedelta(
+                seconds=rng.randrange(max(int((now - begin).total_seconds()), 1))
+            )
+
+        rows = []
+        for n in range(INTERACTIONS):
+            member, (pid, channel) = rng.choice(ids), rng.choice(pubs)
+            rows.append(
+                {"workspace_id": world.workspace_id, "channel_id": channel,
+                 "publication_id": pid, "platform": "x", "kind": ("like", "reply", "repost")[n % 3],
+                 "external_id": f"i{n}", "author_id": str(member), "member_id": member,
+                 "occurred_at": after_first(member), "received_at": now}
+            )  # fmt: skip
+        for chunk in range(0, len(rows), 20_000):
+            session.execute(insert(Interaction), rows[chunk : chunk + 20_000])
+        session.execute(
+            insert(Conversion),
+            [
+                {"workspace_id": world.workspace_id, "kind": "signup",
+                 "campaign_id": world.campaign_id, "member_id": member,
+                 "occurred_at": after_first(member), "idempotency_key": f"k{n}",
+                 "request_digest": "0" * 64, "created_at": now}
+                for n, member in enumerate(rng.sample(ids, CONVERSIONS))
+            ],
+        )  # fmt: skip
+
+
 def _naive(session, campaign_id: int, start, end) -> tuple[int, Counter]:
     """The baseline: every click of the window read out, counted in Python."""
     rows = session.execute(
@@ -163,7 +215,9 @@ def measure_report(settings, world) -> dict[str, float]:
     totals = found.totals
     print(
         f"report: {totals.publications} publications, {totals.clicks:,} clicks by people, "
-        f"{totals.bot_clicks:,} by bots, {len(found.by_day)} days: "
+        f"{totals.bot_clicks:,} by bots, {len(found.by_day)} days, "
+        f"{totals.new_members:,} new and {totals.returning_members:,} returning members, "
+        f"{len(found.cohorts)} weekly cohorts: "
         f"{statistics.median(timings) * 1000:.0f} ms (baseline: clicks read and counted in "
         f"Python, {statistics.median(baseline) * 1000:.0f} ms)",
         flush=True,

@@ -22,7 +22,10 @@ class MetricSnapshot(SQLModel, table=True):
     publication_id: int = Field(foreign_key="publication.id")
     pull_id: int | None = Field(default=None, foreign_key="metric_pull.id")
     taken_at: datetime = Field(sa_type=UTCDateTime)
-    metrics: dict[str, int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # SQL NULL for a refusal (JSON's own `null` would read as "found" to `IS NOT NULL`).
+    metrics: dict[str, int] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     error: str | None = Field(default=None, max_length=2000)
 
 

@@ -1,17 +1,17 @@
 """Members' activity: every result reported for a member and every interaction of theirs
 on the networks, with the campaign it served. From it, a window's members new to the
-community and those returning (recruitment and loyalty), and week-over-week retention
-cohorts. A merged member's activity is the member they were merged into's; an erased
-member's stays theirs, anonymous, so every count stays true."""
+community and those returning (recruitment and loyalty), the members active, and
+week-over-week retention cohorts. A merged member's activity is the member they were
+merged into's (a merge moves the rows); an erased member's stays theirs, anonymous, so
+every count stays true. Counted in the database: a campaign with a hundred thousand
+interactions is grouped there, not read."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, case, cast, distinct, func, literal, select, union_all
 from sqlmodel import Session
 
 from publisher.core.models import Conversion, Interaction, Member, Post, Publication
@@ -19,32 +19,27 @@ from publisher.core.models import Conversion, Interaction, Member, Post, Publica
 WEEK = timedelta(weeks=1)
 
 
-@dataclass(frozen=True)
-class Touch:
-    member: int
-    at: datetime
-    campaign: int | None  # the campaign the result or the publication served
-
-
-def touches(
-    session: Session,
+def _touches(
     workspace_id: int,
     end: datetime,
     *,
     start: datetime | None = None,
     campaign_id: int | None = None,
-) -> list[Touch]:
-    """Every result and interaction of a member in [start, end) (from the beginning
-    without `start`), only those that served `campaign_id` if it is given."""
-    results = select(Conversion.member_id, Conversion.occurred_at, Conversion.campaign_id).where(
+    any_campaign: bool = False,
+):
+    """(member, at) for every result and interaction of a member in [start, end) (from
+    the beginning without `start`): those that served `campaign_id` if it is given, those
+    that served any campaign with `any_campaign`."""
+    results = select(
+        Conversion.member_id.label("member"), Conversion.occurred_at.label("at")
+    ).where(
         Conversion.workspace_id == workspace_id,
         Conversion.member_id.is_not(None),
         Conversion.occurred_at < end,
     )
     interactions = (
-        select(Interaction.member_id, Interaction.occurred_at, Post.campaign_id)
-        .outerjoin(Publication, Publication.id == Interaction.publication_id)
-        .outerjoin(Post, Post.id == Publication.post_id)
+        select(Interaction.member_id.label("member"), Interaction.occurred_at.label("at"))
+        .select_from(Interaction)
         .where(
             Interaction.workspace_id == workspace_id,
             Interaction.member_id.is_not(None),
@@ -54,82 +49,114 @@ def touches(
     if start is not None:
         results = results.where(Conversion.occurred_at >= start)
         interactions = interactions.where(Interaction.occurred_at >= start)
-    if campaign_id is not None:
-        results = results.where(Conversion.campaign_id == campaign_id)
-        interactions = interactions.where(Post.campaign_id == campaign_id)
-    return [Touch(*row) for query in (results, interactions) for row in session.execute(query)]
-
-
-def first_seen(session: Session, members: Iterable[int]) -> dict[int, datetime]:
-    """When each member was first seen by the community (a result, an interaction, or
-    your systems telling the engine of them)."""
-    ids, found = sorted(set(members)), {}
-    for i in range(0, len(ids), 500):
-        found.update(
-            session.execute(
-                select(Member.id, Member.first_seen_at).where(Member.id.in_(ids[i : i + 500]))
-            ).all()
-        )
-    return found
+    if campaign_id is not None or any_campaign:
+        interactions = interactions.join(
+            Publication, Publication.id == Interaction.publication_id
+        ).join(Post, Post.id == Publication.post_id)
+        if campaign_id is not None:
+            results = results.where(Conversion.campaign_id == campaign_id)
+            interactions = interactions.where(Post.campaign_id == campaign_id)
+        else:
+            results = results.where(Conversion.campaign_id.is_not(None))
+            interactions = interactions.where(Post.campaign_id.is_not(None))
+    return union_all(results, interactions).subquery()
 
 
 def new_and_returning(
-    session: Session, found: Iterable[Touch], start: datetime, end: datetime
+    session: Session,
+    workspace_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    campaign_id: int | None = None,
+    any_campaign: bool = False,
 ) -> tuple[int, int]:
-    """Of the members active in [start, end): how many were first seen in it (new), and
-    how many before it (returning)."""
-    active = {t.member for t in found if start <= t.at < end}
-    first = first_seen(session, active)
-    new = sum(1 for member in active if first[member] >= start)
-    return new, len(active) - new
+    """Of the members active in [start, end) (in the campaign, or in any with
+    `any_campaign`): how many the community first saw in it (new), and how many before
+    it (returning). Each member once."""
+    touched = _touches(
+        workspace_id, end, start=start, campaign_id=campaign_id, any_campaign=any_campaign
+    )
+    new = case((Member.first_seen_at >= start, 1), else_=0).label("new")
+    counts = dict(
+        session.execute(
+            select(new, func.count(distinct(Member.id)))
+            .join(touched, touched.c.member == Member.id)
+            .group_by(new)
+        ).all()
+    )
+    return counts.get(1, 0), counts.get(0, 0)
 
 
-def first_touches(found: Iterable[Touch]) -> dict[int, datetime]:
-    """Each member's first touch among these."""
-    first: dict[int, datetime] = {}
-    for touch in found:
-        if touch.member not in first or touch.at < first[touch.member]:
-            first[touch.member] = touch.at
-    return first
+def active_members(session: Session, workspace_id: int, start: datetime, end: datetime) -> int:
+    """The members with a result or an interaction in [start, end)."""
+    touched = _touches(workspace_id, end, start=start)
+    return session.execute(select(func.count(distinct(touched.c.member)))).scalar_one()
+
+
+def first_touches(
+    session: Session, workspace_id: int, campaign_id: int, start: datetime, end: datetime
+) -> dict[int, datetime]:
+    """The members whose first touch of the campaign (ever) was in [start, end), and when."""
+    touched = _touches(workspace_id, end, campaign_id=campaign_id)
+    first = func.min(touched.c.at)
+    return dict(
+        session.execute(
+            select(touched.c.member, first).group_by(touched.c.member).having(first >= start)
+        ).all()
+    )
 
 
 def cohorts(
+    session: Session,
+    workspace_id: int,
     first: dict[int, datetime],
-    found: Iterable[Touch],
     start: datetime,
     end: datetime,
     weeks: int,
+    *,
+    campaign_id: int | None = None,
 ) -> list[dict]:
     """Members by the week (from `start`) of their `first` date, and for each following
-    week in the window the share of them active in it: week-over-week retention."""
-
-    def week_of(at: datetime) -> int:
-        return int((at - start) / WEEK)
-
-    active: dict[int, set[int]] = defaultdict(set)
-    for touch in found:
-        if start <= touch.at < end:
-            active[touch.member].add(week_of(touch.at))
+    week in the window the share of them active in it (in the campaign, if one is given):
+    week-over-week retention."""
     span_s, week_s = int((end - start).total_seconds()), int(WEEK.total_seconds())
     count = min(weeks, max(0, -(-span_s // week_s)))
     by_week: dict[int, list[int]] = defaultdict(list)
     for member, at in first.items():
         if start <= at < end:
-            by_week[week_of(at)].append(member)
+            by_week[int((at - start) / WEEK)].append(member)
+    active: dict[int, set[int]] = defaultdict(set)
+    if by_week:
+        touched = _touches(workspace_id, end, start=start, campaign_id=campaign_id)
+        week = _week(session, touched.c.at, start)
+        for member, n in session.execute(select(touched.c.member, week).distinct()).all():
+            active[member].add(int(n))
     out = []
-    for week in range(count):
-        members = by_week.get(week, [])
+    for n in range(count):
+        members = by_week.get(n, [])
         retention = [
             round(sum(1 for m in members if later in active[m]) / len(members), 6)
-            for later in range(week + 1, count)
+            for later in range(n + 1, count)
             if members
         ]
         out.append(
             {
-                "week": week,
-                "starts_at": start + week * WEEK,
+                "week": n,
+                "starts_at": start + n * WEEK,
                 "members": len(members),
                 "retention": retention,
             }
         )
     return out
+
+
+def _week(session: Session, column, start: datetime):
+    """The week (0, 1, ...) from `start` a stored instant falls in, counted in whole
+    seconds. SQLite keeps UTC instants as text: strftime reads them."""
+    origin = int(start.astimezone(UTC).timestamp() // 1)
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = cast(func.floor(func.extract("epoch", column)), BigInteger) - literal(origin)
+    else:
+        seconds = cast(func.strftime("%s", column), BigInteger) - literal(origin)
+    return seconds // int(WEEK.total_seconds())

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from publisher.core.models import Campaign, Interaction, Member
 from publisher.core.workspaces import Actor, Permission
-from publisher.engage.activity import cohorts, new_and_returning, touches
+from publisher.engage import activity
 from publisher.engage.figures import Figures
 from publisher.engage.reports import publication_figures, window_figures
 
@@ -61,12 +61,10 @@ def get_community_report(
             .group_by(Interaction.kind)
         ).all()
     )
-    activity = touches(session, actor.workspace_id, end)
-    active = {t.member for t in activity if start <= t.at < end}
     # Each member once, however many campaigns they were active in (the lines' counts
     # are each campaign's own).
-    totals.new_members, totals.returning_members = new_and_returning(
-        session, [t for t in activity if t.campaign is not None], start, end
+    totals.new_members, totals.returning_members = activity.new_and_returning(
+        session, actor.workspace_id, start, end, any_campaign=True
     )
     members_total = session.execute(
         select(func.count())
@@ -80,10 +78,17 @@ def get_community_report(
         totals=totals,
         follows=interactions.get("follow", 0),
         interactions=interactions,
-        active_members=len(active),
+        active_members=activity.active_members(session, actor.workspace_id, start, end),
         members_total=members_total,
         campaigns=lines,
-        cohorts=cohorts(_first_seen_in(session, actor, start, end), activity, start, end, weeks),
+        cohorts=activity.cohorts(
+            session,
+            actor.workspace_id,
+            _first_seen_in(session, actor, start, end),
+            start,
+            end,
+            weeks,
+        ),
     )
 
 

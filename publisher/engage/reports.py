@@ -103,9 +103,10 @@ def get_campaign_report(
             for c in session.scalars(select(Channel).where(Channel.id.in_(list(by_channel))))
         },
     )
-    theirs = activity.touches(session, campaign.workspace_id, end, campaign_id=campaign.id)
-    first = activity.first_touches(theirs)  # each member's first touch of the campaign
-    report.cohorts = activity.cohorts(first, theirs, start, end, weeks)
+    first = activity.first_touches(session, campaign.workspace_id, campaign.id, start, end)
+    report.cohorts = activity.cohorts(
+        session, campaign.workspace_id, first, start, end, weeks, campaign_id=campaign.id
+    )
     if compare_previous:
         span = end - start
         report.previous_start = start - span
@@ -161,7 +162,7 @@ def last_metrics(
                 func.max(MetricSnapshot.taken_at).label("taken_at"),
             )
             .where(MetricSnapshot.publication_id.in_(chunk))
-            .where(MetricSnapshot.metrics.is_not(None))
+            .where(MetricSnapshot.error.is_(None))  # a refusal found nothing
             .where(MetricSnapshot.taken_at < end if end is not None else true())
             .group_by(MetricSnapshot.publication_id)
             .subquery()
@@ -175,7 +176,7 @@ def last_metrics(
                     MetricSnapshot.taken_at == last.c.taken_at,
                 ),
             )
-            .where(MetricSnapshot.metrics.is_not(None))
+            .where(MetricSnapshot.error.is_(None))
             .order_by(MetricSnapshot.id)
         ).all()
         for pid, counts, _ in rows:  # two pulls at the same instant: the later row
@@ -236,9 +237,8 @@ def window_figures(
         )
     ).scalar_one()
     workspace = session.scalar(select(Campaign.workspace_id).where(Campaign.id == campaign_id))
-    active = activity.touches(session, workspace, end, start=start, campaign_id=campaign_id)
     figures.new_members, figures.returning_members = activity.new_and_returning(
-        session, active, start, end
+        session, workspace, start, end, campaign_id=campaign_id
     )
     return figures
 

@@ -96,10 +96,24 @@ def test_a_read_the_budget_has_no_room_for_is_refused_before_the_platform(
     wait_until(lambda: _lookups(sandbox) == asked + 2, timeout_s=10, what="both lookups")
 
 
-def test_a_refused_read_is_kept_as_a_refusal(api, runtime, sandbox, at, published):
-    sandbox.ledger.expire_token("x-token-acme")
+def test_a_refused_read_is_kept_as_a_refusal_and_the_figures_stay(
+    api, runtime, sandbox, at, published
+):
+    pub = published["pub"]
     at(T0 + timedelta(minutes=5))
-    status, _ = api.call("GET", f"/v1/publications/{published['pub']['id']}/metrics")
+    assert api.get(f"/v1/publications/{pub['id']}/metrics")["metrics"]["impressions"] == 70
+    sandbox.ledger.expire_token("x-token-acme")
+    at(T0 + timedelta(minutes=6))
+    status, _ = api.call("GET", f"/v1/publications/{pub['id']}/metrics")
     assert status == 503
-    history = api.get(f"/v1/publications/{published['pub']['id']}/metrics?history=1")["history"]
-    assert [(h["metrics"], "401" in h["error"]) for h in history] == [(None, True)]
+    history = api.get(f"/v1/publications/{pub['id']}/metrics?history=1")["history"]
+    assert [(h["metrics"] is None, h["error"] is None) for h in history] == [
+        (False, True),
+        (True, False),
+    ]
+    assert "401" in history[1]["error"]
+    # The refusal found nothing: the report's figures are the last read's, not zeros.
+    campaign = api.get(f"/v1/posts/{pub['post_id']}")["campaign_id"]
+    window = "from=2027-03-01T00:00:00Z&to=2027-03-02T00:00:00Z"
+    totals = api.get(f"/v1/campaigns/{campaign}/report?{window}")["totals"]
+    assert (totals["impressions"], totals["likes"]) == (70, 5)
