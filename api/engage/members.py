@@ -77,6 +77,8 @@ class MemberQuery(PageQuery):
     def _account_on_a_network(self) -> MemberQuery:
         if (self.account_id or self.handle) and not self.platform:
             raise ValueError("account_id and handle need the platform they are on")
+        if self.account_id and self.handle:
+            raise ValueError("give account_id or handle, one of the two")
         return self
 
 

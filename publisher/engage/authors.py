@@ -48,9 +48,26 @@ def member_of(
                 MemberIdentity.key == key,
             )
         )
-        if found is not None:
+        if found is not None and not (
+            key.startswith("@")
+            and author_id
+            and _other_account(session, found, platform, author_id)
+        ):
             return found
     return None
+
+
+def _other_account(session: Session, member_id: int, platform: str, author_id: str) -> bool:
+    """Whether the member is known on the platform by another account than this one (a
+    handle can change hands: the account id says who the author is)."""
+    ids = session.scalars(
+        select(MemberIdentity.key).where(
+            MemberIdentity.member_id == member_id,
+            MemberIdentity.platform == platform,
+            MemberIdentity.key.like("id:%"),
+        )
+    ).all()
+    return bool(ids) and f"id:{author_id}" not in ids
 
 
 def author_member(
@@ -73,7 +90,14 @@ def author_member(
     if author_id and ACCOUNT_ID.fullmatch(author_id):
         keys.append(f"id:{author_id}")
     if author_handle and HANDLE.fullmatch(author_handle):
-        keys.append(handle_key(author_handle))
+        key = handle_key(author_handle)
+        held = select(MemberIdentity.id).where(
+            MemberIdentity.workspace_id == workspace_id,
+            MemberIdentity.platform == platform,
+            MemberIdentity.key == key,
+        )
+        if session.scalar(held) is None:  # a handle another account had stays theirs
+            keys.append(key)
     if not keys:
         return None
     try:
@@ -86,19 +110,22 @@ def author_member(
             )
             session.add(member)
             session.flush()
-            for key in keys:
-                session.add(
-                    MemberIdentity(
-                        workspace_id=workspace_id,
-                        member_id=member.id,
-                        platform=platform,
-                        key=key,
-                        created_at=now,
-                    )
+            made = [
+                MemberIdentity(
+                    workspace_id=workspace_id,
+                    member_id=member.id,
+                    platform=platform,
+                    key=key,
+                    created_at=now,
                 )
+                for key in keys
+            ]
+            session.add_all(made)
             session.flush()
-    except IntegrityError:  # another delivery made them meanwhile, or the handle is taken
+    except IntegrityError:  # another delivery made them meanwhile
         return member_of(session, workspace_id, platform, author_id, author_handle)
+    for identity in made:  # what they did before the engine kept who did it
+        claim(session, identity)
     return member.id
 
 
@@ -112,21 +139,23 @@ def seen(session: Session, member_id: int, at: datetime) -> None:
     )
 
 
+def authored_by(identity: MemberIdentity):
+    """The interactions in the identity's workspace whose author it names."""
+    on = (Interaction.workspace_id == identity.workspace_id) & (
+        Interaction.platform == identity.platform
+    )
+    if identity.key.startswith("id:"):
+        return on & (Interaction.author_id == identity.key.removeprefix("id:"))
+    # Handles as the network wrote them: any case, with or without the @.
+    return on & (func.lower(func.ltrim(Interaction.author_handle, "@")) == identity.key[1:])
+
+
 def claim(session: Session, identity: MemberIdentity) -> None:
     """The interactions by the author this identity names, not yet anyone's, become its
     member's (what they did before the engine knew who they were counts as theirs)."""
-    on = (
-        (Interaction.workspace_id == identity.workspace_id)
-        & (Interaction.platform == identity.platform)
-        & Interaction.member_id.is_(None)
-    )
-    if identity.key.startswith("id:"):
-        theirs = Interaction.author_id == identity.key.removeprefix("id:")
-    else:  # handles as the network wrote them: any case, with or without the @
-        theirs = func.lower(func.ltrim(Interaction.author_handle, "@")) == identity.key[1:]
     session.execute(
         update(Interaction)
-        .where(on & theirs)
+        .where(Interaction.member_id.is_(None), authored_by(identity))
         .values(member_id=identity.member_id)
         .execution_options(synchronize_session=False)
     )

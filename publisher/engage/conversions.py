@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -171,18 +171,12 @@ def _member(
         found.first_seen_at = min(found.first_seen_at, seen_at)
         return found
     met = _met_on_the_networks(session, actor, data)
-    if met is not None:  # your id for someone the engine knew from their interactions
-        met.external_id = data.external_id
+    if met is not None and _name(session, met, data.external_id):
+        # Your id for someone the engine knew from their interactions: that member.
         met.name = met.name if data.name is None else data.name
         met.first_seen_at = min(met.first_seen_at, seen_at)
-        try:
-            with session.begin_nested():
-                session.flush()
-        except IntegrityError:  # named at the same moment by another call
-            session.refresh(met)
-        else:
-            members.create_identities(session, actor, met, data.identities, now=now)
-            return met
+        members.create_identities(session, actor, met, data.identities, now=now)
+        return met
     member = Member(
         workspace_id=actor.workspace_id,
         external_id=data.external_id,
@@ -203,6 +197,23 @@ def _member(
             )
         ).one()
     return member
+
+
+def _name(session: Session, member: Member, external_id: str) -> bool:
+    """Give the unnamed member your id, unless another call named them first (or gave
+    the id to another member) at the same moment."""
+    try:
+        with session.begin_nested():
+            named = session.execute(
+                update(Member)
+                .where(Member.id == member.id, Member.external_id.is_(None))
+                .values(external_id=external_id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+    except IntegrityError:
+        return False
+    session.refresh(member)
+    return named == 1
 
 
 def _met_on_the_networks(session: Session, actor: Actor, data: MemberIn) -> Member | None:

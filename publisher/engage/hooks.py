@@ -192,12 +192,17 @@ def read_x(payload: dict[str, Any]) -> list[Incoming]:
         # A retweet carries the post it relays whole (`retweeted_status`); what else it
         # carries at the top level (a retweeted quote's quoted_status_id_str) is that
         # post's, not the retweet's, and its own text is "RT @...: ...".
-        retweeted = str((tweet.get("retweeted_status") or {}).get("id_str", "")) or None
+        relayed = tweet.get("retweeted_status") or {}
+        retweeted = str(relayed.get("id_str", "")) or None
         # A reply to the account's post; a reply to someone else's that names the account
         # is a mention (the post it answers is not ours).
         to_us = str(tweet.get("in_reply_to_user_id_str") or "") == account
         replied = None if retweeted or not to_us else tweet.get("in_reply_to_status_id_str")
         quoted = None if retweeted else tweet.get("quoted_status_id_str")
+        # A relay of someone else's post that names the account is a mention.
+        whose = (relayed if retweeted else tweet.get("quoted_status") or {}).get("user") or {}
+        if (retweeted or quoted) and str(whose.get("id_str") or account) != account:
+            retweeted = quoted = None
         found.append(
             Incoming(
                 platform="x",

@@ -50,7 +50,9 @@ def take_delivery(
 def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> int:
     """Store each interaction for every channel of its account; returns how many were new."""
     stored = 0
-    for event in incoming:
+    # In one order of authors (two deliveries making or touching the same members take
+    # their rows in the same order: no deadlock between them).
+    for event in sorted(incoming, key=lambda e: (e.author_id or "", e.author_handle or "")):
         channels = session.scalars(
             select(Channel).where(
                 Channel.platform == event.platform,

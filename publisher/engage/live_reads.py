@@ -1,8 +1,9 @@
 """A publication's metrics asked of its platform now (GET /v1/publications/{id}/metrics),
-inside the channel's read budget as the scheduled pulls are: a read the budget has no
-room for is refused (503, with when it has room again) before the platform is asked,
-and a read made counts against the budget the pulls share and is kept as a snapshot of
-the history (what it found, or the platform's refusal)."""
+inside the channel's read budget as the scheduled pulls are: counted before it is made,
+refused (503, with when it may be asked again) when the channel is held by its platform
+or the live reads' share of the budget is spent (the scheduled pulls keep the last tenth
+of each window: polling clients cannot starve them), and kept as a snapshot of the
+history (what it found, or the platform's refusal)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from publisher.engage.metrics import Budgets, room
 from publisher.plan import publications
 from publisher.plan.post_schemas import MetricsRead
 
+# The share of each read window live reads leave to the scheduled pulls.
+SCHEDULE_SHARE = 0.1
+
 
 def read_live(
     session: Session,
@@ -34,33 +38,71 @@ def read_live(
     budgets: Budgets,
     store: Callable[[], Session],
 ) -> MetricsRead:
-    """The publication's metrics from its platform now, the read counted and kept (in a
-    session of `store`'s: the request's own only reads)."""
+    """The publication's metrics from its platform now: the read reserved in the budget
+    first (a short write in a session of `store`'s: the request's own only reads), then
+    made with no transaction open, then kept."""
     pub = owned(session, Publication, publication_id, actor)
+    if pub.status != Status.PUBLISHED or pub.external_id is None:  # the 409, as it says
+        return publications.get_live_metrics(
+            session, actor, publication_id, adapter_for=adapter_for, clock=clock
+        )
     channel = session.get(Channel, pub.channel_id)
     limits, per_request = budgets.get(channel.platform, ((), 1))
     calls = math.ceil(len(pub.part_ids or [pub.external_id]) / max(per_request, 1))
-    asks = pub.status == Status.PUBLISHED and pub.external_id is not None
     now = clock()
-    if asks:
-        left = room(session, channel.id, limits, now=now)
-        if left is not None and calls > left:
-            again = room_again(session, channel.id, limits, calls, now=now)
-            raise PlatformUnavailable(
-                f"channel {channel.id}'s read budget is spent (the scheduled pulls share it): "
-                f"ask again at {again.isoformat()}",
-                retry_at=again.isoformat(),
-            )
+    pull_id = _reserve(store, pub, channel.id, limits, calls, now=now)
     try:
         read = publications.get_live_metrics(
             session, actor, publication_id, adapter_for=adapter_for, clock=clock
         )
     except PublisherError as exc:
-        if asks:  # the platform was asked (or tried): the request counts all the same
-            _keep(store, pub, channel, calls, now=now, error=exc.detail)
+        _keep(store, pub, pull_id, now=now, error=exc.detail)  # the request counts all the same
         raise
-    _keep(store, pub, channel, calls, now=now, metrics=read.metrics)
+    _keep(store, pub, pull_id, now=now, metrics=read.metrics)
     return read
+
+
+def _reserve(
+    store: Callable[[], Session],
+    pub: Publication,
+    channel_id: int,
+    limits: Sequence[Budget],
+    calls: int,
+    *,
+    now: datetime,
+) -> int:
+    """Count the read against the channel's read budget before it is made, or refuse it:
+    the channel is held by its platform, or the live reads' share of a window is spent
+    (the last SCHEDULE_SHARE of each is the scheduled pulls'). The channel's row is held
+    meanwhile, so two reads cannot both take the last room."""
+    with store() as writes:
+        channel = writes.scalar(select(Channel).where(Channel.id == channel_id).with_for_update())
+        if channel.held_until is not None and channel.held_until > now:
+            raise PlatformUnavailable(
+                f"channel {channel.id} is held by its platform until "
+                f"{channel.held_until.isoformat()}: ask again then",
+                retry_at=channel.held_until.isoformat(),
+            )
+        shares = [Budget(b.count - math.ceil(b.count * SCHEDULE_SHARE), b.window) for b in limits]
+        left = room(writes, channel.id, shares, now=now)
+        if left is not None and calls > left:
+            again = room_again(writes, channel.id, shares, calls, now=now)
+            raise PlatformUnavailable(
+                f"channel {channel.id}'s read budget has no room for a live read (the "
+                f"scheduled pulls keep their share): ask again at {again.isoformat()}",
+                retry_at=again.isoformat(),
+            )
+        pull = MetricPull(
+            workspace_id=pub.workspace_id,
+            channel_id=channel.id,
+            at=now,
+            publications=1,
+            calls=calls,
+            lease_until=now,  # leases nothing: the schedule goes on as it was
+        )
+        writes.add(pull)
+        writes.commit()
+        return pull.id
 
 
 def room_again(
@@ -87,31 +129,20 @@ def room_again(
 def _keep(
     store: Callable[[], Session],
     pub: Publication,
-    channel: Channel,
-    calls: int,
+    pull_id: int,
     *,
     now: datetime,
     metrics: dict[str, int] | None = None,
     error: str | None = None,
 ) -> None:
     with store() as writes:
-        pull = MetricPull(
-            workspace_id=pub.workspace_id,
-            channel_id=channel.id,
-            at=now,
-            publications=1,
-            calls=calls,
-            lease_until=now,  # leases nothing: the schedule goes on as it was
-            finished_at=now,
-            error=error and error[:2000],
-        )
-        writes.add(pull)
-        writes.flush()
+        pull = writes.get(MetricPull, pull_id)
+        pull.finished_at, pull.error = now, error and error[:2000]
         writes.add(
             MetricSnapshot(
                 workspace_id=pub.workspace_id,
                 publication_id=pub.id,
-                pull_id=pull.id,
+                pull_id=pull_id,
                 taken_at=now,
                 metrics=metrics if error is None else None,
                 error=error and error[:2000],

@@ -30,6 +30,7 @@ from publisher.engage.schemas import IdentityIn
 from publisher.record import events
 
 MAX_MERGES = 20  # a chain of merges this long is a bug, not a history
+FOLDED = "known on the networks before your systems named them"
 
 
 def key_of(identity: IdentityIn) -> str:
@@ -56,9 +57,10 @@ def create_identities(
     *,
     now: datetime,
 ) -> None:
-    """Know `member` by these identities too; one already theirs is left as it is, one
-    another member has is a conflict (merge them, if they are the same person). A merged
-    member's go to the one that stands for them."""
+    """Know `member` by these identities too; one already theirs is left as it is; one a
+    member the networks brought (unnamed by your systems) has makes that member this one
+    (folded in, audited); one another named member has is a conflict (merge them, if they
+    are the same person). A merged member's go to the one that stands for them."""
     actor.require(Permission.WRITE_CONTENT)
     member = current(session, member)
     for identity in identities:
@@ -71,13 +73,18 @@ def create_identities(
             )
         )
         if held is not None:
-            if held.member_id != member.id:
-                raise Conflict(
-                    f"{identity.platform} {key} is member {held.member_id}'s: merge the two "
-                    "members if they are the same person",
-                    member_id=held.member_id,
-                )
-            continue
+            if held.member_id == member.id:
+                continue
+            met = session.get(Member, held.member_id)
+            if met.external_id is None and met.merged_into is None and met.erased_at is None:
+                # Someone the networks brought, unnamed until now: this is who they are.
+                fold(session, actor, member, met, now=now, reason=FOLDED)
+                continue
+            raise Conflict(
+                f"{identity.platform} {key} is member {held.member_id}'s: merge the two "
+                "members if they are the same person",
+                member_id=held.member_id,
+            )
         made = MemberIdentity(
             workspace_id=actor.workspace_id,
             member_id=member.id,
@@ -125,8 +132,13 @@ def list_members(
         Member.merged_into.is_(None),
         Member.id > after_id,
     )
-    if external_id is not None:
-        query = query.where(Member.external_id == external_id)
+    if external_id is not None:  # a merged member's id names the one that stands for them
+        named_so = session.scalar(
+            select(Member).where(
+                Member.workspace_id == actor.workspace_id, Member.external_id == external_id
+            )
+        )
+        query = query.where(Member.id == (current(session, named_so).id if named_so else -1))
     if named is not None:
         query = query.where(
             Member.external_id.is_not(None) if named else Member.external_id.is_(None)
@@ -174,6 +186,14 @@ def merge_members(
             raise Conflict(f"member {member.id} was merged into member {member.merged_into}")
         if member.erased_at is not None:
             raise Conflict(f"member {member.id}'s data was erased")
+    return fold(session, actor, into, merged, now=now, reason=reason)
+
+
+def fold(
+    session: Session, actor: Actor, into: Member, merged: Member, *, now: datetime, reason: str
+) -> Member:
+    """Make `merged` the same person as `into`: identities, interactions, results and
+    recruits move; audited with the reason."""
     session.execute(
         update(MemberIdentity)
         .where(MemberIdentity.member_id == merged.id)
@@ -237,7 +257,7 @@ def erase_member(
     identities = session.scalars(
         select(MemberIdentity).where(MemberIdentity.member_id.in_(ids))
     ).all()
-    _forget_interactions(session, ids)
+    _forget_interactions(session, ids, identities)
     for identity in identities:
         session.delete(identity)
     for person in people:
@@ -267,12 +287,18 @@ def _merged_into(session: Session, member: Member) -> list[Member]:
     return found
 
 
-def _forget_interactions(session: Session, ids: Sequence[int]) -> None:
-    """Who they were and what they wrote, in their interactions: gone; the interactions
-    (their kind, time, publication and member, anonymous now) stay, for the counts."""
+def _forget_interactions(
+    session: Session, ids: Sequence[int], identities: Sequence[MemberIdentity]
+) -> None:
+    """Who they were and what they wrote, in their interactions (theirs, and any their
+    identities wrote that were tied to no one): gone; the interactions (their kind, time,
+    publication and member, anonymous now) stay, for the counts."""
+    theirs = Interaction.member_id.in_(ids)
+    for identity in identities:
+        theirs = theirs | (Interaction.member_id.is_(None) & authors.authored_by(identity))
     session.execute(
         update(Interaction)
-        .where(Interaction.member_id.in_(ids))
+        .where(theirs)
         .values(author_id=None, author_handle=None, author_name=None, text=None)
         .execution_options(synchronize_session=False)
     )
@@ -311,7 +337,7 @@ class Summary:
 
 
 def get_summary(session: Session, actor: Actor, member_id: int) -> Summary:
-    """What the member did: their interactions on the networks (through their identities),
+    """What the member did: their interactions on the networks (tied to them when stored),
     the results reported for them, the clicks those came from, the campaigns they served,
     who they recruited."""
     actor.require(Permission.READ)

@@ -104,7 +104,8 @@ class ChannelFiguresRead(FiguresRead):
     platform: str
     conversions: dict[str, int] = Field(
         description="Results that came through the channel's short links, by kind (a result "
-        "that named no link is the campaign's alone: in the totals, as are values and members)"
+        "that named no link is the campaign's alone: in the totals, as are values, recruits "
+        "and members)"
     )
 
 
@@ -114,7 +115,10 @@ class DayFiguresRead(FiguresRead):
 
 class AdvocateRead(Output):
     member_id: int
-    external_id: str | None = Field(description="null once the member's data was erased")
+    external_id: str | None = Field(
+        description="Your id for them: null while only the networks know them, "
+        "erased:<id> once their data was erased"
+    )
     name: str | None
     results: int = Field(description="Results their referral code brought in the window")
     relays: int = Field(

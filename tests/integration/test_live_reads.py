@@ -1,19 +1,22 @@
 """A live read of a publication's metrics (GET /v1/publications/{id}/metrics) spends the
 channel's read budget as the scheduled pulls do: counted, kept in the history, and
-refused before the platform is asked when the budget has no room (503 with when it has
-room again), so a client polling the endpoint cannot starve the pulls or earn the
+refused before the platform is asked when the live reads' share of the budget is spent
+or the platform holds the channel (503 with when to ask again), so a client polling the
+endpoint cannot starve the pulls (they keep the last tenth of each window) or earn the
 account a platform's throttle."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
 
 from adapters.x import XAdapter
-from publisher.core.models import MetricPull
+from publisher.core.models import Channel, MetricPull
 from publisher.dispatcher import hand_over_pulls
+from publisher.engage.live_reads import SCHEDULE_SHARE
 from tests.helpers import drain_queue, rows_digest, run_pipeline, wait_until
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -73,27 +76,37 @@ def test_a_read_the_budget_has_no_room_for_is_refused_before_the_platform(
 ):
     pub, channel = published["pub"], published["channel"]
     hour = T0 + timedelta(hours=1)  # when the scheduled pull is due
-    _spend(runtime, channel["id"], X_BUDGET.count - 1, hour - timedelta(minutes=1))
+    live_share = X_BUDGET.count - math.ceil(X_BUDGET.count * SCHEDULE_SHARE)  # 810 of 900
+    _spend(runtime, channel["id"], live_share - 1, hour - timedelta(minutes=1))
     at(hour)
     assert api.get(f"/v1/publications/{pub['id']}/metrics")["metrics"]["likes"] == 5  # the last
     # (the sandbox writes an exchange down as it answers: it may lag the answer a little)
     wait_until(lambda: _lookups(sandbox) == 1, timeout_s=10, what="the lookup")
-    asked = 1
     before = rows_digest(runtime)
     status, problem = api.call("GET", f"/v1/publications/{pub['id']}/metrics")
     assert status == 503 and "read budget" in problem["detail"]
     assert problem["retry_at"] == "2027-03-01T10:14:00+00:00"  # as the earliest leave
-    assert _lookups(sandbox) == asked and rows_digest(runtime) == before
-    # The scheduled pull waits too while the window is full...
+    assert _lookups(sandbox) == 1 and rows_digest(runtime) == before
+    # The scheduled pull still has its share of the window...
     with runtime.session() as session:
-        assert hand_over_pulls(session, runtime, now=hour) == 0
-    # ... and both go on once the earliest requests have left it.
-    later = at(hour + timedelta(minutes=14, seconds=1))
-    assert api.get(f"/v1/publications/{pub['id']}/metrics")["metrics"]["likes"] == 5
-    with runtime.session() as session:
-        assert hand_over_pulls(session, runtime, now=later) == 1
+        assert hand_over_pulls(session, runtime, now=hour) == 1
     drain_queue(runtime)
-    wait_until(lambda: _lookups(sandbox) == asked + 2, timeout_s=10, what="both lookups")
+    wait_until(lambda: _lookups(sandbox) == 2, timeout_s=10, what="the pull's lookup")
+    # ... and live reads go on once the earliest requests have left it.
+    at(hour + timedelta(minutes=14, seconds=1))
+    assert api.get(f"/v1/publications/{pub['id']}/metrics")["metrics"]["likes"] == 5
+    wait_until(lambda: _lookups(sandbox) == 3, timeout_s=10, what="the third lookup")
+
+
+def test_a_channel_its_platform_holds_is_not_asked(api, runtime, sandbox, at, published):
+    at(T0 + timedelta(minutes=5))
+    with runtime.session() as session:
+        channel = session.get(Channel, published["channel"]["id"])
+        channel.held_until = T0 + timedelta(minutes=20)  # a 429's reset, as a send noted it
+        session.commit()
+    status, problem = api.call("GET", f"/v1/publications/{published['pub']['id']}/metrics")
+    assert status == 503 and problem["retry_at"] == "2027-03-01T09:20:00+00:00"
+    assert _lookups(sandbox) == 0
 
 
 def test_a_refused_read_is_kept_as_a_refusal_and_the_figures_stay(

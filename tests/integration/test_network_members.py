@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from adapters.sandbox import hooks_out
-from publisher.core.models import Interaction
+from publisher.core.models import Channel, Event, Interaction
+from publisher.engage import authors
 from tests.integration import test_members
 
 FAN, _event, _hook = test_members.FAN, test_members._event, test_members._hook
@@ -110,9 +111,15 @@ def test_a_person_found_by_their_handle_is_erased_and_still_counted(api, runtime
 
 
 def test_an_account_needs_its_network(api):
-    for query in ("handle=@camille", "account_id=7007", "platform=X", "handle=a%20b&platform=x"):
+    for query in (
+        "handle=@camille",
+        "account_id=7007",
+        "platform=X",
+        "handle=a%20b&platform=x",
+        "platform=x&account_id=7007&handle=camille",
+    ):
         status, problem = api.call("GET", f"/v1/members?{query}")
-        assert status == 422 and problem["errors"], query
+        assert status == 422 and problem["errors"][0]["loc"][0] == "query", query
 
 
 def test_someone_who_mentions_the_account_becomes_a_member(api, runtime, at, published):
@@ -124,3 +131,121 @@ def test_someone_who_mentions_the_account_becomes_a_member(api, runtime, at, pub
     assert (mention["publication_id"], mention["text"]) == (None, "Great day @acme")
     (met,) = _by_account(api, account_id=fan[0])
     assert api.get(f"/v1/members/{met['id']}/summary")["interactions"] == {"mention": 1}
+
+
+def test_an_identity_given_later_folds_in_the_member_the_network_brought(
+    api, runtime, at, published
+):
+    now = at(datetime.now(UTC).replace(microsecond=0))
+    named = _event(api, "f1", {"kind": "signup", "member": {"external_id": "crm-31"}})[
+        "member_id"
+    ]  # your systems know them first, with no account
+    _reply(api, published, "556006", FAN, now - timedelta(hours=3))  # then they reply on X
+    (met,) = _by_account(api, account_id=FAN[0])
+    assert met["id"] != named
+    status, _ = api.call(
+        "POST", f"/v1/members/{named}/identities", {"platform": "x", "account_id": FAN[0]}
+    )
+    assert status in (200, 201)
+    assert [m["id"] for m in _by_account(api, account_id=FAN[0])] == [named]
+    summary = api.get(f"/v1/members/{named}/summary")
+    assert summary["interactions"] == {"reply": 1}
+    assert datetime.fromisoformat(summary["first_seen_at"]) == now - timedelta(hours=3)
+    assert api.get(f"/v1/members/{met['id']}")["merged_into"] == named
+    with runtime.session() as session:
+        (folded,) = session.scalars(select(Event).where(Event.kind == "member.merged")).all()
+    assert "networks" in folded.reason and folded.data["merged_member_id"] == met["id"]
+
+
+def test_a_result_naming_two_accounts_met_apart_makes_them_one_member(api, runtime, at, published):
+    now = at(datetime.now(UTC))
+    _reply(api, published, "556007", FAN, now)
+    on_x = _by_account(api, account_id=FAN[0])[0]
+    with runtime.session() as session:  # and comments on Instagram (as its webhook says)
+        workspace = session.get(Channel, published["x"]["id"]).workspace_id
+        other = authors.author_member(
+            session, workspace, "instagram", "1784", "camille.m", None, at=now, now=now
+        )
+        session.commit()
+    signup = _event(
+        api,
+        "f2",
+        {
+            "kind": "signup",
+            "member": {
+                "external_id": "crm-32",
+                "identities": [
+                    {"platform": "x", "account_id": FAN[0]},
+                    {"platform": "instagram", "handle": "camille.m"},
+                ],
+            },
+        },
+    )
+    assert signup["member_id"] == on_x["id"]
+    assert api.get(f"/v1/members/{other}")["merged_into"] == on_x["id"]
+    assert api.get("/v1/members?external_id=crm-32") == api.get(
+        "/v1/members?platform=instagram&handle=camille.m"
+    )
+
+
+def test_a_handle_that_changed_hands_is_not_the_old_members(api, runtime, at, published):
+    now = at(datetime.now(UTC))
+    old = api.post(
+        "/v1/members",
+        {
+            "external_id": "crm-33",
+            "identities": [
+                {"platform": "x", "account_id": "1111"},
+                {"platform": "x", "handle": "@bob"},
+            ],
+        },
+        expect=201,
+    )
+    _reply(api, published, "556008", ("2222", "bob", "Another Bob"), now)
+    assert api.get(f"/v1/members/{old['id']}/summary")["interactions"] == {}
+    (new,) = _by_account(api, account_id="2222")
+    assert new["identities"] == [{"platform": "x", "account_id": "2222", "handle": None}]
+
+
+def test_a_merged_members_id_finds_the_member_that_stands_for_them(api):
+    kept = api.post("/v1/members", {"external_id": "crm-34"}, expect=201)
+    gone = api.post("/v1/members", {"external_id": "crm-35"}, expect=201)
+    api.call(
+        "POST",
+        f"/v1/members/{kept['id']}/merge",
+        {"member_id": gone["id"], "reason": "same"},
+        as_="admin",
+        expect=200,
+    )
+    assert [m["id"] for m in api.get("/v1/members?external_id=crm-35")] == [kept["id"]]
+    assert api.get("/v1/members?external_id=nobody") == []
+
+
+def test_erasure_blanks_what_their_accounts_wrote_before_anyone_knew_them(
+    api, runtime, at, published
+):
+    now = at(datetime.now(UTC))
+    with runtime.session() as session:  # a reply stored before replies were tied to anyone
+        session.add(
+            Interaction(
+                workspace_id=session.get(Channel, published["x"]["id"]).workspace_id,
+                channel_id=published["x"]["id"],
+                platform="x",
+                kind="reply",
+                external_id="555999",
+                author_id=FAN[0],
+                author_handle=FAN[1],
+                author_name=FAN[2],
+                text="Before",
+                occurred_at=now - timedelta(days=1),
+                received_at=now - timedelta(days=1),
+            )
+        )
+        session.commit()
+    _reply(api, published, "556009", FAN, now)  # they are back: a member now, both theirs
+    (met,) = _by_account(api, account_id=FAN[0])
+    assert api.get(f"/v1/members/{met['id']}/summary")["interactions"] == {"reply": 2}
+    api.call("POST", f"/v1/members/{met['id']}/erase", {"reason": "asked"}, as_="admin", expect=200)
+    with runtime.session() as session:
+        rows = session.scalars(select(Interaction)).all()
+    assert [(r.author_id, r.author_name, r.text) for r in rows] == [(None, None, None)] * 2

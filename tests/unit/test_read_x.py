@@ -56,3 +56,10 @@ def test_a_reply_to_someone_else_that_names_the_account_is_a_mention_not_a_reply
         US, "acme", "905", FAN, "@bob ask @acme", AT, in_reply_to=("300", "8002")
     )
     assert _one(payload) == ("mention", None, "@bob ask @acme")
+
+
+def test_a_relay_of_someone_elses_post_naming_the_account_is_a_mention():
+    payload = hooks_out.x_repost(US, "906", "300", FAN, AT, quote="Look @acme")
+    [tweet] = payload["tweet_create_events"]
+    tweet["quoted_status"]["user"] = {"id_str": "8002"}  # the quoted post is Bob's
+    assert _one(payload) == ("mention", None, "Look @acme")
