@@ -125,9 +125,7 @@ def _seed(settings, world, clicks: int) -> tuple[int, str]:
     # visibility map that lets an index-only scan skip the rows themselves.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("VACUUM ANALYZE link_click")
-            conn.exec_driver_sql("VACUUM ANALYZE click_day")
-            conn.exec_driver_sql("VACUUM ANALYZE click_bucket")
+            conn.exec_driver_sql("VACUUM ANALYZE")
         else:
             conn.exec_driver_sql("ANALYZE")
     engine.dispose()
@@ -165,7 +163,8 @@ def _seed_community(engine, world, start, now) -> None:
             member, (pid, channel) = rng.choice(ids), rng.choice(pubs)
             rows.append(
                 {"workspace_id": world.workspace_id, "channel_id": channel,
-                 "publication_id": pid, "platform": "x", "kind": ("like", "reply", "repost")[n % 3],
+                 "publication_id": pid, "campaign_id": world.campaign_id, "platform": "x",
+                 "kind": ("like", "reply", "repost")[n % 3],
                  "external_id": f"i{n}", "author_id": str(member), "member_id": member,
                  "occurred_at": after_first(member), "received_at": now}
             )  # fmt: skip

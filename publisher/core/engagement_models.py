@@ -56,6 +56,7 @@ class Interaction(SQLModel, table=True):
         UniqueConstraint("channel_id", "kind", "external_id", name="uq_interaction_event"),
         Index("ix_interaction_publication", "publication_id", "occurred_at"),
         Index("ix_interaction_member", "member_id", "occurred_at"),
+        Index("ix_interaction_campaign", "campaign_id", "occurred_at", "member_id", "kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -75,6 +76,8 @@ class Interaction(SQLModel, table=True):
     # The member whose identity the author is (set when either is known; moved on a
     # merge; kept when the member is erased: the interaction stays theirs, anonymous).
     member_id: int | None = Field(default=None, foreign_key="member.id")
+    # The campaign its publication served (a campaign's reports count by it).
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
 
 
 class InboundDelivery(SQLModel, table=True):

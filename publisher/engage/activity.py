@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import BigInteger, case, cast, distinct, func, literal, select, union_all
 from sqlmodel import Session
 
-from publisher.core.models import Conversion, Interaction, Member, Post, Publication
+from publisher.core.models import Conversion, Interaction, Member
 
 WEEK = timedelta(weeks=1)
 
@@ -40,25 +40,19 @@ def _touches(
     interactions = (
         select(Interaction.member_id.label("member"), Interaction.occurred_at.label("at"))
         .select_from(Interaction)
-        .where(
-            Interaction.workspace_id == workspace_id,
-            Interaction.member_id.is_not(None),
-            Interaction.occurred_at < end,
-        )
+        .where(Interaction.member_id.is_not(None), Interaction.occurred_at < end)
     )
+    if campaign_id is None:  # (a campaign's publications are its workspace's already)
+        interactions = interactions.where(Interaction.workspace_id == workspace_id)
     if start is not None:
         results = results.where(Conversion.occurred_at >= start)
         interactions = interactions.where(Interaction.occurred_at >= start)
-    if campaign_id is not None or any_campaign:
-        interactions = interactions.join(
-            Publication, Publication.id == Interaction.publication_id
-        ).join(Post, Post.id == Publication.post_id)
-        if campaign_id is not None:
-            results = results.where(Conversion.campaign_id == campaign_id)
-            interactions = interactions.where(Post.campaign_id == campaign_id)
-        else:
-            results = results.where(Conversion.campaign_id.is_not(None))
-            interactions = interactions.where(Post.campaign_id.is_not(None))
+    if campaign_id is not None:
+        results = results.where(Conversion.campaign_id == campaign_id)
+        interactions = interactions.where(Interaction.campaign_id == campaign_id)
+    elif any_campaign:
+        results = results.where(Conversion.campaign_id.is_not(None))
+        interactions = interactions.where(Interaction.campaign_id.is_not(None))
     return union_all(results, interactions).subquery()
 
 
@@ -94,59 +88,70 @@ def active_members(session: Session, workspace_id: int, start: datetime, end: da
     return session.execute(select(func.count(distinct(touched.c.member)))).scalar_one()
 
 
-def first_touches(
-    session: Session, workspace_id: int, campaign_id: int, start: datetime, end: datetime
-) -> dict[int, datetime]:
-    """The members whose first touch of the campaign (ever) was in [start, end), and when."""
+def first_touches(workspace_id: int, campaign_id: int, end: datetime):
+    """(member, first) for each member: their first touch of the campaign (ever, before
+    `end`), as a subquery."""
     touched = _touches(workspace_id, end, campaign_id=campaign_id)
-    first = func.min(touched.c.at)
-    return dict(
-        session.execute(
-            select(touched.c.member, first).group_by(touched.c.member).having(first >= start)
-        ).all()
+    return (
+        select(touched.c.member.label("member"), func.min(touched.c.at).label("first"))
+        .group_by(touched.c.member)
+        .subquery()
+    )
+
+
+def first_seen(workspace_id: int):
+    """(member, first) for each member: when the community first saw them (merged ones
+    are the member kept's), as a subquery."""
+    return (
+        select(Member.id.label("member"), Member.first_seen_at.label("first"))
+        .where(Member.workspace_id == workspace_id, Member.merged_into.is_(None))
+        .subquery()
     )
 
 
 def cohorts(
     session: Session,
     workspace_id: int,
-    first: dict[int, datetime],
+    first,
     start: datetime,
     end: datetime,
     weeks: int,
     *,
     campaign_id: int | None = None,
 ) -> list[dict]:
-    """Members by the week (from `start`) of their `first` date, and for each following
-    week in the window the share of them active in it (in the campaign, if one is given):
-    week-over-week retention."""
+    """Members by the week (from `start`) of their `first` date (a subquery of (member,
+    first): first_touches or first_seen), and for each following week in the window the
+    share of them active in it (in the campaign, if one is given): week-over-week
+    retention."""
     span_s, week_s = int((end - start).total_seconds()), int(WEEK.total_seconds())
     count = min(weeks, max(0, -(-span_s // week_s)))
-    by_week: dict[int, list[int]] = defaultdict(list)
-    for member, at in first.items():
-        if start <= at < end:
-            by_week[int((at - start) / WEEK)].append(member)
-    active: dict[int, set[int]] = defaultdict(set)
-    if by_week:
+    in_window = (first.c.first >= start) & (first.c.first < end)
+    cohort_of = {
+        member: int((at - start) / WEEK)
+        for member, at in session.execute(select(first.c.member, first.c.first).where(in_window))
+    }
+    sizes: dict[int, int] = defaultdict(int)
+    for week in cohort_of.values():
+        sizes[week] += 1
+    kept: dict[tuple[int, int], int] = defaultdict(int)
+    if cohort_of:
+        # The weeks each member was active in, a few per member, matched here (SQLite
+        # joins two grouped subqueries row by row; a filter by the cohorts' members would
+        # group all their touches again).
         touched = _touches(workspace_id, end, start=start, campaign_id=campaign_id)
         week = _week(session, touched.c.at, start)
-        for member, n in session.execute(select(touched.c.member, week).distinct()).all():
-            active[member].add(int(n))
+        for member, n in session.execute(select(touched.c.member, week).distinct()):
+            cohort = cohort_of.get(member)
+            if cohort is not None and int(n) > cohort:
+                kept[(cohort, int(n))] += 1
     out = []
     for n in range(count):
-        members = by_week.get(n, [])
+        size = sizes.get(n, 0)
         retention = [
-            round(sum(1 for m in members if later in active[m]) / len(members), 6)
-            for later in range(n + 1, count)
-            if members
+            round(kept.get((n, later), 0) / size, 6) for later in range(n + 1, count) if size
         ]
         out.append(
-            {
-                "week": n,
-                "starts_at": start + n * WEEK,
-                "members": len(members),
-                "retention": retention,
-            }
+            {"week": n, "starts_at": start + n * WEEK, "members": size, "retention": retention}
         )
     return out
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from publisher.core.engagement_models import Interaction
-from publisher.core.models import Conversion, Member, Post, Publication
+from publisher.core.models import Conversion, Member
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,7 @@ def _relays(session: Session, campaign_id: int, start: datetime, end: datetime) 
     return dict(
         session.execute(
             select(Interaction.member_id, func.count())
-            .join(Publication, Publication.id == Interaction.publication_id)
-            .join(Post, Post.id == Publication.post_id)
-            .where(Post.campaign_id == campaign_id, Interaction.kind == "repost")
+            .where(Interaction.campaign_id == campaign_id, Interaction.kind == "repost")
             .where(Interaction.member_id.is_not(None))
             .where(Interaction.occurred_at >= start, Interaction.occurred_at < end)
             .group_by(Interaction.member_id)

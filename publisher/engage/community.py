@@ -82,24 +82,6 @@ def get_community_report(
         members_total=members_total,
         campaigns=lines,
         cohorts=activity.cohorts(
-            session,
-            actor.workspace_id,
-            _first_seen_in(session, actor, start, end),
-            start,
-            end,
-            weeks,
+            session, actor.workspace_id, activity.first_seen(actor.workspace_id), start, end, weeks
         ),
-    )
-
-
-def _first_seen_in(
-    session: Session, actor: Actor, start: datetime, end: datetime
-) -> dict[int, datetime]:
-    """The members first seen in [start, end) (merged ones once), and when."""
-    return dict(
-        session.execute(
-            select(Member.id, Member.first_seen_at)
-            .where(Member.workspace_id == actor.workspace_id, Member.merged_into.is_(None))
-            .where(Member.first_seen_at >= start, Member.first_seen_at < end)
-        ).all()
     )

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from publisher.core.errors import Unauthenticated
-from publisher.core.models import Channel, InboundDelivery, Interaction, Publication
+from publisher.core.models import Channel, InboundDelivery, Interaction, Post, Publication
 from publisher.core.workspaces import Actor
 from publisher.engage import authors
 from publisher.engage.hooks import MAX_AGE_S, Incoming
@@ -79,10 +79,12 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
                 at=event.occurred_at,
                 now=now,
             )
+            publication_id, campaign_id = _publication_of(session, channel, event.post_id)
             row = insert(Interaction).values(
                 workspace_id=channel.workspace_id,
                 channel_id=channel.id,
-                publication_id=_publication_of(session, channel, event.post_id),
+                publication_id=publication_id,
+                campaign_id=campaign_id,
                 platform=event.platform,
                 kind=event.kind,
                 external_id=event.external_id[:200],
@@ -116,23 +118,29 @@ def forget_deliveries(session: Session, *, now: datetime) -> int:
     return result.rowcount or 0
 
 
-def _publication_of(session: Session, channel: Channel, post_id: str | None) -> int | None:
-    """The channel's publication whose post (or one of a thread's parts) this is."""
+def _publication_of(
+    session: Session, channel: Channel, post_id: str | None
+) -> tuple[int | None, int | None]:
+    """The channel's publication whose post (or one of a thread's parts) this is, and the
+    campaign it served."""
     if not post_id:
-        return None
-    found = session.scalar(
-        select(Publication.id).where(
-            Publication.channel_id == channel.id, Publication.external_id == post_id
-        )
-    )
+        return None, None
+    found = session.execute(
+        select(Publication.id, Post.campaign_id)
+        .join(Post, Post.id == Publication.post_id)
+        .where(Publication.channel_id == channel.id, Publication.external_id == post_id)
+    ).first()
     if found is not None:
-        return found
+        return found.id, found.campaign_id
     threads = session.execute(
-        select(Publication.id, Publication.part_ids).where(
-            Publication.channel_id == channel.id, Publication.part_ids.is_not(None)
-        )
+        select(Publication.id, Publication.part_ids, Post.campaign_id)
+        .join(Post, Post.id == Publication.post_id)
+        .where(Publication.channel_id == channel.id, Publication.part_ids.is_not(None))
     ).all()
-    return next((pid for pid, parts in threads if post_id in (parts or [])), None)
+    return next(
+        ((pid, campaign) for pid, parts, campaign in threads if post_id in (parts or [])),
+        (None, None),
+    )
 
 
 def list_interactions(

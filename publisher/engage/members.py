@@ -20,8 +20,6 @@ from publisher.core.models import (
     Interaction,
     Member,
     MemberIdentity,
-    Post,
-    Publication,
 )
 from publisher.core.workspaces import Actor, Permission, owned
 from publisher.engage import authors
@@ -346,10 +344,9 @@ def get_summary(session: Session, actor: Actor, member_id: int) -> Summary:
     seen: list[datetime] = [member.first_seen_at]
     campaigns: set[int] = set()
     rows = session.execute(
-        select(Interaction.kind, Interaction.occurred_at, Post.campaign_id)
-        .outerjoin(Publication, Publication.id == Interaction.publication_id)
-        .outerjoin(Post, Post.id == Publication.post_id)
-        .where(Interaction.member_id == member.id)
+        select(Interaction.kind, Interaction.occurred_at, Interaction.campaign_id).where(
+            Interaction.member_id == member.id
+        )
     ).all()
     found.interactions = dict(Counter(kind for kind, _, _ in rows))
     seen += [at for _, at, _ in rows]

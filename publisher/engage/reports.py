@@ -103,7 +103,7 @@ def get_campaign_report(
             for c in session.scalars(select(Channel).where(Channel.id.in_(list(by_channel))))
         },
     )
-    first = activity.first_touches(session, campaign.workspace_id, campaign.id, start, end)
+    first = activity.first_touches(campaign.workspace_id, campaign.id, end)
     report.cohorts = activity.cohorts(
         session, campaign.workspace_id, first, start, end, weeks, campaign_id=campaign.id
     )
