@@ -135,7 +135,9 @@ def update(member_id: int):
 @members.post("/<int:member_id>/identities")
 @endpoint(
     "Know the member on a network too: their account id or @handle there (their "
-    "interactions there are then theirs); 409 if another member has it",
+    "interactions there are then theirs); one a member the networks brought holds folds "
+    "that member into this one (audited as a merge); 409 if a member your systems named "
+    "has it",
     body=IdentityIn,
     response=MemberRead,
     status=201,

@@ -3,8 +3,8 @@ on the networks, with the campaign it served. From it, a window's members new to
 community and those returning (recruitment and loyalty), the members active, and
 week-over-week retention cohorts. A merged member's activity is the member they were
 merged into's (a merge moves the rows); an erased member's stays theirs, anonymous, so
-every count stays true. Counted in the database: a campaign with a hundred thousand
-interactions is grouped there, not read."""
+every count stays true. Grouped in the database (a campaign with a hundred thousand
+interactions is not read out): the cohorts read one row per member and active week."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from sqlmodel import Session
 from publisher.core.models import Conversion, Interaction, Member
 
 WEEK = timedelta(weeks=1)
+WEEK_US = WEEK // timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _touches(
@@ -74,8 +76,8 @@ def new_and_returning(
     new = case((Member.first_seen_at >= start, 1), else_=0).label("new")
     counts = dict(
         session.execute(
-            select(new, func.count(distinct(Member.id)))
-            .join(touched, touched.c.member == Member.id)
+            select(new, func.count())
+            .where(Member.id.in_(select(touched.c.member)))  # each member once
             .group_by(new)
         ).all()
     )
@@ -125,9 +127,11 @@ def cohorts(
     retention."""
     span_s, week_s = int((end - start).total_seconds()), int(WEEK.total_seconds())
     count = min(weeks, max(0, -(-span_s // week_s)))
-    in_window = (first.c.first >= start) & (first.c.first < end)
-    cohort_of = {
-        member: int((at - start) / WEEK)
+    until = min(end, start + count * WEEK)  # the weeks shown: what comes after is not read
+    origin = _micros(start)
+    in_window = (first.c.first >= start) & (first.c.first < until)
+    cohort_of = {  # in microseconds, as the database counts the weeks below
+        member: (_micros(at) - origin) // WEEK_US
         for member, at in session.execute(select(first.c.member, first.c.first).where(in_window))
     }
     sizes: dict[int, int] = defaultdict(int)
@@ -138,7 +142,7 @@ def cohorts(
         # The weeks each member was active in, a few per member, matched here (SQLite
         # joins two grouped subqueries row by row; a filter by the cohorts' members would
         # group all their touches again).
-        touched = _touches(workspace_id, end, start=start, campaign_id=campaign_id)
+        touched = _touches(workspace_id, until, start=start, campaign_id=campaign_id)
         week = _week(session, touched.c.at, start)
         for member, n in session.execute(select(touched.c.member, week).distinct()):
             cohort = cohort_of.get(member)
@@ -157,11 +161,18 @@ def cohorts(
 
 
 def _week(session: Session, column, start: datetime):
-    """The week (0, 1, ...) from `start` a stored instant falls in, counted in whole
-    seconds. SQLite keeps UTC instants as text: strftime reads them."""
-    origin = int(start.astimezone(UTC).timestamp() // 1)
+    """The week (0, 1, ...) from `start` a stored instant falls in, to the microsecond.
+    SQLite keeps UTC instants as text ('YYYY-MM-DD HH:MM:SS.ffffff'): whole seconds from
+    strftime, the microseconds from the text."""
+    origin = literal(_micros(start), BigInteger)
     if session.get_bind().dialect.name == "postgresql":
-        seconds = cast(func.floor(func.extract("epoch", column)), BigInteger) - literal(origin)
+        micros = cast(func.floor(func.extract("epoch", column) * 1_000_000), BigInteger)
     else:
-        seconds = cast(func.strftime("%s", column), BigInteger) - literal(origin)
-    return seconds // int(WEEK.total_seconds())
+        seconds = cast(func.strftime("%s", column), BigInteger)
+        micros = seconds * 1_000_000 + cast(func.substr(column, 21, 6), BigInteger)
+    return (micros - origin) // WEEK_US
+
+
+def _micros(at: datetime) -> int:
+    """An instant in whole microseconds since 1970 (exact: no float on the way)."""
+    return (at - EPOCH) // timedelta(microseconds=1)

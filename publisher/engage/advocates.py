@@ -28,9 +28,9 @@ def campaign_advocates(
     session: Session, campaign_id: int, start: datetime, end: datetime, top: int = 5
 ) -> list[Advocate]:
     """The `top` members by referrals and relays together in [start, end) (ties: more
-    referrals, then the member first known). Counted in the database, each under the
-    member it now names (a merge moves the results and reposts to the member kept);
-    only the top ones are read."""
+    referrals, then the member first known). Counted per member in the database, each
+    under the member it now names (a merge moves the results and reposts to the member
+    kept), ranked here; only the top ones' rows are read."""
     referrals = _referrals(session, campaign_id, start, end)
     relays = _relays(session, campaign_id, start, end)
     ranked = sorted(

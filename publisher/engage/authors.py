@@ -85,7 +85,7 @@ def author_member(
     no member is yet; None when the author is no one the engine could name again."""
     found = member_of(session, workspace_id, platform, author_id, author_handle)
     if found is not None:
-        return found
+        return standing(session, found)
     keys = []
     if author_id and ACCOUNT_ID.fullmatch(author_id):
         keys.append(f"id:{author_id}")
@@ -127,6 +127,20 @@ def author_member(
     for identity in made:  # what they did before the engine kept who did it
         claim(session, identity)
     return member.id
+
+
+def standing(session: Session, member_id: int) -> int:
+    """The member that stands for this one now (itself, or the one it was folded into),
+    its row held for share: a fold under way ends first, and the tie is to the member it
+    kept."""
+    for _ in range(20):  # a chain of merges this long is a bug, not a history
+        merged = session.scalar(
+            select(Member.merged_into).where(Member.id == member_id).with_for_update(read=True)
+        )
+        if merged is None:
+            break
+        member_id = merged
+    return member_id
 
 
 def seen(session: Session, member_id: int, at: datetime) -> None:

@@ -79,6 +79,8 @@ def record_event(
         referrer = members.current(session, referrer)  # merged: the member who stands for them
     at = (data.occurred_at or now).astimezone(UTC)
     member = _member(session, actor, data.member, seen_at=at, now=now) if data.member else None
+    if referrer is not None:  # naming the member may have folded the referrer into them
+        referrer = members.current(session, referrer)
     if member is not None and referrer is not None:
         if member.id == referrer.id:
             raise ValidationFailed(
@@ -206,7 +208,11 @@ def _name(session: Session, member: Member, external_id: str) -> bool:
         with session.begin_nested():
             named = session.execute(
                 update(Member)
-                .where(Member.id == member.id, Member.external_id.is_(None))
+                .where(
+                    Member.id == member.id,
+                    Member.external_id.is_(None),
+                    Member.merged_into.is_(None),  # folded meanwhile: not theirs to name
+                )
                 .values(external_id=external_id)
                 .execution_options(synchronize_session=False)
             ).rowcount

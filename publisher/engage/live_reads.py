@@ -55,8 +55,9 @@ def read_live(
         read = publications.get_live_metrics(
             session, actor, publication_id, adapter_for=adapter_for, clock=clock
         )
-    except PublisherError as exc:
-        _keep(store, pub, pull_id, now=now, error=exc.detail)  # the request counts all the same
+    except Exception as exc:  # the request counts all the same
+        detail = exc.detail if isinstance(exc, PublisherError) else f"the read failed: {exc!r}"
+        _keep(store, pub, pull_id, now=now, error=detail)
         raise
     _keep(store, pub, pull_id, now=now, metrics=read.metrics)
     return read
@@ -83,7 +84,7 @@ def _reserve(
                 f"{channel.held_until.isoformat()}: ask again then",
                 retry_at=channel.held_until.isoformat(),
             )
-        shares = [Budget(b.count - math.ceil(b.count * SCHEDULE_SHARE), b.window) for b in limits]
+        shares = [Budget(b.count - math.floor(b.count * SCHEDULE_SHARE), b.window) for b in limits]
         left = room(writes, channel.id, shares, now=now)
         if left is not None and calls > left:
             again = room_again(writes, channel.id, shares, calls, now=now)

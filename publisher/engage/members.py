@@ -61,14 +61,16 @@ def create_identities(
     are the same person). A merged member's go to the one that stands for them."""
     actor.require(Permission.WRITE_CONTENT)
     member = current(session, member)
-    for identity in identities:
-        key = key_of(identity)
+    wanted = {(i.platform, key_of(i)): i for i in identities}  # the same one twice: once
+    for (platform, key), identity in wanted.items():
         held = session.scalar(
-            select(MemberIdentity).where(
+            select(MemberIdentity)
+            .where(
                 MemberIdentity.workspace_id == actor.workspace_id,
-                MemberIdentity.platform == identity.platform,
+                MemberIdentity.platform == platform,
                 MemberIdentity.key == key,
             )
+            .execution_options(populate_existing=True)  # a fold moved some: as they are now
         )
         if held is not None:
             if held.member_id == member.id:
@@ -191,7 +193,9 @@ def fold(
     session: Session, actor: Actor, into: Member, merged: Member, *, now: datetime, reason: str
 ) -> Member:
     """Make `merged` the same person as `into`: identities, interactions, results and
-    recruits move; audited with the reason."""
+    recruits move; audited with the reason. Both rows are held meanwhile: a webhook
+    delivery tying an interaction to `merged` waits, then ties it to `into`."""
+    session.execute(select(Member.id).where(Member.id.in_([into.id, merged.id])).with_for_update())
     session.execute(
         update(MemberIdentity)
         .where(MemberIdentity.member_id == merged.id)
@@ -219,6 +223,8 @@ def fold(
     )
     into.first_seen_at = min(into.first_seen_at, merged.first_seen_at)
     into.name = into.name or merged.name
+    if into.referred_by == merged.id:
+        into.referred_by = None  # nobody recruits themselves
     if into.referred_by is None and merged.referred_by not in (None, into.id):
         into.referred_by = merged.referred_by
     if into.opted_out_at is None and merged.opted_out_at is not None:

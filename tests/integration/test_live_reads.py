@@ -76,7 +76,7 @@ def test_a_read_the_budget_has_no_room_for_is_refused_before_the_platform(
 ):
     pub, channel = published["pub"], published["channel"]
     hour = T0 + timedelta(hours=1)  # when the scheduled pull is due
-    live_share = X_BUDGET.count - math.ceil(X_BUDGET.count * SCHEDULE_SHARE)  # 810 of 900
+    live_share = X_BUDGET.count - math.floor(X_BUDGET.count * SCHEDULE_SHARE)  # 810 of 900
     _spend(runtime, channel["id"], live_share - 1, hour - timedelta(minutes=1))
     at(hour)
     assert api.get(f"/v1/publications/{pub['id']}/metrics")["metrics"]["likes"] == 5  # the last

@@ -11,6 +11,7 @@ from tests.integration import test_members
 
 FAN, _event, _hook = test_members.FAN, test_members._event, test_members._hook
 published = test_members.published  # the fixture: a published X post of a campaign
+WEEK, MOMENT = timedelta(weeks=1), timedelta(milliseconds=300)
 
 
 def _window(now: datetime) -> str:
@@ -116,3 +117,26 @@ def test_results_a_referral_code_brought_count_as_referrals(api, runtime, publis
     assert report["goals"] == [{"name": "referrals", "target": 4, "actual": 3, "progress": 0.75}]
     (advocate,) = report["advocates"]
     assert (advocate["member_id"], advocate["results"]) == (sponsor["id"], 3)
+
+
+def test_a_week_ends_where_the_window_says_to_the_second(api, runtime, at, published):
+    """A window starting half a second into a second: a member's touches in its first
+    week, the last 0.3 s before the week ends, keep them out of the second week."""
+    start = datetime(2026, 10, 1, 9, 0, 0, 500_000, tzinfo=UTC)
+    at(start + timedelta(days=20))
+    campaign = published["campaign"]["id"]
+    for key, when in (("w1", start + timedelta(seconds=1)), ("w2", start + WEEK - MOMENT)):
+        _event(
+            api,
+            key,
+            {
+                "kind": "custom",
+                "name": "visit",
+                "campaign_id": campaign,
+                "member": {"external_id": "crm-50"},
+                "occurred_at": when.isoformat(),
+            },
+        )
+    window = f"from={start.isoformat().replace('+00:00', 'Z')}&to=2026-10-15T09:00:00.5Z"
+    cohorts = api.get(f"/v1/campaigns/{campaign}/report?{window}")["cohorts"]
+    assert [(c["members"], c["retention"]) for c in cohorts] == [(1, [0.0]), (0, [])]

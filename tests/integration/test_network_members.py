@@ -13,6 +13,7 @@ from sqlalchemy import select
 from adapters.sandbox import hooks_out
 from publisher.core.models import Channel, Event, Interaction
 from publisher.engage import authors
+from tests.helpers import rows_digest
 from tests.integration import test_members
 
 FAN, _event, _hook = test_members.FAN, test_members._event, test_members._hook
@@ -225,6 +226,8 @@ def test_erasure_blanks_what_their_accounts_wrote_before_anyone_knew_them(
     api, runtime, at, published
 ):
     now = at(datetime.now(UTC))
+    _reply(api, published, "556009", FAN, now)
+    (met,) = _by_account(api, account_id=FAN[0])
     with runtime.session() as session:  # a reply stored before replies were tied to anyone
         session.add(
             Interaction(
@@ -242,10 +245,69 @@ def test_erasure_blanks_what_their_accounts_wrote_before_anyone_knew_them(
             )
         )
         session.commit()
-    _reply(api, published, "556009", FAN, now)  # they are back: a member now, both theirs
-    (met,) = _by_account(api, account_id=FAN[0])
-    assert api.get(f"/v1/members/{met['id']}/summary")["interactions"] == {"reply": 2}
     api.call("POST", f"/v1/members/{met['id']}/erase", {"reason": "asked"}, as_="admin", expect=200)
     with runtime.session() as session:
-        rows = session.scalars(select(Interaction)).all()
-    assert [(r.author_id, r.author_name, r.text) for r in rows] == [(None, None, None)] * 2
+        rows = session.scalars(select(Interaction).order_by(Interaction.id)).all()
+    assert [(r.member_id, r.author_id, r.author_name, r.text) for r in rows] == [
+        (met["id"], None, None, None),
+        (None, None, None, None),  # tied to no one, but their account wrote it
+    ]
+
+
+def test_a_member_claimed_by_an_account_they_once_used_recruits_no_one_of_themselves(
+    api, runtime, at, published
+):
+    now = at(datetime.now(UTC))
+    _reply(api, published, "556010", FAN, now)
+    (met,) = _by_account(api, account_id=FAN[0])
+    code = api.post(f"/v1/members/{met['id']}/referral-code", expect=200)["code"]
+    named = api.post("/v1/members", {"external_id": "crm-41"}, expect=201)
+    before = rows_digest(runtime)
+    answer = api.client.post(
+        "/v1/events",
+        json={
+            "kind": "signup",
+            "referral_code": code,
+            "member": {
+                "external_id": "crm-41",
+                "identities": [{"platform": "x", "account_id": FAN[0]}],
+            },
+        },
+        headers={"Authorization": f"Bearer {api.keys['automation']}", "Idempotency-Key": "self"},
+    )
+    problem = answer.get_json()
+    assert answer.status_code == 422 and problem["errors"][0]["loc"][-1] == "referral_code"
+    assert rows_digest(runtime) == before
+    # Recruited by the account, then known to be it: recruited by no one.
+    _event(
+        api, "r1", {"kind": "signup", "referral_code": code, "member": {"external_id": "crm-42"}}
+    )
+    (recruit,) = api.get(f"/v1/members/{met['id']}/recruits")
+    api.call(
+        "POST",
+        f"/v1/members/{recruit['id']}/identities",
+        {"platform": "x", "account_id": FAN[0]},
+    )
+    assert api.get(f"/v1/members/{recruit['id']}")["referred_by"] is None
+    assert named["id"] != recruit["id"]
+
+
+def test_the_same_account_twice_in_one_call_is_one_identity(api, runtime, at, published):
+    _reply(api, published, "556011", FAN, at(datetime.now(UTC)))
+    named = api.post("/v1/members", {"external_id": "crm-43"}, expect=201)
+    again = api.post(
+        "/v1/members",
+        {
+            "external_id": "crm-43",
+            "identities": [
+                {"platform": "x", "handle": "camille"},
+                {"platform": "x", "handle": "@Camille"},
+            ],
+        },
+        expect=200,
+    )  # the member the reply brought is folded in once, the handle given once
+    assert again["id"] == named["id"]
+    assert sorted(i["account_id"] or i["handle"] for i in again["identities"]) == [
+        "7007",
+        "@camille",
+    ]
