@@ -24,6 +24,7 @@ from publisher.system import migrate
 
 BEFORE_TALLIES = "e3a5c7e9b1d4"
 BEFORE_INTERACTIONS_BY_MEMBER = "f5b7d9a1c3e6"
+BEFORE_INTERACTIONS_BY_CAMPAIGN = "c7e9b1d3f5a7"
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -184,6 +185,40 @@ def test_stored_interactions_become_their_authors_members(empty_url):
     }
     naive = {n: when(h).replace(tzinfo=None) for n, h in ((1, 0), (2, 1), (3, 10))}
     assert first == naive
+
+
+def test_stored_interactions_carry_their_publications_campaign(empty_url):
+    migrate.upgrade(empty_url, BEFORE_INTERACTIONS_BY_CAMPAIGN)
+    engine = _orphans_allowed(empty_url)
+    at = T0.replace(tzinfo=None) if engine.dialect.name == "sqlite" else T0
+    tables = MetaData()
+    post, publication, interaction = (
+        Table(name, tables, autoload_with=engine) for name in ("post", "publication", "interaction")
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            insert(post).values(workspace_id=1, text="t", revision=1, content_hash="0" * 64,
+                                created_at=at, updated_at=at),
+            [{"id": 1, "campaign_id": 7}, {"id": 2, "campaign_id": 8}],
+        )  # fmt: skip
+        conn.execute(
+            insert(publication).values(workspace_id=1, channel_id=1, status="published",
+                                       scheduled_at=at, time_zone="UTC", due_at=at, attempts=1,
+                                       created_at=at, updated_at=at),
+            [{"id": 10, "post_id": 1}, {"id": 11, "post_id": 2}],
+        )  # fmt: skip
+        conn.execute(
+            insert(interaction).values(workspace_id=1, channel_id=1, platform="x", kind="like",
+                                       occurred_at=at, received_at=at),
+            [{"external_id": "on-10", "publication_id": 10},
+             {"external_id": "on-11", "publication_id": 11},
+             {"external_id": "follow", "publication_id": None}],
+        )  # fmt: skip
+    migrate.upgrade(empty_url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(text("SELECT external_id, campaign_id FROM interaction")).all())
+    engine.dispose()
+    assert found == {"on-10": 7, "on-11": 8, "follow": None}
 
 
 def _orphans_allowed(url: str):
