@@ -160,8 +160,16 @@ def authored_by(identity: MemberIdentity):
     )
     if identity.key.startswith("id:"):
         return on & (Interaction.author_id == identity.key.removeprefix("id:"))
-    # Handles as the network wrote them: any case, with or without the @.
-    return on & (func.lower(func.ltrim(Interaction.author_handle, "@")) == identity.key[1:])
+    # Handles as the network wrote them: any case, with or without the @; and when the
+    # member is known by account ids there, only from those (a handle changes hands).
+    ids = select(func.substr(MemberIdentity.key, 4)).where(
+        MemberIdentity.member_id == identity.member_id,
+        MemberIdentity.platform == identity.platform,
+        MemberIdentity.key.like("id:%"),
+    )
+    theirs = Interaction.author_id.is_(None) | Interaction.author_id.in_(ids) | ~ids.exists()
+    handle = func.lower(func.ltrim(Interaction.author_handle, "@"))
+    return on & (handle == identity.key[1:]) & theirs
 
 
 def claim(session: Session, identity: MemberIdentity) -> None:

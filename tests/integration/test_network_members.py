@@ -311,3 +311,39 @@ def test_the_same_account_twice_in_one_call_is_one_identity(api, runtime, at, pu
         "7007",
         "@camille",
     ]
+
+
+def test_a_handle_another_account_wrote_with_is_not_claimed_nor_erased(api, runtime, at, published):
+    now = at(datetime.now(UTC))
+    with runtime.session() as session:  # stored before anyone was tied: a new @bob's reply
+        session.add(
+            Interaction(
+                workspace_id=session.get(Channel, published["x"]["id"]).workspace_id,
+                channel_id=published["x"]["id"],
+                platform="x",
+                kind="reply",
+                external_id="555998",
+                author_id="2222",
+                author_handle="bob",
+                text="Not the old Bob",
+                occurred_at=now - timedelta(days=1),
+                received_at=now - timedelta(days=1),
+            )
+        )
+        session.commit()
+    old = api.post(
+        "/v1/members",
+        {
+            "external_id": "crm-44",
+            "identities": [
+                {"platform": "x", "account_id": "1111"},
+                {"platform": "x", "handle": "@bob"},
+            ],
+        },
+        expect=201,
+    )
+    assert api.get(f"/v1/members/{old['id']}/summary")["interactions"] == {}
+    api.call("POST", f"/v1/members/{old['id']}/erase", {"reason": "asked"}, as_="admin", expect=200)
+    with runtime.session() as session:
+        (reply,) = session.scalars(select(Interaction)).all()
+    assert (reply.member_id, reply.author_id, reply.text) == (None, "2222", "Not the old Bob")
