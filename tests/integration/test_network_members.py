@@ -25,6 +25,29 @@ def _reply(api, published, reply_id: str, author: tuple[str, str, str], at: date
     _hook(api, hooks_out.x_reply(account, reply_id, pub["external_id"], author, "Yes!", at))
 
 
+def _stored_untied(
+    runtime, published, reply_id: str, author: tuple, text: str, at: datetime
+) -> None:
+    """A reply on the channel as the engine stored them before it tied them to members."""
+    with runtime.session() as session:
+        session.add(
+            Interaction(
+                workspace_id=session.get(Channel, published["x"]["id"]).workspace_id,
+                channel_id=published["x"]["id"],
+                platform="x",
+                kind="reply",
+                external_id=reply_id,
+                author_id=author[0],
+                author_handle=author[1],
+                author_name=author[2],
+                text=text,
+                occurred_at=at,
+                received_at=at,
+            )
+        )
+        session.commit()
+
+
 def _by_account(api, **account) -> list[dict]:
     query = "&".join(f"{k}={v}" for k, v in {"platform": "x", **account}.items())
     return api.get(f"/v1/members?{query}")
@@ -228,23 +251,8 @@ def test_erasure_blanks_what_their_accounts_wrote_before_anyone_knew_them(
     now = at(datetime.now(UTC))
     _reply(api, published, "556009", FAN, now)
     (met,) = _by_account(api, account_id=FAN[0])
-    with runtime.session() as session:  # a reply stored before replies were tied to anyone
-        session.add(
-            Interaction(
-                workspace_id=session.get(Channel, published["x"]["id"]).workspace_id,
-                channel_id=published["x"]["id"],
-                platform="x",
-                kind="reply",
-                external_id="555999",
-                author_id=FAN[0],
-                author_handle=FAN[1],
-                author_name=FAN[2],
-                text="Before",
-                occurred_at=now - timedelta(days=1),
-                received_at=now - timedelta(days=1),
-            )
-        )
-        session.commit()
+    # A reply stored before replies were tied to anyone.
+    _stored_untied(runtime, published, "555999", FAN, "Before", now - timedelta(days=1))
     api.call("POST", f"/v1/members/{met['id']}/erase", {"reason": "asked"}, as_="admin", expect=200)
     with runtime.session() as session:
         rows = session.scalars(select(Interaction).order_by(Interaction.id)).all()
@@ -315,22 +323,9 @@ def test_the_same_account_twice_in_one_call_is_one_identity(api, runtime, at, pu
 
 def test_a_handle_another_account_wrote_with_is_not_claimed_nor_erased(api, runtime, at, published):
     now = at(datetime.now(UTC))
-    with runtime.session() as session:  # stored before anyone was tied: a new @bob's reply
-        session.add(
-            Interaction(
-                workspace_id=session.get(Channel, published["x"]["id"]).workspace_id,
-                channel_id=published["x"]["id"],
-                platform="x",
-                kind="reply",
-                external_id="555998",
-                author_id="2222",
-                author_handle="bob",
-                text="Not the old Bob",
-                occurred_at=now - timedelta(days=1),
-                received_at=now - timedelta(days=1),
-            )
-        )
-        session.commit()
+    # Stored before anyone was tied: a new @bob's reply.
+    bob = ("2222", "bob", None)
+    _stored_untied(runtime, published, "555998", bob, "Not the old Bob", now - timedelta(days=1))
     old = api.post(
         "/v1/members",
         {
