@@ -1,7 +1,7 @@
 """The sandbox's outgoing webhooks, shaped and signed as the platforms send them, so that
 the engine's /v1/hooks/{platform} is exercised as it will be in production.
 
-Meta (Webhooks for Pages, `feed` field; Instagram `comments` and `mentions` fields):
+Meta (Webhooks for Pages, `feed` and `mention` fields; Instagram `comments` and `mentions` fields):
 `{"object": "page" | "instagram", "entry": [{"id", "time", "changes": [{"field",
 "value"}]}]}`, signed `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, body)>`.
 X (Account Activity API): `{"for_user_id", "tweet_create_events" | "favorite_events" |
@@ -58,6 +58,36 @@ def meta_reaction(
         "verb": "add",
     }
     return _meta("page", page_id, "feed", value, at)
+
+
+def meta_mention(
+    page_id: str,
+    post_id: str,
+    author: tuple[str, str],
+    text: str,
+    at: datetime,
+    *,
+    comment_id: str | None = None,
+) -> dict[str, Any]:
+    """Someone named the Page (`@Page`) in a post, or with `comment_id` in a comment on
+    the post `post_id` (the Page's own, or anyone's). Source: Meta's Page webhooks
+    reference, `mention` field ("new mentions of a page, including mentions in comments,
+    posts, etc."; value: post_id, comment_id, item, verb, message, created_time), and the
+    Graph API v2.12 changelog: `sender_name` and `sender_id` were replaced by a single
+    `from` in mentions for Workplace only, so a Page's mention names its author with
+    `sender_id` and `sender_name`."""
+    value: dict[str, Any] = {
+        "post_id": post_id,
+        "sender_id": author[0],
+        "sender_name": author[1],
+        "message": text,
+        "created_time": int(at.timestamp()),
+        "item": "comment" if comment_id else "post",
+        "verb": "add",
+    }
+    if comment_id:
+        value["comment_id"] = comment_id
+    return _meta("page", page_id, "mention", value, at)
 
 
 def instagram_comment(

@@ -5,8 +5,9 @@ Meta (developers.facebook.com/docs/graph-api/webhooks/getting-started): a GET wi
 `hub.mode=subscribe`, `hub.verify_token` and `hub.challenge` is answered with the
 challenge when the token is ours; every POST carries `X-Hub-Signature-256:
 sha256=<hex HMAC-SHA256 of the raw body, keyed with the app secret>`. Page changes come
-as `{"object": "page", "entry": [{"id", "time", "changes": [{"field": "feed", "value":
-{...}}]}]}`, Instagram's as `{"object": "instagram", ...}` with `comments` and `mentions`.
+as `{"object": "page", "entry": [{"id", "time", "changes": [{"field": "feed" |
+"mention", "value": {...}}]}]}`, Instagram's as `{"object": "instagram", ...}` with
+`comments` and `mentions`.
 
 X's Account Activity API (docs.x.com/x-api/enterprise-gnip-2.0/fundamentals/account-
 activity): a GET with `crc_token` is answered `{"response_token": "sha256=<base64
@@ -108,9 +109,9 @@ def _meta_time(value: Any, fallback: datetime) -> datetime:
 
 
 def read_meta(payload: dict[str, Any]) -> list[Incoming]:
-    """A Page's feed changes (comments, reactions) and an Instagram account's comments and
-    mentions; anything else in the delivery is left out."""
-    found: list[Incoming] = []
+    """A Page's feed changes (comments, reactions) and mentions, and an Instagram
+    account's comments and mentions; anything else in the delivery is left out."""
+    found: list[Incoming | None] = []
     kind_of = payload.get("object")
     for entry in payload.get("entry") or []:
         account = str(entry.get("id", ""))
@@ -119,50 +120,85 @@ def read_meta(payload: dict[str, Any]) -> list[Incoming]:
             value = change.get("value") or {}
             field = change.get("field")
             if kind_of == "page" and field == "feed":
-                item, verb = value.get("item"), value.get("verb")
-                if verb != "add" or item not in ("comment", "reaction"):
-                    continue
-                author = value.get("from") or {}
-                if str(author.get("id", "")) == account:
-                    continue  # the Page's own comment or reaction: not someone engaging
-                post = str(value.get("post_id", "")) or None
-                found.append(
-                    Incoming(
-                        platform="facebook",
-                        account_id=account,
-                        kind="comment" if item == "comment" else "reaction",
-                        external_id=str(
-                            value.get("comment_id")
-                            or f"{post}:{author.get('id')}:{value.get('reaction_type')}"
-                        ),
-                        post_id=post,
-                        author_id=str(author.get("id")) if author.get("id") else None,
-                        author_handle=None,
-                        author_name=author.get("name"),
-                        text=value.get("message"),
-                        occurred_at=_meta_time(value.get("created_time"), at),
-                    )
-                )
+                found.append(_page_feed(account, value, at))
+            elif kind_of == "page" and field == "mention":
+                found.append(_page_mention(account, value, at))
             elif kind_of == "instagram" and field in ("comments", "mentions"):
-                author = value.get("from") or {}
-                if str(author.get("id", "")) == account:
-                    continue  # the account's own comment (its `from` is the account itself)
-                media = value.get("media") or {}
-                found.append(
-                    Incoming(
-                        platform="instagram",
-                        account_id=account,
-                        kind="comment" if field == "comments" else "mention",
-                        external_id=str(value.get("id") or value.get("comment_id") or ""),
-                        post_id=str(media.get("id") or value.get("media_id") or "") or None,
-                        author_id=str(author.get("id")) if author.get("id") else None,
-                        author_handle=author.get("username"),
-                        author_name=None,
-                        text=value.get("text"),
-                        occurred_at=at,
-                    )
-                )
-    return [i for i in found if i.external_id]
+                found.append(_instagram(account, field, value, at))
+    return [i for i in found if i is not None and i.external_id]
+
+
+def _page_feed(account: str, value: dict[str, Any], at: datetime) -> Incoming | None:
+    """A comment on or a reaction to a post of the Page's feed."""
+    item, verb = value.get("item"), value.get("verb")
+    if verb != "add" or item not in ("comment", "reaction"):
+        return None
+    author = value.get("from") or {}
+    if str(author.get("id", "")) == account:
+        return None  # the Page's own comment or reaction: not someone engaging
+    post = str(value.get("post_id", "")) or None
+    return Incoming(
+        platform="facebook",
+        account_id=account,
+        kind="comment" if item == "comment" else "reaction",
+        external_id=str(
+            value.get("comment_id") or f"{post}:{author.get('id')}:{value.get('reaction_type')}"
+        ),
+        post_id=post,
+        author_id=str(author.get("id")) if author.get("id") else None,
+        author_handle=None,
+        author_name=author.get("name"),
+        text=value.get("message"),
+        occurred_at=_meta_time(value.get("created_time"), at),
+    )
+
+
+def _page_mention(account: str, value: dict[str, Any], at: datetime) -> Incoming | None:
+    """Someone named the Page in a post or a comment (the Page `mention` field: post_id,
+    comment_id, item, verb, message, created_time; its author as sender_id and
+    sender_name, or as `from` for Workplace, per Graph API v2.12's changelog). A comment
+    on one of the Page's own posts (a post id is `<owner>_<post>`) is a comment on it, as
+    the `feed` field also reports it: one interaction, whichever comes first."""
+    if value.get("verb") != "add":
+        return None
+    author = value.get("from") or {}
+    author_id = str(value.get("sender_id") or author.get("id") or "") or None
+    if author_id == account:
+        return None  # the Page naming itself
+    post = str(value.get("post_id", "")) or None
+    comment = str(value.get("comment_id") or "") if value.get("item") == "comment" else ""
+    on_our_feed = post is not None and post.startswith(f"{account}_")
+    return Incoming(
+        platform="facebook",
+        account_id=account,
+        kind="comment" if comment and on_our_feed else "mention",
+        external_id=comment or post or "",
+        post_id=post,
+        author_id=author_id,
+        author_handle=None,
+        author_name=value.get("sender_name") or author.get("name"),
+        text=value.get("message"),
+        occurred_at=_meta_time(value.get("created_time"), at),
+    )
+
+
+def _instagram(account: str, field: str, value: dict[str, Any], at: datetime) -> Incoming | None:
+    author = value.get("from") or {}
+    if str(author.get("id", "")) == account:
+        return None  # the account's own comment (its `from` is the account itself)
+    media = value.get("media") or {}
+    return Incoming(
+        platform="instagram",
+        account_id=account,
+        kind="comment" if field == "comments" else "mention",
+        external_id=str(value.get("id") or value.get("comment_id") or ""),
+        post_id=str(media.get("id") or value.get("media_id") or "") or None,
+        author_id=str(author.get("id")) if author.get("id") else None,
+        author_handle=author.get("username"),
+        author_name=None,
+        text=value.get("text"),
+        occurred_at=at,
+    )
 
 
 def _x_time(event: dict[str, Any]) -> datetime:

@@ -237,3 +237,26 @@ def test_the_accounts_own_likes_follows_and_comments_are_not_interactions(api, p
     )
     assert _post(api, "facebook", reply, APP_SECRET)[1] == {"received": 0, "stored": 0}
     assert api.get("/v1/interactions") == []
+
+
+def test_a_facebook_mention_is_stored_once_and_its_author_is_a_member(api, published):
+    """A comment on our post naming the Page comes by the `feed` and the `mention`
+    fields: one comment of the publication. A post naming the Page is a mention, of no
+    publication; its author is a member of the community, known by their account."""
+    fb, now = published["fb"], datetime.now(UTC)
+    page = published["fb_channel"]["external_account_id"]
+    tagged = hooks_out.meta_mention(
+        page, fb["external_id"], FAN, "@Acme which room?", now, comment_id="c-7"
+    )
+    assert _post(api, "facebook", tagged, APP_SECRET) == (200, {"received": 1, "stored": 1})
+    comment = hooks_out.meta_comment(page, fb["external_id"], "c-7", FAN, "@Acme which room?", now)
+    assert _post(api, "facebook", comment, APP_SECRET) == (200, {"received": 1, "stored": 0})
+    (seen,) = api.get(f"/v1/interactions?publication_id={fb['id']}")
+    assert (seen["kind"], seen["external_id"]) == ("comment", "c-7")
+    elsewhere = hooks_out.meta_mention(page, "5005_77", ("9002", "Dana"), "Go see @Acme", now)
+    assert _post(api, "facebook", elsewhere, APP_SECRET) == (200, {"received": 1, "stored": 1})
+    (mention,) = api.get("/v1/interactions?kind=mention")
+    assert (mention["publication_id"], mention["post_id"]) == (None, "5005_77")
+    assert (mention["author_id"], mention["text"]) == ("9002", "Go see @Acme")
+    (dana,) = api.get("/v1/members?platform=facebook&account_id=9002")
+    assert api.get(f"/v1/members/{dana['id']}/summary")["interactions"] == {"mention": 1}
