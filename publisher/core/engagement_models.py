@@ -137,6 +137,29 @@ class MemberIdentity(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class ForgottenIdentity(SQLModel, table=True):
+    """An identity of a member whose personal data was erased, kept as a digest only
+    (publisher/engage/forgotten.py): what that account does on the network again is
+    counted, anonymous, and makes no member of them, until your systems give the identity
+    to a member again. `member_id` is the erased (anonymous) member: which identities
+    were one person's."""
+
+    __tablename__ = "forgotten_identity"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "platform", "digest", name="uq_forgotten_identity"),
+        Index("ix_forgotten_identity_member", "member_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    member_id: int = Field(foreign_key="member.id")
+    platform: str = Field(max_length=40)
+    # A handle (else an account id): a handle names only some authors (forgotten.names).
+    by_handle: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    digest: str = Field(max_length=64)  # SHA-256 of the workspace, platform and key
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Conversion(SQLModel, table=True):
     """Something the client's systems report as a result (a sign-up, a referral, a
     subscription, a purchase, their own kind), attributed to a campaign, a member and

@@ -367,6 +367,7 @@ class DispatcherLease(SQLModel, table=True):
 # Engagement's tables live beside (publisher/core/engagement_models.py): here for one import.
 from publisher.core.engagement_models import (  # noqa: E402
     Conversion,
+    ForgottenIdentity,
     InboundDelivery,
     Interaction,
     Member,
@@ -378,6 +379,7 @@ from publisher.core.oauth_models import OAuthGrant  # noqa: E402
 
 __all__ = [
     "Conversion",
+    "ForgottenIdentity",
     "InboundDelivery",
     "Interaction",
     "Member",

@@ -1,7 +1,8 @@
 """Interactions: what people did with a channel's account and its posts, from the
 platforms' signed webhooks (publisher/engage/hooks.py reads them). Each is stored once
 per channel (the platform's id), tied to the publication whose post it is on and to the
-member its author is (publisher/engage/authors.py), in every workspace that has a
+member its author is (publisher/engage/authors.py; anonymous when its author is someone
+whose data was erased: publisher/engage/forgotten.py), in every workspace that has a
 channel for that account. A delivery is taken once: its digest is
 kept, and the same body again is a replay."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select
@@ -18,7 +20,7 @@ from sqlmodel import Session
 from publisher.core.errors import Unauthenticated
 from publisher.core.models import Channel, InboundDelivery, Interaction, Post, Publication
 from publisher.core.workspaces import Actor
-from publisher.engage import authors
+from publisher.engage import authors, forgotten
 from publisher.engage.hooks import MAX_AGE_S, Incoming
 
 
@@ -69,13 +71,14 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
             )
             if exists is not None:
                 continue  # the platform said it again: once is enough
+            said = _as_told(session, channel.workspace_id, event)
             author = authors.author_member(
                 session,
                 channel.workspace_id,
                 event.platform,
-                event.author_id,
-                event.author_handle,
-                event.author_name,
+                said.author_id,
+                said.author_handle,
+                said.author_name,
                 at=event.occurred_at,
                 now=now,
             )
@@ -89,10 +92,10 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
                 kind=event.kind,
                 external_id=event.external_id[:200],
                 post_id=event.post_id[:200] if event.post_id else None,
-                author_id=event.author_id[:200] if event.author_id else None,
-                author_handle=(event.author_handle or None) and event.author_handle[:200],
-                author_name=(event.author_name or None) and event.author_name[:200],
-                text=event.text[:10000] if event.text else None,
+                author_id=said.author_id[:200] if said.author_id else None,
+                author_handle=(said.author_handle or None) and said.author_handle[:200],
+                author_name=(said.author_name or None) and said.author_name[:200],
+                text=said.text[:10000] if said.text else None,
                 occurred_at=event.occurred_at,
                 received_at=now,
                 member_id=author,
@@ -106,6 +109,18 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
                 authors.seen(session, author, event.occurred_at)
             stored += 1
     return stored
+
+
+def _as_told(session: Session, workspace_id: int, event: Incoming) -> Incoming:
+    """The event as the workspace keeps it: without who wrote it and what, when its
+    author is someone whose data was erased and no member now (publisher/engage/
+    forgotten.py)."""
+    platform, author_id, handle = event.platform, event.author_id, event.author_handle
+    if not forgotten.names(session, workspace_id, platform, author_id, handle):
+        return event
+    if authors.member_of(session, workspace_id, platform, author_id, handle) is not None:
+        return event
+    return replace(event, author_id=None, author_handle=None, author_name=None, text=None)
 
 
 def forget_deliveries(session: Session, *, now: datetime) -> int:

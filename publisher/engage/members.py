@@ -22,7 +22,7 @@ from publisher.core.models import (
     MemberIdentity,
 )
 from publisher.core.workspaces import Actor, Permission, owned
-from publisher.engage import authors
+from publisher.engage import authors, forgotten
 from publisher.engage.figures import label
 from publisher.engage.schemas import IdentityIn
 from publisher.record import events
@@ -97,6 +97,7 @@ def create_identities(
                 session.add(made)
         except IntegrityError as exc:  # taken at the same moment by another call
             raise Conflict(f"{identity.platform} {key} was just given to another member") from exc
+        forgotten.lift(session, actor.workspace_id, platform, key)
         authors.claim(session, made)
 
 
@@ -262,6 +263,7 @@ def erase_member(
         select(MemberIdentity).where(MemberIdentity.member_id.in_(ids))
     ).all()
     _forget_interactions(session, ids, identities)
+    forgotten.remember(session, identities, now=now)
     for identity in identities:
         session.delete(identity)
     for person in people:
