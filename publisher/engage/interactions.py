@@ -9,11 +9,12 @@ kept, and the same body again is a replay."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import String, cast, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -147,10 +148,17 @@ def _publication_of(
     ).first()
     if found is not None:
         return found.id, found.campaign_id
+    # The threads whose parts' text holds the id quoted (as the JSON column writes it):
+    # the few candidates are read, not every thread of the channel, then checked.
+    quoted = json.dumps(post_id).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     threads = session.execute(
         select(Publication.id, Publication.part_ids, Post.campaign_id)
         .join(Post, Post.id == Publication.post_id)
-        .where(Publication.channel_id == channel.id, Publication.part_ids.is_not(None))
+        .where(
+            Publication.channel_id == channel.id,
+            Publication.part_ids.is_not(None),
+            cast(Publication.part_ids, String).like(f"%{quoted}%", escape="\\"),
+        )
     ).all()
     return next(
         ((pid, campaign) for pid, parts, campaign in threads if post_id in (parts or [])),
