@@ -98,17 +98,19 @@ def instagram_comment(
     text: str,
     at: datetime,
     *,
-    author_id: str | None = None,
+    own: bool = False,
 ) -> dict[str, Any]:
     """A comment on one of the account's media; its `from` is the commenter (their
-    Instagram-scoped id, or `author_id`: the account's own id when it is the account's
-    own comment)."""
+    Instagram-scoped id and username). With `own`, the account's own comment: Meta's
+    Self Messaging page ("Self comment webhook": when the professional account comments
+    on its own post, a comments webhook is generated with `self_ig_scoped_id`, the IGSID
+    of the account) shows `from.id` as the account's own id (the entry's) beside it."""
+    author: dict[str, str] = {"id": f"17841{abs(hash(username)) % 10**10:010d}"}
+    if own:
+        author = {"id": ig_user, "self_ig_scoped_id": f"21057{abs(hash(ig_user)) % 10**10:010d}"}
     value = {
         "id": comment_id,
-        "from": {
-            "id": author_id or f"17841{abs(hash(username)) % 10**10:010d}",
-            "username": username,
-        },
+        "from": {**author, "username": username},
         "media": {"id": media_id, "media_product_type": "FEED"},
         "text": text,
     }

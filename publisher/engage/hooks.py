@@ -185,7 +185,8 @@ def _page_mention(account: str, value: dict[str, Any], at: datetime) -> Incoming
 def _instagram(account: str, field: str, value: dict[str, Any], at: datetime) -> Incoming | None:
     author = value.get("from") or {}
     if str(author.get("id", "")) == account:
-        return None  # the account's own comment (its `from` is the account itself)
+        return None  # the account's own comment: `from.id` is the account (Meta's "Self
+        # comment webhook", Instagram Self Messaging page)
     media = value.get("media") or {}
     return Incoming(
         platform="instagram",

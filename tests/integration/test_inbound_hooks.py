@@ -199,7 +199,7 @@ def test_an_instagram_comment_on_our_media(api, scenario, runtime, hooked):
         "acme",
         "Thank you!",
         datetime.now(UTC),
-        author_id=insta["external_account_id"],  # the account answers under its media
+        own=True,  # the account answers under its media
     )
     assert _post(api, "instagram", own, APP_SECRET)[0] == 200
     assert len(api.get(f"/v1/interactions?publication_id={pub['id']}")) == 1
