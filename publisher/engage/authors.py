@@ -143,6 +143,11 @@ def standing(session: Session, member_id: int) -> int:
     return member_id
 
 
+def erased(session: Session, member_id: int) -> bool:
+    """Whether the member's data was erased (an erasure that held their row has ended)."""
+    return session.scalar(select(Member.erased_at).where(Member.id == member_id)) is not None
+
+
 def seen(session: Session, member_id: int, at: datetime) -> None:
     """The member was active at `at`: their first sighting is no later than that."""
     session.execute(

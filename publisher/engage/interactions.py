@@ -83,6 +83,10 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
                 at=event.occurred_at,
                 now=now,
             )
+            if author is not None and authors.erased(session, author):
+                # Erased while this delivery was stored (its row, held, said so once the
+                # erasure ended): what they do is forgotten too.
+                said, author = _unnamed(said), None
             publication_id, campaign_id = _publication_of(session, channel, event.post_id)
             row = insert(Interaction).values(
                 workspace_id=channel.workspace_id,
@@ -121,6 +125,10 @@ def _as_told(session: Session, workspace_id: int, event: Incoming) -> Incoming:
         return event
     if authors.member_of(session, workspace_id, platform, author_id, handle) is not None:
         return event
+    return _unnamed(event)
+
+
+def _unnamed(event: Incoming) -> Incoming:
     return replace(event, author_id=None, author_handle=None, author_name=None, text=None)
 
 

@@ -252,7 +252,17 @@ def erase_member(
     they are and what they wrote in their interactions. Their rows stay, anonymous: the
     results, the recruits and the interactions still count. Audited, with no personal data."""
     actor.require(Permission.MANAGE_MEMBERS)
-    member = owned(session, Member, member_id, actor, noun="member")
+    # Their row held first: a delivery tying an interaction to them (it holds the row for
+    # share) ends before their interactions are blanked, or waits and finds them erased.
+    member = owned(
+        session,
+        Member,
+        member_id,
+        actor,
+        noun="member",
+        with_for_update=True,
+        populate_existing=True,
+    )
     if member.merged_into is not None:
         raise Conflict(
             f"member {member.id} was merged into member {member.merged_into}: erase that one"

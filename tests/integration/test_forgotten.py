@@ -109,3 +109,23 @@ def test_your_systems_giving_the_identity_again_lifts_it(api, runtime, at, publi
     stored = _stored(runtime, "557034")
     assert (stored.author_id, stored.author_handle) == ("8228", "camille")
     assert stored.member_id not in (None, back["id"])
+
+
+def test_a_reply_stored_while_its_author_is_erased_is_forgotten_too(api, runtime, at, published):
+    """A delivery that found the member by an identity an erasure was deleting waits on
+    the member's row, then finds them erased: as it would then see them (erased, the
+    identity not yet gone from its view), the reply is stored anonymous and untied."""
+    now = at(datetime.now(UTC))
+    _reply(api, published, "557041", FAN, now - timedelta(minutes=10))
+    (met,) = _by_account(api, account_id=FAN[0])
+    with runtime.session() as session:
+        session.get(Member, met["id"]).erased_at = now - timedelta(minutes=8)
+        session.commit()
+    _reply(api, published, "557042", FAN, now - timedelta(minutes=5))
+    stored = _stored(runtime, "557042")
+    assert (stored.author_id, stored.author_handle, stored.text, stored.member_id) == (
+        None,
+        None,
+        None,
+        None,
+    )
