@@ -167,6 +167,8 @@ def _member(
     )
     if found is not None:
         found = members.current(session, found)  # merged: the member who stands for them
+        if found.erased_at is not None:
+            raise Conflict(f"member {found.id}'s data was erased: nothing more is kept of them")
         members.create_identities(session, actor, found, data.identities, now=now)
         if data.name and not found.name:
             found.name = data.name

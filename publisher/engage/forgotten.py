@@ -1,11 +1,12 @@
-"""Forgotten identities: a member's personal data erased on request stays erased. Each
-identity erasure deletes is kept as a digest only (SHA-256 of the workspace, the
-network and the key: it names no one, and confirms a guess only to whoever reads the
-database); an author it names is stored anonymous (no account, handle, name or words)
-and makes no member. An account id names its author; a handle does only when the
-erased member was known by no account id there, or by this one (a handle changes
-hands). Your systems giving one of those identities to a member again lifts them: they
-came back."""
+"""Forgotten people: a member's personal data erased on request stays erased. Their
+interactions are blanked (`blank`); each identity the erasure deletes is kept as a digest
+only (SHA-256 of the workspace, the network and the key: it names no one, and confirms
+a guess only to whoever reads the database). An author it names is stored anonymous (no
+account, handle, name or words; the platform's id a digest, `opaque`) and makes no
+member. An account id names its author; a handle does only when the erased member was
+known by no account id there (a handle changes hands). Your systems giving their account
+id to a member again lifts them on that network (they came back); their handle, only the
+handle when they had an account id there."""
 
 from __future__ import annotations
 
@@ -13,28 +14,61 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlmodel import Session
 
-from publisher.core.models import ForgottenIdentity, MemberIdentity
-from publisher.engage.authors import handle_key
+from publisher.core.models import ForgottenIdentity, Interaction, MemberIdentity
+from publisher.engage.authors import authored_by, handle_key
+
+OPAQUE = "sha256:"  # what a forgotten interaction's platform id starts with
 
 
 def digest(workspace_id: int, platform: str, key: str) -> str:
+    """The digest an identity is kept as: SHA-256 of the workspace, network and key."""
     return hashlib.sha256(f"{workspace_id}\n{platform}\n{key}".encode()).hexdigest()
+
+
+def opaque(external_id: str) -> str:
+    """A forgotten interaction's platform id, kept only to know it again (a Facebook post
+    id holds its author's account id): SHA-256 of it."""
+    if external_id.startswith(OPAQUE):
+        return external_id
+    return OPAQUE + hashlib.sha256(external_id.encode()).hexdigest()
+
+
+def blank(session: Session, ids: Sequence[int], identities: Sequence[MemberIdentity]) -> None:
+    """Who the erased members `ids` were and what they wrote, in their interactions (theirs,
+    and any their identities wrote that were tied to no one): gone, the platform's id of
+    each kept as a digest (`opaque`), the post only when it is a publication's. The
+    interactions (kind, time, publication, member: anonymous now) stay, for the counts."""
+    theirs = Interaction.member_id.in_(ids)
+    for identity in identities:
+        theirs = theirs | (Interaction.member_id.is_(None) & authored_by(identity))
+    rows = session.execute(select(Interaction.id, Interaction.external_id).where(theirs)).all()
+    if not rows:
+        return
+    table = Interaction.__table__
+    session.connection().execute(
+        update(table)
+        .where(table.c.id == bindparam("row"))
+        .values(
+            external_id=bindparam("opaque"),
+            post_id=case((table.c.publication_id.is_(None), None), else_=table.c.post_id),
+            author_id=None,
+            author_handle=None,
+            author_name=None,
+            text=None,
+        ),
+        [{"row": row.id, "opaque": opaque(row.external_id)} for row in rows],
+    )
 
 
 def remember(session: Session, identities: Sequence[MemberIdentity], *, now: datetime) -> None:
     """Keep the digests of an erased member's identities (`member_id`: who they were)."""
     for identity in identities:
         kept = digest(identity.workspace_id, identity.platform, identity.key)
-        known = select(ForgottenIdentity.id).where(
-            ForgottenIdentity.workspace_id == identity.workspace_id,
-            ForgottenIdentity.platform == identity.platform,
-            ForgottenIdentity.digest == kept,
-        )
-        if session.scalar(known) is None:  # one erased before: it stays theirs
-            session.add(
+        if _kept(session, identity.workspace_id, identity.platform, kept) is None:
+            session.add(  # (one erased before stays the first one's)
                 ForgottenIdentity(
                     workspace_id=identity.workspace_id,
                     member_id=identity.member_id,
@@ -48,22 +82,23 @@ def remember(session: Session, identities: Sequence[MemberIdentity], *, now: dat
 
 
 def lift(session: Session, workspace_id: int, platform: str, key: str) -> None:
-    """Your systems gave this identity to a member: the person it was is no longer
-    forgotten on that network (their other identities there neither)."""
-    kept = session.scalar(
-        select(ForgottenIdentity).where(
-            ForgottenIdentity.workspace_id == workspace_id,
+    """Your systems gave this identity to a member. An account id: the person it was is
+    no longer forgotten on that network (their handles there neither). A handle: only
+    it, when the person was known by an account id there (the handle may have changed
+    hands; their account stays forgotten)."""
+    kept = _kept(session, workspace_id, platform, digest(workspace_id, platform, key))
+    if kept is None:
+        return
+    if kept.by_handle and _has_account(session, kept.member_id, platform):
+        session.delete(kept)
+        session.flush()
+        return
+    session.execute(
+        delete(ForgottenIdentity).where(
+            ForgottenIdentity.member_id == kept.member_id,
             ForgottenIdentity.platform == platform,
-            ForgottenIdentity.digest == digest(workspace_id, platform, key),
         )
     )
-    if kept is not None:
-        session.execute(
-            delete(ForgottenIdentity).where(
-                ForgottenIdentity.member_id == kept.member_id,
-                ForgottenIdentity.platform == platform,
-            )
-        )
 
 
 def names(
@@ -72,31 +107,44 @@ def names(
     platform: str,
     author_id: str | None,
     author_handle: str | None,
-) -> bool:
-    """Whether this author is someone whose data was erased."""
-
-    def found(key: str) -> ForgottenIdentity | None:
-        return session.scalar(
-            select(ForgottenIdentity).where(
-                ForgottenIdentity.workspace_id == workspace_id,
-                ForgottenIdentity.platform == platform,
-                ForgottenIdentity.digest == digest(workspace_id, platform, key),
-            )
-        )
-
-    if author_id and found(f"id:{author_id}") is not None:
-        return True
+) -> str | None:
+    """What names this author as someone whose data was erased: "account" (their account
+    id), "handle", or None."""
+    if author_id and _kept(session, workspace_id, platform, _of(workspace_id, platform, author_id)):
+        return "account"
     if not author_handle or not author_handle.strip("@"):
-        return False
-    by_handle = found(handle_key(author_handle))
+        return None
+    key = handle_key(author_handle)
+    by_handle = _kept(session, workspace_id, platform, digest(workspace_id, platform, key))
     if by_handle is None:
-        return False
-    if not author_id:
-        return True
+        return None
     # Known by account ids there: the handle names them only from one of those.
+    if author_id and _has_account(session, by_handle.member_id, platform):
+        return None
+    return "handle"
+
+
+def _of(workspace_id: int, platform: str, account_id: str) -> str:
+    return digest(workspace_id, platform, f"id:{account_id}")
+
+
+def _kept(
+    session: Session, workspace_id: int, platform: str, kept: str
+) -> ForgottenIdentity | None:
+    return session.scalar(
+        select(ForgottenIdentity).where(
+            ForgottenIdentity.workspace_id == workspace_id,
+            ForgottenIdentity.platform == platform,
+            ForgottenIdentity.digest == kept,
+        )
+    )
+
+
+def _has_account(session: Session, member_id: int, platform: str) -> bool:
+    """Whether the erased member was known by an account id on the platform."""
     ids = select(ForgottenIdentity.id).where(
-        ForgottenIdentity.member_id == by_handle.member_id,
+        ForgottenIdentity.member_id == member_id,
         ForgottenIdentity.platform == platform,
         ForgottenIdentity.by_handle.is_(False),
     )
-    return session.scalar(ids.limit(1)) is None
+    return session.scalar(ids.limit(1)) is not None

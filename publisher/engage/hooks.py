@@ -184,9 +184,10 @@ def _page_mention(account: str, value: dict[str, Any], at: datetime) -> Incoming
 
 def _instagram(account: str, field: str, value: dict[str, Any], at: datetime) -> Incoming | None:
     author = value.get("from") or {}
+    # The account's own comment: its `from.id` is the account (Meta's "Self comment
+    # webhook", Instagram Self Messaging page).
     if str(author.get("id", "")) == account:
-        return None  # the account's own comment: `from.id` is the account (Meta's "Self
-        # comment webhook", Instagram Self Messaging page)
+        return None
     media = value.get("media") or {}
     return Incoming(
         platform="instagram",

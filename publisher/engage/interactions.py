@@ -63,31 +63,36 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
             )
         ).all()
         for channel in channels:
+            known = (event.external_id[:200], forgotten.opaque(event.external_id))
             exists = session.scalar(
                 select(Interaction.id).where(
                     Interaction.channel_id == channel.id,
                     Interaction.kind == event.kind,
-                    Interaction.external_id == event.external_id[:200],
+                    Interaction.external_id.in_(known),
                 )
             )
             if exists is not None:
                 continue  # the platform said it again: once is enough
             said = _as_told(session, channel.workspace_id, event)
-            author = authors.author_member(
-                session,
-                channel.workspace_id,
-                event.platform,
-                said.author_id,
-                said.author_handle,
-                said.author_name,
-                at=event.occurred_at,
-                now=now,
-            )
+            author = None
+            if said is event:  # (unnamed: no one's)
+                author = authors.author_member(
+                    session,
+                    channel.workspace_id,
+                    event.platform,
+                    said.author_id,
+                    said.author_handle,
+                    said.author_name,
+                    at=event.occurred_at,
+                    now=now,
+                )
             if author is not None and authors.erased(session, author):
                 # Erased while this delivery was stored (its row, held, said so once the
                 # erasure ended): what they do is forgotten too.
-                said, author = _unnamed(said), None
+                said, author = _unnamed(event), None
             publication_id, campaign_id = _publication_of(session, channel, event.post_id)
+            if said is not event:  # forgotten: where it was, only when on one of ours
+                said = replace(said, post_id=said.post_id if publication_id else None)
             row = insert(Interaction).values(
                 workspace_id=channel.workspace_id,
                 channel_id=channel.id,
@@ -95,8 +100,8 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
                 campaign_id=campaign_id,
                 platform=event.platform,
                 kind=event.kind,
-                external_id=event.external_id[:200],
-                post_id=event.post_id[:200] if event.post_id else None,
+                external_id=said.external_id[:200],
+                post_id=said.post_id[:200] if said.post_id else None,
                 author_id=said.author_id[:200] if said.author_id else None,
                 author_handle=(said.author_handle or None) and said.author_handle[:200],
                 author_name=(said.author_name or None) and said.author_name[:200],
@@ -117,19 +122,29 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
 
 
 def _as_told(session: Session, workspace_id: int, event: Incoming) -> Incoming:
-    """The event as the workspace keeps it: without who wrote it and what, when its
-    author is someone whose data was erased and no member now (publisher/engage/
-    forgotten.py)."""
+    """The event as the workspace keeps it: unnamed (publisher/engage/forgotten.py) when
+    its author is someone whose data was erased and no member now (by their account id,
+    when that is what names them)."""
     platform, author_id, handle = event.platform, event.author_id, event.author_handle
-    if not forgotten.names(session, workspace_id, platform, author_id, handle):
+    named_by = forgotten.names(session, workspace_id, platform, author_id, handle)
+    if named_by is None:
         return event
-    if authors.member_of(session, workspace_id, platform, author_id, handle) is not None:
+    by = (author_id, None) if named_by == "account" else (author_id, handle)
+    if authors.member_of(session, workspace_id, platform, *by) is not None:
         return event
     return _unnamed(event)
 
 
 def _unnamed(event: Incoming) -> Incoming:
-    return replace(event, author_id=None, author_handle=None, author_name=None, text=None)
+    """Without who wrote it and what; its platform id kept only to know it again."""
+    return replace(
+        event,
+        external_id=forgotten.opaque(event.external_id),
+        author_id=None,
+        author_handle=None,
+        author_name=None,
+        text=None,
+    )
 
 
 def forget_deliveries(session: Session, *, now: datetime) -> int:

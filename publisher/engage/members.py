@@ -61,6 +61,8 @@ def create_identities(
     are the same person). A merged member's go to the one that stands for them."""
     actor.require(Permission.WRITE_CONTENT)
     member = current(session, member)
+    if member.erased_at is not None and identities:
+        raise Conflict(f"member {member.id}'s data was erased: give these to a new member")
     wanted = {(i.platform, key_of(i)): i for i in identities}  # the same one twice: once
     for (platform, key), identity in wanted.items():
         held = session.scalar(
@@ -272,7 +274,7 @@ def erase_member(
     identities = session.scalars(
         select(MemberIdentity).where(MemberIdentity.member_id.in_(ids))
     ).all()
-    _forget_interactions(session, ids, identities)
+    forgotten.blank(session, ids, identities)
     forgotten.remember(session, identities, now=now)
     for identity in identities:
         session.delete(identity)
@@ -301,23 +303,6 @@ def _merged_into(session: Session, member: Member) -> list[Member]:
         found += rows
         frontier = [r.id for r in rows]
     return found
-
-
-def _forget_interactions(
-    session: Session, ids: Sequence[int], identities: Sequence[MemberIdentity]
-) -> None:
-    """Who they were and what they wrote, in their interactions (theirs, and any their
-    identities wrote that were tied to no one): gone; the interactions (their kind, time,
-    publication and member, anonymous now) stay, for the counts."""
-    theirs = Interaction.member_id.in_(ids)
-    for identity in identities:
-        theirs = theirs | (Interaction.member_id.is_(None) & authors.authored_by(identity))
-    session.execute(
-        update(Interaction)
-        .where(theirs)
-        .values(author_id=None, author_handle=None, author_name=None, text=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _audit(

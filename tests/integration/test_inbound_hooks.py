@@ -260,3 +260,32 @@ def test_a_facebook_mention_is_stored_once_and_its_author_is_a_member(api, publi
     assert (mention["author_id"], mention["text"]) == ("9002", "Go see @Acme")
     (dana,) = api.get("/v1/members?platform=facebook&account_id=9002")
     assert api.get(f"/v1/members/{dana['id']}/summary")["interactions"] == {"mention": 1}
+
+
+def test_a_facebook_comment_reported_first_by_the_feed_is_not_stored_again_as_a_mention(
+    api, published
+):
+    fb, now = published["fb"], datetime.now(UTC)
+    page = published["fb_channel"]["external_account_id"]
+    comment = hooks_out.meta_comment(page, fb["external_id"], "c-8", FAN, "@Acme hello", now)
+    assert _post(api, "facebook", comment, APP_SECRET) == (200, {"received": 1, "stored": 1})
+    tagged = hooks_out.meta_mention(
+        page, fb["external_id"], FAN, "@Acme hello", now, comment_id="c-8"
+    )
+    assert _post(api, "facebook", tagged, APP_SECRET) == (200, {"received": 1, "stored": 0})
+    assert [i["kind"] for i in api.get("/v1/interactions")] == ["comment"]
+
+
+def test_a_forgotten_persons_facebook_mention_keeps_no_trace_of_them(api, runtime, published):
+    """A Facebook post id holds its author's account id: the mention of someone whose
+    data was erased keeps neither (its id a digest, no post)."""
+    now, page = datetime.now(UTC), published["fb_channel"]["external_account_id"]
+    first = hooks_out.meta_mention(page, "9002_1", ("9002", "Dana"), "Hi @Acme", now)
+    assert _post(api, "facebook", first, APP_SECRET)[0] == 200
+    (dana,) = api.get("/v1/members?platform=facebook&account_id=9002")
+    api.call("POST", f"/v1/members/{dana['id']}/erase", {"reason": "asked"}, as_="admin")
+    again = hooks_out.meta_mention(page, "9002_2", ("9002", "Dana"), "Again @Acme", now)
+    assert _post(api, "facebook", again, APP_SECRET) == (200, {"received": 1, "stored": 1})
+    kept = api.get("/v1/interactions?kind=mention")
+    assert len(kept) == 2 and not any("9002" in str(i) or "Dana" in str(i) for i in kept)
+    assert api.get("/v1/members?platform=facebook&account_id=9002") == []
