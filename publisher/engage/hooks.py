@@ -93,67 +93,121 @@ def x_crc_answer(crc_token: str, consumer_secret: str) -> str | None:
     return x_sign(crc_token.encode(), consumer_secret)
 
 
-def _epoch(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
+class Unreadable(ValueError):
+    """An event of a signed delivery the reader cannot make sense of: it is left out,
+    the rest of the delivery is stored."""
 
 
-def _meta_time(value: Any, fallback: datetime) -> datetime:
-    if isinstance(value, int | float):
+def _s(value: Any) -> str | None:
+    """A value the platform sends as a string (or a number): as text, without NULs;
+    anything else (null, an object, a list) is none."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value).replace("\x00", "") or None
+
+
+def _d(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _l(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _epoch(seconds: Any) -> datetime:
+    """A time in seconds since 1970, or Unreadable."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float | str):
+        raise Unreadable(f"not a time: {seconds!r}")
+    try:
+        return datetime.fromtimestamp(float(seconds), UTC)
+    except (OverflowError, OSError, ValueError):
+        raise Unreadable(f"not a time: {seconds!r}") from None
+
+
+def _meta_time(value: Any, fallback: datetime | None) -> datetime:
+    """Meta's time (seconds, or ISO 8601 with +0000), else `fallback`, else Unreadable."""
+    try:
+        if isinstance(value, str) and value.replace(".", "", 1).isdigit():
+            value = float(value)
+        if isinstance(value, str):
+            found = datetime.fromisoformat(value.replace("+0000", "+00:00"))
+            return found if found.tzinfo else found.replace(tzinfo=UTC)
+        if not isinstance(value, bool) and isinstance(value, int | float) and value > 1e11:
+            value = value / 1000  # milliseconds (as Messenger's entries carry them)
         return _epoch(value)
-    if isinstance(value, str):
+    except (Unreadable, ValueError):
+        if fallback is None:
+            raise Unreadable(f"not a time: {value!r}") from None
+        return fallback
+
+
+def _each(events: list[dict[str, Any]], read) -> list[Incoming]:
+    """Each event read, leaving out those that cannot be (and those read as nothing)."""
+    found = []
+    for event in events:
         try:
-            return datetime.fromisoformat(value.replace("+0000", "+00:00"))
-        except ValueError:
-            return fallback
-    return fallback
+            incoming = read(event)
+        except Unreadable:
+            continue
+        if incoming is not None and incoming.external_id:
+            found.append(incoming)
+    return found
 
 
 def read_meta(payload: dict[str, Any]) -> list[Incoming]:
     """A Page's feed changes (comments, reactions) and mentions, and an Instagram
-    account's comments and mentions; anything else in the delivery is left out."""
-    found: list[Incoming | None] = []
+    account's comments and mentions; anything else in the delivery is left out, and so
+    is an event that cannot be read."""
+    found: list[Incoming] = []
     kind_of = payload.get("object")
-    for entry in payload.get("entry") or []:
-        account = str(entry.get("id", ""))
-        at = _meta_time(entry.get("time"), _epoch(0))
-        for change in entry.get("changes") or []:
-            value = change.get("value") or {}
-            field = change.get("field")
+    for entry in _l(payload.get("entry")):
+        account = _s(entry.get("id")) or ""
+        try:
+            at = _meta_time(entry.get("time"), None)
+        except Unreadable:
+            at = None
+
+        def read(change: dict[str, Any], account: str = account, at: datetime | None = at):
+            value, field = _d(change.get("value")), change.get("field")
             if kind_of == "page" and field == "feed":
-                found.append(_page_feed(account, value, at))
-            elif kind_of == "page" and field == "mention":
-                found.append(_page_mention(account, value, at))
-            elif kind_of == "instagram" and field in ("comments", "mentions"):
-                found.append(_instagram(account, field, value, at))
-    return [i for i in found if i is not None and i.external_id]
+                return _page_feed(account, value, at)
+            if kind_of == "page" and field == "mention":
+                return _page_mention(account, value, at)
+            if kind_of == "instagram" and field in ("comments", "mentions"):
+                return _instagram(account, field, value, at)
+            return None
+
+        found += _each(_l(entry.get("changes")), read)
+    return found
 
 
-def _page_feed(account: str, value: dict[str, Any], at: datetime) -> Incoming | None:
+def _page_feed(account: str, value: dict[str, Any], at: datetime | None) -> Incoming | None:
     """A comment on or a reaction to a post of the Page's feed."""
     item, verb = value.get("item"), value.get("verb")
     if verb != "add" or item not in ("comment", "reaction"):
         return None
-    author = value.get("from") or {}
-    if str(author.get("id", "")) == account:
+    author = _d(value.get("from"))
+    author_id = _s(author.get("id"))
+    if author_id == account:
         return None  # the Page's own comment or reaction: not someone engaging
-    post = str(value.get("post_id", "")) or None
+    post, comment = _s(value.get("post_id")), _s(value.get("comment_id"))
+    # A reaction is one person's on a post, or on a comment (its comment_id): theirs.
+    reaction = f"{comment or post}:{author_id}:{_s(value.get('reaction_type'))}"
     return Incoming(
         platform="facebook",
         account_id=account,
         kind="comment" if item == "comment" else "reaction",
-        external_id=str(
-            value.get("comment_id") or f"{post}:{author.get('id')}:{value.get('reaction_type')}"
-        ),
+        external_id=(comment or "") if item == "comment" else reaction,
         post_id=post,
-        author_id=str(author.get("id")) if author.get("id") else None,
+        author_id=author_id,
         author_handle=None,
-        author_name=author.get("name"),
-        text=value.get("message"),
+        author_name=_s(author.get("name")),
+        text=_s(value.get("message")),
         occurred_at=_meta_time(value.get("created_time"), at),
     )
 
 
-def _page_mention(account: str, value: dict[str, Any], at: datetime) -> Incoming | None:
+def _page_mention(account: str, value: dict[str, Any], at: datetime | None) -> Incoming | None:
     """Someone named the Page in a post or a comment (the Page `mention` field: post_id,
     comment_id, item, verb, message, created_time; its author as sender_id and
     sender_name, or as `from` for Workplace, per Graph API v2.12's changelog). A comment
@@ -161,12 +215,12 @@ def _page_mention(account: str, value: dict[str, Any], at: datetime) -> Incoming
     the `feed` field also reports it: one interaction, whichever comes first."""
     if value.get("verb") != "add":
         return None
-    author = value.get("from") or {}
-    author_id = str(value.get("sender_id") or author.get("id") or "") or None
+    author = _d(value.get("from"))
+    author_id = _s(value.get("sender_id")) or _s(author.get("id"))
     if author_id == account:
         return None  # the Page naming itself
-    post = str(value.get("post_id", "")) or None
-    comment = str(value.get("comment_id") or "") if value.get("item") == "comment" else ""
+    post = _s(value.get("post_id"))
+    comment = _s(value.get("comment_id")) if value.get("item") == "comment" else None
     on_our_feed = post is not None and post.startswith(f"{account}_")
     return Incoming(
         platform="facebook",
@@ -176,122 +230,132 @@ def _page_mention(account: str, value: dict[str, Any], at: datetime) -> Incoming
         post_id=post,
         author_id=author_id,
         author_handle=None,
-        author_name=value.get("sender_name") or author.get("name"),
-        text=value.get("message"),
+        author_name=_s(value.get("sender_name")) or _s(author.get("name")),
+        text=_s(value.get("message")),
         occurred_at=_meta_time(value.get("created_time"), at),
     )
 
 
-def _instagram(account: str, field: str, value: dict[str, Any], at: datetime) -> Incoming | None:
-    author = value.get("from") or {}
+def _instagram(
+    account: str, field: str, value: dict[str, Any], at: datetime | None
+) -> Incoming | None:
+    author = _d(value.get("from"))
     # The account's own comment: its `from.id` is the account (Meta's "Self comment
     # webhook", Instagram Self Messaging page).
-    if str(author.get("id", "")) == account:
+    if _s(author.get("id")) == account:
         return None
-    media = value.get("media") or {}
+    if at is None:
+        raise Unreadable("no time")
     return Incoming(
         platform="instagram",
         account_id=account,
         kind="comment" if field == "comments" else "mention",
-        external_id=str(value.get("id") or value.get("comment_id") or ""),
-        post_id=str(media.get("id") or value.get("media_id") or "") or None,
-        author_id=str(author.get("id")) if author.get("id") else None,
-        author_handle=author.get("username"),
+        external_id=_s(value.get("id")) or _s(value.get("comment_id")) or "",
+        post_id=_s(_d(value.get("media")).get("id")) or _s(value.get("media_id")),
+        author_id=_s(author.get("id")),
+        author_handle=_s(author.get("username")),
         author_name=None,
-        text=value.get("text"),
+        text=_s(value.get("text")),
         occurred_at=at,
     )
 
 
 def _x_time(event: dict[str, Any]) -> datetime:
+    """An event's time: `timestamp_ms`, else `created_at`, else Unreadable."""
     if "timestamp_ms" in event:
-        return _epoch(int(event["timestamp_ms"]) / 1000)
-    if "created_at" in event:
         try:
-            return parsedate_to_datetime(event["created_at"])
-        except (TypeError, ValueError):
+            return _epoch(float(event["timestamp_ms"]) / 1000)
+        except (TypeError, ValueError, OverflowError, Unreadable):
             pass
-    return _epoch(0)
+    try:
+        return parsedate_to_datetime(event["created_at"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise Unreadable("no time") from None
 
 
-def _x_user(user: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    return user.get("id_str") or None, user.get("screen_name"), user.get("name")
+def _x_user(user: Any) -> tuple[str | None, str | None, str | None]:
+    user = _d(user)
+    return _s(user.get("id_str")), _s(user.get("screen_name")), _s(user.get("name"))
 
 
 def read_x(payload: dict[str, Any]) -> list[Incoming]:
     """Replies to, mentions of, retweets and quotes of the account's posts (reposts),
-    likes and follows."""
-    account = str(payload.get("for_user_id", ""))
-    found: list[Incoming] = []
-    for tweet in payload.get("tweet_create_events") or []:
-        author_id, handle, name = _x_user(tweet.get("user") or {})
-        if author_id == account:
-            continue  # the account's own posts are ours, not an interaction
-        # A retweet carries the post it relays whole (`retweeted_status`); what else it
-        # carries at the top level (a retweeted quote's quoted_status_id_str) is that
-        # post's, not the retweet's, and its own text is "RT @...: ...".
-        relayed = tweet.get("retweeted_status") or {}
-        retweeted = str(relayed.get("id_str", "")) or None
-        # A reply to the account's post; a reply to someone else's that names the account
-        # is a mention (the post it answers is not ours).
-        to_us = str(tweet.get("in_reply_to_user_id_str") or "") == account
-        replied = None if retweeted or not to_us else tweet.get("in_reply_to_status_id_str")
-        quoted = None if retweeted else tweet.get("quoted_status_id_str")
-        # A relay of someone else's post that names the account is a mention.
-        whose = (relayed if retweeted else tweet.get("quoted_status") or {}).get("user") or {}
-        if (retweeted or quoted) and str(whose.get("id_str") or account) != account:
-            retweeted = quoted = None
-        found.append(
-            Incoming(
-                platform="x",
-                account_id=account,
-                kind="reply" if replied else "repost" if quoted or retweeted else "mention",
-                external_id=str(tweet.get("id_str", "")),
-                post_id=retweeted or replied or quoted,
-                author_id=author_id,
-                author_handle=handle,
-                author_name=name,
-                text=None if retweeted else tweet.get("text"),
-                occurred_at=_x_time(tweet),
-            )
-        )
-    for like in payload.get("favorite_events") or []:
-        author_id, handle, name = _x_user(like.get("user") or {})
-        if author_id == account:
-            continue  # the account liked someone's post: not an interaction with it
-        post = str((like.get("favorited_status") or {}).get("id_str", "")) or None
-        found.append(
-            Incoming(
-                platform="x",
-                account_id=account,
-                kind="like",
-                external_id=str(like.get("id") or f"{post}:{author_id}"),
-                post_id=post,
-                author_id=author_id,
-                author_handle=handle,
-                author_name=name,
-                text=None,
-                occurred_at=_x_time(like),
-            )
-        )
-    for follow in payload.get("follow_events") or []:
-        if follow.get("type") != "follow":
-            continue
-        author_id, handle, name = _x_user(follow.get("source") or {})
-        if author_id == account:
-            continue  # the account followed someone
-        found.append(
-            Incoming(
-                platform="x",
-                account_id=account,
-                kind="follow",
-                external_id=f"follow:{author_id}:{follow.get('created_timestamp', '')}",
-                post_id=None,
-                author_id=author_id,
-                author_handle=handle,
-                author_name=name,
-                text=None,
-                occurred_at=_epoch(int(follow.get("created_timestamp", 0)) / 1000),
-            )
-        )
-    return [i for i in found if i.external_id]
+    likes and follows; an event that cannot be read is left out."""
+    account = _s(payload.get("for_user_id")) or ""
+    return (
+        _each(_l(payload.get("tweet_create_events")), lambda t: _x_post(account, t))
+        + _each(_l(payload.get("favorite_events")), lambda e: _x_like(account, e))
+        + _each(_l(payload.get("follow_events")), lambda e: _x_follow(account, e))
+    )
+
+
+def _x_post(account: str, tweet: dict[str, Any]) -> Incoming | None:
+    author_id, handle, name = _x_user(tweet.get("user"))
+    if author_id == account:
+        return None  # the account's own posts are ours, not an interaction
+    # A retweet carries the post it relays whole (`retweeted_status`); what else it
+    # carries at the top level (a retweeted quote's quoted_status_id_str) is that post's,
+    # not the retweet's, and its own text is "RT @...: ...".
+    relayed = _d(tweet.get("retweeted_status"))
+    retweeted = _s(relayed.get("id_str"))
+    # A reply to the account's post; a reply to someone else's that names the account is
+    # a mention (the post it answers is not ours).
+    to_us = _s(tweet.get("in_reply_to_user_id_str")) == account
+    replied = None if retweeted or not to_us else _s(tweet.get("in_reply_to_status_id_str"))
+    quoted = None if retweeted else _s(tweet.get("quoted_status_id_str"))
+    # A relay of someone else's post that names the account is a mention.
+    whose = _d(_d(relayed if retweeted else tweet.get("quoted_status")).get("user"))
+    if (retweeted or quoted) and (_s(whose.get("id_str")) or account) != account:
+        retweeted = quoted = None
+    return Incoming(
+        platform="x",
+        account_id=account,
+        kind="reply" if replied else "repost" if quoted or retweeted else "mention",
+        external_id=_s(tweet.get("id_str")) or "",
+        post_id=retweeted or replied or quoted,
+        author_id=author_id,
+        author_handle=handle,
+        author_name=name,
+        text=None if retweeted else _s(tweet.get("text")),
+        occurred_at=_x_time(tweet),
+    )
+
+
+def _x_like(account: str, like: dict[str, Any]) -> Incoming | None:
+    author_id, handle, name = _x_user(like.get("user"))
+    if author_id == account:
+        return None  # the account liked someone's post: not an interaction with it
+    post = _s(_d(like.get("favorited_status")).get("id_str"))
+    return Incoming(
+        platform="x",
+        account_id=account,
+        kind="like",
+        external_id=_s(like.get("id")) or f"{post}:{author_id}",
+        post_id=post,
+        author_id=author_id,
+        author_handle=handle,
+        author_name=name,
+        text=None,
+        occurred_at=_x_time(like),
+    )
+
+
+def _x_follow(account: str, follow: dict[str, Any]) -> Incoming | None:
+    if follow.get("type") != "follow":
+        return None
+    author_id, handle, name = _x_user(follow.get("source"))
+    if author_id == account:
+        return None  # the account followed someone
+    created = _s(follow.get("created_timestamp"))
+    return Incoming(
+        platform="x",
+        account_id=account,
+        kind="follow",
+        external_id=f"follow:{author_id}:{created or ''}",
+        post_id=None,
+        author_id=author_id,
+        author_handle=handle,
+        author_name=name,
+        text=None,
+        occurred_at=_x_time({"timestamp_ms": created}),
+    )

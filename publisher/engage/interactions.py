@@ -56,6 +56,8 @@ def record(session: Session, incoming: Sequence[Incoming], *, now: datetime) -> 
     # In one order of authors (two deliveries making or touching the same members take
     # their rows in the same order: no deadlock between them).
     for event in sorted(incoming, key=lambda e: (e.author_id or "", e.author_handle or "")):
+        if event.occurred_at > now:  # a platform's clock ahead of ours: it happened by now
+            event = replace(event, occurred_at=now)
         channels = session.scalars(
             select(Channel).where(
                 Channel.platform == event.platform,
