@@ -127,7 +127,9 @@ def cohorts(
     retention."""
     span_s, week_s = int((end - start).total_seconds()), int(WEEK.total_seconds())
     count = min(weeks, max(0, -(-span_s // week_s)))
-    until = min(end, start + count * WEEK)  # the weeks shown: what comes after is not read
+    # The weeks shown (what comes after is not read); compared as spans: the last week
+    # of a window in 9999 ends past the last representable instant.
+    until = end if count * WEEK >= end - start else start + count * WEEK
     origin = _micros(start)
     in_window = (first.c.first >= start) & (first.c.first < until)
     cohort_of = {  # in microseconds, as the database counts the weeks below

@@ -67,3 +67,26 @@ def test_a_chart_of_a_campaign_whose_name_looks_like_tex(api):
         headers={"Authorization": f"Bearer {api.keys['editor']}"},
     )
     assert answer.status_code == 200 and answer.mimetype == "image/png"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "&format=csv",
+        "&format=png",
+        "&time_zone=Pacific/Kiritimati",
+        "&compare=previous",
+        "&weeks=52",
+    ],
+)
+def test_a_window_at_the_end_of_the_calendar_is_read(api, scenario, query):
+    """The validator takes windows up to 9999-12-30: the weeks of a report there end
+    past the last instant Python can hold, and are counted all the same."""
+    c = scenario.campaign()["id"]
+    window = "from=9999-12-20T00:00:00Z&to=9999-12-30T00:00:00Z"
+    status, answer = api.call("GET", f"/v1/campaigns/{c}/report?{window}{query}")
+    assert status == 200, answer
+    community = query if query in ("", "&weeks=52") else ""  # (it takes no other)
+    status, answer = api.call("GET", f"/v1/reports/community?{window}{community}")
+    assert status == 200, answer
