@@ -87,7 +87,7 @@ def record_event(
                 "a member cannot recruit themselves",
                 [field_error("referral_code", "the member's own code")],
             )
-        if member.referred_by is None:
+        if member.referred_by is None and not _recruited_by(session, referrer, member.id):
             member.referred_by = referrer.id  # the first who brought them keeps the credit
     conversion = Conversion(
         workspace_id=actor.workspace_id,
@@ -115,6 +115,18 @@ def record_event(
             raise
         return _same(known, said), False
     return conversion, True
+
+
+def _recruited_by(session: Session, member: Member, recruiter_id: int) -> bool:
+    """Whether `member` was brought in, directly or down a line, by `recruiter_id`: then
+    crediting them with recruiting their recruiter would make a circle."""
+    seen = set()
+    while member.referred_by is not None and member.id not in seen:
+        if member.referred_by == recruiter_id:
+            return True
+        seen.add(member.id)
+        member = session.get(Member, member.referred_by)
+    return False
 
 
 def _link(session: Session, actor: Actor, data: EventIn) -> TrackedLink | None:
@@ -264,7 +276,9 @@ def get_member(session: Session, actor: Actor, member_id: int) -> Member:
 def create_referral_code(session: Session, actor: Actor, member_id: int) -> Member:
     """The member's referral code, made on first ask (the same one after)."""
     actor.require(Permission.WRITE_CONTENT)
-    member = get_member(session, actor, member_id)
+    member = members.current(session, get_member(session, actor, member_id))
+    if member.erased_at is not None:
+        raise Conflict(f"member {member.id}'s data was erased: they get no code")
     while member.referral_code is None:
         code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
         try:

@@ -162,6 +162,8 @@ def update_opt_out(
 ) -> Member:
     actor.require(Permission.WRITE_CONTENT)
     member = current(session, owned(session, Member, member_id, actor, noun="member"))
+    if member.erased_at is not None:
+        raise Conflict(f"member {member.id}'s data was erased: nothing more is kept of them")
     if opted_out and member.opted_out_at is None:
         member.opted_out_at = now
         _audit(session, member, "member.opted_out", now=now, actor=actor)
@@ -269,6 +271,8 @@ def erase_member(
         raise Conflict(
             f"member {member.id} was merged into member {member.merged_into}: erase that one"
         )
+    if member.erased_at is not None:
+        return member  # erased already (a retried call): nothing more to do, or to audit
     people = [member, *_merged_into(session, member)]
     ids = [p.id for p in people]
     identities = session.scalars(

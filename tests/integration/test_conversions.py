@@ -69,6 +69,24 @@ def test_a_referral_code_credits_who_recruited_whom(api, scenario):
     assert status == 422 and problem["errors"][0]["loc"] == ["referral_code"]
 
 
+def test_no_one_is_credited_with_recruiting_who_recruited_them(api, scenario):
+    """Lea brought Max; Max's code on a result of Lea's (or of whoever brought Lea)
+    would make a circle: the result counts, the credit stays as it was."""
+    lea = api.post("/v1/members", {"external_id": "crm-lea"}, expect=201)
+    lea_code = api.post(f"/v1/members/{lea['id']}/referral-code", expect=200)["code"]
+    body = {"kind": "signup", "member": {"external_id": "crm-max"}, "referral_code": lea_code}
+    status, made = _event(api, body, "max")
+    assert status == 201
+    max_id = api.get("/v1/members?external_id=crm-max")[0]["id"]
+    max_code = api.post(f"/v1/members/{max_id}/referral-code", expect=200)["code"]
+    body = {"kind": "purchase", "member": {"external_id": "crm-lea"}, "referral_code": max_code}
+    body |= {"value_cents": 500, "currency": "EUR"}
+    status, made = _event(api, body, "lea-buys")
+    assert status == 201 and made["referrer_id"] == max_id  # the result names the code
+    assert api.get(f"/v1/members/{lea['id']}")["referred_by"] is None
+    assert api.get(f"/v1/members/{max_id}/recruits") == []
+
+
 @pytest.mark.parametrize(
     "body,loc",
     [

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from publisher.core.models import Channel, ForgottenIdentity, Interaction, Member
+from publisher.core.models import Channel, Event, ForgottenIdentity, Interaction, Member
 from publisher.engage import forgotten
 from tests.integration import test_members, test_network_members
 
@@ -182,11 +182,19 @@ def test_nothing_more_is_kept_on_an_erased_member(api, runtime, at, published):
     ):
         status, problem = api.call("POST", "/v1/members", body)
         assert status == 409, problem
-    path = f"/v1/members/{member['id']}/identities"
-    status, _ = api.call("POST", path, {"platform": "x", "account_id": "7007"})
-    assert status == 409
-    again = api.get(f"/v1/members/{member['id']}")
-    assert (again["name"], again["identities"]) == (None, [])
+    path = f"/v1/members/{member['id']}"
+    assert api.call("POST", f"{path}/identities", {"platform": "x", "account_id": "7"})[0] == 409
+    assert api.call("POST", f"{path}/referral-code")[0] == 409
+    assert api.call("PATCH", path, {"opted_out": True})[0] == 409
+    again = api.get(path)
+    assert (again["name"], again["identities"], again["referral_code"]) == (None, [], None)
+    assert again["opted_out_at"] is None
+    # Erased again (a retried call): the same answer, one erasure in the audit log.
+    api.call("POST", f"{path}/erase", {"reason": "asked"}, as_="admin", expect=200)
+    assert api.get(path)["erased_at"] == again["erased_at"]
+    with runtime.session() as session:
+        kinds = session.scalars(select(Event.kind).where(Event.kind == "member.erased")).all()
+    assert kinds == ["member.erased"]
 
 
 def test_a_reply_stored_while_its_author_is_erased_is_forgotten_too(api, runtime, at, published):
