@@ -55,6 +55,21 @@ PROBLEMS: dict[str, tuple[int, str, str, str]] = {
         "nothing was changed and the connection was closed.",
         "Send the request again, whole.",
     ),
+    "replayed_delivery": (
+        401,
+        "Delivery replayed",
+        "A platform's webhook delivery whose body was received before, or whose events "
+        "are all over 48 hours old: nothing was stored.",
+        "Nothing: the platform's retry of a delivery taken is answered so. A delivery "
+        "sent again by someone else is refused the same way.",
+    ),
+    "link_invalid": (
+        403,
+        "Link not valid",
+        "A review link that is not one this engine signed, was made by another key, has "
+        "expired, or whose reviewer's access was revoked (`reason` says which).",
+        "Ask for a new review link, made with your own key.",
+    ),
     "conflict": (
         409,
         "Conflict",
