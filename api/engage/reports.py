@@ -114,8 +114,13 @@ def community_report():
     )
 
 
-def _figures(figures: Figures) -> dict:
-    return {
+# What a line by channel, or by day, does not count (null there: in the totals).
+CHANNEL_WIDE = ("value_cents", "referrals", "new_members", "returning_members")
+DAY_WIDE = ("bot_clicks", "new_members", "returning_members")
+
+
+def _figures(figures: Figures, *, without: tuple[str, ...] = ()) -> dict:
+    said = {
         "publications": figures.publications,
         **{name: figures.metrics.get(name, 0) for name in BASE_METRICS},
         "engagements": figures.engagements,
@@ -129,6 +134,7 @@ def _figures(figures: Figures) -> dict:
         "new_members": figures.new_members,
         "returning_members": figures.returning_members,
     }
+    return {name: None if name in without else value for name, value in said.items()}
 
 
 def _publication(pub: PublicationFigures) -> PublicationFiguresRead:
@@ -192,11 +198,14 @@ def _read(found: reports.Report) -> ReportRead:
                 channel_id=channel_id,
                 channel_name=names[channel_id].name if channel_id in names else "",
                 platform=names[channel_id].platform if channel_id in names else "",
-                **_figures(figures),
+                **_figures(figures, without=CHANNEL_WIDE),
             )
             for channel_id, figures in found.by_channel.items()
         ],
-        by_day=[DayFiguresRead(day=day, **_figures(f)) for day, f in found.by_day.items()],
+        by_day=[
+            DayFiguresRead(day=day, **_figures(f, without=DAY_WIDE))
+            for day, f in found.by_day.items()
+        ],
         best=[_publication(p) for p in best],
         worst=[_publication(p) for p in worst],
         advocates=[

@@ -98,6 +98,9 @@ class PublicationFiguresRead(Output):
     )
 
 
+_CAMPAIGN_WIDE = "null here: counted for the campaign as a whole (in `totals`)"
+
+
 class ChannelFiguresRead(FiguresRead):
     channel_id: int
     channel_name: str
@@ -107,10 +110,19 @@ class ChannelFiguresRead(FiguresRead):
         "that named no link is the campaign's alone: in the totals, as are values, recruits "
         "and members)"
     )
+    value_cents: dict[str, int] | None = Field(default=None, description=_CAMPAIGN_WIDE)
+    referrals: int | None = Field(default=None, description=_CAMPAIGN_WIDE)
+    new_members: int | None = Field(default=None, description=_CAMPAIGN_WIDE)
+    returning_members: int | None = Field(default=None, description=_CAMPAIGN_WIDE)
 
 
 class DayFiguresRead(FiguresRead):
     day: date
+    bot_clicks: int | None = Field(
+        default=None, description="null here: kept by publication, not by day (in `totals`)"
+    )
+    new_members: int | None = Field(default=None, description=_CAMPAIGN_WIDE)
+    returning_members: int | None = Field(default=None, description=_CAMPAIGN_WIDE)
 
 
 class AdvocateRead(Output):

@@ -251,12 +251,13 @@ def _channels(session: Session, ids: Iterable[int]) -> dict[int, Channel]:
 def _by_channel(
     session: Session, pubs: list[PublicationFigures], clicks: ClickCounts
 ) -> dict[int, Figures]:
-    """Publications, metrics, clicks and the results that came through the short links
-    per channel (a result that named no link is the campaign's alone: in the totals)."""
+    """Publications, metrics, clicks (people's and bots') and the results that came
+    through the short links per channel (a result that named no link is the campaign's
+    alone: in the totals)."""
     grouped: dict[int, list[PublicationFigures]] = defaultdict(list)
     for pub in pubs:
         grouped[pub.channel_id].append(pub)
-    reached = set(clicks.people) | set(clicks.results)
+    reached = set(clicks.people) | set(clicks.bots) | set(clicks.results)
     channel_of = dict(
         session.execute(
             select(Publication.id, Publication.channel_id).where(Publication.id.in_(list(reached)))
@@ -265,15 +266,19 @@ def _by_channel(
     by_channel: Counter[int] = Counter()
     for publication_id, count in clicks.people.items():
         by_channel[channel_of[publication_id]] += count
+    bots: Counter[int] = Counter()
+    for publication_id, count in clicks.bots.items():
+        bots[channel_of[publication_id]] += count
     results: dict[int, Counter[str]] = defaultdict(Counter)
     for publication_id, kinds in clicks.results.items():
         results[channel_of[publication_id]].update(kinds)
-    channels = set(grouped) | set(by_channel) | set(results)
+    channels = set(grouped) | set(by_channel) | set(bots) | set(results)
     return {
         channel_id: Figures(
             publications=len(grouped.get(channel_id, [])),
             metrics=_sum_metrics(grouped.get(channel_id, [])),
             clicks=by_channel.get(channel_id, 0),
+            bot_clicks=bots.get(channel_id, 0),
             clicks_on_these=sum(p.clicks for p in grouped.get(channel_id, [])),
             conversions=dict(sorted(results.get(channel_id, Counter()).items())),
         )
@@ -290,8 +295,8 @@ def _by_day(
     zone: ZoneInfo,
     clicks: ClickCounts,
 ) -> dict[date, Figures]:
-    """Publications, clicks and conversions per day in `zone` (what happened that day; a
-    publication's metrics stay with the day it went out)."""
+    """Publications, clicks, conversions, their value and the recruits per day in `zone`
+    (what happened that day; a publication's metrics stay with the day it went out)."""
     days: dict[date, Figures] = defaultdict(Figures)
 
     for pub in pubs:
@@ -303,13 +308,27 @@ def _by_day(
     for moment, count in clicks.by_bucket.items():
         days[moment.astimezone(zone).date()].clicks += count
     bucket, instant = five_minutes(session, Conversion.occurred_at)
-    for moment, kind, name, count in session.execute(
-        select(bucket, Conversion.kind, Conversion.name, func.count())
+    recruit = (Conversion.kind == "referral") | (
+        (Conversion.kind == "signup") & Conversion.referrer_id.is_not(None)
+    )
+    for moment, kind, name, recruits, currency, count, cents in session.execute(
+        select(
+            bucket,
+            Conversion.kind,
+            Conversion.name,
+            recruit,
+            Conversion.currency,
+            func.count(),
+            func.sum(Conversion.value_cents),
+        )
         .where(Conversion.campaign_id == campaign_id)
         .where(Conversion.occurred_at >= start, Conversion.occurred_at < end)
-        .group_by(bucket, Conversion.kind, Conversion.name)
+        .group_by(bucket, Conversion.kind, Conversion.name, recruit, Conversion.currency)
     ).all():
-        key = label(kind, name)
-        conversions = days[instant(moment).astimezone(zone).date()].conversions
-        conversions[key] = conversions.get(key, 0) + count
+        key, figures = label(kind, name), days[instant(moment).astimezone(zone).date()]
+        figures.conversions[key] = figures.conversions.get(key, 0) + count
+        if cents is not None and currency:
+            figures.value_cents[currency] = figures.value_cents.get(currency, 0) + int(cents)
+        if recruits:
+            figures.referrals += count
     return dict(sorted(days.items()))

@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from adapters.sandbox import hooks_out
+from api.engage.reports import CHANNEL_WIDE, DAY_WIDE
 from publisher.core.engagement_models import Interaction, LinkClick, MetricSnapshot
 from publisher.core.models import Conversion, Member, Post, Publication
 from publisher.dispatcher import hand_over_pulls
@@ -260,6 +261,15 @@ def test_every_figure_is_the_sum_of_the_stored_facts(api, runtime, campaign):
     assert (days["2027-03-01"]["publications"], days["2027-03-02"]["publications"]) == (3, 1)
     assert (days["2027-03-01"]["clicks"], days["2027-03-02"]["clicks"]) == (4, 2)
     assert days["2027-03-02"]["conversions"] == {"signup": 2}
+    # What each line counts adds up to the totals; what it does not count is null there.
+    assert sum(ch["bot_clicks"] for ch in report["by_channel"]) == totals["bot_clicks"]
+    assert sum(d["referrals"] for d in days.values()) == totals["referrals"]
+    values = [d["value_cents"].get("EUR", 0) for d in days.values()]
+    assert sum(values) == totals["value_cents"]["EUR"]
+    for line, unknown in [(ch, CHANNEL_WIDE) for ch in report["by_channel"]] + [
+        (d, DAY_WIDE) for d in days.values()
+    ]:
+        assert all(line[name] is None for name in unknown)
     (advocate,) = report["advocates"]
     assert (advocate["member_id"], advocate["results"]) == (campaign["veteran"]["id"], 1)
     ranked = report["best"] + report["worst"]
@@ -301,6 +311,7 @@ def test_a_window_that_cuts_through_five_minutes_counts_exactly_the_clicks_insid
     )
     assert sum(day["clicks"] for day in report["by_day"]) == facts["clicks"]
     assert sum(ch["clicks"] for ch in report["by_channel"]) == facts["clicks"]
+    assert sum(ch["bot_clicks"] for ch in report["by_channel"]) == facts["bot_clicks"]
 
 
 def test_a_window_ending_before_the_last_pull_reads_the_pull_before(api, runtime, campaign):
