@@ -47,6 +47,11 @@ def handshake(platform: str):
     _known(platform)
     args = request.args.to_dict()
     if platform in META:
+        if args.get("hub.mode") != "subscribe" or not args.get("hub.challenge"):
+            raise Forbidden(
+                "not Meta's verification request: hub.mode=subscribe, hub.verify_token and "
+                "hub.challenge are needed"
+            )
         challenge = hooks.meta_challenge(args, runtime().settings.facebook_verify_token)
         if challenge is None:
             raise Forbidden("the verify token is not ours (PUBLISHER_FACEBOOK_VERIFY_TOKEN)")

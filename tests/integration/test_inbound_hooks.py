@@ -60,6 +60,11 @@ def test_metas_handshake_answers_the_challenge_only_for_our_token(api, hooked):
     )
     assert wrong.status_code == 403
     assert api.client.get("/v1/hooks/instagram?hub.challenge=1").status_code == 403
+    no_challenge = api.client.get(
+        "/v1/hooks/facebook?hub.mode=subscribe&hub.verify_token=our-verify-token"
+    )
+    assert no_challenge.status_code == 403
+    assert "hub.challenge are needed" in no_challenge.get_json()["detail"]
 
 
 def test_xs_crc_is_the_hmac_of_the_token(api, hooked):
