@@ -349,7 +349,7 @@ def test_a_handle_is_theirs_whatever_its_case_and_erasure_finds_it(api, runtime,
         assert (like.author_handle, like.author_name, like.author_id) == (None, None, None)
 
 
-def test_an_opt_out_through_a_merged_member_reaches_the_one_that_stays(api):
+def test_an_opt_out_or_a_code_through_a_merged_member_reaches_the_one_that_stays(api):
     kept = api.post("/v1/members", {"external_id": "a"}, expect=201)
     other = api.post("/v1/members", {"external_id": "b"}, expect=201)
     api.call(
@@ -361,3 +361,7 @@ def test_an_opt_out_through_a_merged_member_reaches_the_one_that_stays(api):
     )
     api.call("PATCH", f"/v1/members/{other['id']}", {"opted_out": True}, expect=200)
     assert api.get(f"/v1/members/{kept['id']}")["opted_out_at"] is not None
+    # Their referral code too: the one that stays has it.
+    code = api.post(f"/v1/members/{other['id']}/referral-code", expect=200)
+    assert code["member_id"] == kept["id"]
+    assert api.get(f"/v1/members/{kept['id']}")["referral_code"] == code["code"]
