@@ -209,6 +209,10 @@ class Adapter(ABC):
         reports); a post the platform no longer has is left out. Read-only."""
         raise Rejected(f"{self.display_name} adapter cannot read metrics")
 
+    def audience(self) -> int:
+        """How many follow the account now (read-only): its audience."""
+        raise Rejected(f"{self.display_name} adapter cannot read the account's audience")
+
     # Connecting accounts (OAuth). A platform that supports it overrides all three.
     @classmethod
     def authorization(cls, app: OAuthApp, *, state: str, config: AdapterConfig) -> Authorization:

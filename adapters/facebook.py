@@ -382,6 +382,13 @@ class FacebookAdapter(GraphAdapter):
                 continue
         return found
 
+    def audience(self) -> int:
+        """The Page's `followers_count` (Graph API Page reference: the number of people
+        who follow the Page)."""
+        with self._translate_errors():
+            page = self._graph.get_object(self.account_id, fields="followers_count")
+        return int(page.get("followers_count") or 0)
+
     def check(self) -> Account:
         """Whose token this is: `/me` with a Page token is that Page (graph-api/overview,
         "/me"), so a token for another Page says so (the engine then holds the channel as

@@ -235,6 +235,12 @@ class InstagramAdapter(GraphAdapter):
             }
         return found
 
+    def audience(self) -> int:
+        """The account's `followers_count` (IG User reference)."""
+        with self._translate_errors():
+            me = self._graph.get_object(self.account_id, fields="followers_count")
+        return int(me.get("followers_count") or 0)
+
     def check(self) -> Account:
         with self._translate_errors():
             me = self._graph.get_object(self.account_id, fields="id,username,name")

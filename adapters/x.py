@@ -295,6 +295,12 @@ class XAdapter(XMediaUpload, Adapter):
             me = self._client.get_me(user_auth=self._oauth1).data
         return Account(id=str(me.id), name=me.name, username=me.username)
 
+    def audience(self) -> int:
+        """The account's `public_metrics.followers_count` (GET /2/users/me, user.fields)."""
+        with translate_errors():
+            me = self._client.get_me(user_fields=["public_metrics"], user_auth=self._oauth1).data
+        return int((me.public_metrics or {}).get("followers_count", 0))
+
     def delete(self, external_id: str) -> None:
         try:
             with translate_errors():

@@ -17,8 +17,13 @@ from publisher.deliver import dispatch, reconcile
 from publisher.deliver.leader import Leadership
 from publisher.deliver.pauses import pause_stragglers
 from publisher.deliver.reconcile import dispatch_reconciliations
-from publisher.deliver.transport import RUN_DELIVER, RUN_PULL_METRICS, PublishQueue
-from publisher.engage import interactions, metrics
+from publisher.deliver.transport import (
+    RUN_DELIVER,
+    RUN_PULL_AUDIENCE,
+    RUN_PULL_METRICS,
+    PublishQueue,
+)
+from publisher.engage import audience, interactions, metrics
 from publisher.plan import media, series
 from publisher.record import webhooks
 from publisher.review import deadlines
@@ -126,6 +131,8 @@ class _Loop:
                 hand_over_deliveries(session, rt.queue, now=clock())
             if metrics.any_due(look, now=clock()):
                 hand_over_pulls(session, rt, now=clock())
+            if audience.any_due(look, now=clock()):
+                hand_over_audience(session, rt, now=clock())
             look.rollback()
             if (clock() - self.last_claims).total_seconds() >= CLAIMS_EVERY_S:
                 dispatch.expire_claims(
@@ -176,6 +183,13 @@ def hand_over_pulls(session: Session, rt: Runtime, *, now: datetime) -> int:
     session.commit()
     jobs = [(channel_id, pull_id, *ids) for channel_id, pull_id, ids in batches]
     return rt.queue.hand_over_batches(jobs, RUN_PULL_METRICS)
+
+
+def hand_over_audience(session: Session, rt: Runtime, *, now: datetime) -> int:
+    """Lease the channels' audience reads due now, a job each, and hand them over."""
+    reads = audience.due(session, now=now, budgets=rt.read_budgets)
+    session.commit()
+    return rt.queue.hand_over_batches(reads, RUN_PULL_AUDIENCE)
 
 
 def hand_over_deliveries(session: Session, queue: PublishQueue, *, now: datetime) -> int:

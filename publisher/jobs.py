@@ -16,7 +16,7 @@ from publisher.core.settings import Settings
 from publisher.core.states import Status
 from publisher.deliver import publish, reconcile
 from publisher.deliver.transport import MAX_CHUNK
-from publisher.engage import metrics
+from publisher.engage import audience, metrics
 from publisher.record import webhooks
 from publisher.runtime import Runtime, build_runtime
 
@@ -180,6 +180,30 @@ def run_pull_metrics(channel_id: int, pull_id: int, *publication_ids: int) -> in
         )
         session.commit()
     return len(batch.posts)
+
+
+def run_pull_audience(channel_id: int, pull_id: int) -> int:
+    """Read how many follow the channel's account and store it; no transaction is open
+    while the platform answers. Returns 1 when a snapshot was stored."""
+    runtime = current()
+    with runtime.session() as session:
+        channel = audience.prepare(session, channel_id, pull_id)
+        session.commit()
+        if channel is None:
+            return 0
+        before = PlatformSession.sent_by_this_thread()
+        try:
+            found: int | AdapterError = runtime.adapter_for(channel).audience()
+        except AdapterError as refused:
+            found = refused
+        except ValueError as exc:  # stored credentials that no longer decrypt or parse
+            found = AdapterError(f"stored credentials unusable: {exc}")
+        calls = PlatformSession.sent_by_this_thread() - before
+        stored = audience.record(
+            session, channel_id, pull_id, found, calls=calls, now=runtime.clock()
+        )
+        session.commit()
+    return 0 if stored is None else 1
 
 
 def run_flush_clicks() -> int:

@@ -46,6 +46,13 @@ def control_blueprint(ledger: Ledger) -> Blueprint:
         ledger.set_metrics(body["platform"], body["external_id"], **body["counts"])
         return jsonify({"ok": True})
 
+    @bp.post("/followers")
+    def followers():
+        """{"platform", "account", "count"}: how many follow that account now."""
+        body = request.get_json(force=True)
+        ledger.followers[(body["platform"], str(body["account"]))] = int(body["count"])
+        return jsonify({"ok": True})
+
     @bp.post("/expire-token")
     def expire():
         ledger.expire_token(request.get_json(force=True)["token"])

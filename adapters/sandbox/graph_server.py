@@ -316,6 +316,12 @@ def graph_app(ledger: Ledger) -> Flask:
                 "name": f"Sandbox Page {object_id}",
                 "username": f"sandbox_{object_id}",
             }
+            if "followers_count" in request.args.get("fields", "").split(","):
+                # Page reference `followers_count`; an IG User's field of the same name.
+                known = ledger.followers
+                body["followers_count"] = known.get(
+                    ("facebook", object_id), known.get(("instagram", object_id), 0)
+                )
             page = ledger.page_accounts.get(token())
             if page is not None and page["id"] == object_id:
                 body["name"] = page["name"]

@@ -126,6 +126,8 @@ class Ledger:
     duplicates_refused: bool = True
     # Headers on every Graph answer, e.g. X-Page-Usage or X-Business-Use-Case-Usage.
     graph_headers: dict[str, str] = field(default_factory=dict)
+    # How many follow each account, by (platform, account id): 0 unless set.
+    followers: dict[tuple[str, str], int] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -289,4 +291,5 @@ class Ledger:
             self.page_accounts.clear()
             self.latency_s.clear()
             self.rate_limits.clear()
+            self.followers.clear()
             self.throttled = 0

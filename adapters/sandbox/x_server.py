@@ -326,6 +326,15 @@ def x_app(ledger: Ledger) -> Flask:
             )
             if injected is not None:
                 return injected
-        return jsonify({"data": {"id": user_id, "name": "Sandbox", "username": f"u{user_id}"}})
+        user = {"id": user_id, "name": "Sandbox", "username": f"u{user_id}"}
+        if "public_metrics" in request.args.get("user.fields", "").split(","):
+            # UserPublicMetrics (X's OpenAPI): these four are required.
+            user["public_metrics"] = {
+                "followers_count": ledger.followers.get(("x", user_id), 0),
+                "following_count": 0,
+                "post_count": len([a for a in ledger.accepted("x") if a.account == user_id]),
+                "listed_count": 0,
+            }
+        return jsonify({"data": user})
 
     return app

@@ -15,6 +15,7 @@ from publisher.engage import figures as vocabulary
 from publisher.engage.figures import BASE_METRICS, Figures, PublicationFigures
 from publisher.engage.report_schemas import (
     AdvocateRead,
+    AudienceLineRead,
     CampaignLineRead,
     ChannelFiguresRead,
     CohortRead,
@@ -96,6 +97,19 @@ def community_report():
             to=found.end,
             totals=FiguresRead(**_figures(found.totals)),
             new_followers=found.follows,
+            audience=[
+                AudienceLineRead(
+                    channel_id=line.channel.id,
+                    channel_name=line.channel.name,
+                    platform=line.channel.platform,
+                    followers_at_start=line.at_start,
+                    followers_at_end=line.at_end,
+                    since=line.since,
+                    growth=line.growth,
+                )
+                for line in found.audience
+            ],
+            audience_growth=_added([line.growth for line in found.audience]),
             interactions=dict(sorted(found.interactions.items())),
             active_members=found.active_members,
             members=found.members_total,
@@ -112,6 +126,11 @@ def community_report():
             cohorts=[CohortRead(**cohort) for cohort in found.cohorts],
         )
     )
+
+
+def _added(values: list[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 # What a line by channel, or by day, does not count (null there: in the totals).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Column, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from publisher.core.db import UTCDateTime
@@ -45,6 +45,22 @@ class MetricPull(SQLModel, table=True):
     # handed over again, or run twice, touches none it no longer holds.
     lease_until: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, max_length=2000)
+
+
+class AudienceSnapshot(SQLModel, table=True):
+    """How many followed a channel's account when it was read (daily, inside the channel's
+    read budget: its MetricPull), or the platform's refusal: never a hole read as zero."""
+
+    __tablename__ = "audience_snapshot"
+    __table_args__ = (Index("ix_audience_snapshot_channel_taken", "channel_id", "taken_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    channel_id: int = Field(foreign_key="channel.id")
+    pull_id: int | None = Field(default=None, foreign_key="metric_pull.id")
+    taken_at: datetime = Field(sa_type=UTCDateTime)
+    followers: int | None = Field(default=None, sa_type=BigInteger)
     error: str | None = Field(default=None, max_length=2000)
 
 

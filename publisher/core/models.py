@@ -66,6 +66,8 @@ class Channel(SQLModel, table=True):
     status: str = Field(default="active", max_length=20)
     # Set when the platform throttles the account: nothing goes out on it before then.
     held_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When its audience (followers) is next read (publisher/engage/audience.py); none: now.
+    audience_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The weekly posting timetable "add to queue" fills: {"time_zone": ..., "slots": [...]}.
     slots: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -366,6 +368,7 @@ class DispatcherLease(SQLModel, table=True):
 
 # Engagement's tables live beside (publisher/core/engagement_models.py): here for one import.
 from publisher.core.engagement_models import (  # noqa: E402
+    AudienceSnapshot,
     Conversion,
     ForgottenIdentity,
     InboundDelivery,
@@ -378,6 +381,7 @@ from publisher.core.engagement_models import (  # noqa: E402
 from publisher.core.oauth_models import OAuthGrant  # noqa: E402
 
 __all__ = [
+    "AudienceSnapshot",
     "Conversion",
     "ForgottenIdentity",
     "InboundDelivery",

@@ -25,12 +25,14 @@ RUN_PUBLISH = "publisher.jobs.run_publish"
 RUN_RECONCILE = "publisher.jobs.run_reconcile"
 RUN_DELIVER = "publisher.jobs.run_deliver"
 RUN_PULL_METRICS = "publisher.jobs.run_pull_metrics"
+RUN_PULL_AUDIENCE = "publisher.jobs.run_pull_audience"
 RUN_FLUSH_CLICKS = "publisher.jobs.run_flush_clicks"
 _PREFIX = {
     RUN_PUBLISH: "publish",
     RUN_RECONCILE: "reconcile",
     RUN_DELIVER: "webhook",
     RUN_PULL_METRICS: "metrics",
+    RUN_PULL_AUDIENCE: "audience",
     RUN_FLUSH_CLICKS: "clicks",
 }
 FLUSH_CLICKS_JOB = "clicks-flush"
@@ -93,8 +95,9 @@ class PublishQueue:
 
     def hand_over_batches(self, batches: Iterable[tuple[int, ...]], func: str) -> int:
         """One job per batch, its arguments as given (a metrics pull: a channel, a pull,
-        its publications), on the background queue: a worker takes them only when no
-        publication waits. One round trip; returns the number of jobs."""
+        its publications; an audience read: a channel, a pull), on the background queue:
+        a worker takes them only when no publication waits. One round trip; returns the
+        number of jobs."""
         datas = [
             Queue.prepare_data(
                 func,
@@ -103,7 +106,8 @@ class PublishQueue:
                 timeout=self.job_timeout_s,
                 result_ttl=300,
                 failure_ttl=7 * 24 * 3600,
-                description=f"{_PREFIX[func]} {args[0]}: {len(args) - 2} publications",
+                description=f"{_PREFIX[func]} {args[0]}"
+                + (f": {len(args) - 2} publications" if len(args) > 2 else ""),
             )
             for args in batches
         ]

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from publisher.core.models import Campaign, Interaction, Member
 from publisher.core.workspaces import Actor, Permission
-from publisher.engage import activity
+from publisher.engage import activity, audience
 from publisher.engage.figures import Figures
 from publisher.engage.reports import publication_figures, window_figures
 
@@ -34,13 +34,15 @@ class CommunityReport:
     members_total: int
     campaigns: list[CampaignLine]
     cohorts: list[dict]
+    audience: list[audience.AudienceLine]
 
 
 def get_community_report(
     session: Session, actor: Actor, *, start: datetime, end: datetime, weeks: int = 8
 ) -> CommunityReport:
     """The workspace over [start, end): every campaign's figures and their sum, the
-    audience's growth (new followers) and interactions, the members active (a result or an
+    audience's growth (each channel's followers as read, and the follows X told of) and
+    interactions, the members active (a result or an
     interaction of theirs), and weekly retention cohorts of the members first seen in it."""
     actor.require(Permission.READ)
     campaigns = session.execute(
@@ -84,4 +86,5 @@ def get_community_report(
         cohorts=activity.cohorts(
             session, actor.workspace_id, activity.first_seen(actor.workspace_id), start, end, weeks
         ),
+        audience=audience.growth(session, actor.workspace_id, start, end),
     )

@@ -263,6 +263,20 @@ class CampaignLineRead(FiguresRead):
     goals: list[GoalRead]
 
 
+class AudienceLineRead(Output):
+    channel_id: int
+    channel_name: str
+    platform: str
+    followers_at_start: int | None = Field(
+        description="As last read by the window's start (read daily); null: not read by then"
+    )
+    followers_at_end: int | None = Field(description="As last read before the window's end")
+    since: datetime | None = Field(
+        description="The read `growth` counts from: the window's start's, or the first in it"
+    )
+    growth: int | None = Field(description="followers_at_end minus the followers read `since`")
+
+
 class CommunityRead(Output):
     model_config = ConfigDict(
         from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
@@ -271,7 +285,13 @@ class CommunityRead(Output):
     from_: datetime = Field(alias="from")
     to: datetime
     totals: FiguresRead = Field(description="Every campaign's figures added up")
-    new_followers: int = Field(description="Follows of the workspace's accounts (audience growth)")
+    new_followers: int = Field(description="Follows of the workspace's X accounts, as X told")
+    audience: list[AudienceLineRead] = Field(
+        description="Each channel's followers, read daily from the platform: audience growth"
+    )
+    audience_growth: int | None = Field(
+        description="The channels' growth added up (null: no channel read twice yet)"
+    )
     interactions: dict[str, int] = Field(description="On the networks, by kind")
     active_members: int = Field(description="Members with a result or an interaction in it")
     members: int = Field(description="Members known by the window's end (merged ones once)")

@@ -44,7 +44,10 @@ def _fb_page() -> str:
 
 
 ALL = frozenset(
-    {"text", "link", "thread", "quote", "media", "find", "get", "metrics", "delete", "check"}
+    {
+        *("text", "link", "thread", "quote", "media", "find", "get", "metrics", "delete"),
+        *("check", "audience"),
+    }
 )
 CASES = [
     Case(
@@ -66,7 +69,7 @@ CASES = [
         "instagram",
         {"access_token": "conformance-ig-token"},
         "17841400000000099",
-        frozenset({"media", "find", "get", "metrics", "check", "connect"}),
+        frozenset({"media", "find", "get", "metrics", "check", "connect", "audience"}),
         ledger_account="17841400000000099",
     ),
 ]

@@ -128,6 +128,14 @@ def test_metrics(case, fresh_sandbox, tmp_path):
     assert metrics[result.external_id]["likes"] == 5
 
 
+@pytest.mark.parametrize("case", cases_with("audience"))
+def test_audience(case, fresh_sandbox):
+    adapter = case.adapter(fresh_sandbox)
+    assert adapter.audience() == 0
+    fresh_sandbox.ledger.followers[(case.platform, case.ledger_account)] = 1234
+    assert adapter.audience() == 1234
+
+
 @pytest.mark.parametrize("case", cases_with("delete"))
 def test_delete(case, fresh_sandbox):
     result = _publish(case, fresh_sandbox, Content(text="Gone soon"))
