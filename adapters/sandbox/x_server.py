@@ -4,7 +4,8 @@
 mutually exclusive), reads of posts (`GET /2/tweets`, `/2/tweets/{id}`, `/2/users/{id}/
 tweets`) with text as X shows it (escaped, t.co links, a media link: x_common.shown),
 non-public metrics only for the token's own posts of the last 30 days (else 200 with only
-`errors`), `DELETE /2/tweets/{id}`, `GET /2/users/me`; media in x_media, OAuth in x_oauth."""
+`errors`), `DELETE /2/tweets/{id}`, `GET /2/users/me` (with `user.fields=public_metrics`,
+X's UserPublicMetrics: its four required counts); media in x_media, OAuth in x_oauth."""
 
 from __future__ import annotations
 
