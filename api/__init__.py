@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from api.core import keys
 from api.deliver import pauses
-from api.engage import best_times, hooks
+from api.engage import audience, best_times, hooks
 from api.engage import links as short_links
 from api.engage import members as community
 from api.engage import reports as campaign_reports
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     v1.register_blueprint(campaign_reports.bp)
     v1.register_blueprint(campaign_reports.community_bp)
     v1.register_blueprint(best_times.bp)
+    v1.register_blueprint(audience.bp)
     app.register_blueprint(v1)
     app.register_blueprint(media.public)
     app.register_blueprint(problems_blueprint())

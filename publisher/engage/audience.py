@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from adapters.errors import AdapterError, AuthExpired, RateLimited, Rejected
 from publisher.core.models import AudienceSnapshot, Channel, MetricPull
+from publisher.core.workspaces import Actor, Permission, owned
 from publisher.engage.metrics import BUDGET_RECHECK, PULL_LEASE, RETRY_AFTER, Budgets, room
 
 # How often a channel's audience is read.
@@ -158,3 +159,15 @@ def growth(
             )
         )
     return lines
+
+
+def list_snapshots(
+    session: Session, actor: Actor, channel_id: int, *, limit: int = 100, after_id: int = 0
+) -> list[AudienceSnapshot]:
+    """The channel's audience reads in the order they were made, from after `after_id`."""
+    actor.require(Permission.READ)
+    channel = owned(session, Channel, channel_id, actor)
+    query = select(AudienceSnapshot).where(
+        AudienceSnapshot.channel_id == channel.id, AudienceSnapshot.id > after_id
+    )
+    return list(session.scalars(query.order_by(AudienceSnapshot.id).limit(limit)))

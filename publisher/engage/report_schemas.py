@@ -277,6 +277,14 @@ class AudienceLineRead(Output):
     growth: int | None = Field(description="followers_at_end minus the followers read `since`")
 
 
+class AudienceSnapshotRead(Output):
+    id: int
+    channel_id: int
+    taken_at: datetime
+    followers: int | None = Field(description="How many followed the account then")
+    error: str | None = Field(description="The platform's refusal: no count was read")
+
+
 class CommunityRead(Output):
     model_config = ConfigDict(
         from_attributes=True, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True

@@ -82,6 +82,12 @@ def test_followers_are_read_daily_and_the_report_shows_the_growth(
     assert lines[x["id"]]["since"] == "2027-03-01T09:00:00Z"  # from its first read
     assert (lines[fb["id"]]["followers_at_end"], lines[fb["id"]]["growth"]) == (240, -10)
     assert report["audience_growth"] == 50
+    history = api.get(f"/v1/channels/{x['id']}/audience")
+    assert [(h["followers"], h["taken_at"]) for h in history] == [
+        (1000, "2027-03-01T09:00:00Z"),
+        (1060, "2027-03-02T09:00:00Z"),
+    ]
+    assert api.call("GET", f"/v1/channels/{x['id']}/audience", as_="other")[0] == 404
     later = _community(api, T0 + timedelta(hours=1), T0 + DAY + timedelta(hours=1))
     x_line = next(line for line in later["audience"] if line["channel_id"] == x["id"])
     assert (x_line["followers_at_start"], x_line["growth"]) == (1000, 60)
