@@ -246,6 +246,14 @@ class Adapter(ABC):
 
 AdapterRegistry = dict[str, type[Adapter]]
 
+
+def count_of(value: Any, name: str) -> int:
+    """A count the platform answered, or Rejected when it said none (never a zero)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Rejected(f"the platform answered no {name}")
+    return value
+
+
 _URL = re.compile(r"https?://\S+")
 
 

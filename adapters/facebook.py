@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters.base import Adapter, comparable
+from adapters.base import Adapter, comparable, count_of
 from adapters.errors import AuthExpired, OutcomeUnknown, RateLimited, Rejected, Transient
 from adapters.facebook_metrics import COUNTS, INSIGHTS, graph_metrics
 from adapters.http import PlatformSession, translate_transport
@@ -387,7 +387,7 @@ class FacebookAdapter(GraphAdapter):
         who follow the Page)."""
         with self._translate_errors():
             page = self._graph.get_object(self.account_id, fields="followers_count")
-        return int(page.get("followers_count") or 0)
+        return count_of(page.get("followers_count"), "followers_count")
 
     def check(self) -> Account:
         """Whose token this is: `/me` with a Page token is that Page (graph-api/overview,

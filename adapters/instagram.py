@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters.base import comparable
+from adapters.base import comparable, count_of
 from adapters.errors import AdapterError, OutcomeUnknown, RateLimited, Rejected, Transient
 from adapters.facebook import GraphAdapter
 from adapters.types import (
@@ -239,7 +239,7 @@ class InstagramAdapter(GraphAdapter):
         """The account's `followers_count` (IG User reference)."""
         with self._translate_errors():
             me = self._graph.get_object(self.account_id, fields="followers_count")
-        return int(me.get("followers_count") or 0)
+        return count_of(me.get("followers_count"), "followers_count")
 
     def check(self) -> Account:
         with self._translate_errors():

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 import tweepy
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from adapters.base import Adapter
+from adapters.base import Adapter, count_of
 from adapters.errors import AdapterError, AuthExpired, PartlyPublished, Rejected
 from adapters.http import PlatformSession
 from adapters.types import (
@@ -299,7 +299,9 @@ class XAdapter(XMediaUpload, Adapter):
         """The account's `public_metrics.followers_count` (GET /2/users/me, user.fields)."""
         with translate_errors():
             me = self._client.get_me(user_fields=["public_metrics"], user_auth=self._oauth1).data
-        return int((me.public_metrics or {}).get("followers_count", 0))
+        if self.account_id and str(me.id) != self.account_id:
+            raise Rejected(f"the token acts as account {me.id}, not {self.account_id}")
+        return count_of((me.public_metrics or {}).get("followers_count"), "followers_count")
 
     def delete(self, external_id: str) -> None:
         try:

@@ -131,8 +131,6 @@ class _Loop:
                 hand_over_deliveries(session, rt.queue, now=clock())
             if metrics.any_due(look, now=clock()):
                 hand_over_pulls(session, rt, now=clock())
-            if audience.any_due(look, now=clock()):
-                hand_over_audience(session, rt, now=clock())
             look.rollback()
             if (clock() - self.last_claims).total_seconds() >= CLAIMS_EVERY_S:
                 dispatch.expire_claims(
@@ -166,6 +164,8 @@ class _Loop:
         deadlines.sweep(session, now=clock())
         interactions.forget_deliveries(session, now=clock())
         session.commit()
+        if audience.any_due(session, now=clock()):  # daily reads: the sweep's pace will do
+            hand_over_audience(session, self.runtime, now=clock())
         if series.extend_all(session, now=clock()):
             self.runtime.queue.wake()
         session.commit()

@@ -12,20 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
 
 from adapters.errors import AdapterError, AuthExpired, RateLimited, Rejected
 from publisher.core.models import AudienceSnapshot, Channel, MetricPull
 from publisher.core.workspaces import Actor, Permission, owned
 from publisher.engage.metrics import BUDGET_RECHECK, PULL_LEASE, RETRY_AFTER, Budgets, room
+from publisher.plan.channels import ACTIVE
 
-# How often a channel's audience is read.
+# How often a channel's audience is read; how many reads one pass hands over at most.
 AUDIENCE_EVERY = timedelta(days=1)
+PASS_READS = 100
 
 
-def _due_now(now: datetime):
-    return (Channel.status == "active") & (
+def _due_now(now: datetime) -> ColumnElement[bool]:
+    return (Channel.status == ACTIVE) & (
         Channel.audience_due_at.is_(None) | (Channel.audience_due_at <= now)
     )
 
@@ -37,10 +39,14 @@ def any_due(session: Session, *, now: datetime) -> bool:
 
 def due(session: Session, *, now: datetime, budgets: Budgets) -> list[tuple[int, int]]:
     """Lease the audience reads due now, as (channel id, pull id): one request each,
-    counted in the channel's read budget at once. A channel the platform holds waits for
-    it; one whose budget is spent is looked at again a minute later."""
+    counted in the channel's read budget at once (the leader's pass alone leases, as it
+    does metrics pulls: no channel row is held, so nothing that holds one, a claim or a
+    live read, makes the pass wait). A channel the platform holds waits for it; one
+    whose budget is spent is looked at again a minute later."""
     leased = []
-    channels = session.scalars(select(Channel).where(_due_now(now)).with_for_update()).all()
+    channels = session.scalars(
+        select(Channel).where(_due_now(now)).order_by(Channel.id).limit(PASS_READS)
+    ).all()
     for channel in channels:
         if channel.held_until is not None and channel.held_until > now:
             channel.audience_due_at = channel.held_until
@@ -65,13 +71,17 @@ def due(session: Session, *, now: datetime, budgets: Budgets) -> list[tuple[int,
 
 
 def prepare(session: Session, channel_id: int, pull_id: int) -> Channel | None:
-    """The channel to read, while this pull still holds it (a pull handed over again, or
-    run twice, finds it taken)."""
-    pull = session.get(MetricPull, pull_id)
-    channel = session.get(Channel, channel_id)
+    """The channel to read, while this pull still holds it. A pull handed over again, or
+    run twice, finds it taken; one whose lease lapsed made no request: it is closed so
+    the budget no longer counts it."""
+    pull = session.get(MetricPull, pull_id, populate_existing=True)
+    channel = session.get(Channel, channel_id, populate_existing=True)
     if pull is None or pull.finished_at is not None or channel is None:
         return None
-    return channel if channel.audience_due_at == pull.lease_until else None
+    if channel.audience_due_at != pull.lease_until:
+        pull.calls, pull.finished_at, pull.error = 0, pull.lease_until, "lease lapsed"
+        return None
+    return channel
 
 
 def record(
@@ -84,8 +94,9 @@ def record(
     now: datetime,
 ) -> AudienceSnapshot | None:
     """Store what the read found (or the refusal) and when the next read is due."""
-    pull = session.get(MetricPull, pull_id, with_for_update=True)
-    channel = session.get(Channel, channel_id, with_for_update=True)
+    held = {"with_for_update": True, "populate_existing": True}
+    pull = session.get(MetricPull, pull_id, **held)
+    channel = session.get(Channel, channel_id, **held)
     if pull is None or pull.finished_at is not None or channel is None:
         return None  # recorded by another run of the same job
     error = found if isinstance(found, AdapterError) else None
@@ -99,15 +110,29 @@ def record(
         followers=None if error else int(found),
         error=pull.error,
     )
-    session.add(snapshot)
     if channel.audience_due_at == pull.lease_until:
-        # Read, or refused for a reason that will not pass (a refusal, a token): tomorrow.
-        if error is None or isinstance(error, Rejected | AuthExpired):
-            channel.audience_due_at = now + AUDIENCE_EVERY
-        else:
-            retry = error.retry_at if isinstance(error, RateLimited) else None
-            channel.audience_due_at = max(retry or now + RETRY_AFTER, now + timedelta(seconds=1))
+        channel.audience_due_at = _next(session, channel.id, error, now=now)
+    session.add(snapshot)
     return snapshot
+
+
+def _next(session: Session, channel_id: int, error: AdapterError | None, *, now: datetime):
+    """When to read again: tomorrow after a read (or a refusal that will not pass: a
+    refusal, a token, credentials that no longer decrypt); after a passing fault, a
+    quarter of an hour, doubled with each failure in a row (at most a day), or the
+    platform's reset."""
+    if error is None or isinstance(error, Rejected | AuthExpired) or type(error) is AdapterError:
+        return now + AUDIENCE_EVERY
+    recent = session.scalars(
+        select(AudienceSnapshot.followers)
+        .where(AudienceSnapshot.channel_id == channel_id)
+        .order_by(AudienceSnapshot.taken_at.desc(), AudienceSnapshot.id.desc())
+        .limit(7)
+    ).all()
+    failures = next((n for n, f in enumerate(recent) if f is not None), len(recent))
+    wait = min(RETRY_AFTER * 2**failures, AUDIENCE_EVERY)
+    retry = error.retry_at if isinstance(error, RateLimited) else None
+    return max(retry or now + wait, now + timedelta(seconds=1))
 
 
 @dataclass(frozen=True)
@@ -126,39 +151,57 @@ class AudienceLine:
 def growth(
     session: Session, workspace_id: int, start: datetime, end: datetime
 ) -> list[AudienceLine]:
-    """Every channel of the workspace, its audience over [start, end)."""
+    """Every channel of the workspace, its audience over [start, end): three queries,
+    whatever the number of channels."""
+    at_start = _edge(session, workspace_id, AudienceSnapshot.taken_at <= start, newest=True)
+    at_end = _edge(session, workspace_id, AudienceSnapshot.taken_at < end, newest=True)
+    inside = (AudienceSnapshot.taken_at >= start) & (AudienceSnapshot.taken_at < end)
+    first = _edge(session, workspace_id, inside, newest=False)
     lines = []
     channels = session.scalars(
         select(Channel).where(Channel.workspace_id == workspace_id).order_by(Channel.id)
     ).all()
     for channel in channels:
-        read = (AudienceSnapshot.channel_id == channel.id) & AudienceSnapshot.followers.is_not(None)
-        last = (
-            select(AudienceSnapshot.followers, AudienceSnapshot.taken_at)
-            .where(read)
-            .order_by(AudienceSnapshot.taken_at.desc(), AudienceSnapshot.id.desc())
-            .limit(1)
-        )
-        at_start = session.execute(last.where(AudienceSnapshot.taken_at <= start)).first()
-        at_end = session.execute(last.where(AudienceSnapshot.taken_at < end)).first()
-        base = at_start
-        if base is None:  # first read inside the window: growth since then
-            base = session.execute(
-                select(AudienceSnapshot.followers, AudienceSnapshot.taken_at)
-                .where(read, AudienceSnapshot.taken_at >= start, AudienceSnapshot.taken_at < end)
-                .order_by(AudienceSnapshot.taken_at, AudienceSnapshot.id)
-                .limit(1)
-            ).first()
+        base = at_start.get(channel.id) or first.get(channel.id)
+        last = at_end.get(channel.id)
         lines.append(
             AudienceLine(
                 channel=channel,
-                at_start=at_start.followers if at_start else None,
-                at_end=at_end.followers if at_end else None,
-                since=base.taken_at if base else None,
-                growth=at_end.followers - base.followers if at_end and base else None,
+                at_start=at_start[channel.id][0] if channel.id in at_start else None,
+                at_end=last[0] if last else None,
+                since=base[1] if base else None,
+                growth=last[0] - base[0] if last and base else None,
             )
         )
     return lines
+
+
+def _edge(
+    session: Session, workspace_id: int, when: ColumnElement[bool], *, newest: bool
+) -> dict[int, tuple[int, datetime]]:
+    """Per channel, the newest (or oldest) read of a count among the snapshots `when`."""
+    taken = AudienceSnapshot.taken_at
+    order = (taken.desc(), AudienceSnapshot.id.desc()) if newest else (taken, AudienceSnapshot.id)
+    ranked = (
+        select(
+            AudienceSnapshot.channel_id,
+            AudienceSnapshot.followers,
+            taken,
+            func.row_number()
+            .over(partition_by=AudienceSnapshot.channel_id, order_by=order)
+            .label("rank"),
+        )
+        .where(
+            AudienceSnapshot.workspace_id == workspace_id,
+            AudienceSnapshot.followers.is_not(None),
+            when,
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.channel_id, ranked.c.followers, ranked.c.taken_at).where(ranked.c.rank == 1)
+    )
+    return {channel: (followers, at) for channel, followers, at in rows}
 
 
 def list_snapshots(

@@ -130,12 +130,11 @@ def _meta_time(value: Any, fallback: datetime | None) -> datetime:
         if isinstance(value, str) and value.replace(".", "", 1).isdigit():
             value = float(value)
         if isinstance(value, str):
-            found = datetime.fromisoformat(value.replace("+0000", "+00:00"))
-            return found if found.tzinfo else found.replace(tzinfo=UTC)
+            return _utc(datetime.fromisoformat(value.replace("+0000", "+00:00")))
         if not isinstance(value, bool) and isinstance(value, int | float) and value > 1e11:
             value = value / 1000  # milliseconds (as Messenger's entries carry them)
         return _epoch(value)
-    except (Unreadable, ValueError):
+    except (Unreadable, ValueError, OverflowError):
         if fallback is None:
             raise Unreadable(f"not a time: {value!r}") from None
         return fallback
@@ -267,10 +266,19 @@ def _x_time(event: dict[str, Any]) -> datetime:
             return _epoch(float(event["timestamp_ms"]) / 1000)
         except (TypeError, ValueError, OverflowError, Unreadable):
             pass
+    created = event.get("created_at")
     try:
-        return parsedate_to_datetime(event["created_at"])
-    except (KeyError, TypeError, ValueError, IndexError):
+        if not isinstance(created, str):
+            raise ValueError(created)
+        return _utc(parsedate_to_datetime(created))
+    except (TypeError, ValueError, IndexError, OverflowError):
         raise Unreadable("no time") from None
+
+
+def _utc(moment: datetime) -> datetime:
+    """An instant in UTC (a time without its zone is UTC's); OverflowError past year 1 or
+    9999 once there."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _x_user(user: Any) -> tuple[str | None, str | None, str | None]:

@@ -298,7 +298,7 @@ class CommunityRead(Output):
         description="Each channel's followers, read daily from the platform: audience growth"
     )
     audience_growth: int | None = Field(
-        description="The channels' growth added up (null: no channel read twice yet)"
+        description="The channels' growth added up (null: no channel read by the window's end)"
     )
     interactions: dict[str, int] = Field(description="On the networks, by kind")
     active_members: int = Field(description="Members with a result or an interaction in it")

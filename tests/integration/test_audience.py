@@ -12,7 +12,6 @@ from sqlmodel import select
 
 from adapters.sandbox.ledger import Fault
 from adapters.types import Budget
-from adapters.x import XAdapter
 from publisher.core.models import AudienceSnapshot, Channel, MetricPull
 from publisher.dispatcher import hand_over_audience
 from publisher.engage import audience
@@ -111,11 +110,9 @@ def test_a_refusal_is_kept_as_one_and_read_again_later(api, runtime, sandbox, at
     assert (line["followers_at_end"], line["growth"]) == (1000, 0)  # from its first read
 
 
-def test_a_channel_beyond_its_read_budget_or_out_of_service_waits(
-    runtime, sandbox, at, accounts, monkeypatch
-):
+def test_a_channel_beyond_its_read_budget_or_out_of_service_waits(runtime, sandbox, at, accounts):
     x, fb = accounts["x"], accounts["facebook"]
-    monkeypatch.setattr(XAdapter, "read_budgets", (Budget(1, timedelta(minutes=15)),))
+    budgets = {**runtime.read_budgets, "x": ((Budget(1, timedelta(minutes=15)),), 100)}
     with runtime.session() as session:
         session.add(
             MetricPull(
@@ -130,12 +127,48 @@ def test_a_channel_beyond_its_read_budget_or_out_of_service_waits(
         )
         session.get(Channel, fb["id"]).status = "needs_reauth"
         session.commit()
-    assert _read(runtime, at, T0) == 0
-    with runtime.session() as session:
+        assert audience.due(session, now=T0, budgets=budgets) == []
+        session.commit()
         assert session.get(Channel, x["id"]).audience_due_at == T0 + timedelta(minutes=1)
         assert not audience.any_due(session, now=T0)  # (the channel out of service: not due)
-    assert _read(runtime, at, T0 + timedelta(minutes=15)) == 1  # the window has passed
-    assert _snapshots(runtime, fb["id"]) == []
+        later = T0 + timedelta(minutes=15)  # the window has passed
+        assert [c for c, _ in audience.due(session, now=later, budgets=budgets)] == [x["id"]]
+        session.commit()
+
+
+def test_failures_in_a_row_wait_longer_and_a_refusal_waits_a_day(runtime, sandbox, at, accounts):
+    x = accounts["x"]
+    when = T0
+    for wait in (15, 30, 60):  # a passing fault, again and again: doubled each time
+        sandbox.ledger.inject("x", Fault(status=503, on="account"))
+        assert _read(runtime, at, when) >= 1
+        with runtime.session() as session:
+            due_at = session.get(Channel, x["id"]).audience_due_at
+        assert due_at == when + timedelta(minutes=wait)
+        when = due_at
+    sandbox.ledger.inject("x", Fault(status=403, on="account"))  # refused: not passing
+    assert _read(runtime, at, when) == 1
+    with runtime.session() as session:
+        assert session.get(Channel, x["id"]).audience_due_at == when + DAY
+    assert [f for f, _ in _snapshots(runtime, x["id"])] == [None, None, None, None]
+
+
+def test_a_read_whose_lease_lapsed_is_not_made_nor_counted(runtime, sandbox, at, accounts):
+    x = accounts["x"]
+    at(T0)
+    with runtime.session() as session:
+        (old,) = [p for c, p in audience.due(session, now=T0, budgets={}) if c == x["id"]]
+        session.commit()
+        later = T0 + timedelta(minutes=6)  # its lease (five minutes) lapsed: leased again
+        (new,) = [p for c, p in audience.due(session, now=later, budgets={}) if c == x["id"]]
+        session.commit()
+    at(T0 + timedelta(minutes=6))
+    assert run_pull_audience(x["id"], old) == 0  # the old job, run late: nothing asked
+    assert run_pull_audience(x["id"], new) == 1
+    with runtime.session() as session:
+        stale = session.get(MetricPull, old)
+        assert (stale.calls, stale.finished_at is not None) == (0, True)
+    assert len(_snapshots(runtime, x["id"])) == 1
 
 
 def test_a_read_handed_over_twice_is_stored_once(runtime, sandbox, at, accounts):
