@@ -163,7 +163,8 @@ def prepare(
     session: Session, channel_id: int, pull_id: int, publication_ids: Sequence[int]
 ) -> PullBatch | None:
     """The batch to ask about: the publications still published and still leased to this
-    pull (a pull handed over again, or run twice, finds none of them)."""
+    pull (a pull handed over again, or run twice, finds none of them). A pull left with
+    none makes no request: it is closed, so the read budget no longer counts it."""
     pull = session.get(MetricPull, pull_id)
     channel = session.get(Channel, channel_id)
     if pull is None or pull.finished_at is not None or channel is None:
@@ -177,7 +178,10 @@ def prepare(
         )
     ).all()
     posts = {p.id: list(p.part_ids or [p.external_id]) for p in rows if p.external_id}
-    return PullBatch(channel, pull, posts) if posts else None
+    if not posts:
+        pull.calls, pull.finished_at, pull.error = 0, pull.lease_until, "nothing left to ask"
+        return None
+    return PullBatch(channel, pull, posts)
 
 
 def record(

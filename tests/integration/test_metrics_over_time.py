@@ -165,6 +165,9 @@ def test_a_pull_handed_over_again_or_run_twice_stores_once(api, runtime, sandbox
     at(later)
     for channel_id, pull_id, ids in first:  # the stale jobs: nothing is theirs any more
         assert jobs.run_pull_metrics(channel_id, pull_id, *ids) == 0
+    with runtime.session() as session:  # nor does the budget count them any more
+        stale = [session.get(MetricPull, pull_id) for _, pull_id, _ in first]
+        assert [(p.calls, p.finished_at is not None) for p in stale] == [(0, True)] * len(first)
     for channel_id, pull_id, ids in again:
         assert jobs.run_pull_metrics(channel_id, pull_id, *ids) == len(ids)
         assert jobs.run_pull_metrics(channel_id, pull_id, *ids) == 0  # run twice: once
