@@ -24,6 +24,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 from werkzeug.urls import iri_to_uri
 
+from api.http.errors import PROBLEM_BASE
 from publisher.core.settings import Settings
 from publisher.runtime import Runtime, build_runtime
 from publisher.system import logs
@@ -43,6 +44,10 @@ class LinkServer:
         self._pushing, self._pusher = False, None
         self._syncing: asyncio.Task | None = None  # the clock's offset being measured
         self.instance = runtime.settings.instance  # which `publisher up` started it
+        # A problem's `type`: the API's page that explains it (as the API's own /l/ answers),
+        # absolute since this server does not serve those pages; unknown, about:blank.
+        api = runtime.settings.public_url.rstrip("/")
+        self.problems = f"{api}{PROBLEM_BASE}" if api else None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -56,10 +61,10 @@ class LinkServer:
             return
         found = _LINK.fullmatch(path)
         if found is None:
-            await _problem(send, 404, "Not Found", "nothing here: short links are /l/{code}")
+            await self._problem(send, 404, "Not Found", "nothing here: short links are /l/{code}")
             return
         if method not in ("GET", "HEAD"):
-            await _problem(
+            await self._problem(
                 send, 405, "Method Not Allowed", f"{method} is not allowed here: GET or HEAD",
                 headers=[(b"allow", b"GET, HEAD")],
             )  # fmt: skip
@@ -67,7 +72,7 @@ class LinkServer:
         code = found.group(1).lower()
         link = self.clicks.cached(code) or await asyncio.to_thread(self._lookup, code)
         if link is None:
-            await _problem(send, 404, "Not Found", "no such short link")
+            await self._problem(send, 404, "Not Found", "no such short link")
             return
         if method == "HEAD":  # a link preview checking the address: the link as it is
             await _redirect(send, link.target)
@@ -82,6 +87,14 @@ class LinkServer:
         )
         await self._keep(click)
         await _redirect(send, target)
+
+    async def _problem(
+        self, send: Any, status: int, title: str, detail: str, headers: list | None = None
+    ) -> None:
+        code = title.lower().replace(" ", "_")  # as the API names them: not_found, ...
+        kind = f"{self.problems}{code}" if self.problems else "about:blank"
+        body = {"type": kind, "title": title, "status": status, "detail": detail}
+        await _answer(send, status, body=body, headers=headers, media=b"application/problem+json")
 
     def _now(self) -> datetime:
         """The shared time, never waiting on Redis in the event loop: the offset is
@@ -169,13 +182,6 @@ async def _redirect(send: Any, target: str) -> None:
             (b"referrer-policy", b"no-referrer"),
         ],
     )
-
-
-async def _problem(
-    send: Any, status: int, title: str, detail: str, headers: list | None = None
-) -> None:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    await _answer(send, status, body=body, headers=headers, media=b"application/problem+json")
 
 
 async def _answer(

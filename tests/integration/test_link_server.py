@@ -119,16 +119,29 @@ def test_what_is_not_a_short_link_is_a_problem_and_changes_nothing(
         answer = requests.request(method, f"{links}{path}", allow_redirects=False, timeout=5)
         assert answer.status_code == status, (method, path)
         assert answer.headers["Content-Type"] == "application/problem+json"
+        kind = {404: "not_found", 405: "method_not_allowed"}[status]
         assert answer.json() == {
-            "type": "about:blank",
+            "type": f"{PUBLIC}/problems/{kind}",  # the API's page, as its own /l/ names it
             "title": {404: "Not Found", 405: "Method Not Allowed"}[status],
             "status": status,
             "detail": detail,
         }
         if status == 405:
             assert answer.headers["Allow"] == "GET, HEAD"
+        assert api.client.get(f"/problems/{kind}").status_code == 200  # the page is there
     assert runtime.clicks.waiting() == 0
     assert rows_digest(runtime) == before
+
+
+def test_with_no_public_address_a_problem_names_no_page(runtime):
+    runtime.settings = runtime.settings.with_(public_url="")
+    served = _Served(create_link_app(runtime=runtime))
+    try:
+        answer = requests.get(f"{served.url}/l/aaaaaaaaaa", timeout=5)
+    finally:
+        served.stop()
+    assert answer.status_code == 404
+    assert answer.json()["type"] == "about:blank"  # no address to name the API's page by
 
 
 def test_with_redis_down_the_click_is_written_at_once(api, scenario, runtime, sandbox, at):
