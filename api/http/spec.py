@@ -87,6 +87,8 @@ def endpoint(
         def parsed(*args: Any, **kwargs: Any):
             if body is not None:
                 g.body = parse_body(body)
+            elif request_body is None and request.method not in ("GET", "HEAD"):
+                refuse_body()
             if query is not None:
                 g.query = parse_query(query)
             return view(*args, **kwargs)
@@ -135,6 +137,23 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         if broken:
             raise BadRequest(f"the body is not valid JSON: {broken[0]}") from exc
         raise
+
+
+class _NoBody(BaseModel, extra="forbid"):
+    """What a change that takes no body accepts: nothing, or `{}`."""
+
+
+def refuse_body() -> None:
+    """A change that takes no body refuses one: a field sent (`{"code": ...}` to a call that
+    makes its own) is named in a 422, not dropped without a word; none or `{}` is none."""
+    if not request.get_data(cache=True).strip():
+        return
+    try:
+        parse_body(_NoBody)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "this request takes no body: send none (or {})", field_errors(exc)
+        ) from exc
 
 
 def _nul_at(raw: bytes, data: Any) -> list[str | int] | None:

@@ -325,3 +325,40 @@ def test_a_json_body_is_capped_at_1_mb_on_the_media_endpoint_too(api, runtime):
     status, problem = api.call("POST", "/v1/media", raw=raw)
     assert status == 413 and problem["status"] == 413
     assert rows_digest(runtime) == before
+
+
+@pytest.mark.parametrize(
+    "raw,status,loc",
+    [
+        (b'{"code": "MINE"}', 422, ["code"]),  # a field the call does not take: named
+        (b"[]", 422, []),
+        (b"{oops", 400, None),
+    ],
+    ids=["a-field", "an-array", "broken-json"],
+)
+def test_a_change_that_takes_no_body_refuses_one_and_changes_nothing(
+    api, runtime, world, raw, status, loc
+):
+    """A body sent to a call that takes none was dropped without a word: a client sending
+    {"code": ...} to POST .../referral-code got a code of the engine's own."""
+    post = api.post("/v1/posts", post_body(world), expect=201)
+    key = api.post("/v1/keys", {"name": "k", "role": "editor"}, as_="admin", expect=201)
+    before = rows_digest(runtime)
+    for method, path, role in (
+        ("POST", f"/v1/posts/{post['id']}/submit", "editor"),
+        ("POST", f"/v1/keys/{key['id']}/revoke", "admin"),
+        ("POST", "/v1/channels/connect/x", "admin"),
+    ):
+        got, problem = api.call(method, path, raw=raw, as_=role)
+        assert got == status, (path, problem)
+        assert problem.keys() >= PROBLEM_FIELDS
+        if loc is not None:
+            assert [e["loc"] for e in problem["errors"]] == [loc], problem
+    assert rows_digest(runtime) == before
+    for path, empty in (  # none, or an empty object, is no body
+        (f"/v1/posts/{post['id']}/submit", b""),
+        (f"/v1/posts/{post['id']}/cancel", b"{}"),
+        (f"/v1/channels/{world['x']['id']}/check", b" {} "),
+    ):
+        got, problem = api.call("POST", path, raw=empty)
+        assert got == 200, (path, problem)
