@@ -240,8 +240,9 @@ def x_follow(for_user: str, author: tuple[str, str, str], at: datetime) -> dict[
     follow = {
         "type": "follow",
         "created_timestamp": str(int(at.timestamp() * 1000)),
+        # X's follow events carry users of their own form: `id` is the string, no id_str.
         "target": {"id": for_user},
-        "source": _x_user(*author),
+        "source": {"id": author[0], "screen_name": author[1], "name": author[2]},
     }
     return {"for_user_id": for_user, "follow_events": [follow]}
 

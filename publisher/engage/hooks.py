@@ -282,8 +282,11 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _x_user(user: Any) -> tuple[str | None, str | None, str | None]:
+    """Who: a v1.1 user (`id_str`, its `id` a number) or the user of a follow event, whose
+    `id` is the string itself (no `id_str`)."""
     user = _d(user)
-    return _s(user.get("id_str")), _s(user.get("screen_name")), _s(user.get("name"))
+    who = _s(user.get("id_str")) or _s(user.get("id"))
+    return who, _s(user.get("screen_name")), _s(user.get("name"))
 
 
 def read_x(payload: dict[str, Any]) -> list[Incoming]:

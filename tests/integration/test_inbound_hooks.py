@@ -106,6 +106,9 @@ def test_x_replies_likes_and_follows_find_their_publication_thread_parts_include
     assert found["reply"]["publication_id"] == found["like"]["publication_id"] == x["id"]
     assert found["reply"]["author_handle"] == "camille" and found["reply"]["post_id"] == second_part
     assert found["follow"]["publication_id"] is None  # the account, not a post
+    # A follow event's user is of its own form (`id`, no id_str): who it is, all the same.
+    assert found["follow"]["author_id"] == found["reply"]["author_id"] == X_FAN[0]
+    assert found["follow"]["external_id"] == f"follow:{X_FAN[0]}:{int(now.timestamp() * 1000)}"
 
 
 @pytest.mark.parametrize(
