@@ -295,7 +295,11 @@ def list_recruits(
 ) -> list[Member]:
     """Who the member brought in, in the order they came, from after `after_id`."""
     member = get_member(session, actor, member_id)
-    query = select(Member).where(Member.referred_by == member.id, Member.id > after_id)
+    query = select(Member).where(
+        Member.referred_by == member.id,
+        Member.merged_into.is_(None),  # a record merged into another: that one is the recruit
+        Member.id > after_id,
+    )
     return list(session.scalars(query.order_by(Member.id).limit(limit)))
 
 

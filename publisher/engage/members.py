@@ -372,7 +372,9 @@ def get_summary(session: Session, actor: Actor, member_id: int) -> Summary:
     seen += [at for _, _, at, *_ in results]
     campaigns |= {c for *_, c in results if c is not None}
     found.campaigns = sorted(campaigns)
-    recruited = select(Member.id).where(Member.referred_by == member.id)
+    recruited = select(Member.id).where(
+        Member.referred_by == member.id, Member.merged_into.is_(None)
+    )
     found.recruits = len(session.scalars(recruited).all())
     found.last_seen_at = max(seen)
     return found

@@ -139,3 +139,19 @@ def test_a_report_made_before_links_were_named_keeps_its_digest():
     ).hexdigest()
     assert digest(EventIn.model_validate(body)) == stored
     assert digest(EventIn.model_validate({**body, "link_code": "k3xq7m2pza"})) != stored
+
+
+def test_a_recruit_merged_with_another_record_of_them_is_one_recruit(api, scenario):
+    """Lea's code brought B (the shop's record); C (the CRM's) is the same person: merged,
+    Lea recruited one person, not two (the merged record kept its referrer)."""
+    lea = api.post("/v1/members", {"external_id": "crm-lea"}, expect=201)
+    code = api.post(f"/v1/members/{lea['id']}/referral-code", expect=200)["code"]
+    body = {"kind": "signup", "member": {"external_id": "shop-9"}, "referral_code": code}
+    assert _event(api, body, "b")[0] == 201
+    shop = api.get("/v1/members?external_id=shop-9")[0]
+    crm = api.post("/v1/members", {"external_id": "crm-5"}, expect=201)
+    merge = {"member_id": shop["id"], "reason": "same person"}
+    api.call("POST", f"/v1/members/{crm['id']}/merge", merge, as_="admin", expect=200)
+    assert api.get(f"/v1/members/{crm['id']}")["referred_by"] == lea["id"]  # the credit moved
+    assert [m["id"] for m in api.get(f"/v1/members/{lea['id']}/recruits")] == [crm["id"]]
+    assert api.get(f"/v1/members/{lea['id']}/summary")["recruits"] == 1
