@@ -283,10 +283,17 @@ def create_referral_code(session: Session, actor: Actor, member_id: int) -> Memb
         code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
         try:
             with session.begin_nested():
-                member.referral_code = code
-                session.flush()
+                # Only if none yet: two first asks at once get the same code (the second
+                # waits for the first's row, then finds it set), not the last one written.
+                session.execute(
+                    update(Member)
+                    .where(Member.id == member.id, Member.referral_code.is_(None))
+                    .values(referral_code=code)
+                    .execution_options(synchronize_session=False)
+                )
         except IntegrityError:  # taken (1 in 10^12): another one
-            member.referral_code = None
+            continue
+        session.refresh(member)  # ours, or the one a concurrent ask gave first
     return member
 
 

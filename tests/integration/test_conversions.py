@@ -155,3 +155,35 @@ def test_a_recruit_merged_with_another_record_of_them_is_one_recruit(api, scenar
     assert api.get(f"/v1/members/{crm['id']}")["referred_by"] == lea["id"]  # the credit moved
     assert [m["id"] for m in api.get(f"/v1/members/{lea['id']}/recruits")] == [crm["id"]]
     assert api.get(f"/v1/members/{lea['id']}/summary")["recruits"] == 1
+
+
+def test_two_first_asks_for_a_code_at_once_get_the_same_code(api, runtime):
+    """Two first asks at once (two transactions) each made a code and the last one written
+    won: a sign-up with the code handed out first was then refused."""
+    import threading
+
+    from publisher.core.workspaces import Actor
+    from publisher.engage import conversions
+    from tests.helpers import a_writer_is_waiting, wait_until
+
+    lea = api.post("/v1/members", {"external_id": "crm-lea"}, expect=201)
+    line, codes = threading.Barrier(2, timeout=10), {}
+
+    def ask(name: str) -> None:
+        with runtime.session() as session:
+            who = Actor(workspace_id=1, key_id=None, role="automation")
+            if name == "second":
+                line.wait()
+            codes[name] = conversions.create_referral_code(session, who, lea["id"]).referral_code
+            if name == "first":
+                line.wait()  # the second asks now, against this open transaction
+                wait_until(lambda: a_writer_is_waiting(runtime), timeout_s=10, what="the wait")
+            session.commit()
+
+    threads = [threading.Thread(target=ask, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert codes["first"] and codes["first"] == codes["second"]
+    assert api.post(f"/v1/members/{lea['id']}/referral-code", expect=200)["code"] == codes["first"]
