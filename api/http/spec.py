@@ -4,6 +4,7 @@ the same pydantic models (one set of models for validation and for the spec)."""
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,13 +112,15 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     def number(text: str) -> float | int:
         # JSON (and JSON Schema's "integer") does not tell 3.0 from 3: neither do we.
         value = float(text)
+        if not math.isfinite(value):  # 1e999: no float holds it (nor the database)
+            raise ValueError(f"the number {text[:40]} is beyond what a number here can be")
         if value.is_integer() and abs(value) <= 2**63:
             integral.append(True)
             return int(value)
         return value
 
     try:
-        data = json.loads(raw, parse_float=number)
+        data = json.loads(raw, parse_float=number, parse_constant=_not_json)
         if integral:
             raw = json.dumps(data).encode()
     except RecursionError as exc:
@@ -137,6 +140,11 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         if broken:
             raise BadRequest(f"the body is not valid JSON: {broken[0]}") from exc
         raise
+
+
+def _not_json(name: str) -> None:
+    """NaN and Infinity: Python's JSON reader takes them; JSON has no such values."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 class _NoBody(BaseModel, extra="forbid"):
@@ -214,17 +222,13 @@ def _inline(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
 
 def json_response(value: Any, status: int = 200):
     """A pydantic model (or a list of them) as JSON."""
+    # pydantic writes the JSON (a stored number no JSON can hold, from before it was
+    # refused, comes out null: see Output), unescaped UTF-8 as before.
     if isinstance(value, list):
-        payload = [v.model_dump(mode="json") for v in value]
+        body = "[" + ",".join(v.model_dump_json() for v in value) + "]"
     else:
-        payload = value.model_dump(mode="json")
-    return app_json(payload, status)
-
-
-def app_json(payload: Any, status: int):
-    return current_app.response_class(
-        json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json"
-    )
+        body = value.model_dump_json()
+    return current_app.response_class(body, status=status, mimetype="application/json")
 
 
 _PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")

@@ -199,7 +199,8 @@ class Patch(Input):
 
 
 class Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # A number JSON cannot hold (infinite, not a number) is written null, never `Infinity`.
+    model_config = ConfigDict(from_attributes=True, ser_json_inf_nan="null")
 
 
 # -- keys -------------------------------------------------------------------------------

@@ -151,8 +151,11 @@ class CampaignCreate(Input):
     starts_at: Instant | None = None
     ends_at: Instant | None = None
     goals: dict[
-        Annotated[str, Field(min_length=1, max_length=60)], Annotated[float, Field(ge=0)]
-    ] = Field(default_factory=dict, examples=[{"signups": 500, "impressions": 100000}])
+        Annotated[str, Field(min_length=1, max_length=60)],
+        Annotated[float, Field(ge=0, allow_inf_nan=False)],
+    ] = Field(
+        default_factory=dict, max_length=50, examples=[{"signups": 500, "impressions": 100000}]
+    )
     tracking: dict[TrackingName, TrackingValue] | None = Field(
         default=None,
         max_length=10,

@@ -362,3 +362,47 @@ def test_a_change_that_takes_no_body_refuses_one_and_changes_nothing(
     ):
         got, problem = api.call("POST", path, raw=empty)
         assert got == 200, (path, problem)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"name": "g", "objective": "awareness", "goals": {"impressions": 1e999}}',
+        b'{"name": "g", "objective": "awareness", "goals": {"impressions": Infinity}}',
+        b'{"name": "g", "objective": "awareness", "goals": {"impressions": -Infinity}}',
+        b'{"name": "g", "objective": "awareness", "goals": {"impressions": NaN}}',
+    ],
+    ids=["1e999", "Infinity", "-Infinity", "NaN"],
+)
+def test_a_number_json_cannot_hold_is_refused_and_changes_nothing(api, runtime, raw):
+    """A goal of 1e999 (or the literal Infinity) was stored, and every read of the
+    campaign then answered `Infinity`, which no strict JSON reader takes."""
+    before = rows_digest(runtime)
+    status, problem = api.call("POST", "/v1/campaigns", raw=raw)
+    assert status == 400 and "not valid JSON" in problem["detail"], problem
+    assert rows_digest(runtime) == before
+
+
+def test_a_stored_number_json_cannot_hold_reads_as_null(api, runtime):
+    """No stored row can break a read: a goal stored infinite (before it was refused)."""
+    from publisher.core.models import Campaign
+
+    made = api.post("/v1/campaigns", {"name": "g", "objective": "awareness"}, expect=201)
+    with runtime.session() as session:
+        session.get(Campaign, made["id"]).goals = {"impressions": float("inf")}
+        session.commit()
+    response = api.client.get(
+        f"/v1/campaigns/{made['id']}", headers={"Authorization": f"Bearer {api.keys['editor']}"}
+    )
+    assert response.status_code == 200 and b"Infinity" not in response.data
+    assert response.get_json()["goals"] == {"impressions": None}
+    assert api.call("GET", f"/v1/campaigns/{made['id']}/report")[0] == 200
+
+
+def test_a_campaign_takes_fifty_goals_at_most(api, runtime):
+    before = rows_digest(runtime)
+    goals = {f"custom-{n}": 1 for n in range(51)}
+    body = {"name": "g", "objective": "awareness", "goals": goals}
+    status, problem = api.call("POST", "/v1/campaigns", body)
+    assert status == 422 and problem["errors"][0]["loc"] == ["goals"], problem
+    assert rows_digest(runtime) == before
