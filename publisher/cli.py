@@ -139,7 +139,7 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
         from adapters.sandbox import Sandbox
 
         sandbox = Sandbox().start()
-        from publisher.demo import SANDBOX_APPS
+        from publisher.demo import sandbox_apps
 
         stack.settings = settings.with_(
             api_base_urls={
@@ -147,7 +147,7 @@ def _up(settings: Settings, args: argparse.Namespace) -> int:
                 "facebook": sandbox.graph_url,
                 "instagram": sandbox.graph_url,
             },
-            oauth_clients={**SANDBOX_APPS, **settings.oauth_clients},
+            oauth_clients=sandbox_apps(settings),
         )
         print(f"sandbox: X {sandbox.x_url}, Graph {sandbox.graph_url}")
     stack.start()

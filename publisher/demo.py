@@ -26,6 +26,16 @@ SETTLED = {"published", "failed", "unknown", "cancelled", "rejected"}
 SANDBOX_APPS = {"x": ("sandbox-client", ""), "facebook": ("sandbox-app", "sandbox-app-secret")}
 
 
+def sandbox_apps(settings: Settings) -> dict[str, tuple[str, str]]:
+    """The OAuth apps with the sandbox playing those not configured; a Facebook app secret
+    set on its own (for webhooks) is the sandbox app's secret too, so Meta's deliveries
+    are checked with the secret the operator gave."""
+    apps = {**SANDBOX_APPS, **settings.oauth_clients}
+    if "facebook" not in settings.oauth_clients and settings.facebook_app_secret:
+        apps["facebook"] = (SANDBOX_APPS["facebook"][0], settings.facebook_app_secret)
+    return apps
+
+
 def _step(message: str) -> None:
     print(f"==> {message}", flush=True)
 
@@ -66,7 +76,7 @@ def run_demo(settings: Settings, *, port: int = 0, delay_s: float = 5.0) -> int:
     sandbox = Sandbox().start()
     _step(f"sandbox: X API at {sandbox.x_url}, Graph API at {sandbox.graph_url}")
     settings = settings.with_(
-        oauth_clients={**SANDBOX_APPS, **settings.oauth_clients},
+        oauth_clients=sandbox_apps(settings),
         allow_private_urls=True,  # the demo's webhook receiver listens on loopback
         api_base_urls={
             "x": sandbox.x_url,

@@ -25,10 +25,7 @@ META = ("facebook", "instagram")
 
 def _secret(platform: str) -> str:
     settings = runtime().settings
-    if platform in META:
-        app = settings.oauth_client("facebook")
-        return app[1] if app else ""
-    return settings.x_consumer_secret
+    return settings.meta_app_secret if platform in META else settings.x_consumer_secret
 
 
 def _known(platform: str) -> None:

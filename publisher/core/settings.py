@@ -95,10 +95,12 @@ class Settings:
     # API answering on its port is its own.
     instance: str = ""
     # Inbound webhooks (/v1/hooks/{platform}): the token Meta's handshake must name, and
-    # X's app consumer secret (its CRC and signatures). Meta signs with the app secret:
-    # PUBLISHER_FACEBOOK_CLIENT_SECRET.
+    # X's app consumer secret (its CRC and signatures). Meta signs with the app secret,
+    # PUBLISHER_FACEBOOK_CLIENT_SECRET: read on its own (webhooks without Facebook Login
+    # need no client id).
     facebook_verify_token: str = field(default="", repr=False)
     x_consumer_secret: str = field(default="", repr=False)
+    facebook_app_secret: str = field(default="", repr=False)
 
     def oauth_client(self, platform: str) -> tuple[str, str] | None:
         """The OAuth app for `platform` (Instagram accounts connect through Facebook Login)."""
@@ -106,6 +108,12 @@ class Settings:
         if found is None and platform == "instagram":
             found = self.oauth_clients.get("facebook")
         return found
+
+    @property
+    def meta_app_secret(self) -> str:
+        """What Meta signs its webhook deliveries with: the Facebook app's secret."""
+        app = self.oauth_clients.get("facebook")
+        return (app[1] if app else "") or self.facebook_app_secret
 
     @property
     def effective_media_dir(self) -> Path:
@@ -151,6 +159,7 @@ class Settings:
             "PUBLISHER_INSTANCE": self.instance,
             "PUBLISHER_FACEBOOK_VERIFY_TOKEN": self.facebook_verify_token,
             "PUBLISHER_X_CONSUMER_SECRET": self.x_consumer_secret,
+            "PUBLISHER_FACEBOOK_CLIENT_SECRET": self.facebook_app_secret,  # an app's: the same
         }
         env.update({f"PUBLISHER_{p.upper()}_API_URL": url for p, url in self.api_base_urls.items()})
         for platform, (client_id, secret) in self.oauth_clients.items():
@@ -201,6 +210,10 @@ class Settings:
             instance=env.get("PUBLISHER_INSTANCE", ""),
             facebook_verify_token=env.get("PUBLISHER_FACEBOOK_VERIFY_TOKEN", ""),
             x_consumer_secret=env.get("PUBLISHER_X_CONSUMER_SECRET", ""),
+            # With a client id, the secret is that app's (oauth_clients): here only alone.
+            facebook_app_secret=""
+            if env.get("PUBLISHER_FACEBOOK_CLIENT_ID")
+            else env.get("PUBLISHER_FACEBOOK_CLIENT_SECRET", ""),
             oauth_clients={
                 m.group(1).lower(): (value, env.get(f"PUBLISHER_{m.group(1)}_CLIENT_SECRET", ""))
                 for name, value in env.items()

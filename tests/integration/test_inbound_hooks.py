@@ -297,3 +297,20 @@ def test_a_forgotten_persons_facebook_mention_keeps_no_trace_of_them(api, runtim
     kept = api.get("/v1/interactions?kind=mention")
     assert len(kept) == 2 and not any("9002" in str(i) or "Dana" in str(i) for i in kept)
     assert api.get("/v1/members?platform=facebook&account_id=9002") == []
+
+
+def test_the_meta_app_secret_alone_checks_metas_deliveries(api, runtime, published):
+    """An operator who wants Meta's webhooks and not Facebook Login sets the app secret
+    alone: every delivery was refused (the secret was read only with a client id)."""
+    from publisher.core.settings import Settings
+
+    alone = Settings.from_env({"PUBLISHER_FACEBOOK_CLIENT_SECRET": "only-the-secret"})
+    assert alone.oauth_client("facebook") is None  # no Login: no client id
+    runtime.settings = runtime.settings.with_(
+        oauth_clients={}, facebook_app_secret=alone.facebook_app_secret
+    )
+    fb, now = published["fb"], datetime.now(UTC)
+    page = published["fb_channel"]["external_account_id"]
+    payload = hooks_out.meta_comment(page, fb["external_id"], "c-alone", FAN, "Bravo", now)
+    assert _post(api, "facebook", payload, "sandbox-app-secret")[0] == 401
+    assert _post(api, "facebook", payload, "only-the-secret") == (200, {"received": 1, "stored": 1})

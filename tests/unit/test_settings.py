@@ -51,6 +51,22 @@ def test_settings_survive_the_trip_through_a_child_processes_environment(tmp_pat
         requeue_after_s=2.0,
     )
     assert Settings.from_env(settings.to_env()) == settings
+    for apps, alone in (({"facebook": ("app", "s")}, ""), ({}, "s")):
+        meta = settings.with_(oauth_clients=apps, facebook_app_secret=alone)
+        assert Settings.from_env(meta.to_env()) == meta and meta.meta_app_secret == "s"
+
+
+def test_the_meta_app_secret_alone_is_the_sandbox_apps_secret():
+    """`publisher up --sandbox` and the demo: Meta's deliveries are checked with the secret
+    the operator gave, not the sandbox app's own."""
+    from publisher.demo import SANDBOX_APPS, sandbox_apps
+
+    alone = Settings.from_env({"PUBLISHER_FACEBOOK_CLIENT_SECRET": "mine"})
+    assert alone.meta_app_secret == "mine"
+    played = alone.with_(oauth_clients=sandbox_apps(alone))
+    assert played.oauth_clients["facebook"] == ("sandbox-app", "mine")
+    assert sandbox_apps(Settings())["facebook"] == SANDBOX_APPS["facebook"]
+    assert Settings.from_env(played.to_env()).meta_app_secret == "mine"  # its children too
 
 
 def test_processes_starting_together_share_one_whole_key(tmp_path):
