@@ -90,7 +90,8 @@ def report(campaign_id: int):
 )
 def community_report():
     q: CommunityQuery = g.query
-    found = community.get_community_report(db(), actor(), start=q.from_, end=q.to, weeks=q.weeks)
+    start, end = community.window(q.from_, q.to, runtime().clock())
+    found = community.get_community_report(db(), actor(), start=start, end=end, weeks=q.weeks)
     return json_response(
         CommunityRead(
             from_=found.start,

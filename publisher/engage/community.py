@@ -5,11 +5,12 @@ audience's growth and interactions, the members active, and weekly retention coh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.models import Campaign, Interaction, Member
 from publisher.core.workspaces import Actor, Permission
 from publisher.engage import activity, audience
@@ -35,6 +36,22 @@ class CommunityReport:
     campaigns: list[CampaignLine]
     cohorts: list[dict]
     audience: list[audience.AudienceLine]
+
+
+DEFAULT_WINDOW = timedelta(days=30)
+
+
+def window(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The window asked for; what is not asked: the 30 days up to now (or up to `to`)."""
+    if end is None and start is not None and start >= now:
+        raise ValidationFailed(
+            "from is in the future: give to as well",
+            [field_error(["query", "from"], "after now")],
+        )
+    end = end or now
+    return start or end - DEFAULT_WINDOW, end
 
 
 def get_community_report(

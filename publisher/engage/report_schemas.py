@@ -14,7 +14,8 @@ class ReportQuery(Input):
     from_: Instant | None = Field(
         default=None,
         alias="from",
-        description="Start of the window (default: the campaign's start, else its creation)",
+        description="Start of the window (default: the campaign's start, else its creation; "
+        "at most 400 days before the end)",
     )
     to: Instant | None = Field(
         default=None, description="End of the window, excluded (default: its end, else now)"
@@ -243,16 +244,19 @@ class SlotsFromBestTimes(Input):
 
 
 class CommunityQuery(Input):
-    from_: Instant = Field(alias="from", description="Start of the window")
-    to: Instant = Field(description="End of the window, excluded")
+    from_: Instant | None = Field(
+        default=None, alias="from", description="Start of the window (default: 30 days before to)"
+    )
+    to: Instant | None = Field(default=None, description="End of the window, excluded (now)")
     weeks: int = Field(default=8, ge=1, le=52, description="Retention cohorts: how many weeks")
 
     @model_validator(mode="after")
     def _window(self) -> CommunityQuery:
-        if self.to <= self.from_:
-            raise ValueError("to must be after from")
-        if (self.to - self.from_).days > 400:
-            raise ValueError("a report covers 400 days at most")
+        if self.from_ and self.to:
+            if self.to <= self.from_:
+                raise ValueError("to must be after from")
+            if (self.to - self.from_).days > 400:
+                raise ValueError("a report covers 400 days at most")
         return self
 
 

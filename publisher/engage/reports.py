@@ -67,13 +67,11 @@ def get_campaign_report(
     weeks: int = 8,
 ) -> Report:
     """The campaign's report over [start, end): by default from its start (else its
-    creation) to its end, or now if it has not ended."""
+    creation; at most 400 days before the end) to its end, or now if it has not ended.
+    A window asked for is reported as asked, never moved."""
     actor.require(Permission.READ)
     campaign = owned(session, Campaign, campaign_id, actor)
-    start = start or campaign.starts_at or campaign.created_at
-    end = end or min(campaign.ends_at or now, now)
-    if end <= start:
-        end = start  # an empty window: every figure 0
+    start, end = _window(campaign, start, end, now)
     if end - start > MAX_WINDOW:
         raise ValidationFailed(
             "a report covers 400 days at most",
@@ -114,6 +112,30 @@ def get_campaign_report(
         earlier = publication_figures(session, campaign.id, start - span, start, before)
         report.previous = window_figures(session, campaign.id, earlier, start - span, start, before)
     return report
+
+
+def _window(
+    campaign: Campaign, start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The window: what was asked, the rest from the campaign. One end asked and the other
+    from the campaign on the wrong side of it is refused (it was silently moved); nothing
+    asked of a campaign not begun is an empty window at its start."""
+    begins = campaign.starts_at or campaign.created_at
+    last = min(campaign.ends_at or now, now)
+    if start is None and end is not None and end <= begins:
+        raise ValidationFailed(
+            f"to is before the campaign began ({begins.isoformat()}): give from as well",
+            [field_error(["query", "to"], "before the campaign's start")],
+        )
+    if end is None and start is not None and start >= last:
+        raise ValidationFailed(
+            f"from is after the campaign's last moment ({last.isoformat()}: its end, or now)"
+            ": give to as well",
+            [field_error(["query", "from"], "after the campaign's end, or now")],
+        )
+    end = end or last
+    start = start or max(begins, end - MAX_WINDOW)  # a long campaign: its last 400 days
+    return start, max(start, end)
 
 
 def publication_figures(

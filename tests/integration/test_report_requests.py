@@ -90,3 +90,52 @@ def test_a_window_at_the_end_of_the_calendar_is_read(api, scenario, query):
     community = query if query in ("", "&weeks=52") else ""  # (it takes no other)
     status, answer = api.call("GET", f"/v1/reports/community?{window}{community}")
     assert status == 200, answer
+
+
+def _iso(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def test_a_long_campaigns_default_window_is_its_last_400_days(api, at):
+    """The default window of a campaign begun over 400 days ago was a 422 naming `from`,
+    a parameter the client never sent."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
+    at(now)
+    body = {"name": "always on", "objective": "loyalty", "starts_at": "2024-01-01T00:00:00Z"}
+    c = api.post("/v1/campaigns", body, expect=201)["id"]
+    report = api.get(f"/v1/campaigns/{c}/report")
+    assert (report["from"], report["to"]) == (_iso(now - timedelta(days=400)), _iso(now))
+
+
+def test_a_window_is_reported_as_asked_or_refused_never_moved(api, at):
+    """`to` alone before the campaign began answered 200 with a window moved to its start;
+    a window asked for whole, outside the campaign, is reported as asked (all zero)."""
+    from datetime import UTC, datetime
+
+    at(datetime(2027, 6, 1, 12, 0, tzinfo=UTC))
+    body = {"name": "spring", "objective": "recruitment", "starts_at": "2027-03-01T00:00:00Z"}
+    c = api.post("/v1/campaigns", body, expect=201)["id"]
+    for query, where in (
+        ("to=2027-02-01T00:00:00Z", ["query", "to"]),  # before it began
+        ("from=2027-07-01T00:00:00Z", ["query", "from"]),  # after now
+    ):
+        status, problem = api.call("GET", f"/v1/campaigns/{c}/report?{query}")
+        assert status == 422 and problem["errors"][0]["loc"] == where, problem
+    asked = "from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z"
+    report = api.get(f"/v1/campaigns/{c}/report?{asked}")
+    assert (report["from"], report["to"]) == ("2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z")
+    assert report["totals"]["publications"] == 0
+
+
+def test_the_community_reports_default_window_is_the_last_30_days(api, at):
+    from datetime import UTC, datetime
+
+    at(datetime(2027, 6, 1, 12, 0, tzinfo=UTC))
+    report = api.get("/v1/reports/community")
+    assert (report["from"], report["to"]) == ("2027-05-02T12:00:00Z", "2027-06-01T12:00:00Z")
+    report = api.get("/v1/reports/community?to=2027-02-01T00:00:00Z")
+    assert (report["from"], report["to"]) == ("2027-01-02T00:00:00Z", "2027-02-01T00:00:00Z")
+    status, problem = api.call("GET", "/v1/reports/community?from=2027-07-01T00:00:00Z")
+    assert status == 422 and problem["errors"][0]["loc"] == ["query", "from"], problem
