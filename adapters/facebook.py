@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from adapters.base import Adapter, comparable, count_of
 from adapters.errors import AuthExpired, OutcomeUnknown, RateLimited, Rejected, Transient
-from adapters.facebook_metrics import COUNTS, INSIGHTS, graph_metrics
+from adapters.facebook_metrics import read_posts
 from adapters.http import PlatformSession, translate_transport
 from adapters.types import (
     Account,
@@ -79,6 +79,11 @@ USAGE_HOLD = timedelta(minutes=10)
 AUTH_EXPIRED = {102, 190}
 DUPLICATE_POST = 506
 NO_SUCH_OBJECT = 100
+
+
+def _gone(exc: Rejected) -> bool:
+    """Graph's "does not exist" (code 100): the object is gone (or was never there)."""
+    return f"code {NO_SUCH_OBJECT}:" in exc.reason
 
 
 class FacebookCredentials(BaseModel):
@@ -339,7 +344,7 @@ class FacebookAdapter(GraphAdapter):
                     external_id, fields="id,message,created_time,permalink_url"
                 )
         except Rejected as exc:
-            if f"code {NO_SUCH_OBJECT}:" in exc.reason:
+            if _gone(exc):
                 return None
             raise
 
@@ -348,39 +353,19 @@ class FacebookAdapter(GraphAdapter):
             with self._translate_errors():
                 self._graph.delete_object(external_id)
         except Rejected as exc:
-            if f"code {NO_SUCH_OBJECT}:" not in exc.reason:  # already gone: done
+            if not _gone(exc):  # already gone: done
                 raise
 
     def fetch_metrics(self, external_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Reactions, comments and shares summaries, and the post's insights (impressions,
         reach, clicks) where the Page token may read them; in batches of 50 ids."""
-        found: dict[str, dict[str, int]] = {}
-        for start in range(0, len(external_ids), 50):
-            batch = list(external_ids[start : start + 50])
-            try:
-                with self._translate_errors():
-                    objects = self._graph.get_objects(batch, fields=f"{COUNTS},{INSIGHTS}")
-            except Rejected:  # no permission for insights: the counts alone
-                try:
-                    with self._translate_errors():
-                        objects = self._graph.get_objects(batch, fields=COUNTS)
-                except Rejected:
-                    # A multiple-id read fails whole when one post is gone: each alone,
-                    # and the gone ones are left out (the caller says so).
-                    objects = self._each(batch) if len(batch) > 1 else {}
-            for post_id, post in objects.items():
-                found[str(post_id)] = graph_metrics(post)
-        return found
+        return read_posts(external_ids, self._read_posts, _gone)
 
-    def _each(self, post_ids: list[str]) -> dict[str, dict[str, Any]]:
-        found = {}
-        for post_id in post_ids:
-            try:
-                with self._translate_errors():
-                    found[post_id] = self._graph.get_object(post_id, fields=COUNTS)
-            except Rejected:
-                continue
-        return found
+    def _read_posts(self, post_ids: list[str], fields: str) -> dict[str, dict[str, Any]]:
+        with self._translate_errors():
+            if len(post_ids) == 1:
+                return {post_ids[0]: self._graph.get_object(post_ids[0], fields=fields)}
+            return self._graph.get_objects(post_ids, fields=fields)
 
     def audience(self) -> int:
         """The Page's `followers_count` (Graph API Page reference: the number of people

@@ -3,7 +3,10 @@ insights Graph still answers in 2026 (graph-api/reference/post, pages-api/change
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from adapters.errors import Rejected
 
 COUNTS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
 # Page post insights as of 2026: post_impressions (gone 2025-11-15) and
@@ -37,3 +40,43 @@ def graph_metrics(post: dict[str, Any]) -> dict[str, int]:
         if name and values and isinstance(values[0].get("value"), int):
             metrics[name] = values[0]["value"]
     return metrics
+
+
+Read = Callable[[list[str], str], dict[str, dict[str, Any]]]  # ids and fields: objects by id
+
+
+def read_posts(
+    post_ids: Sequence[str], read: Read, gone: Callable[[Rejected], bool], *, batch: int = 50
+) -> dict[str, dict[str, int]]:
+    """Each post's metrics, `batch` ids a request: counts and insights; the counts alone
+    where the token may not read insights. A multiple-id read fails whole when one post is
+    gone: then each alone, the gone left out (the caller says so) and the others whole,
+    insights included. A refusal that is not a post gone (a permission lost) is raised:
+    the pull records it and asks again later, never a hole that looks like a post gone."""
+    found: dict[str, dict[str, int]] = {}
+    for start in range(0, len(post_ids), batch):
+        ids = list(post_ids[start : start + batch])
+        objects = _first_read(ids, read, gone) if len(ids) > 1 else None
+        if objects is None:
+            objects = {}
+            for post_id in ids:
+                one = _first_read([post_id], read, gone)
+                if one is not None:  # else gone
+                    objects.update(one)
+        found |= {str(post_id): graph_metrics(post) for post_id, post in objects.items()}
+    return found
+
+
+def _first_read(ids: list[str], read: Read, gone: Callable[[Rejected], bool]) -> dict | None:
+    """The posts with insights, else their counts alone; None when (one of) them is gone.
+    What refuses the counts and is no post gone is raised."""
+    try:
+        return read(ids, f"{COUNTS},{INSIGHTS}")
+    except Rejected:  # no permission for insights, or a post gone: the counts alone
+        pass
+    try:
+        return read(ids, COUNTS)
+    except Rejected as exc:
+        if len(ids) > 1 or gone(exc):
+            return None
+        raise

@@ -227,8 +227,10 @@ class InstagramAdapter(GraphAdapter):
             try:
                 with self._translate_errors():
                     media = self._graph.get_object(external_id, fields="like_count,comments_count")
-            except Rejected:  # gone (deleted in the app): left out, the others go on
-                continue
+            except Rejected as exc:
+                if "code 100:" not in exc.reason:
+                    raise  # a permission lost: the pull records the refusal, asks again
+                continue  # gone (deleted in the app): left out, the others go on
             found[external_id] = {
                 "likes": int(media.get("like_count", 0)),
                 "replies": int(media.get("comments_count", 0)),

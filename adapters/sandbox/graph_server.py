@@ -126,6 +126,21 @@ def graph_app(ledger: Ledger) -> Flask:
             )
         return None
 
+    def engagement_refused():
+        """A token without pages_read_engagement reading what people did with a post
+        (Graph answers code 10, as recorded in the wild), or None to go on."""
+        fields = request.args.get("fields", "")
+        asked = re.search(r"\b(reactions|comments|shares|like_count|comments_count)\b", fields)
+        if ledger.engagement_denied and asked:
+            return error(
+                400,
+                10,
+                "(#10) This endpoint requires the 'pages_read_engagement' permission or the "
+                "'Page Public Content Access' feature.",
+                kind="OAuthException",
+            )
+        return None
+
     @app.post("/<version>/<page_id>/photos")
     def upload_photo(version: str, page_id: str):
         """A Page photo; `published=false` keeps it hidden until a feed post attaches it."""
@@ -257,6 +272,8 @@ def graph_app(ledger: Ledger) -> Flask:
         fields = request.args.get("fields", "")
         if (refused := deprecated_fields() or invalid_insights()) is not None:
             return refused
+        if (refused := engagement_refused()) is not None:
+            return refused
         if "insights" in fields and ledger.insights_denied:
             return error(
                 400,
@@ -304,7 +321,7 @@ def graph_app(ledger: Ledger) -> Flask:
             return jsonify({"id": object_id, "status_code": container_state(container)})
         posted = ledger.get("instagram", object_id)
         if posted is not None:
-            return jsonify(ig_media(posted))
+            return engagement_refused() or jsonify(ig_media(posted))
         if object_id.isdigit():  # a Page (or an Instagram account): any other numeric id
             if not token():
                 return error(400, 104, "An access token is required to request this resource.")
@@ -342,8 +359,15 @@ def graph_app(ledger: Ledger) -> Flask:
                 kind="GraphMethodException",
                 subcode=33,
             )
-        if (refused := deprecated_fields()) is not None:
+        if (refused := deprecated_fields() or engagement_refused()) is not None:
             return refused
+        if "insights" in request.args.get("fields", "") and ledger.insights_denied:
+            return error(
+                400,
+                10,
+                "(#10) Application does not have permission for this action",
+                kind="OAuthException",
+            )
         page, post = found.external_id.split("_", 1)
         return jsonify(
             {

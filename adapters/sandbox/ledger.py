@@ -121,6 +121,9 @@ class Ledger:
     media_processing_s: float = 0.0
     # Page tokens without the permission to read insights (Graph answers code 10).
     insights_denied: bool = False
+    # Page tokens without pages_read_engagement: reading a post's reactions, comments or
+    # shares is refused (code 10), as is an Instagram media's like and comment counts.
+    engagement_denied: bool = False
     # X and Facebook refuse a post whose text repeats one of the account's; off, the
     # sandbox accepts it (a platform that does not), so at-most-once is the engine's own.
     duplicates_refused: bool = True
@@ -270,6 +273,7 @@ class Ledger:
             self.uploads.clear()
             self.media_processing_s = 0.0
             self.insights_denied = False
+            self.engagement_denied = False
             self.duplicates_refused = True
             self.graph_headers.clear()
             self._by_text.clear()

@@ -17,6 +17,7 @@ from publisher.core.models import MetricPull, MetricSnapshot
 from publisher.dispatcher import hand_over_pulls
 from publisher.engage import metrics
 from tests.helpers import drain_queue, run_pipeline
+from tests.samples import jpeg
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -215,10 +216,43 @@ def test_a_post_gone_from_facebook_does_not_block_the_others_of_its_batch(
     run_pipeline(runtime, now=T0)
     second = scenario.publication(post["publications"][0]["id"])
     first = scenario.publication(published["facebook"])
-    sandbox.ledger.set_metrics("facebook", second["external_id"], reactions=7)
+    sandbox.ledger.set_metrics(
+        "facebook", second["external_id"], reactions=7, post_media_view=90, post_clicks=4
+    )
     assert sandbox.ledger.delete("facebook", first["external_id"])  # deleted on Facebook
     _pull(runtime, at, T0 + HOUR)
-    assert _history(api, second["id"])["history"][0]["metrics"]["likes"] == 7
+    # The others are read whole: their insights too (they were asked for the counts alone).
+    kept = _history(api, second["id"])["history"][0]["metrics"]
+    assert (kept["likes"], kept["impressions"], kept["link_clicks"]) == (7, 90, 4)
     gone = _history(api, first["id"])
     assert gone["history"][0]["error"] == "the platform no longer has this post"
     assert gone["next_pull_at"] == "2027-03-01T15:00:00Z"
+
+
+@pytest.mark.parametrize("platform", ["facebook", "instagram"])
+def test_a_permission_lost_is_a_refusal_tried_again_not_a_post_gone(
+    api, scenario, runtime, sandbox, at, published, platform
+):
+    """The Page token lost pages_read_engagement (Graph code 10 on every read): each pull
+    was stored as "the platform no longer has this post" and the point moved on."""
+    if platform == "instagram":
+        insta = scenario.instagram(runtime, "https://publisher.example")
+        media = [{"media_id": api.upload(jpeg())[1]["id"]}]
+        body = scenario.post_body([insta], at=T0, text="On Instagram", media=media)
+        post = api.post("/v1/posts", body, expect=201)
+        scenario.submit_and_approve(post)
+        run_pipeline(runtime, now=T0)
+        pub_id = post["publications"][0]["id"]
+    else:
+        pub_id = published["facebook"]
+    assert scenario.publication(pub_id)["status"] == "published"
+    sandbox.ledger.engagement_denied = True
+    _pull(runtime, at, T0 + HOUR)
+    refused = _history(api, pub_id)
+    assert refused["history"][0]["metrics"] is None
+    assert "pages_read_engagement" in refused["history"][0]["error"], refused
+    again = datetime.fromisoformat(refused["next_pull_at"])
+    assert again < T0 + 6 * HOUR  # the same point, asked again: not moved on
+    sandbox.ledger.engagement_denied = False
+    _pull(runtime, at, again)
+    assert _history(api, pub_id)["history"][-1]["error"] is None
