@@ -29,6 +29,20 @@ def _x_user(user_id: str, handle: str, name: str) -> dict[str, Any]:
     return {"id": int(user_id), "id_str": user_id, "screen_name": handle, "name": name}
 
 
+def _x_text(text: str, tweet_id: str) -> dict[str, Any]:
+    """A post's text as v1.1 deliveries carry it: over 140 characters, `text` is cut (with
+    "…" and a link to the post) and `truncated`, the whole in `extended_tweet.full_text`
+    (X's "Extended Tweets" compatibility mode, the form Account Activity deliveries use)."""
+    if len(text) <= 140:
+        return {"text": text, "truncated": False}
+    link = f"https://t.co/{hashlib.md5(tweet_id.encode()).hexdigest()[:10]}"  # noqa: S324
+    return {
+        "text": f"{text[:116]}… {link}",
+        "truncated": True,
+        "extended_tweet": {"full_text": text, "display_text_range": [0, len(text)]},
+    }
+
+
 def meta_comment(
     page_id: str, post_id: str, comment_id: str, author: tuple[str, str], text: str, at: datetime
 ) -> dict[str, Any]:
@@ -139,7 +153,7 @@ def x_reply(
         "created_at": _x_time(at),
         "id": int(reply_id),
         "id_str": reply_id,
-        "text": text,
+        **_x_text(text, reply_id),
         "in_reply_to_status_id_str": in_reply_to,
         "in_reply_to_user_id_str": for_user,
         "user": _x_user(*author),
@@ -170,7 +184,7 @@ def x_mention(
         "created_at": _x_time(at),
         "id": int(tweet_id),
         "id_str": tweet_id,
-        "text": text,
+        **_x_text(text, tweet_id),
         "user": _x_user(*author),
         "entities": {
             "user_mentions": [
@@ -218,7 +232,10 @@ def x_repost(
         tweet.update(text=f"RT @{for_user}: ...", retweeted_status=original)
     else:
         tweet.update(
-            text=quote, is_quote_status=True, quoted_status_id_str=of_post, quoted_status=original
+            _x_text(quote, repost_id),
+            is_quote_status=True,
+            quoted_status_id_str=of_post,
+            quoted_status=original,
         )
     return {"for_user_id": for_user, "tweet_create_events": [tweet]}
 

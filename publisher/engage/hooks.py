@@ -327,7 +327,10 @@ def _x_post(account: str, tweet: dict[str, Any]) -> Incoming | None:
         author_id=author_id,
         author_handle=handle,
         author_name=name,
-        text=None if retweeted else _s(tweet.get("text")),
+        # Over 140 characters, `text` is cut and the whole is in extended_tweet.full_text.
+        text=None
+        if retweeted
+        else _s(_d(tweet.get("extended_tweet")).get("full_text")) or _s(tweet.get("text")),
         occurred_at=_x_time(tweet),
     )
 

@@ -314,3 +314,15 @@ def test_the_meta_app_secret_alone_checks_metas_deliveries(api, runtime, publish
     payload = hooks_out.meta_comment(page, fb["external_id"], "c-alone", FAN, "Bravo", now)
     assert _post(api, "facebook", payload, "sandbox-app-secret")[0] == 401
     assert _post(api, "facebook", payload, "only-the-secret") == (200, {"received": 1, "stored": 1})
+
+
+def test_a_long_reply_is_stored_whole_not_as_its_cut_text(api, published):
+    """Over 140 characters, a v1.1 delivery's `text` is cut ("… https://t.co/...") and the
+    whole is in extended_tweet.full_text: the cut text was stored."""
+    account, now = published["x_channel"]["external_account_id"], datetime.now(UTC)
+    words = "@acme " + "Je viendrai samedi avec toute la famille, merci pour l'invitation ! " * 4
+    reply = hooks_out.x_reply(account, "555009", published["x"]["external_id"], X_FAN, words, now)
+    assert reply["tweet_create_events"][0]["truncated"] is True  # the form X sends
+    assert _post(api, "x", reply, X_SECRET)[0] == 200
+    (stored,) = api.get("/v1/interactions")
+    assert stored["text"] == words
