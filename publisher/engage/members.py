@@ -24,7 +24,7 @@ from publisher.core.models import (
 from publisher.core.workspaces import Actor, Permission, owned
 from publisher.engage import authors, forgotten
 from publisher.engage.figures import label
-from publisher.engage.schemas import IdentityIn
+from publisher.engage.schemas import ERASED, IdentityIn
 from publisher.record import events
 
 MAX_MERGES = 20  # a chain of merges this long is a bug, not a history
@@ -282,9 +282,19 @@ def erase_member(
     forgotten.remember(session, identities, now=now)
     for identity in identities:
         session.delete(identity)
+    taken = set(  # a client's own id of this form, from before the form was reserved
+        session.scalars(
+            select(Member.external_id).where(
+                Member.workspace_id == member.workspace_id,
+                Member.external_id.in_([f"{ERASED}{i}" for i in ids]),
+                Member.id.not_in(ids),
+            )
+        )
+    )
     for person in people:
         person.name = None
-        person.external_id = f"erased:{person.id}"
+        mark = f"{ERASED}{person.id}"
+        person.external_id = None if mark in taken else mark
         person.referral_code = None
         person.erased_at = now
     _audit(

@@ -78,6 +78,9 @@ class IdentityRead(Output):
     handle: str | None
 
 
+ERASED = "erased:"  # an erased member's external_id: erased:<member id>
+
+
 class MemberIn(Input):
     external_id: str = Field(
         min_length=1, max_length=200, description="Your id for the person (your CRM's)"
@@ -92,6 +95,8 @@ class MemberIn(Input):
     def _visible(cls, value: str) -> str:
         if not value.strip() or "\x00" in value:
             raise ValueError("must have visible characters and no NUL")
+        if value.startswith(ERASED):
+            raise ValueError(f"ids starting {ERASED!r} are the engine's, for erased members")
         return value
 
 

@@ -181,7 +181,7 @@ def test_nothing_more_is_kept_on_an_erased_member(api, runtime, at, published):
         {"external_id": erased, "identities": [{"platform": "x", "account_id": "7007"}]},
     ):
         status, problem = api.call("POST", "/v1/members", body)
-        assert status == 409, problem
+        assert status == 422 and problem["errors"][0]["loc"] == ["external_id"], problem
     path = f"/v1/members/{member['id']}"
     assert api.call("POST", f"{path}/identities", {"platform": "x", "account_id": "7"})[0] == 409
     assert api.call("POST", f"{path}/referral-code")[0] == 409
