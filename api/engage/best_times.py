@@ -6,6 +6,7 @@ from flask import Blueprint, g
 
 from api.http.context import actor, commit, db, runtime
 from api.http.spec import endpoint, json_response
+from publisher.core.errors import Conflict
 from publisher.core.workspaces import Permission
 from publisher.engage import best_times
 from publisher.engage.best_times import Hour
@@ -85,6 +86,11 @@ def fill_slots(channel_id: int):
         count=body.count,
         min_posts=body.min_posts,
     )
+    if not found.best:  # nothing to go by: the slots the channel has stay
+        raise Conflict(
+            "no history to fill the slots from (no post old enough to judge, no interaction "
+            "in 90 days): the channel's slots are unchanged"
+        )
     timetable = SlotsIn(
         time_zone=found.time_zone,
         slots=[Slot(**hour.slot) for hour, _ in found.best],

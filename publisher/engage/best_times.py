@@ -2,10 +2,11 @@
 channel's posting slots' zone, unless another is asked for).
 
 Two facts per hour of the week: how the posts published then did (engagements per
-publication, from each one's last pull), and when the audience was active (the
-interactions the platforms reported). The best hours are those whose posts did best,
-among hours with enough posts to say so; the audience's busiest hours fill the rest,
-said as such (`basis`).
+publication in their first days: each one's last pull within two days of going out, so
+that a post of last week and one of two months ago are measured at the same age), and
+when the audience was active (the interactions the platforms reported). The best hours
+are those whose posts did best, among hours with enough posts to say so; the audience's
+busiest hours fill the rest, said as such (`basis`).
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel import Session
 
-from publisher.core.models import Channel, Interaction, Publication
+from publisher.core.models import Channel, Interaction, MetricSnapshot, Publication
 from publisher.core.states import Status
 from publisher.core.workspaces import Actor, Permission, owned
-from publisher.engage.figures import ENGAGEMENTS
-from publisher.engage.reports import last_metrics
+from publisher.engage.figures import BASE_METRICS, ENGAGEMENTS
 from publisher.plan.schemas import WEEKDAYS
 
 LOOK_BACK = timedelta(days=90)
+# Every post measured at the same age: its last pull within this of going out (the
+# schedule's one-day point, however late it ran; the three-day one comes after).
+FIRST_DAYS = timedelta(days=2)
 
 
 @dataclass
@@ -61,6 +64,24 @@ class BestTimes:
     best: list[tuple[Hour, str]]  # the best hours and the basis of each
 
 
+def first_days(session: Session, published: dict[int, datetime]) -> dict[int, dict[str, int]]:
+    """Each publication's metrics as its last successful pull within FIRST_DAYS of going
+    out found them (by publication id; `published`: when each went out)."""
+    found: dict[int, dict[str, int]] = {}
+    ids = list(published)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(MetricSnapshot.publication_id, MetricSnapshot.taken_at, MetricSnapshot.metrics)
+            .where(MetricSnapshot.publication_id.in_(ids[start : start + 500]))
+            .where(MetricSnapshot.error.is_(None))  # a refusal found nothing
+            .order_by(MetricSnapshot.taken_at, MetricSnapshot.id)
+        ).all()
+        for pid, taken_at, counts in rows:  # in time: the last one inside wins
+            if taken_at < published[pid] + FIRST_DAYS:
+                found[pid] = {k: int(v) for k, v in (counts or {}).items() if k in BASE_METRICS}
+    return found
+
+
 def zone_of(channel: Channel) -> str:
     """The channel's zone: its posting slots', else UTC."""
     return (channel.slots or {}).get("time_zone") or "UTC"
@@ -87,13 +108,13 @@ def get_best_times(
         local = moment.astimezone(zone)
         return grid[(local.weekday(), local.hour)]
 
-    published = session.execute(
+    published = session.execute(  # old enough to have had their first days
         select(Publication.id, Publication.published_at)
         .where(Publication.channel_id == channel.id)
         .where(Publication.status == Status.PUBLISHED)
-        .where(Publication.published_at >= start, Publication.published_at < now)
+        .where(Publication.published_at >= start, Publication.published_at < now - FIRST_DAYS)
     ).all()
-    metrics = last_metrics(session, [pid for pid, _ in published])
+    metrics = first_days(session, dict(published))
     for pid, at in published:
         hour, counts = cell(at), metrics.get(pid, {})
         hour.publications += 1

@@ -18,20 +18,30 @@ X_SECRET = "x-consumer-secret"
 FAN = ("7007", "camille", "Camille")
 
 
+def _pull(runtime, when: datetime) -> None:
+    with runtime.session() as session:
+        hand_over_pulls(session, runtime, now=when)
+    drain_queue(runtime)
+
+
 @pytest.fixture
 def history(api, scenario, runtime, sandbox, at):
-    """Two Monday 09:00 posts that did well, two Wednesday 18:00 posts that did less, one
-    Friday 07:00 post, and an audience busy on Saturday evenings."""
+    """Two Monday 09:00 posts that did well in their first days, two Wednesday 18:00 posts
+    that did less, one Friday 07:00 post, and an audience busy on Saturday evenings. Each
+    post's one-day pull ran; weeks later the Monday posts had grown (they are older: every
+    post is judged at the same age), and a post out yesterday has not had its first days."""
     runtime.settings = runtime.settings.with_(x_consumer_secret=X_SECRET)
     x, _ = scenario.channels()
     campaign = scenario.campaign()
     times = [
         (MONDAY, 40),
-        (MONDAY + WEEK, 60),
         (MONDAY + 2 * DAY + 9 * HOUR, 10),
-        (MONDAY + WEEK + 2 * DAY + 9 * HOUR, 6),
         (MONDAY + 4 * DAY - 2 * HOUR, 90),  # one Friday post: too few to judge
+        (MONDAY + WEEK, 60),
+        (MONDAY + WEEK + 2 * DAY + 9 * HOUR, 6),
+        (MONDAY + 3 * WEEK - DAY, 900),  # yesterday: not judged yet
     ]
+    posted = []
     for n, (when, likes) in enumerate(times):
         at(when - HOUR)
         body = scenario.post_body([x], at=when, text=f"Post {n}", campaign=campaign)
@@ -42,11 +52,14 @@ def history(api, scenario, runtime, sandbox, at):
         pub = scenario.publication(post["publications"][0]["id"])
         assert pub["status"] == "published"
         sandbox.ledger.set_metrics("x", pub["external_id"], like_count=likes, impression_count=1000)
+        at(when + DAY)
+        _pull(runtime, when + DAY)  # its one-day point
+        posted.append(pub)
+    for pub in (posted[0], posted[3]):  # the Monday posts grew since
+        sandbox.ledger.set_metrics("x", pub["external_id"], like_count=500, impression_count=9000)
     end = MONDAY + 3 * WEEK
     at(end)
-    with runtime.session() as session:
-        hand_over_pulls(session, runtime, now=end)
-    drain_queue(runtime)
+    _pull(runtime, end)
     saturday = MONDAY + 2 * WEEK + 5 * DAY + 11 * HOUR  # 20:00 UTC, within the replay window
     account = x["external_account_id"]
     for n in range(3):
@@ -97,3 +110,15 @@ def test_a_channel_without_history_has_no_best_time(api, scenario):
     assert (found["best"], found["hours"]) == ([], [])
     assert api.call("GET", f"/v1/channels/{x['id']}/best-times?count=0")[0] == 422
     assert api.call("GET", "/v1/channels/999999/best-times")[0] == 404
+
+
+def test_filling_the_slots_with_nothing_to_go_by_keeps_them(api, runtime, scenario):
+    """A channel with no history: filling its slots from its best times emptied them."""
+    x, _ = scenario.channels()
+    timetable = {"time_zone": "Europe/Paris", "slots": [{"day": "tuesday", "time": "12:30"}]}
+    api.call("PUT", f"/v1/channels/{x['id']}/slots", timetable, expect=200)
+    before = rows_digest(runtime)
+    status, problem = api.call("POST", f"/v1/channels/{x['id']}/best-times/slots", {"count": 2})
+    assert status == 409 and "unchanged" in problem["detail"], problem
+    assert rows_digest(runtime) == before
+    assert api.get(f"/v1/channels/{x['id']}/slots")["slots"] == timetable["slots"]
