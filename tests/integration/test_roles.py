@@ -73,7 +73,8 @@ def test_each_operation_lists_the_problems_it_can_answer(api):
     def codes(path, method):
         return sorted(int(c) for c in doc[path][method]["responses"] if c[:1] in "45")
 
-    assert codes("/v1/posts/{post_id}/submit", "post") == [401, 403, 404, 409, 422]
+    # It takes no body, and refuses one (400, 413, 415, 422).
+    assert codes("/v1/posts/{post_id}/submit", "post") == [400, 401, 403, 404, 409, 413, 415, 422]
     assert codes("/v1/posts", "post") == [400, 401, 403, 413, 415, 422]
     assert codes("/v1/publications/{publication_id}/metrics", "get") == [
         401,
