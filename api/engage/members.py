@@ -268,9 +268,16 @@ def report():
     who.require(Permission.WRITE_CONTENT)
     key = request.headers.get("Idempotency-Key", "")
     if not _KEY.match(key):
+        said = (
+            ("required", "missing")
+            if not key
+            else ("at most 200 characters", "string_too_long")
+            if len(key) > 200
+            else ("printable characters only", "value_error")
+        )
         raise ValidationFailed(
             "send an Idempotency-Key header (1 to 200 printable characters, one per event)",
-            [{"loc": ["header", "Idempotency-Key"], "msg": "required", "type": "missing"}],
+            [{"loc": ["header", "Idempotency-Key"], "msg": said[0], "type": said[1]}],
         )
     conversion, made = conversions.record_event(db(), who, g.body, key=key, now=runtime().clock())
     commit()

@@ -115,6 +115,13 @@ def test_no_idempotency_key_is_refused_and_other_workspaces_see_nothing(api, sce
     )
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert response.get_json()["errors"][0]["msg"] == "required"
+    for key, said in (
+        ("k" * 201, "at most 200 characters"),
+        ("a key", "printable characters only"),
+    ):
+        status, problem = _event(api, {"kind": "signup"}, key)  # sent, and not right: said so
+        assert status == 422 and problem["errors"][0]["msg"] == said, problem
     member = api.post("/v1/members", {"external_id": "crm-7"}, expect=201)
     assert _event(api, {"kind": "signup", "member": {"external_id": "crm-7"}}, "k7")[0] == 201
     assert api.call("GET", f"/v1/members/{member['id']}", as_="other")[0] == 404
