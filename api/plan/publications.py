@@ -93,7 +93,7 @@ def _history_read(pub, snapshots) -> MetricsRead:
     return MetricsRead(
         publication_id=pub.id,
         platform=channels.get_channel(db(), actor(), pub.channel_id).platform,
-        fetched_at=last.taken_at if last else pub.published_at or pub.updated_at,
+        fetched_at=last.taken_at if last else None,  # never read: no time to invent
         metrics=dict(last.metrics) if last else {},
         posts=[],
         missing=[],

@@ -59,7 +59,7 @@ def read_live(
         detail = exc.detail if isinstance(exc, PublisherError) else f"the read failed: {exc!r}"
         _keep(store, pub, pull_id, now=now, error=detail)
         raise
-    _keep(store, pub, pull_id, now=now, metrics=read.metrics)
+    _keep(store, pub, pull_id, now=read.fetched_at or now, metrics=read.metrics)  # one instant
     return read
 
 

@@ -266,7 +266,10 @@ class PostMetrics(Output):
 class MetricsRead(Output):
     publication_id: int
     platform: str
-    fetched_at: datetime
+    fetched_at: datetime | None = Field(
+        description="When the platform answered these metrics (with ?history=1, the last "
+        "pull's that got any; null: none did yet)"
+    )
     metrics: dict[str, int] = Field(
         description="Totals over the publication's posts (a thread's parts add up): "
         "impressions, reach, likes, shares, replies, quotes, bookmarks, link_clicks, "

@@ -62,6 +62,7 @@ def test_pulls_follow_the_schedule_batched_per_request(
     # Not before the first point of the schedule (an hour after publication).
     assert _pull(runtime, at, T0 + 30 * timedelta(minutes=1)) == 0
     assert _history(api, published["x"][0])["history"] == []
+    assert _history(api, published["x"][0])["fetched_at"] is None  # never read: no time
     assert _history(api, published["x"][0])["next_pull_at"] == "2027-03-01T10:00:00Z"
 
     thread = scenario.publication(published["x"][1])
@@ -256,3 +257,12 @@ def test_a_permission_lost_is_a_refusal_tried_again_not_a_post_gone(
     sandbox.ledger.engagement_denied = False
     _pull(runtime, at, again)
     assert _history(api, pub_id)["history"][-1]["error"] is None
+
+
+def test_a_live_read_is_kept_at_the_instant_it_answered(api, runtime, at, published):
+    """The stored read's time was taken before the platform was asked, the answer's after:
+    one read, two times."""
+    at(T0 + 2 * HOUR, running=True)  # the clock goes on while the platform answers
+    live = api.get(f"/v1/publications/{published['x'][0]}/metrics")
+    (kept,) = _history(api, published["x"][0])["history"]
+    assert kept["taken_at"] == live["fetched_at"] and kept["metrics"] == live["metrics"]
