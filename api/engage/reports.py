@@ -142,7 +142,7 @@ DAY_WIDE = ("bot_clicks", "new_members", "returning_members")
 def _figures(figures: Figures, *, without: tuple[str, ...] = ()) -> dict:
     said = {
         "publications": figures.publications,
-        **{name: figures.metrics.get(name, 0) for name in BASE_METRICS},
+        **{name: _reported(figures, name) for name in BASE_METRICS},
         "engagements": figures.engagements,
         "engagement_rate": figures.engagement_rate,
         "clicks": figures.clicks,
@@ -155,6 +155,14 @@ def _figures(figures: Figures, *, without: tuple[str, ...] = ()) -> dict:
         "returning_members": figures.returning_members,
     }
     return {name: None if name in without else value for name, value in said.items()}
+
+
+def _reported(figures: Figures, name: str) -> int | None:
+    """A metric's sum; null where there were publications and none was counted by it (X
+    reports no reach, Facebook no bookmarks): a 0 would be a figure nobody gave."""
+    if name in figures.metrics or not figures.publications:
+        return figures.metrics.get(name, 0)
+    return None
 
 
 def _publication(pub: PublicationFigures) -> PublicationFiguresRead:
@@ -198,11 +206,13 @@ def _read(found: reports.Report) -> ReportRead:
     if found.previous is not None:
         now_figures, before = _figures(found.totals), _figures(found.previous)
         counts = {k: v for k, v in now_figures.items() if isinstance(v, int)}
+        both = {k: v for k, v in counts.items() if isinstance(before[k], int)}
         compare = ComparisonRead(
             from_=found.previous_start,
             to=found.start,
             totals=FiguresRead(**before),
-            change=vocabulary.change(counts, {k: before[k] for k in counts}),
+            # A figure not counted in one of the windows has no change to tell.
+            change={k: None for k in counts} | vocabulary.change(both, before),
         )
     return ReportRead(
         campaign_id=campaign.id,
@@ -265,8 +275,8 @@ def _csv(found: reports.Report) -> Response:
                 pub.publication_id,
                 pub.channel_id,
                 pub.platform,
-                pub.published_at.isoformat(),
-                *(pub.metrics.get(name, 0) for name in BASE_METRICS),
+                pub.published_at.isoformat().replace("+00:00", "Z"),  # as the JSON says
+                *(pub.metrics.get(name, "") for name in BASE_METRICS),  # "": not counted
                 pub.engagements,
                 pub.clicks,
                 sum(pub.conversions.values()),

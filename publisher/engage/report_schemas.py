@@ -43,15 +43,17 @@ class ReportQuery(Input):
 
 class FiguresRead(Output):
     publications: int = Field(description="Published in the window")
-    impressions: int
-    reach: int = Field(description="Summed over publications (one person may count twice)")
-    likes: int
-    shares: int
-    replies: int
-    quotes: int
-    bookmarks: int
-    link_clicks: int = Field(description="As the platforms count them")
-    profile_clicks: int
+    # Each metric: the sum as the platforms reported it; null where publications were out
+    # and none of them was counted by it (X reports no reach, Facebook no bookmarks).
+    impressions: int | None
+    reach: int | None = Field(description="Summed over publications (one person may count twice)")
+    likes: int | None
+    shares: int | None
+    replies: int | None
+    quotes: int | None
+    bookmarks: int | None
+    link_clicks: int | None = Field(description="As the platforms count them")
+    profile_clicks: int | None
     engagements: int = Field(description="likes + shares + replies + quotes + bookmarks")
     engagement_rate: float | None = Field(description="engagements / impressions")
     clicks: int = Field(description="Through the engine's short links, by people")

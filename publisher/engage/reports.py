@@ -215,7 +215,7 @@ def _sum_metrics(pubs: Iterable[PublicationFigures]) -> dict[str, int]:
     total: Counter[str] = Counter()
     for pub in pubs:
         total.update(pub.metrics)
-    return {name: total.get(name, 0) for name in BASE_METRICS}
+    return {name: total[name] for name in BASE_METRICS if name in total}  # as reported
 
 
 def window_figures(

@@ -191,7 +191,7 @@ def _facts(runtime, campaign_id: int, start: datetime, end: datetime) -> dict:
         clicks = session.execute(select(LinkClick)).scalars().all()
         conversions = session.execute(select(Conversion)).scalars().all()
         members = {m.id: m for m in session.execute(select(Member)).scalars()}
-    impressions = likes = shares = replies = 0
+    impressions = likes = shares = replies = reach = 0
     for pub in pubs:
         taken = [
             s
@@ -203,6 +203,7 @@ def _facts(runtime, campaign_id: int, start: datetime, end: datetime) -> dict:
         likes += last.get("likes", 0)
         shares += last.get("shares", 0)
         replies += last.get("replies", 0)
+        reach += last.get("reach", 0)
     in_window = [c for c in clicks if c.campaign_id == campaign_id and start <= c.at < end]
     results = [
         c for c in conversions if c.campaign_id == campaign_id and start <= c.occurred_at < end
@@ -218,6 +219,7 @@ def _facts(runtime, campaign_id: int, start: datetime, end: datetime) -> dict:
         "likes": likes,
         "shares": shares,
         "replies": replies,
+        "reach": reach,
         "clicks": sum(1 for c in in_window if not c.bot),
         "bot_clicks": sum(1 for c in in_window if c.bot),
         "signups": sum(1 for c in results if c.kind == "signup"),
@@ -257,6 +259,11 @@ def test_every_figure_is_the_sum_of_the_stored_facts(api, runtime, campaign):
     # By channel and by day add up to the totals.
     assert sum(ch["impressions"] for ch in report["by_channel"]) == totals["impressions"]
     assert {ch["channel_name"] for ch in report["by_channel"]} == {"Acme on X", "Acme Page"}
+    # A metric a platform does not count is null on its line, not a 0 nobody reported.
+    lines = {ch["platform"]: ch for ch in report["by_channel"]}
+    assert lines["x"]["reach"] is None and lines["facebook"]["bookmarks"] is None
+    assert lines["facebook"]["reach"] == totals["reach"] == facts["reach"]
+    assert lines["x"]["bookmarks"] == totals["bookmarks"]
     days = {d["day"]: d for d in report["by_day"]}
     assert (days["2027-03-01"]["publications"], days["2027-03-02"]["publications"]) == (3, 1)
     assert (days["2027-03-01"]["clicks"], days["2027-03-02"]["clicks"]) == (4, 2)
@@ -345,6 +352,8 @@ def test_the_same_figures_as_csv_one_line_per_publication(api, campaign):
     assert len(rows) == report["totals"]["publications"]
     assert sum(int(r["impressions"]) for r in rows) == report["totals"]["impressions"]
     assert sum(int(r["clicks"]) for r in rows) == report["totals"]["clicks"]
+    assert {r["reach"] for r in rows if r["platform"] == "x"} == {""}  # X counts no reach
+    assert all(r["published_at"].endswith("Z") for r in rows)  # as the JSON writes times
     by_accept = api.client.get(
         f"/v1/campaigns/{c}/report?{query}",
         headers={"Authorization": f"Bearer {api.keys['editor']}", "Accept": "text/csv"},
