@@ -6,10 +6,14 @@ and the workers' pulls (one GET /2/tweets per 100 posts, snapshots stored) until
 publication has its snapshot: publications pulled per second, and platform requests per
 publication counted by the sandbox (target <= 0.02: batching). The baseline, measured in
 the same run on a sample, is one request per publication (what a pull per post costs).
+Then publications out one after another (2,000 over a day, over the 20 accounts: each
+account's posts about a quarter of an hour apart) and the pass every minute of a simulated
+day and an hour: requests per pull, with a request going out taking along the channel's
+pulls due within a tenth of their point's age, and without (the baseline, the same run).
 Report generation: bench/reports.py; the short-link redirects: bench/redirects.py.
 Ends with one JSON line.
 
-    python bench/engagement.py [--count 10000] [--sample 500] [--database-url URL]
+    python bench/engagement.py [--count 10000] [--sample 500] [--spread 2000] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -18,32 +22,34 @@ import argparse
 import json
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rq import SimpleWorker  # noqa: E402
-from sqlalchemy import bindparam, func, select, update  # noqa: E402
+from sqlalchemy import bindparam, delete, func, select, update  # noqa: E402
 
 from adapters.sandbox import Sandbox  # noqa: E402
 from adapters.sandbox.x_common import user_id_of  # noqa: E402
 from bench.common import X_TOKEN, private_settings, seed_scheduled, seed_world  # noqa: E402
 from publisher import jobs  # noqa: E402
 from publisher.core.db import session_scope, utcnow  # noqa: E402
-from publisher.core.models import Channel, MetricSnapshot, Publication  # noqa: E402
+from publisher.core.models import Channel, MetricPull, MetricSnapshot, Publication  # noqa: E402
 from publisher.dispatcher import hand_over_pulls  # noqa: E402
+from publisher.engage import metrics  # noqa: E402
 from publisher.runtime import build_runtime  # noqa: E402
 
 POST_ID_BASE = 1_900_000_000_000_000_000
 
 
-def _published(runtime, world, sandbox, count: int) -> list[int]:
-    """`count` publications out an hour ago, each post on the sandbox's X ledger."""
-    out_at = utcnow() - timedelta(hours=1)
+def _published(runtime, world, sandbox, times: list) -> list[int]:
+    """A publication out at each of `times`, each post on the sandbox's X ledger."""
     with session_scope(runtime.engine) as session:
-        seed_scheduled(session, world, [out_at] * count, prefix="engagement")
-        rows = session.execute(select(Publication.id, Publication.channel_id)).all()
+        seed_scheduled(session, world, times, prefix="engagement")
+        rows = session.execute(
+            select(Publication.id, Publication.channel_id).order_by(Publication.id)
+        ).all()
         tokens = {
             c.id: f"{X_TOKEN}-{c.external_account_id}" for c in session.scalars(select(Channel))
         }
@@ -51,16 +57,20 @@ def _published(runtime, world, sandbox, count: int) -> list[int]:
             post_id = str(POST_ID_BASE + pub_id)
             sandbox.ledger.accept("x", user_id_of(tokens[channel_id]), post_id, f"post {n}", None)
             sandbox.ledger.set_metrics("x", post_id, like_count=n % 50, impression_count=n)
-        session.execute(
-            update(Publication).values(
-                status="published", published_at=out_at, metrics_due_at=out_at
-            )
-        )
+        table = Publication.__table__
         session.connection().execute(
-            update(Publication.__table__)
-            .where(Publication.__table__.c.id == bindparam("pid"))
-            .values(external_id=bindparam("eid")),
-            [{"pid": pub_id, "eid": str(POST_ID_BASE + pub_id)} for pub_id, _ in rows],
+            update(table)
+            .where(table.c.id == bindparam("pid"))
+            .values(
+                status="published",
+                external_id=bindparam("eid"),
+                published_at=bindparam("out"),
+                metrics_due_at=bindparam("out"),
+            ),
+            [
+                {"pid": pub_id, "eid": str(POST_ID_BASE + pub_id), "out": out_at}
+                for (pub_id, _), out_at in zip(rows, times, strict=True)
+            ],
         )
     return [pub_id for pub_id, _ in rows]
 
@@ -79,7 +89,7 @@ def measure(count: int, database_url: str | None, sample: int) -> dict[str, floa
         world = seed_world(settings)
         runtime = build_runtime(settings)
         jobs.bind(runtime)
-        ids = _published(runtime, world, sandbox, count)
+        ids = _published(runtime, world, sandbox, [utcnow() - timedelta(hours=1)] * count)
         sandbox.ledger.exchanges = []
         worker = SimpleWorker(runtime.queue.queues, connection=runtime.redis)
         started = time.perf_counter()
@@ -131,10 +141,62 @@ def measure(count: int, database_url: str | None, sample: int) -> dict[str, floa
         redis_proc.terminate()
 
 
+def measure_spread(count: int, database_url: str | None) -> dict[str, float]:
+    """`count` publications out one after another over a day (over the 20 accounts), the
+    dispatcher's pass every minute of a simulated day and an hour: platform requests per
+    publication pulled, with the pulls due soon taken along by a request going out anyway
+    (metrics.EARLY_SHARE), and the baseline in the same run, without (only what is due
+    that minute: a request for nearly every pull)."""
+    settings, redis_proc = private_settings(database_url)
+    sandbox = Sandbox().start()
+    try:
+        settings = settings.with_(api_base_urls={"x": sandbox.x_url})
+        world = seed_world(settings)
+        runtime = build_runtime(settings)
+        jobs.bind(runtime)
+        start = datetime(2027, 3, 1, tzinfo=UTC)
+        step = timedelta(days=1) / count
+        _published(runtime, world, sandbox, [start + n * step for n in range(count)])
+        clock = [start]
+        runtime.clock = lambda: clock[0]
+        worker = SimpleWorker(runtime.queue.queues, connection=runtime.redis)
+        got = {}
+        for name, share in (("spread", metrics.EARLY_SHARE), ("baseline_spread", 10**12)):
+            metrics.EARLY_SHARE = share
+            sandbox.ledger.exchanges = []
+            with session_scope(runtime.engine) as session:  # every schedule from its start
+                session.execute(delete(MetricSnapshot))
+                session.execute(delete(MetricPull))
+                session.execute(
+                    update(Publication).values(
+                        metrics_step=0, metrics_failures=0, metrics_due_at=Publication.published_at
+                    )
+                )
+            pulled = 0
+            for minute in range(25 * 60 + 1):
+                clock[0] = start + timedelta(minutes=minute)
+                with runtime.session() as session:
+                    handed = hand_over_pulls(session, runtime, now=clock[0])
+                if handed:
+                    worker.work(burst=True)
+            with runtime.session() as session:
+                pulled = session.scalar(select(func.count(MetricSnapshot.id)))
+            got[f"{name}_pulls"] = pulled
+            got[f"{name}_calls_per_pull"] = _lookups(sandbox) / pulled
+        return got
+    finally:
+        metrics.EARLY_SHARE = 10
+        sandbox.stop()
+        redis_proc.terminate()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=500, help="publications the baseline asks")
+    parser.add_argument(
+        "--spread", type=int, default=2000, help="publications out one after another over a day"
+    )
     parser.add_argument(
         "--database-url",
         default=None,
@@ -143,6 +205,7 @@ def main() -> None:
     args = parser.parse_args()
     got = measure(args.count, args.database_url, args.sample)
     assert got["snapshots"] == args.count, got  # every publication pulled, once
+    got |= measure_spread(args.spread, args.database_url)
     print(
         f"{got['publications']:,} publications, first pull due: {got['jobs']} jobs, every "
         f"one pulled in {got['seconds']:.2f} s = {got['pull_per_s']:,.0f}/s; "
@@ -152,6 +215,13 @@ def main() -> None:
         f"baseline, one request per publication ({args.sample} asked): "
         f"{got['baseline_pull_per_s']:,.0f}/s, {got['baseline_calls_per_publication']:.2f} "
         f"requests per publication"
+    )
+    print(
+        f"{args.spread:,} publications out one after another over a day, the pass every "
+        f"minute for 25 hours: {got['spread_pulls']:,} pulls, "
+        f"{got['spread_calls_per_pull']:.3f} requests per pull (the pulls due within a "
+        f"tenth of their point's age taken along); baseline, only what is due that minute: "
+        f"{got['baseline_spread_calls_per_pull']:.3f}"
     )
     print("report generation: bench/reports.py; the short-link redirects: bench/redirects.py")
     figures = {
@@ -164,6 +234,9 @@ def main() -> None:
             "baseline_pull_per_s",
             "baseline_calls_per_publication",
             "publications",
+            "spread_calls_per_pull",
+            "baseline_spread_calls_per_pull",
+            "spread_pulls",
         )
     }
     print(json.dumps(figures))

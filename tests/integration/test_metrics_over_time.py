@@ -266,3 +266,40 @@ def test_a_live_read_is_kept_at_the_instant_it_answered(api, runtime, at, publis
     live = api.get(f"/v1/publications/{published['x'][0]}/metrics")
     (kept,) = _history(api, published["x"][0])["history"]
     assert kept["taken_at"] == live["fetched_at"] and kept["metrics"] == live["metrics"]
+
+
+def test_posts_published_one_after_another_share_their_pulls(
+    api, scenario, runtime, sandbox, at
+):
+    """Ten posts three minutes apart: each pull was its own request (the pass took only
+    what was due that minute). A request going out takes the channel's pulls due within
+    a tenth of their point's age (six minutes for the one-hour point): four requests, and
+    none pulled more than six minutes early."""
+    x, _ = scenario.channels()
+    minute, out = timedelta(minutes=1), []
+    for k in range(10):
+        when = T0 + 3 * k * minute
+        at(when)
+        body = scenario.post_body([x], at=when, text=f"Spread {k}")
+        post = api.post("/v1/posts", body, expect=201)
+        scenario.submit_and_approve(post)
+        run_pipeline(runtime, now=when)
+        out.append(post["publications"][0]["id"])
+    sandbox.ledger.exchanges = []
+    when = T0 + 28 * minute
+    while when <= T0 + 2 * HOUR:  # the dispatcher's pass, every minute
+        _pull(runtime, at, when)
+        when += minute
+    lookups = [
+        e for e in sandbox.ledger.exchanges if e["method"] == "GET" and e["path"] == "/2/tweets"
+    ]
+    assert len(lookups) == 4
+    for k, pub_id in enumerate(out):
+        (first,) = _history(api, pub_id)["history"]
+        point = T0 + 3 * k * minute + HOUR
+        assert point - 6 * minute <= datetime.fromisoformat(first["taken_at"]) <= point, k
+        assert _history(api, pub_id)["next_pull_at"] == _iso(point - HOUR + 6 * HOUR)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
