@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from adapters.sandbox import hooks_out
 from adapters.sandbox.ledger import Fault, Ledger
+
+# What the sandbox can send an engine, as the platforms' webhooks deliver it.
+WEBHOOK_EVENTS = {
+    name: getattr(hooks_out, name)
+    for name in (
+        "x_reply",
+        "x_mention",
+        "x_repost",
+        "x_like",
+        "x_follow",
+        "meta_comment",
+        "meta_reaction",
+        "meta_mention",
+        "instagram_comment",
+    )
+}
 
 
 def control_blueprint(ledger: Ledger) -> Blueprint:
-    """GET ledger, POST faults / latency / expired tokens / reset."""
+    """GET ledger, POST faults / latency / expired tokens / webhooks sent / reset."""
     bp = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
 
     @bp.get("/ledger")
@@ -84,6 +102,29 @@ def control_blueprint(ledger: Ledger) -> Blueprint:
         duplicates would (at-most-once is then the engine's alone)."""
         ledger.duplicates_refused = bool(request.get_json(force=True)["refused"])
         return jsonify({"ok": True})
+
+    @bp.post("/webhooks")
+    def webhook():
+        """Send one delivery to an engine, signed as the platform signs it: {"url" (its
+        /v1/hooks/{platform}), "secret" (X's consumer secret or the Meta app secret),
+        "event" (a hooks_out builder: x_reply, x_mention, x_repost, x_like, x_follow,
+        meta_comment, meta_reaction, meta_mention, instagram_comment), "args" (the
+        builder's; "at" an ISO time, now if left out; a person as a list)}. Answers what
+        the engine answered."""
+        body = request.get_json(force=True)
+        build = WEBHOOK_EVENTS.get(body.get("event"))
+        if build is None:
+            return jsonify({"error": f"event: one of {sorted(WEBHOOK_EVENTS)}"}), 400
+        args = {k: tuple(v) if isinstance(v, list) else v for k, v in body["args"].items()}
+        args["at"] = datetime.fromisoformat(args["at"]) if "at" in args else datetime.now(UTC)
+        try:
+            payload = build(**args)
+        except (TypeError, ValueError, KeyError) as exc:
+            return jsonify({"error": f"args: {exc}"}), 400
+        platform = "x" if body["event"].startswith("x_") else body["event"].split("_")[0]
+        platform = "facebook" if platform == "meta" else platform
+        sent = hooks_out.send(body["url"], platform, payload, body["secret"])
+        return jsonify({"status": sent.status_code, "body": sent.json() if sent.content else None})
 
     @bp.post("/reset")
     def reset():

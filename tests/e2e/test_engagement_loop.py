@@ -79,8 +79,16 @@ def test_a_reply_and_a_like_come_back_and_metrics_are_pulled_when_due(engaged, k
     url = f"{engaged.api_url}/v1/hooks/x"
     now = datetime.now(UTC)
     fan = ("7007", "camille", "Camille")
+    # The sandbox sends the reply, signed as X signs it (its control API, as a tester would).
+    args = {"for_user": X_ACCOUNT, "reply_id": "880001", "in_reply_to": pub["external_id"]}
+    args |= {"author": list(fan), "text": "See you there", "at": now.isoformat()}
+    sent = requests.post(
+        f"{sandbox.x_url}/_sandbox/webhooks",
+        json={"url": url, "secret": SECRET, "event": "x_reply", "args": args},
+        timeout=10,
+    )
+    assert sent.json() == {"status": 200, "body": {"received": 1, "stored": 1}}
     reply = hooks_out.x_reply(X_ACCOUNT, "880001", pub["external_id"], fan, "See you there", now)
-    assert hooks_out.send(url, "x", reply, SECRET).json() == {"received": 1, "stored": 1}
     assert hooks_out.send(
         url, "x", hooks_out.x_like(X_ACCOUNT, pub["external_id"], fan, now), SECRET
     ).ok

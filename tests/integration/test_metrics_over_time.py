@@ -268,9 +268,7 @@ def test_a_live_read_is_kept_at_the_instant_it_answered(api, runtime, at, publis
     assert kept["taken_at"] == live["fetched_at"] and kept["metrics"] == live["metrics"]
 
 
-def test_posts_published_one_after_another_share_their_pulls(
-    api, scenario, runtime, sandbox, at
-):
+def test_posts_published_one_after_another_share_their_pulls(api, scenario, runtime, sandbox, at):
     """Ten posts three minutes apart: each pull was its own request (the pass took only
     what was due that minute). A request going out takes the channel's pulls due within
     a tenth of their point's age (six minutes for the one-hour point): four requests, and
