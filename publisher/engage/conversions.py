@@ -300,8 +300,9 @@ def create_referral_code(session: Session, actor: Actor, member_id: int) -> Memb
 def list_recruits(
     session: Session, actor: Actor, member_id: int, *, limit: int = 100, after_id: int = 0
 ) -> list[Member]:
-    """Who the member brought in, in the order they came, from after `after_id`."""
-    member = get_member(session, actor, member_id)
+    """Who the member brought in, in the order they came, from after `after_id` (of a
+    member merged into another, that one's: as its summary counts them)."""
+    member = members.current(session, get_member(session, actor, member_id))
     query = select(Member).where(
         Member.referred_by == member.id,
         Member.merged_into.is_(None),  # a record merged into another: that one is the recruit

@@ -162,6 +162,13 @@ def test_a_recruit_merged_with_another_record_of_them_is_one_recruit(api, scenar
     assert api.get(f"/v1/members/{crm['id']}")["referred_by"] == lea["id"]  # the credit moved
     assert [m["id"] for m in api.get(f"/v1/members/{lea['id']}/recruits")] == [crm["id"]]
     assert api.get(f"/v1/members/{lea['id']}/summary")["recruits"] == 1
+    # Lea's CRM record merged into her shop one: asked through either, her recruits.
+    shop_lea = api.post("/v1/members", {"external_id": "shop-lea"}, expect=201)
+    merge = {"member_id": lea["id"], "reason": "same person"}
+    api.call("POST", f"/v1/members/{shop_lea['id']}/merge", merge, as_="admin", expect=200)
+    for asked in (lea["id"], shop_lea["id"]):
+        assert [m["id"] for m in api.get(f"/v1/members/{asked}/recruits")] == [crm["id"]]
+        assert api.get(f"/v1/members/{asked}/summary")["recruits"] == 1
 
 
 def test_two_first_asks_for_a_code_at_once_get_the_same_code(api, runtime):
