@@ -4,6 +4,7 @@ happened day by day, and what each channel got."""
 from __future__ import annotations
 
 import io
+from zoneinfo import ZoneInfo
 
 import matplotlib
 
@@ -18,15 +19,19 @@ from publisher.engage.reports import Report  # noqa: E402
 WIDTH_IN, HEIGHT_IN, DPI = 10, 8, 100
 
 
+def title_of(report: Report) -> str:
+    """The campaign and its window, in the zone the days are counted in (and said)."""
+    zone = ZoneInfo(report.time_zone)
+    start, end = report.start.astimezone(zone), report.end.astimezone(zone)
+    return f"{report.campaign.name}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} {zone.key}"
+
+
 def report_png(report: Report, channel_names: dict[int, str]) -> bytes:
     """Two panels: per day, the publications, clicks and results; per channel, the
     impressions and engagements (each on its own scale)."""
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     daily, channels = figure.subplots(2, 1)
-    title = (
-        f"{report.campaign.name}: {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC"
-    )
-    figure.suptitle(title)
+    figure.suptitle(title_of(report))
 
     days = list(report.by_day)
     labels = [f"{day:%d %b}" for day in days]

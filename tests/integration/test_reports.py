@@ -397,3 +397,23 @@ def test_the_report_as_a_chart(api, campaign):
         headers={"Authorization": f"Bearer {api.keys['editor']}", "Accept": "image/png"},
     )
     assert empty.status_code == 200 and Image.open(io.BytesIO(empty.get_data())).size == (1000, 800)
+
+
+def test_the_charts_window_is_said_in_the_reports_zone(api, runtime, campaign):
+    """The chart's title printed the window's UTC times with "UTC" whatever the zone its
+    days were counted in."""
+    from publisher.core.workspaces import Actor
+    from publisher.engage import charts, reports
+
+    with runtime.session() as session:
+        found = reports.get_campaign_report(
+            session,
+            Actor(workspace_id=1, key_id=None, role="reviewer"),
+            campaign["campaign"]["id"],
+            start=T0,
+            end=T0 + DAY,
+            now=T0 + 3 * DAY,
+            time_zone="Europe/Paris",
+        )
+        name = found.campaign.name
+    assert charts.title_of(found) == f"{name}: 2027-03-01 10:00 to 2027-03-02 10:00 Europe/Paris"
