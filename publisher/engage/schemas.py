@@ -184,6 +184,14 @@ class EventIn(Input):
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$", examples=["EUR"])
     occurred_at: Instant | None = Field(default=None, description="Default: when received")
 
+    @field_validator("referral_code", "link_code", "click", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info) -> object:
+        """Codes as people type them: referral codes are upper case, links' lower case."""
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "referral_code" else value.lower()
+
     @model_validator(mode="after")
     def _complete(self) -> EventIn:
         if self.kind == "custom" and not self.name:

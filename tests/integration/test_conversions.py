@@ -50,8 +50,8 @@ def test_a_referral_code_credits_who_recruited_whom(api, scenario):
     code = api.post(f"/v1/members/{sponsor['id']}/referral-code", expect=200)["code"]
     assert len(code) == 8 and code.isalnum() and code.isupper()
     assert api.post(f"/v1/members/{sponsor['id']}/referral-code", expect=200)["code"] == code
-    for n in (2, 3):
-        body = {"kind": "signup", "member": {"external_id": f"crm-{n}"}, "referral_code": code}
+    for n, typed in ((2, code), (3, code.lower())):  # as people type it: any case
+        body = {"kind": "signup", "member": {"external_id": f"crm-{n}"}, "referral_code": typed}
         status, made = _event(api, body, f"k{n}")
         assert status == 201 and made["referrer_id"] == sponsor["id"]
     recruits = api.get(f"/v1/members/{sponsor['id']}/recruits")
