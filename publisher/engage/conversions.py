@@ -23,7 +23,7 @@ from publisher.core.engagement_models import TrackedLink
 from publisher.core.errors import Conflict, ValidationFailed, field_error
 from publisher.core.models import Campaign, Conversion, Member, MemberIdentity
 from publisher.core.workspaces import Actor, Permission, mine, owned, visible
-from publisher.engage import members
+from publisher.engage import forgotten, members
 from publisher.engage.schemas import EventIn, MemberIn
 from publisher.plan import links
 
@@ -153,14 +153,19 @@ def link_codes(session: Session, found: Sequence[Conversion]) -> dict[int, str]:
 
 
 def _by_key(session: Session, actor: Actor, key: str) -> Conversion | None:
+    """The result reported with this key (its member erased since: kept by its digest)."""
+    kept = forgotten.result_key(actor.workspace_id, key)
     return session.scalar(
         select(Conversion).where(
-            Conversion.workspace_id == actor.workspace_id, Conversion.idempotency_key == key
+            Conversion.workspace_id == actor.workspace_id,
+            Conversion.idempotency_key.in_([key, kept]),
         )
     )
 
 
 def _same(known: Conversion, said: str) -> Conversion:
+    if known.request_digest == "":  # its member was erased: what it said is forgotten
+        return known
     if known.request_digest != said:
         raise Conflict(
             "this Idempotency-Key was used for another event: a new event needs a new key",

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, delete, select, update
 from sqlmodel import Session
 
-from publisher.core.models import ForgottenIdentity, Interaction, MemberIdentity
+from publisher.core.models import Conversion, ForgottenIdentity, Interaction, MemberIdentity
 from publisher.engage.authors import authored_by, handle_key
 
 OPAQUE = "sha256:"  # what a forgotten interaction's platform id starts with
@@ -61,6 +61,32 @@ def blank(session: Session, ids: Sequence[int], identities: Sequence[MemberIdent
         ),
         [{"row": row.id, "opaque": opaque(row.external_id)} for row in rows],
     )
+
+
+def result_key(workspace_id: int, key: str) -> str:
+    """An erased member's result's Idempotency-Key as kept: a digest (the key is yours,
+    and may name them: "signup-alice@example.org"); a retry is still known by it."""
+    return OPAQUE + hashlib.sha256(f"{workspace_id}\n{key}".encode()).hexdigest()
+
+
+def blank_results(session: Session, ids: Sequence[int]) -> None:
+    """The erased members' results keep nothing of yours that could name them: the
+    Idempotency-Key a digest (`result_key`), the digest of the body (which held their
+    name and your id for them) gone. Kind, value, time and attribution stay, for the
+    counts."""
+    rows = session.execute(
+        select(Conversion.id, Conversion.workspace_id, Conversion.idempotency_key).where(
+            Conversion.member_id.in_(ids), Conversion.idempotency_key.not_like(f"{OPAQUE}%")
+        )
+    ).all()
+    if rows:
+        table = Conversion.__table__
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("row"))
+            .values(idempotency_key=bindparam("kept"), request_digest=""),
+            [{"row": r.id, "kept": result_key(r.workspace_id, r.idempotency_key)} for r in rows],
+        )
 
 
 def remember(session: Session, identities: Sequence[MemberIdentity], *, now: datetime) -> None:

@@ -279,6 +279,7 @@ def erase_member(
         select(MemberIdentity).where(MemberIdentity.member_id.in_(ids))
     ).all()
     forgotten.blank(session, ids, identities)
+    forgotten.blank_results(session, ids)
     forgotten.remember(session, identities, now=now)
     for identity in identities:
         session.delete(identity)

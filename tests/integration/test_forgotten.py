@@ -210,3 +210,33 @@ def test_a_reply_stored_while_its_author_is_erased_is_forgotten_too(api, runtime
     _reply(api, published, "557042", FAN, now - timedelta(minutes=5))
     stored = _stored(runtime, "557042")
     assert _unnamed(stored) == (None, None, None, None) and stored.member_id is None
+
+
+def test_an_erased_members_results_keep_nothing_of_yours_that_names_them(api, runtime):
+    """The Idempotency-Key your systems chose ("signup-camille@example.org") and the digest
+    of a body holding their name stayed after the erasure; a retry is still known (counted
+    once)."""
+    from publisher.core.models import Conversion
+
+    key = "signup-camille@example.org"
+    body = {"kind": "signup", "member": {"external_id": "crm-cam", "name": "Camille"}}
+
+    def report():
+        answer = api.client.post(
+            "/v1/events",
+            json=body,
+            headers={"Authorization": f"Bearer {api.keys['automation']}", "Idempotency-Key": key},
+        )
+        return answer.status_code, answer.get_json()
+
+    status, made = report()
+    assert status == 201
+    _erase(api, made["member_id"])
+    with runtime.session() as session:
+        (kept,) = session.scalars(select(Conversion)).all()
+        assert "camille" not in kept.idempotency_key and kept.request_digest == ""
+        assert (kept.kind, kept.member_id) == ("signup", made["member_id"])  # counted still
+    status, again = report()  # the client's retry, its answer lost before the erasure
+    assert (status, again["id"]) == (200, made["id"])
+    with runtime.session() as session:
+        assert len(session.scalars(select(Conversion)).all()) == 1
