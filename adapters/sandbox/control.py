@@ -23,6 +23,7 @@ WEBHOOK_EVENTS = {
         "meta_reaction",
         "meta_mention",
         "instagram_comment",
+        "instagram_mention",
     )
 }
 
@@ -107,10 +108,8 @@ def control_blueprint(ledger: Ledger) -> Blueprint:
     def webhook():
         """Send one delivery to an engine, signed as the platform signs it: {"url" (its
         /v1/hooks/{platform}), "secret" (X's consumer secret or the Meta app secret),
-        "event" (a hooks_out builder: x_reply, x_mention, x_repost, x_like, x_follow,
-        meta_comment, meta_reaction, meta_mention, instagram_comment), "args" (the
-        builder's; "at" an ISO time, now if left out; a person as a list)}. Answers what
-        the engine answered."""
+        "event" (a hooks_out builder: WEBHOOK_EVENTS), "args" (the builder's; "at" an ISO
+        time, now if left out; a person as a list)}. Answers what the engine answered."""
         body = request.get_json(force=True)
         build = WEBHOOK_EVENTS.get(body.get("event"))
         if build is None:

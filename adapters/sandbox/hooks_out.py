@@ -131,6 +131,16 @@ def instagram_comment(
     return _meta("instagram", ig_user, "comments", value, at)
 
 
+def instagram_mention(
+    ig_user: str, media_id: str, at: datetime, *, comment_id: str | None = None
+) -> dict[str, Any]:
+    """The account @mentioned in someone's media: in its caption (`media_id` alone) or in
+    a comment on it (`comment_id` too). Instagram's `mentions` field names only the ids:
+    who and what is read from the Graph API."""
+    value = {"media_id": media_id, **({"comment_id": comment_id} if comment_id else {})}
+    return _meta("instagram", ig_user, "mentions", value, at)
+
+
 def _meta(kind: str, account: str, field: str, value: dict, at: datetime) -> dict[str, Any]:
     entry = {
         "id": account,

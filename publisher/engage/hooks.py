@@ -245,12 +245,16 @@ def _instagram(
         return None
     if at is None:
         raise Unreadable("no time")
+    media = _s(_d(value.get("media")).get("id")) or _s(value.get("media_id"))
+    said = _s(value.get("id")) or _s(value.get("comment_id"))
+    if said is None and field == "mentions" and media:
+        said = f"media:{media}"  # named in a caption: the media is the mention (no comment)
     return Incoming(
         platform="instagram",
         account_id=account,
         kind="comment" if field == "comments" else "mention",
-        external_id=_s(value.get("id")) or _s(value.get("comment_id")) or "",
-        post_id=_s(_d(value.get("media")).get("id")) or _s(value.get("media_id")),
+        external_id=said or "",
+        post_id=media,
         author_id=_s(author.get("id")),
         author_handle=_s(author.get("username")),
         author_name=None,

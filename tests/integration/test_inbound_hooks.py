@@ -326,3 +326,24 @@ def test_a_long_reply_is_stored_whole_not_as_its_cut_text(api, published):
     assert _post(api, "x", reply, X_SECRET)[0] == 200
     (stored,) = api.get("/v1/interactions")
     assert stored["text"] == words
+
+
+def test_an_instagram_account_named_in_a_caption_is_a_mention(api, runtime, hooked):
+    """Instagram's `mentions` field for a caption names only the media: it was left out
+    (no comment id to know it by)."""
+    runtime.settings = runtime.settings.with_(
+        facebook_verify_token=VERIFY, oauth_clients={"facebook": ("meta-app", APP_SECRET)}
+    )
+    from tests.scenario import Scenario
+
+    insta = Scenario(api).instagram(runtime)
+    account, now = insta["external_account_id"], datetime.now(UTC)
+    caption = hooks_out.instagram_mention(account, "18000000001", now)
+    in_comment = hooks_out.instagram_mention(account, "18000000002", now, comment_id="1790009")
+    for payload in (caption, in_comment, caption):  # the same caption again: one mention
+        assert _post(api, "instagram", payload, APP_SECRET)[0] in (200, 401)
+    seen = sorted((i["kind"], i["external_id"], i["post_id"]) for i in api.get("/v1/interactions"))
+    assert seen == [
+        ("mention", "1790009", "18000000002"),
+        ("mention", "media:18000000001", "18000000001"),
+    ]
