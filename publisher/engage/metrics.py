@@ -13,7 +13,7 @@ starts a publication's schedule; `metrics_step` is the schedule's next point.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,6 +73,7 @@ def due(
             Publication.status,
             Publication.published_at,
             Publication.metrics_step,
+            Publication.part_ids,
             Channel.platform,
             Channel.workspace_id,
             Channel.status,
@@ -85,7 +86,9 @@ def due(
     ).all()
     later: dict[int, datetime | None] = {}
     by_channel: dict[int, tuple[str, int, list[int]]] = {}
-    for pub_id, channel_id, status, out_at, step, platform, workspace, state, held in rows:
+    posts: dict[int, int] = {}  # each publication's posts: a thread's parts are each one
+    for pub_id, channel_id, status, out_at, step, parts, platform, workspace, state, held in rows:
+        posts[pub_id] = len(parts or ()) or 1
         first = next_pull(out_at, step, schedule) if out_at else None
         if status != Status.PUBLISHED or first is None:
             later[pub_id] = None  # taken down, or the schedule is done
@@ -100,15 +103,18 @@ def due(
     batches: list[tuple[int, int, list[int]]] = []
     for channel_id, (platform, workspace, ids) in by_channel.items():
         limits, per_request = budgets.get(platform, ((), 1))
-        if space := -len(ids) % per_request:  # the last request has room: soon-due ones
-            ids += _due_soon(session, channel_id, space, now=now, schedule=schedule)
-        size = max(per_request, JOB_POSTS)
+        soon: dict[int, int] = {}
+        if space := -sum(posts[i] for i in ids) % per_request:  # the last request has room
+            soon = _due_soon(session, channel_id, space, now=now, schedule=schedule)
+            posts.update(soon)
+            ids += list(soon)
         left = room(session, channel_id, limits, now=now)
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            calls = math.ceil(len(chunk) / per_request)
+        chunks = list(_chunks(ids, posts, max(per_request, JOB_POSTS)))
+        for n, chunk in enumerate(chunks):
+            calls = math.ceil(sum(posts[i] for i in chunk) / per_request)
             if left is not None and calls > left:
-                later.update(dict.fromkeys(ids[start:], now + BUDGET_RECHECK))
+                waiting = [i for c in chunks[n:] for i in c if i not in soon]  # soon: as it was
+                later.update(dict.fromkeys(waiting, now + BUDGET_RECHECK))
                 break
             left = None if left is None else left - calls
             pull = MetricPull(
@@ -127,13 +133,29 @@ def due(
     return batches
 
 
+def _chunks(ids: list[int], posts: Mapping[int, int], size: int) -> Iterator[list[int]]:
+    """The publications in jobs of at most `size` posts each (a thread larger alone)."""
+    chunk, held = [], 0
+    for pub_id in ids:
+        if chunk and held + posts[pub_id] > size:
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(pub_id)
+        held += posts[pub_id]
+    if chunk:
+        yield chunk
+
+
 def _due_soon(
     session: Session, channel_id: int, space: int, *, now: datetime, schedule: tuple[timedelta, ...]
-) -> list[int]:
-    """Up to `space` of the channel's publications whose pull is due soon enough to take
-    now: within a tenth of their point's age (a pull that failed keeps its own time)."""
+) -> dict[int, int]:
+    """The channel's publications whose pull is due soon enough to take now, within a
+    tenth of their point's age (a pull that failed keeps its own time), up to `space`
+    posts: their posts by publication id."""
     rows = session.execute(
-        select(Publication.id, Publication.published_at, Publication.metrics_step)
+        select(
+            Publication.id, Publication.published_at, Publication.metrics_step, Publication.part_ids
+        )
         .where(Publication.channel_id == channel_id, Publication.status == Status.PUBLISHED)
         .where(Publication.metrics_due_at > now)
         .where(Publication.metrics_due_at <= now + schedule[-1] / EARLY_SHARE)
@@ -141,12 +163,14 @@ def _due_soon(
         .order_by(Publication.metrics_due_at, Publication.id)
         .limit(SCAN)
     ).all()
-    taken = []
-    for pub_id, out_at, step in rows:
+    taken: dict[int, int] = {}
+    for pub_id, out_at, step, parts in rows:
         point = next_pull(out_at, step, schedule) if out_at else None
-        if point is not None and point - now <= schedule[step] / EARLY_SHARE:
-            taken.append(pub_id)
-            if len(taken) == space:
+        count = len(parts or ()) or 1
+        if point is not None and point - now <= schedule[step] / EARLY_SHARE and count <= space:
+            taken[pub_id] = count
+            space -= count
+            if space == 0:
                 break
     return taken
 

@@ -114,16 +114,20 @@ def test_a_channel_beyond_its_read_budget_waits(api, runtime, at, published, mon
     monkeypatch.setattr(XAdapter, "read_budgets", (Budget(2, timedelta(minutes=15)),))
     monkeypatch.setattr(XAdapter, "metrics_per_request", 1)
     monkeypatch.setattr(metrics, "JOB_POSTS", 1)
-    assert _pull(runtime, at, T0 + HOUR) == 3  # two X requests fit, and Facebook's one
+    # One X request fits beside the next, the thread of two parts (two requests): it waits,
+    # and the one after it, in their order.
+    assert _pull(runtime, at, T0 + HOUR) == 2  # one X request, and Facebook's one
     with runtime.session() as session:
         taken = select(MetricSnapshot).where(MetricSnapshot.publication_id.in_(published["x"]))
         x_snapshots = len(session.exec(taken).all())
-    assert x_snapshots == 2
+    assert x_snapshots == 1
     waiting = [p for p in published["x"] if _history(api, p)["history"] == []]
-    assert len(waiting) == 1
+    assert waiting == published["x"][1:]
     assert _pull(runtime, at, T0 + HOUR + timedelta(minutes=5)) == 0  # the window is spent
-    assert _pull(runtime, at, T0 + HOUR + timedelta(minutes=16)) == 1
+    assert _pull(runtime, at, T0 + HOUR + timedelta(minutes=16)) == 1  # the thread's two
     assert len(_history(api, waiting[0])["history"]) == 1
+    assert _pull(runtime, at, T0 + HOUR + timedelta(minutes=32)) == 1
+    assert len(_history(api, waiting[1])["history"]) == 1
 
 
 def test_the_schedule_ends_and_missed_points_are_not_pulled_twice(api, runtime, at, published):
@@ -301,3 +305,20 @@ def test_posts_published_one_after_another_share_their_pulls(api, scenario, runt
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def test_a_threads_parts_count_in_the_read_budget(api, runtime, at, published, monkeypatch):
+    """The pass planned a request per publication, the job asked for every part of a
+    thread: a publication and a thread of two (three posts, two requests at two a request)
+    were planned as one, and the channel went past its budget."""
+    monkeypatch.setattr(XAdapter, "read_budgets", (Budget(2, timedelta(minutes=15)),))
+    monkeypatch.setattr(XAdapter, "metrics_per_request", 2)
+    monkeypatch.setattr(metrics, "JOB_POSTS", 1)
+    _pull(runtime, at, T0 + HOUR)
+    with runtime.session() as session:
+        pulls = session.exec(
+            select(MetricPull).where(MetricPull.channel_id == published["x_channel_id"])
+        ).all()
+    assert sum(p.calls for p in pulls) == 2  # what it made: within the budget
+    waiting = [p for p in published["x"] if _history(api, p)["history"] == []]
+    assert len(waiting) == 1  # the third waits for the window
