@@ -19,7 +19,7 @@ from adapters.errors import AdapterError, AuthExpired, RateLimited, Rejected
 from publisher.core.models import AudienceSnapshot, Channel, MetricPull
 from publisher.core.workspaces import Actor, Permission, owned
 from publisher.engage.metrics import BUDGET_RECHECK, PULL_LEASE, RETRY_AFTER, Budgets, room
-from publisher.plan.channels import ACTIVE
+from publisher.plan.channels import ACTIVE, mark_needs_reauth
 
 # How often a channel's audience is read; how many reads one pass hands over at most.
 AUDIENCE_EVERY = timedelta(days=1)
@@ -102,6 +102,8 @@ def record(
     error = found if isinstance(found, AdapterError) else None
     pull.calls, pull.finished_at = calls, now
     pull.error = error.reason[:2000] if error else None
+    if isinstance(error, AuthExpired):  # the token is dead for publishing too: say so now
+        mark_needs_reauth(session, channel, reason=error.reason, now=now)
     snapshot = AudienceSnapshot(
         workspace_id=channel.workspace_id,
         channel_id=channel.id,

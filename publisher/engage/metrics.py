@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
-from adapters.errors import AdapterError, RateLimited
+from adapters.errors import AdapterError, AuthExpired, RateLimited
 from adapters.types import Budget
 from publisher.core.models import Channel, MetricPull, MetricSnapshot, Publication
 from publisher.core.states import Status
 from publisher.core.workspaces import Actor, owned
 from publisher.engage.schedule import next_pull
+from publisher.plan.channels import mark_needs_reauth
 
 # A handed-over batch is not due again before this, unless its job wrote back.
 PULL_LEASE = timedelta(minutes=5)
@@ -257,6 +258,8 @@ def record(
         return batch.pull  # recorded by another run of the same job
     pull.calls, pull.finished_at = calls, now
     pull.error = error.reason[:2000] if error else None
+    if isinstance(error, AuthExpired):  # the token is dead for publishing too: say so now
+        mark_needs_reauth(session, batch.channel, reason=error.reason, now=now)
     rows = session.scalars(
         select(Publication)
         .where(

@@ -181,3 +181,14 @@ def test_a_read_handed_over_twice_is_stored_once(runtime, sandbox, at, accounts)
     assert run_pull_audience(x["id"], pull) == 1
     assert run_pull_audience(x["id"], pull) == 0
     assert len(_snapshots(runtime, x["id"])) == 1
+
+
+def test_a_token_refused_on_a_read_holds_the_channel_for_a_new_one(
+    api, runtime, sandbox, at, accounts
+):
+    x = accounts["x"]
+    sandbox.ledger.expire_token("x-token-acme")
+    _read(runtime, at, T0)
+    [(followers, refusal)] = _snapshots(runtime, x["id"])
+    assert followers is None and refusal
+    assert api.get(f"/v1/channels/{x['id']}")["status"] == "needs_reauth"

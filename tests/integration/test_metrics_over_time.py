@@ -322,3 +322,17 @@ def test_a_threads_parts_count_in_the_read_budget(api, runtime, at, published, m
     assert sum(p.calls for p in pulls) == 2  # what it made: within the budget
     waiting = [p for p in published["x"] if _history(api, p)["history"] == []]
     assert len(waiting) == 1  # the third waits for the window
+
+
+def test_a_token_refused_on_a_pull_holds_the_channel_for_a_new_one(
+    api, scenario, runtime, sandbox, at, published
+):
+    """A dead token on a pull used up its point's four tries and left the channel active:
+    the next publication went out only to be refused. Now the channel waits for a person
+    to reconnect it, as a publication refused the same way makes it."""
+    sandbox.ledger.expire_token("x-token-acme")
+    _pull(runtime, at, T0 + HOUR)
+    channel = api.get(f"/v1/channels/{published['x_channel_id']}")
+    assert channel["status"] == "needs_reauth", channel
+    (refused,) = _history(api, published["x"][0])["history"]
+    assert refused["metrics"] is None and refused["error"]
