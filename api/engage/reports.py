@@ -9,6 +9,7 @@ from flask import Blueprint, Response, g, request
 
 from api.http.context import actor, db, runtime
 from api.http.spec import endpoint, json_response
+from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.workspaces import Permission
 from publisher.engage import community, reports
 from publisher.engage import figures as vocabulary
@@ -51,6 +52,19 @@ BEST = 3
 )
 def report(campaign_id: int):
     q: ReportQuery = g.query
+    wants_csv = q.format == "csv" or (
+        "format" not in request.args
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    )
+    wants_png = q.format == "png" or (
+        "format" not in request.args
+        and request.accept_mimetypes.best_match(["application/json", "image/png"]) == "image/png"
+    )
+    if q.compare and (wants_csv or wants_png):  # it was dropped without a word
+        raise ValidationFailed(
+            "compare=previous is in the JSON report only (CSV and PNG show one window)",
+            [field_error(["query", "compare"], "only with the JSON report")],
+        )
     found = reports.get_campaign_report(
         db(),
         actor(),
@@ -62,14 +76,7 @@ def report(campaign_id: int):
         compare_previous=q.compare == "previous",
         weeks=q.weeks,
     )
-    wants_csv = q.format == "csv" or (
-        "format" not in request.args
-        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
-    )
-    if q.format == "png" or (
-        "format" not in request.args
-        and request.accept_mimetypes.best_match(["application/json", "image/png"]) == "image/png"
-    ):
+    if wants_png:
         # matplotlib takes most of a second to load: the API loads it when a chart is asked.
         from publisher.engage import charts
 

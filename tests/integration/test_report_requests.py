@@ -13,6 +13,8 @@ import pytest
         ("from=2027-03-02T00:00:00Z&to=2027-03-01T00:00:00Z", []),
         ("from=2027-01-01T00:00:00Z&to=2028-06-01T00:00:00Z", []),
         ("format=xml", ["query", "format"]),
+        ("compare=previous&format=csv", ["query", "compare"]),  # was dropped without a word
+        ("compare=previous&format=png", ["query", "compare"]),
         ("time_zone=Mars/Olympus", ["query", "time_zone"]),
         ("from=yesterday", ["query", "from"]),
         ("since=2027-01-01T00:00:00Z", ["query", "since"]),
