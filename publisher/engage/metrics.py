@@ -75,6 +75,7 @@ def due(
             Publication.published_at,
             Publication.metrics_step,
             Publication.part_ids,
+            Publication.metrics_due_at,
             Channel.platform,
             Channel.workspace_id,
             Channel.status,
@@ -88,8 +89,11 @@ def due(
     later: dict[int, datetime | None] = {}
     by_channel: dict[int, tuple[str, int, list[int]]] = {}
     posts: dict[int, int] = {}  # each publication's posts: a thread's parts are each one
-    for pub_id, channel_id, status, out_at, step, parts, platform, workspace, state, held in rows:
-        posts[pub_id] = len(parts or ()) or 1
+    was: dict[int, datetime] = {}  # each one's due time as read: changed only from that
+    for row in rows:
+        pub_id, channel_id, status, out_at, step, parts, due_at, platform, workspace = row[:9]
+        state, held = row[9:]
+        posts[pub_id], was[pub_id] = len(parts or ()) or 1, due_at
         first = next_pull(out_at, step, schedule) if out_at else None
         if status != Status.PUBLISHED or first is None:
             later[pub_id] = None  # taken down, or the schedule is done
@@ -104,10 +108,11 @@ def due(
     batches: list[tuple[int, int, list[int]]] = []
     for channel_id, (platform, workspace, ids) in by_channel.items():
         limits, per_request = budgets.get(platform, ((), 1))
-        soon: dict[int, int] = {}
+        soon: dict[int, tuple[int, datetime]] = {}
         if space := -sum(posts[i] for i in ids) % per_request:  # the last request has room
             soon = _due_soon(session, channel_id, space, now=now, schedule=schedule)
-            posts.update(soon)
+            posts.update({pub_id: count for pub_id, (count, _) in soon.items()})
+            was.update({pub_id: due_at for pub_id, (_, due_at) in soon.items()})
             ids += list(soon)
         left = room(session, channel_id, limits, now=now)
         chunks = list(_chunks(ids, posts, max(per_request, JOB_POSTS)))
@@ -130,7 +135,7 @@ def due(
             session.flush()
             batches.append((channel_id, pull.id, chunk))
             later.update(dict.fromkeys(chunk, pull.lease_until))
-    _set_due(session, later)
+    _set_due(session, later, was)
     return batches
 
 
@@ -150,12 +155,17 @@ def _chunks(ids: list[int], posts: Mapping[int, int], size: int) -> Iterator[lis
 def _due_soon(
     session: Session, channel_id: int, space: int, *, now: datetime, schedule: tuple[timedelta, ...]
 ) -> dict[int, int]:
-    """The channel's publications whose pull is due soon enough to take now, within a
-    tenth of their point's age (a pull that failed keeps its own time), up to `space`
-    posts: their posts by publication id."""
+    """The channel's publications waiting for their next point, due soon enough to take
+    now (within a tenth of the point's age), up to `space` posts: their posts and due
+    time by id. Not one leased to a pull (its due time is the lease's), nor one whose pull
+    failed (it keeps its own time), nor one waiting on a budget."""
     rows = session.execute(
         select(
-            Publication.id, Publication.published_at, Publication.metrics_step, Publication.part_ids
+            Publication.id,
+            Publication.published_at,
+            Publication.metrics_step,
+            Publication.part_ids,
+            Publication.metrics_due_at,
         )
         .where(Publication.channel_id == channel_id, Publication.status == Status.PUBLISHED)
         .where(Publication.metrics_due_at > now)
@@ -164,12 +174,14 @@ def _due_soon(
         .order_by(Publication.metrics_due_at, Publication.id)
         .limit(SCAN)
     ).all()
-    taken: dict[int, int] = {}
-    for pub_id, out_at, step, parts in rows:
+    taken: dict[int, tuple[int, datetime]] = {}
+    for pub_id, out_at, step, parts, due_at in rows:
         point = next_pull(out_at, step, schedule) if out_at else None
         count = len(parts or ()) or 1
-        if point is not None and point - now <= schedule[step] / EARLY_SHARE and count <= space:
-            taken[pub_id] = count
+        if point is None or due_at != point or count > space:
+            continue  # leased, or waiting on something else than its point; or too large
+        if point - now <= schedule[step] / EARLY_SHARE:
+            taken[pub_id] = (count, due_at)
             space -= count
             if space == 0:
                 break
@@ -190,15 +202,19 @@ def room(session: Session, channel_id: int, limits: Sequence[Budget], *, now: da
     return min(rooms) if rooms else None
 
 
-def _set_due(session: Session, due_at: Mapping[int, datetime | None]) -> None:
-    """Each publication's next pull time, in one statement."""
+def _set_due(
+    session: Session, due_at: Mapping[int, datetime | None], was: Mapping[int, datetime]
+) -> None:
+    """Each publication's next pull time, in one statement; only where it is still what
+    the pass read (a pull recording meanwhile moved it on: that stands, and this pass's
+    job finds the publication no longer leased to it)."""
     if due_at:
         table = Publication.__table__
         session.connection().execute(
             update(table)
-            .where(table.c.id == bindparam("pid"))
+            .where(table.c.id == bindparam("pid"), table.c.metrics_due_at == bindparam("was"))
             .values(metrics_due_at=bindparam("at")),
-            [{"pid": pid, "at": at} for pid, at in due_at.items()],
+            [{"pid": pid, "at": at, "was": was[pid]} for pid, at in due_at.items()],
         )
 
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 from adapters.sandbox.ledger import Fault
 from adapters.types import Budget
 from adapters.x import XAdapter
-from publisher.core.models import MetricPull, MetricSnapshot
+from publisher.core.models import MetricPull, MetricSnapshot, Publication
 from publisher.dispatcher import hand_over_pulls
 from publisher.engage import metrics
 from tests.helpers import drain_queue, run_pipeline
@@ -336,3 +336,35 @@ def test_a_token_refused_on_a_pull_holds_the_channel_for_a_new_one(
     assert channel["status"] == "needs_reauth", channel
     (refused,) = _history(api, published["x"][0])["history"]
     assert refused["metrics"] is None and refused["error"]
+
+
+def test_a_pull_handed_over_is_not_taken_along_by_the_next_pass(
+    api, scenario, runtime, sandbox, at
+):
+    """A pass taking along pulls due soon took the ones a pass before had handed over (a
+    leased publication's due time is its lease's, soon too): its job's request was wasted,
+    or on PostgreSQL its point recorded twice and the next skipped."""
+    x, _ = scenario.channels()
+    minute, out = timedelta(minutes=1), []
+    for k in (0, 3, 1):  # the second is taken along by the first's pull; the third not
+        at(T0 + k * minute)
+        body = scenario.post_body([x], at=T0 + k * minute, text=f"Post {k}")
+        post = api.post("/v1/posts", body, expect=201)
+        scenario.submit_and_approve(post)
+        run_pipeline(runtime, now=T0 + k * minute)
+        out.append(post["publications"][0]["id"])
+
+    def due(when):
+        with runtime.session() as session:
+            found = metrics.due(
+                session, now=when, budgets=runtime.read_budgets, schedule=runtime.metrics_schedule
+            )
+            session.commit()
+        return sorted(i for _, _, ids in found for i in ids)
+
+    assert due(T0 + 21 * minute) == []  # their first points set
+    with runtime.session() as session:  # a pull of the third failed: it keeps its time
+        session.get(Publication, out[2]).metrics_failures = 1
+        session.commit()
+    assert due(T0 + HOUR) == out[:2]  # the first due, the second taken along
+    assert due(T0 + HOUR + minute) == [out[2]]  # not the two handed over a minute ago
