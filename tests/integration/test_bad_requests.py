@@ -387,6 +387,9 @@ def test_a_stored_number_json_cannot_hold_reads_as_null(api, runtime):
     """No stored row can break a read: a goal stored infinite (before it was refused)."""
     from publisher.core.models import Campaign
 
+    if runtime.engine.url.get_backend_name() == "postgresql":
+        pytest.skip("PostgreSQL's json refuses Infinity: no such row can be stored there")
+
     made = api.post("/v1/campaigns", {"name": "g", "objective": "awareness"}, expect=201)
     with runtime.session() as session:
         session.get(Campaign, made["id"]).goals = {"impressions": float("inf")}
