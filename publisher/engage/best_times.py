@@ -116,7 +116,9 @@ def get_best_times(
     ).all()
     metrics = first_days(session, dict(published))
     for pid, at in published:
-        hour, counts = cell(at), metrics.get(pid, {})
+        if pid not in metrics:
+            continue  # never measured in its first days: no figure to judge it by, not a 0
+        hour, counts = cell(at), metrics[pid]
         hour.publications += 1
         hour.impressions += counts.get("impressions", 0)
         hour.engagements += sum(counts.get(name, 0) for name in ENGAGEMENTS)

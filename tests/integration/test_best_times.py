@@ -122,3 +122,24 @@ def test_filling_the_slots_with_nothing_to_go_by_keeps_them(api, runtime, scenar
     assert status == 409 and "unchanged" in problem["detail"], problem
     assert rows_digest(runtime) == before
     assert api.get(f"/v1/channels/{x['id']}/slots")["slots"] == timetable["slots"]
+
+
+def test_posts_never_measured_in_their_first_days_are_not_judged(
+    api, scenario, runtime, sandbox, at
+):
+    """Posts with no pull in their first days (a schedule without one, a channel out of
+    service then) counted as posts that got nothing: their hours ranked on zeros, and the
+    slots were filled from them."""
+    x, _ = scenario.channels()
+    for week in range(2):
+        when = MONDAY + week * WEEK
+        at(when - HOUR)
+        post = api.post("/v1/posts", scenario.post_body([x], at=when, text=f"P{week}"), expect=201)
+        scenario.submit_and_approve(post)
+        at(when)
+        run_pipeline(runtime, now=when)
+    at(MONDAY + 3 * WEEK)  # no pull ever ran
+    found = api.get(f"/v1/channels/{x['id']}/best-times")
+    assert (found["best"], found["hours"]) == ([], [])
+    status, _ = api.call("POST", f"/v1/channels/{x['id']}/best-times/slots", {"count": 2})
+    assert status == 409
