@@ -110,20 +110,27 @@ def control_blueprint(ledger: Ledger) -> Blueprint:
         /v1/hooks/{platform}), "secret" (X's consumer secret or the Meta app secret),
         "event" (a hooks_out builder: WEBHOOK_EVENTS), "args" (the builder's; "at" an ISO
         time, now if left out; a person as a list)}. Answers what the engine answered."""
-        body = request.get_json(force=True)
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("args", {}), dict):
+            return jsonify({"error": "send {url, secret, event, args}"}), 400
         build = WEBHOOK_EVENTS.get(body.get("event"))
         if build is None:
             return jsonify({"error": f"event: one of {sorted(WEBHOOK_EVENTS)}"}), 400
-        args = {k: tuple(v) if isinstance(v, list) else v for k, v in body["args"].items()}
-        args["at"] = datetime.fromisoformat(args["at"]) if "at" in args else datetime.now(UTC)
+        args = {k: tuple(v) if isinstance(v, list) else v for k, v in body.get("args", {}).items()}
         try:
+            args["at"] = datetime.fromisoformat(args["at"]) if "at" in args else datetime.now(UTC)
             payload = build(**args)
+            url, secret = str(body["url"]), str(body["secret"])
         except (TypeError, ValueError, KeyError) as exc:
-            return jsonify({"error": f"args: {exc}"}), 400
+            return jsonify({"error": f"args: {exc!r}"}), 400
         platform = "x" if body["event"].startswith("x_") else body["event"].split("_")[0]
         platform = "facebook" if platform == "meta" else platform
-        sent = hooks_out.send(body["url"], platform, payload, body["secret"])
-        return jsonify({"status": sent.status_code, "body": sent.json() if sent.content else None})
+        sent = hooks_out.send(url, platform, payload, secret)
+        try:
+            answer = sent.json() if sent.content else None
+        except ValueError:  # not JSON: as it came
+            answer = sent.text
+        return jsonify({"status": sent.status_code, "body": answer})
 
     @bp.post("/reset")
     def reset():

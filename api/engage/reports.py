@@ -219,7 +219,9 @@ def _read(found: reports.Report) -> ReportRead:
             to=found.start,
             totals=FiguresRead(**before),
             # A figure not counted in one of the windows has no change to tell.
-            change={k: None for k in counts} | vocabulary.change(both, before),
+            change={k: None for k in counts}
+            | {k: None for k in BASE_METRICS if now_figures[k] is None}
+            | vocabulary.change(both, before),
         )
     return ReportRead(
         campaign_id=campaign.id,

@@ -82,6 +82,8 @@ class Figures:
     def measure(self, goal: str) -> int | None:
         """The figure a goal of this name is measured by, or None if none is."""
         if goal in self.metrics or goal in BASE_METRICS:
+            if goal not in self.metrics and self.publications:
+                return None  # out, and no platform of theirs counts it (X: no reach)
             return self.metrics.get(goal, 0)
         if goal in KIND_GOALS:
             return self.conversions.get(KIND_GOALS[goal], 0)
