@@ -49,34 +49,43 @@ def read_posts(
     post_ids: Sequence[str], read: Read, gone: Callable[[Rejected], bool], *, batch: int = 50
 ) -> dict[str, dict[str, int]]:
     """Each post's metrics, `batch` ids a request: counts and insights; the counts alone
-    where the token may not read insights. A multiple-id read fails whole when one post is
-    gone: then each alone, the gone left out (the caller says so) and the others whole,
-    insights included. A refusal that is not a post gone (a permission lost) is raised:
-    the pull records it and asks again later, never a hole that looks like a post gone."""
+    where the token may not read insights (once seen, not asked again in this read). A
+    multiple-id read fails whole when one post is gone: then each alone, the gone left out
+    (the caller says so) and the others whole, insights included. A refusal that is not a
+    post gone (a permission lost) is raised: the pull records it and asks again later,
+    never a hole that looks like a post gone."""
     found: dict[str, dict[str, int]] = {}
+    reader = _Reader(read, gone)
     for start in range(0, len(post_ids), batch):
         ids = list(post_ids[start : start + batch])
-        objects = _first_read(ids, read, gone) if len(ids) > 1 else None
+        objects = reader.first(ids) if len(ids) > 1 else None
         if objects is None:
             objects = {}
             for post_id in ids:
-                one = _first_read([post_id], read, gone)
-                if one is not None:  # else gone
-                    objects.update(one)
+                objects.update(reader.first([post_id]) or {})  # None: gone
         found |= {str(post_id): graph_metrics(post) for post_id, post in objects.items()}
     return found
 
 
-def _first_read(ids: list[str], read: Read, gone: Callable[[Rejected], bool]) -> dict | None:
-    """The posts with insights, else their counts alone; None when (one of) them is gone.
-    What refuses the counts and is no post gone is raised."""
-    try:
-        return read(ids, f"{COUNTS},{INSIGHTS}")
-    except Rejected:  # no permission for insights, or a post gone: the counts alone
-        pass
-    try:
-        return read(ids, COUNTS)
-    except Rejected as exc:
-        if len(ids) > 1 or gone(exc):
-            return None
-        raise
+class _Reader:
+    def __init__(self, read: Read, gone: Callable[[Rejected], bool]) -> None:
+        self.read, self.gone, self.insights = read, gone, True
+
+    def first(self, ids: list[str]) -> dict | None:
+        """The posts with insights (while the token may read them), else their counts
+        alone; None when (one of) them is gone. What refuses the counts, and is no post
+        gone, is raised."""
+        if self.insights:
+            try:
+                return self.read(ids, f"{COUNTS},{INSIGHTS}")
+            except Rejected:  # no permission for insights, or a post gone: the counts alone
+                pass
+        try:
+            found = self.read(ids, COUNTS)
+        except Rejected as exc:
+            if len(ids) > 1 or self.gone(exc):
+                return None
+            raise
+        if len(ids) == 1:  # the post is there and its insights were refused: not asked again
+            self.insights = False
+        return found

@@ -150,3 +150,26 @@ def test_facebook_insights_ask_only_for_metrics_graph_still_has(api, scenario, s
     )
     metrics = api.get(f"/v1/publications/{published['facebook']}/metrics")["metrics"]
     assert metrics["impressions"] == 70 and metrics["reach"] == 50
+
+
+def test_a_token_without_insights_is_not_asked_for_them_post_after_post(scenario, runtime, sandbox):
+    """A batch with a post gone is read post by post: with a token that may not read
+    insights, each post was asked twice (insights refused, then the counts)."""
+    from adapters.http import PlatformSession
+    from publisher.core.models import Channel
+
+    _, fb = scenario.channels()
+    page = fb["external_account_id"]
+    posts = [f"{page}_{n}" for n in (1, 2, 3)]
+    for post_id in (posts[0], posts[2]):
+        sandbox.ledger.accept("facebook", page, post_id, post_id, None)
+        sandbox.ledger.set_metrics("facebook", post_id, reactions=4)
+    sandbox.ledger.insights_denied = True
+    with runtime.session() as session:
+        adapter = runtime.adapter_for(session.get(Channel, fb["id"]))
+    before = PlatformSession.sent_by_this_thread()
+    found = adapter.fetch_metrics(posts)
+    assert {post_id: m["likes"] for post_id, m in found.items()} == {posts[0]: 4, posts[2]: 4}
+    # The batch twice (insights, counts: a post gone), the first post twice (its insights
+    # refused), then the counts alone: the gone one and the last.
+    assert PlatformSession.sent_by_this_thread() - before == 6
