@@ -37,10 +37,28 @@ def problem_body(exc: PublisherError) -> dict[str, Any]:
     }
 
 
+# pydantic's words for a time it cannot read name a date as if it would do ("a valid
+# datetime or date"), or only what is missing: say what is wanted, with examples.
+_AN_INSTANT = (
+    "a date and time with its UTC offset, as ISO 8601: 2027-03-01T09:00:00+01:00 "
+    "or 2027-03-01T08:00:00Z"
+)
+_NOT_AN_INSTANT = {
+    "datetime_parsing",
+    "datetime_from_date_parsing",
+    "datetime_type",
+    "timezone_aware",
+}
+
+
 def field_errors(exc: ValidationError, prefix: tuple = ()) -> list[dict[str, Any]]:
     """pydantic's errors as `{loc, msg, type}` (the input itself is never echoed back)."""
     return [
-        {"loc": [*prefix, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+        {
+            "loc": [*prefix, *e["loc"]],
+            "msg": _AN_INSTANT if e["type"] in _NOT_AN_INSTANT else e["msg"],
+            "type": e["type"],
+        }
         for e in exc.errors(include_url=False, include_input=False)
     ]
 

@@ -33,6 +33,15 @@ def test_a_bad_window_is_a_422_that_says_where(api, scenario, query, where):
         assert problem["errors"][0]["loc"] == where
 
 
+@pytest.mark.parametrize("value", ["yesterday", "2027-03-01", "2027-03-01T09:00:00"])
+def test_a_time_that_is_not_one_says_what_is_wanted(api, scenario, value):
+    """pydantic said "a valid datetime or date" for `yesterday`, then refused a date."""
+    c = scenario.campaign()["id"]
+    status, problem = api.call("GET", f"/v1/campaigns/{c}/report?from={value}")
+    assert status == 422 and problem["errors"][0]["loc"] == ["query", "from"], problem
+    assert problem["errors"][0]["msg"].startswith("a date and time with its UTC offset")
+
+
 def test_another_workspaces_campaign_is_not_found(api, scenario):
     assert api.call("GET", "/v1/campaigns/999999/report")[0] == 404
 
