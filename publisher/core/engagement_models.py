@@ -46,6 +46,9 @@ class MetricPull(SQLModel, table=True):
     lease_until: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=2000)
+    # Refused by the platform's rate limit: when it said to ask again. The channel's reads
+    # (live, scheduled) wait for it.
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AudienceSnapshot(SQLModel, table=True):

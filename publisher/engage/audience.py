@@ -102,6 +102,8 @@ def record(
     error = found if isinstance(found, AdapterError) else None
     pull.calls, pull.finished_at = calls, now
     pull.error = error.reason[:2000] if error else None
+    if isinstance(error, RateLimited):
+        pull.retry_at = error.retry_at  # the channel's reads wait for it
     if isinstance(error, AuthExpired):  # the token is dead for publishing too: say so now
         mark_needs_reauth(session, channel, reason=error.reason, now=now)
     snapshot = AudienceSnapshot(

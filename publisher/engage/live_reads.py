@@ -20,7 +20,7 @@ from publisher.core.errors import PlatformUnavailable, PublisherError
 from publisher.core.models import Channel, MetricPull, MetricSnapshot, Publication
 from publisher.core.states import Status
 from publisher.core.workspaces import Actor, owned
-from publisher.engage.metrics import Budgets, room
+from publisher.engage.metrics import Budgets, read_hold, room
 from publisher.plan import publications
 from publisher.plan.post_schemas import MetricsRead
 
@@ -57,7 +57,8 @@ def read_live(
         )
     except Exception as exc:  # the request counts all the same
         detail = exc.detail if isinstance(exc, PublisherError) else f"the read failed: {exc!r}"
-        _keep(store, pub, pull_id, now=now, error=detail)
+        retry = exc.extra.get("retry_at") if isinstance(exc, PlatformUnavailable) else None
+        _keep(store, pub, pull_id, now=now, error=detail, retry_at=retry)
         raise
     _keep(store, pub, pull_id, now=read.fetched_at or now, metrics=read.metrics)  # one instant
     return read
@@ -78,11 +79,15 @@ def _reserve(
     meanwhile, so two reads cannot both take the last room."""
     with store() as writes:
         channel = writes.scalar(select(Channel).where(Channel.id == channel_id).with_for_update())
-        if channel.held_until is not None and channel.held_until > now:
+        held = max(
+            (t for t in (channel.held_until, read_hold(writes, channel.id, now=now)) if t),
+            default=None,
+        )
+        if held is not None and held > now:
             raise PlatformUnavailable(
-                f"channel {channel.id} is held by its platform until "
-                f"{channel.held_until.isoformat()}: ask again then",
-                retry_at=channel.held_until.isoformat(),
+                f"channel {channel.id} is held by its platform until {held.isoformat()}: "
+                "ask again then",
+                retry_at=held.isoformat(),
             )
         shares = [Budget(b.count - math.floor(b.count * SCHEDULE_SHARE), b.window) for b in limits]
         left = room(writes, channel.id, shares, now=now)
@@ -135,10 +140,13 @@ def _keep(
     now: datetime,
     metrics: dict[str, int] | None = None,
     error: str | None = None,
+    retry_at: str | None = None,
 ) -> None:
     with store() as writes:
         pull = writes.get(MetricPull, pull_id)
         pull.finished_at, pull.error = now, error and error[:2000]
+        if retry_at:  # a rate limit's reset: the channel's reads wait for it
+            pull.retry_at = datetime.fromisoformat(retry_at)
         writes.add(
             MetricSnapshot(
                 workspace_id=pub.workspace_id,

@@ -42,6 +42,8 @@ CHANNEL_RECHECK = timedelta(hours=1)
 JOB_POSTS = 25
 # Publications one pass reads.
 SCAN = 5000
+# A platform's reset further than this after the refused pull is not waited for.
+READ_HOLD_MAX = timedelta(days=1)
 # A request going out anyway takes along the channel's pulls due soon, up to what it holds:
 # each at most this share of its point's age early (the one-hour point six minutes, the
 # one-day point 2.4 hours), so posts published one after the other share requests.
@@ -90,9 +92,9 @@ def due(
     by_channel: dict[int, tuple[str, int, list[int]]] = {}
     posts: dict[int, int] = {}  # each publication's posts: a thread's parts are each one
     was: dict[int, datetime] = {}  # each one's due time as read: changed only from that
-    for row in rows:
-        pub_id, channel_id, status, out_at, step, parts, due_at, platform, workspace = row[:9]
-        state, held = row[9:]
+    for (
+        pub_id, channel_id, status, out_at, step, parts, due_at, platform, workspace, state, held
+    ) in rows:  # fmt: skip
         posts[pub_id], was[pub_id] = len(parts or ()) or 1, due_at
         first = next_pull(out_at, step, schedule) if out_at else None
         if status != Status.PUBLISHED or first is None:
@@ -107,6 +109,9 @@ def due(
             by_channel.setdefault(channel_id, (platform, workspace, []))[2].append(pub_id)
     batches: list[tuple[int, int, list[int]]] = []
     for channel_id, (platform, workspace, ids) in by_channel.items():
+        if (hold := read_hold(session, channel_id, now=now)) is not None:
+            later.update(dict.fromkeys(ids, hold))  # its platform said when: not before
+            continue
         limits, per_request = budgets.get(platform, ((), 1))
         soon: dict[int, tuple[int, datetime]] = {}
         if space := -sum(posts[i] for i in ids) % per_request:  # the last request has room
@@ -154,7 +159,7 @@ def _chunks(ids: list[int], posts: Mapping[int, int], size: int) -> Iterator[lis
 
 def _due_soon(
     session: Session, channel_id: int, space: int, *, now: datetime, schedule: tuple[timedelta, ...]
-) -> dict[int, int]:
+) -> dict[int, tuple[int, datetime]]:
     """The channel's publications waiting for their next point, due soon enough to take
     now (within a tenth of the point's age), up to `space` posts: their posts and due
     time by id. Not one leased to a pull (its due time is the lease's), nor one whose pull
@@ -186,6 +191,18 @@ def _due_soon(
             if space == 0:
                 break
     return taken
+
+
+def read_hold(session: Session, channel_id: int, *, now: datetime) -> datetime | None:
+    """Until when the channel's platform refused its reads (a rate limit's reset, kept on
+    the refused pull), if that is still ahead."""
+    return session.scalar(
+        select(func.max(MetricPull.retry_at)).where(
+            MetricPull.channel_id == channel_id,
+            MetricPull.at > now - READ_HOLD_MAX,  # the index's range: resets are minutes
+            MetricPull.retry_at > now,
+        )
+    )
 
 
 def room(session: Session, channel_id: int, limits: Sequence[Budget], *, now: datetime):
@@ -274,6 +291,8 @@ def record(
         return batch.pull  # recorded by another run of the same job
     pull.calls, pull.finished_at = calls, now
     pull.error = error.reason[:2000] if error else None
+    if isinstance(error, RateLimited):
+        pull.retry_at = error.retry_at  # the channel's reads wait for it
     if isinstance(error, AuthExpired):  # the token is dead for publishing too: say so now
         mark_needs_reauth(session, batch.channel, reason=error.reason, now=now)
     rows = session.scalars(

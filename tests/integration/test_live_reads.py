@@ -130,3 +130,39 @@ def test_a_refused_read_is_kept_as_a_refusal_and_the_figures_stay(
     window = "from=2027-03-01T00:00:00Z&to=2027-03-02T00:00:00Z"
     totals = api.get(f"/v1/campaigns/{campaign}/report?{window}")["totals"]
     assert (totals["impressions"], totals["likes"]) == (70, 5)
+
+
+def test_a_read_refused_by_the_rate_limit_holds_the_reads_until_its_reset(
+    api, runtime, sandbox, at, published
+):
+    """X refused a live read with a 429 resetting in two minutes: the 503 said so, and the
+    next read went straight to X all the same, as did the scheduled pulls."""
+    from adapters.sandbox import Fault
+    from publisher.core.models import Publication
+    from publisher.engage import metrics
+
+    pub, now = published["pub"], datetime.now(UTC)  # X's reset is in its own (real) time
+    at(now)
+    sandbox.ledger.inject("x", Fault(status=429, on="lookup", reset_in_s=120))
+    status, first = api.call("GET", f"/v1/publications/{pub['id']}/metrics")
+    assert status == 503 and first["retry_at"], first
+    reset, asked = datetime.fromisoformat(first["retry_at"]), _lookups(sandbox)
+    at(now + timedelta(seconds=30))
+    status, again = api.call("GET", f"/v1/publications/{pub['id']}/metrics")
+    assert (status, again["retry_at"]) == (503, first["retry_at"]), again
+    with runtime.session() as session:  # a scheduled pull due now waits too
+        row = session.get(Publication, pub["id"])
+        row.metrics_step, row.metrics_due_at = 1, now
+        session.commit()
+        handed = metrics.due(
+            session,
+            now=now + timedelta(seconds=30),
+            budgets=runtime.read_budgets,
+            schedule=runtime.metrics_schedule,
+        )
+        session.commit()
+        session.expire_all()
+        assert handed == [] and session.get(Publication, pub["id"]).metrics_due_at == reset
+    assert _lookups(sandbox) == asked  # X was not asked again
+    at(reset + timedelta(seconds=1))
+    assert api.call("GET", f"/v1/publications/{pub['id']}/metrics")[0] == 200
