@@ -13,7 +13,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,8 @@ from publisher.plan import links
 
 # Referral codes: 8 characters a person reads aloud without doubt (no 0/O, 1/I).
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# How far ahead of ours a client's clock may be: a result dated later is refused.
+CLOCK_SLACK = timedelta(minutes=5)
 
 
 def digest(data: EventIn) -> str:
@@ -78,6 +80,12 @@ def record_event(
             )
         referrer = members.current(session, referrer)  # merged: the member who stands for them
     at = (data.occurred_at or now).astimezone(UTC)
+    if at > now + CLOCK_SLACK:  # what has not happened yet: a wrong clock or a wrong field
+        raise ValidationFailed(
+            f"occurred_at is after now ({now.isoformat()}): a result is reported once it happened",
+            [field_error("occurred_at", "in the future")],
+        )
+    at = min(at, now)  # a client's clock a little ahead: now
     member = _member(session, actor, data.member, seen_at=at, now=now) if data.member else None
     if referrer is not None:  # naming the member may have folded the referrer into them
         referrer = members.current(session, referrer)
@@ -89,6 +97,10 @@ def record_event(
             )
         if member.referred_by is None and not _recruited_by(session, referrer, member.id):
             member.referred_by = referrer.id  # the first who brought them keeps the credit
+        elif data.kind == "signup":
+            # A member is recruited once: a sign-up that recruits no one (they were brought
+            # in before, or the code is of someone they brought) is a sign-up, no referral.
+            referrer = None
     conversion = Conversion(
         workspace_id=actor.workspace_id,
         kind=data.kind,

@@ -95,7 +95,7 @@ class MemberIn(Input):
     def _visible(cls, value: str) -> str:
         if not value.strip() or "\x00" in value:
             raise ValueError("must have visible characters and no NUL")
-        if value.startswith(ERASED):
+        if value.lower().startswith(ERASED):  # in any case: "ERASED:1" reads the same
             raise ValueError(f"ids starting {ERASED!r} are the engine's, for erased members")
         return value
 

@@ -25,7 +25,7 @@ def test_a_retried_report_counts_once_and_a_reused_key_is_refused(api, scenario,
         "kind": "signup",
         "campaign_id": campaign["id"],
         "member": {"external_id": "crm-42", "name": "Camille"},
-        "occurred_at": "2027-01-04T09:00:00+01:00",
+        "occurred_at": "2026-01-04T09:00:00+01:00",
     }
     status, first = _event(api, body, "signup-crm-42")
     assert status == 201 and first["kind"] == "signup" and first["campaign_id"] == campaign["id"]
@@ -118,7 +118,7 @@ def test_no_idempotency_key_is_refused_and_other_workspaces_see_nothing(api, sce
     assert response.get_json()["errors"][0]["msg"] == "required"
     for key, said in (
         ("k" * 201, "at most 200 characters"),
-        ("a key", "printable characters only"),
+        ("a key", "printable characters, no spaces"),
     ):
         status, problem = _event(api, {"kind": "signup"}, key)  # sent, and not right: said so
         assert status == 422 and problem["errors"][0]["msg"] == said, problem
@@ -201,3 +201,40 @@ def test_two_first_asks_for_a_code_at_once_get_the_same_code(api, runtime):
         thread.join(30)
     assert codes["first"] and codes["first"] == codes["second"]
     assert api.post(f"/v1/members/{lea['id']}/referral-code", expect=200)["code"] == codes["first"]
+
+
+def test_a_sign_up_that_recruits_no_one_is_no_referral(api, scenario):
+    """Lea brought Max; Lea signing up with Max's code, or Max signing up again with
+    Lea's, counted as referrals (the campaign's total grew past its recruits)."""
+    campaign = scenario.campaign()
+    lea = api.post("/v1/members", {"external_id": "crm-lea"}, expect=201)
+    lea_code = api.post(f"/v1/members/{lea['id']}/referral-code", expect=200)["code"]
+    body = {"kind": "signup", "campaign_id": campaign["id"], "referral_code": lea_code}
+    status, made = _event(api, {**body, "member": {"external_id": "crm-max"}}, "max")
+    assert status == 201 and made["referrer_id"] == lea["id"]
+    max_id = made["member_id"]
+    max_code = api.post(f"/v1/members/{max_id}/referral-code", expect=200)["code"]
+    status, circle = _event(
+        api, {**body, "referral_code": max_code, "member": {"external_id": "crm-lea"}}, "lea"
+    )
+    assert status == 201 and circle["referrer_id"] is None
+    status, again = _event(api, {**body, "member": {"external_id": "crm-max"}}, "max-again")
+    assert status == 201 and again["referrer_id"] is None
+    report = api.get(f"/v1/campaigns/{campaign['id']}/report")
+    assert report["totals"]["referrals"] == len(api.get(f"/v1/members/{lea['id']}/recruits"))
+    assert report["totals"]["conversions"] == {"signup": 3}
+
+
+def test_a_result_dated_in_the_future_is_refused(api, runtime, at):
+    """A sign-up dated 2030 was stored, and made its member first seen in 2030."""
+    from datetime import UTC, datetime
+
+    now = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    at(now)
+    before = rows_digest(runtime)
+    body = {"kind": "signup", "member": {"external_id": "crm-z"}}
+    status, problem = _event(api, {**body, "occurred_at": "2030-01-01T00:00:00Z"}, "z")
+    assert status == 422 and problem["errors"][0]["loc"] == ["occurred_at"], problem
+    assert rows_digest(runtime) == before
+    status, made = _event(api, {**body, "occurred_at": "2027-03-01T09:02:00Z"}, "z2")
+    assert status == 201 and made["occurred_at"] == "2027-03-01T09:00:00Z"  # a clock ahead
