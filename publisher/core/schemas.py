@@ -13,6 +13,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
@@ -21,6 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 Objective = Literal["awareness", "recruitment", "loyalty", "engagement"]
 Role = Literal["admin", "editor", "reviewer", "automation"]
@@ -111,8 +113,22 @@ TimeZone = Annotated[
     AfterValidator(_time_zone),
     WithJsonSchema({"x-component": "TimeZoneName"}),
 ]
+
+
+def _iso_8601(value: Any) -> Any:
+    """Text read as ISO 8601 only: pydantic also reads "1764561622" (or "0") as seconds since
+    1970, a time no one meant. (Read here, not by pydantic: a strict model's own parser
+    refuses text once a validator has seen it.)"""
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("datetime_parsing", "not an ISO 8601 date and time") from None
+
+
 # A point in time a client gives: with its UTC offset, and showable in every zone.
-Instant = Annotated[AwareDatetime, AfterValidator(_representable)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_representable)]
 Text = Annotated[str, Field(min_length=1, max_length=100_000), AfterValidator(_not_blank)]
 ThreadPart = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
 TrackingName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")]
