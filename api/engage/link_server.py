@@ -61,18 +61,18 @@ class LinkServer:
             return
         found = _LINK.fullmatch(path)
         if found is None:
-            await self._problem(send, 404, "Not Found", "nothing here: short links are /l/{code}")
+            await self._problem(send, 404, "Not found", "nothing here: short links are /l/{code}")
             return
         if method not in ("GET", "HEAD"):
             await self._problem(
-                send, 405, "Method Not Allowed", f"{method} is not allowed here: GET or HEAD",
+                send, 405, "Method not allowed", f"{method} is not allowed here: GET or HEAD",
                 headers=[(b"allow", b"GET, HEAD")],
             )  # fmt: skip
             return
         code = found.group(1).lower()
         link = self.clicks.cached(code) or await asyncio.to_thread(self._lookup, code)
         if link is None:
-            await self._problem(send, 404, "Not Found", "no such short link")
+            await self._problem(send, 404, "Not found", "no such short link")
             return
         if method == "HEAD":  # a link preview checking the address: the link as it is
             await _redirect(send, link.target)

@@ -262,6 +262,18 @@ def recruits(member_id: int):
     status=201,
     also=(200,),
     permission=Permission.WRITE_CONTENT,
+    errors=(409,),  # the key used for another report
+    headers=(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": True,
+            "description": "One per event, chosen by you: the same key and report again is "
+            "the same event (200); the same key for another report is a 409",
+            "schema": {"type": "string", "pattern": _KEY.pattern},
+            "example": "signup-crm-42",
+        },
+    ),
 )
 def report():
     who = actor()
@@ -273,7 +285,7 @@ def report():
             if not key
             else ("at most 200 characters", "string_too_long")
             if len(key) > 200
-            else ("printable characters only", "value_error")
+            else ("printable characters, no spaces", "value_error")
         )
         raise ValidationFailed(
             "send an Idempotency-Key header (1 to 200 printable characters, one per event)",

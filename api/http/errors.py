@@ -78,7 +78,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        response = problem(exc.code or 500, code, exc.name, exc.description or exc.name)
+        title = (exc.name or "Error").capitalize()  # as the domain's titles: "Not found"
+        response = problem(exc.code or 500, code, title, exc.description or title)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response

@@ -99,7 +99,7 @@ PROBLEMS: dict[str, tuple[int, str, str, str]] = {
     ),
     "request_entity_too_large": (
         413,
-        "Request Entity Too Large",  # the HTTP layer's own title, as the API answers it
+        "Request entity too large",  # the HTTP layer's own, as the API answers it
         "The request body is larger than the API accepts.",
         "Send a smaller body.",
     ),
@@ -146,9 +146,10 @@ PROBLEMS: dict[str, tuple[int, str, str, str]] = {
 
 # Any other HTTP error the server itself answers (werkzeug names it): its own words.
 for _status, _exc in default_exceptions.items():
-    _title = HTTP_STATUS_CODES.get(_status, "Error")
+    _name = HTTP_STATUS_CODES.get(_status, "Error")
+    _title = _name.capitalize()  # as the API answers it (api/http/errors.py): "Not found"
     PROBLEMS.setdefault(
-        _title.lower().replace(" ", "_"),
+        _name.lower().replace(" ", "_"),
         (_status, _title, str(_exc.description or _title), "See the detail of the answer."),
     )
 

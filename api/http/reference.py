@@ -374,6 +374,10 @@ def example_request(path: str, method: str, op: dict[str, Any], schemas: dict[st
     lines = [f"curl -X {method.upper()} '{url}'"]
     if op.get("security") != []:
         lines.append('-H "Authorization: Bearer $KEY"')
+    for p in params:
+        if p["in"] == "header" and p.get("required"):
+            shown_value = p.get("example") or example_of(p["schema"], schemas, name=p["name"])
+            lines.append(f"-H '{p['name']}: {shown_value}'")
     content = op.get("requestBody", {}).get("content", {})
     if "multipart/form-data" in content:  # an upload: the file (an import by URL below)
         shown = [" \\\n  ".join([*lines, "-F file=@picture.png"])]

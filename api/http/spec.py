@@ -4,21 +4,20 @@ the same pydantic models (one set of models for validation and for the spec)."""
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, g, json, request
+from flask import Flask, current_app, g, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from api.http.bodies import parse_body, refuse_body
 from api.http.errors import field_errors
 from api.http.reference import with_examples
 from api.http.statuses import PROBLEMS, problem_statuses
-from publisher.core.errors import ValidationFailed, field_error
+from publisher.core.errors import ValidationFailed
 from publisher.core.schemas import MAX_ID, time_zone_names
 from publisher.core.workspaces import ROLE_PERMISSIONS, Permission
 
@@ -42,6 +41,8 @@ class Endpoint:
     shape_errors: bool = True
     # Other forms of the same answer, by media type: {"text/csv": "what it holds"}.
     formats: tuple[tuple[str, str], ...] = ()
+    # Request headers it reads, as OpenAPI parameter objects (`in: header`).
+    headers: tuple[dict[str, Any], ...] = ()
 
     def roles(self) -> list[str]:
         """The roles whose keys may call it."""
@@ -62,6 +63,7 @@ def endpoint(
     errors: tuple[int, ...] = (),
     shape_errors: bool = True,
     formats: dict[str, str] | None = None,
+    headers: tuple[dict[str, Any], ...] = (),
 ) -> Callable:
     """Declare a view: its body and query are parsed into `g.body` / `g.query` before it runs.
     `permission`: what the caller's role must allow (the service checks it; the API
@@ -81,6 +83,7 @@ def endpoint(
         errors,
         shape_errors,
         tuple((formats or {}).items()),
+        headers,
     )
 
     def wrap(view: Callable) -> Callable:
@@ -92,6 +95,8 @@ def endpoint(
                 refuse_body()
             if query is not None:
                 g.query = parse_query(query)
+            elif shape_errors:
+                refuse_unknown_parameters(set())  # none taken: one sent is not dropped unsaid
             return view(*args, **kwargs)
 
         parsed.endpoint_meta = meta  # type: ignore[attr-defined]
@@ -100,106 +105,9 @@ def endpoint(
     return wrap
 
 
-def parse_body(model: type[BaseModel]) -> BaseModel:
-    """The request's JSON body as `model`: 415, 400 or 422 with field errors otherwise."""
-    raw = request.get_data(cache=True)
-    if not raw:  # no body at all: what is required is missing (a 422 naming it)
-        return model.model_validate_json(b"{}")
-    if not request.is_json:
-        raise UnsupportedMediaType("send the body as application/json")
-    integral: list[bool] = []
-
-    def number(text: str) -> float | int:
-        # JSON (and JSON Schema's "integer") does not tell 3.0 from 3: neither do we.
-        value = float(text)
-        if not math.isfinite(value):  # 1e999: no float holds it (nor the database)
-            raise ValueError(f"the number {text[:40]} is beyond what a number here can be")
-        if value.is_integer() and abs(value) <= 2**63:
-            integral.append(True)
-            return int(value)
-        return value
-
-    try:
-        data = json.loads(raw, parse_float=number, parse_constant=_not_json)
-        if integral:
-            raw = json.dumps(data).encode()
-    except RecursionError as exc:
-        raise BadRequest("the body is not valid JSON: it nests too deeply") from exc
-    except ValueError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
-    if (where := _nul_at(raw, data)) is not None:
-        raise ValidationFailed(
-            "NUL characters are not accepted", [field_error(where, "must not contain NUL")]
-        )
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as exc:
-        # JSON that Python reads but strict JSON does not (a lone surrogate, nesting deeper
-        # than the validator goes) is bad JSON like any other: a 400, not a 422.
-        broken = [e["msg"] for e in exc.errors() if e["type"] == "json_invalid"]
-        if broken:
-            raise BadRequest(f"the body is not valid JSON: {broken[0]}") from exc
-        raise
-
-
-def _not_json(name: str) -> None:
-    """NaN and Infinity: Python's JSON reader takes them; JSON has no such values."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
-class _NoBody(BaseModel, extra="forbid"):
-    """What a change that takes no body accepts: nothing, or `{}`."""
-
-
-def refuse_body() -> None:
-    """A change that takes no body refuses one: a field sent (`{"code": ...}` to a call that
-    makes its own) is named in a 422, not dropped without a word; none or `{}` is none."""
-    if not request.get_data(cache=True).strip():
-        return
-    try:
-        parse_body(_NoBody)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            "this request takes no body: send none (or {})", field_errors(exc)
-        ) from exc
-
-
-def _nul_at(raw: bytes, data: Any) -> list[str | int] | None:
-    """Where the first NUL character sits in a parsed body (a key or a string), if any.
-    JSON can only carry one escaped (a raw NUL byte is already invalid JSON), so bodies
-    without the escape are not walked; the walk keeps parent links, not paths."""
-    if b"\\u0000" not in raw.lower():
-        return None
-    stack: list[tuple[int, str | int, Any]] = [(-1, "", data)]
-    parents: list[tuple[int, str | int]] = []
-    while stack:
-        parent, step, node = stack.pop()
-        parents.append((parent, step))
-        here = len(parents) - 1
-        hit = isinstance(node, str) and "\x00" in node
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if "\x00" in key:
-                    parents.append((here, key))
-                    hit, here = True, len(parents) - 1
-                    break
-                stack.append((here, key, value))
-        elif isinstance(node, list):
-            stack.extend((here, i, value) for i, value in enumerate(node))
-        if hit:
-            path: list[str | int] = []
-            while here > 0:
-                here, step = parents[here]
-                path.append(step)
-            return path[::-1]
-    return None
-
-
-def parse_query(model: type[BaseModel]) -> BaseModel:
-    """Query parameters as `model` (strings coerced to the declared types)."""
-    # A parameter named as a Python keyword ("from") is the field's alias.
-    unknown = set(request.args) - {f.alias or n for n, f in model.model_fields.items()}
-    if unknown:
+def refuse_unknown_parameters(known: set[str]) -> None:
+    """A query parameter the operation does not take is a 422 naming it."""
+    if unknown := set(request.args) - known:
         raise ValidationFailed(
             f"unknown query parameter(s): {', '.join(sorted(unknown))}",
             [
@@ -207,6 +115,12 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
                 for k in sorted(unknown)
             ],
         )
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    """Query parameters as `model` (strings coerced to the declared types)."""
+    # A parameter named as a Python keyword ("from") is the field's alias.
+    refuse_unknown_parameters({f.alias or n for n, f in model.model_fields.items()})
     try:
         return model.model_validate(request.args.to_dict(), strict=False)
     except ValidationError as exc:
@@ -290,7 +204,8 @@ def openapi_document(
                 "summary": meta.summary,
                 "operationId": rule.endpoint.replace(".", "_"),
                 "parameters": [
-                    _path_parameter(conv, name) for conv, name in _PATH_PARAM.findall(rule.rule)
+                    *(_path_parameter(c, name) for c, name in _PATH_PARAM.findall(rule.rule)),
+                    *meta.headers,
                 ],
                 "responses": {
                     str(meta.status): {"description": "success"},

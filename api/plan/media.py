@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, request, send_file
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from api.http.bodies import parse_body
 from api.http.context import actor, commit, db, runtime
-from api.http.spec import endpoint, json_response, parse_body
+from api.http.spec import endpoint, json_response
 from publisher.core.errors import ValidationFailed, field_error
 from publisher.core.workspaces import Permission
 from publisher.plan import media

@@ -122,7 +122,7 @@ def test_what_is_not_a_short_link_is_a_problem_and_changes_nothing(
         kind = {404: "not_found", 405: "method_not_allowed"}[status]
         assert answer.json() == {
             "type": f"{PUBLIC}/problems/{kind}",  # the API's page, as its own /l/ names it
-            "title": {404: "Not Found", 405: "Method Not Allowed"}[status],
+            "title": {404: "Not found", 405: "Method not allowed"}[status],
             "status": status,
             "detail": detail,
         }
