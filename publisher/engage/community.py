@@ -15,7 +15,7 @@ from publisher.core.models import Campaign, Interaction, Member
 from publisher.core.workspaces import Actor, Permission
 from publisher.engage import activity, audience
 from publisher.engage.figures import Figures
-from publisher.engage.reports import MAX_WINDOW, publication_figures, window_figures
+from publisher.engage.reports import publication_figures, window_figures, within_limit
 
 
 @dataclass
@@ -52,11 +52,7 @@ def window(
         )
     end = end or now
     start = start or end - DEFAULT_WINDOW
-    if end - start > MAX_WINDOW:  # `from` alone, years back: as if both were given
-        raise ValidationFailed(
-            "a report covers 400 days at most",
-            [field_error(["query", "from"], "more than 400 days before the window's end")],
-        )
+    within_limit(start, end)  # `from` alone, years back: as if both were given
     return start, end
 
 

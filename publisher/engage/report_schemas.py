@@ -33,11 +33,8 @@ class ReportQuery(Input):
 
     @model_validator(mode="after")
     def _window(self) -> ReportQuery:
-        if self.from_ and self.to:
-            if self.to <= self.from_:
-                raise ValueError("to must be after from")
-            if (self.to - self.from_).days > 400:
-                raise ValueError("a report covers 400 days at most")
+        if self.from_ and self.to and self.to <= self.from_:
+            raise ValueError("to must be after from")
         return self
 
 
@@ -254,11 +251,8 @@ class CommunityQuery(Input):
 
     @model_validator(mode="after")
     def _window(self) -> CommunityQuery:
-        if self.from_ and self.to:
-            if self.to <= self.from_:
-                raise ValueError("to must be after from")
-            if (self.to - self.from_).days > 400:
-                raise ValueError("a report covers 400 days at most")
+        if self.from_ and self.to and self.to <= self.from_:
+            raise ValueError("to must be after from")
         return self
 
 
@@ -307,7 +301,10 @@ class CommunityRead(Output):
         description="The channels' growth added up (null: no channel read by the window's end)"
     )
     interactions: dict[str, int] = Field(description="On the networks, by kind")
-    active_members: int = Field(description="Members with a result or an interaction in it")
+    active_members: int = Field(
+        description="Members with a result or an interaction in it, in a campaign or not (the "
+        "totals' new and returning members are those active in a campaign)"
+    )
     members: int = Field(description="Members known by the window's end (merged ones once)")
     campaigns: list[CampaignLineRead]
     cohorts: list[CohortRead]

@@ -72,11 +72,7 @@ def get_campaign_report(
     actor.require(Permission.READ)
     campaign = owned(session, Campaign, campaign_id, actor)
     start, end = _window(campaign, start, end, now)
-    if end - start > MAX_WINDOW:
-        raise ValidationFailed(
-            "a report covers 400 days at most",
-            [field_error(["query", "from"], "more than 400 days before the window's end")],
-        )
+    within_limit(start, end)
     if compare_previous and start - EPOCH < end - start:
         raise ValidationFailed(
             "the window before this one would start before 1970",
@@ -112,6 +108,15 @@ def get_campaign_report(
         earlier = publication_figures(session, campaign.id, start - span, start, before)
         report.previous = window_figures(session, campaign.id, earlier, start - span, start, before)
     return report
+
+
+def within_limit(start: datetime, end: datetime) -> None:
+    """A report covers MAX_WINDOW at most (the 422 names `from`)."""
+    if end - start > MAX_WINDOW:
+        raise ValidationFailed(
+            "a report covers 400 days at most",
+            [field_error(["query", "from"], "more than 400 days before the window's end")],
+        )
 
 
 def _window(
