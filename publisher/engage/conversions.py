@@ -97,9 +97,12 @@ def record_event(
             )
         if member.referred_by is None and not _recruited_by(session, referrer, member.id):
             member.referred_by = referrer.id  # the first who brought them keeps the credit
-        elif data.kind == "signup":
-            # A member is recruited once: a sign-up that recruits no one (they were brought
-            # in before, or the code is of someone they brought) is a sign-up, no referral.
+        if data.kind == "signup" and (
+            member.referred_by != referrer.id or _signed_up_through(session, member, referrer)
+        ):
+            # A member is recruited once: a sign-up that recruits no one (brought in by
+            # another, through the code of someone they brought, or signed up through this
+            # code before) is a sign-up, no referral.
             referrer = None
     conversion = Conversion(
         workspace_id=actor.workspace_id,
@@ -127,6 +130,22 @@ def record_event(
             raise
         return _same(known, said), False
     return conversion, True
+
+
+def _signed_up_through(session: Session, member: Member, referrer: Member) -> bool:
+    """Whether the member's sign-up through this referrer's code was reported already."""
+    return (
+        session.scalar(
+            select(Conversion.id)
+            .where(
+                Conversion.member_id == member.id,
+                Conversion.kind == "signup",
+                Conversion.referrer_id == referrer.id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _recruited_by(session: Session, member: Member, recruiter_id: int) -> bool:

@@ -238,3 +238,22 @@ def test_a_result_dated_in_the_future_is_refused(api, runtime, at):
     assert rows_digest(runtime) == before
     status, made = _event(api, {**body, "occurred_at": "2027-03-01T09:02:00Z"}, "z2")
     assert status == 201 and made["occurred_at"] == "2027-03-01T09:00:00Z"  # a clock ahead
+
+
+def test_a_sign_up_after_another_result_through_the_same_code_is_the_referral(api, scenario):
+    """A purchase naming Lea's code made her the recruiter; the member's sign-up through
+    the same code, reported after it, is the referral (it was dropped as a repeat)."""
+    campaign = scenario.campaign()
+    lea = api.post("/v1/members", {"external_id": "crm-lea"}, expect=201)
+    code = api.post(f"/v1/members/{lea['id']}/referral-code", expect=200)["code"]
+    base = {"campaign_id": campaign["id"], "referral_code": code, "member": {"external_id": "m"}}
+    status, bought = _event(
+        api, {**base, "kind": "purchase", "value_cents": 900, "currency": "EUR"}, "p"
+    )
+    assert status == 201 and bought["referrer_id"] == lea["id"]
+    status, signed = _event(api, {**base, "kind": "signup"}, "s")
+    assert status == 201 and signed["referrer_id"] == lea["id"]
+    status, again = _event(api, {**base, "kind": "signup"}, "s2")  # the same, reported twice
+    assert status == 201 and again["referrer_id"] is None
+    report = api.get(f"/v1/campaigns/{campaign['id']}/report")
+    assert report["totals"]["referrals"] == len(api.get(f"/v1/members/{lea['id']}/recruits")) == 1
