@@ -121,10 +121,18 @@ def _iso_8601(value: Any) -> Any:
     refuses text once a validator has seen it.)"""
     if not isinstance(value, str):
         return value
+    if not _RFC_3339.fullmatch(value):  # the API document's `date-time`
+        raise PydanticCustomError("datetime_parsing", "not an RFC 3339 date and time")
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise PydanticCustomError("datetime_parsing", "not an ISO 8601 date and time") from None
+        return datetime.fromisoformat(value[:-1] + "Z" if value.endswith("z") else value)
+    except ValueError:  # 2027-02-30
+        raise PydanticCustomError("datetime_parsing", "not a date and time") from None
+
+
+# RFC 3339's date-time (its offset left for the aware check to name), a space for the T.
+_RFC_3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?"
+)
 
 
 # A point in time a client gives: with its UTC offset, and showable in every zone.

@@ -34,7 +34,17 @@ def test_a_bad_window_is_a_422_that_says_where(api, scenario, query, where):
 
 
 @pytest.mark.parametrize(
-    "value", ["yesterday", "2027-03-01", "2027-03-01T09:00:00", "1764547200", "0"]
+    "value",
+    [
+        "yesterday",
+        "2027-03-01",
+        "2027-03-01T09:00:00",
+        "1764547200",
+        "0",
+        "2027-03-01T09:00:00%2B01",  # not RFC 3339 (what the API document says)
+        "20270301T090000Z",
+        "2027-02-30T09:00:00Z",
+    ],
 )
 def test_a_time_that_is_not_one_says_what_is_wanted(api, scenario, value):
     """pydantic said "a valid datetime or date" for `yesterday`, then refused a date."""
@@ -153,3 +163,10 @@ def test_the_community_reports_default_window_is_the_last_30_days(api, at):
     for query in ("from=2027-07-01T00:00:00Z", "from=2015-01-01T00:00:00Z"):  # future; > 400 d
         status, problem = api.call("GET", f"/v1/reports/community?{query}")
         assert status == 422 and problem["errors"][0]["loc"] == ["query", "from"], problem
+
+
+def test_rfc_3339_times_in_any_case_are_read(api, scenario):
+    """RFC 3339 allows a lower-case t and z: "2027-03-01t09:00:00z" was refused."""
+    c = scenario.campaign()["id"]
+    report = api.get(f"/v1/campaigns/{c}/report?from=2026-03-01t09:00:00z&to=2026-03-02T09:00:00Z")
+    assert report["from"] == "2026-03-01T09:00:00Z"
