@@ -18,7 +18,14 @@ from sqlmodel import Session
 from adapters.errors import AdapterError, AuthExpired, RateLimited, Rejected
 from publisher.core.models import AudienceSnapshot, Channel, MetricPull
 from publisher.core.workspaces import Actor, Permission, owned
-from publisher.engage.metrics import BUDGET_RECHECK, PULL_LEASE, RETRY_AFTER, Budgets, room
+from publisher.engage.metrics import (
+    BUDGET_RECHECK,
+    PULL_LEASE,
+    RETRY_AFTER,
+    Budgets,
+    reads_held_until,
+    room,
+)
 from publisher.plan.channels import ACTIVE, mark_needs_reauth
 
 # How often a channel's audience is read; how many reads one pass hands over at most.
@@ -48,8 +55,8 @@ def due(session: Session, *, now: datetime, budgets: Budgets) -> list[tuple[int,
         select(Channel).where(_due_now(now)).order_by(Channel.id).limit(PASS_READS)
     ).all()
     for channel in channels:
-        if channel.held_until is not None and channel.held_until > now:
-            channel.audience_due_at = channel.held_until
+        if (held := reads_held_until(session, channel, now=now)) is not None:
+            channel.audience_due_at = held
             continue
         left = room(session, channel.id, budgets.get(channel.platform, ((), 1))[0], now=now)
         if left is not None and left < 1:

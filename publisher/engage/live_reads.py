@@ -20,7 +20,7 @@ from publisher.core.errors import PlatformUnavailable, PublisherError
 from publisher.core.models import Channel, MetricPull, MetricSnapshot, Publication
 from publisher.core.states import Status
 from publisher.core.workspaces import Actor, owned
-from publisher.engage.metrics import Budgets, read_hold, room
+from publisher.engage.metrics import Budgets, reads_held_until, room
 from publisher.plan import publications
 from publisher.plan.post_schemas import MetricsRead
 
@@ -79,11 +79,7 @@ def _reserve(
     meanwhile, so two reads cannot both take the last room."""
     with store() as writes:
         channel = writes.scalar(select(Channel).where(Channel.id == channel_id).with_for_update())
-        held = max(
-            (t for t in (channel.held_until, read_hold(writes, channel.id, now=now)) if t),
-            default=None,
-        )
-        if held is not None and held > now:
+        if (held := reads_held_until(writes, channel, now=now)) is not None:
             raise PlatformUnavailable(
                 f"channel {channel.id} is held by its platform until {held.isoformat()}: "
                 "ask again then",

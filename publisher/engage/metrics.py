@@ -42,7 +42,8 @@ CHANNEL_RECHECK = timedelta(hours=1)
 JOB_POSTS = 25
 # Publications one pass reads.
 SCAN = 5000
-# A platform's reset further than this after the refused pull is not waited for.
+# Refused pulls older than this are not looked at for a hold (the index's range: a rate
+# limit's reset is minutes, an hour at most, away).
 READ_HOLD_MAX = timedelta(days=1)
 # A request going out anyway takes along the channel's pulls due soon, up to what it holds:
 # each at most this share of its point's age early (the one-hour point six minutes, the
@@ -203,6 +204,14 @@ def read_hold(session: Session, channel_id: int, *, now: datetime) -> datetime |
             MetricPull.retry_at > now,
         )
     )
+
+
+def reads_held_until(session: Session, channel: Channel, *, now: datetime) -> datetime | None:
+    """Until when the channel's reads wait: its platform's hold on the channel, or on its
+    reads (`read_hold`), whichever is later, if still ahead."""
+    holds = [t for t in (channel.held_until, read_hold(session, channel.id, now=now)) if t]
+    latest = max(holds, default=None)
+    return latest if latest is not None and latest > now else None
 
 
 def room(session: Session, channel_id: int, limits: Sequence[Budget], *, now: datetime):

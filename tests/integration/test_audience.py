@@ -192,3 +192,32 @@ def test_a_token_refused_on_a_read_holds_the_channel_for_a_new_one(
     [(followers, refusal)] = _snapshots(runtime, x["id"])
     assert followers is None and refusal
     assert api.get(f"/v1/channels/{x['id']}")["status"] == "needs_reauth"
+
+
+def test_a_read_hold_holds_the_follower_read(runtime, sandbox, at, accounts):
+    """A metrics read refused by X's rate limit holds the channel's reads until its reset:
+    the daily follower read went to the platform all the same."""
+    from sqlalchemy import insert
+
+    from publisher.core.models import MetricPull
+
+    x = accounts["x"]
+    with runtime.session() as session:
+        session.execute(
+            insert(MetricPull).values(
+                workspace_id=1,
+                channel_id=x["id"],
+                at=T0 - timedelta(minutes=1),
+                publications=1,
+                calls=1,
+                lease_until=T0,
+                finished_at=T0 - timedelta(minutes=1),
+                error="X 429: Too Many Requests",
+                retry_at=T0 + timedelta(minutes=10),
+            )
+        )
+        session.commit()
+    _read(runtime, at, T0)  # Facebook's is read; X's waits
+    assert _snapshots(runtime, x["id"]) == []
+    _read(runtime, at, T0 + timedelta(minutes=11))
+    assert [error for _, error in _snapshots(runtime, x["id"])] == [None]
