@@ -20,6 +20,12 @@ log = logging.getLogger(__name__)
 PROBLEM_BASE = "/problems/"
 
 
+def sentence_case(name: str) -> str:
+    """An HTTP status's name as the API's titles are written: "Not found", "URI too long"."""
+    first, *rest = name.split(" ")
+    return " ".join([first, *(w if w.isupper() else w.lower() for w in rest)])
+
+
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
     body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail}
     body.update(extra)
@@ -78,7 +84,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        title = (exc.name or "Error").capitalize()  # as the domain's titles: "Not found"
+        title = sentence_case(exc.name or "Error")  # as the domain's titles: "Not found"
         response = problem(exc.code or 500, code, title, exc.description or title)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)

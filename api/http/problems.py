@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
-from api.http.errors import PROBLEM_BASE
+from api.http.errors import PROBLEM_BASE, sentence_case
 from publisher.core.errors import NotFound
 
 # code: (HTTP status, title, what happened, what to do)
@@ -147,7 +147,7 @@ PROBLEMS: dict[str, tuple[int, str, str, str]] = {
 # Any other HTTP error the server itself answers (werkzeug names it): its own words.
 for _status, _exc in default_exceptions.items():
     _name = HTTP_STATUS_CODES.get(_status, "Error")
-    _title = _name.capitalize()  # as the API answers it (api/http/errors.py): "Not found"
+    _title = sentence_case(_name)  # as the API answers it (api/http/errors.py)
     PROBLEMS.setdefault(
         _name.lower().replace(" ", "_"),
         (_status, _title, str(_exc.description or _title), "See the detail of the answer."),

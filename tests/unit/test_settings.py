@@ -91,3 +91,15 @@ def test_processes_starting_together_share_one_whole_key(tmp_path):
     assert failed == [] and len(keys) == 16
     assert len(set(keys)) == 1 and keys[0] and keys[0][0]
     assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]  # no temporary file left
+
+
+def test_http_status_names_are_written_as_the_api_titles_are():
+    from api.http.errors import sentence_case
+
+    assert [
+        sentence_case(n) for n in ("Not Found", "URI Too Long", "HTTP Version Not Supported")
+    ] == [
+        "Not found",
+        "URI too long",
+        "HTTP version not supported",
+    ]
