@@ -22,6 +22,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,7 +83,10 @@ def _lookups(sandbox) -> int:
     )
 
 
-def measure(count: int, database_url: str | None, sample: int) -> dict[str, float]:
+@contextmanager
+def _engine(database_url: str | None) -> Iterator[tuple]:
+    """A fresh engine (database, private Redis) against the sandbox's X, its 20 accounts
+    seeded: (runtime, world, sandbox), all stopped after."""
     settings, redis_proc = private_settings(database_url)
     sandbox = Sandbox().start()
     try:
@@ -89,6 +94,14 @@ def measure(count: int, database_url: str | None, sample: int) -> dict[str, floa
         world = seed_world(settings)
         runtime = build_runtime(settings)
         jobs.bind(runtime)
+        yield runtime, world, sandbox
+    finally:
+        sandbox.stop()
+        redis_proc.terminate()
+
+
+def measure(count: int, database_url: str | None, sample: int) -> dict[str, float]:
+    with _engine(database_url) as (runtime, world, sandbox):
         ids = _published(runtime, world, sandbox, [utcnow() - timedelta(hours=1)] * count)
         sandbox.ledger.exchanges = []
         worker = SimpleWorker(runtime.queue.queues, connection=runtime.redis)
@@ -136,9 +149,6 @@ def measure(count: int, database_url: str | None, sample: int) -> dict[str, floa
             "baseline_pull_per_s": sample / base_elapsed,
             "baseline_calls_per_publication": base_calls / sample,
         }
-    finally:
-        sandbox.stop()
-        redis_proc.terminate()
 
 
 def measure_spread(count: int, database_url: str | None) -> dict[str, float]:
@@ -147,13 +157,8 @@ def measure_spread(count: int, database_url: str | None) -> dict[str, float]:
     publication pulled, with the pulls due soon taken along by a request going out anyway
     (metrics.EARLY_SHARE), and the baseline in the same run, without (only what is due
     that minute: a request for nearly every pull)."""
-    settings, redis_proc = private_settings(database_url)
-    sandbox = Sandbox().start()
-    try:
-        settings = settings.with_(api_base_urls={"x": sandbox.x_url})
-        world = seed_world(settings)
-        runtime = build_runtime(settings)
-        jobs.bind(runtime)
+    share = metrics.EARLY_SHARE
+    with _engine(database_url) as (runtime, world, sandbox):
         start = datetime(2027, 3, 1, tzinfo=UTC)
         step = timedelta(days=1) / count
         _published(runtime, world, sandbox, [start + n * step for n in range(count)])
@@ -161,8 +166,8 @@ def measure_spread(count: int, database_url: str | None) -> dict[str, float]:
         runtime.clock = lambda: clock[0]
         worker = SimpleWorker(runtime.queue.queues, connection=runtime.redis)
         got = {}
-        for name, share in (("spread", metrics.EARLY_SHARE), ("baseline_spread", 10**12)):
-            metrics.EARLY_SHARE = share
+        for name, early in (("spread", share), ("baseline_spread", 10**12)):
+            metrics.EARLY_SHARE = early
             sandbox.ledger.exchanges = []
             with session_scope(runtime.engine) as session:  # every schedule from its start
                 session.execute(delete(MetricSnapshot))
@@ -183,11 +188,8 @@ def measure_spread(count: int, database_url: str | None) -> dict[str, float]:
                 pulled = session.scalar(select(func.count(MetricSnapshot.id)))
             got[f"{name}_pulls"] = pulled
             got[f"{name}_calls_per_pull"] = _lookups(sandbox) / pulled
+        metrics.EARLY_SHARE = share  # as it was
         return got
-    finally:
-        metrics.EARLY_SHARE = 10
-        sandbox.stop()
-        redis_proc.terminate()
 
 
 def main() -> None:
